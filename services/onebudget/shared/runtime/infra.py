@@ -1,0 +1,61 @@
+"""Start what the process needs: PostgreSQL and NATS, unless their URLs are given.
+
+When `ONEBUDGET_DATABASE_URL` / `ONEBUDGET_NATS_URL` are set, those servers are used as they are.
+Otherwise an embedded PostgreSQL and a NATS server with JetStream start under `.onebudget/<name>/`
+on free loopback ports, and `stop()` stops exactly what was started here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from onebudget.shared.runtime.nats import LocalNats
+from onebudget.shared.runtime.postgres import LocalPostgres
+
+
+def project_state_dir() -> Path:
+    """`.onebudget/` in the project (git-ignored), or ONEBUDGET_STATE_DIR."""
+    explicit = os.environ.get("ONEBUDGET_STATE_DIR")
+    if explicit:
+        return Path(explicit).resolve()
+    return Path.cwd().resolve() / ".onebudget"
+
+
+@dataclass
+class LocalInfra:
+    name: str
+    fresh: bool = False
+    tuned_for_tests: bool = False
+    database_url: str = ""
+    nats_url: str = ""
+    postgres: LocalPostgres | None = field(default=None, repr=False)
+    nats: LocalNats | None = field(default=None, repr=False)
+
+    def start(self) -> LocalInfra:
+        base = project_state_dir() / self.name
+        self.database_url = os.environ.get("ONEBUDGET_DATABASE_URL", "")
+        self.nats_url = os.environ.get("ONEBUDGET_NATS_URL", "")
+        try:
+            if not self.database_url:
+                self.postgres = LocalPostgres(base / "postgres", tuned_for_tests=self.tuned_for_tests)
+                self.postgres.start(fresh=self.fresh)
+                self.database_url = self.postgres.url
+            if not self.nats_url:
+                self.nats = LocalNats(base / "nats")
+                self.nats.start(fresh=self.fresh)
+                self.nats_url = self.nats.url
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop what this object started, NATS first (it holds no state we need)."""
+        if self.nats is not None:
+            self.nats.stop()
+            self.nats = None
+        if self.postgres is not None:
+            self.postgres.stop()
+            self.postgres = None

