@@ -65,8 +65,15 @@ def load_migrations(package: str) -> list[Migration]:
 
 async def apply_migrations(pool: asyncpg.Pool, component: str, package: str) -> list[str]:
     """Apply the not-yet-applied migrations of `package`; return the names applied now."""
+    return await apply_migration_list(pool, component, load_migrations(package))
+
+
+async def apply_migration_list(
+    pool: asyncpg.Pool, component: str, migrations: list[Migration]
+) -> list[str]:
+    """Apply the not-yet-applied `migrations` of `component`, in order, each once."""
     applied_now: list[str] = []
-    for migration in load_migrations(package):
+    for migration in migrations:
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
             await conn.execute(_BOOTSTRAP)

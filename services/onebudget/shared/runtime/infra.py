@@ -39,7 +39,9 @@ class LocalInfra:
         self.nats_url = os.environ.get("ONEBUDGET_NATS_URL", "")
         try:
             if not self.database_url:
-                self.postgres = LocalPostgres(base / "postgres", tuned_for_tests=self.tuned_for_tests)
+                self.postgres = LocalPostgres(
+                    base / "postgres", tuned_for_tests=self.tuned_for_tests
+                )
                 self.postgres.start(fresh=self.fresh)
                 self.database_url = self.postgres.url
             if not self.nats_url:

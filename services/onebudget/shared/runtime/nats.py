@@ -112,10 +112,12 @@ class LocalNats:
         while time.monotonic() < deadline:
             if self._process is not None and self._process.poll() is not None:
                 raise RuntimeError(f"nats-server exited early; see {self.base_dir}/nats-server.log")
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(url, timeout=1) as resp:  # noqa: S310 (loopback)
-                    if resp.status == 200:
-                        return
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(url, timeout=1) as resp,
+            ):
+                if resp.status == 200:
+                    return
             time.sleep(0.05)
         raise RuntimeError(f"nats-server not ready after {START_TIMEOUT_S}s")
 

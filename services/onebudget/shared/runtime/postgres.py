@@ -9,6 +9,7 @@ stopped with `pg_ctl stop`; a server left behind by a killed run is found throug
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -46,7 +47,8 @@ def _ensure_system_user() -> pwd.struct_passwd:
         return pwd.getpwnam(PG_SYSTEM_USER)
     except KeyError:
         subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_SYSTEM_USER],
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+             PG_SYSTEM_USER],
             check=True,
             capture_output=True,
         )
@@ -109,11 +111,9 @@ class LocalPostgres:
         pid_file = self.data_dir / "postmaster.pid"
         if not pid_file.exists():
             return
-        try:
+        # If no server runs on that pid file, it is stale, and PostgreSQL replaces it on start.
+        with contextlib.suppress(RuntimeError):
             self._pg("pg_ctl", "-D", str(self.data_dir), "-w", "-m", "fast", "stop", timeout=30)
-        except RuntimeError:
-            # No server runs on that pid file: it is stale, and PostgreSQL removes it on start.
-            pass
 
     def start(self, *, fresh: bool = False) -> None:
         self.stop_leftover()

@@ -1,0 +1,14 @@
+"""How the allocation service is wired: schema, migrations, servicers, background tasks."""
+
+from __future__ import annotations
+
+from onebudget.shared.db import load_migrations
+from onebudget.shared.server import ServiceSpec
+
+SPEC = ServiceSpec(
+    name="allocation",
+    schema="allocation",
+    migrations=lambda: load_migrations("onebudget.allocation.migrations"),
+    servicers=lambda _runtime: (),
+    publishes=True,
+)

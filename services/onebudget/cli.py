@@ -1,0 +1,68 @@
+"""The `onebudget` command: run the stack, and talk to the services as finance, brokers, admins."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from types import FrameType
+
+CommandAdder = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+
+def _cmd_up(args: argparse.Namespace) -> int:
+    from onebudget.shared.stack import Stack
+
+    stack = Stack(name="run", fresh=args.fresh)
+    stopping = threading.Event()
+
+    def on_signal(_sig: int, _frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        stack.start()
+        print(stack.describe(), flush=True)
+        if args.exit_after_start:
+            return 0
+        print("Press Ctrl-C to stop.", flush=True)
+        stopping.wait()
+    finally:
+        print("Stopping OneBudget ...", flush=True)
+        stack.stop()
+        print("Stopped.", flush=True)
+    return 0
+
+
+def _add_up(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    up = sub.add_parser("up", help="start PostgreSQL, NATS and the four services")
+    up.add_argument("--fresh", action="store_true", help="wipe .onebudget/run first")
+    up.add_argument(
+        "--exit-after-start", action="store_true", help="start, print, stop (a smoke check)"
+    )
+    up.set_defaults(func=_cmd_up)
+
+
+def _command_adders() -> Sequence[CommandAdder]:
+    return [_add_up]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="onebudget", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in _command_adders():
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

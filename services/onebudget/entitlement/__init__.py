@@ -1,0 +1,1 @@
+"""The entitlement service: people, eligibility decisions, the right to have a PHB, reviews due."""

@@ -1,0 +1,1 @@
+"""gRPC servicer and event consumers of the entitlement service."""

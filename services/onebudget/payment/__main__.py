@@ -1,0 +1,12 @@
+"""`python -m onebudget.payment`: run the payment gRPC service until SIGTERM."""
+
+from __future__ import annotations
+
+import sys
+
+from onebudget.payment.config import load_config
+from onebudget.payment.entrypoints.app import SPEC
+from onebudget.shared.server import service_main
+
+if __name__ == "__main__":
+    sys.exit(service_main(SPEC, load_config))

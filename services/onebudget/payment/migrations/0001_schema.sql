@@ -1,0 +1,2 @@
+-- The payment service's own schema (its tables come with the features that need them).
+CREATE SCHEMA IF NOT EXISTS payment;

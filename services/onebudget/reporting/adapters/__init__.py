@@ -1,0 +1,1 @@
+"""PostgreSQL repositories and JetStream adapters of the reporting service."""

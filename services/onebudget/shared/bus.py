@@ -1,0 +1,61 @@
+"""NATS JetStream: connection and the streams every service publishes to."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import nats
+from nats.aio.client import Client as NatsClient
+from nats.js.api import StorageType, StreamConfig
+from nats.js.client import JetStreamContext
+from nats.js.errors import BadRequestError
+
+from onebudget.shared.logging import get_logger
+
+_log = get_logger("onebudget.bus")
+
+# One stream per publishing service (design.md). The duplicate window is how long JetStream
+# remembers a Nats-Msg-Id: a relay that crashed between publish and mark-sent re-publishes within
+# seconds, well inside it; consumers dedupe by event_id as a second line anyway.
+STREAMS: dict[str, str] = {
+    "ENTITLEMENT": "onebudget.entitlement.>",
+    "ALLOCATION": "onebudget.allocation.>",
+    "PAYMENT": "onebudget.payment.>",
+}
+DUPLICATE_WINDOW_S = 600.0
+
+
+async def connect(url: str, *, name: str) -> NatsClient:
+    async def on_error(exc: Exception) -> None:
+        _log.warning("nats_error", error=str(exc))
+
+    async def on_disconnect() -> None:
+        _log.warning("nats_disconnected")
+
+    async def on_reconnect() -> None:
+        _log.info("nats_reconnected")
+
+    callbacks: dict[str, Callable[..., Awaitable[Any]]] = {
+        "error_cb": on_error,
+        "disconnected_cb": on_disconnect,
+        "reconnected_cb": on_reconnect,
+    }
+    return await nats.connect(
+        url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.2, **callbacks
+    )
+
+
+async def ensure_streams(js: JetStreamContext) -> None:
+    """Create the streams if missing (idempotent; safe when several services start at once)."""
+    for name, subject in STREAMS.items():
+        config = StreamConfig(
+            name=name,
+            subjects=[subject],
+            storage=StorageType.FILE,
+            duplicate_window=DUPLICATE_WINDOW_S,
+        )
+        try:
+            await js.add_stream(config)
+        except BadRequestError:
+            await js.update_stream(config)

@@ -1,0 +1,94 @@
+"""Configuration from environment variables only (12-factor), parsed once, frozen.
+
+A bad value stops start-up with one line naming the variable and what was wrong; no default
+secrets. Each service's `config.py` builds its own frozen dataclass from these helpers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+class ConfigError(ValueError):
+    """One bad environment variable; the message is the one line printed at start-up."""
+
+
+def env_str(env: Mapping[str, str], name: str, default: str) -> str:
+    return env.get(name, default).strip() or default
+
+
+def env_int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={value} is out of range {low}..{high}")
+    return value
+
+
+def env_port(env: Mapping[str, str], name: str, default: int) -> int:
+    return env_int(env, name, default, low=0, high=65_535)
+
+
+def env_url(env: Mapping[str, str], name: str, schemes: tuple[str, ...], default: str = "") -> str:
+    raw = env.get(name, "").strip() or default
+    if not raw:
+        raise ConfigError(f"{name} is not set")
+    try:
+        parts = urlsplit(raw)
+        port = parts.port  # raises ValueError on a bad or out-of-range port
+    except ValueError as exc:
+        raise ConfigError(f"{name} is not a valid URL: {exc}") from None
+    if parts.scheme not in schemes:
+        raise ConfigError(f"{name} must start with one of {', '.join(s + '://' for s in schemes)}")
+    if not parts.hostname:
+        raise ConfigError(f"{name} has no host")
+    del port
+    return raw
+
+
+def env_choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env_str(env, name, default).lower()
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r} must be one of {', '.join(choices)}")
+    return value
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """What every service process needs."""
+
+    service: str
+    database_url: str
+    nats_url: str
+    grpc_host: str
+    grpc_port: int
+    log_level: str
+    pool_size_max: int
+    shutdown_grace_s: int
+
+    @classmethod
+    def from_env(
+        cls, service: str, default_port: int, env: Mapping[str, str] | None = None
+    ) -> ServiceConfig:
+        env = os.environ if env is None else env
+        prefix = f"ONEBUDGET_{service.upper()}"
+        return cls(
+            service=service,
+            database_url=env_url(env, "ONEBUDGET_DATABASE_URL", ("postgresql", "postgres")),
+            nats_url=env_url(env, "ONEBUDGET_NATS_URL", ("nats", "tls")),
+            grpc_host=env_str(env, "ONEBUDGET_GRPC_HOST", "127.0.0.1"),
+            grpc_port=env_port(env, f"{prefix}_PORT", default_port),
+            log_level=env_choice(env, "ONEBUDGET_LOG_LEVEL", "info", LOG_LEVELS),
+            pool_size_max=env_int(env, "ONEBUDGET_DB_POOL_SIZE_MAX", 10, low=1, high=200),
+            shutdown_grace_s=env_int(env, "ONEBUDGET_SHUTDOWN_GRACE_S", 10, low=0, high=300),
+        )

@@ -1,0 +1,159 @@
+"""Durable pull consumers that apply each event at most once.
+
+For every message: decode the envelope (a message that cannot be decoded is terminated and
+logged: it would never decode on a retry, and must not block the ones after it); then, in one
+transaction, record `(consumer, event_id)` in `applied_events` and apply the effect; commit; ack.
+A redelivery finds the event id already recorded and only acks. A handler that raises
+`PoisonEvent` terminates the message; any other error naks it for a later retry, until
+`max_deliver`, after which it is terminated and logged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import asyncpg
+from google.protobuf.message import DecodeError
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.client import JetStreamContext
+from nats.js.errors import BadRequestError
+
+from onebudget.events.v1 import envelope_pb2
+from onebudget.shared.logging import get_logger
+
+_log = get_logger("onebudget.consumer")
+
+EventHandler = Callable[[asyncpg.Connection, envelope_pb2.EventEnvelope], Awaitable[None]]
+
+
+class PoisonEvent(Exception):
+    """The event can never be applied (a bug or bad data): terminate it, don't retry."""
+
+
+@dataclass(frozen=True)
+class ConsumerSettings:
+    fetch_batch_max: int = 200
+    fetch_timeout_s: float = 1.0
+    max_deliver: int = 5
+    ack_wait_s: float = 30.0
+    nak_delay_s: float = 1.0
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        js: JetStreamContext,
+        *,
+        schema: str,
+        stream: str,
+        durable: str,
+        handler: EventHandler,
+        filter_subjects: Sequence[str] = (),
+        settings: ConsumerSettings | None = None,
+    ) -> None:
+        self._pool = pool
+        self._js = js
+        self._schema = schema
+        self._stream = stream
+        self._durable = durable
+        self._handler = handler
+        self._filter_subjects = list(filter_subjects)
+        self._settings = settings or ConsumerSettings()
+        self.applied_total = 0
+        self.terminated_total = 0
+
+    def _config(self) -> ConsumerConfig:
+        return ConsumerConfig(
+            durable_name=self._durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            max_deliver=self._settings.max_deliver,
+            ack_wait=self._settings.ack_wait_s,
+            filter_subjects=self._filter_subjects or None,
+        )
+
+    async def run(self) -> None:
+        """Fetch and apply until cancelled."""
+        await self.ensure_consumer()
+        sub = await self._js.pull_subscribe_bind(self._durable, self._stream)
+        while True:
+            try:
+                messages = await sub.fetch(
+                    self._settings.fetch_batch_max, timeout=self._settings.fetch_timeout_s
+                )
+            except TimeoutError:
+                continue
+            for msg in messages:
+                await self.process(msg)
+
+    async def ensure_consumer(self) -> None:
+        """Create the durable consumer (idempotent: the same config is accepted again)."""
+        try:
+            await self._js.add_consumer(self._stream, self._config())
+        except BadRequestError as exc:
+            # It exists with other settings (an upgrade): keep it, its position matters more.
+            _log.warning("consumer_config_kept", consumer=self._durable, error=str(exc))
+
+    async def process(self, msg: Msg) -> None:
+        try:
+            envelope = envelope_pb2.EventEnvelope.FromString(msg.data)
+            event_id = uuid.UUID(envelope.event_id)
+        except (DecodeError, ValueError) as exc:
+            await self._terminate(msg, "undecodable", error=repr(exc))
+            return
+        try:
+            applied = await self._apply(event_id, envelope)
+        except PoisonEvent as exc:
+            await self._terminate(msg, "poison", event_id=str(event_id), error=str(exc))
+            return
+        except Exception as exc:
+            await self._retry_or_terminate(msg, envelope, exc)
+            return
+        await msg.ack()
+        if applied:
+            self.applied_total += 1
+        _log.info(
+            "event",
+            consumer=self._durable,
+            event_id=envelope.event_id,
+            type=envelope.type,
+            request_id=envelope.request_id,
+            duplicate=not applied,
+        )
+
+    async def _apply(self, event_id: uuid.UUID, envelope: envelope_pb2.EventEnvelope) -> bool:
+        async with self._pool.acquire() as conn, conn.transaction():
+            fresh = await conn.fetchval(
+                f"INSERT INTO {self._schema}.applied_events (consumer, event_id) VALUES ($1, $2)"
+                " ON CONFLICT DO NOTHING RETURNING true",
+                self._durable,
+                event_id,
+            )
+            if not fresh:
+                return False
+            await self._handler(conn, envelope)
+            return True
+
+    async def _retry_or_terminate(
+        self, msg: Msg, envelope: envelope_pb2.EventEnvelope, exc: Exception
+    ) -> None:
+        delivered = msg.metadata.num_delivered if msg.metadata else 1
+        if delivered >= self._settings.max_deliver:
+            await self._terminate(msg, "gave_up", event_id=envelope.event_id, error=repr(exc))
+            return
+        _log.warning(
+            "event_retry", consumer=self._durable, event_id=envelope.event_id, error=repr(exc)
+        )
+        with contextlib.suppress(Exception):
+            await msg.nak(delay=self._settings.nak_delay_s)
+
+    async def _terminate(self, msg: Msg, why: str, **fields: str) -> None:
+        self.terminated_total += 1
+        _log.error("event_terminated", consumer=self._durable, why=why, **fields)
+        with contextlib.suppress(Exception):
+            await msg.term()

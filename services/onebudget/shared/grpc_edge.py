@@ -1,0 +1,149 @@
+"""The edge of every gRPC service: request context, error mapping and one log line per RPC.
+
+Typed domain errors become `google.rpc.Status` with `ErrorInfo` (stable reason, domain
+`<service>.onebudget`) and, for bad input, `BadRequest` field violations, sent in the
+`grpc-status-details-bin` trailer that grpcio-status clients decode. Any other exception becomes
+INTERNAL with a fixed message: the traceback goes to our log, never to the caller.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+from onebudget.shared.errors import (
+    AlreadyExists,
+    DomainError,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+)
+from onebudget.shared.logging import get_logger
+
+_log = get_logger("onebudget.rpc")
+
+_CODES: list[tuple[type[DomainError], grpc.StatusCode]] = [
+    (InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
+    (FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
+    (NotFound, grpc.StatusCode.NOT_FOUND),
+    (AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
+]
+# Methods that are plumbing, not business: no canonical log line, no wrapping.
+_QUIET_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+STATUS_DETAILS_KEY = "grpc-status-details-bin"
+INTERNAL_MESSAGE = "internal error; the service logged the details"
+
+
+def status_code_for(error: DomainError) -> grpc.StatusCode:
+    for error_type, code in _CODES:
+        if isinstance(error, error_type):
+            return code
+    return grpc.StatusCode.FAILED_PRECONDITION
+
+
+def to_rpc_status(error: DomainError, domain: str) -> status_pb2.Status:
+    """A `google.rpc.Status` for a domain error, with ErrorInfo and BadRequest details."""
+    code = status_code_for(error)
+    info = error_details_pb2.ErrorInfo(
+        reason=error.reason, domain=domain, metadata=dict(error.metadata)
+    )
+    details = [_pack(info)]
+    if isinstance(error, InvalidArgument) and error.violations:
+        bad = error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(
+                    field=v.field, description=v.description
+                )
+                for v in error.violations
+            ]
+        )
+        details.append(_pack(bad))
+    return status_pb2.Status(code=code.value[0], message=error.message, details=details)
+
+
+def _pack(message: Any) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)
+    return packed
+
+
+def _request_id(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> str:
+    value = getattr(request, "request_id", "")
+    if value:
+        return str(value)
+    for key, meta_value in context.invocation_metadata() or ():
+        if key == "x-request-id":
+            return str(meta_value)
+    return ""
+
+
+Handler = Callable[[Any, "grpc.aio.ServicerContext[Any, Any]"], Awaitable[Any]]
+
+
+def _wrap(method: str, service: str, inner: Handler) -> Handler:
+    domain = f"{service}.onebudget"
+
+    async def handle(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        started = time.perf_counter()
+        outcome = "OK"
+        fields: dict[str, Any] = {}
+        try:
+            return await inner(request, context)
+        except DomainError as error:
+            status = to_rpc_status(error, domain)
+            outcome = status_code_for(error).name
+            fields["reason"] = error.reason
+            await context.abort(
+                status_code_for(error),
+                error.message,
+                trailing_metadata=((STATUS_DETAILS_KEY, status.SerializeToString()),),
+            )
+        except grpc.aio.AbortError:
+            outcome = "ABORTED_BY_HANDLER"
+            raise
+        except Exception:
+            outcome = "INTERNAL"
+            _log.exception("rpc_failed", method=method, request_id=_request_id(request, context))
+            await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE)
+        finally:
+            _log.info(
+                "rpc",
+                method=method,
+                status=outcome,
+                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                request_id=_request_id(request, context),
+                **fields,
+            )
+
+    return handle
+
+
+class EdgeInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """Wraps every unary-unary business method with error mapping and the canonical log line."""
+
+    def __init__(self, service: str) -> None:
+        self._service = service
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        method: str = handler_call_details.method
+        if handler is None or handler.unary_unary is None or method.startswith(_QUIET_PREFIXES):
+            return handler
+        return grpc.unary_unary_rpc_method_handler(
+            _wrap(method, self._service, handler.unary_unary),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+def rpc_code_name(code: int) -> str:
+    return str(code_pb2.Code.Name(code))

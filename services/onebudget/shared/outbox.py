@@ -1,0 +1,86 @@
+"""Write events to a service's outbox inside the caller's transaction (transactional outbox)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import asyncpg
+from google.protobuf import any_pb2, timestamp_pb2
+from google.protobuf.message import Message
+
+from onebudget.events.v1 import envelope_pb2
+
+_CAMEL_BOUNDARY = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def event_token(payload: Message, aggregate_type: str) -> str:
+    """`PersonRegistered` on aggregate `person` -> `registered` (the subject's event part)."""
+    snake = _CAMEL_BOUNDARY.sub("_", type(payload).__name__).lower()
+    prefix = f"{aggregate_type}_"
+    return snake[len(prefix) :] if snake.startswith(prefix) else snake
+
+
+def subject_for(source: str, aggregate_type: str, payload: Message) -> str:
+    """Subjects are `onebudget.<service>.<aggregate>.<event>.v1` (design.md, Events)."""
+    return f"onebudget.{source}.{aggregate_type}.{event_token(payload, aggregate_type)}.v1"
+
+
+@dataclass(frozen=True)
+class OutgoingEvent:
+    subject: str
+    envelope: envelope_pb2.EventEnvelope
+
+    @property
+    def event_id(self) -> str:
+        return self.envelope.event_id
+
+
+def new_event(
+    payload: Message,
+    *,
+    source: str,
+    aggregate_type: str,
+    aggregate_id: str,
+    aggregate_version: int = 0,
+    request_id: str = "",
+    correlation_id: str = "",
+    occurred_at: datetime | None = None,
+) -> OutgoingEvent:
+    packed = any_pb2.Any()
+    packed.Pack(payload)
+    when = timestamp_pb2.Timestamp()
+    when.FromDatetime(occurred_at or datetime.now(UTC))
+    event_id = str(uuid.uuid4())
+    envelope = envelope_pb2.EventEnvelope(
+        event_id=event_id,
+        type=payload.DESCRIPTOR.full_name,
+        aggregate_type=aggregate_type,
+        aggregate_id=aggregate_id,
+        aggregate_version=aggregate_version,
+        occurred_at=when,
+        correlation_id=correlation_id or request_id or event_id,
+        request_id=request_id,
+        payload=packed,
+        source=source,
+    )
+    return OutgoingEvent(subject_for(source, aggregate_type, payload), envelope)
+
+
+async def add_to_outbox(
+    conn: asyncpg.Connection, schema: str, events: Sequence[OutgoingEvent]
+) -> None:
+    """Insert events in one round trip; must run inside the state change's transaction."""
+    if not events:
+        return
+    assert conn.is_in_transaction(), "outbox rows must commit with their state change"
+    await conn.execute(
+        f"INSERT INTO {schema}.outbox (event_id, subject, envelope)"
+        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[])",
+        [uuid.UUID(e.event_id) for e in events],
+        [e.subject for e in events],
+        [e.envelope.SerializeToString() for e in events],
+    )

@@ -1,0 +1,87 @@
+"""The tables every service schema has, written once: outbox, idempotency and applied events.
+
+- `outbox`: events written in the same transaction as the state change they describe; the relay
+  publishes them in `seq` order and stamps `sent_at`. Rows are kept after sending (audit, replay).
+- `idempotency`: one row per client `request_id`, with the response, written in the same
+  transaction as the effect (AIP-155): a retry returns the first answer and moves nothing twice.
+- `applied_events`: the event ids a consumer has applied, written in the same transaction as the
+  consumer's effect, so a redelivery has no second effect.
+"""
+
+from __future__ import annotations
+
+import re
+
+from onebudget.shared.db import Migration
+
+_SCHEMA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+
+
+def _check_schema(schema: str) -> str:
+    if not _SCHEMA_NAME.match(schema):
+        raise ValueError(f"bad schema name {schema!r}")
+    return schema
+
+
+def outbox_channel(schema: str) -> str:
+    return f"{_check_schema(schema)}_outbox"
+
+
+def plumbing_migrations(schema: str) -> list[Migration]:
+    s = _check_schema(schema)
+    v1 = f"""
+CREATE SCHEMA IF NOT EXISTS {s};
+
+CREATE TABLE {s}.outbox (
+    seq         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    event_id    uuid        NOT NULL UNIQUE,
+    subject     text        NOT NULL,
+    envelope    bytea       NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    sent_at     timestamptz
+);
+-- The relay reads only unsent rows, oldest first.
+CREATE INDEX outbox_unsent ON {s}.outbox (seq) WHERE sent_at IS NULL;
+
+-- Wake the relay at commit (NOTIFY is delivered only if the transaction commits).
+CREATE FUNCTION {s}.outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('{outbox_channel(s)}', '');
+    RETURN NULL;
+END $$;
+CREATE TRIGGER outbox_notify AFTER INSERT ON {s}.outbox
+    FOR EACH STATEMENT EXECUTE FUNCTION {s}.outbox_notify();
+
+-- An event is a fact: once written, only its sent_at stamp may change.
+CREATE FUNCTION {s}.outbox_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        RAISE EXCEPTION 'outbox rows are not deleted'
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    IF NEW.event_id <> OLD.event_id OR NEW.subject <> OLD.subject
+       OR NEW.envelope <> OLD.envelope OR NEW.seq <> OLD.seq THEN
+        RAISE EXCEPTION 'outbox events are immutable'
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER outbox_guard BEFORE UPDATE OR DELETE ON {s}.outbox
+    FOR EACH ROW EXECUTE FUNCTION {s}.outbox_guard();
+
+CREATE TABLE {s}.idempotency (
+    request_id    text        PRIMARY KEY,
+    method        text        NOT NULL,
+    request_hash  bytea       NOT NULL,
+    response      bytea,
+    created_at    timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE {s}.applied_events (
+    consumer    text        NOT NULL,
+    event_id    uuid        NOT NULL,
+    applied_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (consumer, event_id)
+);
+"""
+    return [Migration(1, "0001_plumbing.sql", v1)]

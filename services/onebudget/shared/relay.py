@@ -1,0 +1,119 @@
+"""The outbox relay: publishes a service's committed events to JetStream, in order, at least once.
+
+Crash safety comes from the order of steps: read unsent rows -> publish each with
+`Nats-Msg-Id = event_id` -> wait for every ack -> stamp `sent_at`. A crash after publishing but
+before stamping re-publishes on restart, and JetStream drops the duplicate inside its window.
+One relay per schema is active at a time (a session advisory lock): with two replicas running,
+the second waits, so events leave in commit order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import zlib
+from dataclasses import dataclass
+
+import asyncpg
+from nats.js.client import JetStreamContext
+
+from onebudget.shared.logging import get_logger
+from onebudget.shared.plumbing import outbox_channel
+
+_log = get_logger("onebudget.relay")
+
+
+@dataclass(frozen=True)
+class RelaySettings:
+    batch_size_max: int = 500
+    poll_interval_s: float = 1.0
+    ack_timeout_s: float = 5.0
+    retry_backoff_s: float = 0.5
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        js: JetStreamContext,
+        schema: str,
+        settings: RelaySettings | None = None,
+    ) -> None:
+        self._pool = pool
+        self._js = js
+        self._schema = schema
+        self._settings = settings or RelaySettings()
+        self._wake = asyncio.Event()
+        self.published_total = 0
+
+    def _lock_key(self) -> int:
+        return zlib.crc32(f"onebudget.relay.{self._schema}".encode())
+
+    async def run(self) -> None:
+        """Run until cancelled."""
+        async with self._pool.acquire() as conn:
+            await self._hold_leadership(conn)
+            await conn.add_listener(outbox_channel(self._schema), self._on_notify)
+            try:
+                await self._loop()
+            finally:
+                with contextlib.suppress(Exception):
+                    await conn.remove_listener(outbox_channel(self._schema), self._on_notify)
+                    await conn.execute("SELECT pg_advisory_unlock($1)", self._lock_key())
+
+    async def _hold_leadership(self, conn: asyncpg.Connection) -> None:
+        # Polls a database lock, so there is no asyncio.Event to wait on.
+        while not await conn.fetchval(  # noqa: ASYNC110
+            "SELECT pg_try_advisory_lock($1)", self._lock_key()
+        ):
+            await asyncio.sleep(self._settings.poll_interval_s)
+
+    def _on_notify(self, *_args: object) -> None:
+        self._wake.set()
+
+    async def _loop(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                sent = await self.publish_pending()
+            except (TimeoutError, OSError, asyncpg.PostgresError, ConnectionError) as exc:
+                _log.warning("relay_retry", schema=self._schema, error=repr(exc))
+                await asyncio.sleep(self._settings.retry_backoff_s)
+                continue
+            except Exception as exc:
+                _log.warning("relay_retry", schema=self._schema, error=repr(exc))
+                await asyncio.sleep(self._settings.retry_backoff_s)
+                continue
+            if sent < self._settings.batch_size_max:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._settings.poll_interval_s)
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unsent events; return how many were sent and stamped."""
+        rows = await self._pool.fetch(
+            f"SELECT seq, event_id, subject, envelope FROM {self._schema}.outbox"
+            " WHERE sent_at IS NULL ORDER BY seq LIMIT $1",
+            self._settings.batch_size_max,
+        )
+        if not rows:
+            return 0
+        # Pipelined: every message goes out in seq order on one connection, then we await the
+        # acks. If any ack fails, nothing is stamped and the whole batch is re-sent; JetStream
+        # drops the ones it already holds (Nats-Msg-Id), so order is kept for new messages.
+        futures = [
+            await self._js.publish_async(
+                row["subject"], row["envelope"], headers={"Nats-Msg-Id": str(row["event_id"])}
+            )
+            for row in rows
+        ]
+        await asyncio.wait_for(asyncio.gather(*futures), self._settings.ack_timeout_s)
+        await self._mark_sent([row["seq"] for row in rows])
+        self.published_total += len(rows)
+        return len(rows)
+
+    async def _mark_sent(self, seqs: list[int]) -> None:
+        await self._pool.execute(
+            f"UPDATE {self._schema}.outbox SET sent_at = clock_timestamp()"
+            " WHERE seq = ANY($1::bigint[])",
+            seqs,
+        )

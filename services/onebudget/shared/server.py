@@ -1,0 +1,190 @@
+"""Run one gRPC service: pool, migrations, NATS, servicers, health, reflection, background tasks,
+and a graceful shutdown on SIGTERM / Ctrl-C.
+
+Shutdown order (style.md, 11): health NOT_SERVING -> stop accepting and finish in-flight RPCs
+within the grace period -> cancel background tasks (relay, consumers, schedulers) -> drain NATS
+-> close the pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from nats.aio.client import Client as NatsClient
+from nats.js.client import JetStreamContext
+
+from onebudget.shared import bus, db
+from onebudget.shared.config import ConfigError, ServiceConfig
+from onebudget.shared.db import Migration
+from onebudget.shared.grpc_edge import EdgeInterceptor
+from onebudget.shared.logging import configure_logging, get_logger
+from onebudget.shared.plumbing import plumbing_migrations
+from onebudget.shared.relay import OutboxRelay
+
+_log = get_logger("onebudget.server")
+
+
+@dataclass
+class Runtime:
+    """What a running service holds; handed to its wiring functions."""
+
+    config: ServiceConfig
+    pool: asyncpg.Pool
+    nc: NatsClient
+    js: JetStreamContext
+
+
+ServicerBinding = tuple[Callable[[Any, grpc.aio.Server], None], Any, str]
+
+
+@dataclass
+class ServiceSpec:
+    """How to wire one service: its schema, migrations, servicers and background tasks."""
+
+    name: str
+    schema: str
+    migrations: Callable[[], list[Migration]]
+    # (add_XServicer_to_server, servicer, full service name) triples, built from the runtime.
+    servicers: Callable[[Runtime], Sequence[ServicerBinding]]
+    background: Callable[[Runtime], Sequence[Callable[[], Awaitable[None]]]] = lambda _rt: ()
+    publishes: bool = True
+    extra_components: Sequence[tuple[str, Callable[[], list[Migration]]]] = field(
+        default_factory=tuple
+    )
+
+
+async def prepare_database(pool: asyncpg.Pool, spec: ServiceSpec) -> None:
+    """Apply plumbing, shared components' (e.g. the ledger's) and the service's migrations."""
+    for component, migrations in spec.extra_components:
+        await db.apply_migration_list(pool, component, migrations())
+    await db.apply_migration_list(pool, f"{spec.schema}.plumbing", plumbing_migrations(spec.schema))
+    await db.apply_migration_list(pool, spec.schema, spec.migrations())
+
+
+class ServiceHost:
+    """Starts and stops one service; usable from `__main__` and from tests."""
+
+    def __init__(self, spec: ServiceSpec, config: ServiceConfig) -> None:
+        self.spec = spec
+        self.config = config
+        self.port = 0
+        self._server: grpc.aio.Server | None = None
+        self._health = health.aio.HealthServicer()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.runtime: Runtime | None = None
+
+    async def start(self) -> None:
+        pool = await db.create_pool(self.config.database_url, max_size=self.config.pool_size_max)
+        await prepare_database(pool, self.spec)
+        nc = await bus.connect(self.config.nats_url, name=f"onebudget-{self.spec.name}")
+        js = nc.jetstream()
+        await bus.ensure_streams(js)
+        self.runtime = Runtime(self.config, pool, nc, js)
+        self._server = grpc.aio.server(interceptors=[EdgeInterceptor(self.spec.name)])
+        names = self._add_servicers(self._server, self.runtime)
+        bind = f"{self.config.grpc_host}:{self.config.grpc_port}"
+        self.port = self._server.add_insecure_port(bind)
+        await self._server.start()
+        for name in ["", *names]:
+            await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self._start_background(self.runtime)
+        _log.info("service_started", service=self.spec.name, address=self.address)
+
+    @property
+    def address(self) -> str:
+        return f"{self.config.grpc_host}:{self.port}"
+
+    def _add_servicers(self, server: grpc.aio.Server, runtime: Runtime) -> list[str]:
+        names: list[str] = []
+        for add, servicer, name in self.spec.servicers(runtime):
+            add(servicer, server)
+            names.append(name)
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        reflection.enable_server_reflection(
+            [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+             reflection.SERVICE_NAME],
+            server,
+        )
+        return names
+
+    def _start_background(self, runtime: Runtime) -> None:
+        factories: list[Callable[[], Awaitable[None]]] = list(self.spec.background(runtime))
+        if self.spec.publishes:
+            relay = OutboxRelay(runtime.pool, runtime.js, self.spec.schema)
+            factories.insert(0, relay.run)
+        for factory in factories:
+            self._tasks.append(asyncio.create_task(_supervised(factory, self.spec.name)))
+
+    async def stop(self) -> None:
+        """Graceful: NOT_SERVING, drain RPCs, stop tasks, drain NATS, close the pool."""
+        with contextlib.suppress(Exception):
+            await self._health.enter_graceful_shutdown()
+        if self._server is not None:
+            await self._server.stop(self.config.shutdown_grace_s)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        if self.runtime is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.runtime.nc.drain(), 5)
+            await asyncio.wait_for(self.runtime.pool.close(), 10)
+            self.runtime = None
+        _log.info("service_stopped", service=self.spec.name)
+
+
+async def _supervised(factory: Callable[[], Awaitable[None]], service: str) -> None:
+    """Keep a background task alive: log and restart it after an unexpected failure."""
+    while True:
+        try:
+            await factory()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            _log.exception("background_task_failed", service=service)
+            await asyncio.sleep(1.0)
+
+
+async def serve_until_signalled(hosts: Sequence[ServiceHost]) -> None:
+    """Start the hosts, wait for SIGTERM or SIGINT, then stop them gracefully."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    started: list[ServiceHost] = []
+    try:
+        for host in hosts:
+            await host.start()
+            started.append(host)
+        await stop.wait()
+    finally:
+        for host in reversed(started):
+            await host.stop()
+
+
+def run_service(spec: ServiceSpec, config: ServiceConfig) -> None:
+    """Entry point of `python -m onebudget.<service>`."""
+    configure_logging(config.log_level)
+    asyncio.run(serve_until_signalled([ServiceHost(spec, config)]))
+
+
+def service_main(spec: ServiceSpec, load_config: Callable[[], ServiceConfig]) -> int:
+    """`python -m onebudget.<service>`: a bad configuration is one line on stderr, exit 2."""
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        print(f"onebudget-{spec.name}: configuration error: {exc}", file=sys.stderr)
+        return 2
+    run_service(spec, config)
+    return 0

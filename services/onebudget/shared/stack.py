@@ -1,0 +1,131 @@
+"""`onebudget up`: PostgreSQL, NATS and the four services on this machine, until Ctrl-C.
+
+Each service runs in its own process (`python -m onebudget.<service>`), as in production, so the
+stack uses both cores. Ports are the defaults when free, otherwise free ones; the table of where
+each service listens is printed once all report SERVING on the standard health check.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from onebudget.shared.runtime.infra import LocalInfra, project_state_dir
+from onebudget.shared.runtime.ports import free_port
+
+SERVICES: dict[str, int] = {
+    "entitlement": 50051,
+    "allocation": 50052,
+    "payment": 50053,
+    "reporting": 50054,
+}
+READY_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 20.0
+
+
+def _port_or_free(preferred: int) -> int:
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", preferred))
+        except OSError:
+            return free_port()
+    return preferred
+
+
+def wait_serving(address: str, timeout_s: float = READY_TIMEOUT_S) -> None:
+    """Block until the standard gRPC health check answers SERVING."""
+    deadline = time.monotonic() + timeout_s
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            try:
+                reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            time.sleep(0.1)
+    raise RuntimeError(f"service at {address} not SERVING after {timeout_s}s")
+
+
+@dataclass
+class Stack:
+    name: str = "run"
+    fresh: bool = False
+    infra: LocalInfra | None = None
+    addresses: dict[str, str] = field(default_factory=dict)
+    _children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def env(self) -> dict[str, str]:
+        assert self.infra is not None
+        env = dict(os.environ)
+        env["ONEBUDGET_DATABASE_URL"] = self.infra.database_url
+        env["ONEBUDGET_NATS_URL"] = self.infra.nats_url
+        for service, address in self.addresses.items():
+            env[f"ONEBUDGET_{service.upper()}_ADDRESS"] = address
+        return env
+
+    def start(self) -> None:
+        self.infra = LocalInfra(self.name, fresh=self.fresh).start()
+        try:
+            for service, preferred in SERVICES.items():
+                port = _port_or_free(preferred)
+                self.addresses[service] = f"127.0.0.1:{port}"
+            logs = project_state_dir() / self.name / "logs"
+            logs.mkdir(parents=True, exist_ok=True)
+            for service, address in self.addresses.items():
+                self._spawn(service, address, logs)
+            for address in self.addresses.values():
+                wait_serving(address)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _spawn(self, service: str, address: str, logs: Path) -> None:
+        env = self.env()
+        env[f"ONEBUDGET_{service.upper()}_PORT"] = address.rsplit(":", 1)[1]
+        log = (logs / f"{service}.log").open("ab")
+        self._children[service] = subprocess.Popen(
+            [sys.executable, "-m", f"onebudget.{service}"], env=env, stdout=log, stderr=log,
+            start_new_session=True,
+        )
+        log.close()
+
+    def stop(self) -> None:
+        """SIGTERM each service (graceful), then stop NATS and PostgreSQL."""
+        for child in self._children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in self._children.values():
+            try:
+                child.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        self._children.clear()
+        if self.infra is not None:
+            self.infra.stop()
+            self.infra = None
+
+    def describe(self) -> str:
+        assert self.infra is not None
+        rows = [f"  {service:<12} grpc://{address}" for service, address in self.addresses.items()]
+        return "\n".join(
+            [
+                "OneBudget is running:",
+                *rows,
+                f"  {'postgresql':<12} {self.infra.database_url}",
+                f"  {'nats':<12} {self.infra.nats_url}",
+                f"  {'logs':<12} {project_state_dir() / self.name / 'logs'}",
+            ]
+        )
