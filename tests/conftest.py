@@ -15,7 +15,9 @@ import asyncpg
 import pytest
 from hypothesis import HealthCheck, settings
 
+from onebudget.shared.config import ServiceConfig
 from onebudget.shared.runtime.infra import LocalInfra
+from onebudget.shared.server import ServiceHost, ServiceSpec
 
 # Bounded examples for every run; `deep` for long local runs (HYPOTHESIS_PROFILE=deep).
 settings.register_profile(
@@ -84,3 +86,42 @@ async def fresh_database(pg_url: str) -> AsyncIterator[FreshDatabase]:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+StartService = Callable[..., Awaitable[ServiceHost]]
+
+
+@pytest.fixture
+async def start_service(
+    fresh_database: FreshDatabase, nats_url: str
+) -> AsyncIterator[StartService]:
+    """Start services in this process on a free port: `await start_service(SPEC)`.
+
+    All services started in one test share one fresh database (as in production, one database
+    with a schema per service); each is stopped gracefully at the end of the test.
+    """
+    hosts: list[ServiceHost] = []
+    database: list[str] = []
+
+    async def start(spec: ServiceSpec, **overrides: object) -> ServiceHost:
+        if not database:
+            database.append(await fresh_database())
+        fields: dict[str, object] = {
+            "service": spec.name,
+            "database_url": database[0],
+            "nats_url": nats_url,
+            "grpc_host": "127.0.0.1",
+            "grpc_port": 0,
+            "log_level": "info",
+            "pool_size_max": 10,
+            "shutdown_grace_s": 2,
+        }
+        fields.update(overrides)
+        host = ServiceHost(spec, ServiceConfig(**fields))  # type: ignore[arg-type]
+        await host.start()
+        hosts.append(host)
+        return host
+
+    yield start
+    for host in reversed(hosts):
+        await host.stop()
