@@ -14,9 +14,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import asyncpg
 import pytest
 from hypothesis import HealthCheck, settings
-
 from onebudget.shared.config import ServiceConfig
-from onebudget.shared.runtime.infra import LocalInfra
+from onebudget.shared.runtime.infra import LocalInfra, sweep_dead_test_infra
 from onebudget.shared.server import ServiceHost, ServiceSpec
 
 # Bounded examples for every run; `deep` for long local runs (HYPOTHESIS_PROFILE=deep).
@@ -39,11 +38,15 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 @pytest.fixture(scope="session")
 def infra() -> Iterator[LocalInfra]:
-    started = LocalInfra("test", fresh=True, tuned_for_tests=True).start()
+    # One folder per test process, so parallel runs (two terminals, a helper) never share a
+    # server; folders of test processes that died are swept first.
+    sweep_dead_test_infra()
+    started = LocalInfra(f"test-{os.getpid()}", fresh=True, tuned_for_tests=True).start()
     try:
         yield started
     finally:
         started.stop()
+        started.remove_state()
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from onebudget.shared.identifiers import (
     is_valid_gss_council_code,
     is_valid_nhs_number,
@@ -33,8 +32,11 @@ def test_check_value_ten_is_invalid_whatever_the_last_digit() -> None:
         assert not is_valid_nhs_number(first_nine + last)
 
 
+FULLWIDTH_DIGITS = "\uff19\uff14\uff13\uff14\uff17\uff16\uff15\uff19\uff11\uff19"
+
+
 @pytest.mark.parametrize(
-    "value", ["", "943476591", "94347659190", "943 476 5919", "94347659a9", "９４３４７６５９１９"]
+    "value", ["", "943476591", "94347659190", "943 476 5919", "94347659a9", FULLWIDTH_DIGITS]
 )
 def test_non_digits_and_wrong_lengths_are_invalid(value: str) -> None:
     assert not is_valid_nhs_number(value)

@@ -8,10 +8,12 @@ on free loopback ports, and `stop()` stops exactly what was started here.
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from onebudget.shared.runtime.nats import LocalNats
+from onebudget.shared.runtime.ports import pid_alive
 from onebudget.shared.runtime.postgres import LocalPostgres
 
 
@@ -61,3 +63,21 @@ class LocalInfra:
         if self.postgres is not None:
             self.postgres.stop()
             self.postgres = None
+
+    def remove_state(self) -> None:
+        """Delete `.onebudget/<name>/` (after stop): for throw-away test servers."""
+        shutil.rmtree(project_state_dir() / self.name, ignore_errors=True)
+
+
+def sweep_dead_test_infra() -> None:
+    """Stop and delete the servers of `test-<pid>` folders whose test process is gone."""
+    root = project_state_dir()
+    if not root.exists():
+        return
+    for folder in root.glob("test-*"):
+        pid_text = folder.name.removeprefix("test-")
+        if not pid_text.isdigit() or pid_alive(int(pid_text)):
+            continue
+        LocalPostgres(folder / "postgres").stop_leftover()
+        LocalNats(folder / "nats").stop_leftover()
+        shutil.rmtree(folder, ignore_errors=True)

