@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import asyncpg
 import pytest
 from hypothesis import HealthCheck, settings
+
 from onebudget.shared.config import ServiceConfig
 from onebudget.shared.runtime.infra import LocalInfra, sweep_dead_test_infra
 from onebudget.shared.server import ServiceHost, ServiceSpec

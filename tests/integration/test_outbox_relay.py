@@ -18,13 +18,13 @@ import nats
 import pytest
 from google.protobuf import wrappers_pb2
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
 from onebudget.events.v1 import envelope_pb2
 from onebudget.shared import bus, db
 from onebudget.shared.outbox import add_to_outbox, new_event
 from onebudget.shared.plumbing import plumbing_migrations
 from onebudget.shared.relay import OutboxRelay, RelaySettings
 from onebudget.shared.runtime.nats import LocalNats
-
 from tests.conftest import FreshDatabase
 
 SCHEMA = "entitlement"

@@ -12,6 +12,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
 from onebudget.allocation.entrypoints.app import SPEC as ALLOCATION
 from onebudget.entitlement.entrypoints.app import SPEC as ENTITLEMENT
 from onebudget.payment.entrypoints.app import SPEC as PAYMENT
@@ -19,7 +20,6 @@ from onebudget.reporting.entrypoints.app import SPEC as REPORTING
 from onebudget.shared.runtime.ports import free_port
 from onebudget.shared.server import ServiceSpec
 from onebudget.shared.stack import wait_serving
-
 from tests.conftest import StartService
 
 SPECS = [ENTITLEMENT, ALLOCATION, PAYMENT, REPORTING]

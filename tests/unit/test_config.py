@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+
 from onebudget.shared.config import ConfigError, ServiceConfig
 
 GOOD = {

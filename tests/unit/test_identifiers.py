@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from onebudget.shared.identifiers import (
     is_valid_gss_council_code,
     is_valid_nhs_number,
