@@ -1,0 +1,56 @@
+"""The ledger core: the only code that moves money (see docs/adr/0002-ledger-design.md)."""
+
+from __future__ import annotations
+
+from onebudget.shared.ledger.audit import verify
+from onebudget.shared.ledger.domain import (
+    Account,
+    AccountRecord,
+    Balance,
+    CreateAccountResult,
+    CreateTransferResult,
+    FundingStream,
+    StoredTransfer,
+    Transfer,
+)
+from onebudget.shared.ledger.group_commit import GroupCommitConfig, GroupCommitter
+from onebudget.shared.ledger.store import (
+    LedgerInvariantViolation,
+    TransferPage,
+    apply_ledger_migrations,
+    create_accounts,
+    create_transfer_groups,
+    create_transfers,
+    expire_pending,
+    get_account_balance,
+    ledger_clock,
+    list_transfers,
+    lookup_accounts,
+    lookup_transfers,
+)
+
+__all__ = [
+    "Account",
+    "AccountRecord",
+    "Balance",
+    "CreateAccountResult",
+    "CreateTransferResult",
+    "FundingStream",
+    "GroupCommitConfig",
+    "GroupCommitter",
+    "LedgerInvariantViolation",
+    "StoredTransfer",
+    "Transfer",
+    "TransferPage",
+    "apply_ledger_migrations",
+    "create_accounts",
+    "create_transfer_groups",
+    "create_transfers",
+    "expire_pending",
+    "get_account_balance",
+    "ledger_clock",
+    "list_transfers",
+    "lookup_accounts",
+    "lookup_transfers",
+    "verify",
+]

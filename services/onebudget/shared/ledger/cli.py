@@ -1,0 +1,46 @@
+"""`onebudget ledger verify`: recompute the hash chain and balances; exit 1 on any mismatch."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+import asyncpg
+
+from onebudget.shared.ledger.audit import verify
+
+CONNECT_TIMEOUT_S = 10.0
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    ledger = subparsers.add_parser("ledger", help="ledger operations")
+    commands = ledger.add_subparsers(dest="ledger_command", required=True)
+    run = commands.add_parser(
+        "verify", help="recompute the hash chain and balances (reads ONEBUDGET_DATABASE_URL)"
+    )
+    run.set_defaults(func=_verify_command)
+
+
+async def _verify(url: str) -> list[str]:
+    conn = await asyncpg.connect(url, timeout=CONNECT_TIMEOUT_S)
+    try:
+        return await verify(conn)
+    finally:
+        await conn.close()
+
+
+def _verify_command(_args: argparse.Namespace) -> int:
+    url = os.environ.get("ONEBUDGET_DATABASE_URL", "")
+    if not url:
+        print("ONEBUDGET_DATABASE_URL is not set", file=sys.stderr)
+        sys.exit(2)
+    problems = asyncio.run(_verify(url))
+    for problem in problems:
+        print(problem)
+    if problems:
+        # Exit here rather than trust the caller to turn a return value into a status.
+        sys.exit(1)
+    print("OK")
+    return 0
