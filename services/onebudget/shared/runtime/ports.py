@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -15,11 +16,15 @@ def free_port() -> int:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid exists (ours or another user's)."""
+    """Whether a process with this pid runs (ours or another user's); a zombie does not."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True  # no /proc here: trust the signal check
+    return "\nState:\tZ" not in status

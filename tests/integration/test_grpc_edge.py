@@ -1,0 +1,138 @@
+"""The edge interceptor: typed errors become google.rpc.Status; anything else is INTERNAL with no
+traceback; every RPC leaves one log line with method, status, duration and request_id."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf import wrappers_pb2
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+from structlog.testing import capture_logs
+
+from onebudget.shared.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from onebudget.shared.grpc_edge import INTERNAL_MESSAGE, EdgeInterceptor
+
+SERVICE = "onebudget.test.v1.Probe"
+
+
+async def _invalid(_request: Any, _context: Any) -> wrappers_pb2.StringValue:
+    raise InvalidArgument(
+        reason="INVALID_REQUEST",
+        message="the request has invalid fields",
+        violations=(FieldViolation("nhs_number", "check digit is wrong"),),
+    )
+
+
+async def _precondition(_request: Any, _context: Any) -> wrappers_pb2.StringValue:
+    raise FailedPrecondition(
+        reason="RING_FENCE_EXHAUSTED", message="not enough", metadata={"shortfall_pence": "12"}
+    )
+
+
+async def _crash(_request: Any, _context: Any) -> wrappers_pb2.StringValue:
+    secret = "9434765919"
+    raise RuntimeError(f"bug while handling {secret}")
+
+
+async def _echo(request: wrappers_pb2.StringValue, _context: Any) -> wrappers_pb2.StringValue:
+    return wrappers_pb2.StringValue(value=request.value)
+
+
+def _handler(fn: Any) -> grpc.RpcMethodHandler:
+    return grpc.unary_unary_rpc_method_handler(
+        fn,
+        request_deserializer=wrappers_pb2.StringValue.FromString,
+        response_serializer=wrappers_pb2.StringValue.SerializeToString,
+    )
+
+
+@pytest.fixture
+async def channel() -> AsyncIterator[grpc.aio.Channel]:
+    server = grpc.aio.server(interceptors=[EdgeInterceptor("probe")])
+    handlers = {
+        "Invalid": _handler(_invalid),
+        "Precondition": _handler(_precondition),
+        "Crash": _handler(_crash),
+        "Echo": _handler(_echo),
+    }
+    server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(SERVICE, handlers)])
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as chan:
+        yield chan
+    await server.stop(0)
+
+
+async def _call(channel: grpc.aio.Channel, method: str, value: str = "x") -> Any:
+    call = channel.unary_unary(
+        f"/{SERVICE}/{method}",
+        request_serializer=wrappers_pb2.StringValue.SerializeToString,
+        response_deserializer=wrappers_pb2.StringValue.FromString,
+    )
+    return await call(wrappers_pb2.StringValue(value=value), metadata=(("x-request-id", "r-1"),))
+
+
+def _details(error: grpc.aio.AioRpcError) -> dict[str, Any]:
+    status = rpc_status.from_call(error)
+    assert status is not None
+    found: dict[str, Any] = {}
+    for detail in status.details:
+        for kind in (error_details_pb2.ErrorInfo, error_details_pb2.BadRequest):
+            if detail.Is(kind.DESCRIPTOR):
+                message = kind()
+                detail.Unpack(message)
+                found[kind.DESCRIPTOR.name] = message
+    return found
+
+
+async def test_invalid_argument_carries_reason_and_field_violations(
+    channel: grpc.aio.Channel,
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await _call(channel, "Invalid")
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    details = _details(caught.value)
+    assert details["ErrorInfo"].reason == "INVALID_REQUEST"
+    assert details["ErrorInfo"].domain == "probe.onebudget"
+    violation = details["BadRequest"].field_violations[0]
+    assert (violation.field, violation.description) == ("nhs_number", "check digit is wrong")
+
+
+async def test_failed_precondition_carries_metadata(channel: grpc.aio.Channel) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await _call(channel, "Precondition")
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    info = _details(caught.value)["ErrorInfo"]
+    assert info.reason == "RING_FENCE_EXHAUSTED"
+    assert dict(info.metadata) == {"shortfall_pence": "12"}
+
+
+async def test_unexpected_exception_is_internal_without_traceback(
+    channel: grpc.aio.Channel,
+) -> None:
+    with capture_logs() as logs, pytest.raises(grpc.aio.AioRpcError) as caught:
+        await _call(channel, "Crash")
+    assert caught.value.code() == grpc.StatusCode.INTERNAL
+    assert caught.value.details() == INTERNAL_MESSAGE
+    assert "Traceback" not in str(caught.value.debug_error_string())
+    assert "9434765919" not in str(caught.value.details())
+    assert any(e["event"] == "rpc_failed" for e in logs)
+
+
+async def test_one_log_line_per_rpc_with_request_id(channel: grpc.aio.Channel) -> None:
+    with capture_logs() as logs:
+        assert (await _call(channel, "Echo", "hello")).value == "hello"
+        with pytest.raises(grpc.aio.AioRpcError):
+            await _call(channel, "Invalid")
+    lines = [e for e in logs if e["event"] == "rpc"]
+    assert [(e["method"], e["status"]) for e in lines] == [
+        (f"/{SERVICE}/Echo", "OK"),
+        (f"/{SERVICE}/Invalid", "INVALID_ARGUMENT"),
+    ]
+    for line in lines:
+        assert line["request_id"] == "r-1"
+        assert line["duration_ms"] >= 0

@@ -1,0 +1,103 @@
+"""The self-started servers survive what people do to them: a killed run, a second start."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+import asyncpg
+import nats
+
+from onebudget.shared.runtime.nats import LocalNats
+from onebudget.shared.runtime.ports import pid_alive
+from onebudget.shared.runtime.postgres import LocalPostgres
+
+
+async def _pg_answers(url: str) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        value: int = await conn.fetchval("SELECT 42")
+        return value
+    finally:
+        await conn.close()
+
+
+def test_postgres_left_running_by_a_killed_run_is_replaced(tmp_path: Path) -> None:
+    first = LocalPostgres(tmp_path / "pg", tuned_for_tests=True)
+    first.start()
+    # The run that started it dies without stopping it; the next run must start anyway.
+    second = LocalPostgres(tmp_path / "pg", tuned_for_tests=True)
+    second.start()
+    try:
+        assert asyncio.run(_pg_answers(second.url)) == 42
+    finally:
+        second.stop()
+    assert not (tmp_path / "pg" / "data" / "postmaster.pid").exists()
+
+
+def test_postgres_stale_pid_file_does_not_break_start(tmp_path: Path) -> None:
+    server = LocalPostgres(tmp_path / "pg", tuned_for_tests=True)
+    server.start()
+    pid = int((server.data_dir / "postmaster.pid").read_text().splitlines()[0])
+    os.kill(pid, signal.SIGKILL)  # a machine crash: the pid file stays behind
+    again = LocalPostgres(tmp_path / "pg", tuned_for_tests=True)
+    again.start()
+    try:
+        assert asyncio.run(_pg_answers(again.url)) == 42
+    finally:
+        again.stop()
+
+
+def test_postgres_restart_keeps_data_and_fresh_replaces_it(tmp_path: Path) -> None:
+    server = LocalPostgres(tmp_path / "pg", tuned_for_tests=True)
+    server.start()
+
+    async def create() -> None:
+        conn = await asyncpg.connect(server.url)
+        await conn.execute("CREATE TABLE kept (x int)")
+        await conn.close()
+
+    async def has_table(url: str) -> bool:
+        conn = await asyncpg.connect(url)
+        try:
+            return bool(await conn.fetchval("SELECT to_regclass('public.kept') IS NOT NULL"))
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    server.stop()
+    server.start()
+    assert asyncio.run(has_table(server.url))
+    server.stop()
+    server.start(fresh=True)
+    try:
+        assert not asyncio.run(has_table(server.url))
+    finally:
+        server.stop()
+
+
+def test_nats_left_running_by_a_killed_run_is_replaced(tmp_path: Path) -> None:
+    first = LocalNats(tmp_path / "nats")
+    first.start()
+    old_pid = int(first.pid_file.read_text())
+    second = LocalNats(tmp_path / "nats")  # a new run; `first` is never stopped
+    second.start()
+    try:
+        assert old_pid != int(second.pid_file.read_text())
+
+        async def jetstream_ok() -> bool:
+            nc = await nats.connect(second.url)
+            try:
+                await nc.jetstream().account_info()
+                return True
+            finally:
+                await nc.close()
+
+        assert asyncio.run(jetstream_ok())
+        assert not pid_alive(old_pid)
+    finally:
+        second.stop()
+    assert not second.pid_file.exists()
+
