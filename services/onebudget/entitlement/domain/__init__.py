@@ -1,1 +1,1 @@
-"""Pure domain of the entitlement service: model, commands, events, errors. No I/O imports here."""
+"""Pure entitlement rules: no database, bus or gRPC imports here."""
