@@ -331,12 +331,25 @@ def _stored(
 ) -> StoredTransfer:
     ts = state.next_ts
     return StoredTransfer(
-        id=t.id, debit_account_id=debit, credit_account_id=credit, amount=amount,
-        reason=t.reason, budget_ref=t.budget_ref, plan_line_ref=t.plan_line_ref,
-        payment_ref=t.payment_ref, pending=t.pending, post_pending=t.post_pending,
-        void_pending=t.void_pending, expire_pending=False, linked=t.linked, funding=t.funding,
-        pending_id=t.pending_id, reverses_id=t.reverses_id, timeout_s=t.timeout_s,
-        expires_at=ts + t.timeout_s * US_PER_S if t.timeout_s > 0 else None, ts=ts,
+        id=t.id,
+        debit_account_id=debit,
+        credit_account_id=credit,
+        amount=amount,
+        reason=t.reason,
+        budget_ref=t.budget_ref,
+        plan_line_ref=t.plan_line_ref,
+        payment_ref=t.payment_ref,
+        pending=t.pending,
+        post_pending=t.post_pending,
+        void_pending=t.void_pending,
+        expire_pending=False,
+        linked=t.linked,
+        funding=t.funding,
+        pending_id=t.pending_id,
+        reverses_id=t.reverses_id,
+        timeout_s=t.timeout_s,
+        expires_at=ts + t.timeout_s * US_PER_S if t.timeout_s > 0 else None,
+        ts=ts,
     )
 
 
