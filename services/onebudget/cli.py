@@ -9,6 +9,8 @@ import threading
 from collections.abc import Callable, Sequence
 from types import FrameType
 
+from onebudget.shared.ledger.cli import add_commands as add_ledger_commands
+
 CommandAdder = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
 
@@ -47,7 +49,7 @@ def _add_up(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _command_adders() -> Sequence[CommandAdder]:
-    return [_add_up]
+    return [_add_up, add_ledger_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:
