@@ -46,7 +46,7 @@ async def connect(url: str, *, name: str) -> NatsClient:
     )
 
 
-async def ensure_streams(js: JetStreamContext) -> None:
+async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
     """Create the streams if missing (idempotent; safe when several services start at once)."""
     for name, subject in STREAMS.items():
         config = StreamConfig(
@@ -54,6 +54,7 @@ async def ensure_streams(js: JetStreamContext) -> None:
             subjects=[subject],
             storage=StorageType.FILE,
             duplicate_window=DUPLICATE_WINDOW_S,
+            num_replicas=replicas,
         )
         try:
             await js.add_stream(config)

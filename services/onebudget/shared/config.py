@@ -75,6 +75,8 @@ class ServiceConfig:
     log_level: str
     pool_size_max: int
     shutdown_grace_s: int
+    # JetStream stream replicas: 1 on one machine, 3 in a cluster (deploy/).
+    stream_replicas: int = 1
 
     @classmethod
     def from_env(
@@ -91,4 +93,5 @@ class ServiceConfig:
             log_level=env_choice(env, "ONEBUDGET_LOG_LEVEL", "info", LOG_LEVELS),
             pool_size_max=env_int(env, "ONEBUDGET_DB_POOL_SIZE_MAX", 10, low=1, high=200),
             shutdown_grace_s=env_int(env, "ONEBUDGET_SHUTDOWN_GRACE_S", 10, low=0, high=300),
+            stream_replicas=env_int(env, "ONEBUDGET_STREAM_REPLICAS", 1, low=1, high=5),
         )

@@ -88,7 +88,7 @@ class ServiceHost:
         await prepare_database(pool, self.spec)
         nc = await bus.connect(self.config.nats_url, name=f"onebudget-{self.spec.name}")
         js = nc.jetstream()
-        await bus.ensure_streams(js)
+        await bus.ensure_streams(js, self.config.stream_replicas)
         self.runtime = Runtime(self.config, pool, nc, js)
         self._server = grpc.aio.server(interceptors=[EdgeInterceptor(self.spec.name)])
         names = self._add_servicers(self._server, self.runtime)
