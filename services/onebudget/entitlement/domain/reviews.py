@@ -1,0 +1,67 @@
+"""When reviews fall due (shared/domain.md, "Reviews").
+
+- Direct payment: within 3 months of its start when NHS money is paid (SI 2013/1617 reg 14), within
+  6 months when council-only (Care Act direct payments); then at least every 12 months after the
+  last completed review.
+- Care plan: a light review 6 to 8 weeks after agreement (due by 8 weeks), then at least yearly.
+
+"Within N months" is the same day N calendar months later, clamped to the month's end, so the
+due date is never later than the rule allows. A review completed before the first review's
+window opens (a care plan reviewed in its first 6 weeks) does not count as that review.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from onebudget.entitlement.domain.dates import add_months
+
+NHS_DIRECT_PAYMENT_FIRST_REVIEW_MONTHS = 3
+COUNCIL_DIRECT_PAYMENT_FIRST_REVIEW_MONTHS = 6
+CARE_PLAN_FIRST_REVIEW_OPENS_WEEKS = 6
+CARE_PLAN_FIRST_REVIEW_DUE_WEEKS = 8
+REVIEW_INTERVAL_MONTHS = 12
+
+
+class ReviewKind(enum.StrEnum):
+    DIRECT_PAYMENT = "DIRECT_PAYMENT"
+    CARE_PLAN = "CARE_PLAN"
+
+
+@dataclass(frozen=True)
+class ReviewSchedule:
+    """The next review: the earliest date it counts and the date it is due by."""
+
+    window_opens_on: date
+    due_on: date
+    last_completed_on: date | None
+
+
+def first_review(kind: ReviewKind, started_on: date, *, nhs_funded: bool) -> tuple[date, date]:
+    """(window opens, due by) of the first review after a start or agreement."""
+    if kind is ReviewKind.CARE_PLAN:
+        return (
+            started_on + timedelta(weeks=CARE_PLAN_FIRST_REVIEW_OPENS_WEEKS),
+            started_on + timedelta(weeks=CARE_PLAN_FIRST_REVIEW_DUE_WEEKS),
+        )
+    months = (
+        NHS_DIRECT_PAYMENT_FIRST_REVIEW_MONTHS
+        if nhs_funded
+        else COUNCIL_DIRECT_PAYMENT_FIRST_REVIEW_MONTHS
+    )
+    return started_on, add_months(started_on, months)
+
+
+def next_review(
+    kind: ReviewKind, started_on: date, *, nhs_funded: bool, completed: Iterable[date]
+) -> ReviewSchedule:
+    """The next review given every completed one (in any order)."""
+    opens, due = first_review(kind, started_on, nhs_funded=nhs_funded)
+    counted = [d for d in completed if d >= opens]
+    if not counted:
+        return ReviewSchedule(opens, due, None)
+    last = max(counted)
+    return ReviewSchedule(last, add_months(last, REVIEW_INTERVAL_MONTHS), last)

@@ -1,0 +1,38 @@
+"""The events entitlement consumes: they start review schedules (reviews due)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+from onebudget.entitlement.service_layer.reviews import on_budget_agreed, on_direct_payment_started
+from onebudget.shared.consumer import EventConsumer
+from onebudget.shared.server import Runtime
+
+SCHEMA = "entitlement"
+BUDGET_AGREED_SUBJECT = "onebudget.allocation.budget.agreed.v1"
+DIRECT_PAYMENT_STARTED_SUBJECT = "onebudget.payment.schedule.direct_payment_started.v1"
+# Durable names are part of the deployment: renaming one replays its stream from the start.
+BUDGET_AGREED_DURABLE = "entitlement-reviews-budget-agreed"
+DIRECT_PAYMENT_STARTED_DURABLE = "entitlement-reviews-direct-payment-started"
+
+
+def review_consumers(runtime: Runtime) -> Sequence[Callable[[], Awaitable[None]]]:
+    budgets = EventConsumer(
+        runtime.pool,
+        runtime.js,
+        schema=SCHEMA,
+        stream="ALLOCATION",
+        durable=BUDGET_AGREED_DURABLE,
+        handler=on_budget_agreed,
+        filter_subjects=[BUDGET_AGREED_SUBJECT],
+    )
+    payments = EventConsumer(
+        runtime.pool,
+        runtime.js,
+        schema=SCHEMA,
+        stream="PAYMENT",
+        durable=DIRECT_PAYMENT_STARTED_DURABLE,
+        handler=on_direct_payment_started,
+        filter_subjects=[DIRECT_PAYMENT_STARTED_SUBJECT],
+    )
+    return (budgets.run, payments.run)
