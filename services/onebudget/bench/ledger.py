@@ -1,0 +1,191 @@
+"""Ledger throughput and latency: group commit on and off, random and hot accounts.
+
+Each caller submits one transfer at a time and waits for its result (the shape of a service
+handling one request), for `DURATION_S` per cell. "hot": every transfer credits the same
+account (a ring-fence, a big provider), which serialises on its lock; "random": both sides
+drawn from `ACCOUNT_COUNT` accounts. Runs against a fresh database it creates and drops.
+
+    python -m onebudget.bench.ledger
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import asyncpg
+
+from onebudget.shared import ledger
+from onebudget.shared.ledger import Account, FundingStream, Transfer
+from onebudget.shared.ledger import CreateTransferResult as R
+
+ACCOUNT_COUNT = 1000
+CONCURRENCY = (1, 16, 128)
+DURATION_S = 3.0
+HOT = uuid.UUID(int=0)
+
+
+@dataclass(frozen=True)
+class Cell:
+    workload: str
+    group_commit: bool
+    callers: int
+    transfers: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def per_second(self) -> float:
+        return self.transfers / self.seconds
+
+
+def _percentile(sorted_values: list[float], q: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+
+
+async def _setup(url: str) -> list[uuid.UUID]:
+    ids = [uuid.UUID(int=i + 1) for i in range(ACCOUNT_COUNT)]
+    accounts = [Account(i, "payee", f"payee-{i.int}", FundingStream.NHS) for i in ids]
+    accounts.append(Account(HOT, "ring_fence", "E38000001", FundingStream.NHS))
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+    try:
+        await ledger.apply_ledger_migrations(pool)
+        async with pool.acquire() as conn:
+            results = await ledger.create_accounts(conn, accounts)
+            assert set(results) == {ledger.CreateAccountResult.OK}
+    finally:
+        await pool.close()
+    return ids
+
+
+def _transfer(workload: str, ids: list[uuid.UUID]) -> Transfer:
+    if workload == "hot":
+        return Transfer(uuid.uuid4(), random.choice(ids), HOT, 1, "payment")
+    debit, credit = random.sample(ids, 2)
+    return Transfer(uuid.uuid4(), debit, credit, 1, "payment")
+
+
+async def _drive(
+    callers: int, submit: Callable[[Transfer], Awaitable[R]], make: Callable[[], Transfer]
+) -> tuple[int, float, list[float]]:
+    latencies: list[float] = []
+    stop_at = time.perf_counter() + DURATION_S
+
+    async def caller() -> None:
+        while time.perf_counter() < stop_at:
+            started = time.perf_counter()
+            result = await submit(make())
+            latencies.append(time.perf_counter() - started)
+            assert result is R.OK, result
+
+    started = time.perf_counter()
+    await asyncio.gather(*(caller() for _ in range(callers)))
+    return len(latencies), time.perf_counter() - started, sorted(latencies)
+
+
+async def _cell(url: str, ids: list[uuid.UUID], workload: str, group: bool, callers: int) -> Cell:
+    pool_size = 4 if group else callers
+    pool = await asyncpg.create_pool(url, min_size=pool_size, max_size=pool_size)
+    try:
+
+        def make() -> Transfer:
+            return _transfer(workload, ids)
+
+        if group:
+            async with ledger.GroupCommitter(pool) as committer:
+
+                async def submit(t: Transfer) -> R:
+                    return (await committer.create_transfers([t]))[0]
+
+                count, seconds, lat = await _drive(callers, submit, make)
+        else:
+
+            async def submit(t: Transfer) -> R:
+                async with pool.acquire() as conn:
+                    return (await ledger.create_transfers(conn, [t]))[0]
+
+            count, seconds, lat = await _drive(callers, submit, make)
+    finally:
+        await pool.close()
+    return Cell(
+        workload, group, callers, count, seconds,
+        _percentile(lat, 0.50) * 1000, _percentile(lat, 0.99) * 1000,
+    )
+
+
+def _render(cells: list[Cell], verified: list[str]) -> str:
+    lines = [
+        "## Ledger",
+        "",
+        f"One transfer per call, each caller waiting for its result; {DURATION_S:.0f} s per row;"
+        f" {os.cpu_count()} cores, Python {platform.python_version()}, client and PostgreSQL on"
+        " the same machine, synchronous_commit on. hot = every transfer credits one account.",
+        "",
+        "| workload | group commit | callers | transfers/s | p50 ms | p99 ms |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for c in cells:
+        lines.append(
+            f"| {c.workload} | {'on' if c.group_commit else 'off'} | {c.callers} |"
+            f" {c.per_second:,.0f} | {c.p50_ms:.2f} | {c.p99_ms:.2f} |"
+        )
+    best = {
+        g: max(c.per_second for c in cells if c.workload == "hot" and c.group_commit is g)
+        for g in (True, False)
+    }
+    lines += [
+        "",
+        f"Hot accounts, best of each: {best[True]:,.0f}/s with group commit,"
+        f" {best[False]:,.0f}/s without ({best[True] / best[False]:.1f}x).",
+        f"`verify` after the run: {'OK' if not verified else '; '.join(verified[:3])}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+async def run(database_url: str) -> str:
+    """Benchmark the ledger in a fresh database next to `database_url`; a markdown section."""
+    name = f"bench_ledger_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = f"{database_url.rpartition('/')[0]}/{name}"
+    try:
+        ids = await _setup(url)
+        cells = [
+            await _cell(url, ids, workload, group, callers)
+            for workload in ("random", "hot")
+            for group in (True, False)
+            for callers in CONCURRENCY
+        ]
+        conn = await asyncpg.connect(url)
+        try:
+            verified = await ledger.verify(conn)
+        finally:
+            await conn.close()
+    finally:
+        admin = await asyncpg.connect(database_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+    return _render(cells, verified)
+
+
+if __name__ == "__main__":
+    from onebudget.shared.runtime.infra import LocalInfra
+
+    infra = LocalInfra("bench", fresh=True).start()
+    try:
+        print(asyncio.run(run(infra.database_url)))
+    finally:
+        infra.stop()
