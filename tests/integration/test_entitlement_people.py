@@ -225,12 +225,12 @@ async def test_death_is_published_once_and_is_final(ent: Ent) -> None:
             request_id=rid(), person_id=person.person_id, withdrawn_on="2024-06-02"
         ),
     ):
+        call = (
+            ent.stub.RecordDeath
+            if isinstance(request, api.RecordDeathRequest)
+            else ent.stub.RecordConsentWithdrawn
+        )
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            call = (
-                ent.stub.RecordDeath
-                if isinstance(request, api.RecordDeathRequest)
-                else ent.stub.RecordConsentWithdrawn
-            )
             await call(request)
         assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
         assert error_details(caught.value)[0] == "PERSON_DECEASED"
@@ -261,8 +261,8 @@ async def test_consent_withdrawn_is_published_once(ent: Ent) -> None:
     withdrawn = await ent.stub.RecordConsentWithdrawn(request)
     assert withdrawn.state == api.PERSON_STATE_CONSENT_WITHDRAWN
     assert await ent.stub.RecordConsentWithdrawn(request) == withdrawn  # a retry
+    request.request_id = rid()
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        request.request_id = rid()
         await ent.stub.RecordConsentWithdrawn(request)
     assert error_details(caught.value)[0] == "CONSENT_ALREADY_WITHDRAWN"
     [_, (subject, envelope)] = await ent.events(person.person_id, 2)

@@ -60,6 +60,7 @@ class Ent:
     stub: api_grpc.EntitlementServiceStub
     nc: NatsClient
     seen: list[tuple[str, envelope_pb2.EventEnvelope]] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def register(self, **overrides: Any) -> api.Person:
         fields: dict[str, Any] = {
@@ -92,6 +93,7 @@ class Ent:
 
     async def _on_message(self, msg: Msg) -> None:
         self.seen.append((msg.subject, envelope_pb2.EventEnvelope.FromString(msg.data)))
+        self.arrived.set()
 
     def events_now(self, aggregate_id: str) -> list[tuple[str, envelope_pb2.EventEnvelope]]:
         return [(s, e) for s, e in self.seen if e.aggregate_id == aggregate_id]
@@ -101,8 +103,11 @@ class Ent:
     ) -> list[tuple[str, envelope_pb2.EventEnvelope]]:
         """Wait for `count` events about the aggregate, then a little longer to catch extras."""
         async with asyncio.timeout(EVENT_WAIT_S):
-            while len(self.events_now(aggregate_id)) < count:
-                await asyncio.sleep(0.02)
+            while True:
+                self.arrived.clear()
+                if len(self.events_now(aggregate_id)) >= count:
+                    break
+                await self.arrived.wait()
         await asyncio.sleep(SETTLE_S)
         return self.events_now(aggregate_id)
 
@@ -125,7 +130,8 @@ async def entitlement(start_service: StartService, nats_url: str) -> AsyncIterat
     nc = await nats.connect(nats_url)
     try:
         async with grpc.aio.insecure_channel(host.address) as channel:
-            ent = Ent(host, api_grpc.EntitlementServiceStub(channel), nc)
+            stub = api_grpc.EntitlementServiceStub(channel)  # type: ignore[no-untyped-call]
+            ent = Ent(host, stub, nc)
             js = nc.jetstream()
             await js.subscribe(
                 "onebudget.entitlement.person.>",
