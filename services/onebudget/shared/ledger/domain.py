@@ -251,12 +251,16 @@ class LedgerState:
     resolutions: dict[UUID, str]  # pending id -> "post" | "void" | "expire"
     reversed_amounts: dict[UUID, int]
     next_ts: int = 0
+    journal: bool = False  # keep undo steps (only a linked chain can need them)
     _undo: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.next_ts = self.next_ts or self.base_ts
 
     def _set(self, table: dict[UUID, V], key: UUID, value: V) -> None:
+        if not self.journal:
+            table[key] = value
+            return
         old = table.get(key, _MISSING)
 
         def undo() -> None:
@@ -269,6 +273,7 @@ class LedgerState:
         table[key] = value
 
     def mark(self) -> tuple[int, int]:
+        self.journal = True
         return len(self._undo), self.next_ts
 
     def rollback(self, mark: tuple[int, int]) -> None:
@@ -279,6 +284,7 @@ class LedgerState:
 
     def commit(self) -> None:
         self._undo.clear()
+        self.journal = False
 
     def move(self, account_id: UUID, delta: Balance) -> None:
         account, balance = self.accounts[account_id]
@@ -484,16 +490,20 @@ def _chains(transfers: Sequence[Transfer]) -> list[range]:
 def _decide_chain(group: Sequence[Transfer], chain: range, state: LedgerState) -> list[R]:
     if group[chain[-1]].linked:
         return [R.LINKED_EVENT_CHAIN_OPEN] * len(chain)
+    if len(chain) == 1:
+        # apply_one changes the state only once it has accepted: nothing to undo.
+        return [apply_one(group[chain[0]], state)]
     mark = state.mark()
     results: list[R] = []
     for i in chain:
         results.append(apply_one(group[i], state))
         if results[-1] not in (R.OK, R.EXISTS):
             break
-    if all(r is R.OK for r in results) or len(chain) == 1:
+    if all(r is R.OK for r in results):
         state.commit()
         return results
     state.rollback(mark)
+    state.commit()
     if len(results) == len(chain) and all(r is R.EXISTS for r in results):
         return results  # a retry of a whole chain that was applied: nothing moves
     failed = next(k for k, r in enumerate(results) if r is not R.OK)

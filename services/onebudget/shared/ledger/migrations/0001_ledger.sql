@@ -63,8 +63,10 @@ INSERT INTO ledger.funding_routes VALUES
 
 CREATE TABLE ledger.transfers (
     id                  uuid PRIMARY KEY,
-    debit_account_id    uuid NOT NULL REFERENCES ledger.accounts (id),
-    credit_account_id   uuid NOT NULL REFERENCES ledger.accounts (id),
+    -- Accounts are checked set-based in ledger.transfers_apply (they are never deleted): a
+    -- foreign key would lock each account row once per transfer.
+    debit_account_id    uuid NOT NULL,
+    credit_account_id   uuid NOT NULL,
     amount              bigint NOT NULL CHECK (amount > 0),
     reason              text NOT NULL CHECK (reason ~ '^[a-z][a-z0-9_]{0,39}$'),
     budget_ref          text,
@@ -264,7 +266,13 @@ END $$;
 
 CREATE FUNCTION ledger.transfers_apply() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    -- Invariant 7: same colour, or a funding transfer on a declared route.
+    -- Both accounts exist; invariant 7: same colour, or a funding transfer on a declared route.
+    IF EXISTS (
+        SELECT 1 FROM new_rows n
+        LEFT JOIN ledger.accounts d ON d.id = n.debit_account_id
+        LEFT JOIN ledger.accounts c ON c.id = n.credit_account_id
+        WHERE d.id IS NULL OR c.id IS NULL)
+    THEN PERFORM ledger.fail('a transfer names an unknown account'); END IF;
     IF EXISTS (
         SELECT 1 FROM new_rows n
         JOIN ledger.accounts d ON d.id = n.debit_account_id
@@ -377,8 +385,7 @@ BEGIN
                 t.expire_pending, t.linked, t.funding, t.pending_id, t.reverses_id, t.timeout_s,
                 t.expires_at, t.ts))
             FROM ledger.transfers t
-            WHERE t.id = ANY (transfer_ids) OR t.id = ANY (pending_ids)
-               OR t.id = ANY (reverses_ids)), '[]'),
+            WHERE t.id = ANY (transfer_ids || pending_ids || reverses_ids)), '[]'),
         'resolutions', coalesce((SELECT jsonb_object_agg(r.pending_id,
                 CASE WHEN r.post_pending THEN 'post' WHEN r.void_pending THEN 'void'
                      ELSE 'expire' END)
