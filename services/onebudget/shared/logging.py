@@ -42,8 +42,9 @@ def configure_logging(level: str = "info") -> None:
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            mask_personal_data,
+            # Tracebacks are rendered first so that the masking sees their text too.
             structlog.processors.format_exc_info,
+            mask_personal_data,
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(
