@@ -181,28 +181,29 @@ CREATE TRIGGER accounts_insert_guard BEFORE INSERT ON ledger.accounts
     FOR EACH ROW EXECUTE FUNCTION ledger.accounts_insert_guard();
 
 -- Identity is fixed for life (the colour above all); balances change only from inside the
--- transfers trigger, which is the only place that also writes the matching entries.
-CREATE FUNCTION ledger.accounts_update_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+-- transfers trigger, which is the only place that also writes the matching entries. The WHEN
+-- clauses keep the ledger's own balance updates free of a PL/pgSQL call per account.
+CREATE TRIGGER accounts_identity_guard BEFORE UPDATE ON ledger.accounts
+    FOR EACH ROW
+    WHEN ((NEW.id, NEW.kind, NEW.owner, NEW.funding_stream, NEW.financial_year,
+           NEW.debits_must_not_exceed_credits, NEW.credits_must_not_exceed_debits, NEW.created_at)
+          IS DISTINCT FROM
+          (OLD.id, OLD.kind, OLD.owner, OLD.funding_stream, OLD.financial_year,
+           OLD.debits_must_not_exceed_credits, OLD.credits_must_not_exceed_debits, OLD.created_at))
+    EXECUTE FUNCTION ledger.refuse();
+
+CREATE FUNCTION ledger.refuse_balance_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF (NEW.id, NEW.kind, NEW.owner, NEW.funding_stream, NEW.financial_year,
-        NEW.debits_must_not_exceed_credits, NEW.credits_must_not_exceed_debits, NEW.created_at)
-        IS DISTINCT FROM
-       (OLD.id, OLD.kind, OLD.owner, OLD.funding_stream, OLD.financial_year,
-        OLD.debits_must_not_exceed_credits, OLD.credits_must_not_exceed_debits, OLD.created_at) THEN
-        RAISE EXCEPTION 'ledger: account % fields are fixed for life', OLD.id
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    IF (NEW.debits_posted, NEW.credits_posted, NEW.debits_pending, NEW.credits_pending)
-        IS DISTINCT FROM
-       (OLD.debits_posted, OLD.credits_posted, OLD.debits_pending, OLD.credits_pending)
-       AND pg_trigger_depth() < 2 THEN
-        RAISE EXCEPTION 'ledger: balances change only by inserting transfers'
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    RETURN NEW;
+    RAISE EXCEPTION 'ledger: balances change only by inserting transfers'
+        USING ERRCODE = 'insufficient_privilege';
 END $$;
-CREATE TRIGGER accounts_update_guard BEFORE UPDATE ON ledger.accounts
-    FOR EACH ROW EXECUTE FUNCTION ledger.accounts_update_guard();
+CREATE TRIGGER accounts_balance_guard BEFORE UPDATE ON ledger.accounts
+    FOR EACH ROW
+    WHEN (pg_trigger_depth() < 1
+          AND (NEW.debits_posted, NEW.credits_posted, NEW.debits_pending, NEW.credits_pending)
+              IS DISTINCT FROM
+              (OLD.debits_posted, OLD.credits_posted, OLD.debits_pending, OLD.credits_pending))
+    EXECUTE FUNCTION ledger.refuse_balance_update();
 
 -- The ledger clock only moves forward; the chain hash changes only from the transfers trigger.
 CREATE FUNCTION ledger.chain_head_update_guard() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -271,19 +272,14 @@ BEGIN
         SELECT 1 FROM new_rows n
         LEFT JOIN ledger.accounts d ON d.id = n.debit_account_id
         LEFT JOIN ledger.accounts c ON c.id = n.credit_account_id
-        WHERE d.id IS NULL OR c.id IS NULL)
-    THEN PERFORM ledger.fail('a transfer names an unknown account'); END IF;
-    IF EXISTS (
-        SELECT 1 FROM new_rows n
-        JOIN ledger.accounts d ON d.id = n.debit_account_id
-        JOIN ledger.accounts c ON c.id = n.credit_account_id
-        WHERE n.pending_id IS NULL AND (
+        WHERE d.id IS NULL OR c.id IS NULL OR (n.pending_id IS NULL AND (
             (NOT n.funding AND d.funding_stream <> c.funding_stream)
             OR (n.funding AND NOT EXISTS (
                 SELECT 1 FROM ledger.funding_routes r
                 WHERE r.debit_kind = d.kind AND r.debit_stream = d.funding_stream
-                  AND r.credit_kind = c.kind AND r.credit_stream = c.funding_stream))))
-    THEN PERFORM ledger.fail('money may change colour only on a funding route'); END IF;
+                  AND r.credit_kind = c.kind AND r.credit_stream = c.funding_stream)))))
+    THEN PERFORM ledger.fail('unknown account, or money changing colour off a funding route');
+    END IF;
 
     -- Invariant 5: a resolution matches a live pending transfer and never exceeds it.
     IF EXISTS (
