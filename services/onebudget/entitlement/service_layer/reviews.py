@@ -24,6 +24,7 @@ from onebudget.events.v1 import entitlement_pb2 as ev
 from onebudget.shared.consumer import PoisonEvent
 from onebudget.shared.errors import FailedPrecondition, NotFound, Violations
 from onebudget.shared.idempotency import check_request_id, run_idempotent
+from onebudget.shared.identifiers import is_valid_ods_code
 
 SUBJECT_ID_LENGTH_MAX = 100
 EventT = TypeVar("EventT", bound=Message)
@@ -40,7 +41,9 @@ class ReviewHandlers:
         v = Violations()
         size = paging.page_size(request.page_size, v)
         v.check(
-            bool(request.commissioner_ods_code), "commissioner_ods_code", "required"
+            is_valid_ods_code(request.commissioner_ods_code),
+            "commissioner_ods_code",
+            "required: an ODS code (3 or 5 upper-case letters or digits)",
         )
         due_from = mapping.parse_date(request.due_from, "due_from", v)
         due_to = mapping.parse_date(request.due_to, "due_to", v)
