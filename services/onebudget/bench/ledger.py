@@ -90,7 +90,14 @@ async def _drive(
     return len(latencies), time.perf_counter() - started, sorted(latencies)
 
 
-async def _cell(url: str, ids: list[uuid.UUID], workload: str, group: bool, callers: int) -> Cell:
+async def _cell(
+    url: str,
+    ids: list[uuid.UUID],
+    workload: str,
+    group: bool,
+    callers: int,
+    config: ledger.GroupCommitConfig | None = None,
+) -> Cell:
     pool_size = 4 if group else callers
     pool = await asyncpg.create_pool(url, min_size=pool_size, max_size=pool_size)
     try:
@@ -99,7 +106,7 @@ async def _cell(url: str, ids: list[uuid.UUID], workload: str, group: bool, call
             return _transfer(workload, ids)
 
         if group:
-            async with ledger.GroupCommitter(pool) as committer:
+            async with ledger.GroupCommitter(pool, config) as committer:
 
                 async def submit(t: Transfer) -> R:
                     return (await committer.create_transfers([t]))[0]

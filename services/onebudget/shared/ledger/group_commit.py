@@ -27,9 +27,12 @@ from onebudget.shared.ledger.store import create_transfer_groups
 @dataclass(frozen=True)
 class GroupCommitConfig:
     batch_size_max: int = 1024  # transfers per database transaction
-    wait_ms_max: float = 1.0  # longest a batch waits for more callers before it starts
+    # Longest a batch keeps yielding for more callers before it starts. 0: take what queued
+    # while the previous batch was in the database (measured fastest at 1 and 128 callers).
+    wait_ms_max: float = 0.0
     queue_size_max: int = 100_000  # callers waiting; beyond this, callers wait to enqueue
-    workers: int = 2  # one batch commits while the next one gathers and prepares
+    # Batches serialise on the chain-head lock anyway; a second worker measured no faster.
+    workers: int = 1
     transaction_timeout_s: float = 30.0
 
 
@@ -84,18 +87,20 @@ class GroupCommitter:
         return await done
 
     async def _gather(self) -> list[_Request]:
-        first = await self._queue.get()
-        batch = [first]
-        size = len(first.transfers)
+        """What is queued now, plus whoever becomes ready while we yield to the event loop,
+        bounded by `batch_size_max` and `wait_ms_max`. A timed sleep would cost at least a
+        millisecond (epoll's resolution), so the wait is a series of bare yields that ends as
+        soon as one brings nobody new."""
+        batch = [await self._queue.get()]
+        size = len(batch[0].transfers)
         deadline = time.monotonic() + self._config.wait_ms_max / 1000
         while size < self._config.batch_size_max:
             if self._queue.empty():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                if time.monotonic() >= deadline:
                     break
-                # Yield so callers that are ready to enqueue can; bounded by the deadline.
-                await asyncio.sleep(min(remaining, 0.0002))
-                continue
+                await asyncio.sleep(0)
+                if self._queue.empty():
+                    break
             request = self._queue.get_nowait()
             batch.append(request)
             size += len(request.transfers)
