@@ -1,0 +1,163 @@
+"""Allocation's pure rules: financial years, ring-fence targets, plan line costs and splits.
+
+Money is integer pence. Two rounding rules, both from onebudget.shared.money:
+- a single share (a PHB target of an allocation) is `share_of`: basis points, half up;
+- a cost split across funders is `split_by_basis_points`: largest remainder, so the parts sum
+  to the cost exactly and each funder's share is within a penny of its exact share.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from onebudget.shared.ledger.domain import AMOUNT_MAX, FundingStream
+from onebudget.shared.money import BASIS_POINTS_WHOLE, share_of, split_by_basis_points
+
+# Financial years are named by their starting year. CCGs began in April 2013; the ledger stores
+# years up to 2100, so the last year that ends inside that range is 2099.
+FINANCIAL_YEAR_MIN = 2013
+FINANCIAL_YEAR_MAX = 2099
+# One transfer carries at most the ledger's AMOUNT_MAX (£10bn), so an allocation does too.
+ALLOCATION_PENCE_MAX = AMOUNT_MAX
+COST_PER_OCCURRENCE_PENCE_MAX = 100_000_000  # £1m for one occurrence of one service
+OCCURRENCES_MAX = 10_000  # enough for several visits a day over a year
+PLAN_LINES_PER_BUDGET_MAX = 200
+TEXT_LENGTH_MAX = 200
+REASONS_MAX = 20
+STREAMS: tuple[FundingStream, ...] = (
+    FundingStream.NHS,
+    FundingStream.COUNCIL,
+    FundingStream.CLIENT,
+)
+GENERAL_COHORT = ""  # the ring-fence for the overall target less the cohort targets
+_CATEGORY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+# Things a budget may never buy (guidance, see shared/domain.md "Payments"): refused at planning.
+EXCLUDED_CATEGORIES = frozenset(
+    {"alcohol", "tobacco", "gambling", "debt_repayment", "illegal", "emergency_care",
+     "gp_services", "primary_dental_care"}
+)
+
+
+class Cohort(enum.StrEnum):
+    CHC = "CHC"
+    CHILDRENS_CC = "CHILDRENS_CC"
+    S117 = "S117"
+    WHEELCHAIR = "WHEELCHAIR"
+    JOINT_PACKAGE = "JOINT_PACKAGE"
+    LONG_TERM_CONDITION = "LONG_TERM_CONDITION"
+    MENTAL_HEALTH = "MENTAL_HEALTH"
+    LOCAL_OFFER = "LOCAL_OFFER"
+
+
+class BudgetStatus(enum.StrEnum):
+    DRAFT = "DRAFT"
+    AGREED = "AGREED"
+    ENDED = "ENDED"
+
+
+class EndReason(enum.StrEnum):
+    REQUESTED = "REQUESTED"
+    PERSON_DIED = "PERSON_DIED"
+    CONSENT_WITHDRAWN = "CONSENT_WITHDRAWN"
+
+
+def is_financial_year(year: int) -> bool:
+    return FINANCIAL_YEAR_MIN <= year <= FINANCIAL_YEAR_MAX
+
+
+def financial_year_bounds(year: int) -> tuple[date, date]:
+    """2026 -> (2026-04-01, 2027-03-31)."""
+    assert is_financial_year(year)
+    return date(year, 4, 1), date(year + 1, 3, 31)
+
+
+def financial_year_of(day: date) -> int:
+    return day.year if day.month >= 4 else day.year - 1
+
+
+def financial_year_is_over(year: int, today: date) -> bool:
+    return today > financial_year_bounds(year)[1]
+
+
+@dataclass(frozen=True)
+class RingFenceTarget:
+    cohort: str  # GENERAL_COHORT or a Cohort value
+    basis_points: int
+    target_pence: int
+
+
+def ring_fence_targets(
+    allocation_pence: int, overall_bp: int, cohort_bps: Mapping[str, int]
+) -> list[RingFenceTarget] | None:
+    """The ring-fences and their exact pence: each cohort gets share_of(allocation, its bp); the
+    general ring-fence gets share_of(allocation, overall) less those, so together they are the
+    overall target to the penny. None when the cohort shares would exceed the overall target."""
+    overall = share_of(allocation_pence, overall_bp)
+    cohorts = [
+        RingFenceTarget(c, bp, share_of(allocation_pence, bp)) for c, bp in cohort_bps.items()
+    ]
+    general = overall - sum(t.target_pence for t in cohorts)
+    general_bp = overall_bp - sum(cohort_bps.values())
+    if general < 0 or general_bp < 0:
+        return None
+    targets = [RingFenceTarget(GENERAL_COHORT, general_bp, general), *cohorts]
+    assert sum(t.target_pence for t in targets) == overall
+    return targets
+
+
+@dataclass(frozen=True)
+class Split:
+    nhs_bp: int
+    council_bp: int
+    client_bp: int
+
+    def as_list(self) -> list[int]:
+        return [self.nhs_bp, self.council_bp, self.client_bp]
+
+    @property
+    def whole(self) -> bool:
+        return sum(self.as_list()) == BASIS_POINTS_WHOLE and min(self.as_list()) >= 0
+
+
+@dataclass(frozen=True)
+class PlanLineTerms:
+    description: str
+    category: str
+    cost_per_occurrence_pence: int
+    frequency: str
+    occurrences: int
+    split: Split
+    management_option: str
+    allowed_payee_id: str
+    allowed_payee_kind: str  # "" when only a named payee is allowed
+
+    @property
+    def cost_pence(self) -> int:
+        return self.cost_per_occurrence_pence * self.occurrences
+
+    def stream_pence(self) -> dict[FundingStream, int]:
+        """The cost split exactly across the streams (largest remainder)."""
+        parts = split_by_basis_points(self.cost_pence, self.split.as_list())
+        assert sum(parts) == self.cost_pence
+        return dict(zip(STREAMS, parts, strict=True))
+
+
+def is_category_code(value: str) -> bool:
+    return bool(_CATEGORY.match(value))
+
+
+def plan_totals(lines: Iterable[PlanLineTerms]) -> dict[FundingStream, int]:
+    """What a costed plan asks of each stream."""
+    totals = dict.fromkeys(STREAMS, 0)
+    for line in lines:
+        for stream, pence in line.stream_pence().items():
+            totals[stream] += pence
+    return totals
+
+
+def uses_council_money(split: Split) -> bool:
+    return split.council_bp > 0 or split.client_bp > 0

@@ -1,0 +1,721 @@
+"""Commands on integrated budgets: create, plan, agree, revise, end; and the reads.
+
+Every command locks its budget row first (FOR UPDATE), so two commands on one budget run one
+after the other; money moves through the ledger in the same transaction as the rows, the
+outbox event and the idempotency row."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+import asyncpg
+
+from onebudget.allocation.adapters import ledger_reads
+from onebudget.allocation.adapters import repository as repo
+from onebudget.allocation.domain import accounts, errors, model
+from onebudget.allocation.domain.model import BudgetStatus, EndReason
+from onebudget.allocation.service_layer import funding, mapping, outgoing, paging, validation
+from onebudget.allocation.service_layer.funding import Move
+from onebudget.allocation.v1 import allocation_service_pb2 as pb
+from onebudget.events.v1 import allocation_pb2 as ev
+from onebudget.shared.errors import Violations
+from onebudget.shared.idempotency import check_request_id, run_idempotent
+from onebudget.shared.ledger import store
+from onebudget.shared.ledger.domain import FundingStream
+
+SCHEMA = "allocation"
+Row = Any
+Today = Callable[[], date]
+
+
+# -- create -------------------------------------------------------------------------------------
+
+
+def _period(
+    request: pb.CreateBudgetRequest, v: Violations
+) -> tuple[date, date]:
+    start = validation.parse_date(request.start_date, "start_date", v)
+    end = validation.parse_date(request.end_date, "end_date", v)
+    if not model.is_financial_year(request.financial_year):
+        return date.min, date.min
+    first, last = model.financial_year_bounds(request.financial_year)
+    start, end = start or first, end or last
+    v.check(first <= start <= last, "start_date", "must lie within the financial year")
+    v.check(first <= end <= last, "end_date", "must lie within the financial year")
+    v.check(start <= end, "end_date", "must not be before start_date")
+    return start, end
+
+
+async def create_budget(pool: asyncpg.Pool, request: pb.CreateBudgetRequest) -> pb.Budget:
+    v = Violations()
+    check_request_id(request.request_id, v)
+    person_id = validation.parse_uuid(request.person_id, "person_id", v)
+    validation.check_ods(request.commissioner_ods_code, "commissioner_ods_code", v, required=False)
+    validation.check_gss(request.council_gss_code, "council_gss_code", v, required=False)
+    v.check(
+        not (request.nhs_only and request.council_gss_code),
+        "council_gss_code",
+        "an NHS-only budget has no council",
+    )
+    validation.check_year(request.financial_year, "financial_year", v)
+    v.check(request.cohort in pb.Cohort.values(), "cohort", "not a known cohort")
+    for name in ("indicative_nhs_pence", "indicative_council_pence", "client_contribution_pence"):
+        validation.check_pence(getattr(request, name), name, v)
+    start, end = _period(request, v)
+    v.raise_if_any()
+
+    async def effect(conn: asyncpg.Connection) -> pb.Budget:
+        return await _create(conn, request, person_id, (start, end))
+
+    return await run_idempotent(pool, SCHEMA, "CreateBudget", request, pb.Budget, effect)
+
+
+async def _person_who_may_have_a_budget(conn: asyncpg.Connection, person_id: uuid.UUID) -> Row:
+    person = await repo.get_person(conn, person_id)
+    if person is None:
+        raise errors.not_found(errors.PERSON_NOT_FOUND, "person", str(person_id))
+    if person["state"] == "DECEASED":
+        raise errors.precondition(errors.PERSON_DECEASED, "the person has died")
+    if person["state"] == "CONSENT_WITHDRAWN":
+        raise errors.precondition(
+            errors.CONSENT_WITHDRAWN, "the person withdrew consent to their PHB"
+        )
+    return person
+
+
+async def _eligible_cohort(
+    conn: asyncpg.Connection, person_id: uuid.UUID, cohort: str
+) -> tuple[str, bool]:
+    """The cohort the budget is for and whether the person is a child, from a granted
+    eligibility (the requested cohort's, or the most recent)."""
+    granted = await repo.granted_categories(conn, person_id)
+    match = [g for g in granted if g["category"] == cohort] if cohort else granted
+    if not match:
+        raise errors.precondition(
+            errors.NO_ELIGIBILITY,
+            "the person holds no granted eligibility" + (f" for {cohort}" if cohort else ""),
+            person_id=str(person_id),
+            cohort=cohort,
+        )
+    return match[0]["category"], bool(match[0]["child"])
+
+
+async def _create(
+    conn: asyncpg.Connection,
+    request: pb.CreateBudgetRequest,
+    person_id: uuid.UUID,
+    period: tuple[date, date],
+) -> pb.Budget:
+    person = await _person_who_may_have_a_budget(conn, person_id)
+    cohort, child = await _eligible_cohort(
+        conn, person_id, validation.cohort_name(request.cohort)
+    )
+    ods = request.commissioner_ods_code or person["commissioner_ods_code"]
+    if not ods or not await repo.commissioner_exists(conn, ods):
+        raise errors.not_found(errors.COMMISSIONER_NOT_FOUND, "commissioner", ods)
+    gss = None if request.nhs_only else (request.council_gss_code or person["council_gss_code"])
+    if gss and not await repo.council_exists(conn, gss):
+        raise errors.not_found(errors.COUNCIL_NOT_FOUND, "council", gss)
+    if not gss:
+        _refuse_council_money(request.indicative_council_pence, request.client_contribution_pence)
+    budget_id, year = uuid.uuid4(), request.financial_year
+    opened = [accounts.budget_stream(budget_id, FundingStream.NHS, year)]
+    if gss:
+        opened += [
+            accounts.budget_stream(budget_id, FundingStream.COUNCIL, year),
+            accounts.budget_stream(budget_id, FundingStream.CLIENT, year),
+            accounts.contribution(budget_id, year),
+        ]
+    await funding.open_accounts(conn, opened)
+    budget = await repo.insert_budget(
+        conn,
+        {
+            "budget_id": budget_id, "person_id": person_id, "commissioner_ods_code": ods,
+            "council_gss_code": gss or None, "cohort": cohort, "financial_year": year,
+            "start_date": period[0], "end_date": period[1],
+            "child": child or person["child"], "status": BudgetStatus.DRAFT,
+            "indicative_nhs_pence": request.indicative_nhs_pence,
+            "indicative_council_pence": request.indicative_council_pence,
+            "client_contribution_pence": request.client_contribution_pence,
+            "nhs_account_id": opened[0].id,
+            "council_account_id": opened[1].id if gss else None,
+            "client_account_id": opened[2].id if gss else None,
+            "contribution_account_id": opened[3].id if gss else None,
+            "version": 1,
+        },
+    )
+    created = ev.BudgetCreated(
+        **mapping.budget_context(budget),
+        child=budget["child"],
+        start_date=mapping.iso(budget["start_date"]),
+        end_date=mapping.iso(budget["end_date"]),
+        indicative_nhs_pence=budget["indicative_nhs_pence"],
+        indicative_council_pence=budget["indicative_council_pence"],
+        client_contribution_pence=budget["client_contribution_pence"],
+        stream_accounts=mapping.stream_account_events(budget),
+    )
+    await outgoing.publish_budget(conn, budget, request.request_id, created)
+    return await mapping.budget_message(conn, budget)
+
+
+def _refuse_council_money(council_pence: int, client_pence: int) -> None:
+    """An NHS-only budget takes no council money and so no client contribution."""
+    if client_pence > 0:
+        raise errors.precondition(
+            errors.CLIENT_CONTRIBUTION_NOT_ALLOWED,
+            "a client contribution applies to the council stream only; this budget is NHS-only",
+        )
+    if council_pence > 0:
+        raise errors.precondition(
+            errors.COUNCIL_STREAM_NOT_IN_BUDGET, "this budget is NHS-only: no council stream"
+        )
+
+
+# -- plan lines ---------------------------------------------------------------------------------
+
+
+async def _locked_budget(conn: asyncpg.Connection, budget_id: uuid.UUID) -> Row:
+    budget = await repo.get_budget(conn, budget_id, for_update=True)
+    if budget is None:
+        raise errors.not_found(errors.BUDGET_NOT_FOUND, "budget", str(budget_id))
+    return budget
+
+
+def _require_status(budget: Row, wanted: BudgetStatus) -> None:
+    status = budget["status"]
+    if status == wanted:
+        return
+    if status == BudgetStatus.ENDED:
+        raise errors.precondition(errors.BUDGET_ENDED, "the budget has ended")
+    if status == BudgetStatus.AGREED:
+        raise errors.precondition(
+            errors.BUDGET_ALREADY_AGREED,
+            "the budget is agreed: change its plan with ReviseBudget",
+        )
+    raise errors.precondition(errors.BUDGET_NOT_AGREED, "the budget is not agreed yet")
+
+
+def _line_row(
+    budget_id: uuid.UUID, terms: model.PlanLineTerms, revision: int
+) -> dict[str, Any]:
+    parts = terms.stream_pence()
+    return {
+        "plan_line_id": uuid.uuid4(), "budget_id": budget_id,
+        "description": terms.description, "category": terms.category,
+        "cost_per_occurrence_pence": terms.cost_per_occurrence_pence,
+        "frequency": terms.frequency, "occurrences": terms.occurrences,
+        "cost_pence": terms.cost_pence,
+        "nhs_basis_points": terms.split.nhs_bp,
+        "council_basis_points": terms.split.council_bp,
+        "client_basis_points": terms.split.client_bp,
+        "nhs_pence": parts[FundingStream.NHS],
+        "council_pence": parts[FundingStream.COUNCIL],
+        "client_pence": parts[FundingStream.CLIENT],
+        "management_option": terms.management_option,
+        "allowed_payee_id": terms.allowed_payee_id,
+        "allowed_payee_kind": terms.allowed_payee_kind,
+        "added_in_revision": revision,
+    }
+
+
+def _check_lines_fit(budget: Row, new: Sequence[model.PlanLineTerms], existing: int) -> None:
+    if budget["council_gss_code"] is None:
+        for terms in new:
+            _refuse_council_money(terms.split.council_bp, terms.split.client_bp)
+    if existing + len(new) > model.PLAN_LINES_PER_BUDGET_MAX:
+        raise errors.precondition(
+            errors.PLAN_LINES_LIMIT,
+            f"a plan has at most {model.PLAN_LINES_PER_BUDGET_MAX} lines",
+        )
+
+
+def _line_added(budget: Row, line: Mapping[str, Any], revision: int) -> ev.PlanLineAdded:
+    return ev.PlanLineAdded(
+        **mapping.budget_context(budget), line=mapping.line_terms_event(line), revision=revision
+    )
+
+
+def _line_removed(budget: Row, line: Row, revision: int) -> ev.PlanLineRemoved:
+    return ev.PlanLineRemoved(
+        **mapping.budget_context(budget), plan_line_id=str(line["plan_line_id"]),
+        category=line["category"], revision=revision,
+    )
+
+
+async def add_plan_line(pool: asyncpg.Pool, request: pb.AddPlanLineRequest) -> pb.Budget:
+    v = Violations()
+    check_request_id(request.request_id, v)
+    budget_id = validation.parse_uuid(request.budget_id, "budget_id", v)
+    terms = validation.plan_line(request.line, "line", v)
+    v.raise_if_any()
+
+    async def effect(conn: asyncpg.Connection) -> pb.Budget:
+        budget = await _locked_budget(conn, budget_id)
+        _require_status(budget, BudgetStatus.DRAFT)
+        _check_lines_fit(budget, [terms], len(await repo.plan_lines(conn, budget_id)))
+        line = _line_row(budget_id, terms, 0)
+        await repo.insert_plan_line(conn, line)
+        budget = await repo.update_budget(conn, budget_id, 1, {})
+        await outgoing.publish_budget(
+            conn, budget, request.request_id, _line_added(budget, line, 0)
+        )
+        return await mapping.budget_message(conn, budget)
+
+    return await run_idempotent(pool, SCHEMA, "AddPlanLine", request, pb.Budget, effect)
+
+
+async def remove_plan_line(pool: asyncpg.Pool, request: pb.RemovePlanLineRequest) -> pb.Budget:
+    v = Violations()
+    check_request_id(request.request_id, v)
+    budget_id = validation.parse_uuid(request.budget_id, "budget_id", v)
+    line_id = validation.parse_uuid(request.plan_line_id, "plan_line_id", v)
+    v.raise_if_any()
+
+    async def effect(conn: asyncpg.Connection) -> pb.Budget:
+        budget = await _locked_budget(conn, budget_id)
+        _require_status(budget, BudgetStatus.DRAFT)
+        line = _find_line(await repo.plan_lines(conn, budget_id), line_id)
+        await repo.remove_plan_lines(conn, [line_id], 0)
+        budget = await repo.update_budget(conn, budget_id, 1, {})
+        await outgoing.publish_budget(
+            conn, budget, request.request_id, _line_removed(budget, line, 0)
+        )
+        return await mapping.budget_message(conn, budget)
+
+    return await run_idempotent(pool, SCHEMA, "RemovePlanLine", request, pb.Budget, effect)
+
+
+def _find_line(lines: Sequence[Row], line_id: uuid.UUID) -> Row:
+    for line in lines:
+        if line["plan_line_id"] == line_id:
+            return line
+    raise errors.not_found(errors.PLAN_LINE_NOT_FOUND, "plan line in this budget", str(line_id))
+
+
+# -- funders ------------------------------------------------------------------------------------
+
+
+async def _open_allocation(conn: asyncpg.Connection, budget: Row) -> Row:
+    """The commissioner's allocation for the budget's year, held against a concurrent close."""
+    ods, year = budget["commissioner_ods_code"], budget["financial_year"]
+    allocation = await repo.get_commissioner_allocation(conn, ods, year, lock="SHARE")
+    if allocation is None:
+        raise errors.precondition(
+            errors.ALLOCATION_NOT_SET,
+            f"{ods} has no allocation (and so no PHB ring-fence) for {year}",
+        )
+    return allocation
+
+
+async def _ring_fence_for(conn: asyncpg.Connection, budget: Row) -> uuid.UUID:
+    """The cohort's ring-fence where the commissioner set one, else the general ring-fence."""
+    if budget["ring_fence_account_id"] is not None:
+        return uuid.UUID(str(budget["ring_fence_account_id"]))
+    allocation = await _open_allocation(conn, budget)
+    fences = {
+        f["cohort"]: f["account_id"]
+        for f in await repo.get_ring_fences(
+            conn, allocation["commissioner_ods_code"], allocation["financial_year"]
+        )
+    }
+    return uuid.UUID(str(fences.get(budget["cohort"], fences[model.GENERAL_COHORT])))
+
+
+async def _council_pot_for(conn: asyncpg.Connection, budget: Row) -> uuid.UUID:
+    if budget["council_pot_account_id"] is not None:
+        return uuid.UUID(str(budget["council_pot_account_id"]))
+    row = await repo.get_council_allocation(
+        conn, budget["council_gss_code"], budget["financial_year"]
+    )
+    if row is None:
+        raise errors.precondition(
+            errors.COUNCIL_ALLOCATION_NOT_SET,
+            f"council {budget['council_gss_code']} has no personal-budget pot for the year",
+        )
+    return uuid.UUID(str(row["account_id"]))
+
+
+async def _year_closed(conn: asyncpg.Connection, budget: Row) -> bool:
+    allocation = await repo.get_commissioner_allocation(
+        conn, budget["commissioner_ods_code"], budget["financial_year"], lock="SHARE"
+    )
+    return allocation is not None and allocation["closed_on"] is not None
+
+
+def _refuse_closed(closed: bool) -> None:
+    if closed:
+        raise errors.precondition(
+            errors.YEAR_CLOSED, "the financial year is closed: its ring-fence funds nothing more"
+        )
+
+
+async def _funding_moves(
+    conn: asyncpg.Connection, budget: Row, amounts: Mapping[FundingStream, int], reason: str
+) -> tuple[list[Move], dict[str, uuid.UUID]]:
+    """Moves from each funder into the budget's stream accounts, and the funders used."""
+    moves: list[Move] = []
+    funders: dict[str, uuid.UUID] = {}
+    bid = str(budget["budget_id"])
+    if amounts.get(FundingStream.NHS, 0) > 0:
+        _refuse_closed(await _year_closed(conn, budget))
+        fence = funders["ring_fence_account_id"] = await _ring_fence_for(conn, budget)
+        need = amounts[FundingStream.NHS]
+        moves.append(Move(fence, budget["nhs_account_id"], need, reason, budget_ref=bid,
+                          shortfall=funding.ring_fence_short(fence, need)))
+    if amounts.get(FundingStream.COUNCIL, 0) > 0:
+        pot = funders["council_pot_account_id"] = await _council_pot_for(conn, budget)
+        need = amounts[FundingStream.COUNCIL]
+        moves.append(Move(pot, budget["council_account_id"], need, reason, budget_ref=bid,
+                          shortfall=funding.council_pot_short(pot, need)))
+    if amounts.get(FundingStream.CLIENT, 0) > 0:
+        moves.append(Move(budget["contribution_account_id"], budget["client_account_id"],
+                          amounts[FundingStream.CLIENT], reason, budget_ref=bid))
+    return moves, funders
+
+
+async def _return_moves(
+    conn: asyncpg.Connection, budget: Row, amounts: Mapping[FundingStream, int], reason: str
+) -> list[Move]:
+    """Moves from the budget's stream accounts back to the funders that paid in; NHS money of a
+    closed year goes on from the ring-fence to the commissioner's general account."""
+    moves: list[Move] = []
+    bid = str(budget["budget_id"])
+    nhs = amounts.get(FundingStream.NHS, 0)
+    if nhs > 0:
+        fence = await _ring_fence_for(conn, budget)
+        moves.append(Move(budget["nhs_account_id"], fence, nhs, reason, budget_ref=bid,
+                          shortfall=funding.cut_too_deep("NHS", nhs)))
+        if await _year_closed(conn, budget):
+            allocation = await _open_allocation(conn, budget)
+            moves.append(Move(fence, allocation["allocation_account_id"], nhs, "year_end"))
+    council = amounts.get(FundingStream.COUNCIL, 0)
+    if council > 0:
+        moves.append(Move(budget["council_account_id"], await _council_pot_for(conn, budget),
+                          council, reason, budget_ref=bid,
+                          shortfall=funding.cut_too_deep("COUNCIL", council)))
+    client = amounts.get(FundingStream.CLIENT, 0)
+    if client > 0:
+        moves.append(Move(budget["client_account_id"], budget["contribution_account_id"],
+                          client, reason, budget_ref=bid,
+                          shortfall=funding.cut_too_deep("CLIENT", client)))
+    return moves
+
+
+# -- agree --------------------------------------------------------------------------------------
+
+
+def _totals(lines: Sequence[Mapping[str, Any]]) -> dict[FundingStream, int]:
+    return {
+        FundingStream.NHS: sum(line["nhs_pence"] for line in lines),
+        FundingStream.COUNCIL: sum(line["council_pence"] for line in lines),
+        FundingStream.CLIENT: sum(line["client_pence"] for line in lines),
+    }
+
+
+async def agree_budget(
+    pool: asyncpg.Pool, request: pb.AgreeBudgetRequest, today: Today
+) -> pb.Budget:
+    v = Violations()
+    check_request_id(request.request_id, v)
+    budget_id = validation.parse_uuid(request.budget_id, "budget_id", v)
+    agreed_on = validation.parse_date(request.agreed_on, "agreed_on", v)
+    v.raise_if_any()
+
+    async def effect(conn: asyncpg.Connection) -> pb.Budget:
+        return await _agree(conn, budget_id, agreed_on or today(), request.request_id)
+
+    return await run_idempotent(pool, SCHEMA, "AgreeBudget", request, pb.Budget, effect)
+
+
+async def _agree(
+    conn: asyncpg.Connection, budget_id: uuid.UUID, agreed_on: date, request_id: str
+) -> pb.Budget:
+    budget = await _locked_budget(conn, budget_id)
+    _require_status(budget, BudgetStatus.DRAFT)
+    await _person_who_may_have_a_budget(conn, budget["person_id"])
+    lines = await repo.plan_lines(conn, budget_id)
+    if not lines:
+        raise errors.precondition(errors.PLAN_EMPTY, "agree a plan with at least one line")
+    totals = _totals(lines)
+    moves, funders = await _funding_moves(conn, budget, totals, "budget_agreed")
+    await funding.move_money(conn, moves)
+    budget = await repo.update_budget(
+        conn,
+        budget_id,
+        1,
+        {
+            "status": BudgetStatus.AGREED,
+            "agreed_nhs_pence": totals[FundingStream.NHS],
+            "agreed_council_pence": totals[FundingStream.COUNCIL],
+            "agreed_client_pence": totals[FundingStream.CLIENT],
+            "agreed_on": agreed_on,
+            **funders,
+        },
+    )
+    await outgoing.publish_budget(conn, budget, request_id, _agreed_event(budget, lines))
+    return await mapping.budget_message(conn, budget)
+
+
+def _agreed_event(budget: Row, lines: Sequence[Row]) -> ev.BudgetAgreed:
+    return ev.BudgetAgreed(
+        budget_id=str(budget["budget_id"]),
+        person_id=str(budget["person_id"]),
+        commissioner_ods_code=budget["commissioner_ods_code"],
+        council_gss_code=budget["council_gss_code"] or "",
+        nhs_pence=budget["agreed_nhs_pence"],
+        council_pence=budget["agreed_council_pence"],
+        client_pence=budget["agreed_client_pence"],
+        agreed_on=mapping.iso(budget["agreed_on"]),
+        financial_year=budget["financial_year"],
+        cohort=budget["cohort"],
+        child=budget["child"],
+        start_date=mapping.iso(budget["start_date"]),
+        end_date=mapping.iso(budget["end_date"]),
+        stream_accounts=mapping.stream_account_events(budget),
+        plan_lines=[mapping.line_terms_event(line) for line in lines],
+        agreed_pence=budget["agreed_nhs_pence"] + budget["agreed_council_pence"]
+        + budget["agreed_client_pence"],
+        budget_version=budget["version"],
+    )
+
+
+# -- revise -------------------------------------------------------------------------------------
+
+
+def _check_revision(request: pb.ReviseBudgetRequest, v: Violations) -> None:
+    reasons = [r.strip() for r in request.reasons]
+    v.check(
+        1 <= len(reasons) <= model.REASONS_MAX, "reasons", f"1 to {model.REASONS_MAX} reasons"
+    )
+    v.check(
+        all(0 < len(r) <= model.TEXT_LENGTH_MAX for r in reasons),
+        "reasons",
+        "each reason is 1 to 200 characters",
+    )
+    v.check(bool(request.notice_date), "notice_date", "required: the date of written notice")
+    v.check(
+        bool(request.add_lines or request.remove_plan_line_ids),
+        "add_lines",
+        "a revision adds or removes at least one plan line",
+    )
+    v.check(
+        len(set(request.remove_plan_line_ids)) == len(request.remove_plan_line_ids),
+        "remove_plan_line_ids",
+        "each line at most once",
+    )
+
+
+async def revise_budget(pool: asyncpg.Pool, request: pb.ReviseBudgetRequest) -> pb.Budget:
+    v = Violations()
+    check_request_id(request.request_id, v)
+    budget_id = validation.parse_uuid(request.budget_id, "budget_id", v)
+    _check_revision(request, v)
+    notice = validation.parse_date(request.notice_date, "notice_date", v)
+    added = [validation.plan_line(x, f"add_lines[{i}]", v) for i, x in enumerate(request.add_lines)]
+    removed = [
+        validation.parse_uuid(x, f"remove_plan_line_ids[{i}]", v)
+        for i, x in enumerate(request.remove_plan_line_ids)
+    ]
+    v.raise_if_any()
+    assert notice is not None
+
+    async def effect(conn: asyncpg.Connection) -> pb.Budget:
+        return await _revise(conn, request, budget_id, notice, added, removed)
+
+    return await run_idempotent(pool, SCHEMA, "ReviseBudget", request, pb.Budget, effect)
+
+
+async def _removable(
+    conn: asyncpg.Connection, budget: Row, lines: Sequence[Row], ids: Sequence[uuid.UUID]
+) -> list[Row]:
+    """The lines to remove; one with payments (posted or reserved) against it stays."""
+    chosen = [_find_line(lines, i) for i in ids]
+    stream_ids = [a for _, a in mapping.stream_accounts(budget)]
+    use = await ledger_reads.plan_line_use(conn, stream_ids, ids)
+    for line_id, (spent, reserved) in use.items():
+        if spent or reserved:
+            raise errors.precondition(
+                errors.PLAN_LINE_HAS_PAYMENTS,
+                "a plan line with payments against it cannot be removed",
+                plan_line_id=line_id,
+            )
+    return chosen
+
+
+async def _revise(
+    conn: asyncpg.Connection,
+    request: pb.ReviseBudgetRequest,
+    budget_id: uuid.UUID,
+    notice: date,
+    added: Sequence[model.PlanLineTerms],
+    removed_ids: Sequence[uuid.UUID],
+) -> pb.Budget:
+    budget = await _locked_budget(conn, budget_id)
+    _require_status(budget, BudgetStatus.AGREED)
+    lines = await repo.plan_lines(conn, budget_id)
+    removed = await _removable(conn, budget, lines, removed_ids)
+    _check_lines_fit(budget, added, len(lines) - len(removed))
+    revision = budget["revision"] + 1
+    new_rows = [_line_row(budget_id, t, revision) for t in added]
+    kept = [line for line in lines if line["plan_line_id"] not in set(removed_ids)]
+    after = _totals([*kept, *new_rows])
+    before = {s: budget[f"agreed_{s.lower()}_pence"] for s in model.STREAMS}
+    delta = {s: after[s] - before[s] for s in model.STREAMS}
+    raises = {s: d for s, d in delta.items() if d > 0}
+    cuts = {s: -d for s, d in delta.items() if d < 0}
+    moves, funders = await _funding_moves(conn, budget, raises, "budget_raised")
+    moves += await _return_moves(conn, budget, cuts, "budget_cut")
+    await funding.move_money(conn, moves)
+    for row in new_rows:
+        await repo.insert_plan_line(conn, row)
+    await repo.remove_plan_lines(conn, list(removed_ids), revision)
+    await repo.insert_revision(
+        conn, budget_id, revision=revision, reasons=[r.strip() for r in request.reasons],
+        notice_date=notice, nhs_delta=delta[FundingStream.NHS],
+        council_delta=delta[FundingStream.COUNCIL], client_delta=delta[FundingStream.CLIENT],
+    )
+    changes: dict[str, Any] = {f"agreed_{s.lower()}_pence": after[s] for s in model.STREAMS}
+    changes |= {
+        f"returned_{s.lower()}_pence": budget[f"returned_{s.lower()}_pence"] + cuts.get(s, 0)
+        for s in model.STREAMS
+    }
+    changes |= {"revision": revision, **funders}
+    events = len(new_rows) + len(removed) + 1
+    budget = await repo.update_budget(conn, budget_id, events, changes)
+    revised = ev.BudgetRevised(
+        **mapping.budget_context(budget), revision=revision,
+        reasons=[r.strip() for r in request.reasons], notice_date=notice.isoformat(),
+        nhs_pence=after[FundingStream.NHS], council_pence=after[FundingStream.COUNCIL],
+        client_pence=after[FundingStream.CLIENT],
+        nhs_delta_pence=delta[FundingStream.NHS],
+        council_delta_pence=delta[FundingStream.COUNCIL],
+        client_delta_pence=delta[FundingStream.CLIENT],
+        added_lines=[mapping.line_terms_event(r) for r in new_rows],
+        removed_plan_line_ids=[str(i) for i in removed_ids],
+        child=budget["child"], budget_version=budget["version"],
+    )
+    payloads = [
+        *(_line_added(budget, r, revision) for r in new_rows),
+        *(_line_removed(budget, r, revision) for r in removed),
+        revised,
+    ]
+    await outgoing.publish_budget(conn, budget, request.request_id, *payloads)
+    return await mapping.budget_message(conn, budget)
+
+
+# -- end ----------------------------------------------------------------------------------------
+
+
+async def end_budget(pool: asyncpg.Pool, request: pb.EndBudgetRequest, today: Today) -> pb.Budget:
+    v = Violations()
+    check_request_id(request.request_id, v)
+    budget_id = validation.parse_uuid(request.budget_id, "budget_id", v)
+    ended_on = validation.parse_date(request.ended_on, "ended_on", v)
+    v.check(len(request.note) <= model.TEXT_LENGTH_MAX, "note", "up to 200 characters")
+    v.raise_if_any()
+
+    async def effect(conn: asyncpg.Connection) -> pb.Budget:
+        budget = await _locked_budget(conn, budget_id)
+        if budget["status"] == BudgetStatus.ENDED:
+            raise errors.precondition(errors.BUDGET_ENDED, "the budget has ended already")
+        ended = await finish(
+            conn, budget, EndReason.REQUESTED, ended_on or today(), request.request_id,
+            request.note,
+        )
+        return await mapping.budget_message(conn, ended)
+
+    return await run_idempotent(pool, SCHEMA, "EndBudget", request, pb.Budget, effect)
+
+
+async def finish(
+    conn: asyncpg.Connection,
+    budget: Row,
+    reason: EndReason,
+    ended_on: date,
+    request_id: str,
+    note: str = "",
+) -> Row:
+    """End a locked, open budget: what is available in each stream goes back to its funder, to
+    the penny (money still reserved by pending payments stays until payment resolves it)."""
+    assert budget["status"] != BudgetStatus.ENDED
+    was_agreed = budget["status"] == BudgetStatus.AGREED
+    left = dict.fromkeys(model.STREAMS, 0)
+    reserved = 0
+    if was_agreed:
+        records = await store.lookup_accounts(conn, [a for _, a in mapping.stream_accounts(budget)])
+        for stream, record in zip(model.STREAMS, records, strict=False):
+            assert record.account.funding_stream == stream
+            left[stream] = record.balance.available
+            reserved += record.balance.debits_pending
+        await funding.move_money(conn, await _return_moves(conn, budget, left, "budget_ended"))
+    changes: dict[str, Any] = {
+        f"returned_{s.lower()}_pence": budget[f"returned_{s.lower()}_pence"] + left[s]
+        for s in model.STREAMS
+    }
+    changes |= {"status": BudgetStatus.ENDED, "ended_on": ended_on, "end_reason": reason,
+                "note": note}
+    budget = await repo.update_budget(conn, budget["budget_id"], 1, changes)
+    payload = ev.BudgetEnded(
+        **mapping.budget_context(budget), reason=str(reason), ended_on=ended_on.isoformat(),
+        nhs_returned_pence=left[FundingStream.NHS],
+        council_returned_pence=left[FundingStream.COUNCIL],
+        client_returned_pence=left[FundingStream.CLIENT],
+        reserved_pence=reserved, child=budget["child"], was_agreed=was_agreed,
+    )
+    await outgoing.publish_budget(conn, budget, request_id, payload)
+    return budget
+
+
+# -- reads --------------------------------------------------------------------------------------
+
+
+async def get_budget(pool: asyncpg.Pool, request: pb.GetBudgetRequest) -> pb.Budget:
+    v = Violations()
+    budget_id = validation.parse_uuid(request.budget_id, "budget_id", v)
+    v.raise_if_any()
+    async with pool.acquire() as conn:
+        budget = await repo.get_budget(conn, budget_id)
+        if budget is None:
+            raise errors.not_found(errors.BUDGET_NOT_FOUND, "budget", str(budget_id))
+        return await mapping.budget_message(conn, budget)
+
+
+def _list_filters(request: pb.ListBudgetsRequest, v: Violations) -> dict[str, Any]:
+    filters: dict[str, Any] = {}
+    if request.commissioner_ods_code:
+        validation.check_ods(request.commissioner_ods_code, "commissioner_ods_code", v)
+        filters["commissioner_ods_code"] = request.commissioner_ods_code
+    if request.council_gss_code:
+        validation.check_gss(request.council_gss_code, "council_gss_code", v)
+        filters["council_gss_code"] = request.council_gss_code
+    if request.person_id:
+        filters["person_id"] = validation.parse_uuid(request.person_id, "person_id", v)
+    if request.status:
+        v.check(request.status in pb.BudgetStatus.values(), "status", "not a known status")
+        if request.status in pb.BudgetStatus.values():
+            filters["status"] = pb.BudgetStatus.Name(request.status).removeprefix(
+                "BUDGET_STATUS_"
+            )
+    if request.financial_year:
+        validation.check_year(request.financial_year, "financial_year", v)
+        filters["financial_year"] = request.financial_year
+    return filters
+
+
+async def list_budgets(
+    pool: asyncpg.Pool, request: pb.ListBudgetsRequest
+) -> pb.ListBudgetsResponse:
+    v = Violations()
+    size = paging.page_size(request.page_size, v)
+    filters = _list_filters(request, v)
+    query = repr(sorted((k, str(x)) for k, x in filters.items()))
+    after = paging.decode_token(request.page_token, query, v)
+    v.raise_if_any()
+    async with pool.acquire() as conn:
+        rows = await repo.list_budgets(conn, filters, after, size + 1)
+        budgets = [await mapping.budget_message(conn, row) for row in rows[:size]]
+    token = paging.encode_token(rows[size - 1]["budget_id"], query) if len(rows) > size else ""
+    return pb.ListBudgetsResponse(budgets=budgets, next_page_token=token)

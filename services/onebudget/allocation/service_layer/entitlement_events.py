@@ -1,0 +1,120 @@
+"""Entitlement's events applied to allocation's own view of people and their eligibility.
+
+Runs inside the consumer's transaction, together with the applied_events row, so each event is
+applied at most once. A death or a withdrawal of consent ends the person's open budgets there
+and then: their unspent money returns to the funders in the same transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+import asyncpg
+from google.protobuf.message import Message
+
+from onebudget.allocation.adapters import repository as repo
+from onebudget.allocation.domain.model import EndReason
+from onebudget.allocation.service_layer import budgets
+from onebudget.events.v1 import entitlement_pb2 as ent
+from onebudget.events.v1 import envelope_pb2
+from onebudget.shared.consumer import PoisonEvent
+
+STREAM = "ENTITLEMENT"
+DURABLE = "allocation-entitlement"
+SUBJECTS = (
+    "onebudget.entitlement.person.registered.v1",
+    "onebudget.entitlement.person.details_updated.v1",
+    "onebudget.entitlement.person.eligibility_decided.v1",
+    "onebudget.entitlement.person.personal_health_budget_request_decided.v1",
+    "onebudget.entitlement.person.reconsideration_decided.v1",
+    "onebudget.entitlement.person.died.v1",
+    "onebudget.entitlement.person.consent_withdrawn.v1",
+)
+_TYPES: dict[str, type[Message]] = {
+    t.DESCRIPTOR.full_name: t
+    for t in (
+        ent.PersonRegistered, ent.PersonDetailsUpdated, ent.EligibilityDecided,
+        ent.PersonalHealthBudgetRequestDecided, ent.ReconsiderationDecided, ent.PersonDied,
+        ent.ConsentWithdrawn,
+    )
+}
+
+
+def _category(value: int) -> str:
+    return str(ent.EligibilityCategory.Name(value)).removeprefix("ELIGIBILITY_CATEGORY_")
+
+
+def _day(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError as exc:
+        raise PoisonEvent(f"bad date {value!r}") from exc
+
+
+def _person_id(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise PoisonEvent(f"bad person_id {value!r}") from exc
+
+
+async def handle(conn: asyncpg.Connection, envelope: envelope_pb2.EventEnvelope) -> None:
+    """The consumer's handler: decode the payload and apply it (other types are skipped)."""
+    payload_type = _TYPES.get(envelope.type)
+    if payload_type is None:
+        return
+    payload = payload_type()
+    if not envelope.payload.Unpack(payload):
+        raise PoisonEvent(f"payload is not a {envelope.type}")
+    await apply(conn, payload, envelope.event_id)
+
+
+async def apply(conn: asyncpg.Connection, event: Any, event_id: str) -> None:
+    person = _person_id(event.person_id)
+    if isinstance(event, ent.PersonRegistered | ent.PersonDetailsUpdated):
+        await repo.upsert_person(
+            conn, person, event.commissioner_ods_code, event.council_gss_code
+        )
+    elif isinstance(event, ent.EligibilityDecided):
+        await _decided(conn, person, event, event.decided_on)
+    elif isinstance(event, ent.PersonalHealthBudgetRequestDecided | ent.ReconsiderationDecided):
+        await _decided(conn, person, event, event.decided_on)
+        if event.outcome == ent.DECISION_OUTCOME_GRANTED:
+            # A granted PHB after a withdrawal of consent makes the person active again.
+            await repo.upsert_person(conn, person, "", "", state="ACTIVE")
+    elif isinstance(event, ent.PersonDied):
+        await _stop(conn, person, event, "DECEASED", EndReason.PERSON_DIED, event.died_on,
+                    event_id)
+    elif isinstance(event, ent.ConsentWithdrawn):
+        await _stop(conn, person, event, "CONSENT_WITHDRAWN", EndReason.CONSENT_WITHDRAWN,
+                    event.withdrawn_on, event_id)
+
+
+async def _decided(conn: asyncpg.Connection, person: uuid.UUID, event: Any, on: str) -> None:
+    await repo.upsert_person(
+        conn, person, event.commissioner_ods_code, event.council_gss_code, child=event.child
+    )
+    granted = event.outcome == ent.DECISION_OUTCOME_GRANTED
+    await repo.set_eligibility(
+        conn, person, _category(event.category), granted, _day(on), event.child
+    )
+
+
+async def _stop(
+    conn: asyncpg.Connection,
+    person: uuid.UUID,
+    event: Any,
+    state: str,
+    reason: EndReason,
+    on: str,
+    event_id: str,
+) -> None:
+    await repo.upsert_person(
+        conn, person, event.commissioner_ods_code, event.council_gss_code, state=state
+    )
+    ended_on = _day(on) or date.today()
+    for budget in await repo.open_budgets_of(conn, person):
+        # The event id stands in for a request id: it ties BudgetEnded to its cause.
+        await budgets.finish(conn, budget, reason, ended_on, event_id)

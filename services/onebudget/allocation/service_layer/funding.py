@@ -1,0 +1,97 @@
+"""Money moves, always inside the command's transaction: a refusal raises, the caller's
+transaction rolls back, and nothing (rows, transfers, outbox, idempotency) is left behind."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+from onebudget.allocation.domain import errors
+from onebudget.shared.errors import DomainError
+from onebudget.shared.ledger import store
+from onebudget.shared.ledger.domain import (
+    Account,
+    CreateAccountResult,
+    CreateTransferResult,
+    Transfer,
+)
+
+_ACCOUNT_OK = (CreateAccountResult.OK, CreateAccountResult.EXISTS)
+
+
+@dataclass(frozen=True)
+class Move:
+    """One transfer, and the business error to raise if the debit side is short of money."""
+
+    debit: uuid.UUID
+    credit: uuid.UUID
+    amount: int
+    reason: str
+    funding: bool = True
+    budget_ref: str | None = None
+    shortfall: DomainError | None = None
+
+
+async def open_accounts(conn: asyncpg.Connection, accounts: Sequence[Account]) -> None:
+    results = await store.create_accounts(conn, accounts)
+    for account, result in zip(accounts, results, strict=True):
+        assert result in _ACCOUNT_OK, (account, result)
+
+
+async def move_money(conn: asyncpg.Connection, moves: Sequence[Move]) -> None:
+    """All the moves as one linked chain (all or nothing); zero amounts are skipped."""
+    real = [m for m in moves if m.amount > 0]
+    if not real:
+        return
+    transfers = [
+        Transfer(
+            id=uuid.uuid4(),
+            debit_account_id=m.debit,
+            credit_account_id=m.credit,
+            amount=m.amount,
+            reason=m.reason,
+            budget_ref=m.budget_ref,
+            funding=m.funding,
+            linked=i < len(real) - 1,
+        )
+        for i, m in enumerate(real)
+    ]
+    results = await store.create_transfers(conn, transfers)
+    for move, result in zip(real, results, strict=True):
+        if result is CreateTransferResult.EXCEEDS_AVAILABLE_BALANCE and move.shortfall:
+            raise move.shortfall
+    failed = [(m, r) for m, r in zip(real, results, strict=True)
+              if r not in (CreateTransferResult.OK, CreateTransferResult.LINKED_EVENT_FAILED)]
+    # Anything else is our bug (a wrong route, a missing account): never a business outcome.
+    assert not failed, failed
+    assert all(r is CreateTransferResult.OK for r in results), results
+
+
+def ring_fence_short(account: uuid.UUID, needed: int) -> DomainError:
+    return errors.precondition(
+        errors.RING_FENCE_EXHAUSTED,
+        "the commissioner's PHB ring-fence has not enough money left for this",
+        ring_fence_account_id=str(account),
+        needed_pence=str(needed),
+    )
+
+
+def council_pot_short(account: uuid.UUID, needed: int) -> DomainError:
+    return errors.precondition(
+        errors.COUNCIL_POT_EXHAUSTED,
+        "the council's personal-budget pot has not enough money left for this",
+        council_pot_account_id=str(account),
+        needed_pence=str(needed),
+    )
+
+
+def cut_too_deep(stream: str, cut: int) -> DomainError:
+    return errors.precondition(
+        errors.CUT_BELOW_SPENT,
+        f"the {stream} stream cannot be cut below what is already spent or reserved",
+        funding_stream=stream,
+        cut_pence=str(cut),
+    )

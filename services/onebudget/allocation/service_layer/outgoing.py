@@ -1,0 +1,56 @@
+"""Allocation's events, written to the outbox in the transaction of the change they describe.
+Aggregates: "commissioner" (id ODS code), "council" (id GSS code), "budget" (id budget id, version
+= the budget row's version, so a consumer can see gaps)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from google.protobuf.message import Message
+
+from onebudget.shared.outbox import add_to_outbox, new_event
+
+SOURCE = "allocation"
+SCHEMA = "allocation"
+
+
+async def publish_budget(
+    conn: asyncpg.Connection, budget: Any, request_id: str, *payloads: Message
+) -> None:
+    """Outbox the payloads as consecutive versions ending at the budget row's version."""
+    first_version = budget["version"] - len(payloads) + 1
+    assert first_version >= 1
+    await add_to_outbox(
+        conn,
+        SCHEMA,
+        [
+            new_event(
+                payload,
+                source=SOURCE,
+                aggregate_type="budget",
+                aggregate_id=str(budget["budget_id"]),
+                aggregate_version=first_version + i,
+                request_id=request_id,
+            )
+            for i, payload in enumerate(payloads)
+        ],
+    )
+
+
+async def publish(
+    conn: asyncpg.Connection, aggregate: str, aggregate_id: str, request_id: str, payload: Message
+) -> None:
+    await add_to_outbox(
+        conn,
+        SCHEMA,
+        [
+            new_event(
+                payload,
+                source=SOURCE,
+                aggregate_type=aggregate,
+                aggregate_id=aggregate_id,
+                request_id=request_id,
+            )
+        ],
+    )

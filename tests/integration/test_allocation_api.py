@@ -1,0 +1,477 @@
+"""Allocation through its gRPC API against a real PostgreSQL and NATS: allocations and the
+ring-fence, budgets, plan lines, agreement, revisions, endings, bad input, retries, events."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from onebudget.allocation.entrypoints.app import SPEC
+from onebudget.allocation.service_layer import entitlement_events
+from onebudget.allocation.v1 import allocation_service_pb2 as pb
+from onebudget.allocation.v1 import allocation_service_pb2_grpc as pb_grpc
+from onebudget.events.v1 import entitlement_pb2 as ent
+from onebudget.shared.ledger import store
+from onebudget.shared.ledger.domain import Account, FundingStream, Transfer
+from onebudget.shared.outbox import new_event
+from onebudget.shared.server import ServiceHost
+from tests.conftest import StartService
+
+ODS, GSS, YEAR = "00L", "E06000047", 2026
+
+
+def rid() -> str:
+    return str(uuid.uuid4())
+
+
+@pytest.fixture
+async def host(start_service: StartService) -> ServiceHost:
+    return await start_service(SPEC)
+
+
+@pytest.fixture
+async def stub(host: ServiceHost) -> AsyncIterator[pb_grpc.AllocationServiceStub]:
+    async with grpc.aio.insecure_channel(host.address) as channel:
+        yield pb_grpc.AllocationServiceStub(channel)  # type: ignore[no-untyped-call]
+
+
+def pool_of(host: ServiceHost) -> asyncpg.Pool:
+    assert host.runtime is not None
+    return host.runtime.pool
+
+
+async def feed(pool: asyncpg.Pool, payload: Any, person_id: str) -> str:
+    """Apply one entitlement event as the consumer does (applied_events row + effect)."""
+    event = new_event(payload, source="entitlement", aggregate_type="person",
+                      aggregate_id=person_id)
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "INSERT INTO allocation.applied_events (consumer, event_id) VALUES ($1, $2)",
+            entitlement_events.DURABLE, uuid.UUID(event.event_id),
+        )
+        await entitlement_events.handle(conn, event.envelope)
+    return event.event_id
+
+
+def granted(person_id: str, category: Any = ent.ELIGIBILITY_CATEGORY_CHC,
+            child: bool = False) -> ent.EligibilityDecided:
+    return ent.EligibilityDecided(
+        person_id=person_id, decision_id=rid(), category=category,
+        outcome=ent.DECISION_OUTCOME_GRANTED, decided_on="2026-05-01",
+        commissioner_ods_code=ODS, council_gss_code=GSS, child=child,
+    )
+
+
+async def eligible_person(pool: asyncpg.Pool, category: Any = ent.ELIGIBILITY_CATEGORY_CHC) -> str:
+    person = rid()
+    await feed(pool, granted(person, category), person)
+    return person
+
+
+async def setup_funders(
+    stub: pb_grpc.AllocationServiceStub, allocation: int = 100_000_000, target_bp: int = 500,
+    cohorts: tuple[tuple[Any, int], ...] = (), pot: int = 10_000_000,
+) -> pb.CommissionerAllocation:
+    await stub.RegisterCommissioner(pb.RegisterCommissionerRequest(
+        request_id=rid(), ods_code=ODS, name="NHS Example"))
+    await stub.RegisterCouncil(pb.RegisterCouncilRequest(
+        request_id=rid(), gss_code=GSS, name="Example Council"))
+    await stub.SetCouncilAllocation(pb.SetCouncilAllocationRequest(
+        request_id=rid(), council_gss_code=GSS, financial_year=YEAR, pot_pence=pot))
+    result: pb.CommissionerAllocation = await stub.SetCommissionerAllocation(
+        pb.SetCommissionerAllocationRequest(
+            request_id=rid(), commissioner_ods_code=ODS, financial_year=YEAR,
+            allocation_pence=allocation, phb_target_basis_points=target_bp,
+            cohort_targets=[pb.CohortTarget(cohort=c, basis_points=bp) for c, bp in cohorts],
+        )
+    )
+    return result
+
+
+def line(cost: int = 10_000, occurrences: int = 10, split: tuple[int, int, int] = (6000, 4000, 0),
+         category: str = "personal_care") -> pb.PlanLineInput:
+    return pb.PlanLineInput(
+        description="Personal care visits", category=category,
+        cost_per_occurrence_pence=cost, frequency=pb.FREQUENCY_WEEKLY, occurrences=occurrences,
+        split=pb.FundingSplit(nhs_basis_points=split[0], council_basis_points=split[1],
+                              client_basis_points=split[2]),
+        management_option=pb.MANAGEMENT_OPTION_DIRECT_PAYMENT,
+        allowed_payee_kind=pb.PAYEE_KIND_PERSONAL_ASSISTANT,
+    )
+
+
+async def new_budget(stub: pb_grpc.AllocationServiceStub, person: str, **fields: Any) -> pb.Budget:
+    budget: pb.Budget = await stub.CreateBudget(pb.CreateBudgetRequest(
+        request_id=rid(), person_id=person, financial_year=YEAR, **fields))
+    return budget
+
+
+async def add(
+    stub: pb_grpc.AllocationServiceStub, budget_id: str, *lines: pb.PlanLineInput
+) -> pb.Budget:
+    budget: pb.Budget | None = None
+    for plan_line in lines:
+        budget = await stub.AddPlanLine(pb.AddPlanLineRequest(
+            request_id=rid(), budget_id=budget_id, line=plan_line))
+    assert budget is not None
+    return budget
+
+
+async def agree(stub: pb_grpc.AllocationServiceStub, budget_id: str) -> pb.Budget:
+    budget: pb.Budget = await stub.AgreeBudget(
+        pb.AgreeBudgetRequest(request_id=rid(), budget_id=budget_id))
+    return budget
+
+
+def details(error: grpc.aio.AioRpcError) -> tuple[str, list[str]]:
+    """(ErrorInfo reason, BadRequest violation fields)."""
+    status = rpc_status.from_call(error)
+    assert status is not None
+    reason, fields = "", []
+    for detail in status.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            reason = info.reason
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            fields = [v.field for v in bad.field_violations]
+    return reason, fields
+
+
+async def refused(call: Any, code: grpc.StatusCode) -> tuple[str, list[str]]:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call
+    assert caught.value.code() == code, caught.value.details()
+    return details(caught.value)
+
+
+async def money_snapshot(pool: asyncpg.Pool) -> list[tuple[Any, ...]]:
+    rows = await pool.fetch(
+        "SELECT id, debits_posted, credits_posted, debits_pending, credits_pending"
+        " FROM ledger.accounts ORDER BY id")
+    return [tuple(r) for r in rows]
+
+
+async def outbox_count(pool: asyncpg.Pool) -> int:
+    return int(await pool.fetchval("SELECT count(*) FROM allocation.outbox"))
+
+
+def stream(budget: pb.Budget, code: int) -> pb.BudgetStream:
+    return next(s for s in budget.streams if s.funding_stream == code)
+
+
+# -- the happy path -----------------------------------------------------------------------------
+
+
+async def test_allocation_ring_fences_target_share_exactly(
+    stub: pb_grpc.AllocationServiceStub,
+) -> None:
+    # 5% of £1,000,000.03 is 5,000,000.15p: half up gives 5,000,000p overall; LTC 2% = 2,000,000.06
+    allocation = await setup_funders(
+        stub, allocation=100_000_003, target_bp=500,
+        cohorts=((pb.COHORT_LONG_TERM_CONDITION, 200),),
+    )
+    fences = {f.cohort: f for f in allocation.ring_fences}
+    assert allocation.phb_target_pence == 5_000_000
+    assert fences[pb.COHORT_LONG_TERM_CONDITION].target_pence == 2_000_000
+    assert fences[pb.COHORT_UNSPECIFIED].target_pence == 3_000_000
+    assert sum(f.balance_pence for f in fences.values()) == 5_000_000
+    assert allocation.allocation_balance_pence == 100_000_003 - 5_000_000
+
+
+async def test_agree_moves_each_stream_from_its_funder(
+    stub: pb_grpc.AllocationServiceStub, host: ServiceHost,
+) -> None:
+    await setup_funders(stub)
+    pool = pool_of(host)
+    person = await eligible_person(pool)
+    budget = await new_budget(stub, person, client_contribution_pence=5_000)
+    assert budget.status == pb.BUDGET_STATUS_DRAFT
+    assert len(budget.streams) == 3
+    # 3 x £33.33 split 3333/3333/3334: largest remainder keeps every penny.
+    budget = await add(stub, budget.budget_id, line(), line(cost=3333, occurrences=3,
+                                                            split=(3333, 3333, 3334)))
+    assert budget.planned_pence == 100_000 + 9_999
+    agreed = await agree(stub, budget.budget_id)
+    assert agreed.status == pb.BUDGET_STATUS_AGREED
+    nhs, council, client = (stream(agreed, c) for c in (
+        pb.FUNDING_STREAM_NHS, pb.FUNDING_STREAM_COUNCIL, pb.FUNDING_STREAM_CLIENT))
+    assert (nhs.agreed_pence, council.agreed_pence, client.agreed_pence) == (
+        60_000 + 3_333, 40_000 + 3_333, 3_333)
+    assert agreed.agreed_pence == agreed.planned_pence == agreed.available_pence
+    allocation = await stub.GetCommissionerAllocation(pb.GetCommissionerAllocationRequest(
+        commissioner_ods_code=ODS, financial_year=YEAR))
+    general = allocation.ring_fences[0]
+    assert general.funded_pence == nhs.agreed_pence
+    assert general.balance_pence + general.funded_pence == general.target_pence
+
+
+async def test_every_change_publishes_one_event(
+    stub: pb_grpc.AllocationServiceStub, host: ServiceHost,
+) -> None:
+    await setup_funders(stub)
+    pool = pool_of(host)
+    budget = await new_budget(stub, await eligible_person(pool))
+    await add(stub, budget.budget_id, line())
+    await agree(stub, budget.budget_id)
+    rows = await pool.fetch("SELECT subject FROM allocation.outbox ORDER BY seq")
+    assert [r["subject"] for r in rows] == [
+        "onebudget.allocation.council.allocation_set.v1",
+        "onebudget.allocation.commissioner.allocation_set.v1",
+        "onebudget.allocation.budget.created.v1",
+        "onebudget.allocation.budget.plan_line_added.v1",
+        "onebudget.allocation.budget.agreed.v1",
+    ]
+    for _ in range(100):
+        if not await pool.fetchval("SELECT count(*) FROM allocation.outbox WHERE sent_at IS NULL"):
+            break
+        await asyncio.sleep(0.05)
+    assert await pool.fetchval("SELECT count(*) FROM allocation.outbox WHERE sent_at IS NULL") == 0
+
+
+async def test_retry_returns_first_answer_and_moves_nothing_twice(
+    stub: pb_grpc.AllocationServiceStub, host: ServiceHost,
+) -> None:
+    await setup_funders(stub)
+    pool = pool_of(host)
+    budget = await new_budget(stub, await eligible_person(pool))
+    await add(stub, budget.budget_id, line())
+    request = pb.AgreeBudgetRequest(request_id=rid(), budget_id=budget.budget_id)
+    first = await stub.AgreeBudget(request)
+    before, events = await money_snapshot(pool), await outbox_count(pool)
+    second = await stub.AgreeBudget(request)
+    assert second == first
+    assert await money_snapshot(pool) == before
+    assert await outbox_count(pool) == events
+
+
+# -- bad input ----------------------------------------------------------------------------------
+
+
+async def test_bad_plan_lines_are_invalid_arguments(
+    stub: pb_grpc.AllocationServiceStub, host: ServiceHost,
+) -> None:
+    await setup_funders(stub)
+    pool = pool_of(host)
+    budget = await new_budget(stub, await eligible_person(pool))
+    events = await outbox_count(pool)
+    bad = [
+        (line(split=(5000, 4000, 0)), "line.split"),
+        (line(cost=0), "line.cost_per_occurrence_pence"),
+        (line(cost=-5), "line.cost_per_occurrence_pence"),
+        (line(occurrences=0), "line.occurrences"),
+        (line(category="alcohol"), "line.category"),
+    ]
+    for plan_line, field in bad:
+        reason, fields = await refused(stub.AddPlanLine(pb.AddPlanLineRequest(
+            request_id=rid(), budget_id=budget.budget_id, line=plan_line)),
+            grpc.StatusCode.INVALID_ARGUMENT)
+        assert reason == "INVALID_REQUEST"
+        assert field in fields
+    assert await outbox_count(pool) == events
+
+
+async def test_bad_years_and_unknown_things(
+    stub: pb_grpc.AllocationServiceStub, host: ServiceHost,
+) -> None:
+    await setup_funders(stub)
+    pool = pool_of(host)
+    _, fields = await refused(stub.SetCommissionerAllocation(pb.SetCommissionerAllocationRequest(
+        request_id=rid(), commissioner_ods_code=ODS, financial_year=1999,
+        allocation_pence=100, phb_target_basis_points=100)), grpc.StatusCode.INVALID_ARGUMENT)
+    assert "financial_year" in fields
+    reason, _ = await refused(stub.SetCommissionerAllocation(pb.SetCommissionerAllocationRequest(
+        request_id=rid(), commissioner_ods_code="QQQ", financial_year=YEAR,
+        allocation_pence=100, phb_target_basis_points=100)), grpc.StatusCode.NOT_FOUND)
+    assert reason == "COMMISSIONER_NOT_FOUND"
+    reason, _ = await refused(stub.SetCommissionerAllocation(pb.SetCommissionerAllocationRequest(
+        request_id=rid(), commissioner_ods_code=ODS, financial_year=YEAR,
+        allocation_pence=100, phb_target_basis_points=100)), grpc.StatusCode.ALREADY_EXISTS)
+    assert reason == "ALLOCATION_ALREADY_SET"
+    reason, _ = await refused(new_budget(stub, rid()), grpc.StatusCode.NOT_FOUND)
+    assert reason == "PERSON_NOT_FOUND"
+    refused_person = rid()
+    decision = granted(refused_person)
+    decision.outcome = ent.DECISION_OUTCOME_REFUSED
+    await feed(pool, decision, refused_person)
+    reason, _ = await refused(new_budget(stub, refused_person),
+                              grpc.StatusCode.FAILED_PRECONDITION)
+    assert reason == "NO_ELIGIBILITY"
+    reason, _ = await refused(
+        new_budget(stub, await eligible_person(pool), commissioner_ods_code="ZZZ"),
+        grpc.StatusCode.NOT_FOUND)
+    assert reason == "COMMISSIONER_NOT_FOUND"
+    _, fields = await refused(stub.CreateBudget(pb.CreateBudgetRequest(
+        request_id="not-a-uuid", person_id=rid(), financial_year=YEAR)),
+        grpc.StatusCode.INVALID_ARGUMENT)
+    assert "request_id" in fields
+
+
+async def test_client_contribution_refused_on_nhs_only_budget(
+    stub: pb_grpc.AllocationServiceStub, host: ServiceHost,
+) -> None:
+    await setup_funders(stub)
+    pool = pool_of(host)
+    person = await eligible_person(pool)
+    reason, _ = await refused(new_budget(stub, person, nhs_only=True,
+                                         client_contribution_pence=100),
+                              grpc.StatusCode.FAILED_PRECONDITION)
+    assert reason == "CLIENT_CONTRIBUTION_NOT_ALLOWED"
+    budget = await new_budget(stub, person, nhs_only=True)
+    assert [s.funding_stream for s in budget.streams] == [pb.FUNDING_STREAM_NHS]
+    reason, _ = await refused(stub.AddPlanLine(pb.AddPlanLineRequest(
+        request_id=rid(), budget_id=budget.budget_id, line=line(split=(5000, 4000, 1000)))),
+        grpc.StatusCode.FAILED_PRECONDITION)
+    assert reason == "CLIENT_CONTRIBUTION_NOT_ALLOWED"
+
+
+async def test_agreement_rules(stub: pb_grpc.AllocationServiceStub, host: ServiceHost) -> None:
+    await setup_funders(stub, allocation=1_000_000, target_bp=1000)  # ring-fence £1,000
+    pool = pool_of(host)
+    budget = await new_budget(stub, await eligible_person(pool))
+    reason, _ = await refused(agree(stub, budget.budget_id), grpc.StatusCode.FAILED_PRECONDITION)
+    assert reason == "PLAN_EMPTY"
+    await add(stub, budget.budget_id, line(cost=10_000, occurrences=10, split=(10_000, 0, 0)))
+    await agree(stub, budget.budget_id)
+    reason, _ = await refused(agree(stub, budget.budget_id), grpc.StatusCode.FAILED_PRECONDITION)
+    assert reason == "BUDGET_ALREADY_AGREED"
+    reason, _ = await refused(add(stub, budget.budget_id, line()),
+                              grpc.StatusCode.FAILED_PRECONDITION)
+    assert reason == "BUDGET_ALREADY_AGREED"
+    # The ring-fence is now empty: the next NHS budget finds nothing and moves nothing.
+    second = await new_budget(stub, await eligible_person(pool))
+    await add(stub, second.budget_id, line(cost=1, occurrences=1, split=(10_000, 0, 0)))
+    before, events = await money_snapshot(pool), await outbox_count(pool)
+    reason, _ = await refused(agree(stub, second.budget_id), grpc.StatusCode.FAILED_PRECONDITION)
+    assert reason == "RING_FENCE_EXHAUSTED"
+    assert await money_snapshot(pool) == before
+    assert await outbox_count(pool) == events
+    again = await stub.GetBudget(pb.GetBudgetRequest(budget_id=second.budget_id))
+    assert again.status == pb.BUDGET_STATUS_DRAFT
+
+
+# -- revise, end, close -------------------------------------------------------------------------
+
+
+async def spend(pool: asyncpg.Pool, account_id: str, amount: int, plan_line_id: str) -> None:
+    """A payment as the payment service would make it: budget stream account -> payee."""
+    payee = Account(uuid.uuid4(), "payee", "provider-1", FundingStream.NHS)
+    async with pool.acquire() as conn, conn.transaction():
+        await store.create_accounts(conn, [payee])
+        results = await store.create_transfers(conn, [Transfer(
+            uuid.uuid4(), uuid.UUID(account_id), payee.id, amount, "payment",
+            plan_line_ref=plan_line_id)])
+    assert [str(r) for r in results] == ["ok"]
+
+
+async def test_revise_and_end_return_money_to_the_penny(
+    stub: pb_grpc.AllocationServiceStub, host: ServiceHost,
+) -> None:
+    await setup_funders(stub)
+    pool = pool_of(host)
+    budget = await new_budget(stub, await eligible_person(pool))
+    budget = await add(stub, budget.budget_id, line(), line(cost=5_000, occurrences=3))
+    agreed = await agree(stub, budget.budget_id)
+    first, second = agreed.plan_lines
+    nhs_account = stream(agreed, pb.FUNDING_STREAM_NHS).account_id
+    await spend(pool, nhs_account, 1_234, first.plan_line_id)
+    reason, _ = await refused(stub.ReviseBudget(pb.ReviseBudgetRequest(
+        request_id=rid(), budget_id=budget.budget_id, reasons=["needs changed"],
+        notice_date="2026-06-01", remove_plan_line_ids=[first.plan_line_id])),
+        grpc.StatusCode.FAILED_PRECONDITION)
+    assert reason == "PLAN_LINE_HAS_PAYMENTS"
+    _, fields = await refused(stub.ReviseBudget(pb.ReviseBudgetRequest(
+        request_id=rid(), budget_id=budget.budget_id, notice_date="2026-06-01",
+        remove_plan_line_ids=[second.plan_line_id])), grpc.StatusCode.INVALID_ARGUMENT)
+    assert "reasons" in fields
+    revised = await stub.ReviseBudget(pb.ReviseBudgetRequest(
+        request_id=rid(), budget_id=budget.budget_id, reasons=["fewer visits needed"],
+        notice_date="2026-06-01", remove_plan_line_ids=[second.plan_line_id],
+        add_lines=[line(cost=1_001, occurrences=1)]))
+    assert revised.revision == 1
+    assert revised.agreed_pence == 100_000 + 1_001
+    spent_line = next(p for p in revised.plan_lines if p.plan_line_id == first.plan_line_id)
+    assert (spent_line.spent_pence, spent_line.available_pence) == (1_234, 100_000 - 1_234)
+    ended = await stub.EndBudget(pb.EndBudgetRequest(request_id=rid(),
+                                                     budget_id=budget.budget_id))
+    assert ended.status == pb.BUDGET_STATUS_ENDED
+    assert ended.available_pence == 0
+    assert ended.spent_pence == 1_234
+    allocation = await stub.GetCommissionerAllocation(pb.GetCommissionerAllocationRequest(
+        commissioner_ods_code=ODS, financial_year=YEAR))
+    fence = allocation.ring_fences[0]
+    assert fence.funded_pence == 1_234
+    assert fence.balance_pence + fence.funded_pence == fence.target_pence
+
+
+async def test_close_year_returns_unused_ring_fence(
+    stub: pb_grpc.AllocationServiceStub,
+) -> None:
+    await setup_funders(stub)
+    reason, _ = await refused(stub.CloseFinancialYear(pb.CloseFinancialYearRequest(
+        request_id=rid(), commissioner_ods_code=ODS, financial_year=2099)),
+        grpc.StatusCode.NOT_FOUND)
+    assert reason == "ALLOCATION_NOT_FOUND"
+    await stub.SetCommissionerAllocation(pb.SetCommissionerAllocationRequest(
+        request_id=rid(), commissioner_ods_code=ODS, financial_year=2030,
+        allocation_pence=1_000, phb_target_basis_points=100))
+    reason, _ = await refused(stub.CloseFinancialYear(pb.CloseFinancialYearRequest(
+        request_id=rid(), commissioner_ods_code=ODS, financial_year=2030)),
+        grpc.StatusCode.FAILED_PRECONDITION)
+    assert reason == "FINANCIAL_YEAR_NOT_OVER"
+    await stub.SetCommissionerAllocation(pb.SetCommissionerAllocationRequest(
+        request_id=rid(), commissioner_ods_code=ODS, financial_year=2024,
+        allocation_pence=1_000_000, phb_target_basis_points=250))
+    closed = await stub.CloseFinancialYear(pb.CloseFinancialYearRequest(
+        request_id=rid(), commissioner_ods_code=ODS, financial_year=2024))
+    assert closed.closed
+    assert closed.ring_fences[0].balance_pence == 0
+    assert closed.ring_fences[0].returned_at_close_pence == 25_000
+    assert closed.allocation_balance_pence == 1_000_000
+
+
+# -- entitlement events -------------------------------------------------------------------------
+
+
+async def test_death_event_over_nats_ends_budgets_once(
+    stub: pb_grpc.AllocationServiceStub, host: ServiceHost,
+) -> None:
+    await setup_funders(stub)
+    pool = pool_of(host)
+    person = await eligible_person(pool)
+    budget = await new_budget(stub, person)
+    await add(stub, budget.budget_id, line())
+    await agree(stub, budget.budget_id)
+    died = new_event(ent.PersonDied(person_id=person, died_on="2026-07-01",
+                                    commissioner_ods_code=ODS, council_gss_code=GSS),
+                     source="entitlement", aggregate_type="person", aggregate_id=person)
+    assert host.runtime is not None
+    js = host.runtime.js
+    # Published twice under different message ids: JetStream keeps both, the consumer applies one.
+    for _ in range(2):
+        await js.publish(died.subject, died.envelope.SerializeToString())
+    for _ in range(200):
+        again = await stub.GetBudget(pb.GetBudgetRequest(budget_id=budget.budget_id))
+        if again.status == pb.BUDGET_STATUS_ENDED:
+            break
+        await asyncio.sleep(0.05)
+    assert again.status == pb.BUDGET_STATUS_ENDED
+    assert again.end_reason == pb.END_REASON_PERSON_DIED
+    assert again.available_pence == 0
+    await asyncio.sleep(0.5)
+    ended_events = await pool.fetchval(
+        "SELECT count(*) FROM allocation.outbox WHERE subject = $1",
+        "onebudget.allocation.budget.ended.v1")
+    assert ended_events == 1
+    reason, _ = await refused(new_budget(stub, person), grpc.StatusCode.FAILED_PRECONDITION)
+    assert reason == "PERSON_DECEASED"
