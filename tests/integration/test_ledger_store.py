@@ -104,6 +104,8 @@ async def test_hand_written_inserts_cannot_break_the_invariants(conn: asyncpg.Co
         await conn.execute(insert, uuid.uuid4(), NHS_BUDGET, COUNCIL_POOL, 1, False)
     with pytest.raises(asyncpg.CheckViolationError):
         await conn.execute(insert, uuid.uuid4(), NHS_BUDGET, PROVIDER, 1, False)
+    with pytest.raises(asyncpg.CheckViolationError):
+        await conn.execute(insert, uuid.uuid4(), uuid.uuid4(), PROVIDER, 1, False)
     # A valid hand-written insert is stamped, chained and posted like any other.
     await conn.execute(insert, uuid.uuid4(), NHS_ALLOCATION, COUNCIL_POOL, 70, True)
     assert await balance(conn, COUNCIL_POOL) == Balance(credits_posted=70)
