@@ -6,6 +6,10 @@ their transfers (each caller's list stays a unit: its linked chains never join a
 caller's); a worker takes what is queued, up to `batch_size_max` transfers, waiting at most
 `wait_ms_max` for company, and decides and commits them together with per-caller results.
 
+Refused transfers are results, not errors: they fail only themselves (or their linked chain).
+An exception (the database gone, or `LedgerInvariantViolation`) fails the whole batch, and every
+caller in it sees it; nothing of that batch is committed.
+
 Services that must commit their own rows with the transfers call `store.create_transfers`
 inside their own transaction instead (and batch whole commands themselves).
 """
