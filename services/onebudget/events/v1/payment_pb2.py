@@ -22,15 +22,44 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!onebudget/events/v1/payment.proto\x12\x13onebudget.events.v1\"y\n\x14\x44irectPaymentStarted\x12\x13\n\x0bschedule_id\x18\x01 \x01(\t\x12\x11\n\tbudget_id\x18\x02 \x01(\t\x12\x11\n\tperson_id\x18\x03 \x01(\t\x12\x12\n\nnhs_funded\x18\x04 \x01(\x08\x12\x12\n\nstart_date\x18\x05 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!onebudget/events/v1/payment.proto\x12\x13onebudget.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"y\n\x14\x44irectPaymentStarted\x12\x13\n\x0bschedule_id\x18\x01 \x01(\t\x12\x11\n\tbudget_id\x18\x02 \x01(\t\x12\x11\n\tperson_id\x18\x03 \x01(\t\x12\x12\n\nnhs_funded\x18\x04 \x01(\x08\x12\x12\n\nstart_date\x18\x05 \x01(\t\"T\n\x12PaymentStreamPence\x12\x11\n\tnhs_pence\x18\x01 \x01(\x03\x12\x15\n\rcouncil_pence\x18\x02 \x01(\x03\x12\x14\n\x0c\x63lient_pence\x18\x03 \x01(\x03\"\xb2\x01\n\x0ePaymentContext\x12\x11\n\tbudget_id\x18\x01 \x01(\t\x12\x14\n\x0cplan_line_id\x18\x02 \x01(\t\x12\x11\n\tperson_id\x18\x03 \x01(\t\x12\x1d\n\x15\x63ommissioner_ods_code\x18\x04 \x01(\t\x12\x18\n\x10\x63ouncil_gss_code\x18\x05 \x01(\t\x12\x19\n\x11management_option\x18\x06 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x07 \x01(\t\"\xa5\x02\n\x0fPaymentReleased\x12\x12\n\npayment_id\x18\x01 \x01(\t\x12\x34\n\x07\x63ontext\x18\x02 \x01(\x0b\x32#.onebudget.events.v1.PaymentContext\x12\x10\n\x08payee_id\x18\x03 \x01(\t\x12\x12\n\npayee_kind\x18\x04 \x01(\t\x12\x14\n\x0c\x61mount_pence\x18\x05 \x01(\x03\x12\x38\n\x07streams\x18\x06 \x01(\x0b\x32\'.onebudget.events.v1.PaymentStreamPence\x12\x1c\n\x14service_period_start\x18\x07 \x01(\t\x12\x1a\n\x12service_period_end\x18\x08 \x01(\t\x12\x18\n\x10\x62roker_reference\x18\t \x01(\t\"\xd6\x02\n\x0fPaymentReserved\x12\x12\n\npayment_id\x18\x01 \x01(\t\x12\x34\n\x07\x63ontext\x18\x02 \x01(\x0b\x32#.onebudget.events.v1.PaymentContext\x12\x10\n\x08payee_id\x18\x03 \x01(\t\x12\x12\n\npayee_kind\x18\x04 \x01(\t\x12\x14\n\x0c\x61mount_pence\x18\x05 \x01(\x03\x12\x38\n\x07streams\x18\x06 \x01(\x0b\x32\'.onebudget.events.v1.PaymentStreamPence\x12\x1c\n\x14service_period_start\x18\x07 \x01(\t\x12\x1a\n\x12service_period_end\x18\x08 \x01(\t\x12\x18\n\x10\x62roker_reference\x18\t \x01(\t\x12/\n\x0b\x65xpire_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd6\x01\n\x10PaymentConfirmed\x12\x12\n\npayment_id\x18\x01 \x01(\t\x12\x34\n\x07\x63ontext\x18\x02 \x01(\x0b\x32#.onebudget.events.v1.PaymentContext\x12\x10\n\x08payee_id\x18\x03 \x01(\t\x12\x14\n\x0c\x61mount_pence\x18\x04 \x01(\x03\x12\x38\n\x07streams\x18\x05 \x01(\x0b\x32\'.onebudget.events.v1.PaymentStreamPence\x12\x16\n\x0ereleased_pence\x18\x06 \x01(\x03\"\xd0\x01\n\x10PaymentCancelled\x12\x12\n\npayment_id\x18\x01 \x01(\t\x12\x34\n\x07\x63ontext\x18\x02 \x01(\x0b\x32#.onebudget.events.v1.PaymentContext\x12\x10\n\x08payee_id\x18\x03 \x01(\t\x12\x16\n\x0ereleased_pence\x18\x04 \x01(\x03\x12\x38\n\x07streams\x18\x05 \x01(\x0b\x32\'.onebudget.events.v1.PaymentStreamPence\x12\x0e\n\x06reason\x18\x06 \x01(\t\"\xbe\x01\n\x0ePaymentExpired\x12\x12\n\npayment_id\x18\x01 \x01(\t\x12\x34\n\x07\x63ontext\x18\x02 \x01(\x0b\x32#.onebudget.events.v1.PaymentContext\x12\x10\n\x08payee_id\x18\x03 \x01(\t\x12\x16\n\x0ereleased_pence\x18\x04 \x01(\x03\x12\x38\n\x07streams\x18\x05 \x01(\x0b\x32\'.onebudget.events.v1.PaymentStreamPence\"\xa4\x02\n\x0eInstalmentPaid\x12\x13\n\x0bschedule_id\x18\x01 \x01(\t\x12\x15\n\rinstalment_no\x18\x02 \x01(\x05\x12\x12\n\npayment_id\x18\x03 \x01(\t\x12\x34\n\x07\x63ontext\x18\x04 \x01(\x0b\x32#.onebudget.events.v1.PaymentContext\x12\x10\n\x08payee_id\x18\x05 \x01(\t\x12\x14\n\x0c\x61mount_pence\x18\x06 \x01(\x03\x12\x38\n\x07streams\x18\x07 \x01(\x0b\x32\'.onebudget.events.v1.PaymentStreamPence\x12\x14\n\x0coffset_pence\x18\x08 \x01(\x03\x12\x10\n\x08\x64ue_date\x18\t \x01(\t\x12\x12\n\nperiod_end\x18\n \x01(\t\"\x96\x01\n\x10InstalmentFailed\x12\x13\n\x0bschedule_id\x18\x01 \x01(\t\x12\x15\n\rinstalment_no\x18\x02 \x01(\x05\x12\x34\n\x07\x63ontext\x18\x03 \x01(\x0b\x32#.onebudget.events.v1.PaymentContext\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x10\n\x08\x64ue_date\x18\x05 \x01(\t\"p\n\x0fScheduleStopped\x12\x13\n\x0bschedule_id\x18\x01 \x01(\t\x12\x11\n\tbudget_id\x18\x02 \x01(\t\x12\x11\n\tperson_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x12\n\nstopped_on\x18\x05 \x01(\t\"\xdf\x01\n\x0eReturnRecorded\x12\x11\n\treturn_id\x18\x01 \x01(\t\x12\x12\n\npayment_id\x18\x02 \x01(\t\x12\x34\n\x07\x63ontext\x18\x03 \x01(\x0b\x32#.onebudget.events.v1.PaymentContext\x12\x10\n\x08payee_id\x18\x04 \x01(\t\x12\x14\n\x0c\x61mount_pence\x18\x05 \x01(\x03\x12\x38\n\x07streams\x18\x06 \x01(\x0b\x32\'.onebudget.events.v1.PaymentStreamPence\x12\x0e\n\x06reason\x18\x07 \x01(\t\"\xf5\x01\n\x11RepaymentRequired\x12\x14\n\x0crepayment_id\x18\x01 \x01(\t\x12\x34\n\x07\x63ontext\x18\x02 \x01(\x0b\x32#.onebudget.events.v1.PaymentContext\x12\x10\n\x08payee_id\x18\x03 \x01(\t\x12\x0f\n\x07grounds\x18\x04 \x01(\t\x12\x14\n\x0c\x61mount_pence\x18\x05 \x01(\x03\x12\x38\n\x07streams\x18\x06 \x01(\x0b\x32\'.onebudget.events.v1.PaymentStreamPence\x12\x10\n\x08\x64ue_date\x18\x07 \x01(\t\x12\x0f\n\x07repayer\x18\x08 \x01(\t\"\xdc\x01\n\x11RepaymentReceived\x12\x14\n\x0crepayment_id\x18\x01 \x01(\t\x12\x34\n\x07\x63ontext\x18\x02 \x01(\x0b\x32#.onebudget.events.v1.PaymentContext\x12\x10\n\x08payee_id\x18\x03 \x01(\t\x12\x14\n\x0c\x61mount_pence\x18\x04 \x01(\x03\x12\x38\n\x07streams\x18\x05 \x01(\x0b\x32\'.onebudget.events.v1.PaymentStreamPence\x12\x19\n\x11outstanding_pence\x18\x06 \x01(\x03\"\xd3\x01\n\x13RepaymentWrittenOff\x12\x14\n\x0crepayment_id\x18\x01 \x01(\t\x12\x34\n\x07\x63ontext\x18\x02 \x01(\x0b\x32#.onebudget.events.v1.PaymentContext\x12\x10\n\x08payee_id\x18\x03 \x01(\t\x12\x14\n\x0c\x61mount_pence\x18\x04 \x01(\x03\x12\x38\n\x07streams\x18\x05 \x01(\x0b\x32\'.onebudget.events.v1.PaymentStreamPence\x12\x0e\n\x06reason\x18\x06 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'onebudget.events.v1.payment_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DIRECTPAYMENTSTARTED']._serialized_start=58
-  _globals['_DIRECTPAYMENTSTARTED']._serialized_end=179
+  _globals['_DIRECTPAYMENTSTARTED']._serialized_start=91
+  _globals['_DIRECTPAYMENTSTARTED']._serialized_end=212
+  _globals['_PAYMENTSTREAMPENCE']._serialized_start=214
+  _globals['_PAYMENTSTREAMPENCE']._serialized_end=298
+  _globals['_PAYMENTCONTEXT']._serialized_start=301
+  _globals['_PAYMENTCONTEXT']._serialized_end=479
+  _globals['_PAYMENTRELEASED']._serialized_start=482
+  _globals['_PAYMENTRELEASED']._serialized_end=775
+  _globals['_PAYMENTRESERVED']._serialized_start=778
+  _globals['_PAYMENTRESERVED']._serialized_end=1120
+  _globals['_PAYMENTCONFIRMED']._serialized_start=1123
+  _globals['_PAYMENTCONFIRMED']._serialized_end=1337
+  _globals['_PAYMENTCANCELLED']._serialized_start=1340
+  _globals['_PAYMENTCANCELLED']._serialized_end=1548
+  _globals['_PAYMENTEXPIRED']._serialized_start=1551
+  _globals['_PAYMENTEXPIRED']._serialized_end=1741
+  _globals['_INSTALMENTPAID']._serialized_start=1744
+  _globals['_INSTALMENTPAID']._serialized_end=2036
+  _globals['_INSTALMENTFAILED']._serialized_start=2039
+  _globals['_INSTALMENTFAILED']._serialized_end=2189
+  _globals['_SCHEDULESTOPPED']._serialized_start=2191
+  _globals['_SCHEDULESTOPPED']._serialized_end=2303
+  _globals['_RETURNRECORDED']._serialized_start=2306
+  _globals['_RETURNRECORDED']._serialized_end=2529
+  _globals['_REPAYMENTREQUIRED']._serialized_start=2532
+  _globals['_REPAYMENTREQUIRED']._serialized_end=2777
+  _globals['_REPAYMENTRECEIVED']._serialized_start=2780
+  _globals['_REPAYMENTRECEIVED']._serialized_end=3000
+  _globals['_REPAYMENTWRITTENOFF']._serialized_start=3003
+  _globals['_REPAYMENTWRITTENOFF']._serialized_end=3214
 # @@protoc_insertion_point(module_scope)

@@ -1,14 +1,70 @@
-"""How the payment service is wired: schema, migrations, servicers, background tasks."""
+"""How the payment service is wired: schema, migrations (its own and the ledger's), servicer,
+and background tasks (outbox relay, consumers, scheduler, reservation expiry)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+
+from onebudget.payment.config import PaymentSettings
+from onebudget.payment.entrypoints.consumers import payment_consumers
+from onebudget.payment.entrypoints.grpc_servicer import SERVICE_NAME, PaymentServicer
+from onebudget.payment.service_layer.handlers import PaymentHandlers
+from onebudget.payment.service_layer.scheduler import expire_reservations, run_due_instalments
+from onebudget.payment.v1.payment_service_pb2_grpc import add_PaymentServiceServicer_to_server
 from onebudget.shared.db import load_migrations
-from onebudget.shared.server import ServiceSpec
+from onebudget.shared.logging import get_logger
+from onebudget.shared.server import Runtime, ServicerBinding, ServiceSpec
+
+_log = get_logger("onebudget.payment")
+
+
+def _servicers(runtime: Runtime) -> Sequence[ServicerBinding]:
+    handlers = PaymentHandlers(runtime.pool, PaymentSettings.from_env())
+    return ((add_PaymentServiceServicer_to_server, PaymentServicer(handlers), SERVICE_NAME),)
+
+
+def scheduler_task(runtime: Runtime, settings: PaymentSettings) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        while True:
+            today = datetime.now(UTC).date()
+            paid = await run_due_instalments(
+                runtime.pool, settings, today, settings.scheduler_batch_max
+            )
+            if paid:
+                _log.info("instalments_run", count=paid)
+            await asyncio.sleep(settings.scheduler_interval_s if paid == 0 else 0)
+
+    return run
+
+
+def expiry_task(runtime: Runtime, settings: PaymentSettings) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        while True:
+            expired = await expire_reservations(runtime.pool)
+            if expired:
+                _log.info("reservations_expired", count=expired)
+            await asyncio.sleep(settings.expiry_interval_s)
+
+    return run
+
+
+def _background(runtime: Runtime) -> Sequence[Callable[[], Awaitable[None]]]:
+    settings = PaymentSettings.from_env()
+    return (
+        *payment_consumers(runtime),
+        scheduler_task(runtime, settings),
+        expiry_task(runtime, settings),
+    )
+
 
 SPEC = ServiceSpec(
     name="payment",
     schema="payment",
     migrations=lambda: load_migrations("onebudget.payment.migrations"),
-    servicers=lambda _runtime: (),
+    servicers=_servicers,
+    background=_background,
     publishes=True,
+    extra_components=(("ledger", lambda: load_migrations("onebudget.shared.ledger.migrations")),),
 )

@@ -1,0 +1,584 @@
+"""SQL of the payment service (schema `payment`). Set-based where a batch calls: one round trip
+per statement, whatever the batch size (unnest beats executemany, design.md)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, TypeAlias
+
+import asyncpg
+
+from onebudget.payment.domain.model import Budget, Payee, PayeeKind, PlanLine
+
+SCHEMA = "payment"
+Conn: TypeAlias = asyncpg.Connection
+
+
+# -- idempotency for batches ---------------------------------------------------------------------
+
+
+async def claim_requests(
+    conn: Conn, request_ids: Sequence[str], methods: Sequence[str], digests: Sequence[bytes]
+) -> set[str]:
+    """Claim request ids (sorted, so two batches lock them in one order); the ones claimed now."""
+    rows = await conn.fetch(
+        "INSERT INTO payment.idempotency (request_id, method, request_hash)"
+        " SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[]) AS u(r, m, h) ORDER BY r"
+        " ON CONFLICT (request_id) DO NOTHING RETURNING request_id",
+        list(request_ids),
+        list(methods),
+        list(digests),
+    )
+    return {row["request_id"] for row in rows}
+
+
+async def stored_requests(conn: Conn, request_ids: Sequence[str]) -> dict[str, Any]:
+    rows = await conn.fetch(
+        "SELECT request_id, method, request_hash, response FROM payment.idempotency"
+        " WHERE request_id = ANY($1::text[])",
+        list(request_ids),
+    )
+    return {row["request_id"]: row for row in rows}
+
+
+async def store_responses(
+    conn: Conn, request_ids: Sequence[str], responses: Sequence[bytes]
+) -> None:
+    await conn.execute(
+        "UPDATE payment.idempotency i SET response = u.resp"
+        " FROM unnest($1::text[], $2::bytea[]) AS u(rid, resp) WHERE i.request_id = u.rid",
+        list(request_ids),
+        list(responses),
+    )
+
+
+async def drop_claims(conn: Conn, request_ids: Sequence[str]) -> None:
+    """A refused command leaves no row behind (its retry is decided afresh)."""
+    if request_ids:
+        await conn.execute(
+            "DELETE FROM payment.idempotency WHERE request_id = ANY($1::text[])",
+            list(request_ids),
+        )
+
+
+# -- payees --------------------------------------------------------------------------------------
+
+
+def _payee(row: Any) -> Payee:
+    return Payee(
+        payee_id=row["payee_id"],
+        kind=PayeeKind(row["kind"]),
+        close_family=row["close_family"],
+        approved=row["approved_at"] is not None,
+    )
+
+
+async def insert_payee(
+    conn: Conn, payee_id: uuid.UUID, kind: str, name: str, close_family: bool
+) -> Any:
+    return await conn.fetchrow(
+        "INSERT INTO payment.payees (payee_id, kind, name, close_family)"
+        " VALUES ($1, $2, $3, $4) RETURNING *",
+        payee_id,
+        kind,
+        name,
+        close_family,
+    )
+
+
+async def payee_row(conn: Conn, payee_id: uuid.UUID, *, for_update: bool = False) -> Any:
+    lock = " FOR UPDATE" if for_update else ""
+    return await conn.fetchrow(f"SELECT * FROM payment.payees WHERE payee_id = $1{lock}", payee_id)
+
+
+async def approve_payee(conn: Conn, payee_id: uuid.UUID, reason: str, approver: str) -> Any:
+    return await conn.fetchrow(
+        "UPDATE payment.payees SET approved_at = now(), approval_reason = $2, approver = $3"
+        " WHERE payee_id = $1 RETURNING *",
+        payee_id,
+        reason,
+        approver,
+    )
+
+
+async def payees(conn: Conn, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Payee]:
+    rows = await conn.fetch(
+        "SELECT payee_id, kind, close_family, approved_at FROM payment.payees"
+        " WHERE payee_id = ANY($1::uuid[])",
+        list(ids),
+    )
+    return {row["payee_id"]: _payee(row) for row in rows}
+
+
+# -- budgets and plan lines (the read model) -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BudgetContext:
+    budget: Budget
+    stopped: bool
+
+
+def _budget(row: Any) -> Budget:
+    return Budget(
+        budget_id=row["budget_id"],
+        person_id=row["person_id"],
+        commissioner_ods_code=row["commissioner_ods_code"],
+        council_gss_code=row["council_gss_code"],
+        state=row["state"],
+        start_date=row["start_date"],
+        end_date=row["end_date"],
+        accounts=(row["nhs_account_id"], row["council_account_id"], row["client_account_id"]),
+    )
+
+
+def _line(row: Any) -> PlanLine:
+    return PlanLine(
+        plan_line_id=row["plan_line_id"],
+        budget_id=row["budget_id"],
+        category=row["category"],
+        cost_pence=row["cost_pence"],
+        basis_points=(row["nhs_bp"], row["council_bp"], row["client_bp"]),
+        management_option=row["management_option"],
+        allowed_payee_id=row["allowed_payee_id"],
+        allowed_payee_kind=row["allowed_payee_kind"],
+        agreed=row["agreed"],
+        removed=row["removed"],
+        committed_pence=row["committed_pence"],
+    )
+
+
+async def budgets(conn: Conn, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, BudgetContext]:
+    rows = await conn.fetch(
+        "SELECT b.*, s.person_id IS NOT NULL AS stopped FROM payment.budgets b"
+        " LEFT JOIN payment.stopped_people s ON s.person_id = b.person_id"
+        " WHERE b.budget_id = ANY($1::uuid[])",
+        list(ids),
+    )
+    return {row["budget_id"]: BudgetContext(_budget(row), row["stopped"]) for row in rows}
+
+
+async def plan_lines(
+    conn: Conn, ids: Sequence[uuid.UUID], *, for_update: bool = False
+) -> dict[uuid.UUID, PlanLine]:
+    """Lines locked in id order when `for_update` (their committed_pence is about to change)."""
+    lock = " ORDER BY plan_line_id FOR UPDATE" if for_update else ""
+    rows = await conn.fetch(
+        f"SELECT * FROM payment.plan_lines WHERE plan_line_id = ANY($1::uuid[]){lock}",
+        sorted(set(ids)),
+    )
+    return {row["plan_line_id"]: _line(row) for row in rows}
+
+
+async def add_committed(conn: Conn, line_ids: Sequence[uuid.UUID], deltas: Sequence[int]) -> None:
+    if line_ids:
+        await conn.execute(
+            "UPDATE payment.plan_lines l SET committed_pence = l.committed_pence + u.d"
+            " FROM (SELECT id, sum(d)::bigint AS d FROM unnest($1::uuid[], $2::bigint[])"
+            " AS x(id, d) GROUP BY id) u WHERE l.plan_line_id = u.id",
+            list(line_ids),
+            list(deltas),
+        )
+
+
+# -- payments ------------------------------------------------------------------------------------
+
+PAYMENT_COLUMNS = (
+    "payment_id",
+    "request_id",
+    "kind",
+    "state",
+    "budget_id",
+    "plan_line_id",
+    "payee_id",
+    "amount_pence",
+    "nhs_pence",
+    "council_pence",
+    "client_pence",
+    "reserved_pence",
+    "reserved_nhs_pence",
+    "reserved_council_pence",
+    "reserved_client_pence",
+    "service_period_start",
+    "service_period_end",
+    "broker_reference",
+    "schedule_id",
+    "instalment_no",
+    "expires_at",
+    "created_at",
+)
+_PAYMENT_TYPES = (
+    "uuid",
+    "text",
+    "text",
+    "text",
+    "uuid",
+    "uuid",
+    "uuid",
+    "bigint",
+    "bigint",
+    "bigint",
+    "bigint",
+    "bigint",
+    "bigint",
+    "bigint",
+    "bigint",
+    "date",
+    "date",
+    "text",
+    "uuid",
+    "int",
+    "timestamptz",
+    "timestamptz",
+)
+_INSERT_PAYMENTS = (
+    f"INSERT INTO payment.payments ({', '.join(PAYMENT_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(_PAYMENT_TYPES))
+    + ")"
+)
+
+
+async def insert_payments(conn: Conn, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert payment rows (dicts keyed by PAYMENT_COLUMNS) in one statement."""
+    if rows:
+        await conn.execute(_INSERT_PAYMENTS, *[[r[c] for r in rows] for c in PAYMENT_COLUMNS])
+
+
+async def payment_row(conn: Conn, payment_id: uuid.UUID, *, for_update: bool = False) -> Any:
+    lock = " FOR UPDATE" if for_update else ""
+    return await conn.fetchrow(
+        f"SELECT * FROM payment.payments WHERE payment_id = $1{lock}", payment_id
+    )
+
+
+async def update_payment(conn: Conn, payment_id: uuid.UUID, **fields: Any) -> Any:
+    names = list(fields)
+    sets = ", ".join(f"{n} = ${i + 2}" for i, n in enumerate(names))
+    return await conn.fetchrow(
+        f"UPDATE payment.payments SET {sets}, version = version + 1 WHERE payment_id = $1"
+        " RETURNING *",
+        payment_id,
+        *[fields[n] for n in names],
+    )
+
+
+@dataclass(frozen=True)
+class PaymentFilter:
+    budget_id: uuid.UUID | None
+    payee_id: uuid.UUID | None
+    broker_reference: str
+    period_start: date | None
+    period_end: date | None
+
+
+async def list_payments(
+    conn: Conn, f: PaymentFilter, after: tuple[datetime, uuid.UUID] | None, limit: int
+) -> list[Any]:
+    clauses: list[str] = []
+    args: list[Any] = []
+
+    def add(sql: str, value: Any) -> None:
+        args.append(value)
+        clauses.append(sql.replace("?", f"${len(args)}"))
+
+    if f.budget_id is not None:
+        add("budget_id = ?", f.budget_id)
+    if f.payee_id is not None:
+        add("payee_id = ?", f.payee_id)
+    if f.broker_reference:
+        add("broker_reference = ?", f.broker_reference)
+    if f.period_start is not None:
+        add("coalesce(service_period_end, service_period_start) >= ?", f.period_start)
+    if f.period_end is not None:
+        add("service_period_start <= ?", f.period_end)
+    if after is not None:
+        add("(created_at, payment_id) > (?", after[0])
+        clauses[-1] += f", ${len(args) + 1})"
+        args.append(after[1])
+    where = " AND ".join(clauses) or "true"
+    args.append(limit)
+    return list(
+        await conn.fetch(
+            f"SELECT * FROM payment.payments WHERE {where}"
+            f" ORDER BY created_at, payment_id LIMIT ${len(args)}",
+            *args,
+        )
+    )
+
+
+async def reserved_due(conn: Conn, limit_max: int) -> list[Any]:
+    """Reservations whose hold ran out, locked (another replica's expiry task skips them)."""
+    return list(
+        await conn.fetch(
+            "SELECT * FROM payment.payments WHERE state = 'RESERVED' AND expires_at <= now()"
+            " ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED",
+            limit_max,
+        )
+    )
+
+
+async def expired_in_ledger(conn: Conn, pending_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these pending ledger transfers the ledger has expired (a read of the ledger)."""
+    rows = await conn.fetch(
+        "SELECT pending_id FROM ledger.transfers"
+        " WHERE pending_id = ANY($1::uuid[]) AND expire_pending",
+        list(pending_ids),
+    )
+    return {row["pending_id"] for row in rows}
+
+
+# -- returns and repayments ----------------------------------------------------------------------
+
+
+async def insert_return(
+    conn: Conn, return_id: uuid.UUID, payment_id: uuid.UUID, parts: Sequence[int], reason: str
+) -> Any:
+    return await conn.fetchrow(
+        "INSERT INTO payment.returns (return_id, payment_id, amount_pence, nhs_pence,"
+        " council_pence, client_pence, reason) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
+        return_id,
+        payment_id,
+        sum(parts),
+        *parts,
+        reason,
+    )
+
+
+async def add_returned(conn: Conn, payment_id: uuid.UUID, parts: Sequence[int]) -> Any:
+    return await conn.fetchrow(
+        "UPDATE payment.payments SET returned_pence = returned_pence + $2 + $3 + $4,"
+        " returned_nhs_pence = returned_nhs_pence + $2,"
+        " returned_council_pence = returned_council_pence + $3,"
+        " returned_client_pence = returned_client_pence + $4, version = version + 1"
+        " WHERE payment_id = $1 RETURNING *",
+        payment_id,
+        *parts,
+    )
+
+
+def _claimed(stream: str) -> str:
+    """What repayments claim of a stream: all of it, or only what was received once written off."""
+    return (
+        f"coalesce(sum(CASE WHEN state = 'WRITTEN_OFF' THEN received_{stream}_pence"
+        f" ELSE {stream}_pence END), 0)::bigint"
+    )
+
+
+async def net_paid(conn: Conn, budget_id: uuid.UUID, payee_id: uuid.UUID) -> list[int]:
+    """What the payee kept from the budget per stream: paid, less returns, less what earlier
+    repayments already claim (all but the written-off part)."""
+    row = await conn.fetchrow(
+        "SELECT"
+        " coalesce(sum(nhs_pence - returned_nhs_pence), 0)::bigint AS nhs,"
+        " coalesce(sum(council_pence - returned_council_pence), 0)::bigint AS council,"
+        " coalesce(sum(client_pence - returned_client_pence), 0)::bigint AS client"
+        " FROM payment.payments WHERE budget_id = $1 AND payee_id = $2",
+        budget_id,
+        payee_id,
+    )
+    claimed = await conn.fetchrow(
+        f"SELECT {_claimed('nhs')} AS nhs, {_claimed('council')} AS council,"
+        f" {_claimed('client')} AS client"
+        " FROM payment.repayments WHERE budget_id = $1 AND payee_id = $2",
+        budget_id,
+        payee_id,
+    )
+    assert row is not None
+    assert claimed is not None
+    return [max(0, row[k] - claimed[k]) for k in ("nhs", "council", "client")]
+
+
+async def insert_repayment(conn: Conn, **f: Any) -> Any:
+    names = list(f)
+    return await conn.fetchrow(
+        f"INSERT INTO payment.repayments ({', '.join(names)})"
+        f" VALUES ({', '.join(f'${i + 1}' for i in range(len(names)))}) RETURNING *",
+        *[f[n] for n in names],
+    )
+
+
+async def repayment_row(conn: Conn, repayment_id: uuid.UUID, *, for_update: bool = False) -> Any:
+    lock = " FOR UPDATE" if for_update else ""
+    return await conn.fetchrow(
+        f"SELECT * FROM payment.repayments WHERE repayment_id = $1{lock}", repayment_id
+    )
+
+
+async def add_received(conn: Conn, repayment_id: uuid.UUID, parts: Sequence[int]) -> Any:
+    return await conn.fetchrow(
+        "UPDATE payment.repayments SET received_pence = received_pence + $2 + $3 + $4,"
+        " received_nhs_pence = received_nhs_pence + $2,"
+        " received_council_pence = received_council_pence + $3,"
+        " received_client_pence = received_client_pence + $4,"
+        " state = CASE WHEN received_pence + $2 + $3 + $4 = amount_pence THEN 'REPAID'"
+        " ELSE state END, version = version + 1"
+        " WHERE repayment_id = $1 RETURNING *",
+        repayment_id,
+        *parts,
+    )
+
+
+async def write_off(conn: Conn, repayment_id: uuid.UUID, reason: str, approver: str) -> Any:
+    return await conn.fetchrow(
+        "UPDATE payment.repayments SET state = 'WRITTEN_OFF',"
+        " written_off_pence = amount_pence - received_pence, write_off_reason = $2,"
+        " approver = $3, version = version + 1 WHERE repayment_id = $1 RETURNING *",
+        repayment_id,
+        reason,
+        approver,
+    )
+
+
+# -- schedules -----------------------------------------------------------------------------------
+
+
+async def insert_schedule(conn: Conn, **f: Any) -> Any:
+    names = list(f)
+    return await conn.fetchrow(
+        f"INSERT INTO payment.schedules ({', '.join(names)})"
+        f" VALUES ({', '.join(f'${i + 1}' for i in range(len(names)))}) RETURNING *",
+        *[f[n] for n in names],
+    )
+
+
+async def schedule_row(conn: Conn, schedule_id: uuid.UUID, *, for_update: bool = False) -> Any:
+    lock = " FOR UPDATE" if for_update else ""
+    return await conn.fetchrow(
+        f"SELECT * FROM payment.schedules WHERE schedule_id = $1{lock}", schedule_id
+    )
+
+
+async def update_schedule(conn: Conn, schedule_id: uuid.UUID, **fields: Any) -> Any:
+    names = list(fields)
+    sets = ", ".join(f"{n} = ${i + 2}" for i, n in enumerate(names))
+    return await conn.fetchrow(
+        f"UPDATE payment.schedules SET {sets}, version = version + 1 WHERE schedule_id = $1"
+        " RETURNING *",
+        schedule_id,
+        *[fields[n] for n in names],
+    )
+
+
+async def next_due_schedule(conn: Conn, today: date) -> Any:
+    """One due schedule, locked; another replica skips it (FOR UPDATE SKIP LOCKED)."""
+    return await conn.fetchrow(
+        "SELECT * FROM payment.schedules WHERE state = 'ACTIVE' AND next_due_date <= $1"
+        " ORDER BY next_due_date, schedule_id LIMIT 1 FOR UPDATE SKIP LOCKED",
+        today,
+    )
+
+
+async def insert_instalment(conn: Conn, **f: Any) -> bool:
+    """False when the instalment exists already (it was paid or refused once)."""
+    names = list(f)
+    done = await conn.fetchval(
+        f"INSERT INTO payment.instalments ({', '.join(names)})"
+        f" VALUES ({', '.join(f'${i + 1}' for i in range(len(names)))})"
+        " ON CONFLICT DO NOTHING RETURNING true",
+        *[f[n] for n in names],
+    )
+    return bool(done)
+
+
+async def paid_instalments(conn: Conn, schedule_id: uuid.UUID) -> list[Any]:
+    return list(
+        await conn.fetch(
+            "SELECT i.due_date, p.* FROM payment.instalments i"
+            " JOIN payment.payments p ON p.payment_id = i.payment_id"
+            " WHERE i.schedule_id = $1 ORDER BY i.instalment_no",
+            schedule_id,
+        )
+    )
+
+
+# -- stopping --------------------------------------------------------------------------------
+
+
+async def stop_person(conn: Conn, person_id: uuid.UUID, why: str, on: date) -> bool:
+    done = await conn.fetchval(
+        "INSERT INTO payment.stopped_people (person_id, why, stopped_on) VALUES ($1, $2, $3)"
+        " ON CONFLICT DO NOTHING RETURNING true",
+        person_id,
+        why,
+        on,
+    )
+    return bool(done)
+
+
+async def person_budget_ids(conn: Conn, person_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = await conn.fetch("SELECT budget_id FROM payment.budgets WHERE person_id = $1", person_id)
+    return [row["budget_id"] for row in rows]
+
+
+async def active_schedules(conn: Conn, budget_ids: Sequence[uuid.UUID]) -> list[Any]:
+    return list(
+        await conn.fetch(
+            "SELECT * FROM payment.schedules WHERE budget_id = ANY($1::uuid[])"
+            " AND state = 'ACTIVE' ORDER BY schedule_id FOR UPDATE",
+            list(budget_ids),
+        )
+    )
+
+
+async def open_reservations(conn: Conn, budget_ids: Sequence[uuid.UUID]) -> list[Any]:
+    return list(
+        await conn.fetch(
+            "SELECT * FROM payment.payments WHERE budget_id = ANY($1::uuid[])"
+            " AND state = 'RESERVED' ORDER BY payment_id FOR UPDATE",
+            list(budget_ids),
+        )
+    )
+
+
+# -- read model writes (from allocation's events) ------------------------------------------------
+
+
+async def upsert_budget(conn: Conn, **f: Any) -> None:
+    """Insert or update a budget; a None field keeps its stored value (a new budget without a
+    state is a DRAFT)."""
+    f = {k: v for k, v in f.items() if v is not None or k == "state"}
+    f.setdefault("state", None)
+    names = list(f)
+    values = [
+        f"coalesce(${i + 1}::text, 'DRAFT')" if n == "state" else f"${i + 1}"
+        for i, n in enumerate(names)
+    ]
+    updates = ", ".join(
+        f"{n} = coalesce(EXCLUDED.{n}, payment.budgets.{n})"
+        if n != "state"
+        else f"state = coalesce(${i + 1}::text, payment.budgets.state)"
+        for i, n in enumerate(names)
+        if n != "budget_id"
+    )
+    await conn.execute(
+        f"INSERT INTO payment.budgets ({', '.join(names)}) VALUES ({', '.join(values)})"
+        f" ON CONFLICT (budget_id) DO UPDATE SET {updates}, updated_at = now()",
+        *[f[n] for n in names],
+    )
+
+
+async def upsert_plan_line(conn: Conn, **f: Any) -> None:
+    names = list(f)
+    updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in names if n != "plan_line_id")
+    await conn.execute(
+        f"INSERT INTO payment.plan_lines ({', '.join(names)})"
+        f" VALUES ({', '.join(f'${i + 1}' for i in range(len(names)))})"
+        f" ON CONFLICT (plan_line_id) DO UPDATE SET {updates}",
+        *[f[n] for n in names],
+    )
+
+
+async def set_lines_agreed(conn: Conn, budget_id: uuid.UUID) -> None:
+    await conn.execute(
+        "UPDATE payment.plan_lines SET agreed = true WHERE budget_id = $1 AND NOT removed",
+        budget_id,
+    )
+
+
+async def remove_plan_line(conn: Conn, plan_line_id: uuid.UUID) -> None:
+    await conn.execute(
+        "UPDATE payment.plan_lines SET removed = true WHERE plan_line_id = $1", plan_line_id
+    )

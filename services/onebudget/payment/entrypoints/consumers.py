@@ -1,0 +1,161 @@
+"""The events payment consumes: allocation's budgets and plan lines (its read model), and
+entitlement's PersonDied / ConsentWithdrawn (payments stop).
+
+allocation.proto is still growing: messages not yet in the generated module are acked and
+skipped, and fields are read by name from the decoded payload (json names as in the proto), so a
+new field or message starts flowing without a code change here once its name matches.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
+from typing import Any
+
+import asyncpg
+from google.protobuf import json_format
+
+from onebudget.events.v1 import allocation_pb2, entitlement_pb2, envelope_pb2
+from onebudget.payment.service_layer import read_model
+from onebudget.payment.service_layer.read_model import BudgetFacts, PlanLineFacts
+from onebudget.payment.service_layer.scheduler import stop_payments
+from onebudget.shared.consumer import EventConsumer, PoisonEvent
+from onebudget.shared.server import Runtime
+
+SCHEMA = "payment"
+# Durable names are part of the deployment: renaming one replays its stream from the start.
+ALLOCATION_DURABLE = "payment-read-model-allocation"
+ENTITLEMENT_DURABLE = "payment-stop-entitlement"
+ENTITLEMENT_SUBJECTS = (
+    "onebudget.entitlement.person.died.v1",
+    "onebudget.entitlement.person.consent_withdrawn.v1",
+)
+_PREFIX = "onebudget.events.v1."
+
+
+def _decode(envelope: envelope_pb2.EventEnvelope, module: Any) -> dict[str, Any] | None:
+    name = envelope.type.removeprefix(_PREFIX)
+    message_type = getattr(module, name, None)
+    if message_type is None:
+        return None
+    payload = message_type()
+    if not envelope.payload.Unpack(payload):
+        raise PoisonEvent(f"payload is not a {envelope.type}")
+    decoded: dict[str, Any] = json_format.MessageToDict(
+        payload, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+    return decoded
+
+
+def _uuid(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        raise PoisonEvent(f"not a UUID: {value!r}") from None
+
+
+def _date(value: object) -> date | None:
+    return date.fromisoformat(str(value)) if value else None
+
+
+def budget_facts(d: dict[str, Any], state: str | None) -> BudgetFacts:
+    budget_id = _uuid(d.get("budget_id"))
+    if budget_id is None:
+        raise PoisonEvent("no budget_id")
+    accounts = d.get("accounts") or {}
+    return BudgetFacts(
+        budget_id=budget_id,
+        state=state,
+        person_id=_uuid(d.get("person_id")),
+        commissioner_ods_code=d.get("commissioner_ods_code") or None,
+        council_gss_code=d.get("council_gss_code") or None,
+        start_date=_date(d.get("start_date") or d.get("starts_on")),
+        end_date=_date(d.get("end_date") or d.get("ends_on")),
+        nhs_account_id=_uuid(d.get("nhs_account_id") or accounts.get("nhs_account_id")),
+        council_account_id=_uuid(d.get("council_account_id") or accounts.get("council_account_id")),
+        client_account_id=_uuid(d.get("client_account_id") or accounts.get("client_account_id")),
+    )
+
+
+def plan_line_facts(d: dict[str, Any], budget_id: object) -> PlanLineFacts:
+    line_id = _uuid(d.get("plan_line_id"))
+    owner = _uuid(budget_id)
+    if line_id is None or owner is None:
+        raise PoisonEvent("a plan line needs plan_line_id and budget_id")
+    split = d.get("split") or d
+    return PlanLineFacts(
+        plan_line_id=line_id,
+        budget_id=owner,
+        category=str(d.get("category", "")),
+        cost_pence=int(d.get("cost_pence", 0)),
+        nhs_bp=int(split.get("nhs_bp", 0)),
+        council_bp=int(split.get("council_bp", 0)),
+        client_bp=int(split.get("client_bp", 0)),
+        management_option=str(d.get("management_option", "")),
+        allowed_payee_id=_uuid(d.get("allowed_payee_id")),
+        allowed_payee_kind=str(d.get("allowed_payee_kind", "")),
+    )
+
+
+async def on_allocation_event(
+    conn: asyncpg.Connection, envelope: envelope_pb2.EventEnvelope
+) -> None:
+    d = _decode(envelope, allocation_pb2)
+    if d is None:
+        return  # a message this build does not know (yet): nothing of ours depends on it
+    name = envelope.type.removeprefix(_PREFIX)
+    if name == "BudgetCreated":
+        await read_model.apply_budget(conn, budget_facts(d, "DRAFT"))
+    elif name == "BudgetAgreed":
+        await read_model.agree_budget(conn, budget_facts(d, "AGREED"))
+    elif name == "BudgetRevised":
+        await read_model.apply_budget(conn, budget_facts(d, None))
+    elif name == "BudgetEnded":
+        await read_model.apply_budget(conn, budget_facts(d, "ENDED"))
+    elif name in ("PlanLineAdded", "PlanLineRevised"):
+        line = d.get("plan_line") or d
+        await read_model.apply_plan_line(conn, plan_line_facts(line, d.get("budget_id")))
+    elif name == "PlanLineRemoved":
+        line_id = _uuid(d.get("plan_line_id"))
+        if line_id is not None:
+            await read_model.remove_plan_line(conn, line_id)
+
+
+async def on_entitlement_event(
+    conn: asyncpg.Connection, envelope: envelope_pb2.EventEnvelope
+) -> None:
+    d = _decode(envelope, entitlement_pb2)
+    if d is None:
+        return
+    name = envelope.type.removeprefix(_PREFIX)
+    person_id = _uuid(d.get("person_id"))
+    if person_id is None:
+        raise PoisonEvent("no person_id")
+    if name == "PersonDied":
+        on = _date(d.get("died_on")) or date.today()
+        await stop_payments(conn, person_id, "DEATH", on, envelope.request_id)
+    elif name == "ConsentWithdrawn":
+        on = _date(d.get("withdrawn_on")) or date.today()
+        await stop_payments(conn, person_id, "CONSENT_WITHDRAWN", on, envelope.request_id)
+
+
+def payment_consumers(runtime: Runtime) -> Sequence[Callable[[], Awaitable[None]]]:
+    allocation = EventConsumer(
+        runtime.pool,
+        runtime.js,
+        schema=SCHEMA,
+        stream="ALLOCATION",
+        durable=ALLOCATION_DURABLE,
+        handler=on_allocation_event,
+    )
+    entitlement = EventConsumer(
+        runtime.pool,
+        runtime.js,
+        schema=SCHEMA,
+        stream="ENTITLEMENT",
+        durable=ENTITLEMENT_DURABLE,
+        handler=on_entitlement_event,
+        filter_subjects=ENTITLEMENT_SUBJECTS,
+    )
+    return (allocation.run, entitlement.run)

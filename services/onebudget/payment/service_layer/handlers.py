@@ -1,0 +1,750 @@
+"""Use cases of the payment service: validate, then run the effect once per request_id in one
+transaction with its ledger transfers and outbox events (nothing stored or published on error).
+
+Releases and reservations go through the command batcher (release.py); the rest run one
+command per transaction (they are rarer and touch one payment, schedule or repayment).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any, TypeAlias
+
+import asyncpg
+
+from onebudget.events.v1 import payment_pb2 as ev
+from onebudget.payment.adapters import repository as repo
+from onebudget.payment.adapters.accounts import payee_accounts
+from onebudget.payment.config import PaymentSettings
+from onebudget.payment.domain import errors
+from onebudget.payment.domain.model import (
+    STREAMS,
+    PayeeKind,
+    PaymentAsk,
+    PaymentState,
+    check_payment,
+    proportional_parts,
+)
+from onebudget.payment.domain.schedules import (
+    EVERY_WEEKS_MAX,
+    offset_excess_pence,
+    offset_threshold_pence,
+)
+from onebudget.payment.service_layer import mapping, money_moves, paging
+from onebudget.payment.service_layer.outgoing import SCHEMA, event
+from onebudget.payment.service_layer.release import ReleaseBatcher
+from onebudget.payment.service_layer.statement import budget_statement
+from onebudget.payment.service_layer.validation import (
+    TEXT_LENGTH_MAX,
+    check_amount,
+    check_text,
+    parse_date,
+    parse_uuid,
+    payment_fields,
+)
+from onebudget.payment.v1 import payment_service_pb2 as api
+from onebudget.shared import ledger
+from onebudget.shared.errors import DomainError, FailedPrecondition, NotFound, Violations
+from onebudget.shared.grpc_edge import status_code_for
+from onebudget.shared.idempotency import check_request_id, request_hash, run_idempotent
+from onebudget.shared.outbox import add_to_outbox
+
+REASONS_COUNT_MAX = 20
+Conn: TypeAlias = asyncpg.Connection
+
+
+def _not_found(reason: str, what: str, key: str, value: object) -> NotFound:
+    return NotFound(reason=reason, message=f"no such {what}", metadata={key: str(value)})
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+class PaymentHandlers:
+    def __init__(self, pool: asyncpg.Pool, settings: PaymentSettings) -> None:
+        self._pool = pool
+        self._settings = settings
+        self.batcher = ReleaseBatcher(pool, settings)
+
+    async def _idempotent(self, method: str, request: Any, response_type: Any, effect: Any) -> Any:
+        return await run_idempotent(self._pool, SCHEMA, method, request, response_type, effect)
+
+    # -- payees ----------------------------------------------------------------------------------
+
+    async def register_payee(self, request: api.RegisterPayeeRequest) -> api.Payee:
+        v = Violations()
+        check_request_id(request.request_id, v)
+        v.check(request.kind != api.PAYEE_KIND_UNSPECIFIED, "kind", "required")
+        check_text(request.name, "name", v, required=True)
+        v.check(
+            not request.close_family_member_in_household
+            or request.kind == api.PAYEE_KIND_PERSONAL_ASSISTANT,
+            "close_family_member_in_household",
+            "only a personal assistant can be a close family member paid for care",
+        )
+        v.raise_if_any()
+        kind = api.PayeeKind.Name(request.kind).removeprefix("PAYEE_KIND_")
+
+        async def effect(conn: Conn) -> api.Payee:
+            payee_id = uuid.uuid4()
+            row = await repo.insert_payee(
+                conn, payee_id, kind, request.name, request.close_family_member_in_household
+            )
+            await ledger.create_accounts(conn, payee_accounts(payee_id))
+            return mapping.payee_message(row)
+
+        result: api.Payee = await self._idempotent("RegisterPayee", request, api.Payee, effect)
+        return result
+
+    async def approve_family_payee(self, request: api.ApproveFamilyPayeeRequest) -> api.Payee:
+        v = Violations()
+        check_request_id(request.request_id, v)
+        payee_id = parse_uuid(request.payee_id, "payee_id", v)
+        check_text(request.reason, "reason", v, required=True, limit=1000)
+        check_text(request.approver, "approver", v, required=True)
+        v.raise_if_any()
+        assert payee_id is not None
+
+        async def effect(conn: Conn) -> api.Payee:
+            row = await repo.payee_row(conn, payee_id, for_update=True)
+            if row is None:
+                raise _not_found(errors.PAYEE_NOT_FOUND, "payee", "payee_id", payee_id)
+            if not row["close_family"]:
+                raise FailedPrecondition(
+                    reason=errors.NOT_A_FAMILY_PAYEE,
+                    message="only a close family member in the household needs an approval",
+                )
+            row = await repo.approve_payee(conn, payee_id, request.reason, request.approver)
+            return mapping.payee_message(row)
+
+        result: api.Payee = await self._idempotent("ApproveFamilyPayee", request, api.Payee, effect)
+        return result
+
+    async def get_payee(self, request: api.GetPayeeRequest) -> api.Payee:
+        v = Violations()
+        payee_id = parse_uuid(request.payee_id, "payee_id", v)
+        v.raise_if_any()
+        assert payee_id is not None
+        async with self._pool.acquire() as conn:
+            row = await repo.payee_row(conn, payee_id)
+        if row is None:
+            raise _not_found(errors.PAYEE_NOT_FOUND, "payee", "payee_id", payee_id)
+        return mapping.payee_message(row)
+
+    # -- releases and reservations (batched) -----------------------------------------------------
+
+    async def release_payment(self, request: api.ReleasePaymentRequest) -> api.Payment:
+        return await self._batched("ReleasePayment", request, reserve=False)
+
+    async def reserve_payment(self, request: api.ReservePaymentRequest) -> api.Payment:
+        return await self._batched("ReservePayment", request, reserve=True)
+
+    async def _batched(self, method: str, request: Any, *, reserve: bool) -> api.Payment:
+        v = Violations()
+        fields = payment_fields(request, v)
+        v.raise_if_any()
+        assert fields is not None
+        args = (request.request_id, method, request_hash(request), fields, reserve)
+        return await self.batcher.submit(args)
+
+    async def release_payments(
+        self, request: api.ReleasePaymentsRequest
+    ) -> api.ReleasePaymentsResponse:
+        v = Violations()
+        check_request_id(request.request_id, v)
+        v.check(len(request.payments) > 0, "payments", "at least one payment")
+        limit = self._settings.bulk_size_max
+        v.check(len(request.payments) <= limit, "payments", f"at most {limit} payments")
+        v.raise_if_any()
+        outer = uuid.UUID(request.request_id)
+        futures: list[asyncio.Future[api.Payment] | DomainError] = []
+        for i, item in enumerate(request.payments):
+            if not item.request_id:
+                # Derived, so a retry of the whole call moves each payment at most once.
+                item.request_id = str(uuid.uuid5(outer, str(i)))
+            iv = Violations()
+            fields = payment_fields(item, iv, prefix=f"payments[{i}].")
+            if fields is None:
+                try:
+                    iv.raise_if_any()
+                except DomainError as error:
+                    futures.append(error)
+                continue
+            args = (item.request_id, "ReleasePayment", request_hash(item), fields, False)
+            futures.append(self.batcher.submit(args))
+        results = []
+        for f in futures:
+            results.append(await _result(f))
+        return api.ReleasePaymentsResponse(results=results)
+
+    # -- two-phase -------------------------------------------------------------------------------
+
+    async def confirm_payment(self, request: api.ConfirmPaymentRequest) -> api.Payment:
+        v = Violations()
+        check_request_id(request.request_id, v)
+        payment_id = parse_uuid(request.payment_id, "payment_id", v)
+        check_amount(request.amount_pence, "amount_pence", v)
+        v.raise_if_any()
+        assert payment_id is not None
+
+        async def effect(conn: Conn) -> api.Payment:
+            row = await self._reserved(conn, payment_id)
+            if request.amount_pence > row["reserved_pence"]:
+                raise FailedPrecondition(
+                    reason=errors.CONFIRM_EXCEEDS_RESERVED,
+                    message="the amount exceeds what was reserved",
+                    metadata={
+                        "reserved_pence": str(row["reserved_pence"]),
+                        "requested_pence": str(request.amount_pence),
+                    },
+                )
+            parts = proportional_parts(request.amount_pence, money_moves.reserved_parts(row))
+            await money_moves.settle_reservation(conn, row, parts)
+            released = row["reserved_pence"] - request.amount_pence
+            await repo.add_committed(conn, [row["plan_line_id"]], [-released])
+            row = await repo.update_payment(
+                conn,
+                payment_id,
+                state=PaymentState.CONFIRMED,
+                amount_pence=request.amount_pence,
+                nhs_pence=parts[0],
+                council_pence=parts[1],
+                client_pence=parts[2],
+            )
+            payload = ev.PaymentConfirmed(
+                payment_id=str(payment_id),
+                context=await self._context(conn, row),
+                payee_id=str(row["payee_id"]),
+                amount_pence=request.amount_pence,
+                streams=mapping.event_streams(parts),
+                released_pence=released,
+            )
+            await self._publish(conn, payload, "payment", row, request.request_id)
+            return mapping.payment_message(row)
+
+        result: api.Payment = await self._idempotent("ConfirmPayment", request, api.Payment, effect)
+        return result
+
+    async def cancel_payment(self, request: api.CancelPaymentRequest) -> api.Payment:
+        v = Violations()
+        check_request_id(request.request_id, v)
+        payment_id = parse_uuid(request.payment_id, "payment_id", v)
+        check_text(request.reason, "reason", v, required=False, limit=TEXT_LENGTH_MAX)
+        v.raise_if_any()
+        assert payment_id is not None
+
+        async def effect(conn: Conn) -> api.Payment:
+            row = await self._reserved(conn, payment_id)
+            row = await cancel_reservation(conn, row, request.reason, request.request_id)
+            return mapping.payment_message(row)
+
+        result: api.Payment = await self._idempotent("CancelPayment", request, api.Payment, effect)
+        return result
+
+    async def _reserved(self, conn: Conn, payment_id: uuid.UUID) -> Any:
+        row = await repo.payment_row(conn, payment_id, for_update=True)
+        if row is None:
+            raise _not_found(errors.PAYMENT_NOT_FOUND, "payment", "payment_id", payment_id)
+        if row["state"] != PaymentState.RESERVED:
+            raise FailedPrecondition(
+                reason=errors.PAYMENT_NOT_RESERVED,
+                message="the payment is not a live reservation",
+                metadata={"state": row["state"]},
+            )
+        return row
+
+    async def _context(self, conn: Conn, row: Any) -> ev.PaymentContext:
+        return await payment_context(conn, row["budget_id"], row["plan_line_id"])
+
+    async def _publish(
+        self, conn: Conn, payload: Any, aggregate: str, row: Any, request_id: str
+    ) -> None:
+        key = f"{aggregate}_id"
+        await add_to_outbox(
+            conn, SCHEMA, [event(payload, aggregate, row[key], row["version"], request_id)]
+        )
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    async def get_payment(self, request: api.GetPaymentRequest) -> api.Payment:
+        v = Violations()
+        payment_id = parse_uuid(request.payment_id, "payment_id", v)
+        v.raise_if_any()
+        assert payment_id is not None
+        async with self._pool.acquire() as conn:
+            row = await repo.payment_row(conn, payment_id)
+        if row is None:
+            raise _not_found(errors.PAYMENT_NOT_FOUND, "payment", "payment_id", payment_id)
+        return mapping.payment_message(row)
+
+    async def list_payments(self, request: api.ListPaymentsRequest) -> api.ListPaymentsResponse:
+        v = Violations()
+        size = paging.page_size(request.page_size, v)
+        f = repo.PaymentFilter(
+            budget_id=parse_uuid(request.budget_id, "budget_id", v, required=False),
+            payee_id=parse_uuid(request.payee_id, "payee_id", v, required=False),
+            broker_reference=request.broker_reference,
+            period_start=parse_date(request.period_start, "period_start", v),
+            period_end=parse_date(request.period_end, "period_end", v),
+        )
+        query = repr((f.budget_id, f.payee_id, f.broker_reference, f.period_start, f.period_end))
+        key = paging.decode_token(request.page_token, query, v)
+        v.raise_if_any()
+        after = None
+        if key is not None:
+            after = (datetime.fromisoformat(key[0]), uuid.UUID(key[1]))
+        async with self._pool.acquire() as conn:
+            rows = await repo.list_payments(conn, f, after, size + 1)
+        token = ""
+        if len(rows) > size:
+            last = rows[size - 1]
+            token = paging.encode_token(
+                [last["created_at"].isoformat(), str(last["payment_id"])], query
+            )
+        return api.ListPaymentsResponse(
+            payments=[mapping.payment_message(r) for r in rows[:size]], next_page_token=token
+        )
+
+    async def get_budget_statement(
+        self, request: api.GetBudgetStatementRequest
+    ) -> api.BudgetStatement:
+        v = Violations()
+        budget_id = parse_uuid(request.budget_id, "budget_id", v)
+        v.raise_if_any()
+        assert budget_id is not None
+        async with self._pool.acquire() as conn:
+            found = await repo.budgets(conn, [budget_id])
+            if budget_id not in found:
+                raise _not_found(errors.BUDGET_NOT_FOUND, "budget", "budget_id", budget_id)
+            return await budget_statement(conn, found[budget_id].budget)
+
+    # -- returns and repayments ------------------------------------------------------------------
+
+    async def record_return(self, request: api.RecordReturnRequest) -> api.Return:
+        v = Violations()
+        check_request_id(request.request_id, v)
+        payment_id = parse_uuid(request.payment_id, "payment_id", v)
+        check_amount(request.amount_pence, "amount_pence", v)
+        check_text(request.reason, "reason", v, required=True)
+        v.raise_if_any()
+        assert payment_id is not None
+
+        async def effect(conn: Conn) -> api.Return:
+            row = await repo.payment_row(conn, payment_id, for_update=True)
+            if row is None:
+                raise _not_found(errors.PAYMENT_NOT_FOUND, "payment", "payment_id", payment_id)
+            if row["state"] not in (PaymentState.RELEASED, PaymentState.CONFIRMED):
+                raise FailedPrecondition(
+                    reason=errors.PAYMENT_NOT_RETURNABLE,
+                    message="only paid payments can be returned",
+                    metadata={"state": row["state"]},
+                )
+            left = [
+                p - r
+                for p, r in zip(
+                    money_moves.paid_parts(row), money_moves.returned_parts(row), strict=True
+                )
+            ]
+            if request.amount_pence > sum(left):
+                raise FailedPrecondition(
+                    reason=errors.RETURN_EXCEEDS_PAYMENT,
+                    message="the return exceeds what is left of the payment",
+                    metadata={"returnable_pence": str(sum(left))},
+                )
+            parts = proportional_parts(request.amount_pence, left)
+            return_id = uuid.uuid4()
+            accounts = (await repo.budgets(conn, [row["budget_id"]]))[row["budget_id"]]
+            await money_moves.reverse_parts(conn, row, return_id, parts, accounts.budget.accounts)
+            ret = await repo.insert_return(conn, return_id, payment_id, parts, request.reason)
+            row = await repo.add_returned(conn, payment_id, parts)
+            await repo.add_committed(conn, [row["plan_line_id"]], [-request.amount_pence])
+            payload = ev.ReturnRecorded(
+                return_id=str(return_id),
+                payment_id=str(payment_id),
+                context=await self._context(conn, row),
+                payee_id=str(row["payee_id"]),
+                amount_pence=request.amount_pence,
+                streams=mapping.event_streams(parts),
+                reason=request.reason,
+            )
+            await self._publish(conn, payload, "payment", row, request.request_id)
+            return api.Return(
+                return_id=str(return_id),
+                payment_id=str(payment_id),
+                amount_pence=request.amount_pence,
+                streams=mapping.streams(*parts),
+                reason=request.reason,
+                create_time=mapping.timestamp(ret["created_at"]),
+            )
+
+        result: api.Return = await self._idempotent("RecordReturn", request, api.Return, effect)
+        return result
+
+    async def require_repayment(self, request: api.RequireRepaymentRequest) -> api.Repayment:
+        v = Violations()
+        check_request_id(request.request_id, v)
+        budget_id = parse_uuid(request.budget_id, "budget_id", v)
+        payee_id = parse_uuid(request.payee_id, "payee_id", v)
+        v.check(request.grounds != api.REPAYMENT_GROUNDS_UNSPECIFIED, "grounds", "required")
+        v.check(request.repayer != api.REPAYER_UNSPECIFIED, "repayer", "required")
+        v.check(len(request.reasons) >= 1, "reasons", "at least one reason (reg 15)")
+        v.check(len(request.reasons) <= REASONS_COUNT_MAX, "reasons", "at most 20")
+        for i, reason in enumerate(request.reasons):
+            check_text(reason, f"reasons[{i}]", v, required=True, limit=1000)
+        check_amount(request.amount_pence, "amount_pence", v)
+        due = parse_date(request.due_date, "due_date", v, required=True)
+        v.raise_if_any()
+        assert budget_id is not None
+        assert payee_id is not None
+        assert due is not None
+        grounds = api.RepaymentGrounds.Name(request.grounds).removeprefix("REPAYMENT_GROUNDS_")
+        repayer = api.Repayer.Name(request.repayer).removeprefix("REPAYER_")
+
+        async def effect(conn: Conn) -> api.Repayment:
+            row = await raise_repayment(
+                conn,
+                budget_id=budget_id,
+                payee_id=payee_id,
+                grounds=grounds,
+                reasons=list(request.reasons),
+                amount_pence=request.amount_pence,
+                due=due,
+                repayer=repayer,
+                request_id=request.request_id,
+            )
+            return mapping.repayment_message(row)
+
+        result: api.Repayment = await self._idempotent(
+            "RequireRepayment", request, api.Repayment, effect
+        )
+        return result
+
+    async def record_repayment_received(
+        self, request: api.RecordRepaymentReceivedRequest
+    ) -> api.Repayment:
+        v = Violations()
+        check_request_id(request.request_id, v)
+        repayment_id = parse_uuid(request.repayment_id, "repayment_id", v)
+        check_amount(request.amount_pence, "amount_pence", v)
+        v.raise_if_any()
+        assert repayment_id is not None
+
+        async def effect(conn: Conn) -> api.Repayment:
+            row = await self._open_repayment(conn, repayment_id)
+            outstanding = row["amount_pence"] - row["received_pence"]
+            if request.amount_pence > outstanding:
+                raise FailedPrecondition(
+                    reason=errors.REPAYMENT_EXCEEDS_OUTSTANDING,
+                    message="more than is outstanding",
+                    metadata={"outstanding_pence": str(outstanding)},
+                )
+            left = [
+                row[f"{s.value.lower()}_pence"] - row[f"received_{s.value.lower()}_pence"]
+                for s in STREAMS
+            ]
+            parts = proportional_parts(request.amount_pence, left)
+            accounts = (await repo.budgets(conn, [row["budget_id"]]))[row["budget_id"]]
+            await money_moves.repay_parts(conn, row, uuid.uuid4(), parts, accounts.budget.accounts)
+            row = await repo.add_received(conn, repayment_id, parts)
+            payload = ev.RepaymentReceived(
+                repayment_id=str(repayment_id),
+                context=await payment_context(conn, row["budget_id"], row["plan_line_id"]),
+                payee_id=str(row["payee_id"]),
+                amount_pence=request.amount_pence,
+                streams=mapping.event_streams(parts),
+                outstanding_pence=row["amount_pence"] - row["received_pence"],
+            )
+            await self._publish(conn, payload, "repayment", row, request.request_id)
+            return mapping.repayment_message(row)
+
+        result: api.Repayment = await self._idempotent(
+            "RecordRepaymentReceived", request, api.Repayment, effect
+        )
+        return result
+
+    async def write_off_repayment(self, request: api.WriteOffRepaymentRequest) -> api.Repayment:
+        v = Violations()
+        check_request_id(request.request_id, v)
+        repayment_id = parse_uuid(request.repayment_id, "repayment_id", v)
+        check_text(request.reason, "reason", v, required=True, limit=1000)
+        check_text(request.approver, "approver", v, required=True)
+        v.raise_if_any()
+        assert repayment_id is not None
+
+        async def effect(conn: Conn) -> api.Repayment:
+            row = await self._open_repayment(conn, repayment_id)
+            left = [
+                row[f"{s.value.lower()}_pence"] - row[f"received_{s.value.lower()}_pence"]
+                for s in STREAMS
+            ]
+            row = await repo.write_off(conn, repayment_id, request.reason, request.approver)
+            payload = ev.RepaymentWrittenOff(
+                repayment_id=str(repayment_id),
+                context=await payment_context(conn, row["budget_id"], row["plan_line_id"]),
+                payee_id=str(row["payee_id"]),
+                amount_pence=row["written_off_pence"],
+                streams=mapping.event_streams(left),
+                reason=request.reason,
+            )
+            await self._publish(conn, payload, "repayment", row, request.request_id)
+            return mapping.repayment_message(row)
+
+        result: api.Repayment = await self._idempotent(
+            "WriteOffRepayment", request, api.Repayment, effect
+        )
+        return result
+
+    async def _open_repayment(self, conn: Conn, repayment_id: uuid.UUID) -> Any:
+        row = await repo.repayment_row(conn, repayment_id, for_update=True)
+        if row is None:
+            raise _not_found(errors.REPAYMENT_NOT_FOUND, "repayment", "repayment_id", repayment_id)
+        if row["state"] != "OPEN":
+            raise FailedPrecondition(
+                reason=errors.REPAYMENT_NOT_OPEN,
+                message="the repayment is settled",
+                metadata={"state": row["state"]},
+            )
+        return row
+
+    async def get_repayment(self, request: api.GetRepaymentRequest) -> api.Repayment:
+        v = Violations()
+        repayment_id = parse_uuid(request.repayment_id, "repayment_id", v)
+        v.raise_if_any()
+        assert repayment_id is not None
+        async with self._pool.acquire() as conn:
+            row = await repo.repayment_row(conn, repayment_id)
+        if row is None:
+            raise _not_found(errors.REPAYMENT_NOT_FOUND, "repayment", "repayment_id", repayment_id)
+        return mapping.repayment_message(row)
+
+    # -- schedules -------------------------------------------------------------------------------
+
+    async def create_schedule(self, request: api.CreateScheduleRequest) -> api.Schedule:
+        v = Violations()
+        check_request_id(request.request_id, v)
+        budget_id = parse_uuid(request.budget_id, "budget_id", v)
+        line_id = parse_uuid(request.plan_line_id, "plan_line_id", v)
+        payee_id = parse_uuid(request.payee_id, "payee_id", v)
+        check_amount(request.instalment_pence, "instalment_pence", v)
+        v.check(
+            1 <= request.every_weeks <= EVERY_WEEKS_MAX,
+            "every_weeks",
+            f"between 1 and {EVERY_WEEKS_MAX}",
+        )
+        start = parse_date(request.start_date, "start_date", v, required=True)
+        end = parse_date(request.end_date, "end_date", v)
+        if start is not None and end is not None:
+            v.check(start <= end, "end_date", "must not be before start_date")
+        v.raise_if_any()
+        assert budget_id is not None
+        assert line_id is not None
+        assert payee_id is not None
+        assert start is not None
+
+        async def effect(conn: Conn) -> api.Schedule:
+            await self._check_schedulable(conn, budget_id, line_id, payee_id, request)
+            row = await repo.insert_schedule(
+                conn,
+                schedule_id=uuid.uuid4(),
+                budget_id=budget_id,
+                plan_line_id=line_id,
+                payee_id=payee_id,
+                instalment_pence=request.instalment_pence,
+                every_weeks=request.every_weeks,
+                start_date=start,
+                end_date=end,
+                state="ACTIVE",
+                next_due_date=start,
+            )
+            return mapping.schedule_message(row)
+
+        result: api.Schedule = await self._idempotent(
+            "CreateSchedule", request, api.Schedule, effect
+        )
+        return result
+
+    async def _check_schedulable(
+        self,
+        conn: Conn,
+        budget_id: uuid.UUID,
+        line_id: uuid.UUID,
+        payee_id: uuid.UUID,
+        request: api.CreateScheduleRequest,
+    ) -> None:
+        payees = await repo.payees(conn, [payee_id])
+        payee = payees.get(payee_id)
+        if payee is not None and payee.kind != PayeeKind.DIRECT_PAYMENT_ACCOUNT:
+            raise FailedPrecondition(
+                reason=errors.NOT_A_DIRECT_PAYMENT_ACCOUNT,
+                message="a schedule pays a direct-payment account",
+                metadata={"payee_kind": payee.kind},
+            )
+        budgets = await repo.budgets(conn, [budget_id])
+        lines = await repo.plan_lines(conn, [line_id])
+        ctx = budgets.get(budget_id)
+        refused = check_payment(
+            PaymentAsk(budget_id, line_id, payee_id, request.instalment_pence),
+            budget=ctx.budget if ctx else None,
+            line=lines.get(line_id),
+            payee=payee,
+            stopped=ctx.stopped if ctx else False,
+            excluded_categories=self._settings.excluded_categories,
+            line_committed_pence=0,
+            today=_today(),
+        )
+        if refused is not None and refused.reason != errors.PLAN_LINE_EXCEEDED:
+            raise refused
+
+    async def get_schedule(self, request: api.GetScheduleRequest) -> api.Schedule:
+        v = Violations()
+        schedule_id = parse_uuid(request.schedule_id, "schedule_id", v)
+        v.raise_if_any()
+        assert schedule_id is not None
+        async with self._pool.acquire() as conn:
+            row = await repo.schedule_row(conn, schedule_id)
+        if row is None:
+            raise _not_found(errors.SCHEDULE_NOT_FOUND, "schedule", "schedule_id", schedule_id)
+        return mapping.schedule_message(row)
+
+    async def offset_accumulated_funds(
+        self, request: api.OffsetAccumulatedFundsRequest
+    ) -> api.Schedule:
+        v = Violations()
+        check_request_id(request.request_id, v)
+        schedule_id = parse_uuid(request.schedule_id, "schedule_id", v)
+        v.check(request.unused_balance_pence >= 0, "unused_balance_pence", "must not be negative")
+        parse_date(request.as_of, "as_of", v, required=True)
+        v.raise_if_any()
+        assert schedule_id is not None
+
+        async def effect(conn: Conn) -> api.Schedule:
+            row = await repo.schedule_row(conn, schedule_id, for_update=True)
+            if row is None:
+                raise _not_found(errors.SCHEDULE_NOT_FOUND, "schedule", "schedule_id", schedule_id)
+            if row["state"] != "ACTIVE":
+                raise FailedPrecondition(
+                    reason=errors.SCHEDULE_NOT_ACTIVE, message="the schedule has stopped"
+                )
+            threshold = offset_threshold_pence(
+                row["instalment_pence"], row["every_weeks"], self._settings.offset_threshold_weeks
+            )
+            # The latest statement of unused money replaces an earlier one (no double count).
+            excess = offset_excess_pence(request.unused_balance_pence, threshold)
+            row = await repo.update_schedule(conn, schedule_id, offset_outstanding_pence=excess)
+            return mapping.schedule_message(row)
+
+        result: api.Schedule = await self._idempotent(
+            "OffsetAccumulatedFunds", request, api.Schedule, effect
+        )
+        return result
+
+
+async def _result(
+    outcome: asyncio.Future[api.Payment] | DomainError,
+) -> api.ReleasePaymentResult:
+    if isinstance(outcome, DomainError):
+        return api.ReleasePaymentResult(error=payment_error(outcome))
+    try:
+        return api.ReleasePaymentResult(payment=await outcome)
+    except DomainError as error:
+        return api.ReleasePaymentResult(error=payment_error(error))
+
+
+def payment_error(error: DomainError) -> api.PaymentError:
+    violations = getattr(error, "violations", ())
+    return api.PaymentError(
+        code=status_code_for(error).value[0],
+        reason=error.reason,
+        message=error.message,
+        metadata=dict(error.metadata),
+        field_violations=[
+            api.FieldViolation(field=fv.field, description=fv.description) for fv in violations
+        ],
+    )
+
+
+async def payment_context(
+    conn: Conn, budget_id: uuid.UUID, plan_line_id: uuid.UUID | None
+) -> ev.PaymentContext:
+    budgets = await repo.budgets(conn, [budget_id])
+    lines = await repo.plan_lines(conn, [plan_line_id] if plan_line_id else [])
+    line = lines.get(plan_line_id) if plan_line_id else None
+    if budget_id not in budgets:
+        return ev.PaymentContext(budget_id=str(budget_id))
+    return mapping.context(budgets[budget_id].budget, line)
+
+
+async def cancel_reservation(conn: Conn, row: Any, reason: str, request_id: str) -> Any:
+    """Void every stream's hold, free the plan line, publish PaymentCancelled."""
+    await money_moves.settle_reservation(conn, row, None)
+    await repo.add_committed(conn, [row["plan_line_id"]], [-row["reserved_pence"]])
+    row = await repo.update_payment(conn, row["payment_id"], state=PaymentState.CANCELLED)
+    payload = ev.PaymentCancelled(
+        payment_id=str(row["payment_id"]),
+        context=await payment_context(conn, row["budget_id"], row["plan_line_id"]),
+        payee_id=str(row["payee_id"]),
+        released_pence=row["reserved_pence"],
+        streams=mapping.event_streams(money_moves.reserved_parts(row)),
+        reason=reason,
+    )
+    await add_to_outbox(
+        conn, SCHEMA, [event(payload, "payment", row["payment_id"], row["version"], request_id)]
+    )
+    return row
+
+
+async def raise_repayment(
+    conn: Conn,
+    *,
+    budget_id: uuid.UUID,
+    payee_id: uuid.UUID,
+    grounds: str,
+    reasons: list[str],
+    amount_pence: int,
+    due: date,
+    repayer: str,
+    request_id: str,
+    plan_line_id: uuid.UUID | None = None,
+) -> Any:
+    """A reclaim notice, split back across the streams the payee was paid from."""
+    net = await repo.net_paid(conn, budget_id, payee_id)
+    if amount_pence > sum(net):
+        raise FailedPrecondition(
+            reason=errors.REPAYMENT_EXCEEDS_PAID,
+            message="more than the payee kept from this budget",
+            metadata={"reclaimable_pence": str(sum(net))},
+        )
+    parts = proportional_parts(amount_pence, net)
+    row = await repo.insert_repayment(
+        conn,
+        repayment_id=uuid.uuid4(),
+        budget_id=budget_id,
+        plan_line_id=plan_line_id,
+        payee_id=payee_id,
+        grounds=grounds,
+        reasons=reasons,
+        amount_pence=amount_pence,
+        nhs_pence=parts[0],
+        council_pence=parts[1],
+        client_pence=parts[2],
+        due_date=due,
+        repayer=repayer,
+        state="OPEN",
+    )
+    payload = ev.RepaymentRequired(
+        repayment_id=str(row["repayment_id"]),
+        context=await payment_context(conn, budget_id, plan_line_id),
+        payee_id=str(payee_id),
+        grounds=grounds,
+        amount_pence=amount_pence,
+        streams=mapping.event_streams(parts),
+        due_date=due.isoformat(),
+        repayer=repayer,
+    )
+    await add_to_outbox(
+        conn, SCHEMA, [event(payload, "repayment", row["repayment_id"], 1, request_id)]
+    )
+    return row

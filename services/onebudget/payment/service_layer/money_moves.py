@@ -1,0 +1,153 @@
+"""Ledger moves of the non-batched commands: confirm, cancel, return, repayment received.
+
+Each builds its transfers with deterministic ids (a retry names the same transfers) and maps a
+ledger refusal to a business reason; all run inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import asyncpg
+
+from onebudget.payment.adapters.accounts import payee_account_id, transfer_id
+from onebudget.payment.domain import errors
+from onebudget.payment.domain.model import STREAMS
+from onebudget.shared import ledger
+from onebudget.shared.errors import FailedPrecondition
+from onebudget.shared.ledger import CreateTransferResult as R
+from onebudget.shared.ledger import Transfer
+
+
+def reserved_parts(row: Any) -> list[int]:
+    return [row["reserved_nhs_pence"], row["reserved_council_pence"], row["reserved_client_pence"]]
+
+
+def paid_parts(row: Any) -> list[int]:
+    return [row["nhs_pence"], row["council_pence"], row["client_pence"]]
+
+
+def returned_parts(row: Any) -> list[int]:
+    return [row["returned_nhs_pence"], row["returned_council_pence"], row["returned_client_pence"]]
+
+
+def _chain(moves: list[Transfer]) -> list[Transfer]:
+    """All but the last linked: the streams move together or not at all."""
+    return [replace(t, linked=i < len(moves) - 1) for i, t in enumerate(moves)]
+
+
+async def _apply(conn: asyncpg.Connection, moves: list[Transfer]) -> None:
+    if not moves:
+        return
+    results = await ledger.create_transfers(conn, _chain(moves))
+    if all(r in (R.OK, R.EXISTS) for r in results):
+        return
+    failed = next(r for r in results if r not in (R.OK, R.EXISTS, R.LINKED_EVENT_FAILED))
+    if failed in (R.PENDING_TRANSFER_EXPIRED,):
+        raise FailedPrecondition(
+            reason=errors.RESERVATION_EXPIRED, message="the reservation's hold has run out"
+        )
+    if failed is R.EXCEEDS_AVAILABLE_BALANCE:
+        raise FailedPrecondition(
+            reason=errors.INSUFFICIENT_FUNDS,
+            message="an account has too little available",
+            metadata={"ledger_result": failed.value},
+        )
+    raise RuntimeError(f"the ledger refused a payment move: {failed.value}")
+
+
+async def settle_reservation(
+    conn: asyncpg.Connection, payment: Any, post_parts: Sequence[int] | None
+) -> None:
+    """Post `post_parts` of each stream's hold (a zero part voids it), or void all (None)."""
+    moves: list[Transfer] = []
+    pid = payment["payment_id"]
+    for stream, reserved, part in zip(
+        STREAMS, reserved_parts(payment), post_parts or [0, 0, 0], strict=True
+    ):
+        if reserved == 0:
+            continue
+        pending_id = transfer_id(pid, "reserve", stream)
+        post = part > 0
+        moves.append(
+            Transfer(
+                id=transfer_id(pid, "confirm" if post else "release", stream),
+                debit_account_id=None,
+                credit_account_id=None,
+                # amount 0 on a void means the whole hold; a post names what is paid.
+                amount=part if post else 0,
+                reason="payment" if post else "reservation_released",
+                budget_ref=str(payment["budget_id"]),
+                plan_line_ref=str(payment["plan_line_id"]),
+                payment_ref=str(pid),
+                post_pending=post,
+                void_pending=not post,
+                pending_id=pending_id,
+            )
+        )
+    await _apply(conn, moves)
+
+
+def original_transfer_id(payment: Any, stream: Any) -> uuid.UUID:
+    """The posted transfer that paid this stream's part of the payment."""
+    what = "confirm" if payment["kind"] == "RESERVATION" else "pay"
+    return transfer_id(payment["payment_id"], what, stream)
+
+
+async def reverse_parts(
+    conn: asyncpg.Connection,
+    payment: Any,
+    return_id: uuid.UUID,
+    parts: Sequence[int],
+    budget_accounts: Sequence[uuid.UUID | None],
+) -> None:
+    """Reversing transfers (payee -> budget stream) referencing the original transfers."""
+    moves: list[Transfer] = []
+    for stream, part, account in zip(STREAMS, parts, budget_accounts, strict=True):
+        if part == 0:
+            continue
+        assert account is not None
+        moves.append(
+            Transfer(
+                id=transfer_id(return_id, "return", stream),
+                debit_account_id=payee_account_id(payment["payee_id"], stream),
+                credit_account_id=account,
+                amount=part,
+                reason="return",
+                budget_ref=str(payment["budget_id"]),
+                plan_line_ref=str(payment["plan_line_id"]),
+                payment_ref=str(payment["payment_id"]),
+                reverses_id=original_transfer_id(payment, stream),
+            )
+        )
+    await _apply(conn, moves)
+
+
+async def repay_parts(
+    conn: asyncpg.Connection,
+    repayment: Any,
+    receipt_id: uuid.UUID,
+    parts: Sequence[int],
+    budget_accounts: Sequence[uuid.UUID | None],
+) -> None:
+    """Money recovered from a payee goes back to the budget's streams it came from."""
+    moves: list[Transfer] = []
+    for stream, part, account in zip(STREAMS, parts, budget_accounts, strict=True):
+        if part == 0:
+            continue
+        assert account is not None
+        moves.append(
+            Transfer(
+                id=transfer_id(receipt_id, "repayment", stream),
+                debit_account_id=payee_account_id(repayment["payee_id"], stream),
+                credit_account_id=account,
+                amount=part,
+                reason="repayment",
+                budget_ref=str(repayment["budget_id"]),
+                payment_ref=str(repayment["repayment_id"]),
+            )
+        )
+    await _apply(conn, moves)

@@ -1,0 +1,348 @@
+"""Direct-payment instalments, each paid exactly once; expiry of reservations; stopping payments.
+
+Exactly once, even with two replicas and restarts at any point: each instalment is one
+transaction that locks its schedule row (FOR UPDATE SKIP LOCKED: another replica takes another
+schedule), inserts the (schedule_id, instalment_no) row (primary key), creates the ledger
+transfers whose ids derive from the same pair (uuid5), writes the payment, advances the
+schedule and outboxes the event, then commits. A crash before the commit leaves nothing; after
+it, the schedule has moved on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from onebudget.events.v1 import payment_pb2 as ev
+from onebudget.payment.adapters import repository as repo
+from onebudget.payment.adapters.accounts import (
+    instalment_payment_id,
+    payee_account_id,
+    transfer_id,
+)
+from onebudget.payment.config import PaymentSettings
+from onebudget.payment.domain.model import (
+    STREAMS,
+    PaymentAsk,
+    check_funds,
+    check_payment,
+    split,
+)
+from onebudget.payment.domain.schedules import (
+    due_date,
+    period_end,
+    plan_instalment,
+    unspent_after,
+)
+from onebudget.payment.service_layer import mapping
+from onebudget.payment.service_layer.handlers import (
+    cancel_reservation,
+    payment_context,
+    raise_repayment,
+)
+from onebudget.payment.service_layer.outgoing import SCHEMA, event
+from onebudget.shared import ledger
+from onebudget.shared.errors import DomainError
+from onebudget.shared.ledger import CreateTransferResult as R
+from onebudget.shared.ledger import Transfer
+from onebudget.shared.outbox import OutgoingEvent, add_to_outbox
+
+REPAYMENT_DUE_DAYS = 28  # local practice: the notice's time limit (reg 15)
+
+
+async def run_due_instalments(
+    pool: asyncpg.Pool, settings: PaymentSettings, today: date, limit_max: int
+) -> int:
+    """Pay (or refuse) due instalments, one transaction each; returns how many were handled."""
+    handled = 0
+    while handled < limit_max:
+        async with pool.acquire() as conn, conn.transaction():
+            schedule = await repo.next_due_schedule(conn, today)
+            if schedule is None:
+                return handled
+            await _instalment(conn, settings, schedule, today)
+        handled += 1
+    return handled
+
+
+async def _instalment(
+    conn: asyncpg.Connection, settings: PaymentSettings, s: Any, today: date
+) -> None:
+    n = s["next_instalment_no"]
+    due = due_date(s["start_date"], s["every_weeks"], n)
+    if s["end_date"] is not None and due > s["end_date"]:
+        await repo.update_schedule(conn, s["schedule_id"], state="ENDED")
+        return
+    plan = plan_instalment(s["instalment_pence"], s["offset_outstanding_pence"])
+    payment_id = instalment_payment_id(s["schedule_id"], n)
+    ctx = (await repo.budgets(conn, [s["budget_id"]])).get(s["budget_id"])
+    lines = await repo.plan_lines(conn, [s["plan_line_id"]], for_update=True)
+    line = lines.get(s["plan_line_id"])
+    refused: DomainError | None = None
+    parts = (0, 0, 0)
+    if plan.pay_pence > 0:
+        refused = check_payment(
+            PaymentAsk(s["budget_id"], s["plan_line_id"], s["payee_id"], plan.pay_pence),
+            budget=ctx.budget if ctx else None,
+            line=line,
+            payee=(await repo.payees(conn, [s["payee_id"]])).get(s["payee_id"]),
+            stopped=ctx.stopped if ctx else False,
+            excluded_categories=settings.excluded_categories,
+            line_committed_pence=line.committed_pence if line else 0,
+            today=today,
+        )
+        if refused is None:
+            assert ctx is not None
+            assert line is not None
+            parts = split(plan.pay_pence, line)
+            refused = await _pay(conn, s, ctx.budget.accounts, payment_id, parts)
+    paid = plan.pay_pence > 0 and refused is None
+    fresh = await repo.insert_instalment(
+        conn,
+        schedule_id=s["schedule_id"],
+        instalment_no=n,
+        due_date=due,
+        scheduled_pence=plan.scheduled_pence,
+        offset_pence=plan.offset_pence if refused is None else 0,
+        payment_id=payment_id if paid else None,
+        failure=refused.reason if refused else None,
+    )
+    assert fresh, "the schedule row lock makes each instalment row new"
+    events: list[OutgoingEvent] = []
+    context = mapping.context(ctx.budget, line) if ctx else ev.PaymentContext()
+    if paid:
+        await _payment_row(conn, s, payment_id, n, due, parts)
+        events += _paid_events(s, n, due, payment_id, parts, plan.offset_pence, context)
+    elif refused is not None:
+        payload = ev.InstalmentFailed(
+            schedule_id=str(s["schedule_id"]),
+            instalment_no=n,
+            context=context,
+            reason=refused.reason,
+            due_date=due.isoformat(),
+        )
+        events.append(event(payload, "schedule", s["schedule_id"], s["version"] + 1, ""))
+    nxt = due_date(s["start_date"], s["every_weeks"], n + 1)
+    ended = s["end_date"] is not None and nxt > s["end_date"]
+    await repo.update_schedule(
+        conn,
+        s["schedule_id"],
+        next_instalment_no=n + 1,
+        next_due_date=nxt,
+        offset_outstanding_pence=s["offset_outstanding_pence"]
+        - (plan.offset_pence if refused is None else 0),
+        instalments_paid=s["instalments_paid"] + (1 if paid else 0),
+        state="ENDED" if ended else "ACTIVE",
+    )
+    await add_to_outbox(conn, SCHEMA, events)
+
+
+async def _pay(
+    conn: asyncpg.Connection,
+    s: Any,
+    accounts: tuple[uuid.UUID | None, ...],
+    payment_id: uuid.UUID,
+    parts: tuple[int, int, int],
+) -> DomainError | None:
+    records = await ledger.lookup_accounts(conn, [a for a in accounts if a is not None])
+    available = {r.account.id: r.balance.available for r in records}
+    have = {st: available.get(a, 0) if a else 0 for st, a in zip(STREAMS, accounts, strict=True)}
+    short = check_funds(parts, have)
+    if short is not None:
+        return short
+    moves = [
+        Transfer(
+            id=transfer_id(payment_id, "pay", stream),
+            debit_account_id=account,
+            credit_account_id=payee_account_id(s["payee_id"], stream),
+            amount=part,
+            reason="instalment",
+            budget_ref=str(s["budget_id"]),
+            plan_line_ref=str(s["plan_line_id"]),
+            payment_ref=str(payment_id),
+            linked=True,
+        )
+        for stream, account, part in zip(STREAMS, accounts, parts, strict=True)
+        if part > 0
+    ]
+    moves[-1] = replace(moves[-1], linked=False)
+    results = await ledger.create_transfers(conn, moves)
+    if all(r is R.OK for r in results):
+        return None
+    assert R.EXISTS not in results, "instalment transfers exist only with their instalment row"
+    return check_funds(parts, {})  # the ledger saw less than we read: refuse as short
+
+
+async def _payment_row(
+    conn: asyncpg.Connection,
+    s: Any,
+    payment_id: uuid.UUID,
+    n: int,
+    due: date,
+    parts: tuple[int, int, int],
+) -> None:
+    await repo.insert_payments(
+        conn,
+        [
+            {
+                "payment_id": payment_id,
+                "request_id": None,
+                "kind": "INSTALMENT",
+                "state": "RELEASED",
+                "budget_id": s["budget_id"],
+                "plan_line_id": s["plan_line_id"],
+                "payee_id": s["payee_id"],
+                "amount_pence": sum(parts),
+                "nhs_pence": parts[0],
+                "council_pence": parts[1],
+                "client_pence": parts[2],
+                "reserved_pence": 0,
+                "reserved_nhs_pence": 0,
+                "reserved_council_pence": 0,
+                "reserved_client_pence": 0,
+                "service_period_start": due,
+                "service_period_end": period_end(due, s["every_weeks"]),
+                "broker_reference": "",
+                "schedule_id": s["schedule_id"],
+                "instalment_no": n,
+                "expires_at": None,
+                "created_at": datetime.now(UTC),
+            }
+        ],
+    )
+    await repo.add_committed(conn, [s["plan_line_id"]], [sum(parts)])
+
+
+def _paid_events(
+    s: Any,
+    n: int,
+    due: date,
+    payment_id: uuid.UUID,
+    parts: tuple[int, int, int],
+    offset: int,
+    context: ev.PaymentContext,
+) -> list[OutgoingEvent]:
+    version = s["version"] + 1
+    paid = ev.InstalmentPaid(
+        schedule_id=str(s["schedule_id"]),
+        instalment_no=n,
+        payment_id=str(payment_id),
+        context=context,
+        payee_id=str(s["payee_id"]),
+        amount_pence=sum(parts),
+        streams=mapping.event_streams(parts),
+        offset_pence=offset,
+        due_date=due.isoformat(),
+        period_end=period_end(due, s["every_weeks"]).isoformat(),
+    )
+    events = [event(paid, "schedule", s["schedule_id"], version, "")]
+    if s["instalments_paid"] == 0:
+        started = ev.DirectPaymentStarted(
+            schedule_id=str(s["schedule_id"]),
+            budget_id=str(s["budget_id"]),
+            person_id=context.person_id,
+            nhs_funded=parts[0] > 0,
+            start_date=due.isoformat(),
+        )
+        events.append(event(started, "schedule", s["schedule_id"], version, ""))
+    return events
+
+
+# -- expiry of reservations ----------------------------------------------------------------------
+
+
+async def expire_reservations(pool: asyncpg.Pool, limit_max: int = 500) -> int:
+    """Let the ledger release holds past their timeout, then mark those payments EXPIRED."""
+    async with pool.acquire() as conn, conn.transaction():
+        await ledger.expire_pending(conn, limit_max=limit_max)
+        due = await repo.reserved_due(conn, limit_max)
+        if not due:
+            return 0
+        first = {row["payment_id"]: _first_hold(row) for row in due}
+        expired = await repo.expired_in_ledger(conn, list(first.values()))
+        events: list[OutgoingEvent] = []
+        for row in due:
+            if first[row["payment_id"]] not in expired:
+                continue  # the ledger's clock has not reached it yet: next round
+            await repo.add_committed(conn, [row["plan_line_id"]], [-row["reserved_pence"]])
+            row = await repo.update_payment(conn, row["payment_id"], state="EXPIRED")
+            parts = [
+                row["reserved_nhs_pence"],
+                row["reserved_council_pence"],
+                row["reserved_client_pence"],
+            ]
+            payload = ev.PaymentExpired(
+                payment_id=str(row["payment_id"]),
+                context=await _context(conn, row),
+                payee_id=str(row["payee_id"]),
+                released_pence=row["reserved_pence"],
+                streams=mapping.event_streams(parts),
+            )
+            events.append(event(payload, "payment", row["payment_id"], row["version"], ""))
+        await add_to_outbox(conn, SCHEMA, events)
+        return len(events)
+
+
+def _first_hold(row: Any) -> uuid.UUID:
+    parts = [row["reserved_nhs_pence"], row["reserved_council_pence"], row["reserved_client_pence"]]
+    stream = next(s for s, p in zip(STREAMS, parts, strict=True) if p > 0)
+    return transfer_id(row["payment_id"], "reserve", stream)
+
+
+async def _context(conn: asyncpg.Connection, row: Any) -> ev.PaymentContext:
+    return await payment_context(conn, row["budget_id"], row["plan_line_id"])
+
+
+# -- stopping payments ---------------------------------------------------------------------------
+
+
+async def stop_payments(
+    conn: asyncpg.Connection, person_id: uuid.UUID, why: str, on: date, request_id: str
+) -> None:
+    """Death or consent withdrawn (reg 17): schedules stop, holds are cancelled, and the part of
+    direct payments paid in advance for days after `on` is reclaimed."""
+    if not await repo.stop_person(conn, person_id, why, on):
+        return
+    budget_ids = await repo.person_budget_ids(conn, person_id)
+    for reservation in await repo.open_reservations(conn, budget_ids):
+        await cancel_reservation(conn, reservation, f"payments stopped: {why}", request_id)
+    for s in await repo.active_schedules(conn, budget_ids):
+        row = await repo.update_schedule(conn, s["schedule_id"], state="STOPPED", stop_reason=why)
+        payload = ev.ScheduleStopped(
+            schedule_id=str(s["schedule_id"]),
+            budget_id=str(s["budget_id"]),
+            person_id=str(person_id),
+            reason=why,
+            stopped_on=on.isoformat(),
+        )
+        await add_to_outbox(
+            conn, SCHEMA, [event(payload, "schedule", s["schedule_id"], row["version"], "")]
+        )
+        await _reclaim_unspent(conn, s, why, on, request_id)
+
+
+async def _reclaim_unspent(
+    conn: asyncpg.Connection, s: Any, why: str, on: date, request_id: str
+) -> None:
+    unspent = 0
+    for p in await repo.paid_instalments(conn, s["schedule_id"]):
+        kept = p["amount_pence"] - p["returned_pence"]
+        unspent += min(kept, unspent_after(p["amount_pence"], p["due_date"], s["every_weeks"], on))
+    if unspent <= 0:
+        return
+    await raise_repayment(
+        conn,
+        budget_id=s["budget_id"],
+        payee_id=s["payee_id"],
+        grounds="DEATH" if why == "DEATH" else "CONSENT_WITHDRAWN",
+        reasons=[f"direct payment paid in advance for days after {on.isoformat()}"],
+        amount_pence=unspent,
+        due=on + timedelta(days=REPAYMENT_DUE_DAYS),
+        repayer="ESTATE" if why == "DEATH" else "PERSON",
+        request_id=request_id,
+        plan_line_id=s["plan_line_id"],
+    )

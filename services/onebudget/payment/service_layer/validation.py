@@ -1,0 +1,118 @@
+"""Checks that need no stored state: INVALID_ARGUMENT with every field violation at once."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Protocol
+
+from onebudget.payment.domain.model import PAYMENT_PENCE_MAX, PaymentAsk
+from onebudget.shared.errors import Violations
+from onebudget.shared.idempotency import check_request_id
+
+TEXT_LENGTH_MAX = 200
+REFERENCE_LENGTH_MAX = 100
+
+
+def parse_uuid(
+    value: str, field: str, violations: Violations, *, required: bool = True
+) -> uuid.UUID | None:
+    if not value:
+        if required:
+            violations.add(field, "required: a UUID")
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        violations.add(field, "must be a UUID")
+        return None
+
+
+def parse_date(
+    value: str, field: str, violations: Violations, *, required: bool = False
+) -> date | None:
+    if not value:
+        if required:
+            violations.add(field, "required: a date YYYY-MM-DD")
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        violations.add(field, "must be a date YYYY-MM-DD")
+        return None
+
+
+def check_amount(amount: int, field: str, violations: Violations) -> None:
+    violations.check(amount > 0, field, "must be more than 0 pence")
+    violations.check(amount <= PAYMENT_PENCE_MAX, field, f"at most {PAYMENT_PENCE_MAX} pence")
+
+
+def check_text(
+    value: str, field: str, violations: Violations, *, required: bool, limit: int = TEXT_LENGTH_MAX
+) -> None:
+    if required and not value.strip():
+        violations.add(field, "required")
+    violations.check(len(value) <= limit, field, f"at most {limit} characters")
+
+
+class PaymentFields:
+    """The validated fields of a ReleasePaymentRequest / ReservePaymentRequest."""
+
+    __slots__ = ("ask", "broker_reference", "period_end", "period_start")
+
+    def __init__(self, ask: PaymentAsk, start: date | None, end: date | None, ref: str) -> None:
+        self.ask = ask
+        self.period_start = start
+        self.period_end = end
+        self.broker_reference = ref
+
+
+class PaymentRequest(Protocol):
+    """The fields ReleasePaymentRequest and ReservePaymentRequest share."""
+
+    request_id: str
+    budget_id: str
+    plan_line_id: str
+    payee_id: str
+    amount_pence: int
+    service_period_start: str
+    service_period_end: str
+    broker_reference: str
+
+
+def payment_fields(
+    r: PaymentRequest, violations: Violations, prefix: str = ""
+) -> PaymentFields | None:
+    """Validate a release or reservation; `prefix` names the item of a bulk call."""
+    check_request_id(r.request_id, _Prefixed(violations, prefix))
+    budget = parse_uuid(r.budget_id, f"{prefix}budget_id", violations)
+    line = parse_uuid(r.plan_line_id, f"{prefix}plan_line_id", violations)
+    payee = parse_uuid(r.payee_id, f"{prefix}payee_id", violations)
+    check_amount(r.amount_pence, f"{prefix}amount_pence", violations)
+    start = parse_date(r.service_period_start, f"{prefix}service_period_start", violations)
+    end = parse_date(r.service_period_end, f"{prefix}service_period_end", violations)
+    if start is not None and end is not None:
+        violations.check(start <= end, f"{prefix}service_period_end", "must not be before start")
+    check_text(
+        r.broker_reference,
+        f"{prefix}broker_reference",
+        violations,
+        required=False,
+        limit=REFERENCE_LENGTH_MAX,
+    )
+    if violations or budget is None or line is None or payee is None:
+        return None
+    ask = PaymentAsk(budget, line, payee, r.amount_pence)
+    return PaymentFields(ask, start, end, r.broker_reference)
+
+
+class _Prefixed(Violations):
+    """Adds a field prefix (payments[3].) to the violations another helper reports."""
+
+    def __init__(self, inner: Violations, prefix: str) -> None:
+        super().__init__()
+        self._inner = inner
+        self._prefix = prefix
+
+    def add(self, field_name: str, description: str) -> None:
+        self._inner.add(self._prefix + field_name, description)

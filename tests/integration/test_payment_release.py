@@ -1,0 +1,157 @@
+"""Payees and releases through gRPC against real PostgreSQL and NATS: exact splits, one event per
+payment, every refusal reason with its ErrorInfo, bad input with BadRequest, nothing moved."""
+
+from __future__ import annotations
+
+import uuid
+
+import grpc
+import pytest
+
+from onebudget.events.v1 import envelope_pb2
+from onebudget.events.v1 import payment_pb2 as ev
+from onebudget.payment.entrypoints.app import SPEC
+from onebudget.payment.v1 import payment_service_pb2 as api
+from tests.conftest import StartService
+from tests.integration.test_payment_support import (
+    available,
+    error_of,
+    funded_budget,
+    outbox,
+    payee,
+    release,
+    stub,
+)
+
+
+async def test_release_splits_exactly_and_publishes_one_event(start_service: StartService) -> None:
+    host = await start_service(SPEC)
+    assert host.runtime is not None
+    pool = host.runtime.pool
+    channel, s = stub(host)
+    async with channel, pool.acquire() as conn:
+        b = await funded_budget(conn, (100_000, 100_000, 0))
+        provider = await payee(s)
+        before = len(await outbox(conn))
+        paid = await s.ReleasePayment(release(b, provider, 333))
+        assert paid.state == api.PAYMENT_STATE_RELEASED
+        assert (paid.streams.nhs_pence, paid.streams.council_pence) == (200, 133)
+        assert await available(conn, b) == [100_000 - 200, 100_000 - 133, 0]
+        rows = (await outbox(conn))[before:]
+        assert [r["subject"] for r in rows] == ["onebudget.payment.payment.released.v1"]
+        envelope = envelope_pb2.EventEnvelope.FromString(rows[0]["envelope"])
+        released = ev.PaymentReleased()
+        assert envelope.payload.Unpack(released)
+        assert released.streams.nhs_pence == 200
+        assert released.context.commissioner_ods_code == "QNQ"
+        got = await s.GetPayment(api.GetPaymentRequest(payment_id=paid.payment_id))
+        assert got == paid
+
+
+async def test_retry_moves_money_once(start_service: StartService) -> None:
+    host = await start_service(SPEC)
+    assert host.runtime is not None
+    channel, s = stub(host)
+    async with channel, host.runtime.pool.acquire() as conn:
+        b = await funded_budget(conn, (10_000, 10_000, 0))
+        provider = await payee(s)
+        request = release(b, provider, 1_000)
+        first = await s.ReleasePayment(request)
+        second = await s.ReleasePayment(request)
+        assert first == second
+        assert await available(conn, b) == [9_400, 9_600, 0]
+        changed = release(b, provider, 999, request_id=request.request_id)
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await s.ReleasePayment(changed)
+        assert error_of(caught.value)[:2] == (grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED")
+
+
+async def _refused(
+    s: object, request: api.ReleasePaymentRequest
+) -> tuple[grpc.StatusCode, str, dict[str, str], list[str]]:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await s.ReleasePayment(request)  # type: ignore[attr-defined]
+    return error_of(caught.value)
+
+
+async def test_refusals_have_reasons_and_move_nothing(start_service: StartService) -> None:
+    host = await start_service(SPEC)
+    assert host.runtime is not None
+    channel, s = stub(host)
+    async with channel, host.runtime.pool.acquire() as conn:
+        provider = await payee(s)
+        pa = await payee(s, api.PAYEE_KIND_PERSONAL_ASSISTANT)
+        family = await payee(s, api.PAYEE_KIND_PERSONAL_ASSISTANT, family=True)
+        b = await funded_budget(conn, (1_000, 1_000, 0), cost_pence=1_500)
+        draft = await funded_budget(conn, (1_000, 1_000, 0), agreed=False)
+        booze = await funded_budget(conn, (1_000, 1_000, 0), category="alcohol")
+        pa_only = await funded_budget(
+            conn, (1_000, 1_000, 0), allowed_payee_kind="PERSONAL_ASSISTANT"
+        )
+        before = len(await outbox(conn))
+
+        code, reason, meta, _ = await _refused(s, release(b, provider, 1_600))
+        assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "PLAN_LINE_EXCEEDED")
+        assert meta["shortfall_pence"] == "100"
+        big = await funded_budget(conn, (1_000, 100, 0))
+        code, reason, meta, _ = await _refused(s, release(big, provider, 1_000))
+        assert reason == "INSUFFICIENT_FUNDS"
+        assert meta["council_shortfall_pence"] == "300"
+        assert "nhs_shortfall_pence" not in meta
+        assert (await _refused(s, release(draft, provider, 10)))[1] == "BUDGET_NOT_ACTIVE"
+        assert (await _refused(s, release(booze, provider, 10)))[1] == "CATEGORY_EXCLUDED"
+        assert (await _refused(s, release(pa_only, provider, 10)))[1] == "PAYEE_NOT_ALLOWED"
+        assert (await _refused(s, release(b, family, 10)))[1] == "FAMILY_PAYEE_NOT_APPROVED"
+        assert len(await outbox(conn)) == before
+        for budget in (b, big, draft, booze, pa_only):
+            assert sum(await available(conn, budget)) == sum((1_000, 1_000)) - (
+                900 if budget is big else 0
+            )
+        assert await conn.fetchval("SELECT count(*) FROM payment.payments") == 0
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM payment.idempotency WHERE method = 'ReleasePayment'"
+            )
+            == 0
+        )
+
+        await s.ApproveFamilyPayee(
+            api.ApproveFamilyPayeeRequest(
+                request_id=str(uuid.uuid4()),
+                payee_id=family,
+                reason="no other carer",
+                approver="ICB",
+            )
+        )
+        assert (await s.ReleasePayment(release(pa_only, family, 10))).amount_pence == 10
+        assert (await s.ReleasePayment(release(b, pa, 10))).amount_pence == 10
+
+
+async def test_bad_input_lists_every_field(start_service: StartService) -> None:
+    host = await start_service(SPEC)
+    assert host.runtime is not None
+    channel, s = stub(host)
+    async with channel, host.runtime.pool.acquire() as conn:
+        before = len(await outbox(conn))
+        bad = api.ReleasePaymentRequest(
+            request_id="nope",
+            budget_id="x",
+            amount_pence=-5,
+            service_period_start="2026-05-31",
+            service_period_end="2026-05-01",
+        )
+        code, reason, _, fields = await _refused(s, bad)
+        assert (code, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_REQUEST")
+        assert set(fields) >= {
+            "request_id",
+            "budget_id",
+            "plan_line_id",
+            "payee_id",
+            "amount_pence",
+            "service_period_end",
+        }
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await s.RegisterPayee(api.RegisterPayeeRequest(request_id=str(uuid.uuid4())))
+        assert set(error_of(caught.value)[3]) == {"kind", "name"}
+        assert len(await outbox(conn)) == before
+        assert await conn.fetchval("SELECT count(*) FROM payment.payments") == 0
