@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable, Sequence
 from types import FrameType
 
+from onebudget.allocation.entrypoints.cli import add_commands as add_finance_commands
 from onebudget.entitlement.entrypoints.cli import add_commands as add_entitlement_commands
 from onebudget.shared.ledger.cli import add_commands as add_ledger_commands
 
@@ -50,7 +51,7 @@ def _add_up(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _command_adders() -> Sequence[CommandAdder]:
-    return [_add_up, add_ledger_commands, add_entitlement_commands]
+    return [_add_up, add_ledger_commands, add_entitlement_commands, add_finance_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:

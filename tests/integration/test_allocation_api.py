@@ -475,3 +475,35 @@ async def test_death_event_over_nats_ends_budgets_once(
     assert ended_events == 1
     reason, _ = await refused(new_budget(stub, person), grpc.StatusCode.FAILED_PRECONDITION)
     assert reason == "PERSON_DECEASED"
+
+
+# -- the finance CLI ----------------------------------------------------------------------------
+
+
+async def test_finance_cli_allocates_lists_and_closes(
+    stub: pb_grpc.AllocationServiceStub, host: ServiceHost, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from onebudget.cli import main
+
+    await setup_funders(stub)
+    budget = await new_budget(stub, await eligible_person(pool_of(host)))
+    await add(stub, budget.budget_id, line())
+    await agree(stub, budget.budget_id)
+    monkeypatch.setenv("ONEBUDGET_ALLOCATION_ADDRESS", host.address)
+    code = await asyncio.to_thread(main, [
+        "finance", "allocate", "--commissioner", ODS, "--year", "2024",
+        "--allocation-pence", "100000000", "--target-bp", "500",
+        "--cohort", "MENTAL_HEALTH=200"])
+    assert code == 0
+    assert await asyncio.to_thread(main, ["finance", "budgets", "--commissioner", ODS]) == 0
+    assert await asyncio.to_thread(
+        main, ["finance", "close-year", "--commissioner", ODS, "--year", "2024"]) == 0
+    assert await asyncio.to_thread(
+        main, ["finance", "close-year", "--commissioner", ODS, "--year", "2024"]) == 1
+    out, err = capsys.readouterr()
+    assert "£50,000.00" in out  # 5% of £1,000,000
+    assert "MENTAL_HEALTH" in out
+    assert "£1,000.00" in out  # the agreed budget (10 x £100)
+    assert "closed" in out
+    assert "FAILED_PRECONDITION" in err

@@ -1,0 +1,173 @@
+"""`onebudget finance ...`: what a CCG finance team runs, over the allocation gRPC API.
+
+    onebudget finance allocate --commissioner 00L --year 2026 --allocation-pence 1000000000 \\
+        --target-bp 500 --cohort LONG_TERM_CONDITION=200
+    onebudget finance budgets --commissioner 00L [--status AGREED] [--year 2026]
+    onebudget finance close-year --commissioner 00L --year 2025
+
+The address comes from ONEBUDGET_ALLOCATION_ADDRESS (default 127.0.0.1:50052). Money prints in
+pounds; the API carries pence.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import grpc
+
+from onebudget.allocation.v1 import allocation_service_pb2 as pb
+from onebudget.allocation.v1 import allocation_service_pb2_grpc as pb_grpc
+from onebudget.shared.money import format_pence
+
+ADDRESS_DEFAULT = "127.0.0.1:50052"
+CALL_TIMEOUT_S = 30.0
+PAGES_MAX = 100  # a listing stops after this many pages (page_size_max each)
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    finance = subparsers.add_parser("finance", help="commissioner allocations and budgets")
+    commands = finance.add_subparsers(dest="finance_command", required=True)
+    allocate = commands.add_parser("allocate", help="set a commissioner's allocation")
+    allocate.add_argument("--commissioner", required=True, help="ODS code, e.g. 00L")
+    allocate.add_argument("--year", type=int, required=True, help="2026 = 2026-04-01..")
+    allocate.add_argument("--allocation-pence", type=int, required=True)
+    allocate.add_argument("--target-bp", type=int, required=True, help="PHB target, 500 = 5%%")
+    allocate.add_argument(
+        "--cohort", action="append", default=[], metavar="COHORT=BP",
+        help="a cohort target, e.g. LONG_TERM_CONDITION=200 (repeatable)",
+    )
+    allocate.set_defaults(func=_run(_allocate))
+    budgets = commands.add_parser("budgets", help="list budgets")
+    budgets.add_argument("--commissioner", default="")
+    budgets.add_argument("--council", default="")
+    budgets.add_argument("--person", default="")
+    budgets.add_argument("--status", default="", choices=["", "DRAFT", "AGREED", "ENDED"])
+    budgets.add_argument("--year", type=int, default=0)
+    budgets.set_defaults(func=_run(_budgets))
+    close = commands.add_parser("close-year", help="close a financial year (after 31 March)")
+    close.add_argument("--commissioner", required=True)
+    close.add_argument("--year", type=int, required=True)
+    close.set_defaults(func=_run(_close_year))
+
+
+Command = Callable[[pb_grpc.AllocationServiceStub, argparse.Namespace], Awaitable[str]]
+
+
+def _run(command: Command) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        try:
+            print(asyncio.run(_with_stub(command, args)))
+        except grpc.aio.AioRpcError as error:
+            print(f"error: {error.code().name}: {error.details()}", file=sys.stderr)
+            return 1
+        return 0
+
+    return run
+
+
+async def _with_stub(command: Command, args: argparse.Namespace) -> str:
+    address = os.environ.get("ONEBUDGET_ALLOCATION_ADDRESS", "").strip() or ADDRESS_DEFAULT
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = pb_grpc.AllocationServiceStub(channel)  # type: ignore[no-untyped-call]
+        return await command(stub, args)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain text table, columns padded to their widest cell."""
+    cells = [list(map(str, headers)), *([str(c) for c in row] for row in rows)]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _cohort_targets(specs: Sequence[str]) -> list[pb.CohortTarget]:
+    targets = []
+    for spec in specs:
+        name, _, bp = spec.partition("=")
+        targets.append(pb.CohortTarget(cohort=f"COHORT_{name.strip().upper()}",
+                                       basis_points=int(bp)))
+    return targets
+
+
+def allocation_table(allocation: pb.CommissionerAllocation) -> str:
+    rows = [
+        (pb.Cohort.Name(f.cohort).removeprefix("COHORT_").replace("UNSPECIFIED", "(general)"),
+         f.basis_points, format_pence(f.target_pence), format_pence(f.funded_pence),
+         format_pence(f.returned_at_close_pence), format_pence(f.balance_pence))
+        for f in allocation.ring_fences
+    ]
+    head = (
+        f"{allocation.commissioner_ods_code} {allocation.financial_year}:"
+        f" allocation {format_pence(allocation.allocation_pence)},"
+        f" PHB target {allocation.phb_target_basis_points} bp ="
+        f" {format_pence(allocation.phb_target_pence)} (share_of: half up to the penny),"
+        f" general account {format_pence(allocation.allocation_balance_pence)}"
+        + (f", closed {allocation.closed_on}" if allocation.closed else "")
+    )
+    body = table(("ring-fence", "bp", "target", "in budgets", "returned", "balance"), rows)
+    return f"{head}\n{body}"
+
+
+async def _allocate(stub: pb_grpc.AllocationServiceStub, args: argparse.Namespace) -> str:
+    result = await stub.SetCommissionerAllocation(
+        pb.SetCommissionerAllocationRequest(
+            request_id=str(uuid.uuid4()), commissioner_ods_code=args.commissioner,
+            financial_year=args.year, allocation_pence=args.allocation_pence,
+            phb_target_basis_points=args.target_bp,
+            cohort_targets=_cohort_targets(args.cohort),
+        ),
+        timeout=CALL_TIMEOUT_S,
+    )
+    return allocation_table(result)
+
+
+async def _close_year(stub: pb_grpc.AllocationServiceStub, args: argparse.Namespace) -> str:
+    result = await stub.CloseFinancialYear(
+        pb.CloseFinancialYearRequest(
+            request_id=str(uuid.uuid4()), commissioner_ods_code=args.commissioner,
+            financial_year=args.year,
+        ),
+        timeout=CALL_TIMEOUT_S,
+    )
+    return allocation_table(result)
+
+
+def budgets_table(budgets: Sequence[pb.Budget]) -> str:
+    rows = [
+        (b.budget_id[:8], b.commissioner_ods_code, b.council_gss_code or "-",
+         pb.Cohort.Name(b.cohort).removeprefix("COHORT_"), b.financial_year,
+         pb.BudgetStatus.Name(b.status).removeprefix("BUDGET_STATUS_"),
+         format_pence(b.agreed_pence), format_pence(b.spent_pence),
+         format_pence(b.reserved_pence), format_pence(b.available_pence))
+        for b in budgets
+    ]
+    headers = ("budget", "commissioner", "council", "cohort", "year", "status", "agreed",
+               "spent", "reserved", "available")
+    return table(headers, rows)
+
+
+async def _budgets(stub: pb_grpc.AllocationServiceStub, args: argparse.Namespace) -> str:
+    found: list[pb.Budget] = []
+    token = ""
+    for _ in range(PAGES_MAX):
+        page = await stub.ListBudgets(
+            pb.ListBudgetsRequest(
+                page_size=200, page_token=token, commissioner_ods_code=args.commissioner,
+                council_gss_code=args.council, person_id=args.person,
+                status=f"BUDGET_STATUS_{args.status or 'UNSPECIFIED'}",
+                financial_year=args.year,
+            ),
+            timeout=CALL_TIMEOUT_S,
+        )
+        found.extend(page.budgets)
+        token = page.next_page_token
+        if not token:
+            break
+    return budgets_table(found) + f"\n{len(found)} budget(s)"
