@@ -49,6 +49,15 @@ class PaymentState(enum.StrEnum):
     EXPIRED = "EXPIRED"
 
 
+# How allocation's plan names a kind of payee -> (the payee kind paid, close family only).
+# Money for the person or their nominee goes to the direct-payment account.
+PLAN_PAYEE_KINDS: dict[str, tuple[str, bool]] = {
+    "PERSON": ("DIRECT_PAYMENT_ACCOUNT", False),
+    "NOMINEE": ("DIRECT_PAYMENT_ACCOUNT", False),
+    "FAMILY_MEMBER": ("PERSONAL_ASSISTANT", True),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Payee:
     payee_id: UUID
@@ -94,7 +103,12 @@ class PlanLine:
         """The plan's payee rule: a named payee, a kind of payee, both, or anyone."""
         if self.allowed_payee_id is not None and payee.payee_id != self.allowed_payee_id:
             return False
-        return not self.allowed_payee_kind or self.allowed_payee_kind == payee.kind
+        if not self.allowed_payee_kind:
+            return True
+        kind, family_only = PLAN_PAYEE_KINDS.get(
+            self.allowed_payee_kind, (self.allowed_payee_kind, False)
+        )
+        return kind == payee.kind and (payee.close_family or not family_only)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,8 @@
 """The events payment consumes: allocation's budgets and plan lines (its read model), and
 entitlement's PersonDied / ConsentWithdrawn (payments stop).
 
-allocation.proto is still growing: messages not yet in the generated module are acked and
-skipped, and fields are read by name from the decoded payload (json names as in the proto), so a
-new field or message starts flowing without a code change here once its name matches.
+Payloads are read by field name from the decoded message (proto field names), so an event that
+gains fields keeps working; a message this build does not know is acked and skipped.
 """
 
 from __future__ import annotations
@@ -63,38 +62,39 @@ def budget_facts(d: dict[str, Any], state: str | None) -> BudgetFacts:
     budget_id = _uuid(d.get("budget_id"))
     if budget_id is None:
         raise PoisonEvent("no budget_id")
-    accounts = d.get("accounts") or {}
+    accounts = {a.get("funding_stream"): a.get("account_id") for a in d.get("stream_accounts", [])}
     return BudgetFacts(
         budget_id=budget_id,
         state=state,
         person_id=_uuid(d.get("person_id")),
         commissioner_ods_code=d.get("commissioner_ods_code") or None,
         council_gss_code=d.get("council_gss_code") or None,
-        start_date=_date(d.get("start_date") or d.get("starts_on")),
-        end_date=_date(d.get("end_date") or d.get("ends_on")),
-        nhs_account_id=_uuid(d.get("nhs_account_id") or accounts.get("nhs_account_id")),
-        council_account_id=_uuid(d.get("council_account_id") or accounts.get("council_account_id")),
-        client_account_id=_uuid(d.get("client_account_id") or accounts.get("client_account_id")),
+        start_date=_date(d.get("start_date")),
+        end_date=_date(d.get("end_date")),
+        nhs_account_id=_uuid(accounts.get("NHS")),
+        council_account_id=_uuid(accounts.get("COUNCIL")),
+        client_account_id=_uuid(accounts.get("CLIENT")),
     )
 
 
-def plan_line_facts(d: dict[str, Any], budget_id: object) -> PlanLineFacts:
+def plan_line_facts(d: dict[str, Any], budget_id: object, *, agreed: bool) -> PlanLineFacts:
+    """From allocation's PlanLineTerms."""
     line_id = _uuid(d.get("plan_line_id"))
     owner = _uuid(budget_id)
     if line_id is None or owner is None:
         raise PoisonEvent("a plan line needs plan_line_id and budget_id")
-    split = d.get("split") or d
     return PlanLineFacts(
         plan_line_id=line_id,
         budget_id=owner,
         category=str(d.get("category", "")),
         cost_pence=int(d.get("cost_pence", 0)),
-        nhs_bp=int(split.get("nhs_bp", 0)),
-        council_bp=int(split.get("council_bp", 0)),
-        client_bp=int(split.get("client_bp", 0)),
+        nhs_bp=int(d.get("nhs_basis_points", 0)),
+        council_bp=int(d.get("council_basis_points", 0)),
+        client_bp=int(d.get("client_basis_points", 0)),
         management_option=str(d.get("management_option", "")),
         allowed_payee_id=_uuid(d.get("allowed_payee_id")),
         allowed_payee_kind=str(d.get("allowed_payee_kind", "")),
+        agreed=agreed,
     )
 
 
@@ -105,21 +105,31 @@ async def on_allocation_event(
     if d is None:
         return  # a message this build does not know (yet): nothing of ours depends on it
     name = envelope.type.removeprefix(_PREFIX)
+    budget_id = d.get("budget_id")
     if name == "BudgetCreated":
         await read_model.apply_budget(conn, budget_facts(d, "DRAFT"))
     elif name == "BudgetAgreed":
+        for line in d.get("plan_lines", []):
+            await read_model.apply_plan_line(conn, plan_line_facts(line, budget_id, agreed=True))
         await read_model.agree_budget(conn, budget_facts(d, "AGREED"))
     elif name == "BudgetRevised":
-        await read_model.apply_budget(conn, budget_facts(d, None))
+        for line in d.get("added_lines", []):
+            await read_model.apply_plan_line(conn, plan_line_facts(line, budget_id, agreed=True))
+        for removed in d.get("removed_plan_line_ids", []):
+            await _remove(conn, removed)
     elif name == "BudgetEnded":
         await read_model.apply_budget(conn, budget_facts(d, "ENDED"))
-    elif name in ("PlanLineAdded", "PlanLineRevised"):
-        line = d.get("plan_line") or d
-        await read_model.apply_plan_line(conn, plan_line_facts(line, d.get("budget_id")))
+    elif name == "PlanLineAdded":
+        line = d.get("line") or {}
+        await read_model.apply_plan_line(conn, plan_line_facts(line, budget_id, agreed=False))
     elif name == "PlanLineRemoved":
-        line_id = _uuid(d.get("plan_line_id"))
-        if line_id is not None:
-            await read_model.remove_plan_line(conn, line_id)
+        await _remove(conn, d.get("plan_line_id"))
+
+
+async def _remove(conn: asyncpg.Connection, plan_line_id: object) -> None:
+    line_id = _uuid(plan_line_id)
+    if line_id is not None:
+        await read_model.remove_plan_line(conn, line_id)
 
 
 async def on_entitlement_event(

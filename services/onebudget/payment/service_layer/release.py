@@ -160,6 +160,7 @@ class _Batch:
         self.settings = settings
         self.stats = stats
         self.outcomes: list[api.Payment | Exception | None] = [None] * len(commands)
+        self._duplicates: list[tuple[int, int]] = []  # (index, index of the same request_id)
         self.now = datetime.now(UTC)
         self.today = self.now.date()
 
@@ -170,6 +171,8 @@ class _Batch:
         if fresh:
             await self._decide_and_write(fresh)
         self.stats.add("decide_and_write", t)
+        for i, j in self._duplicates:
+            self.outcomes[i] = self.outcomes[j]
         out: list[api.Payment | Exception] = []
         for outcome in self.outcomes:
             assert outcome is not None
@@ -238,8 +241,6 @@ class _Batch:
             self.commands[i].request_id for i in fresh if isinstance(self.outcomes[i], Exception)
         ]
         await repo.drop_claims(conn, refused)
-        for i, j in self._duplicates:
-            self.outcomes[i] = self.outcomes[j]
 
     def _decide(
         self,
