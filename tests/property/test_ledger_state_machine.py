@@ -11,8 +11,9 @@ import asyncio
 import copy
 import re
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import pytest
@@ -35,6 +36,8 @@ from onebudget.shared.ledger import (
 )
 from onebudget.shared.ledger import CreateTransferResult as R
 from onebudget.shared.ledger.domain import AMOUNT_MAX, FUNDING_ROUTES
+
+T = TypeVar("T")
 
 HOUR_US = 3600 * 1_000_000
 KINDS = ["allocation", "ring_fence", "budget", "pooled_fund", "payee", "contribution"]
@@ -230,7 +233,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.db = f"sm_{uuid.uuid4().hex[:12]}"
         self.run(self._create_db())
 
-    def run(self, coro: Any) -> Any:
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(coro)
 
     async def _create_db(self) -> None:
