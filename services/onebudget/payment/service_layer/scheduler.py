@@ -101,6 +101,8 @@ async def _instalment(
             parts = split(plan.pay_pence, line)
             refused = await _pay(conn, s, ctx.budget.accounts, payment_id, parts)
     paid = plan.pay_pence > 0 and refused is None
+    if paid:
+        await _payment_row(conn, s, payment_id, n, due, parts)
     fresh = await repo.insert_instalment(
         conn,
         schedule_id=s["schedule_id"],
@@ -115,7 +117,6 @@ async def _instalment(
     events: list[OutgoingEvent] = []
     context = mapping.context(ctx.budget, line) if ctx else ev.PaymentContext()
     if paid:
-        await _payment_row(conn, s, payment_id, n, due, parts)
         events += _paid_events(s, n, due, payment_id, parts, plan.offset_pence, context)
     elif refused is not None:
         payload = ev.InstalmentFailed(

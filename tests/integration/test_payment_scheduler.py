@@ -1,0 +1,150 @@
+"""Direct-payment schedules: every due instalment is paid exactly once, though the scheduler is
+cancelled at random points, restarted, and a second replica runs at the same time; offsets of
+accumulated funds; payments stop and unspent money is reclaimed when the person dies."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from onebudget.events.v1 import entitlement_pb2
+from onebudget.payment.adapters.accounts import payee_account_id
+from onebudget.payment.config import PaymentSettings
+from onebudget.payment.entrypoints.app import SPEC
+from onebudget.payment.entrypoints.consumers import on_entitlement_event
+from onebudget.payment.service_layer.scheduler import run_due_instalments
+from onebudget.payment.v1 import payment_service_pb2 as api
+from onebudget.shared import ledger
+from onebudget.shared.ledger import FundingStream
+from onebudget.shared.outbox import new_event
+from tests.conftest import StartService
+from tests.integration.test_payment_support import funded_budget, outbox, payee, stub
+
+WEEKS_BACK = 20
+EVERY_WEEKS = 2
+DUE = WEEKS_BACK // EVERY_WEEKS + 1  # instalments due by today, the first on the start date
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+async def test_each_instalment_paid_once_across_kills_and_replicas(
+    start_service: StartService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ONEBUDGET_PAYMENT_SCHEDULER_INTERVAL_S", "3600")  # we drive it
+    first = await start_service(SPEC)
+    assert first.runtime is not None
+    channel, s = stub(first)
+    pool = first.runtime.pool
+    async with channel:
+        async with pool.acquire() as conn:
+            b = await funded_budget(conn, (10**7, 10**7, 0), bp=(7000, 3000, 0))
+        dp = await payee(s, api.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT)
+        schedule = await s.CreateSchedule(
+            api.CreateScheduleRequest(
+                request_id=str(uuid.uuid4()),
+                budget_id=str(b.budget_id),
+                plan_line_id=str(b.line_id),
+                payee_id=dp,
+                instalment_pence=40_001,
+                every_weeks=EVERY_WEEKS,
+                start_date=(_today() - timedelta(weeks=WEEKS_BACK)).isoformat(),
+            )
+        )
+        settings = PaymentSettings()
+        rng = random.Random(7)
+        for _ in range(12):  # killed at random points, mid-transaction included
+            task = asyncio.create_task(run_due_instalments(pool, settings, _today(), 100))
+            await asyncio.sleep(rng.uniform(0, 0.03))
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        second = await start_service(SPEC)  # a second replica, at the same time as the first
+        assert second.runtime is not None
+        await asyncio.gather(
+            run_due_instalments(pool, settings, _today(), 100),
+            run_due_instalments(second.runtime.pool, settings, _today(), 100),
+            run_due_instalments(second.runtime.pool, settings, _today(), 100),
+        )
+        got = await s.GetSchedule(api.GetScheduleRequest(schedule_id=schedule.schedule_id))
+        assert got.instalments_paid == DUE
+        assert got.next_instalment_no == DUE + 1
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SELECT count(*) FROM payment.instalments") == DUE
+            assert await conn.fetchval("SELECT count(*) FROM payment.payments") == DUE
+            nhs = await ledger.get_account_balance(
+                conn, payee_account_id(uuid.UUID(dp), FundingStream.NHS)
+            )
+            council = await ledger.get_account_balance(
+                conn, payee_account_id(uuid.UUID(dp), FundingStream.COUNCIL)
+            )
+            assert nhs is not None
+            assert council is not None
+            assert nhs.credits_posted == DUE * 28_001  # 70% of 40,001 by largest remainder
+            assert council.credits_posted == DUE * 12_000
+            subjects = [r["subject"] for r in await outbox(conn)]
+            assert subjects.count("onebudget.payment.schedule.instalment_paid.v1") == DUE
+            assert subjects.count("onebudget.payment.schedule.direct_payment_started.v1") == 1
+
+
+async def test_offset_then_death_stops_and_reclaims(
+    start_service: StartService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ONEBUDGET_PAYMENT_SCHEDULER_INTERVAL_S", "3600")
+    host = await start_service(SPEC)
+    assert host.runtime is not None
+    channel, s = stub(host)
+    pool = host.runtime.pool
+    async with channel:
+        async with pool.acquire() as conn:
+            b = await funded_budget(conn, (10**7, 0, 0), bp=(10000, 0, 0))
+        dp = await payee(s, api.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT)
+        start = _today() - timedelta(weeks=4)
+        schedule = await s.CreateSchedule(
+            api.CreateScheduleRequest(
+                request_id=str(uuid.uuid4()),
+                budget_id=str(b.budget_id),
+                plan_line_id=str(b.line_id),
+                payee_id=dp,
+                instalment_pence=40_000,
+                every_weeks=4,
+                start_date=start.isoformat(),
+            )
+        )
+        # 8 weeks of a 4-weekly 40,000 is 80,000: 95,000 unused is 15,000 above the threshold.
+        offset = await s.OffsetAccumulatedFunds(
+            api.OffsetAccumulatedFundsRequest(
+                request_id=str(uuid.uuid4()),
+                schedule_id=schedule.schedule_id,
+                unused_balance_pence=95_000,
+                as_of=start.isoformat(),
+            )
+        )
+        assert offset.offset_outstanding_pence == 15_000
+        await run_due_instalments(pool, PaymentSettings(), _today(), 100)
+        async with pool.acquire() as conn:
+            paid = await conn.fetch("SELECT amount_pence FROM payment.payments ORDER BY created_at")
+            assert [r["amount_pence"] for r in paid] == [25_000, 40_000]
+            died = entitlement_pb2.PersonDied(
+                person_id=str(b.person_id), died_on=_today().isoformat()
+            )
+            envelope = new_event(
+                died,
+                source="entitlement",
+                aggregate_type="person",
+                aggregate_id=str(b.person_id),
+            ).envelope
+            async with conn.transaction():
+                await on_entitlement_event(conn, envelope)
+            state = await conn.fetchval("SELECT state FROM payment.schedules")
+            assert state == "STOPPED"
+            owed = await conn.fetchrow("SELECT * FROM payment.repayments")
+            # The instalment due today covers 28 days; 27 of them come after the death.
+            assert owed["amount_pence"] == 40_000 * 27 // 28
+            assert owed["grounds"] == "DEATH"
