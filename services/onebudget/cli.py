@@ -11,6 +11,7 @@ from types import FrameType
 
 from onebudget.allocation.entrypoints.cli import add_commands as add_finance_commands
 from onebudget.entitlement.entrypoints.cli import add_commands as add_entitlement_commands
+from onebudget.payment.entrypoints.cli import add_commands as add_broker_commands
 from onebudget.shared.ledger.cli import add_commands as add_ledger_commands
 
 CommandAdder = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
@@ -51,7 +52,13 @@ def _add_up(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _command_adders() -> Sequence[CommandAdder]:
-    return [_add_up, add_ledger_commands, add_entitlement_commands, add_finance_commands]
+    return [
+        _add_up,
+        add_ledger_commands,
+        add_entitlement_commands,
+        add_finance_commands,
+        add_broker_commands,
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,48 @@
+"""`onebudget broker ...` against a running payment service (a separate process, as a broker
+would run it)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+from onebudget.payment.entrypoints.app import SPEC
+from tests.conftest import StartService
+from tests.integration.test_payment_support import funded_budget, payee, stub
+
+
+async def _broker(address: str, *args: str) -> tuple[int, str, str]:
+    env = {**os.environ, "ONEBUDGET_PAYMENT_ADDRESS": address}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "onebudget",
+        "broker",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_broker_pays_and_reads_the_statement(start_service: StartService) -> None:
+    host = await start_service(SPEC)
+    assert host.runtime is not None
+    channel, s = stub(host)
+    async with channel, host.runtime.pool.acquire() as conn:
+        b = await funded_budget(conn, (10_000, 10_000, 0))
+        provider = await payee(s)
+    common = ["--budget", str(b.budget_id), "--plan-line", str(b.line_id), "--payee", provider]
+    code, out, _ = await _broker(host.address, "pay", *common, "--amount-pence", "1000")
+    assert code == 0
+    assert '"amountPence": "1000"' in out
+    code, _, err = await _broker(host.address, "pay", *common, "--amount-pence", "99999")
+    assert code == 1
+    assert "reason: INSUFFICIENT_FUNDS" in err
+    code, out, _ = await _broker(host.address, "statement", "--budget", str(b.budget_id))
+    assert code == 0
+    assert "NHS     posted £94.00, available £94.00" in out
