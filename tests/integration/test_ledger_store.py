@@ -275,6 +275,34 @@ async def test_colour_changes_only_on_funding_routes(conn: asyncpg.Connection) -
     ) == [R.FUNDING_STREAMS_MUST_MATCH, R.FUNDING_ROUTE_NOT_ALLOWED, R.OK]
 
 
+async def test_ring_fence_moves_money_only_on_funding_routes(conn: asyncpg.Connection) -> None:
+    fund = t(NHS_ALLOCATION, RING_FENCE, 100, funding=True)
+    assert await ledger.create_transfers(conn, [fund]) == [R.OK]
+    assert await ledger.create_transfers(
+        conn,
+        [
+            t(RING_FENCE, PROVIDER, 10),  # same colour, but a ring-fence is not for spending
+            t(NHS_ALLOCATION, RING_FENCE, 10),  # nor fed other than by a funding transfer
+            t(RING_FENCE, NHS_BUDGET, 10, funding=True),
+        ],
+    ) == [R.FUNDING_ONLY_ACCOUNT, R.FUNDING_ONLY_ACCOUNT, R.OK]
+
+
+async def test_database_refuses_a_hand_written_ring_fence_drain(conn: asyncpg.Connection) -> None:
+    assert await ledger.create_transfers(
+        conn, [t(NHS_ALLOCATION, RING_FENCE, 100, funding=True)]
+    ) == [R.OK]
+    with pytest.raises(asyncpg.CheckViolationError, match="funding-only account"):
+        await conn.execute(
+            "INSERT INTO ledger.transfers (id, debit_account_id, credit_account_id, amount, reason)"
+            " VALUES ($1, $2, $3, 10, 'payment')",
+            uuid.uuid4(),
+            RING_FENCE,
+            PROVIDER,
+        )
+    assert await balance(conn, RING_FENCE) == Balance(credits_posted=100)
+
+
 async def test_reversal_and_paging(conn: asyncpg.Connection) -> None:
     payments = [t(NHS_ALLOCATION, PROVIDER, 10 + i) for i in range(5)]
     assert await ledger.create_transfers(conn, payments) == [R.OK] * 5

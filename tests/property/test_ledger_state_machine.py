@@ -130,6 +130,8 @@ class Model:
         da, ca = self.accounts[d], self.accounts[c]
         if not t.funding and da.funding_stream != ca.funding_stream:
             return R.FUNDING_STREAMS_MUST_MATCH
+        if not t.funding and "ring_fence" in (da.kind, ca.kind):
+            return R.FUNDING_ONLY_ACCOUNT  # a ring-fence moves money only on funding routes
         route = (da.kind, da.funding_stream, ca.kind, ca.funding_stream)
         if t.funding and route not in FUNDING_ROUTES:
             return R.FUNDING_ROUTE_NOT_ALLOWED

@@ -50,6 +50,11 @@ FUNDING_ROUTES: frozenset[tuple[str, FundingStream, str, FundingStream]] = froze
 )
 
 
+# Kinds whose money moves only along funding routes: a ring-fence funds PHB budgets and takes
+# reclaims back, and nothing else may drain it (issue 5). Mirrors ledger.funding_only_kinds.
+FUNDING_ONLY_KINDS: frozenset[str] = frozenset({"ring_fence"})
+
+
 class CreateAccountResult(enum.StrEnum):
     OK = "ok"
     EXISTS = "exists"
@@ -81,6 +86,7 @@ class CreateTransferResult(enum.StrEnum):
     ACCOUNTS_MUST_BE_DIFFERENT = "accounts_must_be_different"
     FUNDING_STREAMS_MUST_MATCH = "funding_streams_must_match"
     FUNDING_ROUTE_NOT_ALLOWED = "funding_route_not_allowed"
+    FUNDING_ONLY_ACCOUNT = "funding_only_account"
     REVERSED_TRANSFER_NOT_FOUND = "reversed_transfer_not_found"
     REVERSED_TRANSFER_NOT_POSTED = "reversed_transfer_not_posted"
     REVERSAL_ACCOUNTS_MUST_BE_SWAPPED = "reversal_accounts_must_be_swapped"
@@ -399,6 +405,8 @@ def _colour(t: Transfer, debit: Account, credit: Account) -> R | None:
     if not t.funding:
         if debit.funding_stream != credit.funding_stream:
             return R.FUNDING_STREAMS_MUST_MATCH
+        if debit.kind in FUNDING_ONLY_KINDS or credit.kind in FUNDING_ONLY_KINDS:
+            return R.FUNDING_ONLY_ACCOUNT
         return None
     route = (debit.kind, debit.funding_stream, credit.kind, credit.funding_stream)
     if route not in FUNDING_ROUTES:
