@@ -1,0 +1,34 @@
+"""The reporting service's error reasons: stable constants, never renamed (clients branch on
+them)."""
+
+from __future__ import annotations
+
+from onebudget.shared.errors import NotFound
+
+COMMISSIONER_NOT_FOUND = "COMMISSIONER_NOT_FOUND"
+ALLOCATION_NOT_FOUND = "ALLOCATION_NOT_FOUND"
+COUNCIL_NOT_FOUND = "COUNCIL_NOT_FOUND"
+
+
+def commissioner_not_found(ods: str) -> NotFound:
+    return NotFound(
+        reason=COMMISSIONER_NOT_FOUND,
+        message=f"no allocation of commissioner {ods} has been reported",
+        metadata={"commissioner_ods_code": ods},
+    )
+
+
+def allocation_not_found(ods: str, year: int) -> NotFound:
+    return NotFound(
+        reason=ALLOCATION_NOT_FOUND,
+        message=f"commissioner {ods} has no allocation reported for {year}",
+        metadata={"commissioner_ods_code": ods, "financial_year": str(year)},
+    )
+
+
+def council_not_found(gss: str, year: int) -> NotFound:
+    return NotFound(
+        reason=COUNCIL_NOT_FOUND,
+        message=f"council {gss} has no personal-budget pot reported for {year}",
+        metadata={"council_gss_code": gss, "financial_year": str(year)},
+    )

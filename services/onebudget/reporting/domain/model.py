@@ -1,0 +1,110 @@
+"""The facts the read model keeps (pure): what allocation and payment said, keyed by ids.
+
+Figures are computed from these at query time (figures.py), never accumulated in place: so the
+order in which events arrive across streams, and how often, cannot change a figure.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date
+
+GENERAL_COHORT = ""  # the ring-fence for the overall target less the cohort targets
+
+
+class Stream(enum.StrEnum):
+    NHS = "NHS"
+    COUNCIL = "COUNCIL"
+    CLIENT = "CLIENT"
+
+
+class Option(enum.StrEnum):
+    """How the money of a plan line is held (Standing Rules reg 32B(2))."""
+
+    NOTIONAL = "NOTIONAL"
+    THIRD_PARTY = "THIRD_PARTY"
+    DIRECT_PAYMENT = "DIRECT_PAYMENT"
+
+
+class Category(enum.StrEnum):
+    """What a budget is counted under: its cohort; anything not listed is OTHER."""
+
+    CHC = "CHC"
+    CHILDRENS_CC = "CHILDRENS_CC"
+    S117 = "S117"
+    WHEELCHAIR = "WHEELCHAIR"
+    JOINT_PACKAGE = "JOINT_PACKAGE"
+    LONG_TERM_CONDITION = "LONG_TERM_CONDITION"
+    MENTAL_HEALTH = "MENTAL_HEALTH"
+    OTHER = "OTHER"
+
+
+def category_of(cohort: str) -> Category:
+    try:
+        return Category(cohort)
+    except ValueError:
+        return Category.OTHER
+
+
+@dataclass(frozen=True)
+class RingFence:
+    cohort: str  # GENERAL_COHORT or a cohort name such as "MENTAL_HEALTH"
+    basis_points: int
+    target_pence: int
+    account_id: str
+
+
+@dataclass(frozen=True)
+class Allocation:
+    commissioner: str
+    year: int
+    allocation_pence: int
+    target_basis_points: int
+    target_pence: int
+    ring_fences: tuple[RingFence, ...]
+    closed_on: date | None
+
+
+@dataclass(frozen=True)
+class CouncilPot:
+    council: str
+    year: int
+    pot_pence: int
+
+
+@dataclass(frozen=True)
+class Budget:
+    budget_id: str
+    person_id: str
+    commissioner: str
+    council: str
+    year: int
+    cohort: str
+    child: bool
+    start_date: date | None
+    end_date: date | None
+    agreed_on: date | None
+    ended_on: date | None
+    # Management options of the active plan lines that carry NHS money / council or client money.
+    nhs_options: frozenset[Option] = frozenset()
+    council_options: frozenset[Option] = frozenset()
+
+
+@dataclass(frozen=True)
+class Movement:
+    """Signed pence per stream on a business date: a commitment change (agreed, revised, ended)
+    or a payment (paid positive, returned or repaid negative)."""
+
+    budget_id: str
+    on: date
+    nhs_pence: int
+    council_pence: int
+    client_pence: int
+
+    def pence(self, stream: Stream) -> int:
+        if stream is Stream.NHS:
+            return self.nhs_pence
+        if stream is Stream.COUNCIL:
+            return self.council_pence
+        return self.client_pence

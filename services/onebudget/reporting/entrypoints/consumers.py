@@ -1,0 +1,105 @@
+"""The reporting consumers: one durable pull consumer per stream, run as a group that an admin
+rebuild can pause, reset to the start of the streams, and resume."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+
+from nats.js.errors import NotFoundError
+
+from onebudget.reporting.service_layer import projections
+from onebudget.shared.consumer import EventConsumer
+from onebudget.shared.logging import get_logger
+from onebudget.shared.server import Runtime
+
+_log = get_logger("onebudget.reporting.consumers")
+
+SCHEMA = "reporting"
+# Durable names are part of the deployment: renaming one replays its stream from the start.
+DURABLES: tuple[tuple[str, str], ...] = (
+    ("ALLOCATION", "reporting-allocation"),
+    ("PAYMENT", "reporting-payment"),
+    ("ENTITLEMENT", "reporting-entitlement"),
+)
+RESTART_DELAY_S = 1.0
+
+
+class ConsumerGroup:
+    """Runs the consumers; `paused()` stops them (and waits until they have stopped)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._pause = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._stopped.set()
+        self._resumed = asyncio.Event()
+        self._resumed.set()
+        self._lock = asyncio.Lock()
+
+    def consumers(self) -> list[EventConsumer]:
+        return [
+            EventConsumer(
+                self._runtime.pool, self._runtime.js, schema=SCHEMA, stream=stream,
+                durable=durable, handler=projections.apply,
+            )
+            for stream, durable in DURABLES
+        ]
+
+    async def run(self) -> None:
+        while True:
+            await self._resumed.wait()
+            self._stopped.clear()
+            tasks = [asyncio.create_task(_keep_running(c)) for c in self.consumers()]
+            try:
+                await self._pause.wait()
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                self._stopped.set()
+
+    @contextlib.asynccontextmanager
+    async def paused(self) -> AsyncIterator[None]:
+        async with self._lock:
+            self._resumed.clear()
+            self._pause.set()
+            await self._stopped.wait()
+            try:
+                yield
+            finally:
+                self._pause.clear()
+                self._resumed.set()
+
+    async def reset(self) -> list[str]:
+        """Delete the durables; the consumers create them again delivering from the start."""
+        js = self._runtime.js
+        for stream, durable in DURABLES:
+            with contextlib.suppress(NotFoundError):
+                await js.delete_consumer(stream, durable)
+        return [durable for _, durable in DURABLES]
+
+
+async def _keep_running(consumer: EventConsumer) -> None:
+    while True:
+        try:
+            await consumer.run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            _log.exception("consumer_failed")
+            await asyncio.sleep(RESTART_DELAY_S)
+
+
+# The servicer (rebuild) and the background task must share one group per running service.
+_GROUPS: dict[int, ConsumerGroup] = {}
+
+
+def group_for(runtime: Runtime) -> ConsumerGroup:
+    return _GROUPS.setdefault(id(runtime), ConsumerGroup(runtime))
+
+
+def background(runtime: Runtime) -> Sequence[Callable[[], Awaitable[None]]]:
+    return (group_for(runtime).run,)
