@@ -19,6 +19,10 @@ class PaymentServicer(api_grpc.PaymentServiceServicer):
     def __init__(self, handlers: PaymentHandlers) -> None:
         self._h = handlers
 
+    @property
+    def handlers(self) -> PaymentHandlers:
+        return self._h
+
     async def RegisterPayee(self, request: api.RegisterPayeeRequest, _: Context) -> api.Payee:
         return await self._h.register_payee(request)
 

@@ -141,8 +141,12 @@ class ReleaseBatcher:
     async def _run(self, batch: list[Command]) -> list[api.Payment | Exception]:
         self.stats.batches += 1
         self.stats.commands += len(batch)
-        async with self._pool.acquire() as conn, conn.transaction():
-            return await _Batch(conn, batch, self._settings, self.stats).run()
+        async with self._pool.acquire() as conn:
+            async with conn.transaction():
+                outcomes = await _Batch(conn, batch, self._settings, self.stats).run()
+                t = time.perf_counter()
+            self.stats.add("commit", t)
+        return outcomes
 
 
 class _Batch:
@@ -167,10 +171,9 @@ class _Batch:
     async def run(self) -> list[api.Payment | Exception]:
         t = time.perf_counter()
         fresh = await self._claim()
-        t = self.stats.add("claim", t)
+        self.stats.add("claim", t)
         if fresh:
             await self._decide_and_write(fresh)
-        self.stats.add("decide_and_write", t)
         for i, j in self._duplicates:
             self.outcomes[i] = self.outcomes[j]
         out: list[api.Payment | Exception] = []
@@ -209,6 +212,7 @@ class _Batch:
 
     async def _decide_and_write(self, fresh: list[int]) -> None:
         conn = self.conn
+        t = time.perf_counter()
         commands = [self.commands[i] for i in fresh]
         asks = [c.fields.ask for c in commands]
         budgets = await repo.budgets(conn, list({a.budget_id for a in asks}))
@@ -216,22 +220,23 @@ class _Batch:
         payees = await repo.payees(conn, list({a.payee_id for a in asks}))
         account_ids = {a for b in budgets.values() for a in b.budget.accounts if a is not None}
         records = await ledger.lookup_accounts(conn, list(account_ids))
+        t = self.stats.add("read", t)
         available = {r.account.id: r.balance.available for r in records}
         committed = {lid: line.committed_pence for lid, line in lines.items()}
-        accepted: list[_Accepted] = []
+        accepted: list[tuple[int, _Accepted]] = []
         groups: list[list[Transfer]] = []
         for i, c in zip(fresh, commands, strict=True):
             outcome = self._decide(c, budgets, lines, payees, available, committed)
             if isinstance(outcome, DomainError):
                 self.outcomes[i] = outcome
                 continue
-            accepted.append(outcome)
+            accepted.append((i, outcome))
             groups.append(self._transfers(outcome, budgets[c.fields.ask.budget_id].budget.accounts))
+        t = self.stats.add("decide", t)
         results = await ledger.create_transfer_groups(conn, groups) if groups else []
+        t = self.stats.add("ledger", t)
         survivors: list[tuple[int, _Accepted]] = []
-        index_of = {id(c): i for i, c in zip(fresh, commands, strict=True)}
-        for acc, result in zip(accepted, results, strict=True):
-            i = index_of[id(acc.command)]
+        for (i, acc), result in zip(accepted, results, strict=True):
             if all(r is R.OK for r in result):
                 survivors.append((i, acc))
             else:
@@ -241,6 +246,7 @@ class _Batch:
             self.commands[i].request_id for i in fresh if isinstance(self.outcomes[i], Exception)
         ]
         await repo.drop_claims(conn, refused)
+        self.stats.add("write", t)
 
     def _decide(
         self,

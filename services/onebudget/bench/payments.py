@@ -1,0 +1,378 @@
+"""Payment throughput: unary ReleasePayment at 64 and 256 calls in flight, and bulk
+ReleasePayments of 1,000, against the payment service with its own NATS and a fresh database.
+
+The service runs in this process (a ServiceHost, its canonical RPC log line at `warning` level
+so the terminal is not the bottleneck); the load generator is a separate Python process (its own
+event loop and CPU), as a partner's system would be. One hot provider payee is paid across
+`BUDGETS` budgets, each split 60/40 NHS/council (two linked ledger transfers per payment).
+Where the time goes: the batcher's timing counters, the service process's CPU per payment, and
+a short cProfile of the service under load.
+
+    python -m onebudget.bench.payments
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import json
+import os
+import pstats
+import sys
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+BUDGETS = 1_000
+DURATION_S = float(os.environ.get("ONEBUDGET_BENCH_DURATION_S", "10"))
+PROFILE_S = 3.0
+IN_FLIGHT = (64, 256)
+BULK_SIZE = 1_000
+BULK_IN_FLIGHT = 4
+NATS_DIR = Path(".onebudget/bench-nats")
+
+
+# -- the load generator (a separate process) ---------------------------------------------------
+
+
+async def _client(address: str, plan_file: str, mode: str, in_flight: int, seconds: float) -> None:
+    import grpc
+
+    from onebudget.payment.v1 import payment_service_pb2 as api
+    from onebudget.payment.v1 import payment_service_pb2_grpc as api_grpc
+
+    plan = json.loads(await asyncio.to_thread(Path(plan_file).read_text))
+    lines: list[list[str]] = plan["lines"]
+    payee = plan["payee"]
+    latencies: list[float] = []
+    refused = 0
+    paid = 0
+
+    def item(k: int) -> Any:
+        budget, line = lines[k % len(lines)]
+        return api.ReleasePaymentRequest(
+            request_id=str(uuid.uuid4()),
+            budget_id=budget,
+            plan_line_id=line,
+            payee_id=payee,
+            amount_pence=100,
+            broker_reference="BENCH",
+        )
+
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = api_grpc.PaymentServiceStub(channel)  # type: ignore[no-untyped-call]
+        stop_at = time.perf_counter() + seconds
+        counter = iter(range(10**12))
+
+        async def unary() -> None:
+            nonlocal paid, refused
+            while time.perf_counter() < stop_at:
+                started = time.perf_counter()
+                try:
+                    await stub.ReleasePayment(item(next(counter)), timeout=30)
+                    paid += 1
+                except grpc.aio.AioRpcError:
+                    refused += 1
+                latencies.append(time.perf_counter() - started)
+
+        async def bulk() -> None:
+            nonlocal paid, refused
+            while time.perf_counter() < stop_at:
+                request = api.ReleasePaymentsRequest(
+                    request_id=str(uuid.uuid4()),
+                    payments=[item(next(counter)) for _ in range(BULK_SIZE)],
+                )
+                started = time.perf_counter()
+                response = await stub.ReleasePayments(request, timeout=60)
+                latencies.append(time.perf_counter() - started)
+                for r in response.results:
+                    if r.WhichOneof("outcome") == "payment":
+                        paid += 1
+                    else:
+                        refused += 1
+
+        started = time.perf_counter()
+        worker = unary if mode == "unary" else bulk
+        await asyncio.gather(*(worker() for _ in range(in_flight)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    print(
+        json.dumps(
+            {
+                "paid": paid,
+                "refused": refused,
+                "seconds": elapsed,
+                "p50_ms": latencies[len(latencies) // 2] * 1000 if latencies else 0.0,
+                "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000 if latencies else 0.0,
+            }
+        )
+    )
+
+
+# -- the service side --------------------------------------------------------------------------
+
+_STATS: list[Any] = []  # the batcher's timing counters of the service under test
+
+
+def _capturing(servicers: Any) -> Any:
+    """Wrap the SPEC's servicer factory to keep a handle on the batcher's counters."""
+
+    def build(runtime: Any) -> Any:
+        bindings = servicers(runtime)
+        for _add, servicer, _name in bindings:
+            _STATS.append(servicer.handlers.batcher.stats)
+        return bindings
+
+    return build
+
+
+async def _setup(url: str, nats_url: str) -> tuple[Any, dict[str, Any]]:
+    from onebudget.payment.entrypoints.app import SPEC
+    from onebudget.payment.service_layer import read_model
+    from onebudget.shared import ledger
+    from onebudget.shared.config import ServiceConfig
+    from onebudget.shared.ledger import Account, FundingStream, Transfer
+    from onebudget.shared.logging import configure_logging
+    from onebudget.shared.server import ServiceHost
+
+    config = ServiceConfig(
+        service="payment",
+        database_url=url,
+        nats_url=nats_url,
+        grpc_host="127.0.0.1",
+        grpc_port=0,
+        log_level="warning",
+        pool_size_max=8,
+        shutdown_grace_s=5,
+    )
+    configure_logging("warning")  # the per-RPC line at info would make the terminal the limit
+    host = ServiceHost(replace(SPEC, servicers=_capturing(SPEC.servicers)), config)
+    await host.start()
+    assert host.runtime is not None
+    nhs_source, council_source = uuid.uuid4(), uuid.uuid4()
+    lines: list[list[str]] = []
+    async with host.runtime.pool.acquire() as conn, conn.transaction():
+        await ledger.create_accounts(
+            conn,
+            [
+                Account(nhs_source, "ring_fence", "QNQ", FundingStream.NHS),
+                Account(council_source, "allocation", "E10000015", FundingStream.COUNCIL),
+            ],
+        )
+        for _ in range(BUDGETS):
+            budget_id, line_id = uuid.uuid4(), uuid.uuid4()
+            accounts = [
+                Account(
+                    uuid.uuid4(), "budget", str(budget_id), s, debits_must_not_exceed_credits=True
+                )
+                for s in (FundingStream.NHS, FundingStream.COUNCIL, FundingStream.CLIENT)
+            ]
+            await ledger.create_accounts(conn, accounts)
+            await ledger.create_transfers(
+                conn,
+                [
+                    Transfer(
+                        uuid.uuid4(), nhs_source, accounts[0].id, 10**10, "funding", funding=True
+                    ),
+                    Transfer(
+                        uuid.uuid4(),
+                        council_source,
+                        accounts[1].id,
+                        10**10,
+                        "funding",
+                        funding=True,
+                    ),
+                ],
+            )
+            await read_model.apply_budget(
+                conn,
+                read_model.BudgetFacts(
+                    budget_id=budget_id,
+                    state="AGREED",
+                    person_id=uuid.uuid4(),
+                    commissioner_ods_code="QNQ",
+                    council_gss_code="E10000015",
+                    nhs_account_id=accounts[0].id,
+                    council_account_id=accounts[1].id,
+                    client_account_id=accounts[2].id,
+                ),
+            )
+            await read_model.apply_plan_line(
+                conn,
+                read_model.PlanLineFacts(
+                    plan_line_id=line_id,
+                    budget_id=budget_id,
+                    category="personal_care",
+                    cost_pence=10**11,
+                    nhs_bp=6000,
+                    council_bp=4000,
+                    client_bp=0,
+                    management_option="NOTIONAL",
+                    agreed=True,
+                ),
+            )
+            lines.append([str(budget_id), str(line_id)])
+    return host, {"lines": lines}
+
+
+async def _payee(host: Any) -> str:
+    import grpc
+
+    from onebudget.payment.v1 import payment_service_pb2 as api
+    from onebudget.payment.v1 import payment_service_pb2_grpc as api_grpc
+
+    async with grpc.aio.insecure_channel(host.address) as channel:
+        stub = api_grpc.PaymentServiceStub(channel)  # type: ignore[no-untyped-call]
+        payee = await stub.RegisterPayee(
+            api.RegisterPayeeRequest(
+                request_id=str(uuid.uuid4()),
+                kind=api.PAYEE_KIND_PROVIDER,
+                name="Hot Care Ltd",
+            )
+        )
+    return str(payee.payee_id)
+
+
+async def _drive(
+    address: str, plan_file: str, mode: str, in_flight: int, seconds: float
+) -> dict[str, Any]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "onebudget.bench.payments",
+        "--client",
+        address,
+        plan_file,
+        mode,
+        str(in_flight),
+        str(seconds),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await process.communicate()
+    assert process.returncode == 0, "the load generator failed"
+    result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+    return result
+
+
+async def _cell(host: Any, stats: Any, plan_file: str, mode: str, in_flight: int) -> dict[str, Any]:
+    before = (stats.batches, stats.commands, dict(stats.seconds))
+    cpu = time.process_time()
+    result = await _drive(host.address, plan_file, mode, in_flight, DURATION_S)
+    result["cpu_us_per_payment"] = (time.process_time() - cpu) / max(result["paid"], 1) * 1e6
+    batches = stats.batches - before[0]
+    result["batch_mean"] = (stats.commands - before[1]) / max(batches, 1)
+    result["batch_ms"] = {
+        k: (v - before[2].get(k, 0.0)) / max(batches, 1) * 1000 for k, v in stats.seconds.items()
+    }
+    result.update(mode=mode, in_flight=in_flight)
+    return result
+
+
+async def _profile(host: Any, plan_file: str) -> str:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    await _drive(host.address, plan_file, "unary", 256, PROFILE_S)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(12)
+    rows = [r for r in out.getvalue().splitlines() if r.strip() and r.strip()[0].isdigit()]
+    return "\n".join(rows[:12])
+
+
+STEPS = ("claim", "read", "decide", "ledger", "write", "commit")
+
+
+def _steps(ms: dict[str, float]) -> str:
+    return " / ".join(f"{ms.get(step, 0.0):.1f}" for step in STEPS)
+
+
+def _render(cells: list[dict[str, Any]], profile: str) -> str:
+    lines = [
+        f"Payment service (in-process ServiceHost, 8 PostgreSQL connections, its own NATS) and a"
+        f" load generator in another process on the same {os.cpu_count()}-core machine,"
+        f" synchronous_commit on; {BUDGETS:,} budgets (60/40 NHS/council, two linked transfers"
+        f" per payment), one hot provider payee; {DURATION_S:.0f} s per row.",
+        "",
+        "| call | in flight | payments/s | p50 ms | p99 ms | refused | mean batch |"
+        " service CPU µs/payment | ms per batch: claim / read / decide / ledger / write / commit |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for c in cells:
+        call = "ReleasePayment" if c["mode"] == "unary" else f"ReleasePayments x{BULK_SIZE}"
+        lines.append(
+            f"| {call} | {c['in_flight']} | {c['paid'] / c['seconds']:,.0f} | {c['p50_ms']:.1f} |"
+            f" {c['p99_ms']:.1f} | {c['refused']} | {c['batch_mean']:.0f} |"
+            f" {c['cpu_us_per_payment']:.0f} | {_steps(c['batch_ms'])} |"
+        )
+    lines += [
+        "",
+        f"Where the service's time goes (cProfile, {PROFILE_S:.0f} s at 256 in flight, top by"
+        " own time; profiling slows it):",
+        "",
+        "```",
+        profile,
+        "```",
+    ]
+    return "\n".join(lines)
+
+
+async def run(database_url: str) -> str:
+    from onebudget.shared.runtime.nats import LocalNats
+
+    name = f"bench_payments_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = f"{database_url.rpartition('/')[0]}/{name}"
+    nats = LocalNats(NATS_DIR)
+    nats.start(fresh=True)
+    try:
+        host, plan = await _setup(url, nats.url)
+        try:
+            plan["payee"] = await _payee(host)
+            plan_file = str((NATS_DIR / "plan.json").resolve())
+            await asyncio.to_thread(Path(plan_file).write_text, json.dumps(plan))
+            stats = _STATS[-1]
+            cells = [await _cell(host, stats, plan_file, "unary", n) for n in IN_FLIGHT]
+            cells.append(await _cell(host, stats, plan_file, "bulk", BULK_IN_FLIGHT))
+            profile = await _profile(host, plan_file)
+        finally:
+            await host.stop()
+    finally:
+        nats.stop()
+        admin = await asyncpg.connect(database_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+    return _render(cells, profile)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m onebudget.bench.payments")
+    parser.add_argument("--client", nargs=5, metavar=("ADDRESS", "PLAN", "MODE", "N", "SECONDS"))
+    args = parser.parse_args(argv)
+    if args.client:
+        address, plan, mode, n, seconds = args.client
+        asyncio.run(_client(address, plan, mode, int(n), float(seconds)))
+        return 0
+    from onebudget.shared.runtime.infra import LocalInfra
+
+    infra = LocalInfra("bench", fresh=True).start()
+    try:
+        print(asyncio.run(run(infra.database_url)))
+    finally:
+        infra.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
