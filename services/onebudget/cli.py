@@ -31,6 +31,10 @@ def _cmd_up(args: argparse.Namespace) -> int:
     try:
         stack.start()
         print(stack.describe(), flush=True)
+        if args.demo:
+            from onebudget.demo.run import load_and_report
+
+            load_and_report(stack.addresses, people_count=args.people)
         if args.exit_after_start:
             return 0
         print("Press Ctrl-C to stop.", flush=True)
@@ -45,6 +49,8 @@ def _cmd_up(args: argparse.Namespace) -> int:
 def _add_up(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     up = sub.add_parser("up", help="start PostgreSQL, NATS and the four services")
     up.add_argument("--fresh", action="store_true", help="wipe .onebudget/run first")
+    up.add_argument("--demo", action="store_true", help="load a synthetic year after start")
+    up.add_argument("--people", type=int, default=3000, help="people in the demo (3000)")
     up.add_argument(
         "--exit-after-start", action="store_true", help="start, print, stop (a smoke check)"
     )

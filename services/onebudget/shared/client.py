@@ -1,0 +1,70 @@
+"""What every client of the services needs (CLIs, the demo, tests): where a service listens,
+what a refusal says, and a plain-text table."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+DEFAULT_ADDRESSES = {
+    "entitlement": "127.0.0.1:50051",
+    "allocation": "127.0.0.1:50052",
+    "payment": "127.0.0.1:50053",
+    "reporting": "127.0.0.1:50054",
+}
+
+
+def service_address(service: str) -> str:
+    """`ONEBUDGET_<SERVICE>_ADDRESS`, else the default local port of `onebudget up`."""
+    value = os.environ.get(f"ONEBUDGET_{service.upper()}_ADDRESS", "").strip()
+    return value or DEFAULT_ADDRESSES[service]
+
+
+def error_details(
+    error: grpc.aio.AioRpcError | grpc.RpcError,
+) -> tuple[error_details_pb2.ErrorInfo | None, error_details_pb2.BadRequest | None]:
+    """The ErrorInfo and BadRequest a service put in its google.rpc.Status, if any."""
+    info: error_details_pb2.ErrorInfo | None = None
+    bad: error_details_pb2.BadRequest | None = None
+    status = rpc_status.from_call(error)
+    for detail in status.details if status else ():
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+    return info, bad
+
+
+def error_reason(error: grpc.aio.AioRpcError | grpc.RpcError) -> str:
+    """The stable reason of a refusal (ErrorInfo.reason), or "" when there is none."""
+    info, _bad = error_details(error)
+    return info.reason if info is not None else ""
+
+
+def explain(error: grpc.aio.AioRpcError) -> str:
+    """A refusal for people: code, message, reason with its details, and each bad field."""
+    lines = [f"refused: {error.code().name}: {error.details()}"]
+    info, bad = error_details(error)
+    if info is not None:
+        lines.append(f"  reason: {info.reason}")
+        lines += [f"    {key}: {value}" for key, value in sorted(info.metadata.items())]
+    if bad is not None:
+        lines += [f"  {v.field}: {v.description}" for v in bad.field_violations]
+    return "\n".join(lines)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Columns padded to their widest cell, with a rule under the headers."""
+    cells = [[str(c) for c in row] for row in [headers, *rows]]
+    widths = [max(len(c) for c in column) for column in zip(*cells, strict=True)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+             for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
