@@ -1,0 +1,168 @@
+"""`onebudget report summary|target|quarterly|reconcile|rebuild`: the reporting API from the
+command line, printed as tables (money in pounds via format_pence). The service address comes
+from ONEBUDGET_REPORTING_ADDRESS (default 127.0.0.1:50054)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import grpc
+
+from onebudget.reporting.service_layer.mapping import cohort_label
+from onebudget.reporting.v1 import reporting_service_pb2 as api
+from onebudget.reporting.v1 import reporting_service_pb2_grpc as api_grpc
+from onebudget.shared.money import format_pence
+
+ADDRESS_ENV = "ONEBUDGET_REPORTING_ADDRESS"
+DEFAULT_ADDRESS = "127.0.0.1:50054"
+CALL_TIMEOUT_S = 30.0
+
+Stub = api_grpc.ReportingServiceStub
+
+
+def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    report = subparsers.add_parser("report", help="CCG finance reports from the read model")
+    verbs = report.add_subparsers(dest="verb", required=True)
+    for name, func, helptext in (
+        ("summary", _summary, "allocation, ring-fences, NHS money agreed and paid, people"),
+        ("target", _target, "PHB target met or not, gap, trend by quarter"),
+        ("reconcile", _reconcile, "compare every money figure with the ledger"),
+    ):
+        verb = verbs.add_parser(name, help=helptext)
+        _commissioner_args(verb, quarter=name == "summary")
+        verb.set_defaults(func=_call(func))
+    quarterly = verbs.add_parser("quarterly", help="write the quarterly PHB return as CSV")
+    _commissioner_args(quarterly, quarter=True)
+    quarterly.add_argument("--out", default="", help="file (default: the suggested file name)")
+    quarterly.set_defaults(func=_call(_quarterly))
+    rebuild = verbs.add_parser("rebuild", help="wipe the read model and replay the streams")
+    rebuild.add_argument("--request-id", default="", help="reuse to retry safely")
+    rebuild.set_defaults(func=_call(_rebuild))
+
+
+def _commissioner_args(parser: argparse.ArgumentParser, *, quarter: bool) -> None:
+    parser.add_argument("--commissioner", required=True, help="ODS code, e.g. 00L")
+    parser.add_argument("--year", type=int, required=True, help="financial year, e.g. 2026")
+    if quarter:
+        parser.add_argument("--quarter", type=int, default=0, help="1-4 (0: whole year)")
+
+
+def _call(func: Callable[[Stub, argparse.Namespace], str]) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        address = os.environ.get(ADDRESS_ENV, DEFAULT_ADDRESS)
+        with grpc.insecure_channel(address) as channel:
+            try:
+                print(func(api_grpc.ReportingServiceStub(channel), args))  # type: ignore[no-untyped-call]
+            except grpc.RpcError as error:
+                print(f"error: {error.code().name}: {error.details()}", file=sys.stderr)
+                return 1
+        return 0
+
+    return run
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[str(c) for c in headers], *[[str(c) for c in r] for r in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in
+                       enumerate(zip(r, widths, strict=True))) for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _bp(value: int) -> str:
+    return f"{value // 100}.{value % 100:02d}%"
+
+
+def _summary(stub: Stub, args: argparse.Namespace) -> str:
+    s: api.CommissionerSummary = stub.GetCommissionerSummary(
+        api.GetCommissionerSummaryRequest(
+            commissioner_ods_code=args.commissioner, financial_year=args.year,
+            quarter=args.quarter,
+        ),
+        timeout=CALL_TIMEOUT_S,
+    )
+    money = table(
+        ["figure", "amount", "% of allocation"],
+        [
+            ["allocation", format_pence(s.allocation_pence), ""],
+            ["PHB target", format_pence(s.phb_target_pence), _bp(s.phb_target_basis_points)],
+            ["NHS agreed (PHB+IPB)", format_pence(s.nhs_agreed_pence),
+             _bp(s.nhs_agreed_basis_points)],
+            ["  of which IPB", format_pence(s.nhs_agreed_ipb_pence), ""],
+            ["NHS paid", format_pence(s.nhs_paid_pence), _bp(s.nhs_paid_basis_points)],
+        ],
+    )
+    fences = table(
+        ["ring-fence", "target", "agreed", "balance", "met"],
+        [[cohort_label(f.cohort), format_pence(f.target_pence), format_pence(f.agreed_pence),
+          format_pence(f.balance_pence), "yes" if f.target_met else "no"] for f in s.ring_fences],
+    )
+    people = table(
+        ["people", "total", "adults", "children", "notional", "3rd party", "direct"],
+        [[label, c.total, c.adults, c.children, c.notional, c.third_party, c.direct_payment]
+         for label, c in (
+             ("PHB at period end", s.people_with_phb.at_period_end),
+             ("PHB year to date", s.people_with_phb.year_to_date),
+             ("IPB at period end", s.people_with_ipb.at_period_end),
+             ("IPB year to date", s.people_with_ipb.year_to_date),
+         )],
+    )
+    title = f"{s.commissioner_ods_code} {s.financial_year} Q{s.quarter or '1-4'} to {s.period_end}"
+    met = "met" if s.target_met else "not met"
+    return f"{title}\n\n{money}\n\nPHB target {met}\n\n{fences}\n\n{people}"
+
+
+def _target(stub: Stub, args: argparse.Namespace) -> str:
+    t: api.TargetStatus = stub.GetTargetStatus(
+        api.GetTargetStatusRequest(commissioner_ods_code=args.commissioner,
+                                   financial_year=args.year),
+        timeout=CALL_TIMEOUT_S,
+    )
+    rows: list[list[object]] = []
+    for target in t.targets:
+        rows.append([cohort_label(target.cohort), "year", format_pence(target.target_pence),
+                     format_pence(target.agreed_pence), _bp(target.agreed_basis_points),
+                     "yes" if target.met else "no", format_pence(target.gap_pence)])
+        rows += [["", f"Q{p.quarter}", "", format_pence(p.agreed_pence),
+                  _bp(p.agreed_basis_points), "yes" if p.met else "no",
+                  format_pence(p.gap_pence)] for p in target.trend]
+    return table(["cohort", "period", "target", "agreed", "% alloc", "met", "gap"], rows)
+
+
+def _quarterly(stub: Stub, args: argparse.Namespace) -> str:
+    r: api.QuarterlyReturn = stub.ExportQuarterlyReturn(
+        api.ExportQuarterlyReturnRequest(commissioner_ods_code=args.commissioner,
+                                         financial_year=args.year, quarter=args.quarter),
+        timeout=CALL_TIMEOUT_S,
+    )
+    path = Path(args.out or r.file_name)
+    path.write_bytes(r.csv)
+    return f"wrote {path} ({len(r.columns)} columns)"
+
+
+def _reconcile(stub: Stub, args: argparse.Namespace) -> str:
+    r: api.Reconciliation = stub.Reconcile(
+        api.ReconcileRequest(commissioner_ods_code=args.commissioner, financial_year=args.year),
+        timeout=CALL_TIMEOUT_S,
+    )
+    if r.reconciled:
+        return f"{r.figures_checked} figures checked: no differences"
+    return table(
+        ["figure", "reported", "ledger", "difference"],
+        [[d.figure, format_pence(d.reported_pence), format_pence(d.ledger_pence),
+          format_pence(d.difference_pence)] for d in r.differences],
+    )
+
+
+def _rebuild(stub: Stub, args: argparse.Namespace) -> str:
+    r: api.RebuildReadModelResponse = stub.RebuildReadModel(
+        api.RebuildReadModelRequest(request_id=args.request_id or str(uuid.uuid4())),
+        timeout=CALL_TIMEOUT_S,
+    )
+    return "read model wiped; replaying: " + ", ".join(r.consumers_reset)

@@ -1,0 +1,56 @@
+"""`onebudget report ...` against a running reporting service: readable tables, a CSV file."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from onebudget.cli import main
+from onebudget.reporting.entrypoints.cli import ADDRESS_ENV
+from tests.conftest import StartService
+from tests.integration.test_reporting_support import (
+    YEAR,
+    agreed_budget,
+    caught_up,
+    eligible_person,
+    new_gss,
+    new_ods,
+    plan_line,
+    setup_funders,
+    start_stack,
+)
+
+
+async def test_report_commands_print_tables_and_write_the_return(
+    start_service: StartService, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:
+    stack = await start_stack(start_service, payment=False)
+    ods, gss = new_ods(), new_gss()
+    await setup_funders(stack, ods, gss, allocation=123_456_789, target_bp=500)
+    person = await eligible_person(stack, ods, gss)
+    await agreed_budget(stack, person, ods, gss, [plan_line(150_000, (10_000, 0, 0))],
+                        nhs_only=True)
+    await caught_up(stack)
+    monkeypatch.setenv(ADDRESS_ENV, stack.reporting.address)
+    common = ["--commissioner", ods, "--year", str(YEAR)]
+
+    assert await asyncio.to_thread(main, ["report", "summary", *common]) == 0
+    out = capsys.readouterr().out
+    assert "£1,234,567.89" in out
+    assert "£1,500.00" in out
+    assert "not met" in out
+    assert await asyncio.to_thread(main, ["report", "target", *common]) == 0
+    assert "Q4" in capsys.readouterr().out
+    assert await asyncio.to_thread(main, ["report", "reconcile", *common]) == 0
+    assert "no differences" in capsys.readouterr().out
+    target = tmp_path / "q1.csv"
+    assert await asyncio.to_thread(
+        main, ["report", "quarterly", *common, "--quarter", "1", "--out", str(target)]
+    ) == 0
+    assert target.read_text().startswith("ODS_CODE,FINANCIAL_YEAR,QUARTER")
+    assert await asyncio.to_thread(main, ["report", "summary", *common, "--quarter", "7"]) == 1
+    assert "INVALID_ARGUMENT" in capsys.readouterr().err
+    await stack.close()
