@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from onebudget.cli import main
-from onebudget.reporting.entrypoints.cli import ADDRESS_ENV
 from tests.conftest import StartService
 from tests.integration.test_reporting_support import (
     YEAR,
@@ -21,6 +20,8 @@ from tests.integration.test_reporting_support import (
     setup_funders,
     start_stack,
 )
+
+ADDRESS_ENV = "ONEBUDGET_REPORTING_ADDRESS"
 
 
 async def test_report_commands_print_tables_and_write_the_return(

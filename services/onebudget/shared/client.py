@@ -60,11 +60,18 @@ def explain(error: grpc.aio.AioRpcError) -> str:
     return "\n".join(lines)
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """Columns padded to their widest cell, with a rule under the headers."""
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], *, numbers_right: bool = False
+) -> str:
+    """Columns padded to their widest cell, with a rule under the headers; `numbers_right`
+    right-aligns every column but the first (figures line up by their last digit)."""
     cells = [[str(c) for c in row] for row in [headers, *rows]]
     widths = [max(len(c) for c in column) for column in zip(*cells, strict=True)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-             for row in cells]
+
+    def pad(i: int, text: str, width: int) -> str:
+        return text.rjust(width) if numbers_right and i else text.ljust(width)
+
+    lines = ["  ".join(pad(i, c, w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+             .rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)

@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 
 import grpc
 
 from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.allocation.v1 import allocation_service_pb2_grpc as pb_grpc
+from onebudget.shared.client import explain, service_address, table
 from onebudget.shared.money import format_pence
 
-ADDRESS_DEFAULT = "127.0.0.1:50052"
 CALL_TIMEOUT_S = 30.0
 PAGES_MAX = 100  # a listing stops after this many pages (page_size_max each)
 
@@ -64,7 +62,7 @@ def _run(command: Command) -> Callable[[argparse.Namespace], int]:
         try:
             print(asyncio.run(_with_stub(command, args)))
         except grpc.aio.AioRpcError as error:
-            print(f"error: {error.code().name}: {error.details()}", file=sys.stderr)
+            print(explain(error), file=sys.stderr)
             return 1
         return 0
 
@@ -72,19 +70,9 @@ def _run(command: Command) -> Callable[[argparse.Namespace], int]:
 
 
 async def _with_stub(command: Command, args: argparse.Namespace) -> str:
-    address = os.environ.get("ONEBUDGET_ALLOCATION_ADDRESS", "").strip() or ADDRESS_DEFAULT
-    async with grpc.aio.insecure_channel(address) as channel:
+    async with grpc.aio.insecure_channel(service_address("allocation")) as channel:
         stub = pb_grpc.AllocationServiceStub(channel)  # type: ignore[no-untyped-call]
         return await command(stub, args)
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A plain text table, columns padded to their widest cell."""
-    cells = [list(map(str, headers)), *([str(c) for c in row] for row in rows)]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(line.rstrip() for line in lines)
 
 
 def _cohort_targets(specs: Sequence[str]) -> list[pb.CohortTarget]:

@@ -5,22 +5,18 @@ ONEBUDGET_ENTITLEMENT_ADDRESS (default 127.0.0.1:50051)."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import grpc
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from onebudget.entitlement.domain.model import Category
 from onebudget.entitlement.v1 import entitlement_service_pb2 as api
 from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as api_grpc
+from onebudget.shared.client import explain, service_address, table
 
-ADDRESS_ENV = "ONEBUDGET_ENTITLEMENT_ADDRESS"
-DEFAULT_ADDRESS = "127.0.0.1:50051"
 CALL_TIMEOUT_S = 10.0
 CATEGORIES = [c.value for c in Category]
 
@@ -78,41 +74,16 @@ def _call(action: Action) -> Callable[[argparse.Namespace], int]:
     """Open a channel, run the action, and turn an RPC error into a readable message, exit 1."""
 
     def run(args: argparse.Namespace) -> int:
-        address = os.environ.get(ADDRESS_ENV, "").strip() or DEFAULT_ADDRESS
-        with grpc.insecure_channel(address) as channel:
+        with grpc.insecure_channel(service_address("entitlement")) as channel:
             stub = api_grpc.EntitlementServiceStub(channel)  # type: ignore[no-untyped-call]
             try:
                 action(stub, args)
             except grpc.RpcError as error:
-                print(_describe(error), file=sys.stderr)
+                print(explain(error), file=sys.stderr)
                 return 1
         return 0
 
     return run
-
-
-def _describe(error: Any) -> str:
-    lines = [f"error: {error.code().name}: {error.details()}"]
-    status = rpc_status.from_call(error)
-    for detail in status.details if status else ():
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            lines.append(f"  reason: {info.reason}")
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            detail.Unpack(bad)
-            lines += [f"  {v.field}: {v.description}" for v in bad.field_violations]
-    return "\n".join(lines)
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Columns padded to their widest cell."""
-    widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=True)]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-             for row in [headers, *rows]]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 _PERSON_HEADERS = ("PERSON ID", "NHS NUMBER", "NAME", "BORN", "COMMISSIONER", "COUNCIL", "STATE")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -16,45 +15,23 @@ from typing import Any
 
 import grpc
 from google.protobuf import json_format
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.payment.v1 import payment_service_pb2_grpc as api_grpc
+from onebudget.shared.client import explain, service_address
 from onebudget.shared.money import format_pence
 
-ADDRESS_DEFAULT = "127.0.0.1:50053"
 CALL_TIMEOUT_S = 30.0
 Call = Callable[[api_grpc.PaymentServiceStub, argparse.Namespace], Awaitable[Any]]
 
 
-def _address() -> str:
-    return os.environ.get("ONEBUDGET_PAYMENT_ADDRESS", "").strip() or ADDRESS_DEFAULT
-
-
-def _explain(error: grpc.aio.AioRpcError) -> str:
-    lines = [f"refused: {error.code().name}: {error.details()}"]
-    status = rpc_status.from_call(error)
-    for detail in status.details if status else ():
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            lines.append(f"reason: {info.reason}")
-            lines += [f"  {k}: {v}" for k, v in sorted(info.metadata.items())]
-        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            detail.Unpack(bad)
-            lines += [f"  {v.field}: {v.description}" for v in bad.field_violations]
-    return "\n".join(lines)
-
-
 async def _call(call: Call, args: argparse.Namespace) -> int:
-    async with grpc.aio.insecure_channel(_address()) as channel:
+    async with grpc.aio.insecure_channel(service_address("payment")) as channel:
         stub = api_grpc.PaymentServiceStub(channel)  # type: ignore[no-untyped-call]
         try:
             result = await call(stub, args)
         except grpc.aio.AioRpcError as error:
-            print(_explain(error), file=sys.stderr)
+            print(explain(error), file=sys.stderr)
             return 1
     print(result if isinstance(result, str) else json_format.MessageToJson(result))
     return 0

@@ -5,7 +5,6 @@ from ONEBUDGET_REPORTING_ADDRESS (default 127.0.0.1:50054)."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import uuid
 from collections.abc import Callable, Sequence
@@ -16,10 +15,9 @@ import grpc
 from onebudget.reporting.service_layer.mapping import cohort_label
 from onebudget.reporting.v1 import reporting_service_pb2 as api
 from onebudget.reporting.v1 import reporting_service_pb2_grpc as api_grpc
+from onebudget.shared.client import explain, service_address, table
 from onebudget.shared.money import format_pence
 
-ADDRESS_ENV = "ONEBUDGET_REPORTING_ADDRESS"
-DEFAULT_ADDRESS = "127.0.0.1:50054"
 CALL_TIMEOUT_S = 30.0
 
 Stub = api_grpc.ReportingServiceStub
@@ -54,25 +52,19 @@ def _commissioner_args(parser: argparse.ArgumentParser, *, quarter: bool) -> Non
 
 def _call(func: Callable[[Stub, argparse.Namespace], str]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        address = os.environ.get(ADDRESS_ENV, DEFAULT_ADDRESS)
-        with grpc.insecure_channel(address) as channel:
+        with grpc.insecure_channel(service_address("reporting")) as channel:
             try:
                 print(func(api_grpc.ReportingServiceStub(channel), args))  # type: ignore[no-untyped-call]
             except grpc.RpcError as error:
-                print(f"error: {error.code().name}: {error.details()}", file=sys.stderr)
+                print(explain(error), file=sys.stderr)
                 return 1
         return 0
 
     return run
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    cells = [[str(c) for c in headers], *[[str(c) for c in r] for r in rows]]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in
-                       enumerate(zip(r, widths, strict=True))) for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+def _figures(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    return table(headers, rows, numbers_right=True)
 
 
 def _bp(value: int) -> str:
@@ -87,7 +79,7 @@ def _summary(stub: Stub, args: argparse.Namespace) -> str:
         ),
         timeout=CALL_TIMEOUT_S,
     )
-    money = table(
+    money = _figures(
         ["figure", "amount", "% of allocation"],
         [
             ["allocation", format_pence(s.allocation_pence), ""],
@@ -98,12 +90,12 @@ def _summary(stub: Stub, args: argparse.Namespace) -> str:
             ["NHS paid", format_pence(s.nhs_paid_pence), _bp(s.nhs_paid_basis_points)],
         ],
     )
-    fences = table(
+    fences = _figures(
         ["ring-fence", "target", "agreed", "balance", "met"],
         [[cohort_label(f.cohort), format_pence(f.target_pence), format_pence(f.agreed_pence),
           format_pence(f.balance_pence), "yes" if f.target_met else "no"] for f in s.ring_fences],
     )
-    people = table(
+    people = _figures(
         ["people", "total", "adults", "children", "notional", "3rd party", "direct"],
         [[label, c.total, c.adults, c.children, c.notional, c.third_party, c.direct_payment]
          for label, c in (
@@ -132,7 +124,7 @@ def _target(stub: Stub, args: argparse.Namespace) -> str:
         rows += [["", f"Q{p.quarter}", "", format_pence(p.agreed_pence),
                   _bp(p.agreed_basis_points), "yes" if p.met else "no",
                   format_pence(p.gap_pence)] for p in target.trend]
-    return table(["cohort", "period", "target", "agreed", "% alloc", "met", "gap"], rows)
+    return _figures(["cohort", "period", "target", "agreed", "% alloc", "met", "gap"], rows)
 
 
 def _quarterly(stub: Stub, args: argparse.Namespace) -> str:
@@ -153,7 +145,7 @@ def _reconcile(stub: Stub, args: argparse.Namespace) -> str:
     )
     if r.reconciled:
         return f"{r.figures_checked} figures checked: no differences"
-    return table(
+    return _figures(
         ["figure", "reported", "ledger", "difference"],
         [[d.figure, format_pence(d.reported_pence), format_pence(d.ledger_pence),
           format_pence(d.difference_pence)] for d in r.differences],
