@@ -23,8 +23,13 @@ def _cmd_up(args: argparse.Namespace) -> int:
 
     stack = Stack(name="run", fresh=args.fresh)
     stopping = threading.Event()
+    starting = True
 
     def on_signal(_sig: int, _frame: FrameType | None) -> None:
+        # While starting or loading, interrupt that work (the finally below stops everything);
+        # once running, just wake the main thread.
+        if starting:
+            raise KeyboardInterrupt
         stopping.set()
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -36,10 +41,14 @@ def _cmd_up(args: argparse.Namespace) -> int:
             from onebudget.demo.run import load_and_report
 
             load_and_report(stack.addresses, people_count=args.people)
+            print(f"\n{stack.describe()}", flush=True)
         if args.exit_after_start:
             return 0
+        starting = False
         print("Press Ctrl-C to stop.", flush=True)
         stopping.wait()
+    except KeyboardInterrupt:
+        print("Interrupted.", flush=True)
     finally:
         print("Stopping OneBudget ...", flush=True)
         stack.stop()

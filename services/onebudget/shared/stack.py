@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,8 @@ SERVICES: dict[str, int] = {
     "payment": 50053,
     "reporting": 50054,
 }
+DASHBOARD_PORT = 8050
+DASHBOARD_MODULE = "onebudget.reporting.entrypoints.dashboard"
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
 
@@ -58,12 +61,27 @@ def wait_serving(address: str, timeout_s: float = READY_TIMEOUT_S) -> None:
     raise RuntimeError(f"service at {address} not SERVING after {timeout_s}s")
 
 
+def wait_http(url: str, timeout_s: float = READY_TIMEOUT_S) -> None:
+    """Block until `url` answers 200."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as reply:  # noqa: S310 (loopback)
+                if reply.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer after {timeout_s}s")
+
+
 @dataclass
 class Stack:
     name: str = "run"
     fresh: bool = False
     infra: LocalInfra | None = None
     addresses: dict[str, str] = field(default_factory=dict)
+    dashboard_url: str = ""
     _children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
@@ -84,22 +102,29 @@ class Stack:
             logs = project_state_dir() / self.name / "logs"
             logs.mkdir(parents=True, exist_ok=True)
             for service, address in self.addresses.items():
-                self._spawn(service, address, logs)
+                self._spawn(service, f"onebudget.{service}", {
+                    f"ONEBUDGET_{service.upper()}_PORT": address.rsplit(":", 1)[1]}, logs)
             for address in self.addresses.values():
                 wait_serving(address)
+            self._start_dashboard(logs)
         except BaseException:
             self.stop()
             raise
 
-    def _spawn(self, service: str, address: str, logs: Path) -> None:
-        env = self.env()
-        env[f"ONEBUDGET_{service.upper()}_PORT"] = address.rsplit(":", 1)[1]
-        log = (logs / f"{service}.log").open("ab")
-        self._children[service] = subprocess.Popen(
-            [sys.executable, "-m", f"onebudget.{service}"], env=env, stdout=log, stderr=log,
+    def _spawn(self, name: str, module: str, extra_env: dict[str, str], logs: Path) -> None:
+        env = {**self.env(), **extra_env}
+        log = (logs / f"{name}.log").open("ab")
+        self._children[name] = subprocess.Popen(
+            [sys.executable, "-m", module], env=env, stdout=log, stderr=log,
             start_new_session=True,
         )
         log.close()
+
+    def _start_dashboard(self, logs: Path) -> None:
+        port = _port_or_free(DASHBOARD_PORT)
+        self._spawn("dashboard", DASHBOARD_MODULE, {"ONEBUDGET_DASHBOARD_PORT": str(port)}, logs)
+        self.dashboard_url = f"http://127.0.0.1:{port}/"
+        wait_http(self.dashboard_url)
 
     def stop(self) -> None:
         """SIGTERM each service (graceful), then stop NATS and PostgreSQL."""
@@ -124,6 +149,7 @@ class Stack:
             [
                 "OneBudget is running:",
                 *rows,
+                f"  {'dashboard':<12} {self.dashboard_url}",
                 f"  {'postgresql':<12} {self.infra.database_url}",
                 f"  {'nats':<12} {self.infra.nats_url}",
                 f"  {'logs':<12} {project_state_dir() / self.name / 'logs'}",

@@ -72,10 +72,14 @@ def _bp(value: int) -> str:
 
 
 def _summary(stub: Stub, args: argparse.Namespace) -> str:
+    return summary_text(stub, args.commissioner, args.year, args.quarter)
+
+
+def summary_text(stub: Stub, commissioner: str, year: int, quarter: int = 0) -> str:
+    """The commissioner summary as tables: money, ring-fences, people."""
     s: api.CommissionerSummary = stub.GetCommissionerSummary(
         api.GetCommissionerSummaryRequest(
-            commissioner_ods_code=args.commissioner, financial_year=args.year,
-            quarter=args.quarter,
+            commissioner_ods_code=commissioner, financial_year=year, quarter=quarter,
         ),
         timeout=CALL_TIMEOUT_S,
     )
@@ -111,9 +115,13 @@ def _summary(stub: Stub, args: argparse.Namespace) -> str:
 
 
 def _target(stub: Stub, args: argparse.Namespace) -> str:
+    return target_text(stub, args.commissioner, args.year)
+
+
+def target_text(stub: Stub, commissioner: str, year: int) -> str:
+    """% of the allocation on PHBs against each target, by quarter."""
     t: api.TargetStatus = stub.GetTargetStatus(
-        api.GetTargetStatusRequest(commissioner_ods_code=args.commissioner,
-                                   financial_year=args.year),
+        api.GetTargetStatusRequest(commissioner_ods_code=commissioner, financial_year=year),
         timeout=CALL_TIMEOUT_S,
     )
     rows: list[list[object]] = []
