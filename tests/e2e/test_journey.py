@@ -120,7 +120,7 @@ async def test_the_whole_journey(journey: Journey) -> None:
         request_id=rid(), person_id=person.person_id, category="ELIGIBILITY_CATEGORY_CHC",
         requested_on=start.isoformat()))
     assert phb.right_to_have
-    assert phb.outcome == en.DECISION_OUTCOME_GRANTED
+    assert phb.state == en.PERSONAL_HEALTH_BUDGET_REQUEST_STATE_GRANTED
 
     # Allocation: the commissioner's allocation with a 2% ring-fence, and the council's pot.
     await j.alloc.RegisterCommissioner(al.RegisterCommissionerRequest(
@@ -155,7 +155,7 @@ async def test_the_whole_journey(journey: Journey) -> None:
         request_id=rid(), budget_id=budget.budget_id, agreed_on=start.isoformat()))
     assert agreed.status == al.BUDGET_STATUS_AGREED
     assert agreed.agreed_pence == 500_000 + 520_000
-    assert {s.stream: s.agreed_pence for s in agreed.streams} == {
+    assert {s.funding_stream: s.agreed_pence for s in agreed.streams} == {
         al.FUNDING_STREAM_NHS: 300_000 + 520_000,
         al.FUNDING_STREAM_COUNCIL: 150_000,
         al.FUNDING_STREAM_CLIENT: 50_000,
