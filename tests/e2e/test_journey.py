@@ -85,7 +85,11 @@ class Journey:
 
 
 @pytest.fixture
-async def journey(start_service: StartService) -> AsyncIterator[Journey]:
+async def journey(
+    start_service: StartService, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Journey]:
+    # The scheduler looks for due instalments every 30 s in production; a second here.
+    monkeypatch.setenv("ONEBUDGET_PAYMENT_SCHEDULER_INTERVAL_S", "1")
     hosts = {spec.name: await start_service(spec)
              for spec in (ENTITLEMENT, ALLOCATION, PAYMENT, REPORTING)}
     trip = Journey(hosts)
