@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from onebudget.shared.apidoc import API_DOC, descriptor_set, render
 from onebudget.shared.codegen import OUTPUT_ROOT, generate
 
 
@@ -26,3 +27,10 @@ def test_no_generated_file_without_its_proto(tmp_path: Path) -> None:
         for p in OUTPUT_ROOT.rglob("*_pb2*.py*")
     }
     assert committed == fresh
+
+
+def test_api_reference_is_not_stale() -> None:
+    assert API_DOC.exists(), "docs/api.md is missing: run scripts/gen-protos"
+    assert API_DOC.read_text() == render(descriptor_set()), (
+        "docs/api.md is stale: run scripts/gen-protos"
+    )
