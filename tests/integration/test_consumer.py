@@ -16,6 +16,7 @@ from structlog.testing import capture_logs
 
 from onebudget.events.v1 import envelope_pb2
 from onebudget.shared import bus, db
+from onebudget.shared.aio import cancel_and_wait
 from onebudget.shared.consumer import ConsumerSettings, EventConsumer, EventHandler, PoisonEvent
 from onebudget.shared.outbox import new_event
 from onebudget.shared.plumbing import plumbing_migrations
@@ -74,9 +75,7 @@ async def running(consumer: EventConsumer) -> AsyncIterator[EventConsumer]:
     try:
         yield consumer
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait([task])
 
 
 def make_consumer(

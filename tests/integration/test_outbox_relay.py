@@ -21,6 +21,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from onebudget.events.v1 import envelope_pb2
 from onebudget.shared import bus, db
+from onebudget.shared.aio import cancel_and_wait
 from onebudget.shared.outbox import add_to_outbox, new_event
 from onebudget.shared.plumbing import plumbing_migrations
 from onebudget.shared.relay import OutboxRelay, RelaySettings
@@ -97,9 +98,7 @@ async def running_relay(pool: asyncpg.Pool, nats_url: str) -> AsyncIterator[Outb
     try:
         yield relay
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait([task])
         await nc.close()
 
 

@@ -24,6 +24,7 @@ from nats.aio.client import Client as NatsClient
 from nats.js.client import JetStreamContext
 
 from onebudget.shared import bus, db
+from onebudget.shared.aio import cancel_and_wait
 from onebudget.shared.config import ConfigError, ServiceConfig
 from onebudget.shared.db import Migration
 from onebudget.shared.grpc_edge import EdgeInterceptor
@@ -131,9 +132,7 @@ class ServiceHost:
             await self._health.enter_graceful_shutdown()
         if self._server is not None:
             await self._server.stop(self.config.shutdown_grace_s)
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)
         self._tasks.clear()
         if self.runtime is not None:
             with contextlib.suppress(Exception):

@@ -13,7 +13,6 @@ itself; the round trips are per batch, not per command.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from collections import defaultdict
@@ -41,6 +40,7 @@ from onebudget.payment.service_layer.outgoing import SCHEMA, event
 from onebudget.payment.service_layer.validation import PaymentFields
 from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.shared import ledger
+from onebudget.shared.aio import cancel_and_wait
 from onebudget.shared.errors import AlreadyExists, DomainError, FailedPrecondition
 from onebudget.shared.ledger import CreateTransferResult as R
 from onebudget.shared.ledger import Transfer
@@ -94,11 +94,7 @@ class ReleaseBatcher:
             ]
 
     async def stop(self) -> None:
-        for worker in self._workers:
-            worker.cancel()
-        for worker in self._workers:
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+        await cancel_and_wait(self._workers)
         self._workers = []
 
     def submit(

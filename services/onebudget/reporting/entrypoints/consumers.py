@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from nats.js.errors import NotFoundError
 
 from onebudget.reporting.service_layer import projections
+from onebudget.shared.aio import cancel_and_wait
 from onebudget.shared.consumer import EventConsumer
 from onebudget.shared.logging import get_logger
 from onebudget.shared.server import Runtime
@@ -55,9 +56,7 @@ class ConsumerGroup:
             try:
                 await self._pause.wait()
             finally:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+                await cancel_and_wait(tasks)
                 self._stopped.set()
 
     @contextlib.asynccontextmanager

@@ -17,13 +17,13 @@ inside their own transaction instead (and batch whole commands themselves).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
 
+from onebudget.shared.aio import cancel_and_wait
 from onebudget.shared.ledger.domain import CreateTransferResult, Transfer
 from onebudget.shared.ledger.store import create_transfer_groups
 
@@ -72,11 +72,7 @@ class GroupCommitter:
     async def stop(self) -> None:
         """Finish what is queued, then stop the workers."""
         await self._queue.join()
-        for worker in self._workers:
-            worker.cancel()
-        for worker in self._workers:
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+        await cancel_and_wait(self._workers)
         self._workers = []
 
     async def create_transfers(self, transfers: Sequence[Transfer]) -> list[CreateTransferResult]:
