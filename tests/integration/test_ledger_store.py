@@ -4,6 +4,7 @@ two-phase details, expiry, paging, and the verify command."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import subprocess
 import sys
@@ -322,3 +323,60 @@ async def test_reversal_and_paging(conn: asyncpg.Connection) -> None:
             break
     assert seen == [x.id for x in payments] + [fix.id]
     assert await balance(conn, PROVIDER) == Balance(debits_posted=12, credits_posted=60)
+
+
+async def test_python_digest_matches_the_database(conn: asyncpg.Connection) -> None:
+    # Odd text on purpose: quotes, backslashes and non-ASCII quote differently in SQL.
+    odd = t(NHS_ALLOCATION, NHS_BUDGET, 7, reason="payment")
+    odd = Transfer(
+        odd.id, NHS_ALLOCATION, NHS_BUDGET, 7, "payment",
+        budget_ref="it's \\ a £ test", plan_line_ref=None, payment_ref="x'y",
+    )
+    assert await ledger.create_transfers(conn, [odd, t(NHS_BUDGET, PROVIDER, 3)]) == [R.OK] * 2
+    assert await ledger.verify(conn) == []
+    rows = await conn.fetch(
+        "SELECT t.hash, ledger.transfer_digest(t.prev_hash, t) AS digest FROM ledger.transfers t"
+    )
+    assert len(rows) == 2
+    assert all(r["hash"] == r["digest"] for r in rows)
+
+
+async def test_stamped_inserts_with_a_wrong_stamp_are_refused(conn: asyncpg.Connection) -> None:
+    from onebudget.shared.ledger.store import chain_hashes
+
+    assert await ledger.create_transfers(conn, [t(NHS_ALLOCATION, NHS_BUDGET, 5)]) == [R.OK]
+    head = await conn.fetchrow("SELECT last_ts, last_hash FROM ledger.chain_head")
+    assert head is not None
+    good = ledger.StoredTransfer(
+        id=uuid.uuid4(), debit_account_id=NHS_ALLOCATION, credit_account_id=NHS_BUDGET,
+        amount=1, reason="manual", budget_ref=None, plan_line_ref=None, payment_ref=None,
+        pending=False, post_pending=False, void_pending=False, expire_pending=False,
+        linked=False, funding=False, pending_id=None, reverses_id=None, timeout_s=0,
+        expires_at=None, ts=head["last_ts"] + 1,
+    )
+    insert = (
+        "INSERT INTO ledger.transfers (id, debit_account_id, credit_account_id, amount, reason,"
+        " ts, prev_hash, hash) VALUES ($1, $2, $3, $4, 'manual', $5, $6, $7)"
+    )
+
+    async def attempt(row: ledger.StoredTransfer, prev: bytes, digest: bytes | None = None) -> None:
+        (expected,) = chain_hashes(prev, [row])
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('ledger.batch_clock', $1, true)", str(good.ts))
+            await conn.execute(
+                insert, row.id, row.debit_account_id, row.credit_account_id, row.amount,
+                row.ts, prev, digest or expected,
+            )
+
+    for row, prev, digest in [
+        (good, head["last_hash"], bytes(32)),  # a made-up hash
+        (good, bytes(32), None),  # not chained to the head
+        (dataclasses.replace(good, amount=2), head["last_hash"], chain_hashes(
+            head["last_hash"], [good])[0]),  # the hash of other content
+        (dataclasses.replace(good, ts=good.ts + 5), head["last_hash"], None),  # not the clock's
+    ]:
+        with pytest.raises(asyncpg.CheckViolationError, match="timestamp, expiry or hash"):
+            await attempt(row, prev, digest)
+    await attempt(good, head["last_hash"])  # the ledger's own stamp is accepted
+    assert await balance(conn, NHS_BUDGET) == Balance(credits_posted=6)
+    assert await ledger.verify(conn) == []

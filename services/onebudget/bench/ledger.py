@@ -53,7 +53,8 @@ def _percentile(sorted_values: list[float], q: float) -> float:
 async def _setup(url: str) -> list[uuid.UUID]:
     ids = [uuid.UUID(int=i + 1) for i in range(ACCOUNT_COUNT)]
     accounts = [Account(i, "payee", f"payee-{i.int}", FundingStream.NHS) for i in ids]
-    accounts.append(Account(HOT, "ring_fence", "E38000001", FundingStream.NHS))
+    # A big provider: a ring-fence takes only funding transfers (migration 0002).
+    accounts.append(Account(HOT, "payee", "hot-provider", FundingStream.NHS))
     pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
     try:
         await ledger.apply_ledger_migrations(pool)

@@ -11,10 +11,11 @@ result in memory, and one INSERT ... SELECT FROM unnest(...) appends the accepte
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from hashlib import sha256
 from typing import Any
 from uuid import UUID
 
@@ -51,19 +52,71 @@ _TRANSFER_COLUMNS = (
 _INSERT_TRANSFERS = """
 INSERT INTO ledger.transfers (id, debit_account_id, credit_account_id, amount, reason,
     budget_ref, plan_line_ref, payment_ref, pending, post_pending, void_pending, linked, funding,
-    pending_id, reverses_id, timeout_s)
-SELECT u.id, u.debit, u.credit, u.amount, u.reason, u.budget_ref, u.plan_line_ref,
-    u.payment_ref, u.pending, u.post_pending, u.void_pending, u.linked, u.funding, u.pending_id,
-    u.reverses_id, u.timeout_s
-FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::text[],
+    pending_id, reverses_id, timeout_s, expires_at, ts, prev_hash, hash)
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::text[],
     $7::text[], $8::text[], $9::bool[], $10::bool[], $11::bool[], $12::bool[], $13::bool[],
-    $14::uuid[], $15::uuid[], $16::int[])
-    WITH ORDINALITY AS u(id, debit, credit, amount, reason, budget_ref, plan_line_ref,
-        payment_ref, pending, post_pending, void_pending, linked, funding, pending_id,
-        reverses_id, timeout_s, ord)
-ORDER BY u.ord
-RETURNING ts
+    $14::uuid[], $15::uuid[], $16::int[], $17::bigint[], $18::bigint[], $19::bytea[],
+    $20::bytea[])
 """
+
+
+def _quote(text: str) -> str:
+    """PostgreSQL's quote_literal."""
+    quoted = "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+    return "E" + quoted if "\\" in text else quoted
+
+
+def _quote_nullable(value: object) -> str:
+    """PostgreSQL's quote_nullable (of the value's text form)."""
+    return "NULL" if value is None else _quote(str(value))
+
+
+def _flag(value: bool) -> str:
+    return "t" if value else "f"
+
+
+def transfer_content(t: StoredTransfer, text: Callable[[object], str] = str) -> bytes:
+    """What a transfer's hash covers: the text ledger.transfer_digest builds, byte for byte."""
+    return "|".join(
+        (
+            str(t.id),
+            text(t.debit_account_id),
+            text(t.credit_account_id),
+            str(t.amount),
+            _quote(t.reason),
+            _quote_nullable(t.budget_ref),
+            _quote_nullable(t.plan_line_ref),
+            _quote_nullable(t.payment_ref),
+            _flag(t.pending),
+            _flag(t.post_pending),
+            _flag(t.void_pending),
+            _flag(t.expire_pending),
+            _flag(t.linked),
+            _flag(t.funding),
+            _quote_nullable(t.pending_id),
+            _quote_nullable(t.reverses_id),
+            str(t.timeout_s),
+            _quote_nullable(t.expires_at),
+            str(t.ts),
+        )
+    ).encode()
+
+
+def chain_hashes(prev_hash: bytes, transfers: Sequence[StoredTransfer]) -> list[bytes]:
+    """Each transfer's hash = sha256(previous hash || content), from the chain head's hash."""
+    texts: dict[object, str] = {}  # a batch names few accounts; str(UUID) is slow Python
+
+    def text(value: object) -> str:
+        found = texts.get(value)
+        if found is None:
+            found = texts[value] = str(value)
+        return found
+
+    hashes: list[bytes] = []
+    for t in transfers:
+        prev_hash = sha256(prev_hash + transfer_content(t, text)).digest()
+        hashes.append(prev_hash)
+    return hashes
 
 
 class LedgerInvariantViolation(RuntimeError):
@@ -182,8 +235,7 @@ def _transfer_from_values(v: Sequence[Any]) -> StoredTransfer:
     )
 
 
-def _state_from_json(raw: str) -> LedgerState:
-    data = json.loads(raw)
+def _state_from_json(data: dict[str, Any]) -> LedgerState:
     accounts: dict[UUID, tuple[Account, Balance]] = {}
     for v in data["accounts"]:
         account = Account(
@@ -207,7 +259,7 @@ def _state_from_json(raw: str) -> LedgerState:
 
 async def _begin_batch(
     conn: asyncpg.Connection, transfers: Sequence[Transfer], clock: int | None
-) -> LedgerState:
+) -> tuple[LedgerState, bytes]:
     account_ids: set[UUID] = set()
     pending_ids: set[UUID] = set()
     reverses_ids: set[UUID] = set()
@@ -227,11 +279,17 @@ async def _begin_batch(
         list(reverses_ids),
         clock,
     )
-    return _state_from_json(raw)
+    data = json.loads(raw)
+    return _state_from_json(data), bytes.fromhex(data["head_hash"])
 
 
-async def _append(conn: asyncpg.Connection, accepted: Sequence[StoredTransfer]) -> None:
-    ts = await conn.fetch(
+async def _append(
+    conn: asyncpg.Connection, accepted: Sequence[StoredTransfer], head_hash: bytes
+) -> None:
+    """Insert the accepted transfers stamped (timestamps as decided, hashes chained from the
+    head); the database checks every stamp set-based and refuses the statement if one is off."""
+    hashes = chain_hashes(head_hash, accepted)
+    await conn.execute(
         _INSERT_TRANSFERS,
         [t.id for t in accepted],
         [t.debit_account_id for t in accepted],
@@ -249,9 +307,11 @@ async def _append(conn: asyncpg.Connection, accepted: Sequence[StoredTransfer]) 
         [t.pending_id for t in accepted],
         [t.reverses_id for t in accepted],
         [t.timeout_s for t in accepted],
+        [t.expires_at for t in accepted],
+        [t.ts for t in accepted],
+        [head_hash, *hashes[:-1]],
+        hashes,
     )
-    if [row["ts"] for row in ts] != [t.ts for t in accepted]:
-        raise LedgerInvariantViolation("the database assigned other timestamps than decided")
 
 
 async def create_transfer_groups(
@@ -266,11 +326,11 @@ async def create_transfer_groups(
     if not flat:
         return [[] for _ in groups]
     async with _transaction(conn):
-        state = await _begin_batch(conn, flat, clock)
+        state, head_hash = await _begin_batch(conn, flat, clock)
         results, accepted = decide(groups, state)
         if accepted:
             try:
-                await _append(conn, accepted)
+                await _append(conn, accepted, head_hash)
             except asyncpg.CheckViolationError as error:
                 raise LedgerInvariantViolation(str(error)) from error
     return results
