@@ -10,6 +10,7 @@ same transfers, and the ledger applies each id at most once.
 from __future__ import annotations
 
 import uuid
+from functools import lru_cache
 
 from onebudget.payment.domain.model import PAYEE_ACCOUNT_KIND, STREAMS
 from onebudget.shared.ledger import Account, FundingStream
@@ -17,6 +18,7 @@ from onebudget.shared.ledger import Account, FundingStream
 _NAMESPACE = uuid.UUID("0b5e3a7c-9d41-5f0e-8c2b-7a6f1e4d3c21")
 
 
+@lru_cache(maxsize=65536)  # a few hot providers take most payments; uuid5 is slow Python
 def payee_account_id(payee_id: uuid.UUID, stream: FundingStream) -> uuid.UUID:
     return uuid.uuid5(_NAMESPACE, f"payee|{payee_id}|{stream.value}")
 

@@ -247,6 +247,41 @@ async def insert_payments(conn: Conn, rows: Sequence[dict[str, Any]]) -> None:
         await conn.execute(_INSERT_PAYMENTS, *[[r[c] for r in rows] for c in PAYMENT_COLUMNS])
 
 
+_N = len(PAYMENT_COLUMNS)
+_WRITE_RELEASES = f"""
+WITH payments AS ({_INSERT_PAYMENTS}),
+lines AS (
+    UPDATE payment.plan_lines l SET committed_pence = l.committed_pence + u.d
+    FROM (SELECT id, sum(d)::bigint AS d FROM unnest(${_N + 1}::uuid[], ${_N + 2}::bigint[])
+          AS x(id, d) GROUP BY id) u
+    WHERE l.plan_line_id = u.id),
+events AS (
+    INSERT INTO payment.outbox (event_id, subject, envelope)
+    SELECT * FROM unnest(${_N + 3}::uuid[], ${_N + 4}::text[], ${_N + 5}::bytea[]))
+UPDATE payment.idempotency i SET response = u.resp
+FROM unnest(${_N + 6}::text[], ${_N + 7}::bytea[]) AS u(rid, resp) WHERE i.request_id = u.rid
+"""
+
+
+async def write_releases(
+    conn: Conn,
+    rows: Sequence[dict[str, Any]],
+    line_deltas: tuple[Sequence[uuid.UUID], Sequence[int]],
+    events: tuple[Sequence[uuid.UUID], Sequence[str], Sequence[bytes]],
+    responses: tuple[Sequence[str], Sequence[bytes]],
+) -> None:
+    """A batch's writes in one round trip: payment rows, plan-line totals, outbox events (the
+    transactional outbox: the caller's transaction) and idempotency responses."""
+    assert conn.is_in_transaction(), "outbox rows must commit with their state change"
+    await conn.execute(
+        _WRITE_RELEASES,
+        *[[r[c] for r in rows] for c in PAYMENT_COLUMNS],
+        *[list(x) for x in line_deltas],
+        *[list(x) for x in events],
+        *[list(x) for x in responses],
+    )
+
+
 async def payment_row(conn: Conn, payment_id: uuid.UUID, *, for_update: bool = False) -> Any:
     lock = " FOR UPDATE" if for_update else ""
     return await conn.fetchrow(

@@ -16,7 +16,7 @@ import asyncio
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,7 +36,7 @@ from onebudget.payment.domain.model import (
     split,
 )
 from onebudget.payment.service_layer import mapping
-from onebudget.payment.service_layer.outgoing import SCHEMA, event
+from onebudget.payment.service_layer.outgoing import event
 from onebudget.payment.service_layer.validation import PaymentFields
 from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.shared import ledger
@@ -44,7 +44,7 @@ from onebudget.shared.aio import cancel_and_wait
 from onebudget.shared.errors import AlreadyExists, DomainError, FailedPrecondition
 from onebudget.shared.ledger import CreateTransferResult as R
 from onebudget.shared.ledger import Transfer
-from onebudget.shared.outbox import OutgoingEvent, add_to_outbox
+from onebudget.shared.outbox import OutgoingEvent
 
 
 @dataclass
@@ -190,7 +190,8 @@ class _Batch:
             [self.commands[first[r]].method for r in ids],
             [self.commands[first[r]].digest for r in ids],
         )
-        stored = await repo.stored_requests(self.conn, [r for r in ids if r not in claimed])
+        replays = [r for r in ids if r not in claimed]
+        stored = await repo.stored_requests(self.conn, replays) if replays else {}
         fresh: list[int] = []
         for i, c in enumerate(self.commands):
             if first[c.request_id] != i:
@@ -215,9 +216,8 @@ class _Batch:
         lines = await repo.plan_lines(conn, [a.plan_line_id for a in asks], for_update=True)
         payees = await repo.payees(conn, list({a.payee_id for a in asks}))
         account_ids = {a for b in budgets.values() for a in b.budget.accounts if a is not None}
-        records = await ledger.lookup_accounts(conn, list(account_ids))
+        available = await ledger.available_balances(conn, list(account_ids))
         t = self.stats.add("read", t)
-        available = {r.account.id: r.balance.available for r in records}
         committed = {lid: line.committed_pence for lid, line in lines.items()}
         accepted: list[tuple[int, _Accepted]] = []
         groups: list[list[Transfer]] = []
@@ -284,11 +284,23 @@ class _Batch:
 
     def _transfers(self, acc: _Accepted, accounts: tuple[uuid.UUID | None, ...]) -> list[Transfer]:
         ask = acc.command.fields.ask
-        what = "reserve" if acc.command.reserve else "pay"
+        reserve = acc.command.reserve
+        what = "reserve" if reserve else "pay"
+        reason = "reservation" if reserve else "payment"
+        timeout_s = self.settings.reservation_timeout_s if reserve else 0
+        budget_ref, line_ref, payment_ref = (
+            str(ask.budget_id),
+            str(ask.plan_line_id),
+            str(acc.payment_id),
+        )
+        moving = [
+            (stream, account, part)
+            for stream, account, part in zip(STREAMS, accounts, acc.parts, strict=True)
+            if part
+        ]
+        last = len(moving) - 1
         moves: list[Transfer] = []
-        for stream, account, part in zip(STREAMS, accounts, acc.parts, strict=True):
-            if part == 0:
-                continue
+        for k, (stream, account, part) in enumerate(moving):
             assert account is not None
             moves.append(
                 Transfer(
@@ -296,17 +308,16 @@ class _Batch:
                     debit_account_id=account,
                     credit_account_id=payee_account_id(ask.payee_id, stream),
                     amount=part,
-                    reason="reservation" if acc.command.reserve else "payment",
-                    budget_ref=str(ask.budget_id),
-                    plan_line_ref=str(ask.plan_line_id),
-                    payment_ref=str(acc.payment_id),
-                    pending=acc.command.reserve,
-                    timeout_s=self.settings.reservation_timeout_s if acc.command.reserve else 0,
-                    linked=True,
+                    reason=reason,
+                    budget_ref=budget_ref,
+                    plan_line_ref=line_ref,
+                    payment_ref=payment_ref,
+                    pending=reserve,
+                    timeout_s=timeout_s,
+                    # A linked chain: every stream's part moves, or none does.
+                    linked=k < last,
                 )
             )
-        # A linked chain: every stream's part moves, or none does.
-        moves[-1] = _unlinked(moves[-1])
         return moves
 
     async def _write(
@@ -328,18 +339,22 @@ class _Batch:
             ask = acc.command.fields.ask
             ctx = mapping.context(budgets[ask.budget_id].budget, lines[ask.plan_line_id])
             events.append(self._event(acc, row, ctx, payees[ask.payee_id].kind))
-        conn = self.conn
-        await repo.insert_payments(conn, rows)
-        await repo.add_committed(
-            conn,
-            [acc.command.fields.ask.plan_line_id for _, acc in survivors],
-            [acc.command.fields.ask.amount_pence for _, acc in survivors],
-        )
-        await add_to_outbox(conn, SCHEMA, events)
-        await repo.store_responses(
-            conn,
-            [acc.command.request_id for _, acc in survivors],
-            [_serialized(self.outcomes[i]) for i, _ in survivors],
+        await repo.write_releases(
+            self.conn,
+            rows,
+            (
+                [acc.command.fields.ask.plan_line_id for _, acc in survivors],
+                [acc.command.fields.ask.amount_pence for _, acc in survivors],
+            ),
+            (
+                [uuid.UUID(e.event_id) for e in events],
+                [e.subject for e in events],
+                [e.envelope.SerializeToString() for e in events],
+            ),
+            (
+                [acc.command.request_id for _, acc in survivors],
+                [_serialized(self.outcomes[i]) for i, _ in survivors],
+            ),
         )
 
     def _row(self, acc: _Accepted) -> dict[str, Any]:
@@ -398,10 +413,6 @@ class _Batch:
         else:
             payload = ev.PaymentReleased(**common)
         return event(payload, "payment", acc.payment_id, 1, c.request_id)
-
-
-def _unlinked(t: Transfer) -> Transfer:
-    return replace(t, linked=False)
 
 
 def _serialized(outcome: object) -> bytes:

@@ -205,6 +205,20 @@ async def lookup_accounts(conn: asyncpg.Connection, ids: Sequence[UUID]) -> list
     return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
 
 
+async def available_balances(
+    conn: asyncpg.Connection, ids: Sequence[UUID]
+) -> dict[UUID, int]:
+    """What each found account may still draw (credits posted - debits posted - debits pending),
+    read without locking: a cheap first look for a caller that decides before the ledger does
+    (the ledger still decides every transfer against the locked balances)."""
+    rows = await conn.fetch(
+        "SELECT id, credits_posted - debits_posted - debits_pending AS available"
+        " FROM ledger.accounts WHERE id = ANY($1::uuid[])",
+        list(ids),
+    )
+    return {row[0]: row[1] for row in rows}
+
+
 # -- transfers -----------------------------------------------------------------------------------
 
 
