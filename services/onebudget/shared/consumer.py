@@ -81,15 +81,21 @@ class EventConsumer:
         """Fetch and apply until cancelled."""
         await self.ensure_consumer()
         sub = await self._js.pull_subscribe_bind(self._durable, self._stream)
-        while True:
-            try:
-                messages = await sub.fetch(
-                    self._settings.fetch_batch_max, timeout=self._settings.fetch_timeout_s
-                )
-            except TimeoutError:
-                continue
-            for msg in messages:
-                await self.process(msg)
+        try:
+            while True:
+                try:
+                    messages = await sub.fetch(
+                        self._settings.fetch_batch_max, timeout=self._settings.fetch_timeout_s
+                    )
+                except TimeoutError:
+                    continue
+                for msg in messages:
+                    await self.process(msg)
+        finally:
+            # Leave nothing for the connection's drain to wait on at shutdown; an unacked
+            # message is simply redelivered to whoever runs this consumer next.
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
 
     async def ensure_consumer(self) -> None:
         """Create the durable consumer (idempotent: the same config is accepted again)."""
