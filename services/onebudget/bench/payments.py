@@ -260,11 +260,58 @@ async def _drive(
     return result
 
 
+def _children_cpu_s(parent: int) -> float:
+    """CPU seconds (user + system) of the live children of `parent` (PostgreSQL's backends)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+async def _postmaster(conn: asyncpg.Connection) -> int:
+    data = await conn.fetchval("SHOW data_directory")
+    text = await asyncio.to_thread(Path(data, "postmaster.pid").read_text)
+    return int(text.split()[0])
+
+
+async def _unsent(conn: asyncpg.Connection) -> int:
+    return int(
+        await conn.fetchval("SELECT count(*) FROM payment.outbox WHERE sent_at IS NULL")
+    )
+
+
 async def _cell(host: Any, stats: Any, plan_file: str, mode: str, in_flight: int) -> dict[str, Any]:
     before = (stats.batches, stats.commands, dict(stats.seconds))
+    async with host.runtime.pool.acquire() as conn:
+        postmaster = await _postmaster(conn)
+        events_before = await conn.fetchval("SELECT count(*) FROM payment.outbox")
+    pg_cpu = _children_cpu_s(postmaster)
+    children_cpu = os.times().children_user + os.times().children_system
     cpu = time.process_time()
     result = await _drive(host.address, plan_file, mode, in_flight, DURATION_S)
-    result["cpu_us_per_payment"] = (time.process_time() - cpu) / max(result["paid"], 1) * 1e6
+    paid = max(result["paid"], 1)
+    # The run ends only when every committed payment's event is acknowledged by JetStream.
+    drain_started = time.perf_counter()
+    async with host.runtime.pool.acquire() as conn:
+        # Polls the outbox table, so there is no asyncio.Event to wait on.
+        while await _unsent(conn):
+            assert time.perf_counter() - drain_started < 120, "the relay did not catch up"
+            await asyncio.sleep(0.01)
+        events = await conn.fetchval("SELECT count(*) FROM payment.outbox") - events_before
+    result["drain_ms"] = (time.perf_counter() - drain_started) * 1000
+    assert events == result["paid"], f"{events} events for {result['paid']} payments"
+    result["cpu_us_per_payment"] = (time.process_time() - cpu) / paid * 1e6
+    client_cpu = os.times().children_user + os.times().children_system - children_cpu
+    result["client_cpu_us_per_payment"] = client_cpu / paid * 1e6
+    result["pg_cpu_us_per_payment"] = (_children_cpu_s(postmaster) - pg_cpu) / paid * 1e6
     batches = stats.batches - before[0]
     result["batch_mean"] = (stats.commands - before[1]) / max(batches, 1)
     result["batch_ms"] = {
@@ -297,18 +344,23 @@ def _render(cells: list[dict[str, Any]], profile: str) -> str:
         f"Payment service (in-process ServiceHost, 8 PostgreSQL connections, its own NATS) and a"
         f" load generator in another process on the same {os.cpu_count()}-core machine,"
         f" synchronous_commit on; {BUDGETS:,} budgets (60/40 NHS/council, two linked transfers"
-        f" per payment), one hot provider payee; {DURATION_S:.0f} s per row.",
+        f" per payment), one hot provider payee; {DURATION_S:.0f} s per row. A payment counts"
+        " when its RPC returns (committed in PostgreSQL); each row ends only when every one of"
+        " its events is acknowledged by JetStream (the relay's lag after the last RPC is shown)."
+        " CPU per payment: the service process, the load generator, PostgreSQL's backends.",
         "",
         "| call | in flight | payments/s | p50 ms | p99 ms | refused | mean batch |"
-        " service CPU µs/payment | ms per batch: claim / read / decide / ledger / write / commit |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        " CPU µs/payment: service / client / PostgreSQL | events published ms after |"
+        " ms per batch: claim / read / decide / ledger / write / commit |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for c in cells:
         call = "ReleasePayment" if c["mode"] == "unary" else f"ReleasePayments x{BULK_SIZE}"
         lines.append(
             f"| {call} | {c['in_flight']} | {c['paid'] / c['seconds']:,.0f} | {c['p50_ms']:.1f} |"
             f" {c['p99_ms']:.1f} | {c['refused']} | {c['batch_mean']:.0f} |"
-            f" {c['cpu_us_per_payment']:.0f} | {_steps(c['batch_ms'])} |"
+            f" {c['cpu_us_per_payment']:.0f} / {c['client_cpu_us_per_payment']:.0f} /"
+            f" {c['pg_cpu_us_per_payment']:.0f} | {c['drain_ms']:.0f} | {_steps(c['batch_ms'])} |"
         )
     lines += [
         "",
