@@ -60,7 +60,7 @@ def _add_up(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     up = sub.add_parser("up", help="start PostgreSQL, NATS and the four services")
     up.add_argument("--fresh", action="store_true", help="wipe .onebudget/run first")
     up.add_argument("--demo", action="store_true", help="load a synthetic year after start")
-    up.add_argument("--people", type=int, default=3000, help="people in the demo (3000)")
+    up.add_argument("--people", type=int, default=2000, help="people in the demo (2000)")
     up.add_argument(
         "--exit-after-start", action="store_true", help="start, print, stop (a smoke check)"
     )

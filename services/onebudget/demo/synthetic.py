@@ -33,13 +33,14 @@ GIVEN = ("Alex", "Sam", "Jo", "Chris", "Pat", "Robin", "Jamie", "Morgan", "Taylo
          "Jordan", "Riley", "Avery", "Quinn", "Rowan", "Sasha", "Toni", "Kit", "Ash", "Drew")
 FAMILY = ("Oak", "Birch", "Hazel", "Rowan", "Alder", "Willow", "Aspen", "Holly", "Ivy", "Elm",
           "Juniper", "Laurel", "Maple", "Cedar", "Linden", "Poplar", "Sorrel", "Teasel")
+# (service, category, pence per occurrence, frequency): rough 2026 prices for the region.
 SERVICES = (
-    ("Personal assistant support", "personal_care", 1_650, "WEEKLY"),
-    ("Respite care", "respite", 12_500, "FOUR_WEEKLY"),
-    ("Physiotherapy", "therapy", 4_500, "WEEKLY"),
-    ("Community nursing support", "nursing", 6_200, "WEEKLY"),
-    ("Day opportunities", "day_services", 5_800, "WEEKLY"),
-    ("Powered wheelchair and maintenance", "equipment", 280_000, "ONE_OFF"),
+    ("Personal assistant support", "personal_care", 16_500, "WEEKLY"),
+    ("Respite care", "respite", 125_000, "FOUR_WEEKLY"),
+    ("Physiotherapy", "therapy", 9_000, "WEEKLY"),
+    ("Community nursing support", "nursing", 31_000, "WEEKLY"),
+    ("Day opportunities", "day_services", 11_600, "WEEKLY"),
+    ("Powered wheelchair and maintenance", "equipment", 580_000, "ONE_OFF"),
     ("Counselling", "therapy", 5_500, "WEEKLY"),
 )
 
