@@ -18,14 +18,14 @@ from onebudget.entitlement.domain.model import (
     right_to_have_categories,
 )
 from onebudget.entitlement.domain.reviews import ReviewKind, next_review
-from onebudget.entitlement.service_layer.paging import (
+from onebudget.shared.errors import FailedPrecondition, Violations
+from onebudget.shared.paging import (
     PAGE_SIZE_DEFAULT,
     PAGE_SIZE_MAX,
     decode_token,
     encode_token,
     page_size,
 )
-from onebudget.shared.errors import FailedPrecondition, Violations
 
 D = date.fromisoformat
 

@@ -17,10 +17,11 @@ from onebudget.allocation.adapters import ledger_reads
 from onebudget.allocation.adapters import repository as repo
 from onebudget.allocation.domain import accounts, errors, model
 from onebudget.allocation.domain.model import BudgetStatus, EndReason
-from onebudget.allocation.service_layer import funding, mapping, outgoing, paging, validation
+from onebudget.allocation.service_layer import funding, mapping, outgoing, validation
 from onebudget.allocation.service_layer.funding import Move
 from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.events.v1 import allocation_pb2 as ev
+from onebudget.shared import paging
 from onebudget.shared.errors import Violations
 from onebudget.shared.idempotency import check_request_id, run_idempotent
 from onebudget.shared.ledger import store
@@ -712,10 +713,12 @@ async def list_budgets(
     size = paging.page_size(request.page_size, v)
     filters = _list_filters(request, v)
     query = repr(sorted((k, str(x)) for k, x in filters.items()))
-    after = paging.decode_token(request.page_token, query, v)
+    key = paging.decode_token(request.page_token, query, v)
     v.raise_if_any()
+    after = uuid.UUID(key[0]) if key else None
     async with pool.acquire() as conn:
         rows = await repo.list_budgets(conn, filters, after, size + 1)
         budgets = [await mapping.budget_message(conn, row) for row in rows[:size]]
-    token = paging.encode_token(rows[size - 1]["budget_id"], query) if len(rows) > size else ""
+    last = rows[size - 1]["budget_id"] if len(rows) > size else None
+    token = paging.encode_token([str(last)], query) if last is not None else ""
     return pb.ListBudgetsResponse(budgets=budgets, next_page_token=token)

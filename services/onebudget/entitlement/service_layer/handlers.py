@@ -20,11 +20,11 @@ from onebudget.entitlement.adapters import repository as repo
 from onebudget.entitlement.domain import errors, model
 from onebudget.entitlement.domain.dates import age_on, format_date
 from onebudget.entitlement.domain.model import Category, Outcome, PersonState, RequestState
-from onebudget.entitlement.service_layer import mapping, paging
+from onebudget.entitlement.service_layer import mapping
 from onebudget.entitlement.service_layer.outgoing import publish
 from onebudget.entitlement.v1 import entitlement_service_pb2 as api
 from onebudget.events.v1 import entitlement_pb2 as ev
-from onebudget.shared import identifiers
+from onebudget.shared import identifiers, paging
 from onebudget.shared.errors import FailedPrecondition, NotFound, Violations
 from onebudget.shared.idempotency import check_request_id, run_idempotent
 

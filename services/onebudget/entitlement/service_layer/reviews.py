@@ -15,12 +15,13 @@ from onebudget.entitlement.adapters import repository as repo
 from onebudget.entitlement.domain import errors
 from onebudget.entitlement.domain.dates import format_date, parse_iso_date
 from onebudget.entitlement.domain.reviews import ReviewKind, first_review, next_review
-from onebudget.entitlement.service_layer import mapping, paging
+from onebudget.entitlement.service_layer import mapping
 from onebudget.entitlement.service_layer.handlers import SCHEMA, england_today
 from onebudget.entitlement.service_layer.outgoing import publish
 from onebudget.entitlement.v1 import entitlement_service_pb2 as api
 from onebudget.events.v1 import allocation_pb2, envelope_pb2, payment_pb2
 from onebudget.events.v1 import entitlement_pb2 as ev
+from onebudget.shared import paging
 from onebudget.shared.consumer import PoisonEvent
 from onebudget.shared.errors import FailedPrecondition, NotFound, Violations
 from onebudget.shared.idempotency import check_request_id, run_idempotent

@@ -32,7 +32,7 @@ from onebudget.payment.domain.schedules import (
     offset_excess_pence,
     offset_threshold_pence,
 )
-from onebudget.payment.service_layer import mapping, money_moves, paging
+from onebudget.payment.service_layer import mapping, money_moves
 from onebudget.payment.service_layer.outgoing import SCHEMA, event
 from onebudget.payment.service_layer.release import ReleaseBatcher
 from onebudget.payment.service_layer.statement import budget_statement
@@ -45,7 +45,7 @@ from onebudget.payment.service_layer.validation import (
     payment_fields,
 )
 from onebudget.payment.v1 import payment_service_pb2 as api
-from onebudget.shared import ledger
+from onebudget.shared import ledger, paging
 from onebudget.shared.errors import DomainError, FailedPrecondition, NotFound, Violations
 from onebudget.shared.grpc_edge import status_code_for
 from onebudget.shared.idempotency import check_request_id, request_hash, run_idempotent

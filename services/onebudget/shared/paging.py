@@ -1,4 +1,5 @@
-"""List paging (AIP-158): bounded page sizes and opaque page tokens bound to their query."""
+"""List paging (AIP-158) for every service: bounded page sizes, and opaque page tokens that
+carry the key to continue after and only continue the query they came from."""
 
 from __future__ import annotations
 
