@@ -84,3 +84,35 @@ async def add_to_outbox(
         [e.subject for e in events],
         [e.envelope.SerializeToString() for e in events],
     )
+
+
+async def add_aggregate_events(
+    conn: asyncpg.Connection,
+    schema: str,
+    *,
+    source: str,
+    aggregate_type: str,
+    aggregate_id: str,
+    version: int,
+    request_id: str,
+    payloads: Sequence[Message],
+) -> None:
+    """Outbox `payloads` as consecutive versions of one aggregate, the last being `version` (the
+    aggregate row's version after the change), so a consumer can see a gap."""
+    first_version = version - len(payloads) + 1
+    assert first_version >= 1
+    await add_to_outbox(
+        conn,
+        schema,
+        [
+            new_event(
+                payload,
+                source=source,
+                aggregate_type=aggregate_type,
+                aggregate_id=aggregate_id,
+                aggregate_version=first_version + i,
+                request_id=request_id,
+            )
+            for i, payload in enumerate(payloads)
+        ],
+    )

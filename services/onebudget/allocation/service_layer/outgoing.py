@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 from google.protobuf.message import Message
 
-from onebudget.shared.outbox import add_to_outbox, new_event
+from onebudget.shared.outbox import add_aggregate_events, add_to_outbox, new_event
 
 SOURCE = "allocation"
 SCHEMA = "allocation"
@@ -19,22 +19,10 @@ async def publish_budget(
     conn: asyncpg.Connection, budget: Any, request_id: str, *payloads: Message
 ) -> None:
     """Outbox the payloads as consecutive versions ending at the budget row's version."""
-    first_version = budget["version"] - len(payloads) + 1
-    assert first_version >= 1
-    await add_to_outbox(
-        conn,
-        SCHEMA,
-        [
-            new_event(
-                payload,
-                source=SOURCE,
-                aggregate_type="budget",
-                aggregate_id=str(budget["budget_id"]),
-                aggregate_version=first_version + i,
-                request_id=request_id,
-            )
-            for i, payload in enumerate(payloads)
-        ],
+    await add_aggregate_events(
+        conn, SCHEMA, source=SOURCE, aggregate_type="budget",
+        aggregate_id=str(budget["budget_id"]), version=budget["version"],
+        request_id=request_id, payloads=payloads,
     )
 
 

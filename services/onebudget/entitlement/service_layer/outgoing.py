@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 from google.protobuf.message import Message
 
-from onebudget.shared.outbox import add_to_outbox, new_event
+from onebudget.shared.outbox import add_aggregate_events
 
 SOURCE = "entitlement"
 AGGREGATE = "person"
@@ -19,20 +19,8 @@ async def publish(
     conn: asyncpg.Connection, person: Any, request_id: str, *payloads: Message
 ) -> None:
     """Outbox the payloads as consecutive versions ending at the person row's version."""
-    first_version = person["version"] - len(payloads) + 1
-    assert first_version >= 1
-    await add_to_outbox(
-        conn,
-        SCHEMA,
-        [
-            new_event(
-                payload,
-                source=SOURCE,
-                aggregate_type=AGGREGATE,
-                aggregate_id=str(person["person_id"]),
-                aggregate_version=first_version + i,
-                request_id=request_id,
-            )
-            for i, payload in enumerate(payloads)
-        ],
+    await add_aggregate_events(
+        conn, SCHEMA, source=SOURCE, aggregate_type=AGGREGATE,
+        aggregate_id=str(person["person_id"]), version=person["version"],
+        request_id=request_id, payloads=payloads,
     )
