@@ -155,3 +155,46 @@ async def test_bad_input_lists_every_field(start_service: StartService) -> None:
         assert set(error_of(caught.value)[3]) == {"kind", "name"}
         assert len(await outbox(conn)) == before
         assert await conn.fetchval("SELECT count(*) FROM payment.payments") == 0
+
+
+async def test_ledger_refusal_after_the_in_memory_decision_leaves_no_row(
+    start_service: StartService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The batch decides on an unlocked first look at the balances; make that look wrong (as if
+    # another writer drained the budget in between) so only the ledger refuses the second one.
+    from onebudget.shared import ledger
+
+    async def rich(_conn: object, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+        return dict.fromkeys(ids, 10**12)
+
+    monkeypatch.setattr(ledger, "available_balances", rich)
+    host = await start_service(SPEC)
+    assert host.runtime is not None
+    channel, s = stub(host)
+    async with channel, host.runtime.pool.acquire() as conn:
+        b = await funded_budget(conn, (1_000, 1_000, 0))
+        provider = await payee(s)
+        before = len(await outbox(conn))
+        first, second, third = (release(b, provider, n) for n in (1_000, 5_000, 500))
+        response = await s.ReleasePayments(
+            api.ReleasePaymentsRequest(
+                request_id=str(uuid.uuid4()), payments=[first, second, third]
+            )
+        )
+        outcomes = [r.WhichOneof("outcome") for r in response.results]
+        assert outcomes == ["payment", "error", "payment"]
+        assert response.results[1].error.reason == "INSUFFICIENT_FUNDS"
+        assert response.results[1].error.metadata["ledger_result"] == "exceeds_available_balance"
+        # Nothing of the refused one remains: no payment row, no event, no claim.
+        assert await available(conn, b) == [1_000 - 600 - 300, 1_000 - 400 - 200, 0]
+        assert len(await outbox(conn)) == before + 2
+        assert await conn.fetchval(
+            "SELECT count(*) FROM payment.payments WHERE request_id = $1", second.request_id
+        ) == 0
+        assert await conn.fetchval(
+            "SELECT count(*) FROM payment.idempotency WHERE request_id = $1", second.request_id
+        ) == 0
+        assert await conn.fetchval(
+            "SELECT committed_pence FROM payment.plan_lines WHERE plan_line_id = $1", b.line_id
+        ) == 1_500
+        assert await ledger.verify(conn) == []

@@ -229,19 +229,31 @@ class _Batch:
             accepted.append((i, outcome))
             groups.append(self._transfers(outcome, budgets[c.fields.ask.budget_id].budget.accounts))
         t = self.stats.add("decide", t)
-        results = await ledger.create_transfer_groups(conn, groups) if groups else []
-        t = self.stats.add("ledger", t)
-        survivors: list[tuple[int, _Accepted]] = []
-        for (i, acc), result in zip(accepted, results, strict=True):
-            if all(r is R.OK for r in result):
-                survivors.append((i, acc))
-            else:
-                self.outcomes[i] = _ledger_refusal(result)
-        await self._write(survivors, budgets, lines, payees)
-        refused = [
+        # The payment rows go in before the ledger call, so the ledger's chain head (one writer
+        # at a time) is held only for the transfers and the commit, not for these writes too. A
+        # savepoint undoes them when the ledger refuses a command the in-memory decision
+        # accepted (another writer moved the balance in between; outbox rows are never
+        # deleted), and the survivors are written again.
+        pending = list(zip(accepted, groups, strict=True))
+        while pending:
+            await conn.execute("SAVEPOINT release_batch")
+            await self._write([a for a, _ in pending], budgets, lines, payees)
+            t = self.stats.add("write", t)
+            results = await ledger.create_transfer_groups(conn, [g for _, g in pending])
+            t = self.stats.add("ledger", t)
+            refused = {
+                k for k, result in enumerate(results) if not all(r is R.OK for r in result)
+            }
+            if not refused:
+                break
+            await conn.execute("ROLLBACK TO SAVEPOINT release_batch")
+            for k in refused:
+                self.outcomes[pending[k][0][0]] = _ledger_refusal(results[k])
+            pending = [p for k, p in enumerate(pending) if k not in refused]
+        refused_ids = [
             self.commands[i].request_id for i in fresh if isinstance(self.outcomes[i], Exception)
         ]
-        await repo.drop_claims(conn, refused)
+        await repo.drop_claims(conn, refused_ids)
         self.stats.add("write", t)
 
     def _decide(
