@@ -130,8 +130,6 @@ async def _cell(
 
 def _render(cells: list[Cell], verified: list[str]) -> str:
     lines = [
-        "## Ledger",
-        "",
         f"One transfer per call, each caller waiting for its result; {DURATION_S:.0f} s per row;"
         f" {os.cpu_count()} cores, Python {platform.python_version()}, client and PostgreSQL on"
         " the same machine, synchronous_commit on. hot = every transfer credits one account.",
