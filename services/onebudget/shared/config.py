@@ -45,14 +45,13 @@ def env_url(env: Mapping[str, str], name: str, schemes: tuple[str, ...], default
         raise ConfigError(f"{name} is not set")
     try:
         parts = urlsplit(raw)
-        port = parts.port  # raises ValueError on a bad or out-of-range port
+        _ = parts.port  # reading it raises ValueError on a bad or out-of-range port
     except ValueError as exc:
         raise ConfigError(f"{name} is not a valid URL: {exc}") from None
     if parts.scheme not in schemes:
         raise ConfigError(f"{name} must start with one of {', '.join(s + '://' for s in schemes)}")
     if not parts.hostname:
         raise ConfigError(f"{name} has no host")
-    del port
     return raw
 
 

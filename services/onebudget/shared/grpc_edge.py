@@ -14,7 +14,7 @@ from typing import Any
 
 import grpc
 from google.protobuf import any_pb2
-from google.rpc import code_pb2, error_details_pb2, status_pb2
+from google.rpc import error_details_pb2, status_pb2
 
 from onebudget.shared.errors import (
     AlreadyExists,
@@ -150,7 +150,3 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         )
         self._wrapped[method] = wrapped
         return wrapped
-
-
-def rpc_code_name(code: int) -> str:
-    return str(code_pb2.Code.Name(code))
