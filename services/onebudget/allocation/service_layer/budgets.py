@@ -26,6 +26,7 @@ from onebudget.shared.errors import Violations
 from onebudget.shared.idempotency import check_request_id, run_idempotent
 from onebudget.shared.ledger import store
 from onebudget.shared.ledger.domain import FundingStream
+from onebudget.shared.validation import parse_date, require_uuid
 
 SCHEMA = "allocation"
 Row = Any
@@ -38,8 +39,8 @@ Today = Callable[[], date]
 def _period(
     request: pb.CreateBudgetRequest, v: Violations
 ) -> tuple[date, date]:
-    start = validation.parse_date(request.start_date, "start_date", v)
-    end = validation.parse_date(request.end_date, "end_date", v)
+    start = parse_date(request.start_date, "start_date", v)
+    end = parse_date(request.end_date, "end_date", v)
     if not model.is_financial_year(request.financial_year):
         return date.min, date.min
     first, last = model.financial_year_bounds(request.financial_year)
@@ -53,7 +54,7 @@ def _period(
 async def create_budget(pool: asyncpg.Pool, request: pb.CreateBudgetRequest) -> pb.Budget:
     v = Violations()
     check_request_id(request.request_id, v)
-    person_id = validation.parse_uuid(request.person_id, "person_id", v)
+    person_id = require_uuid(request.person_id, "person_id", v)
     validation.check_ods(request.commissioner_ods_code, "commissioner_ods_code", v, required=False)
     validation.check_gss(request.council_gss_code, "council_gss_code", v, required=False)
     v.check(
@@ -249,7 +250,7 @@ def _line_removed(budget: Row, line: Row, revision: int) -> ev.PlanLineRemoved:
 async def add_plan_line(pool: asyncpg.Pool, request: pb.AddPlanLineRequest) -> pb.Budget:
     v = Violations()
     check_request_id(request.request_id, v)
-    budget_id = validation.parse_uuid(request.budget_id, "budget_id", v)
+    budget_id = require_uuid(request.budget_id, "budget_id", v)
     terms = validation.plan_line(request.line, "line", v)
     v.raise_if_any()
 
@@ -271,8 +272,8 @@ async def add_plan_line(pool: asyncpg.Pool, request: pb.AddPlanLineRequest) -> p
 async def remove_plan_line(pool: asyncpg.Pool, request: pb.RemovePlanLineRequest) -> pb.Budget:
     v = Violations()
     check_request_id(request.request_id, v)
-    budget_id = validation.parse_uuid(request.budget_id, "budget_id", v)
-    line_id = validation.parse_uuid(request.plan_line_id, "plan_line_id", v)
+    budget_id = require_uuid(request.budget_id, "budget_id", v)
+    line_id = require_uuid(request.plan_line_id, "plan_line_id", v)
     v.raise_if_any()
 
     async def effect(conn: asyncpg.Connection) -> pb.Budget:
@@ -421,8 +422,8 @@ async def agree_budget(
 ) -> pb.Budget:
     v = Violations()
     check_request_id(request.request_id, v)
-    budget_id = validation.parse_uuid(request.budget_id, "budget_id", v)
-    agreed_on = validation.parse_date(request.agreed_on, "agreed_on", v)
+    budget_id = require_uuid(request.budget_id, "budget_id", v)
+    agreed_on = parse_date(request.agreed_on, "agreed_on", v)
     v.raise_if_any()
 
     async def effect(conn: asyncpg.Connection) -> pb.Budget:
@@ -512,12 +513,12 @@ def _check_revision(request: pb.ReviseBudgetRequest, v: Violations) -> None:
 async def revise_budget(pool: asyncpg.Pool, request: pb.ReviseBudgetRequest) -> pb.Budget:
     v = Violations()
     check_request_id(request.request_id, v)
-    budget_id = validation.parse_uuid(request.budget_id, "budget_id", v)
+    budget_id = require_uuid(request.budget_id, "budget_id", v)
     _check_revision(request, v)
-    notice = validation.parse_date(request.notice_date, "notice_date", v)
+    notice = parse_date(request.notice_date, "notice_date", v)
     added = [validation.plan_line(x, f"add_lines[{i}]", v) for i, x in enumerate(request.add_lines)]
     removed = [
-        validation.parse_uuid(x, f"remove_plan_line_ids[{i}]", v)
+        require_uuid(x, f"remove_plan_line_ids[{i}]", v)
         for i, x in enumerate(request.remove_plan_line_ids)
     ]
     v.raise_if_any()
@@ -613,8 +614,8 @@ async def _revise(
 async def end_budget(pool: asyncpg.Pool, request: pb.EndBudgetRequest, today: Today) -> pb.Budget:
     v = Violations()
     check_request_id(request.request_id, v)
-    budget_id = validation.parse_uuid(request.budget_id, "budget_id", v)
-    ended_on = validation.parse_date(request.ended_on, "ended_on", v)
+    budget_id = require_uuid(request.budget_id, "budget_id", v)
+    ended_on = parse_date(request.ended_on, "ended_on", v)
     v.check(len(request.note) <= model.TEXT_LENGTH_MAX, "note", "up to 200 characters")
     v.raise_if_any()
 
@@ -675,7 +676,7 @@ async def finish(
 
 async def get_budget(pool: asyncpg.Pool, request: pb.GetBudgetRequest) -> pb.Budget:
     v = Violations()
-    budget_id = validation.parse_uuid(request.budget_id, "budget_id", v)
+    budget_id = require_uuid(request.budget_id, "budget_id", v)
     v.raise_if_any()
     async with pool.acquire() as conn:
         budget = await repo.get_budget(conn, budget_id)
@@ -693,7 +694,7 @@ def _list_filters(request: pb.ListBudgetsRequest, v: Violations) -> dict[str, An
         validation.check_gss(request.council_gss_code, "council_gss_code", v)
         filters["council_gss_code"] = request.council_gss_code
     if request.person_id:
-        filters["person_id"] = validation.parse_uuid(request.person_id, "person_id", v)
+        filters["person_id"] = require_uuid(request.person_id, "person_id", v)
     if request.status:
         v.check(request.status in pb.BudgetStatus.values(), "status", "not a known status")
         if request.status in pb.BudgetStatus.values():

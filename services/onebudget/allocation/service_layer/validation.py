@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import date
-
 from onebudget.allocation.domain import model
 from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.shared.errors import Violations
@@ -42,25 +39,6 @@ def check_year(year: int, field: str, v: Violations) -> None:
 
 def check_basis_points(value: int, field: str, v: Violations) -> None:
     v.check(0 <= value <= BASIS_POINTS_WHOLE, field, "basis points between 0 and 10,000")
-
-
-def parse_uuid(value: str, field: str, v: Violations) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        v.add(field, "must be a UUID")
-        return uuid.UUID(int=0)
-
-
-def parse_date(value: str, field: str, v: Violations) -> date | None:
-    """An ISO date, or None when empty (the caller's default applies)."""
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        v.add(field, "an ISO date YYYY-MM-DD")
-        return None
 
 
 def check_pence(value: int, field: str, v: Violations, *, positive: bool = False) -> None:

@@ -27,6 +27,7 @@ from onebudget.events.v1 import entitlement_pb2 as ev
 from onebudget.shared import identifiers, paging
 from onebudget.shared.errors import FailedPrecondition, NotFound, Violations
 from onebudget.shared.idempotency import check_request_id, run_idempotent
+from onebudget.shared.validation import require_uuid
 
 SCHEMA = "entitlement"
 NAME_LENGTH_MAX = 200
@@ -178,7 +179,7 @@ class EntitlementHandlers:
 
     async def get_person(self, request: api.GetPersonRequest) -> api.Person:
         v = Violations()
-        person_id = mapping.parse_uuid(request.person_id, "person_id", v)
+        person_id = require_uuid(request.person_id, "person_id", v)
         v.raise_if_any()
         person = await repo.get_person(self._pool, person_id)
         if person is None:
@@ -194,7 +195,7 @@ class EntitlementHandlers:
             _check_gss(request.council_gss_code, "council_gss_code", v)
         query = f"people|{request.commissioner_ods_code}|{request.council_gss_code}"
         key = paging.decode_token(request.page_token, query, v)
-        after = mapping.parse_uuid(key[0], "page_token", v) if key else None
+        after = require_uuid(key[0], "page_token", v) if key else None
         v.raise_if_any()
         rows = await repo.list_people(
             self._pool,
@@ -214,7 +215,7 @@ class EntitlementHandlers:
     async def update_person_details(self, request: api.UpdatePersonDetailsRequest) -> api.Person:
         v = Violations()
         check_request_id(request.request_id, v)
-        person_id = mapping.parse_uuid(request.person_id, "person_id", v)
+        person_id = require_uuid(request.person_id, "person_id", v)
         _check_text(request.reason, "reason", v, TEXT_LENGTH_MAX)
         changes = self._requested_corrections(request, v)
         v.raise_if_any()
@@ -282,7 +283,7 @@ class EntitlementHandlers:
     async def record_death(self, request: api.RecordDeathRequest) -> api.Person:
         v = Violations()
         check_request_id(request.request_id, v)
-        person_id = mapping.parse_uuid(request.person_id, "person_id", v)
+        person_id = require_uuid(request.person_id, "person_id", v)
         died_on = mapping.parse_date(request.died_on, "died_on", v, today=self._today())
         v.raise_if_any()
 
@@ -313,7 +314,7 @@ class EntitlementHandlers:
     ) -> api.Person:
         v = Violations()
         check_request_id(request.request_id, v)
-        person_id = mapping.parse_uuid(request.person_id, "person_id", v)
+        person_id = require_uuid(request.person_id, "person_id", v)
         on = mapping.parse_date(request.withdrawn_on, "withdrawn_on", v, today=self._today())
         v.raise_if_any()
 
@@ -354,7 +355,7 @@ class EntitlementHandlers:
     ) -> api.EligibilityDecision:
         v = Violations()
         check_request_id(request.request_id, v)
-        person_id = mapping.parse_uuid(request.person_id, "person_id", v)
+        person_id = require_uuid(request.person_id, "person_id", v)
         category = mapping.category_from_api(request.category)
         v.check(category is not None, "category", "required: one of the eligibility categories")
         outcome = mapping.outcome_from_api(request.outcome)
@@ -414,7 +415,7 @@ class EntitlementHandlers:
         self, request: api.ListEligibilityRequest
     ) -> api.ListEligibilityResponse:
         v = Violations()
-        person_id = mapping.parse_uuid(request.person_id, "person_id", v)
+        person_id = require_uuid(request.person_id, "person_id", v)
         size = paging.page_size(request.page_size, v)
         query = f"eligibility|{request.person_id}"
         key = paging.decode_token(request.page_token, query, v)
@@ -470,7 +471,7 @@ class EntitlementHandlers:
     ) -> api.PersonalHealthBudgetRequest:
         v = Violations()
         check_request_id(request.request_id, v)
-        person_id = mapping.parse_uuid(request.person_id, "person_id", v)
+        person_id = require_uuid(request.person_id, "person_id", v)
         category = mapping.category_from_api(request.category)
         v.check(category is not None, "category", "required: one of the eligibility categories")
         on = mapping.parse_date(request.requested_on, "requested_on", v, today=self._today())
@@ -523,7 +524,7 @@ class EntitlementHandlers:
     ) -> api.PersonalHealthBudgetRequest:
         v = Violations()
         check_request_id(request.request_id, v)
-        phb_id = mapping.parse_uuid(request.phb_request_id, "phb_request_id", v)
+        phb_id = require_uuid(request.phb_request_id, "phb_request_id", v)
         on = mapping.parse_date(request.requested_on, "requested_on", v, today=self._today())
         grounds = model.clean_reasons(request.grounds)
         _check_reasons(grounds, "grounds", v)
@@ -555,7 +556,7 @@ class EntitlementHandlers:
     ) -> api.PersonalHealthBudgetRequest:
         v = Violations()
         check_request_id(request.request_id, v)
-        phb_id = mapping.parse_uuid(request.phb_request_id, "phb_request_id", v)
+        phb_id = require_uuid(request.phb_request_id, "phb_request_id", v)
         outcome = mapping.outcome_from_api(request.outcome)
         v.check(outcome is not None, "outcome", "required: GRANTED or REFUSED")
         reasons = model.clean_reasons(request.reasons)

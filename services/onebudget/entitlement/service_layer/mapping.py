@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime
 from typing import Any
 
 from google.protobuf import timestamp_pb2
 
-from onebudget.entitlement.domain.dates import format_date, parse_iso_date
+from onebudget.entitlement.domain.dates import format_date
 from onebudget.entitlement.domain.model import Category, Outcome
 from onebudget.entitlement.domain.reviews import ReviewKind
 from onebudget.entitlement.v1 import entitlement_service_pb2 as api
 from onebudget.shared.errors import Violations
+from onebudget.shared.validation import parse_date as shared_parse_date
 
 Row = Any  # an asyncpg.Record
 
@@ -57,22 +57,13 @@ def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
     return stamp
 
 
-def parse_uuid(value: str, field: str, violations: Violations) -> uuid.UUID:
-    """The UUID, or a violation (and a nil UUID the caller never uses: it raises first)."""
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        violations.add(field, "must be a UUID" if value else "required")
-        return uuid.UUID(int=0)
-
-
 def parse_date(
     value: str, field: str, violations: Violations, *, today: date | None = None
 ) -> date:
-    """An ISO date, not after `today` when given (a violation otherwise)."""
-    parsed = parse_iso_date(value)
+    """A required ISO date, not after `today` when given. On a violation it returns date.min,
+    which the caller never uses: it raises the collected violations first."""
+    parsed = shared_parse_date(value, field, violations, required=True)
     if parsed is None:
-        violations.add(field, "must be an ISO date YYYY-MM-DD" if value else "required")
         return date.min
     if today is not None and parsed > today:
         violations.add(field, "must not be in the future")

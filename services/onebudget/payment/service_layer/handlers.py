@@ -40,8 +40,6 @@ from onebudget.payment.service_layer.validation import (
     TEXT_LENGTH_MAX,
     check_amount,
     check_text,
-    parse_date,
-    parse_uuid,
     payment_fields,
 )
 from onebudget.payment.v1 import payment_service_pb2 as api
@@ -50,6 +48,7 @@ from onebudget.shared.errors import DomainError, FailedPrecondition, NotFound, V
 from onebudget.shared.grpc_edge import status_code_for
 from onebudget.shared.idempotency import check_request_id, request_hash, run_idempotent
 from onebudget.shared.outbox import add_to_outbox
+from onebudget.shared.validation import parse_date, parse_uuid
 
 REASONS_COUNT_MAX = 20
 Conn: TypeAlias = asyncpg.Connection

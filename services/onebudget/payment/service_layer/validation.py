@@ -2,44 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from typing import Protocol
 
 from onebudget.payment.domain.model import PAYMENT_PENCE_MAX, PaymentAsk
 from onebudget.shared.errors import Violations
 from onebudget.shared.idempotency import check_request_id
+from onebudget.shared.validation import parse_date, parse_uuid
 
 TEXT_LENGTH_MAX = 200
 REFERENCE_LENGTH_MAX = 100
-
-
-def parse_uuid(
-    value: str, field: str, violations: Violations, *, required: bool = True
-) -> uuid.UUID | None:
-    if not value:
-        if required:
-            violations.add(field, "required: a UUID")
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        violations.add(field, "must be a UUID")
-        return None
-
-
-def parse_date(
-    value: str, field: str, violations: Violations, *, required: bool = False
-) -> date | None:
-    if not value:
-        if required:
-            violations.add(field, "required: a date YYYY-MM-DD")
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        violations.add(field, "must be a date YYYY-MM-DD")
-        return None
 
 
 def check_amount(amount: int, field: str, violations: Violations) -> None:
