@@ -11,10 +11,10 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
-import asyncpg
 import pytest
 from hypothesis import HealthCheck, settings
 
+from onebudget.shared import db
 from onebudget.shared.config import ServiceConfig
 from onebudget.shared.runtime.infra import LocalInfra, sweep_dead_test_infra
 from onebudget.shared.server import ServiceHost, ServiceSpec
@@ -60,11 +60,6 @@ def nats_url(infra: LocalInfra) -> str:
     return infra.nats_url
 
 
-def _with_database(url: str, database: str) -> str:
-    base, _, _ = url.rpartition("/")
-    return f"{base}/{database}"
-
-
 FreshDatabase = Callable[[], Awaitable[str]]
 
 
@@ -75,21 +70,13 @@ async def fresh_database(pg_url: str) -> AsyncIterator[FreshDatabase]:
 
     async def make() -> str:
         name = f"t_{uuid.uuid4().hex[:12]}"
-        admin = await asyncpg.connect(pg_url)
-        try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await admin.close()
+        url = await db.create_database(pg_url, name)
         created.append(name)
-        return _with_database(pg_url, name)
+        return url
 
     yield make
-    admin = await asyncpg.connect(pg_url)
-    try:
-        for name in created:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    for name in created:
+        await db.drop_database(pg_url, name)
 
 
 StartService = Callable[..., Awaitable[ServiceHost]]

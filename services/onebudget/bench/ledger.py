@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from onebudget.shared import ledger
+from onebudget.shared import db, ledger
 from onebudget.shared.ledger import Account, FundingStream, Transfer
 from onebudget.shared.ledger import CreateTransferResult as R
 
@@ -158,14 +158,7 @@ def _render(cells: list[Cell], verified: list[str]) -> str:
 
 async def run(database_url: str) -> str:
     """Benchmark the ledger in a fresh database next to `database_url`; a markdown section."""
-    name = f"bench_ledger_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = f"{database_url.rpartition('/')[0]}/{name}"
-    try:
+    async with db.scratch_database(database_url, "bench_ledger") as url:
         ids = await _setup(url)
         cells = [
             await _cell(url, ids, workload, group, callers)
@@ -178,12 +171,6 @@ async def run(database_url: str) -> str:
             verified = await ledger.verify(conn)
         finally:
             await conn.close()
-    finally:
-        admin = await asyncpg.connect(database_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
     return _render(cells, verified)
 
 

@@ -29,6 +29,8 @@ from typing import Any
 
 import asyncpg
 
+from onebudget.shared import db
+
 BUDGETS = 1_000
 DURATION_S = float(os.environ.get("ONEBUDGET_BENCH_DURATION_S", "10"))
 PROFILE_S = 3.0
@@ -377,34 +379,23 @@ def _render(cells: list[dict[str, Any]], profile: str) -> str:
 async def run(database_url: str) -> str:
     from onebudget.shared.runtime.nats import LocalNats
 
-    name = f"bench_payments_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = f"{database_url.rpartition('/')[0]}/{name}"
     nats = LocalNats(NATS_DIR)
     nats.start(fresh=True)
     try:
-        host, plan = await _setup(url, nats.url)
-        try:
-            plan["payee"] = await _payee(host)
-            plan_file = str((NATS_DIR / "plan.json").resolve())
-            await asyncio.to_thread(Path(plan_file).write_text, json.dumps(plan))
-            stats = _STATS[-1]
-            cells = [await _cell(host, stats, plan_file, "unary", n) for n in IN_FLIGHT]
-            cells.append(await _cell(host, stats, plan_file, "bulk", BULK_IN_FLIGHT))
-            profile = await _profile(host, plan_file)
-        finally:
-            await host.stop()
+        async with db.scratch_database(database_url, "bench_payments") as url:
+            host, plan = await _setup(url, nats.url)
+            try:
+                plan["payee"] = await _payee(host)
+                plan_file = str((NATS_DIR / "plan.json").resolve())
+                await asyncio.to_thread(Path(plan_file).write_text, json.dumps(plan))
+                stats = _STATS[-1]
+                cells = [await _cell(host, stats, plan_file, "unary", n) for n in IN_FLIGHT]
+                cells.append(await _cell(host, stats, plan_file, "bulk", BULK_IN_FLIGHT))
+                profile = await _profile(host, plan_file)
+            finally:
+                await host.stop()
     finally:
         nats.stop()
-        admin = await asyncpg.connect(database_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
     return _render(cells, profile)
 
 

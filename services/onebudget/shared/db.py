@@ -9,9 +9,12 @@ advisory lock makes concurrent start-ups (two replicas) apply each migration onc
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.resources
 import re
+import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import asyncpg
@@ -110,3 +113,38 @@ async def create_pool(
     )
     assert pool is not None
     return pool
+
+
+def database_url_for(server_url: str, database: str) -> str:
+    """The URL of another database on the same server as `server_url`."""
+    return f"{server_url.rpartition('/')[0]}/{database}"
+
+
+async def create_database(server_url: str, database: str) -> str:
+    """Create an empty database beside `server_url`'s; return its URL."""
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        await admin.close()
+    return database_url_for(server_url, database)
+
+
+async def drop_database(server_url: str, database: str) -> None:
+    """Drop a database beside `server_url`'s, closing its sessions (tests and benchmarks)."""
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@contextlib.asynccontextmanager
+async def scratch_database(server_url: str, prefix: str) -> AsyncIterator[str]:
+    """A throw-away database for one run: yields its URL, drops it afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    url = await create_database(server_url, name)
+    try:
+        yield url
+    finally:
+        await drop_database(server_url, name)
