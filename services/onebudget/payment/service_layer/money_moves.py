@@ -7,7 +7,7 @@ ledger refusal to a business reason; all run inside the caller's transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -19,7 +19,7 @@ from onebudget.payment.domain.model import STREAMS
 from onebudget.shared import ledger
 from onebudget.shared.errors import FailedPrecondition
 from onebudget.shared.ledger import CreateTransferResult as R
-from onebudget.shared.ledger import Transfer
+from onebudget.shared.ledger import FundingStream, Transfer
 
 
 def reserved_parts(row: Any) -> list[int]:
@@ -97,6 +97,22 @@ def original_transfer_id(payment: Any, stream: Any) -> uuid.UUID:
     return transfer_id(payment["payment_id"], what, stream)
 
 
+def _back_to_budget(
+    payee_id: uuid.UUID,
+    parts: Sequence[int],
+    budget_accounts: Sequence[uuid.UUID | None],
+    transfer: Callable[[FundingStream, int, uuid.UUID, uuid.UUID], Transfer],
+) -> list[Transfer]:
+    """One transfer per stream with money to move, payee account -> budget stream account."""
+    moves: list[Transfer] = []
+    for stream, part, account in zip(STREAMS, parts, budget_accounts, strict=True):
+        if part == 0:
+            continue
+        assert account is not None
+        moves.append(transfer(stream, part, payee_account_id(payee_id, stream), account))
+    return moves
+
+
 async def reverse_parts(
     conn: asyncpg.Connection,
     payment: Any,
@@ -105,25 +121,21 @@ async def reverse_parts(
     budget_accounts: Sequence[uuid.UUID | None],
 ) -> None:
     """Reversing transfers (payee -> budget stream) referencing the original transfers."""
-    moves: list[Transfer] = []
-    for stream, part, account in zip(STREAMS, parts, budget_accounts, strict=True):
-        if part == 0:
-            continue
-        assert account is not None
-        moves.append(
-            Transfer(
-                id=transfer_id(return_id, "return", stream),
-                debit_account_id=payee_account_id(payment["payee_id"], stream),
-                credit_account_id=account,
-                amount=part,
-                reason="return",
-                budget_ref=str(payment["budget_id"]),
-                plan_line_ref=str(payment["plan_line_id"]),
-                payment_ref=str(payment["payment_id"]),
-                reverses_id=original_transfer_id(payment, stream),
-            )
+
+    def reversal(stream: FundingStream, part: int, debit: uuid.UUID, credit: uuid.UUID) -> Transfer:
+        return Transfer(
+            id=transfer_id(return_id, "return", stream),
+            debit_account_id=debit,
+            credit_account_id=credit,
+            amount=part,
+            reason="return",
+            budget_ref=str(payment["budget_id"]),
+            plan_line_ref=str(payment["plan_line_id"]),
+            payment_ref=str(payment["payment_id"]),
+            reverses_id=original_transfer_id(payment, stream),
         )
-    await _apply(conn, moves)
+
+    await _apply(conn, _back_to_budget(payment["payee_id"], parts, budget_accounts, reversal))
 
 
 async def repay_parts(
@@ -134,20 +146,16 @@ async def repay_parts(
     budget_accounts: Sequence[uuid.UUID | None],
 ) -> None:
     """Money recovered from a payee goes back to the budget's streams it came from."""
-    moves: list[Transfer] = []
-    for stream, part, account in zip(STREAMS, parts, budget_accounts, strict=True):
-        if part == 0:
-            continue
-        assert account is not None
-        moves.append(
-            Transfer(
-                id=transfer_id(receipt_id, "repayment", stream),
-                debit_account_id=payee_account_id(repayment["payee_id"], stream),
-                credit_account_id=account,
-                amount=part,
-                reason="repayment",
-                budget_ref=str(repayment["budget_id"]),
-                payment_ref=str(repayment["repayment_id"]),
-            )
+
+    def receipt(stream: FundingStream, part: int, debit: uuid.UUID, credit: uuid.UUID) -> Transfer:
+        return Transfer(
+            id=transfer_id(receipt_id, "repayment", stream),
+            debit_account_id=debit,
+            credit_account_id=credit,
+            amount=part,
+            reason="repayment",
+            budget_ref=str(repayment["budget_id"]),
+            payment_ref=str(repayment["repayment_id"]),
         )
-    await _apply(conn, moves)
+
+    await _apply(conn, _back_to_budget(repayment["payee_id"], parts, budget_accounts, receipt))
