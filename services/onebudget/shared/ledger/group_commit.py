@@ -6,6 +6,14 @@ their transfers (each caller's list stays a unit: its linked chains never join a
 caller's); a worker takes what is queued, up to `batch_size_max` transfers, waiting at most
 `wait_ms_max` for company, and decides and commits them together with per-caller results.
 
+Optimistic pipelining (`optimistic`, on by default): the worker decides each batch on its
+`LedgerView` (the balances it last saw, moved by its own decisions) and sends it with its
+premises while the previous batch is still in the database (`in_flight_max` batches at once),
+so Python decides batch N+1 while PostgreSQL writes batch N. The database checks the premises
+under its locks (`ledger.apply_batch`); a batch whose premises no longer hold (another process
+wrote, an id already exists) writes nothing and is decided again on the locked path. Batches the
+view cannot decide (resolutions, reversals, unknown accounts) take the locked path directly.
+
 Refused transfers are results, not errors: they fail only themselves (or their linked chain).
 An exception (the database gone, or `LedgerInvariantViolation`) fails the whole batch, and every
 caller in it sees it; nothing of that batch is committed.
@@ -25,6 +33,7 @@ import asyncpg
 
 from onebudget.shared.aio import cancel_and_wait
 from onebudget.shared.ledger.domain import CreateTransferResult, Transfer
+from onebudget.shared.ledger.optimistic import LedgerView, Plan, apply_plan, plan_batch
 from onebudget.shared.ledger.store import create_transfer_groups
 
 
@@ -35,9 +44,15 @@ class GroupCommitConfig:
     # while the previous batch was in the database (measured fastest at 1 and 128 callers).
     wait_ms_max: float = 0.0
     queue_size_max: int = 100_000  # callers waiting; beyond this, callers wait to enqueue
-    # Batches serialise on the chain-head lock anyway; a second worker measured no faster.
-    workers: int = 1
     transaction_timeout_s: float = 30.0
+    optimistic: bool = True  # decide on a LedgerView and pipeline (see the module docstring)
+    # Batches in the database at once on the optimistic path: one being written, one waiting
+    # for the chain-head lock while Python decides the next.
+    in_flight_max: int = 2
+    # With nothing in the database, a batch of at least twice this many transfers is sent as
+    # two halves, so the second is decided while the first is written: the pipeline fills
+    # even when every caller is waiting on one batch.
+    split_size_min: int = 16
 
 
 @dataclass
@@ -53,7 +68,11 @@ class GroupCommitter:
         self._pool = pool
         self._config = config or GroupCommitConfig()
         self._queue: asyncio.Queue[_Request] = asyncio.Queue(self._config.queue_size_max)
-        self._workers: list[asyncio.Task[None]] = []
+        self._worker: asyncio.Task[None] | None = None
+        self._view = LedgerView()
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self.optimistic_batches = 0  # counters for tests and the benchmark
+        self.locked_batches = 0
 
     async def __aenter__(self) -> GroupCommitter:
         self.start()
@@ -63,21 +82,19 @@ class GroupCommitter:
         await self.stop()
 
     def start(self) -> None:
-        assert not self._workers, "already started"
-        self._workers = [
-            asyncio.create_task(self._work(), name=f"ledger-group-commit-{i}")
-            for i in range(self._config.workers)
-        ]
+        assert self._worker is None, "already started"
+        self._worker = asyncio.create_task(self._work(), name="ledger-group-commit")
 
     async def stop(self) -> None:
-        """Finish what is queued, then stop the workers."""
+        """Finish what is queued, then stop the worker."""
         await self._queue.join()
-        await cancel_and_wait(self._workers)
-        self._workers = []
+        if self._worker is not None:
+            await cancel_and_wait([self._worker, *self._in_flight])
+        self._worker = None
 
     async def create_transfers(self, transfers: Sequence[Transfer]) -> list[CreateTransferResult]:
         """One result per transfer, as `store.create_transfers`, committed when it returns."""
-        assert self._workers, "GroupCommitter not started"
+        assert self._worker is not None, "GroupCommitter not started"
         if not transfers:
             return []
         done: asyncio.Future[list[CreateTransferResult]] = (
@@ -106,27 +123,89 @@ class GroupCommitter:
             size += len(request.transfers)
         return batch
 
-    async def _commit(self, batch: list[_Request]) -> None:
+    async def _work(self) -> None:
+        while True:
+            gathered = await self._gather()
+            for batch in self._split(gathered):
+                await self._dispatch(batch)
+
+    def _split(self, batch: list[_Request]) -> list[list[_Request]]:
+        if self._in_flight or not self._config.optimistic:
+            return [batch]
+        if len(batch) < 2 * self._config.split_size_min:
+            return [batch]
+        half = len(batch) // 2
+        return [batch[:half], batch[half:]]
+
+    async def _dispatch(self, batch: list[_Request]) -> None:
+        try:
+            plan = await self._plan(batch) if self._config.optimistic else None
+        except Exception:  # reading the view failed: the locked path reports it
+            self._view.clear()
+            plan = None
+        if plan is None:
+            await self._drain()  # the locked path reads what earlier batches wrote
+            await self._run_locked(batch)
+            return
+        while len(self._in_flight) >= self._config.in_flight_max:
+            await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+        task = asyncio.create_task(self._run_optimistic(batch, plan))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    async def _drain(self) -> None:
+        while self._in_flight:
+            await asyncio.wait(self._in_flight)
+
+    async def _plan(self, batch: list[_Request]) -> Plan | None:
+        groups = [r.transfers for r in batch]
+        missing = self._view.missing(groups)
+        if self._view.head is None:
+            await self._drain()  # so the head read is the one our batches left
+        if missing or self._view.head is None:
+            async with self._pool.acquire() as conn:
+                await self._view.load(conn, missing)
+        return plan_batch(self._view, groups)
+
+    async def _run_optimistic(self, batch: list[_Request], plan: Plan) -> None:
+        try:
+            async with self._pool.acquire() as conn:
+                applied = await asyncio.wait_for(
+                    apply_plan(conn, plan), self._config.transaction_timeout_s
+                )
+        except Exception:  # the locked path decides again, and reports a lasting failure
+            applied = False
+        if not applied:
+            self._view.forget(plan)
+            await self._run_locked(batch)
+            return
+        self.optimistic_batches += 1
+        self._settle(batch, plan.results)
+
+    async def _run_locked(self, batch: list[_Request]) -> None:
+        self.locked_batches += 1
+        groups = [r.transfers for r in batch]
         try:
             async with self._pool.acquire() as conn, conn.transaction():
                 results = await asyncio.wait_for(
-                    create_transfer_groups(conn, [r.transfers for r in batch]),
-                    self._config.transaction_timeout_s,
+                    create_transfer_groups(conn, groups), self._config.transaction_timeout_s
                 )
         except Exception as error:  # every caller of the batch learns it failed
-            for request in batch:
-                if not request.done.done():
-                    request.done.set_exception(error)
+            self._settle(batch, error)
             return
-        for request, result in zip(batch, results, strict=True):
-            if not request.done.done():
-                request.done.set_result(result)
+        finally:  # the view no longer knows these accounts, nor the head
+            self._view.forget_accounts(
+                a for g in groups for t in g for a in (t.debit_account_id, t.credit_account_id)
+            )
+        self._settle(batch, results)
 
-    async def _work(self) -> None:
-        while True:
-            batch = await self._gather()
-            try:
-                await self._commit(batch)
-            finally:
-                for _ in batch:
-                    self._queue.task_done()
+    def _settle(
+        self, batch: list[_Request], outcome: list[list[CreateTransferResult]] | Exception
+    ) -> None:
+        for i, request in enumerate(batch):
+            if not request.done.done():
+                if isinstance(outcome, Exception):
+                    request.done.set_exception(outcome)
+                else:
+                    request.done.set_result(outcome[i])
+            self._queue.task_done()

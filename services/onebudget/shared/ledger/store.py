@@ -10,6 +10,7 @@ result in memory, and one INSERT ... SELECT FROM unnest(...) appends the accepte
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -66,39 +67,24 @@ def _quote(text: str) -> str:
     return "E" + quoted if "\\" in text else quoted
 
 
+_quote_code = functools.lru_cache(maxsize=1024)(_quote)  # reason codes: a small vocabulary
+
+
 def _quote_nullable(value: object) -> str:
     """PostgreSQL's quote_nullable (of the value's text form)."""
     return "NULL" if value is None else _quote(str(value))
 
 
-def _flag(value: bool) -> str:
-    return "t" if value else "f"
-
-
 def transfer_content(t: StoredTransfer, text: Callable[[object], str] = str) -> bytes:
     """What a transfer's hash covers: the text ledger.transfer_digest builds, byte for byte."""
-    return "|".join(
-        (
-            str(t.id),
-            text(t.debit_account_id),
-            text(t.credit_account_id),
-            str(t.amount),
-            _quote(t.reason),
-            _quote_nullable(t.budget_ref),
-            _quote_nullable(t.plan_line_ref),
-            _quote_nullable(t.payment_ref),
-            _flag(t.pending),
-            _flag(t.post_pending),
-            _flag(t.void_pending),
-            _flag(t.expire_pending),
-            _flag(t.linked),
-            _flag(t.funding),
-            _quote_nullable(t.pending_id),
-            _quote_nullable(t.reverses_id),
-            str(t.timeout_s),
-            _quote_nullable(t.expires_at),
-            str(t.ts),
-        )
+    return (
+        f"{t.id}|{text(t.debit_account_id)}|{text(t.credit_account_id)}|{t.amount}"
+        f"|{_quote_code(t.reason)}|{_quote_nullable(t.budget_ref)}|{_quote_nullable(t.plan_line_ref)}"
+        f"|{_quote_nullable(t.payment_ref)}|{'t' if t.pending else 'f'}"
+        f"|{'t' if t.post_pending else 'f'}|{'t' if t.void_pending else 'f'}"
+        f"|{'t' if t.expire_pending else 'f'}|{'t' if t.linked else 'f'}"
+        f"|{'t' if t.funding else 'f'}|{_quote_nullable(t.pending_id)}"
+        f"|{_quote_nullable(t.reverses_id)}|{t.timeout_s}|{_quote_nullable(t.expires_at)}|{t.ts}"
     ).encode()
 
 
