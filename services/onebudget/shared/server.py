@@ -27,7 +27,7 @@ from onebudget.shared import bus, db
 from onebudget.shared.aio import cancel_and_wait
 from onebudget.shared.config import ConfigError, ServiceConfig
 from onebudget.shared.db import Migration
-from onebudget.shared.grpc_edge import EdgeInterceptor
+from onebudget.shared.grpc_edge import EdgeServicer
 from onebudget.shared.logging import configure_logging, get_logger
 from onebudget.shared.plumbing import plumbing_migrations
 from onebudget.shared.relay import OutboxRelay
@@ -91,7 +91,7 @@ class ServiceHost:
         js = nc.jetstream()
         await bus.ensure_streams(js, self.config.stream_replicas)
         self.runtime = Runtime(self.config, pool, nc, js)
-        self._server = grpc.aio.server(interceptors=[EdgeInterceptor(self.spec.name)])
+        self._server = grpc.aio.server()
         names = self._add_servicers(self._server, self.runtime)
         bind = f"{self.config.grpc_host}:{self.config.grpc_port}"
         self.port = self._server.add_insecure_port(bind)
@@ -108,7 +108,9 @@ class ServiceHost:
     def _add_servicers(self, server: grpc.aio.Server, runtime: Runtime) -> list[str]:
         names: list[str] = []
         for add, servicer, name in self.spec.servicers(runtime):
-            add(servicer, server)
+            # Business methods get the edge (typed errors -> google.rpc.Status, one log line);
+            # health and reflection, added below, do not.
+            add(EdgeServicer(servicer, name, self.spec.name), server)
             names.append(name)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
