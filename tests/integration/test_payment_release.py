@@ -48,6 +48,42 @@ async def test_release_splits_exactly_and_publishes_one_event(start_service: Sta
         assert got == paid
 
 
+async def test_batched_answers_are_what_get_payment_reads(start_service: StartService) -> None:
+    """The batcher builds its answers without reading the rows back: they must be the rows."""
+    host = await start_service(SPEC)
+    assert host.runtime is not None
+    channel, s = stub(host)
+    async with channel, host.runtime.pool.acquire() as conn:
+        b = await funded_budget(conn, (100_000, 100_000, 0))
+        provider = await payee(s)
+        paid = await s.ReleasePayment(
+            api.ReleasePaymentRequest(
+                request_id=str(uuid.uuid4()),
+                budget_id=str(b.budget_id),
+                plan_line_id=str(b.line_id),
+                payee_id=provider,
+                amount_pence=1_001,
+                service_period_start="2026-01-05",
+                service_period_end="2026-01-11",
+                broker_reference="REF-1",
+            )
+        )
+        held = await s.ReservePayment(
+            api.ReservePaymentRequest(
+                request_id=str(uuid.uuid4()),
+                budget_id=str(b.budget_id),
+                plan_line_id=str(b.line_id),
+                payee_id=provider,
+                amount_pence=777,
+                broker_reference="REF-2",
+            )
+        )
+        assert held.expire_time.seconds > 0
+        for answer in (paid, held):
+            got = await s.GetPayment(api.GetPaymentRequest(payment_id=answer.payment_id))
+            assert got == answer
+
+
 async def test_retry_moves_money_once(start_service: StartService) -> None:
     host = await start_service(SPEC)
     assert host.runtime is not None

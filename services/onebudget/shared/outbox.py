@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import asyncpg
 from google.protobuf import any_pb2, timestamp_pb2
@@ -19,7 +20,12 @@ _CAMEL_BOUNDARY = re.compile(r"(?<!^)(?=[A-Z])")
 
 def event_token(payload: Message, aggregate_type: str) -> str:
     """`PersonRegistered` on aggregate `person` -> `registered` (the subject's event part)."""
-    snake = _CAMEL_BOUNDARY.sub("_", type(payload).__name__).lower()
+    return _event_token(type(payload).__name__, aggregate_type)
+
+
+@lru_cache(maxsize=1024)  # a handful of event types, one regex each, not one per event
+def _event_token(type_name: str, aggregate_type: str) -> str:
+    snake = _CAMEL_BOUNDARY.sub("_", type_name).lower()
     prefix = f"{aggregate_type}_"
     return snake[len(prefix) :] if snake.startswith(prefix) else snake
 
@@ -48,12 +54,16 @@ def new_event(
     aggregate_version: int = 0,
     request_id: str = "",
     correlation_id: str = "",
-    occurred_at: datetime | None = None,
+    occurred_at: datetime | timestamp_pb2.Timestamp | None = None,
 ) -> OutgoingEvent:
+    """`occurred_at` may come converted already (a batch of events of one instant)."""
     packed = any_pb2.Any()
     packed.Pack(payload)
-    when = timestamp_pb2.Timestamp()
-    when.FromDatetime(occurred_at or datetime.now(UTC))
+    if isinstance(occurred_at, timestamp_pb2.Timestamp):
+        when = occurred_at
+    else:
+        when = timestamp_pb2.Timestamp()
+        when.FromDatetime(occurred_at or datetime.now(UTC))
     event_id = str(uuid.uuid4())
     envelope = envelope_pb2.EventEnvelope(
         event_id=event_id,

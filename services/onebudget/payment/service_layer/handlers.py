@@ -7,7 +7,6 @@ command per transaction (they are rarer and touch one payment, schedule or repay
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any, TypeAlias
@@ -34,7 +33,7 @@ from onebudget.payment.domain.schedules import (
 )
 from onebudget.payment.service_layer import mapping, money_moves
 from onebudget.payment.service_layer.outgoing import SCHEMA, event
-from onebudget.payment.service_layer.release import ReleaseBatcher
+from onebudget.payment.service_layer.release import Command, ReleaseBatcher
 from onebudget.payment.service_layer.statement import budget_statement
 from onebudget.payment.service_layer.validation import (
     TEXT_LENGTH_MAX,
@@ -51,6 +50,7 @@ from onebudget.shared.outbox import add_to_outbox
 from onebudget.shared.validation import parse_date, parse_uuid
 
 REASONS_COUNT_MAX = 20
+_NO_RESULT = api.ReleasePaymentResult()  # a placeholder, replaced before the answer goes out
 Conn: TypeAlias = asyncpg.Connection
 
 
@@ -159,7 +159,9 @@ class PaymentHandlers:
         v.check(len(request.payments) <= limit, "payments", f"at most {limit} payments")
         v.raise_if_any()
         outer = uuid.UUID(request.request_id)
-        futures: list[asyncio.Future[api.Payment] | DomainError] = []
+        results: list[api.ReleasePaymentResult] = []
+        commands: list[Command] = []
+        queued: list[int] = []  # the index in `results` of each queued command's answer
         for i, item in enumerate(request.payments):
             if not item.request_id:
                 # Derived, so a retry of the whole call moves each payment at most once.
@@ -170,13 +172,23 @@ class PaymentHandlers:
                 try:
                     iv.raise_if_any()
                 except DomainError as error:
-                    futures.append(error)
+                    results.append(api.ReleasePaymentResult(error=payment_error(error)))
                 continue
-            args = (item.request_id, "ReleasePayment", request_hash(item), fields, False)
-            futures.append(self.batcher.submit(args))
-        results = []
-        for f in futures:
-            results.append(await _result(f))
+            commands.append(
+                Command(item.request_id, "ReleasePayment", request_hash(item), fields, False)
+            )
+            queued.append(len(results))
+            results.append(_NO_RESULT)
+        if commands:
+            # Set-based: a chunk of the call is one transaction and one ledger call.
+            outcomes = await self.batcher.run_many(commands)
+            for k, outcome in zip(queued, outcomes, strict=True):
+                if isinstance(outcome, DomainError):
+                    results[k] = api.ReleasePaymentResult(error=payment_error(outcome))
+                elif isinstance(outcome, Exception):
+                    raise outcome
+                else:
+                    results[k] = api.ReleasePaymentResult(payment=outcome)
         return api.ReleasePaymentsResponse(results=results)
 
     # -- two-phase -------------------------------------------------------------------------------
@@ -639,17 +651,6 @@ class PaymentHandlers:
             "OffsetAccumulatedFunds", request, api.Schedule, effect
         )
         return result
-
-
-async def _result(
-    outcome: asyncio.Future[api.Payment] | DomainError,
-) -> api.ReleasePaymentResult:
-    if isinstance(outcome, DomainError):
-        return api.ReleasePaymentResult(error=payment_error(outcome))
-    try:
-        return api.ReleasePaymentResult(payment=await outcome)
-    except DomainError as error:
-        return api.ReleasePaymentResult(error=payment_error(error))
 
 
 def payment_error(error: DomainError) -> api.PaymentError:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from google.protobuf import timestamp_pb2
 from google.protobuf.message import Message
 
 from onebudget.shared.outbox import OutgoingEvent, new_event
@@ -11,7 +14,13 @@ SCHEMA = "payment"
 
 
 def event(
-    payload: Message, aggregate_type: str, aggregate_id: object, version: int, request_id: str
+    payload: Message,
+    aggregate_type: str,
+    aggregate_id: object,
+    version: int,
+    request_id: str,
+    *,
+    occurred_at: datetime | timestamp_pb2.Timestamp | None = None,
 ) -> OutgoingEvent:
     """`aggregate_type` is payment, schedule or repayment (the subject's second part)."""
     return new_event(
@@ -21,4 +30,5 @@ def event(
         aggregate_id=str(aggregate_id),
         aggregate_version=version,
         request_id=request_id,
+        occurred_at=occurred_at,
     )

@@ -16,8 +16,9 @@ import asyncio
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -44,17 +45,42 @@ from onebudget.shared.aio import cancel_and_wait
 from onebudget.shared.errors import AlreadyExists, DomainError, FailedPrecondition
 from onebudget.shared.ledger import CreateTransferResult as R
 from onebudget.shared.ledger import Transfer
-from onebudget.shared.outbox import OutgoingEvent
 
 
-@dataclass
+@dataclass(slots=True)
 class Command:
     request_id: str
     method: str
     digest: bytes
     fields: PaymentFields
     reserve: bool
-    done: asyncio.Future[api.Payment] = field(repr=False)
+
+
+Outcome = api.Payment | Exception
+
+
+@dataclass(slots=True)
+class _Unit:
+    """What one caller waits for: a unary call's one command, or a bulk call's commands (one
+    future for the lot, so a bulk call costs one queue entry and one wake-up, not one each)."""
+
+    commands: list[Command]
+    single: bool
+    done: asyncio.Future[Any] = field(repr=False)
+
+    def resolve(self, outcomes: list[Outcome]) -> None:
+        if self.done.done():
+            return
+        if not self.single:
+            self.done.set_result(outcomes)
+        elif isinstance(outcomes[0], Exception):
+            self.done.set_exception(outcomes[0])
+        else:
+            self.done.set_result(outcomes[0])
+
+    def fail(self, error: Exception) -> None:
+        if not self.done.done():
+            self.done.set_exception(error)
 
 
 @dataclass
@@ -82,7 +108,8 @@ class ReleaseBatcher:
     def __init__(self, pool: asyncpg.Pool, settings: PaymentSettings) -> None:
         self._pool = pool
         self._settings = settings
-        self._queue: asyncio.Queue[Command] = asyncio.Queue(settings.queue_size_max)
+        self._queue: asyncio.Queue[_Unit] = asyncio.Queue(settings.queue_size_max)
+        self._carried: _Unit | None = None  # taken from the queue, did not fit in its batch
         self._workers: list[asyncio.Task[None]] = []
         self.stats = BatchStats()
 
@@ -103,38 +130,68 @@ class ReleaseBatcher:
         """Queue one command; its future resolves after its batch commits."""
         self.start()
         done: asyncio.Future[api.Payment] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(Command(*command_args, done=done))
+        self._queue.put_nowait(_Unit([Command(*command_args)], True, done))
         return done
 
-    async def _gather(self) -> list[Command]:
-        batch = [await self._queue.get()]
+    async def run_many(self, commands: list[Command]) -> list[Outcome]:
+        """A bulk call's commands, queued in chunks of `batch_size_max`: each chunk goes in one
+        batch (one transaction, one ledger call) and costs one queue entry and one wake-up, not
+        one per command. One outcome per command, in order, once every chunk has committed.
+        Chunks let two workers share a big call (one writes while the other commits)."""
+        self.start()
+        loop = asyncio.get_running_loop()
+        size = self._settings.batch_size_max
+        futures: list[asyncio.Future[list[Outcome]]] = []
+        for at in range(0, len(commands), size):
+            done: asyncio.Future[list[Outcome]] = loop.create_future()
+            self._queue.put_nowait(_Unit(commands[at : at + size], False, done))
+            futures.append(done)
+        outcomes: list[Outcome] = []
+        for chunk in await asyncio.gather(*futures):
+            outcomes.extend(chunk)
+        return outcomes
+
+    async def _next(self) -> _Unit:
+        unit, self._carried = self._carried, None
+        return unit if unit is not None else await self._queue.get()
+
+    async def _gather(self) -> list[_Unit]:
+        first = await self._next()
+        batch = [first]
+        size = len(first.commands)
         deadline = time.monotonic() + self._settings.wait_ms_max / 1000
-        while len(batch) < self._settings.batch_size_max:
+        while size < self._settings.batch_size_max:
             if self._queue.empty():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
                 await asyncio.sleep(min(remaining, 0.0005))
                 continue
-            batch.append(self._queue.get_nowait())
+            unit = self._queue.get_nowait()
+            if size + len(unit.commands) > self._settings.batch_size_max:
+                self._carried = unit  # a bulk chunk is never split across transactions
+                break
+            batch.append(unit)
+            size += len(unit.commands)
         return batch
 
     async def _work(self) -> None:
         while True:
-            batch = await self._gather()
+            units = await self._gather()
+            commands = [c for u in units for c in u.commands]
             try:
-                outcomes = await self._run(batch)
+                outcomes = await self._run(commands)
             except Exception as error:  # every caller of the batch learns it failed
-                outcomes = [error] * len(batch)
-            for command, outcome in zip(batch, outcomes, strict=True):
-                if command.done.done():
-                    continue
-                if isinstance(outcome, BaseException):
-                    command.done.set_exception(outcome)
-                else:
-                    command.done.set_result(outcome)
+                for unit in units:
+                    unit.fail(error)
+                continue
+            at = 0
+            for unit in units:
+                n = len(unit.commands)
+                unit.resolve(outcomes[at : at + n])
+                at += n
 
-    async def _run(self, batch: list[Command]) -> list[api.Payment | Exception]:
+    async def _run(self, batch: list[Command]) -> list[Outcome]:
         self.stats.batches += 1
         self.stats.commands += len(batch)
         async with self._pool.acquire() as conn:
@@ -159,12 +216,12 @@ class _Batch:
         self.commands = commands
         self.settings = settings
         self.stats = stats
-        self.outcomes: list[api.Payment | Exception | None] = [None] * len(commands)
+        self.outcomes: list[Outcome | None] = [None] * len(commands)
         self._duplicates: list[tuple[int, int]] = []  # (index, index of the same request_id)
         self.now = datetime.now(UTC)
         self.today = self.now.date()
 
-    async def run(self) -> list[api.Payment | Exception]:
+    async def run(self) -> list[Outcome]:
         t = time.perf_counter()
         fresh = await self._claim()
         self.stats.add("claim", t)
@@ -172,7 +229,7 @@ class _Batch:
             await self._decide_and_write(fresh)
         for i, j in self._duplicates:
             self.outcomes[i] = self.outcomes[j]
-        out: list[api.Payment | Exception] = []
+        out: list[Outcome] = []
         for outcome in self.outcomes:
             assert outcome is not None
             out.append(outcome)
@@ -339,97 +396,120 @@ class _Batch:
         lines: dict[uuid.UUID, Any],
         payees: dict[uuid.UUID, Any],
     ) -> None:
+        """The survivors' payment rows (built as columns, the shape the one write statement
+        takes), their API answers, events and stored responses."""
         if not survivors:
             return
-        rows: list[dict[str, Any]] = []
-        events: list[OutgoingEvent] = []
+        n = len(survivors)
+        now = self.now
+        created = mapping.timestamp(now)
+        expires_at = now + timedelta(seconds=self.settings.reservation_timeout_s)
+        expire_time = mapping.timestamp(expires_at)
+        ids: list[uuid.UUID] = []
+        request_ids: list[str] = []
+        amounts: list[int] = []
+        kinds: list[str] = []
+        states: list[str] = []
+        budget_ids: list[uuid.UUID] = []
+        line_ids: list[uuid.UUID] = []
+        payee_ids: list[uuid.UUID] = []
+        paid: list[list[int]] = [[], [], [], []]  # amount, nhs, council, client
+        held: list[list[int]] = [[], [], [], []]  # the same, reserved
+        starts: list[date | None] = []
+        ends: list[date | None] = []
+        references: list[str] = []
+        expiries: list[datetime | None] = []
+        event_ids: list[str] = []
+        subjects: list[str] = []
+        envelopes: list[bytes] = []
+        responses: list[bytes] = []
+        contexts: dict[tuple[uuid.UUID, uuid.UUID], ev.PaymentContext] = {}
         for i, acc in survivors:
-            row = self._row(acc)
-            rows.append(row)
-            message = mapping.payment_message(row)
+            c = acc.command
+            f = c.fields
+            ask = f.ask
+            reserve = c.reserve
+            payment_id = str(acc.payment_id)
+            nhs, council, client = acc.parts
+            amount = ask.amount_pence
+            money = [amount, nhs, council, client]
+            zero = [0, 0, 0, 0]
+            for column, value in zip(paid, zero if reserve else money, strict=True):
+                column.append(value)
+            for column, value in zip(held, money if reserve else zero, strict=True):
+                column.append(value)
+            ids.append(acc.payment_id)
+            request_ids.append(c.request_id)
+            amounts.append(amount)
+            kinds.append(PaymentKind.RESERVATION if reserve else PaymentKind.RELEASE)
+            states.append(PaymentState.RESERVED if reserve else PaymentState.RELEASED)
+            budget_ids.append(ask.budget_id)
+            line_ids.append(ask.plan_line_id)
+            payee_ids.append(ask.payee_id)
+            starts.append(f.period_start)
+            ends.append(f.period_end)
+            references.append(f.broker_reference)
+            expiries.append(expires_at if reserve else None)
+            period_start, period_end = mapping.iso(f.period_start), mapping.iso(f.period_end)
+            budget_id, line_id, payee_id = str(ask.budget_id), str(ask.plan_line_id), str(
+                ask.payee_id
+            )
+            # The answer: what mapping.payment_message gives for this row.
+            message = api.Payment(
+                payment_id=payment_id,
+                kind=f"PAYMENT_KIND_{kinds[-1]}",
+                state=f"PAYMENT_STATE_{states[-1]}",
+                budget_id=budget_id,
+                plan_line_id=line_id,
+                payee_id=payee_id,
+                amount_pence=0 if reserve else amount,
+                streams=mapping.streams(*(zero if reserve else money)[1:]),
+                reserved_pence=amount if reserve else 0,
+                service_period_start=period_start,
+                service_period_end=period_end,
+                broker_reference=f.broker_reference,
+                create_time=created,
+                expire_time=expire_time if reserve else None,
+            )
             self.outcomes[i] = message
-            ask = acc.command.fields.ask
-            ctx = mapping.context(budgets[ask.budget_id].budget, lines[ask.plan_line_id])
-            events.append(self._event(acc, row, ctx, payees[ask.payee_id].kind))
+            responses.append(message.SerializeToString())
+            key = (ask.budget_id, ask.plan_line_id)
+            context = contexts.get(key)
+            if context is None:
+                context = mapping.context(budgets[ask.budget_id].budget, lines[ask.plan_line_id])
+                contexts[key] = context
+            common: dict[str, Any] = {
+                "payment_id": payment_id,
+                "context": context,
+                "payee_id": payee_id,
+                "payee_kind": str(payees[ask.payee_id].kind),
+                "amount_pence": amount,
+                "streams": mapping.event_streams(acc.parts),
+                "service_period_start": period_start,
+                "service_period_end": period_end,
+                "broker_reference": f.broker_reference,
+            }
+            payload: Any
+            if reserve:
+                payload = ev.PaymentReserved(expire_time=expire_time, **common)
+            else:
+                payload = ev.PaymentReleased(**common)
+            e = event(payload, "payment", payment_id, 1, c.request_id, occurred_at=created)
+            event_ids.append(e.event_id)
+            subjects.append(e.subject)
+            envelopes.append(e.envelope.SerializeToString())
+        nones: list[None] = [None] * n
+        columns: list[Sequence[Any]] = [
+            ids, request_ids, kinds, states, budget_ids, line_ids, payee_ids,
+            *paid, *held, starts, ends, references, nones, nones, expiries, [now] * n,
+        ]  # fmt: skip
         await repo.write_releases(
             self.conn,
-            rows,
-            (
-                [acc.command.fields.ask.plan_line_id for _, acc in survivors],
-                [acc.command.fields.ask.amount_pence for _, acc in survivors],
-            ),
-            (
-                [uuid.UUID(e.event_id) for e in events],
-                [e.subject for e in events],
-                [e.envelope.SerializeToString() for e in events],
-            ),
-            (
-                [acc.command.request_id for _, acc in survivors],
-                [_serialized(self.outcomes[i]) for i, _ in survivors],
-            ),
+            columns,
+            (line_ids, amounts),
+            (event_ids, subjects, envelopes),
+            (request_ids, responses),
         )
-
-    def _row(self, acc: _Accepted) -> dict[str, Any]:
-        c = acc.command
-        ask = c.fields.ask
-        nhs, council, client = acc.parts
-        reserve = c.reserve
-        return {
-            "payment_id": acc.payment_id,
-            "request_id": c.request_id,
-            "kind": PaymentKind.RESERVATION if reserve else PaymentKind.RELEASE,
-            "state": PaymentState.RESERVED if reserve else PaymentState.RELEASED,
-            "budget_id": ask.budget_id,
-            "plan_line_id": ask.plan_line_id,
-            "payee_id": ask.payee_id,
-            "amount_pence": 0 if reserve else ask.amount_pence,
-            "nhs_pence": 0 if reserve else nhs,
-            "council_pence": 0 if reserve else council,
-            "client_pence": 0 if reserve else client,
-            "reserved_pence": ask.amount_pence if reserve else 0,
-            "reserved_nhs_pence": nhs if reserve else 0,
-            "reserved_council_pence": council if reserve else 0,
-            "reserved_client_pence": client if reserve else 0,
-            "service_period_start": c.fields.period_start,
-            "service_period_end": c.fields.period_end,
-            "broker_reference": c.fields.broker_reference,
-            "schedule_id": None,
-            "instalment_no": None,
-            "expires_at": (
-                self.now + timedelta(seconds=self.settings.reservation_timeout_s)
-                if reserve
-                else None
-            ),
-            "created_at": self.now,
-        }
-
-    def _event(
-        self, acc: _Accepted, row: dict[str, Any], ctx: ev.PaymentContext, payee_kind: str
-    ) -> OutgoingEvent:
-        c = acc.command
-        ask = c.fields.ask
-        common: dict[str, Any] = {
-            "payment_id": str(acc.payment_id),
-            "context": ctx,
-            "payee_id": str(ask.payee_id),
-            "payee_kind": str(payee_kind),
-            "amount_pence": ask.amount_pence,
-            "streams": mapping.event_streams(acc.parts),
-            "service_period_start": mapping.iso(c.fields.period_start),
-            "service_period_end": mapping.iso(c.fields.period_end),
-            "broker_reference": c.fields.broker_reference,
-        }
-        payload: Any
-        if c.reserve:
-            payload = ev.PaymentReserved(expire_time=mapping.timestamp(row["expires_at"]), **common)
-        else:
-            payload = ev.PaymentReleased(**common)
-        return event(payload, "payment", acc.payment_id, 1, c.request_id)
-
-
-def _serialized(outcome: object) -> bytes:
-    assert isinstance(outcome, api.Payment)
-    return outcome.SerializeToString()
 
 
 def _replay(c: Command, stored: Any) -> api.Payment | Exception:
