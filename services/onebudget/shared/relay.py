@@ -44,6 +44,9 @@ class OutboxRelay:
         self._schema = schema
         self._settings = settings or RelaySettings()
         self._wake = asyncio.Event()
+        # While running: the leader's own connection (it holds the lock and the LISTEN), used
+        # for the reads and stamps too, so a cycle costs no pool acquire and reset round trips.
+        self._conn: asyncpg.Connection | None = None
         self.published_total = 0
 
     def _lock_key(self) -> int:
@@ -54,9 +57,11 @@ class OutboxRelay:
         async with self._pool.acquire() as conn:
             await self._hold_leadership(conn)
             await conn.add_listener(outbox_channel(self._schema), self._on_notify)
+            self._conn = conn
             try:
                 await self._loop()
             finally:
+                self._conn = None
                 with contextlib.suppress(Exception):
                     await conn.remove_listener(outbox_channel(self._schema), self._on_notify)
                     await conn.execute("SELECT pg_advisory_unlock($1)", self._lock_key())
@@ -90,7 +95,8 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Publish one batch of unsent events; return how many were sent and stamped."""
-        rows = await self._pool.fetch(
+        db = self._conn or self._pool
+        rows = await db.fetch(
             f"SELECT seq, event_id, subject, envelope FROM {self._schema}.outbox"
             " WHERE sent_at IS NULL ORDER BY seq LIMIT $1",
             self._settings.batch_size_max,
@@ -112,7 +118,7 @@ class OutboxRelay:
         return len(rows)
 
     async def _mark_sent(self, seqs: list[int]) -> None:
-        await self._pool.execute(
+        await (self._conn or self._pool).execute(
             f"UPDATE {self._schema}.outbox SET sent_at = clock_timestamp()"
             " WHERE seq = ANY($1::bigint[])",
             seqs,

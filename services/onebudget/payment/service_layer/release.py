@@ -57,6 +57,7 @@ class Command:
 
 
 Outcome = api.Payment | Exception
+IDLE_S = 0.05  # a batch worker gives its connection back after this long without work
 
 
 @dataclass(slots=True)
@@ -155,8 +156,7 @@ class ReleaseBatcher:
         unit, self._carried = self._carried, None
         return unit if unit is not None else await self._queue.get()
 
-    async def _gather(self) -> list[_Unit]:
-        first = await self._next()
+    async def _gather(self, first: _Unit) -> list[_Unit]:
         batch = [first]
         size = len(first.commands)
         deadline = time.monotonic() + self._settings.wait_ms_max / 1000
@@ -177,28 +177,40 @@ class ReleaseBatcher:
 
     async def _work(self) -> None:
         while True:
-            units = await self._gather()
-            commands = [c for u in units for c in u.commands]
-            try:
-                outcomes = await self._run(commands)
-            except Exception as error:  # every caller of the batch learns it failed
-                for unit in units:
-                    unit.fail(error)
-                continue
-            at = 0
-            for unit in units:
-                n = len(unit.commands)
-                unit.resolve(outcomes[at : at + n])
-                at += n
+            first = await self._next()  # idle: no connection held
+            # Busy: the worker keeps its connection from batch to batch (no pool reset round
+            # trip per batch) and gives it back after IDLE_S without work, or when it broke.
+            async with self._pool.acquire() as conn:
+                while True:
+                    await self._one_batch(conn, await self._gather(first))
+                    if conn.is_closed():
+                        break
+                    try:
+                        first = await asyncio.wait_for(self._next(), IDLE_S)
+                    except TimeoutError:
+                        break
 
-    async def _run(self, batch: list[Command]) -> list[Outcome]:
+    async def _one_batch(self, conn: asyncpg.Connection, units: list[_Unit]) -> None:
+        commands = [c for u in units for c in u.commands]
+        try:
+            outcomes = await self._run(conn, commands)
+        except Exception as error:  # every caller of the batch learns it failed
+            for unit in units:
+                unit.fail(error)
+            return
+        at = 0
+        for unit in units:
+            n = len(unit.commands)
+            unit.resolve(outcomes[at : at + n])
+            at += n
+
+    async def _run(self, conn: asyncpg.Connection, batch: list[Command]) -> list[Outcome]:
         self.stats.batches += 1
         self.stats.commands += len(batch)
-        async with self._pool.acquire() as conn:
-            async with conn.transaction():
-                outcomes = await _Batch(conn, batch, self._settings, self.stats).run()
-                t = time.perf_counter()
-            self.stats.add("commit", t)
+        async with conn.transaction():
+            outcomes = await _Batch(conn, batch, self._settings, self.stats).run()
+            t = time.perf_counter()
+        self.stats.add("commit", t)
         return outcomes
 
 
