@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
 from nats.js.client import JetStreamContext
 
 from onebudget.shared.logging import get_logger
@@ -38,9 +42,14 @@ class OutboxRelay:
         js: JetStreamContext,
         schema: str,
         settings: RelaySettings | None = None,
+        nc: NatsClient | None = None,
     ) -> None:
         self._pool = pool
         self._js = js
+        self._nc: NatsClient = nc if nc is not None else js._nc
+        self._acks: _Acks | None = None  # the batch whose acknowledgements are awaited
+        self._inbox = ""
+        self._batches = 0
         self._schema = schema
         self._settings = settings or RelaySettings()
         self._wake = asyncio.Event()
@@ -106,16 +115,39 @@ class OutboxRelay:
         # Pipelined: every message goes out in seq order on one connection, then we await the
         # acks. If any ack fails, nothing is stamped and the whole batch is re-sent; JetStream
         # drops the ones it already holds (Nats-Msg-Id), so order is kept for new messages.
-        futures = [
-            await self._js.publish_async(
-                row["subject"], row["envelope"], headers={"Nats-Msg-Id": str(row["event_id"])}
-            )
-            for row in rows
-        ]
-        await asyncio.wait_for(asyncio.gather(*futures), self._settings.ack_timeout_s)
+        await self._publish([(r["subject"], r["envelope"], str(r["event_id"])) for r in rows])
         await self._mark_sent([row["seq"] for row in rows])
         self.published_total += len(rows)
         return len(rows)
+
+    async def _publish(self, messages: list[tuple[str, bytes, str]]) -> None:
+        """Publish to JetStream and wait until every message is acknowledged (stored, or a
+        duplicate of one stored). The acks come back to one inbox of the relay's, each to a
+        reply subject naming its batch and message, and are counted there: no future, PubAck
+        or semaphore per message as `publish_async` has."""
+        if not self._inbox:
+            self._inbox = self._nc.new_inbox()
+            await self._nc.subscribe(f"{self._inbox}.*", cb=self._on_ack)
+        self._batches += 1
+        acks = self._acks = _Acks(self._batches, len(messages))
+        prefix = f"{self._inbox}.{self._batches}_"
+        try:
+            for i, (subject, payload, event_id) in enumerate(messages):
+                await self._nc.publish(
+                    subject, payload, reply=f"{prefix}{i}", headers={"Nats-Msg-Id": event_id}
+                )
+            await asyncio.wait_for(acks.done.wait(), self._settings.ack_timeout_s)
+        finally:
+            self._acks = None
+        if acks.error is not None:
+            raise acks.error
+
+    async def _on_ack(self, msg: Msg) -> None:
+        acks = self._acks
+        batch, _, index = msg.subject.rpartition(".")[2].partition("_")
+        if acks is None or int(batch) != acks.batch:
+            return  # late, for a batch that already timed out (it is re-sent whole)
+        acks.take(int(index), msg)
 
     async def _mark_sent(self, seqs: list[int]) -> None:
         await (self._conn or self._pool).execute(
@@ -123,3 +155,31 @@ class OutboxRelay:
             " WHERE seq = ANY($1::bigint[])",
             seqs,
         )
+
+
+class PublishRefused(Exception):
+    """JetStream did not store a message (no stream for the subject, or an API error)."""
+
+
+class _Acks:
+    """The acknowledgements one published batch is waiting for."""
+
+    def __init__(self, batch: int, count: int) -> None:
+        self.batch = batch
+        self.waiting = set(range(count))
+        self.error: Exception | None = None
+        self.done = asyncio.Event()
+        if not count:
+            self.done.set()
+
+    def take(self, index: int, msg: Msg) -> None:
+        data = msg.data
+        if not data or b'"error"' in data:
+            # An empty reply is a status (503: no stream listens on the subject).
+            detail: Any = json.loads(data).get("error") if data else msg.headers
+            self.error = PublishRefused(f"JetStream refused a message: {detail}")
+            self.done.set()
+            return
+        self.waiting.discard(index)
+        if not self.waiting:
+            self.done.set()

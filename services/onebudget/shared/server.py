@@ -123,7 +123,7 @@ class ServiceHost:
     def _start_background(self, runtime: Runtime) -> None:
         factories: list[Callable[[], Awaitable[None]]] = list(self.spec.background(runtime))
         if self.spec.publishes:
-            relay = OutboxRelay(runtime.pool, runtime.js, self.spec.schema)
+            relay = OutboxRelay(runtime.pool, runtime.js, self.spec.schema, nc=runtime.nc)
             factories.insert(0, relay.run)
         for factory in factories:
             self._tasks.append(asyncio.create_task(_supervised(factory, self.spec.name)))
