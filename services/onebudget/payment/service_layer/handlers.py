@@ -39,6 +39,7 @@ from onebudget.payment.service_layer.validation import (
     TEXT_LENGTH_MAX,
     check_amount,
     check_text,
+    fields_if_valid,
     payment_fields,
 )
 from onebudget.payment.v1 import payment_service_pb2 as api
@@ -142,10 +143,12 @@ class PaymentHandlers:
         return await self._batched("ReservePayment", request, reserve=True)
 
     async def _batched(self, method: str, request: Any, *, reserve: bool) -> api.Payment:
-        v = Violations()
-        fields = payment_fields(request, v)
-        v.raise_if_any()
-        assert fields is not None
+        fields = fields_if_valid(request)
+        if fields is None:
+            v = Violations()
+            fields = payment_fields(request, v)
+            v.raise_if_any()
+            assert fields is not None
         args = (request.request_id, method, request_hash(request), fields, reserve)
         return await self.batcher.submit(args)
 
@@ -166,8 +169,10 @@ class PaymentHandlers:
             if not item.request_id:
                 # Derived, so a retry of the whole call moves each payment at most once.
                 item.request_id = str(uuid.uuid5(outer, str(i)))
-            iv = Violations()
-            fields = payment_fields(item, iv, prefix=f"payments[{i}].")
+            fields = fields_if_valid(item)
+            if fields is None:
+                iv = Violations()
+                fields = payment_fields(item, iv, prefix=f"payments[{i}].")
             if fields is None:
                 try:
                     iv.raise_if_any()
