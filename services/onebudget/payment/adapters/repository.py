@@ -249,20 +249,64 @@ async def insert_payments(conn: Conn, rows: Sequence[dict[str, Any]]) -> None:
         await conn.execute(_INSERT_PAYMENTS, *[[r[c] for r in rows] for c in PAYMENT_COLUMNS])
 
 
-_N = len(PAYMENT_COLUMNS)
+# A batch of releases and reservations: one row per command in `u`, the rest derived in SQL
+# (kind, state, which columns hold the money, the plan-line totals, the subject), so the
+# statement takes 16 arrays, not 29: asyncpg checks every element of every array it encodes.
+RELEASE_COLUMNS = (
+    "payment_id uuid",
+    "request_id text",
+    "reserve boolean",
+    "budget_id uuid",
+    "plan_line_id uuid",
+    "payee_id uuid",
+    "amount bigint",
+    "nhs bigint",
+    "council bigint",
+    "client bigint",
+    "period_start date",
+    "period_end date",
+    "reference text",
+    "event_id uuid",
+    "envelope bytea",
+    "response bytea",
+)
+_R = len(RELEASE_COLUMNS)
+_UNNEST = ", ".join(f"${i + 1}::{c.split()[1]}[]" for i, c in enumerate(RELEASE_COLUMNS))
+_NAMES = ", ".join(c.split()[0] for c in RELEASE_COLUMNS)
+
+
+def _held(column: str) -> str:
+    return f"CASE WHEN reserve THEN {column} ELSE 0 END"
+
+
+def _paid(column: str) -> str:
+    return f"CASE WHEN reserve THEN 0 ELSE {column} END"
+
+
 _WRITE_RELEASES = f"""
-WITH payments AS ({_INSERT_PAYMENTS}),
+WITH u AS (
+    SELECT * FROM unnest({_UNNEST}) AS u({_NAMES})),
+payments AS (
+    INSERT INTO payment.payments ({", ".join(PAYMENT_COLUMNS)})
+    SELECT payment_id, request_id,
+        CASE WHEN reserve THEN 'RESERVATION' ELSE 'RELEASE' END,
+        CASE WHEN reserve THEN 'RESERVED' ELSE 'RELEASED' END,
+        budget_id, plan_line_id, payee_id,
+        {_paid("amount")}, {_paid("nhs")}, {_paid("council")}, {_paid("client")},
+        {_held("amount")}, {_held("nhs")}, {_held("council")}, {_held("client")},
+        period_start, period_end, reference, NULL, NULL,
+        CASE WHEN reserve THEN ${_R + 2}::timestamptz END, ${_R + 1}::timestamptz
+    FROM u),
 lines AS (
-    UPDATE payment.plan_lines l SET committed_pence = l.committed_pence + u.d
-    FROM (SELECT id, sum(d)::bigint AS d FROM unnest(${_N + 1}::uuid[], ${_N + 2}::bigint[])
-          AS x(id, d) GROUP BY id) u
-    WHERE l.plan_line_id = u.id AND l.plan_line_id = ANY(${_N + 1}::uuid[])),
+    UPDATE payment.plan_lines l SET committed_pence = l.committed_pence + t.d
+    FROM (SELECT plan_line_id AS id, sum(amount)::bigint AS d FROM u GROUP BY plan_line_id) t
+    WHERE l.plan_line_id = t.id AND l.plan_line_id = ANY($5::uuid[])),
 events AS (
     INSERT INTO payment.outbox (event_id, subject, envelope)
-    SELECT * FROM unnest(${_N + 3}::uuid[], ${_N + 4}::text[], ${_N + 5}::bytea[]))
-UPDATE payment.idempotency i SET response = u.resp
-FROM unnest(${_N + 6}::text[], ${_N + 7}::bytea[]) AS u(rid, resp)
-WHERE i.request_id = u.rid AND i.request_id = ANY(${_N + 6}::text[])
+    SELECT event_id, CASE WHEN reserve THEN ${_R + 4}::text ELSE ${_R + 3}::text END, envelope
+    FROM u)
+UPDATE payment.idempotency i SET response = u.response FROM u
+WHERE i.request_id = u.request_id AND i.request_id = ANY($2::text[])
 """
 # The `= ANY(...)` beside each join: the rows to change are found through the primary key. With
 # the join alone, the planner (which guesses 10 rows for an unnest) hashes the batch and scans
@@ -273,22 +317,16 @@ WHERE i.request_id = u.rid AND i.request_id = ANY(${_N + 6}::text[])
 async def write_releases(
     conn: Conn,
     columns: Sequence[Sequence[Any]],
-    line_deltas: tuple[Sequence[uuid.UUID], Sequence[int]],
-    events: tuple[Sequence[uuid.UUID | str], Sequence[str], Sequence[bytes]],
-    responses: tuple[Sequence[str], Sequence[bytes]],
+    at: tuple[datetime, datetime],
+    subjects: tuple[str, str],
 ) -> None:
-    """A batch's writes in one round trip: payment rows (`columns`: one list per
-    PAYMENT_COLUMNS name, in that order), plan-line totals, outbox events (the transactional
-    outbox: the caller's transaction) and idempotency responses."""
+    """A batch's writes in one round trip: payment rows, plan-line totals, outbox events (the
+    transactional outbox: the caller's transaction) and idempotency responses. `columns` has
+    one list per RELEASE_COLUMNS name, in that order; `at` is (created_at, expires_at of the
+    reservations); `subjects` is (a release's, a reservation's)."""
     assert conn.is_in_transaction(), "outbox rows must commit with their state change"
-    assert len(columns) == _N
-    await conn.execute(
-        _WRITE_RELEASES,
-        *columns,
-        *line_deltas,
-        *events,
-        *responses,
-    )
+    assert len(columns) == _R
+    await conn.execute(_WRITE_RELEASES, *columns, *at, *subjects)
 
 
 async def payment_row(conn: Conn, payment_id: uuid.UUID, *, for_update: bool = False) -> Any:

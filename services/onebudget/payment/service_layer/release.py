@@ -16,9 +16,8 @@ import asyncio
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -30,8 +29,6 @@ from onebudget.payment.config import PaymentSettings
 from onebudget.payment.domain import errors
 from onebudget.payment.domain.model import (
     STREAMS,
-    PaymentKind,
-    PaymentState,
     check_funds,
     check_payment,
     split,
@@ -408,33 +405,20 @@ class _Batch:
         lines: dict[uuid.UUID, Any],
         payees: dict[uuid.UUID, Any],
     ) -> None:
-        """The survivors' payment rows (built as columns, the shape the one write statement
-        takes), their API answers, events and stored responses."""
+        """The survivors' payment rows (as the columns the one write statement takes), their
+        API answers, events and stored responses."""
         if not survivors:
             return
-        n = len(survivors)
         now = self.now
         created = mapping.timestamp(now)
         expires_at = now + timedelta(seconds=self.settings.reservation_timeout_s)
         expire_time = mapping.timestamp(expires_at)
-        ids: list[uuid.UUID] = []
-        request_ids: list[str] = []
-        amounts: list[int] = []
-        kinds: list[str] = []
-        states: list[str] = []
-        budget_ids: list[uuid.UUID] = []
-        line_ids: list[uuid.UUID] = []
-        payee_ids: list[uuid.UUID] = []
-        paid: list[list[int]] = [[], [], [], []]  # amount, nhs, council, client
-        held: list[list[int]] = [[], [], [], []]  # the same, reserved
-        starts: list[date | None] = []
-        ends: list[date | None] = []
-        references: list[str] = []
-        expiries: list[datetime | None] = []
-        event_ids: list[str] = []
-        subjects: list[str] = []
-        envelopes: list[bytes] = []
-        responses: list[bytes] = []
+        columns: list[list[Any]] = [[] for _ in repo.RELEASE_COLUMNS]
+        (
+            ids, request_ids, reserves, budget_ids, line_ids, payee_ids, amounts, nhs_parts,
+            council_parts, client_parts, starts, ends, references, event_ids, envelopes, responses,
+        ) = columns  # fmt: skip
+        subjects = {False: "", True: ""}
         contexts: dict[tuple[uuid.UUID, uuid.UUID], ev.PaymentContext] = {}
         for i, acc in survivors:
             c = acc.command
@@ -444,45 +428,57 @@ class _Batch:
             payment_id = str(acc.payment_id)
             nhs, council, client = acc.parts
             amount = ask.amount_pence
-            money = [amount, nhs, council, client]
-            zero = [0, 0, 0, 0]
-            for column, value in zip(paid, zero if reserve else money, strict=True):
-                column.append(value)
-            for column, value in zip(held, money if reserve else zero, strict=True):
-                column.append(value)
             ids.append(acc.payment_id)
             request_ids.append(c.request_id)
-            amounts.append(amount)
-            kinds.append(PaymentKind.RESERVATION if reserve else PaymentKind.RELEASE)
-            states.append(PaymentState.RESERVED if reserve else PaymentState.RELEASED)
+            reserves.append(reserve)
             budget_ids.append(ask.budget_id)
             line_ids.append(ask.plan_line_id)
             payee_ids.append(ask.payee_id)
+            amounts.append(amount)
+            nhs_parts.append(nhs)
+            council_parts.append(council)
+            client_parts.append(client)
             starts.append(f.period_start)
             ends.append(f.period_end)
             references.append(f.broker_reference)
-            expiries.append(expires_at if reserve else None)
             period_start, period_end = mapping.iso(f.period_start), mapping.iso(f.period_end)
-            budget_id, line_id, payee_id = str(ask.budget_id), str(ask.plan_line_id), str(
-                ask.payee_id
+            budget_id, line_id, payee_id = (
+                str(ask.budget_id),
+                str(ask.plan_line_id),
+                str(ask.payee_id),
             )
-            # The answer: what mapping.payment_message gives for this row.
-            message = api.Payment(
-                payment_id=payment_id,
-                kind=f"PAYMENT_KIND_{kinds[-1]}",
-                state=f"PAYMENT_STATE_{states[-1]}",
-                budget_id=budget_id,
-                plan_line_id=line_id,
-                payee_id=payee_id,
-                amount_pence=0 if reserve else amount,
-                streams=mapping.streams(*(zero if reserve else money)[1:]),
-                reserved_pence=amount if reserve else 0,
-                service_period_start=period_start,
-                service_period_end=period_end,
-                broker_reference=f.broker_reference,
-                create_time=created,
-                expire_time=expire_time if reserve else None,
-            )
+            # The answer: what mapping.payment_message gives for the row written below.
+            if reserve:
+                message = api.Payment(
+                    payment_id=payment_id,
+                    kind="PAYMENT_KIND_RESERVATION",
+                    state="PAYMENT_STATE_RESERVED",
+                    budget_id=budget_id,
+                    plan_line_id=line_id,
+                    payee_id=payee_id,
+                    streams=_NO_STREAMS,
+                    reserved_pence=amount,
+                    service_period_start=period_start,
+                    service_period_end=period_end,
+                    broker_reference=f.broker_reference,
+                    create_time=created,
+                    expire_time=expire_time,
+                )
+            else:
+                message = api.Payment(
+                    payment_id=payment_id,
+                    kind="PAYMENT_KIND_RELEASE",
+                    state="PAYMENT_STATE_RELEASED",
+                    budget_id=budget_id,
+                    plan_line_id=line_id,
+                    payee_id=payee_id,
+                    amount_pence=amount,
+                    streams=mapping.streams(nhs, council, client),
+                    service_period_start=period_start,
+                    service_period_end=period_end,
+                    broker_reference=f.broker_reference,
+                    create_time=created,
+                )
             self.outcomes[i] = message
             responses.append(message.SerializeToString())
             key = (ask.budget_id, ask.plan_line_id)
@@ -507,21 +503,15 @@ class _Batch:
             else:
                 payload = ev.PaymentReleased(**common)
             e = event(payload, "payment", payment_id, 1, c.request_id, occurred_at=created)
+            subjects[reserve] = e.subject
             event_ids.append(e.event_id)
-            subjects.append(e.subject)
             envelopes.append(e.envelope.SerializeToString())
-        nones: list[None] = [None] * n
-        columns: list[Sequence[Any]] = [
-            ids, request_ids, kinds, states, budget_ids, line_ids, payee_ids,
-            *paid, *held, starts, ends, references, nones, nones, expiries, [now] * n,
-        ]  # fmt: skip
         await repo.write_releases(
-            self.conn,
-            columns,
-            (line_ids, amounts),
-            (event_ids, subjects, envelopes),
-            (request_ids, responses),
+            self.conn, columns, (now, expires_at), (subjects[False], subjects[True])
         )
+
+
+_NO_STREAMS = mapping.streams(0, 0, 0)
 
 
 def _replay(c: Command, stored: Any) -> api.Payment | Exception:
