@@ -24,7 +24,7 @@ import asyncpg
 
 from onebudget.events.v1 import payment_pb2 as ev
 from onebudget.payment.adapters import repository as repo
-from onebudget.payment.adapters.accounts import payee_account_id, transfer_id
+from onebudget.payment.adapters.accounts import new_payment_id, payee_account_id, transfer_id
 from onebudget.payment.config import PaymentSettings
 from onebudget.payment.domain import errors
 from onebudget.payment.domain.model import (
@@ -358,7 +358,7 @@ class _Batch:
             if part and account is not None:
                 available[account] -= part
         committed[ask.plan_line_id] = committed.get(ask.plan_line_id, 0) + ask.amount_pence
-        return _Accepted(c, uuid.uuid4(), parts)
+        return _Accepted(c, new_payment_id(), parts)
 
     def _transfers(self, acc: _Accepted, accounts: tuple[uuid.UUID | None, ...]) -> list[Transfer]:
         ask = acc.command.fields.ask
@@ -382,7 +382,7 @@ class _Batch:
             assert account is not None
             moves.append(
                 Transfer(
-                    id=transfer_id(acc.payment_id, what, stream),
+                    id=transfer_id(payment_ref, what, stream),
                     debit_account_id=account,
                     credit_account_id=payee_account_id(ask.payee_id, stream),
                     amount=part,
