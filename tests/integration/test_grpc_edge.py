@@ -10,11 +10,12 @@ import grpc
 import pytest
 from google.protobuf import wrappers_pb2
 from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 from structlog.testing import capture_logs
 
 from onebudget.shared.errors import FailedPrecondition, FieldViolation, InvalidArgument
-from onebudget.shared.grpc_edge import INTERNAL_MESSAGE, EdgeInterceptor
+from onebudget.shared.grpc_edge import INTERNAL_MESSAGE, EdgeInterceptor, EdgeServicer
 
 SERVICE = "onebudget.test.v1.Probe"
 
@@ -136,3 +137,41 @@ async def test_one_log_line_per_rpc_with_request_id(channel: grpc.aio.Channel) -
     for line in lines:
         assert line["request_id"] == "r-1"
         assert line["duration_ms"] >= 0
+
+
+class _Health(health_pb2_grpc.HealthServicer):  # type: ignore[misc]
+    """A servicer of a real generated service (grpc.health.v1.Health): Check is unary-unary,
+    Watch server-streaming."""
+
+    marker = "kept"
+
+    async def Check(self, _request: Any, _context: Any) -> Any:
+        raise FailedPrecondition(reason="NOT_READY", message="not yet")
+
+    async def Watch(self, _request: Any, _context: Any) -> AsyncIterator[Any]:
+        yield health_pb2.HealthCheckResponse(status=health_pb2.HealthCheckResponse.SERVING)
+
+
+async def test_edge_servicer_wraps_unary_methods_only() -> None:
+    inner = _Health()
+    edged = EdgeServicer(inner, "grpc.health.v1.Health", "probe")
+    assert edged.Watch == inner.Watch  # streaming: handed over as it is
+    assert edged.marker == "kept"  # anything else: the servicer's own
+    server = grpc.aio.server()
+    health_pb2_grpc.add_HealthServicer_to_server(edged, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as chan:
+            stub = health_pb2_grpc.HealthStub(chan)
+            with capture_logs() as logs, pytest.raises(grpc.aio.AioRpcError) as caught:
+                await stub.Check(health_pb2.HealthCheckRequest())
+            replies = [r async for r in stub.Watch(health_pb2.HealthCheckRequest())]
+    finally:
+        await server.stop(0)
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert _details(caught.value)["ErrorInfo"].reason == "NOT_READY"
+    assert [(e["method"], e["status"]) for e in logs if e["event"] == "rpc"] == [
+        ("/grpc.health.v1.Health/Check", "FAILED_PRECONDITION")
+    ]
+    assert len(replies) == 1
