@@ -15,12 +15,7 @@ import pytest
 from onebudget.shared import ledger
 from onebudget.shared.ledger import Account, Balance, FundingStream, Transfer
 from onebudget.shared.ledger import CreateTransferResult as R
-from onebudget.shared.ledger.optimistic import (
-    LedgerView,
-    apply_plan,
-    create_transfer_groups_viewed,
-    plan_batch,
-)
+from onebudget.shared.ledger.optimistic import LedgerView, apply_plan, plan_batch
 from tests.conftest import FreshDatabase
 
 SOURCE = uuid.UUID(int=1)
@@ -234,28 +229,5 @@ async def test_group_committer_takes_the_locked_path_for_resolutions(
         assert await committer.create_transfers([pay(800)]) == [R.OK]
         assert await committer.create_transfers([pay(1)]) == [R.EXCEEDS_AVAILABLE_BALANCE]
     async with pool.acquire() as conn:
-        assert await balance(conn, WALLET) == Balance(debits_posted=1_000, credits_posted=FUNDS)
-        assert await ledger.verify(conn) == []
-
-
-async def test_a_caller_transaction_decides_on_its_view_and_falls_back(
-    pool: asyncpg.Pool,
-) -> None:
-    """A service commits its own rows with the transfers: the viewed call runs inside its
-    transaction, on the view when the premises hold and on the locked path when not."""
-    view = LedgerView()
-    async with pool.acquire() as conn, pool.acquire() as other:
-        await conn.execute("CREATE TABLE payments (id uuid PRIMARY KEY)")
-        for amount, expected in ((300, R.OK), (300, R.OK)):
-            async with conn.transaction():
-                await conn.execute("INSERT INTO payments VALUES ($1)", uuid.uuid4())
-                results = await create_transfer_groups_viewed(conn, view, [[pay(amount)]])
-                assert results == [[expected]]
-        assert view.head is not None  # both were decided on the view
-        assert await ledger.create_transfers(other, [pay(300)]) == [R.OK]  # behind its back
-        async with conn.transaction():
-            results = await create_transfer_groups_viewed(conn, view, [[pay(300)], [pay(100)]])
-        assert results == [[R.EXCEEDS_AVAILABLE_BALANCE], [R.OK]]
-        assert await conn.fetchval("SELECT count(*) FROM payments") == 2
         assert await balance(conn, WALLET) == Balance(debits_posted=1_000, credits_posted=FUNDS)
         assert await ledger.verify(conn) == []
