@@ -106,7 +106,7 @@ class OutboxRelay:
         """Publish one batch of unsent events; return how many were sent and stamped."""
         db = self._conn or self._pool
         rows = await db.fetch(
-            f"SELECT seq, event_id, subject, envelope FROM {self._schema}.outbox"
+            f"SELECT seq, event_id::text, subject, envelope FROM {self._schema}.outbox"
             " WHERE sent_at IS NULL ORDER BY seq LIMIT $1",
             self._settings.batch_size_max,
         )
@@ -115,7 +115,7 @@ class OutboxRelay:
         # Pipelined: every message goes out in seq order on one connection, then we await the
         # acks. If any ack fails, nothing is stamped and the whole batch is re-sent; JetStream
         # drops the ones it already holds (Nats-Msg-Id), so order is kept for new messages.
-        await self._publish([(r["subject"], r["envelope"], str(r["event_id"])) for r in rows])
+        await self._publish([(r["subject"], r["envelope"], r["event_id"]) for r in rows])
         await self._mark_sent([row["seq"] for row in rows])
         self.published_total += len(rows)
         return len(rows)

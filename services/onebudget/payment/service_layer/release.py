@@ -281,7 +281,17 @@ class _Batch:
         budgets = await repo.budgets(conn, list({a.budget_id for a in asks}))
         lines = await repo.plan_lines(conn, [a.plan_line_id for a in asks], for_update=True)
         payees = await repo.payees(conn, list({a.payee_id for a in asks}))
-        account_ids = {a for b in budgets.values() for a in b.budget.accounts if a is not None}
+        # Only the stream accounts a payment can draw on: a stream with no share of its line
+        # never moves (the split gives it 0), so its balance is never looked at.
+        account_ids: set[uuid.UUID] = set()
+        for a in asks:
+            ctx, line = budgets.get(a.budget_id), lines.get(a.plan_line_id)
+            if ctx is not None and line is not None:
+                account_ids.update(
+                    account
+                    for account, bp in zip(ctx.budget.accounts, line.basis_points, strict=True)
+                    if bp and account is not None
+                )
         available = await ledger.available_balances(conn, list(account_ids))
         t = self.stats.add("read", t)
         committed = {lid: line.committed_pence for lid, line in lines.items()}
