@@ -37,7 +37,7 @@ PROFILE_S = 3.0
 IN_FLIGHT = (64, 256)
 BULK_SIZE = 1_000
 BULK_IN_FLIGHT = 4
-NATS_DIR = Path(".onebudget/bench-nats")
+NATS_DIR: Path | None = None  # default: bench-nats under the state dir (ONEBUDGET_STATE_DIR)
 
 
 # -- the load generator (a separate process) ---------------------------------------------------
@@ -377,16 +377,18 @@ def _render(cells: list[dict[str, Any]], profile: str) -> str:
 
 
 async def run(database_url: str) -> str:
+    from onebudget.shared.runtime.infra import project_state_dir
     from onebudget.shared.runtime.nats import LocalNats
 
-    nats = LocalNats(NATS_DIR)
+    nats_dir = NATS_DIR or project_state_dir() / "bench-nats"
+    nats = LocalNats(nats_dir)
     nats.start(fresh=True)
     try:
         async with db.scratch_database(database_url, "bench_payments") as url:
             host, plan = await _setup(url, nats.url)
             try:
                 plan["payee"] = await _payee(host)
-                plan_file = str((NATS_DIR / "plan.json").resolve())
+                plan_file = str((nats_dir / "plan.json").resolve())
                 await asyncio.to_thread(Path(plan_file).write_text, json.dumps(plan))
                 stats = _STATS[-1]
                 cells = [await _cell(host, stats, plan_file, "unary", n) for n in IN_FLIGHT]
