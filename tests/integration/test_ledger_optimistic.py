@@ -231,3 +231,38 @@ async def test_group_committer_takes_the_locked_path_for_resolutions(
     async with pool.acquire() as conn:
         assert await balance(conn, WALLET) == Balance(debits_posted=1_000, credits_posted=FUNDS)
         assert await ledger.verify(conn) == []
+
+
+_SCANS = (
+    "SELECT coalesce(sum(seq_scan), 0) FROM pg_stat_user_tables"
+    " WHERE schemaname = 'ledger' AND relname IN ('accounts', 'transfers', 'entries')"
+)
+
+
+async def _seq_scans(conn: asyncpg.Connection) -> int:
+    await conn.execute("SELECT pg_stat_force_next_flush()")  # this backend's counts, now
+    await conn.execute("SELECT pg_stat_clear_snapshot()")
+    return int(await conn.fetchval(_SCANS))
+
+
+async def test_batches_look_rows_up_by_key_never_by_scanning_tables(pool: asyncpg.Pool) -> None:
+    """A batch names a few rows of tables that only grow (every account, every transfer): a
+    whole-table scan per batch would make each batch slower than the last (migration 0006)."""
+    async with pool.acquire() as conn:
+        payees = [uuid.uuid4() for _ in range(300)]
+        created = await ledger.create_accounts(
+            conn, [Account(p, "payee", "provider", FundingStream.NHS) for p in payees]
+        )
+        assert set(created) == {ledger.CreateAccountResult.OK}
+        before = await _seq_scans(conn)
+        view = LedgerView()
+        for round_ in range(15):  # 900p of the wallet's 1,000
+            batch = [pay(1, credit=payees[(round_ * 30 + k) % 300]) for k in range(30)]
+            assert await ledger.create_transfers(conn, batch) == [R.OK] * 30  # locked path
+            batch = [pay(1, credit=payees[(round_ * 7 + k) % 300]) for k in range(30)]
+            view.clear()  # the locked path just moved the head and the wallet
+            await view.load(conn, view.missing([batch]))
+            plan = plan_batch(view, [batch])
+            assert plan is not None
+            assert await apply_plan(conn, plan)  # optimistic path
+        assert await _seq_scans(conn) == before
