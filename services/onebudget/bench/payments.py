@@ -364,6 +364,7 @@ def _render(cells: list[dict[str, Any]], profile: str) -> str:
             f" {c['cpu_us_per_payment']:.0f} / {c['client_cpu_us_per_payment']:.0f} /"
             f" {c['pg_cpu_us_per_payment']:.0f} | {c['drain_ms']:.0f} | {_steps(c['batch_ms'])} |"
         )
+    lines += ["", *_verdict(cells)]
     lines += [
         "",
         f"Where the service's time goes (cProfile, {PROFILE_S:.0f} s at 256 in flight, top by"
@@ -374,6 +375,40 @@ def _render(cells: list[dict[str, Any]], profile: str) -> str:
         "```",
     ]
     return "\n".join(lines)
+
+
+UNARY_TARGET_PER_S = 3_000  # issue 6: at 256 in flight, with p99 at most UNARY_P99_MS_MAX
+UNARY_P99_MS_MAX = 100.0
+BULK_TARGET_PER_S = 15_000
+
+
+def _verdict(cells: list[dict[str, Any]], cores: int | None = None) -> list[str]:
+    """The targets, met or not, and the CPU each would allow per payment on this machine (all
+    processes share its cores, so a rate needs cores / rate of CPU per payment at most)."""
+    cores = cores or os.cpu_count() or 1
+    out = []
+    for c in cells:
+        if c["mode"] == "unary" and c["in_flight"] != max(IN_FLIGHT):
+            continue
+        unary = c["mode"] == "unary"
+        rate = c["paid"] / c["seconds"]
+        target = UNARY_TARGET_PER_S if unary else BULK_TARGET_PER_S
+        met = rate >= target and (not unary or c["p99_ms"] <= UNARY_P99_MS_MAX)
+        spent = (
+            c["cpu_us_per_payment"] + c["client_cpu_us_per_payment"] + c["pg_cpu_us_per_payment"]
+        )
+        what = (
+            f"unary at {c['in_flight']} in flight, at least {target:,}/s with p99 at most"
+            f" {UNARY_P99_MS_MAX:.0f} ms: {rate:,.0f}/s with p99 {c['p99_ms']:.0f} ms"
+            if unary
+            else f"bulk, at least {target:,}/s: {rate:,.0f}/s"
+        )
+        out.append(
+            f"- Target {what}: **{'met' if met else 'NOT met'}**. CPU spent per payment"
+            f" {spent:,.0f} µs (service + client + PostgreSQL; NATS not counted); {target:,}/s on"
+            f" {cores} cores allows at most {cores * 1_000_000 / target:,.0f} µs."
+        )
+    return out
 
 
 async def run(database_url: str) -> str:
