@@ -15,7 +15,12 @@ import pytest
 from onebudget.shared import ledger
 from onebudget.shared.ledger import Account, Balance, FundingStream, Transfer
 from onebudget.shared.ledger import CreateTransferResult as R
-from onebudget.shared.ledger.optimistic import LedgerView, apply_plan, plan_batch
+from onebudget.shared.ledger.optimistic import (
+    LedgerView,
+    apply_plan,
+    create_transfer_groups_viewed,
+    plan_batch,
+)
 from tests.conftest import FreshDatabase
 
 SOURCE = uuid.UUID(int=1)
@@ -266,3 +271,26 @@ async def test_batches_look_rows_up_by_key_never_by_scanning_tables(pool: asyncp
             assert plan is not None
             assert await apply_plan(conn, plan)  # optimistic path
         assert await _seq_scans(conn) == before
+
+
+async def test_a_caller_transaction_decides_on_its_view_and_falls_back(
+    pool: asyncpg.Pool,
+) -> None:
+    """A service commits its own rows with the transfers: the viewed call runs inside its
+    transaction, on the view when the premises hold and on the locked path when not."""
+    view = LedgerView()
+    async with pool.acquire() as conn, pool.acquire() as other:
+        await conn.execute("CREATE TABLE payments (id uuid PRIMARY KEY)")
+        for amount in (300, 300):
+            async with conn.transaction():
+                await conn.execute("INSERT INTO payments VALUES ($1)", uuid.uuid4())
+                results = await create_transfer_groups_viewed(conn, view, [[pay(amount)]])
+                assert results == [[R.OK]]
+        assert view.head is not None  # both were decided on the view
+        assert await ledger.create_transfers(other, [pay(300)]) == [R.OK]  # behind its back
+        async with conn.transaction():
+            results = await create_transfer_groups_viewed(conn, view, [[pay(300)], [pay(100)]])
+        assert results == [[R.EXCEEDS_AVAILABLE_BALANCE], [R.OK]]
+        assert await conn.fetchval("SELECT count(*) FROM payments") == 2
+        assert await balance(conn, WALLET) == Balance(debits_posted=1_000, credits_posted=FUNDS)
+        assert await ledger.verify(conn) == []

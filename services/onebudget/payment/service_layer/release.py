@@ -3,9 +3,10 @@ fit together at the level of a whole command).
 
 Concurrent commands queue; a worker takes up to `batch_size_max` (waiting at most `wait_ms_max`
 for company) and, in ONE transaction: claims their request ids, reads budgets, plan lines
-(locked), payees and the budget accounts' balances once, decides each command in memory, creates
-every survivor's linked stream transfers with one `create_transfer_groups` call, writes payment
-rows, plan-line totals, outbox events and idempotency responses with set-based statements, and
+(locked), payees and the budget accounts' balances once, decides each command in memory, writes
+payment rows, plan-line totals, outbox events and idempotency responses with set-based
+statements, creates every survivor's linked stream transfers with one ledger call (decided on the
+batcher's LedgerView, so the chain head is held only from that call to the commit), and
 commits. Then each caller's future resolves. A refused command leaves no row and fails only
 itself; the round trips are per batch, not per command.
 """
@@ -108,6 +109,10 @@ class ReleaseBatcher:
         self._settings = settings
         self._queue: asyncio.Queue[_Unit] = asyncio.Queue(settings.queue_size_max)
         self._carried: _Unit | None = None  # taken from the queue, did not fit in its batch
+        # The ledger as this service last saw it, shared by the workers: each batch's transfers
+        # are decided on it before the ledger call, so the chain head (one writer at a time) is
+        # held from that call to the commit only, not while Python decides (ADR 2).
+        self._view = ledger.LedgerView()
         self._workers: list[asyncio.Task[None]] = []
         self.stats = BatchStats()
 
@@ -204,9 +209,13 @@ class ReleaseBatcher:
     async def _run(self, conn: asyncpg.Connection, batch: list[Command]) -> list[Outcome]:
         self.stats.batches += 1
         self.stats.commands += len(batch)
-        async with conn.transaction():
-            outcomes = await _Batch(conn, batch, self._settings, self.stats).run()
-            t = time.perf_counter()
+        try:
+            async with conn.transaction():
+                outcomes = await _Batch(conn, batch, self._settings, self.stats, self._view).run()
+                t = time.perf_counter()
+        except BaseException:
+            self._view.clear()  # it holds what this transaction planned and did not commit
+            raise
         self.stats.add("commit", t)
         return outcomes
 
@@ -220,8 +229,10 @@ class _Batch:
         commands: list[Command],
         settings: PaymentSettings,
         stats: BatchStats,
+        view: ledger.LedgerView,
     ) -> None:
         self.conn = conn
+        self.view = view
         self.commands = commands
         self.settings = settings
         self.stats = stats
@@ -315,7 +326,9 @@ class _Batch:
             await conn.execute("SAVEPOINT release_batch")
             await self._write([a for a, _ in pending], budgets, lines, payees)
             t = self.stats.add("write", t)
-            results = await ledger.create_transfer_groups(conn, [g for _, g in pending])
+            results = await ledger.create_transfer_groups_viewed(
+                conn, self.view, [g for _, g in pending]
+            )
             t = self.stats.add("ledger", t)
             refused = {
                 k for k, result in enumerate(results) if not all(r is R.OK for r in result)
@@ -323,6 +336,7 @@ class _Batch:
             if not refused:
                 break
             await conn.execute("ROLLBACK TO SAVEPOINT release_batch")
+            self.view.clear()  # it holds the transfers just rolled back
             for k in refused:
                 self.outcomes[pending[k][0][0]] = _ledger_refusal(results[k])
             pending = [p for k, p in enumerate(pending) if k not in refused]

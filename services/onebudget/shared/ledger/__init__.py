@@ -14,6 +14,7 @@ from onebudget.shared.ledger.domain import (
     Transfer,
 )
 from onebudget.shared.ledger.group_commit import GroupCommitConfig, GroupCommitter
+from onebudget.shared.ledger.optimistic import LedgerView, create_transfer_groups_viewed
 from onebudget.shared.ledger.store import (
     LedgerInvariantViolation,
     TransferPage,
@@ -40,6 +41,7 @@ __all__ = [
     "GroupCommitConfig",
     "GroupCommitter",
     "LedgerInvariantViolation",
+    "LedgerView",
     "StoredTransfer",
     "Transfer",
     "TransferPage",
@@ -47,6 +49,7 @@ __all__ = [
     "available_balances",
     "create_accounts",
     "create_transfer_groups",
+    "create_transfer_groups_viewed",
     "create_transfers",
     "expire_pending",
     "get_account_balance",

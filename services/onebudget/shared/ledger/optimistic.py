@@ -37,7 +37,7 @@ from onebudget.shared.ledger.domain import (
     Transfer,
     decide,
 )
-from onebudget.shared.ledger.store import chain_hashes
+from onebudget.shared.ledger.store import chain_hashes, create_transfer_groups
 
 ACCOUNT_COUNT_MAX = 100_000  # a view beyond this starts again empty (a bound on memory)
 
@@ -171,3 +171,26 @@ async def apply_plan(conn: asyncpg.Connection, plan: Plan) -> bool:
         hashes,
     )
     return bool(applied)
+
+
+async def create_transfer_groups_viewed(
+    conn: asyncpg.Connection, view: LedgerView, groups: Sequence[Sequence[Transfer]]
+) -> list[list[CreateTransferResult]]:
+    """`store.create_transfer_groups`, decided on `view` first: inside the caller's transaction
+    the chain head is then locked only from this call to the caller's commit, not while Python
+    decides. Falls back to the locked path (same transaction) when the view cannot decide or
+    a premise fails. A caller that rolls back after this call must `view.clear()`: the view
+    already holds the effects it planned."""
+    missing = view.missing(groups)
+    if missing or view.head is None:
+        await view.load(conn, missing)
+    plan = plan_batch(view, groups)
+    if plan is not None:
+        if await apply_plan(conn, plan):
+            return plan.results
+        view.forget(plan)
+    results = await create_transfer_groups(conn, groups)
+    view.forget_accounts(
+        a for g in groups for t in g for a in (t.debit_account_id, t.credit_account_id)
+    )
+    return results
