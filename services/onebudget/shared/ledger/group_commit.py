@@ -173,7 +173,10 @@ class GroupCommitter:
                 applied = await asyncio.wait_for(
                     apply_plan(conn, plan), self._config.transaction_timeout_s
                 )
-        except Exception:  # the locked path decides again, and reports a lasting failure
+        except Exception:
+            # The locked path decides again, and reports a lasting failure. After a timeout the
+            # statement may have committed after all (its commit is the statement's end): then
+            # the locked path finds the ids and answers `exists`, and nothing moves twice.
             applied = False
         if not applied:
             self._view.forget(plan)
