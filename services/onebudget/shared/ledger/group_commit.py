@@ -125,12 +125,16 @@ class GroupCommitter:
 
     async def _work(self) -> None:
         while True:
+            if not self._config.optimistic or self._view.paused():
+                # The locked path decides on the locks, so pipelining buys little: one batch at
+                # a time, and the callers the last batch freed join the next (bigger batches).
+                await self._drain()
             gathered = await self._gather()
             for batch in self._split(gathered):
                 await self._dispatch(batch)
 
     def _split(self, batch: list[_Request]) -> list[list[_Request]]:
-        if self._in_flight or not self._config.optimistic:
+        if self._in_flight or not self._config.optimistic or self._view.paused():
             return [batch]
         if len(batch) < 2 * self._config.split_size_min:
             return [batch]
@@ -143,13 +147,12 @@ class GroupCommitter:
         except Exception:  # reading the view failed: the locked path reports it
             self._view.clear()
             plan = None
-        if plan is None:
-            await self._drain()  # the locked path reads what earlier batches wrote
-            await self._run_locked(batch)
-            return
         while len(self._in_flight) >= self._config.in_flight_max:
             await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
-        task = asyncio.create_task(self._run_optimistic(batch, plan))
+        # A locked batch in flight too: it waits in the database for the head lock while the
+        # batch before it commits (its result does not depend on which of them goes first).
+        run = self._run_locked(batch) if plan is None else self._run_optimistic(batch, plan)
+        task = asyncio.create_task(run)
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
 
@@ -158,6 +161,8 @@ class GroupCommitter:
             await asyncio.wait(self._in_flight)
 
     async def _plan(self, batch: list[_Request]) -> Plan | None:
+        if self._view.paused():
+            return None  # no read: the locked path decides this one
         groups = [r.transfers for r in batch]
         missing = self._view.missing(groups)
         if self._view.head is None:
@@ -183,6 +188,7 @@ class GroupCommitter:
             await self._run_locked(batch)
             return
         self.optimistic_batches += 1
+        self._view.applied()
         self._settle(batch, plan.results)
 
     async def _run_locked(self, batch: list[_Request]) -> None:

@@ -40,6 +40,12 @@ from onebudget.shared.ledger.domain import (
 from onebudget.shared.ledger.store import chain_hashes, create_transfer_groups
 
 ACCOUNT_COUNT_MAX = 100_000  # a view beyond this starts again empty (a bound on memory)
+# After a refused plan the view declines to plan for a while (the locked path decides), four
+# times longer with each refusal in a row: when another writer keeps moving the same accounts
+# (a second replica), nearly every plan would be refused, and each refusal costs a wasted trip
+# to the locks.
+PAUSE_S_MIN = 0.1
+PAUSE_S_MAX = 2.0
 
 _APPLY = (
     "SELECT ledger.apply_batch($1::bytea, $2::bigint, $3::uuid[], $4::bigint[], $5::bigint[],"
@@ -60,6 +66,8 @@ class LedgerView:
     accounts: dict[UUID, tuple[Account, Balance]] = field(default_factory=dict)
     head: tuple[int, bytes] | None = None  # (last ts, last hash)
     account_count_max: int = ACCOUNT_COUNT_MAX
+    refused_in_a_row: int = 0
+    paused_until: float = 0.0  # time.monotonic(); until then plan_batch declines
 
     def missing(self, groups: Sequence[Sequence[Transfer]]) -> list[UUID]:
         named = {a for g in groups for t in g for a in (t.debit_account_id, t.credit_account_id)}
@@ -82,8 +90,19 @@ class LedgerView:
                 self.accounts[r[2]] = (account, Balance(r[7], r[8], r[9], r[10]))
 
     def forget(self, plan: Plan) -> None:
-        """After a refused plan: drop the head and the plan's accounts."""
+        """After a refused plan: drop the head and the plan's accounts, and pause planning."""
         self.forget_accounts(plan.balances_before)
+        self.refused_in_a_row += 1
+        pause = PAUSE_S_MIN * 4 ** min(self.refused_in_a_row - 1, 8)
+        self.paused_until = time.monotonic() + min(pause, PAUSE_S_MAX)
+
+    def paused(self) -> bool:
+        """Declining to plan, after a refused plan (the locked path decides meanwhile)."""
+        return time.monotonic() < self.paused_until
+
+    def applied(self) -> None:
+        """After a plan was written: its premises held, plan freely again."""
+        self.refused_in_a_row = 0
 
     def forget_accounts(self, account_ids: Iterable[UUID | None]) -> None:
         """After these accounts moved elsewhere (the locked path): drop them and the head."""
@@ -116,9 +135,10 @@ def _eligible(t: Transfer) -> bool:
 
 def plan_batch(view: LedgerView, groups: Sequence[Sequence[Transfer]]) -> Plan | None:
     """Decide `groups` on the view and move the view past them; None if the view cannot decide
-    them (an account or the head it has not seen, or a resolution or reversal)."""
+    them (an account or the head it has not seen, a resolution or reversal, or a pause after a
+    refused plan)."""
     head = view.head
-    if head is None:
+    if head is None or view.paused():
         return None
     named: dict[UUID, tuple[Account, Balance]] = {}
     for group in groups:
@@ -187,6 +207,7 @@ async def create_transfer_groups_viewed(
     plan = plan_batch(view, groups)
     if plan is not None:
         if await apply_plan(conn, plan):
+            view.applied()
             return plan.results
         view.forget(plan)
     results = await create_transfer_groups(conn, groups)
