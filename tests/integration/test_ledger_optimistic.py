@@ -252,7 +252,7 @@ async def _seq_scans(conn: asyncpg.Connection) -> int:
 
 async def test_batches_look_rows_up_by_key_never_by_scanning_tables(pool: asyncpg.Pool) -> None:
     """A batch names a few rows of tables that only grow (every account, every transfer): a
-    whole-table scan per batch would make each batch slower than the last (migration 0006)."""
+    whole-table scan per batch would make each batch slower than the last (migration 0004)."""
     async with pool.acquire() as conn:
         payees = [uuid.uuid4() for _ in range(300)]
         created = await ledger.create_accounts(

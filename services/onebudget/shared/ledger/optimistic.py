@@ -5,7 +5,7 @@ decides in Python and inserts: the database idles while Python decides, and Pyth
 the database writes. A writer that keeps a `LedgerView` (the chain head and the balances it last
 saw, updated by its own decisions) can decide a batch before it takes any lock, even while its
 previous batch is still being written, and send it with its premises: the head it extends and
-the balance of every account it names. `ledger.apply_batch` (migration 0004) compares them under
+the balance of every account it names. `ledger.apply_batch` (migration 0005) compares them under
 the locks and either applies the batch through the usual insert and triggers, or writes nothing
 and answers False, and the caller decides again on the locked path. So a wrong view costs time,
 never a wrong result: a transfer's result depends only on its accounts' balances and on whether

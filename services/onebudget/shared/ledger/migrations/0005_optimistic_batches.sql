@@ -14,22 +14,30 @@
 --
 -- Only transfers that need nothing else from the ledger take this path: no resolution of a
 -- pending transfer and no reversal (their results depend on other transfers' rows).
+--
+-- The function plans with index lookups only (0004_index_lookups.sql says why). The batch's base
+-- may be up to one past the head or a second past the wall clock, whichever is later: once
+-- expire_pending(at) has moved the ledger clock ahead (tests, operations), one past the head
+-- is itself in the future. That every named account is a premise is checked with an array
+-- comparison: with hash joins off, an anti-join of two unnests is a nested loop of function
+-- scans (0.29 ms against 0.12 for 64 transfers, under auto_explain).
 CREATE FUNCTION ledger.apply_batch(
     expected_head bytea, base bigint,
     account_ids uuid[], dpo bigint[], cpo bigint[], dpe bigint[], cpe bigint[],
     ids uuid[], debit_ids uuid[], credit_ids uuid[], amounts bigint[], reasons text[],
     budget_refs text[], plan_line_refs text[], payment_refs text[], pendings boolean[],
     linkeds boolean[], fundings boolean[], timeouts integer[], hashes bytea[]
-) RETURNS boolean LANGUAGE plpgsql AS $$
+) RETURNS boolean LANGUAGE plpgsql
+SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 DECLARE
     head ledger.chain_head;
     matched integer;
 BEGIN
     SELECT * INTO head FROM ledger.chain_head WHERE id = 1 FOR UPDATE;
     -- The batch extends the head it was decided on, from a time after it and not in the future
-    -- (a second of slack for the two clocks of one host).
+    -- (a second of slack for the two clocks of one host), unless the head itself is there.
     IF head.last_hash IS DISTINCT FROM expected_head OR base <= head.last_ts
-        OR base > ledger.clock_us() + 1000000 THEN
+        OR base > greatest(head.last_ts + 1, ledger.clock_us() + 1000000) THEN
         RETURN false;
     END IF;
 
@@ -42,7 +50,7 @@ BEGIN
     -- Every account a transfer names is one whose balance was compared.
     IF matched <> cardinality(account_ids)
         OR EXISTS (SELECT 1 FROM unnest(debit_ids || credit_ids) AS x (id)
-                   LEFT JOIN unnest(account_ids) AS y (id) ON y.id = x.id WHERE y.id IS NULL)
+                   WHERE x.id <> ALL (account_ids))
         OR EXISTS (SELECT 1 FROM ledger.transfers WHERE id = ANY (ids)) THEN
         RETURN false;
     END IF;
@@ -70,7 +78,8 @@ RETURNS TABLE (last_ts bigint, last_hash bytea, id uuid, kind text, funding_stre
                debits_must_not_exceed_credits boolean, credits_must_not_exceed_debits boolean,
                debits_posted bigint, credits_posted bigint, debits_pending bigint,
                credits_pending bigint)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE
+SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off AS $$
     SELECT h.last_ts, h.last_hash, a.id, a.kind, a.funding_stream,
            a.debits_must_not_exceed_credits, a.credits_must_not_exceed_debits,
            a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending
