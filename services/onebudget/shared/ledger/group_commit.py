@@ -203,9 +203,7 @@ class GroupCommitter:
             self._settle(batch, error)
             return
         finally:  # the view no longer knows these accounts, nor the head
-            self._view.forget_accounts(
-                a for g in groups for t in g for a in (t.debit_account_id, t.credit_account_id)
-            )
+            self._view.forget_groups(groups)
         self._settle(batch, results)
 
     def _settle(

@@ -70,9 +70,7 @@ class LedgerView:
     paused_until: float = 0.0  # time.monotonic(); until then plan_batch declines
 
     def missing(self, groups: Sequence[Sequence[Transfer]]) -> list[UUID]:
-        named = {a for g in groups for t in g for a in (t.debit_account_id, t.credit_account_id)}
-        named.discard(None)
-        return [a for a in named if a not in self.accounts]  # type: ignore[misc]
+        return [a for a in _named(groups) if a not in self.accounts]
 
     async def load(self, conn: asyncpg.Connection, account_ids: Iterable[UUID]) -> None:
         """Read the head (if unknown) and the accounts not yet seen, without locking."""
@@ -104,16 +102,26 @@ class LedgerView:
         """After a plan was written: its premises held, plan freely again."""
         self.refused_in_a_row = 0
 
-    def forget_accounts(self, account_ids: Iterable[UUID | None]) -> None:
-        """After these accounts moved elsewhere (the locked path): drop them and the head."""
+    def forget_accounts(self, account_ids: Iterable[UUID]) -> None:
+        """After these accounts moved elsewhere: drop them and the head."""
         self.head = None
         for account_id in account_ids:
-            if account_id is not None:
-                self.accounts.pop(account_id, None)
+            self.accounts.pop(account_id, None)
+
+    def forget_groups(self, groups: Sequence[Sequence[Transfer]]) -> None:
+        """After the locked path wrote these groups: drop the accounts they name and the head."""
+        self.forget_accounts(_named(groups))
 
     def clear(self) -> None:
         self.head = None
         self.accounts.clear()
+
+
+def _named(groups: Sequence[Sequence[Transfer]]) -> set[UUID]:
+    """Every account the groups' transfers name (a resolution may name none)."""
+    named = {a for g in groups for t in g for a in (t.debit_account_id, t.credit_account_id)}
+    named.discard(None)
+    return named  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -211,7 +219,5 @@ async def create_transfer_groups_viewed(
             return plan.results
         view.forget(plan)
     results = await create_transfer_groups(conn, groups)
-    view.forget_accounts(
-        a for g in groups for t in g for a in (t.debit_account_id, t.credit_account_id)
-    )
+    view.forget_groups(groups)
     return results
