@@ -472,36 +472,32 @@ class _Batch:
                 str(ask.payee_id),
             )
             # The answer: what mapping.payment_message gives for the row written below.
+            answer: dict[str, Any] = {
+                "payment_id": payment_id,
+                "budget_id": budget_id,
+                "plan_line_id": line_id,
+                "payee_id": payee_id,
+                "service_period_start": period_start,
+                "service_period_end": period_end,
+                "broker_reference": f.broker_reference,
+                "create_time": created,
+            }
             if reserve:
                 message = api.Payment(
-                    payment_id=payment_id,
                     kind="PAYMENT_KIND_RESERVATION",
                     state="PAYMENT_STATE_RESERVED",
-                    budget_id=budget_id,
-                    plan_line_id=line_id,
-                    payee_id=payee_id,
                     streams=_NO_STREAMS,
                     reserved_pence=amount,
-                    service_period_start=period_start,
-                    service_period_end=period_end,
-                    broker_reference=f.broker_reference,
-                    create_time=created,
                     expire_time=expire_time,
+                    **answer,
                 )
             else:
                 message = api.Payment(
-                    payment_id=payment_id,
                     kind="PAYMENT_KIND_RELEASE",
                     state="PAYMENT_STATE_RELEASED",
-                    budget_id=budget_id,
-                    plan_line_id=line_id,
-                    payee_id=payee_id,
                     amount_pence=amount,
                     streams=mapping.streams(nhs, council, client),
-                    service_period_start=period_start,
-                    service_period_end=period_end,
-                    broker_reference=f.broker_reference,
-                    create_time=created,
+                    **answer,
                 )
             self.outcomes[i] = message
             responses.append(message.SerializeToString())
