@@ -5,17 +5,15 @@ and after every step the balances, entries and hash chain agree with the model."
 
 from __future__ import annotations
 
-import asyncio
 from typing import ClassVar
 
 import asyncpg
 import pytest
-from hypothesis.stateful import run_state_machine_as_test
 
 from onebudget.shared import ledger
 from onebudget.shared.ledger import CreateTransferResult as R
 from onebudget.shared.ledger import Transfer
-from tests.property.test_ledger_state_machine import LedgerMachine, _make_template
+from tests.property.test_ledger_state_machine import LedgerMachine, run_machine
 
 BEHIND_ITS_BACK_EVERY = 3
 
@@ -60,13 +58,7 @@ class GroupCommitMachine(LedgerMachine):
 
 @pytest.mark.slow
 def test_group_committer_agrees_with_model(pg_url: str) -> None:
-    loop = asyncio.new_event_loop()
-    try:
-        loop.run_until_complete(_make_template(pg_url))
-    finally:
-        loop.close()
-    GroupCommitMachine.pg_url = pg_url
-    run_state_machine_as_test(GroupCommitMachine)
+    run_machine(GroupCommitMachine, pg_url)
     # Both paths were taken (a run where one never was would prove nothing about it).
     assert GroupCommitMachine.paths["optimistic"] > 0
     assert GroupCommitMachine.paths["locked"] > 0

@@ -538,12 +538,17 @@ async def _make_template(pg_url: str) -> None:
         await pool.close()
 
 
-@pytest.mark.slow
-def test_ledger_agrees_with_model(pg_url: str) -> None:
+def run_machine(machine: type[LedgerMachine], pg_url: str) -> None:
+    """Run a ledger state machine (this one or a variant) on databases from the template."""
     loop = asyncio.new_event_loop()
     try:
         loop.run_until_complete(_make_template(pg_url))
     finally:
         loop.close()
-    LedgerMachine.pg_url = pg_url
-    run_state_machine_as_test(LedgerMachine)
+    machine.pg_url = pg_url
+    run_state_machine_as_test(machine)
+
+
+@pytest.mark.slow
+def test_ledger_agrees_with_model(pg_url: str) -> None:
+    run_machine(LedgerMachine, pg_url)
