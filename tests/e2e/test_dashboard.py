@@ -30,9 +30,16 @@ from tests.conftest import StartService
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PEOPLE = 12
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--window-size=1280,1500", "--virtual-time-budget=10000",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,1500",
+    "--virtual-time-budget=10000",
 ]
 
 
@@ -76,7 +83,10 @@ def artifacts() -> Path:
 def browse(url: str, profile: Path, *extra: str) -> str:
     done = subprocess.run(
         [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *extra, url],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
@@ -91,8 +101,10 @@ def caught_up_summary(
         stub = rp_grpc.ReportingServiceStub(channel)  # type: ignore[no-untyped-call]
         assert wait_reconciled(stub, commissioner, year, budgets)
         summary: rp.CommissionerSummary = stub.GetCommissionerSummary(
-            rp.GetCommissionerSummaryRequest(commissioner_ods_code=commissioner,
-                                             financial_year=year))
+            rp.GetCommissionerSummaryRequest(
+                commissioner_ods_code=commissioner, financial_year=year
+            )
+        )
         return summary
 
 
@@ -119,9 +131,7 @@ async def test_dashboard_shows_the_reporting_figures(
         url = f"http://127.0.0.1:{port}/?commissioner={commissioner}&year={year}"
         dom = await asyncio.to_thread(browse, url, tmp_path / "profile", "--dump-dom")
         shot = artifacts / "dashboard.png"
-        await asyncio.to_thread(
-            browse, url, tmp_path / "profile2", f"--screenshot={shot}"
-        )
+        await asyncio.to_thread(browse, url, tmp_path / "profile2", f"--screenshot={shot}")
     finally:
         server.shutdown()
 

@@ -50,23 +50,31 @@ def pool_of(host: ServiceHost) -> asyncpg.Pool:
 
 async def feed(pool: asyncpg.Pool, payload: Any, person_id: str) -> str:
     """Apply one entitlement event as the consumer does (applied_events row + effect)."""
-    event = new_event(payload, source="entitlement", aggregate_type="person",
-                      aggregate_id=person_id)
+    event = new_event(
+        payload, source="entitlement", aggregate_type="person", aggregate_id=person_id
+    )
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(
             "INSERT INTO allocation.applied_events (consumer, event_id) VALUES ($1, $2)",
-            entitlement_events.DURABLE, uuid.UUID(event.event_id),
+            entitlement_events.DURABLE,
+            uuid.UUID(event.event_id),
         )
         await entitlement_events.handle(conn, event.envelope)
     return event.event_id
 
 
-def granted(person_id: str, category: Any = ent.ELIGIBILITY_CATEGORY_CHC,
-            child: bool = False) -> ent.EligibilityDecided:
+def granted(
+    person_id: str, category: Any = ent.ELIGIBILITY_CATEGORY_CHC, child: bool = False
+) -> ent.EligibilityDecided:
     return ent.EligibilityDecided(
-        person_id=person_id, decision_id=rid(), category=category,
-        outcome=ent.DECISION_OUTCOME_GRANTED, decided_on="2026-05-01",
-        commissioner_ods_code=ODS, council_gss_code=GSS, child=child,
+        person_id=person_id,
+        decision_id=rid(),
+        category=category,
+        outcome=ent.DECISION_OUTCOME_GRANTED,
+        decided_on="2026-05-01",
+        commissioner_ods_code=ODS,
+        council_gss_code=GSS,
+        child=child,
     )
 
 
@@ -77,40 +85,60 @@ async def eligible_person(pool: asyncpg.Pool, category: Any = ent.ELIGIBILITY_CA
 
 
 async def setup_funders(
-    stub: pb_grpc.AllocationServiceStub, allocation: int = 100_000_000, target_bp: int = 500,
-    cohorts: tuple[tuple[Any, int], ...] = (), pot: int = 10_000_000,
+    stub: pb_grpc.AllocationServiceStub,
+    allocation: int = 100_000_000,
+    target_bp: int = 500,
+    cohorts: tuple[tuple[Any, int], ...] = (),
+    pot: int = 10_000_000,
 ) -> pb.CommissionerAllocation:
-    await stub.RegisterCommissioner(pb.RegisterCommissionerRequest(
-        request_id=rid(), ods_code=ODS, name="NHS Example"))
-    await stub.RegisterCouncil(pb.RegisterCouncilRequest(
-        request_id=rid(), gss_code=GSS, name="Example Council"))
-    await stub.SetCouncilAllocation(pb.SetCouncilAllocationRequest(
-        request_id=rid(), council_gss_code=GSS, financial_year=YEAR, pot_pence=pot))
+    await stub.RegisterCommissioner(
+        pb.RegisterCommissionerRequest(request_id=rid(), ods_code=ODS, name="NHS Example")
+    )
+    await stub.RegisterCouncil(
+        pb.RegisterCouncilRequest(request_id=rid(), gss_code=GSS, name="Example Council")
+    )
+    await stub.SetCouncilAllocation(
+        pb.SetCouncilAllocationRequest(
+            request_id=rid(), council_gss_code=GSS, financial_year=YEAR, pot_pence=pot
+        )
+    )
     result: pb.CommissionerAllocation = await stub.SetCommissionerAllocation(
         pb.SetCommissionerAllocationRequest(
-            request_id=rid(), commissioner_ods_code=ODS, financial_year=YEAR,
-            allocation_pence=allocation, phb_target_basis_points=target_bp,
+            request_id=rid(),
+            commissioner_ods_code=ODS,
+            financial_year=YEAR,
+            allocation_pence=allocation,
+            phb_target_basis_points=target_bp,
             cohort_targets=[pb.CohortTarget(cohort=c, basis_points=bp) for c, bp in cohorts],
         )
     )
     return result
 
 
-def line(cost: int = 10_000, occurrences: int = 10, split: tuple[int, int, int] = (6000, 4000, 0),
-         category: str = "personal_care") -> pb.PlanLineInput:
+def line(
+    cost: int = 10_000,
+    occurrences: int = 10,
+    split: tuple[int, int, int] = (6000, 4000, 0),
+    category: str = "personal_care",
+) -> pb.PlanLineInput:
     return pb.PlanLineInput(
-        description="Personal care visits", category=category,
-        cost_per_occurrence_pence=cost, frequency=pb.FREQUENCY_WEEKLY, occurrences=occurrences,
-        split=pb.FundingSplit(nhs_basis_points=split[0], council_basis_points=split[1],
-                              client_basis_points=split[2]),
+        description="Personal care visits",
+        category=category,
+        cost_per_occurrence_pence=cost,
+        frequency=pb.FREQUENCY_WEEKLY,
+        occurrences=occurrences,
+        split=pb.FundingSplit(
+            nhs_basis_points=split[0], council_basis_points=split[1], client_basis_points=split[2]
+        ),
         management_option=pb.MANAGEMENT_OPTION_DIRECT_PAYMENT,
         allowed_payee_kind=pb.PAYEE_KIND_PERSONAL_ASSISTANT,
     )
 
 
 async def new_budget(stub: pb_grpc.AllocationServiceStub, person: str, **fields: Any) -> pb.Budget:
-    budget: pb.Budget = await stub.CreateBudget(pb.CreateBudgetRequest(
-        request_id=rid(), person_id=person, financial_year=YEAR, **fields))
+    budget: pb.Budget = await stub.CreateBudget(
+        pb.CreateBudgetRequest(request_id=rid(), person_id=person, financial_year=YEAR, **fields)
+    )
     return budget
 
 
@@ -119,15 +147,17 @@ async def add(
 ) -> pb.Budget:
     budget: pb.Budget | None = None
     for plan_line in lines:
-        budget = await stub.AddPlanLine(pb.AddPlanLineRequest(
-            request_id=rid(), budget_id=budget_id, line=plan_line))
+        budget = await stub.AddPlanLine(
+            pb.AddPlanLineRequest(request_id=rid(), budget_id=budget_id, line=plan_line)
+        )
     assert budget is not None
     return budget
 
 
 async def agree(stub: pb_grpc.AllocationServiceStub, budget_id: str) -> pb.Budget:
     budget: pb.Budget = await stub.AgreeBudget(
-        pb.AgreeBudgetRequest(request_id=rid(), budget_id=budget_id))
+        pb.AgreeBudgetRequest(request_id=rid(), budget_id=budget_id)
+    )
     return budget
 
 
@@ -158,7 +188,8 @@ async def refused(call: Any, code: grpc.StatusCode) -> tuple[str, list[str]]:
 async def money_snapshot(pool: asyncpg.Pool) -> list[tuple[Any, ...]]:
     rows = await pool.fetch(
         "SELECT id, debits_posted, credits_posted, debits_pending, credits_pending"
-        " FROM ledger.accounts ORDER BY id")
+        " FROM ledger.accounts ORDER BY id"
+    )
     return [tuple(r) for r in rows]
 
 
@@ -178,7 +209,9 @@ async def test_allocation_ring_fences_target_share_exactly(
 ) -> None:
     # 5% of £1,000,000.03 is 5,000,000.15p: half up gives 5,000,000p overall; LTC 2% = 2,000,000.06
     allocation = await setup_funders(
-        stub, allocation=100_000_003, target_bp=500,
+        stub,
+        allocation=100_000_003,
+        target_bp=500,
         cohorts=((pb.COHORT_LONG_TERM_CONDITION, 200),),
     )
     fences = {f.cohort: f for f in allocation.ring_fences}
@@ -190,7 +223,8 @@ async def test_allocation_ring_fences_target_share_exactly(
 
 
 async def test_agree_moves_each_stream_from_its_funder(
-    stub: pb_grpc.AllocationServiceStub, host: ServiceHost,
+    stub: pb_grpc.AllocationServiceStub,
+    host: ServiceHost,
 ) -> None:
     await setup_funders(stub)
     pool = pool_of(host)
@@ -199,25 +233,33 @@ async def test_agree_moves_each_stream_from_its_funder(
     assert budget.status == pb.BUDGET_STATUS_DRAFT
     assert len(budget.streams) == 3
     # 3 x £33.33 split 3333/3333/3334: largest remainder keeps every penny.
-    budget = await add(stub, budget.budget_id, line(), line(cost=3333, occurrences=3,
-                                                            split=(3333, 3333, 3334)))
+    budget = await add(
+        stub, budget.budget_id, line(), line(cost=3333, occurrences=3, split=(3333, 3333, 3334))
+    )
     assert budget.planned_pence == 100_000 + 9_999
     agreed = await agree(stub, budget.budget_id)
     assert agreed.status == pb.BUDGET_STATUS_AGREED
-    nhs, council, client = (stream(agreed, c) for c in (
-        pb.FUNDING_STREAM_NHS, pb.FUNDING_STREAM_COUNCIL, pb.FUNDING_STREAM_CLIENT))
+    nhs, council, client = (
+        stream(agreed, c)
+        for c in (pb.FUNDING_STREAM_NHS, pb.FUNDING_STREAM_COUNCIL, pb.FUNDING_STREAM_CLIENT)
+    )
     assert (nhs.agreed_pence, council.agreed_pence, client.agreed_pence) == (
-        60_000 + 3_333, 40_000 + 3_333, 3_333)
+        60_000 + 3_333,
+        40_000 + 3_333,
+        3_333,
+    )
     assert agreed.agreed_pence == agreed.planned_pence == agreed.available_pence
-    allocation = await stub.GetCommissionerAllocation(pb.GetCommissionerAllocationRequest(
-        commissioner_ods_code=ODS, financial_year=YEAR))
+    allocation = await stub.GetCommissionerAllocation(
+        pb.GetCommissionerAllocationRequest(commissioner_ods_code=ODS, financial_year=YEAR)
+    )
     general = allocation.ring_fences[0]
     assert general.funded_pence == nhs.agreed_pence
     assert general.balance_pence + general.funded_pence == general.target_pence
 
 
 async def test_every_change_publishes_one_event(
-    stub: pb_grpc.AllocationServiceStub, host: ServiceHost,
+    stub: pb_grpc.AllocationServiceStub,
+    host: ServiceHost,
 ) -> None:
     await setup_funders(stub)
     pool = pool_of(host)
@@ -240,7 +282,8 @@ async def test_every_change_publishes_one_event(
 
 
 async def test_retry_returns_first_answer_and_moves_nothing_twice(
-    stub: pb_grpc.AllocationServiceStub, host: ServiceHost,
+    stub: pb_grpc.AllocationServiceStub,
+    host: ServiceHost,
 ) -> None:
     await setup_funders(stub)
     pool = pool_of(host)
@@ -259,7 +302,8 @@ async def test_retry_returns_first_answer_and_moves_nothing_twice(
 
 
 async def test_bad_plan_lines_are_invalid_arguments(
-    stub: pb_grpc.AllocationServiceStub, host: ServiceHost,
+    stub: pb_grpc.AllocationServiceStub,
+    host: ServiceHost,
 ) -> None:
     await setup_funders(stub)
     pool = pool_of(host)
@@ -273,30 +317,61 @@ async def test_bad_plan_lines_are_invalid_arguments(
         (line(category="alcohol"), "line.category"),
     ]
     for plan_line, field in bad:
-        reason, fields = await refused(stub.AddPlanLine(pb.AddPlanLineRequest(
-            request_id=rid(), budget_id=budget.budget_id, line=plan_line)),
-            grpc.StatusCode.INVALID_ARGUMENT)
+        reason, fields = await refused(
+            stub.AddPlanLine(
+                pb.AddPlanLineRequest(request_id=rid(), budget_id=budget.budget_id, line=plan_line)
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        )
         assert reason == "INVALID_REQUEST"
         assert field in fields
     assert await outbox_count(pool) == events
 
 
 async def test_bad_years_and_unknown_things(
-    stub: pb_grpc.AllocationServiceStub, host: ServiceHost,
+    stub: pb_grpc.AllocationServiceStub,
+    host: ServiceHost,
 ) -> None:
     await setup_funders(stub)
     pool = pool_of(host)
-    _, fields = await refused(stub.SetCommissionerAllocation(pb.SetCommissionerAllocationRequest(
-        request_id=rid(), commissioner_ods_code=ODS, financial_year=1999,
-        allocation_pence=100, phb_target_basis_points=100)), grpc.StatusCode.INVALID_ARGUMENT)
+    _, fields = await refused(
+        stub.SetCommissionerAllocation(
+            pb.SetCommissionerAllocationRequest(
+                request_id=rid(),
+                commissioner_ods_code=ODS,
+                financial_year=1999,
+                allocation_pence=100,
+                phb_target_basis_points=100,
+            )
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
     assert "financial_year" in fields
-    reason, _ = await refused(stub.SetCommissionerAllocation(pb.SetCommissionerAllocationRequest(
-        request_id=rid(), commissioner_ods_code="QQQ", financial_year=YEAR,
-        allocation_pence=100, phb_target_basis_points=100)), grpc.StatusCode.NOT_FOUND)
+    reason, _ = await refused(
+        stub.SetCommissionerAllocation(
+            pb.SetCommissionerAllocationRequest(
+                request_id=rid(),
+                commissioner_ods_code="QQQ",
+                financial_year=YEAR,
+                allocation_pence=100,
+                phb_target_basis_points=100,
+            )
+        ),
+        grpc.StatusCode.NOT_FOUND,
+    )
     assert reason == "COMMISSIONER_NOT_FOUND"
-    reason, _ = await refused(stub.SetCommissionerAllocation(pb.SetCommissionerAllocationRequest(
-        request_id=rid(), commissioner_ods_code=ODS, financial_year=YEAR,
-        allocation_pence=100, phb_target_basis_points=100)), grpc.StatusCode.ALREADY_EXISTS)
+    reason, _ = await refused(
+        stub.SetCommissionerAllocation(
+            pb.SetCommissionerAllocationRequest(
+                request_id=rid(),
+                commissioner_ods_code=ODS,
+                financial_year=YEAR,
+                allocation_pence=100,
+                phb_target_basis_points=100,
+            )
+        ),
+        grpc.StatusCode.ALREADY_EXISTS,
+    )
     assert reason == "ALLOCATION_ALREADY_SET"
     reason, _ = await refused(new_budget(stub, rid()), grpc.StatusCode.NOT_FOUND)
     assert reason == "PERSON_NOT_FOUND"
@@ -304,34 +379,44 @@ async def test_bad_years_and_unknown_things(
     decision = granted(refused_person)
     decision.outcome = ent.DECISION_OUTCOME_REFUSED
     await feed(pool, decision, refused_person)
-    reason, _ = await refused(new_budget(stub, refused_person),
-                              grpc.StatusCode.FAILED_PRECONDITION)
+    reason, _ = await refused(new_budget(stub, refused_person), grpc.StatusCode.FAILED_PRECONDITION)
     assert reason == "NO_ELIGIBILITY"
     reason, _ = await refused(
         new_budget(stub, await eligible_person(pool), commissioner_ods_code="ZZZ"),
-        grpc.StatusCode.NOT_FOUND)
+        grpc.StatusCode.NOT_FOUND,
+    )
     assert reason == "COMMISSIONER_NOT_FOUND"
-    _, fields = await refused(stub.CreateBudget(pb.CreateBudgetRequest(
-        request_id="not-a-uuid", person_id=rid(), financial_year=YEAR)),
-        grpc.StatusCode.INVALID_ARGUMENT)
+    _, fields = await refused(
+        stub.CreateBudget(
+            pb.CreateBudgetRequest(request_id="not-a-uuid", person_id=rid(), financial_year=YEAR)
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
     assert "request_id" in fields
 
 
 async def test_client_contribution_refused_on_nhs_only_budget(
-    stub: pb_grpc.AllocationServiceStub, host: ServiceHost,
+    stub: pb_grpc.AllocationServiceStub,
+    host: ServiceHost,
 ) -> None:
     await setup_funders(stub)
     pool = pool_of(host)
     person = await eligible_person(pool)
-    reason, _ = await refused(new_budget(stub, person, nhs_only=True,
-                                         client_contribution_pence=100),
-                              grpc.StatusCode.FAILED_PRECONDITION)
+    reason, _ = await refused(
+        new_budget(stub, person, nhs_only=True, client_contribution_pence=100),
+        grpc.StatusCode.FAILED_PRECONDITION,
+    )
     assert reason == "CLIENT_CONTRIBUTION_NOT_ALLOWED"
     budget = await new_budget(stub, person, nhs_only=True)
     assert [s.funding_stream for s in budget.streams] == [pb.FUNDING_STREAM_NHS]
-    reason, _ = await refused(stub.AddPlanLine(pb.AddPlanLineRequest(
-        request_id=rid(), budget_id=budget.budget_id, line=line(split=(5000, 4000, 1000)))),
-        grpc.StatusCode.FAILED_PRECONDITION)
+    reason, _ = await refused(
+        stub.AddPlanLine(
+            pb.AddPlanLineRequest(
+                request_id=rid(), budget_id=budget.budget_id, line=line(split=(5000, 4000, 1000))
+            )
+        ),
+        grpc.StatusCode.FAILED_PRECONDITION,
+    )
     assert reason == "CLIENT_CONTRIBUTION_NOT_ALLOWED"
 
 
@@ -345,8 +430,9 @@ async def test_agreement_rules(stub: pb_grpc.AllocationServiceStub, host: Servic
     await agree(stub, budget.budget_id)
     reason, _ = await refused(agree(stub, budget.budget_id), grpc.StatusCode.FAILED_PRECONDITION)
     assert reason == "BUDGET_ALREADY_AGREED"
-    reason, _ = await refused(add(stub, budget.budget_id, line()),
-                              grpc.StatusCode.FAILED_PRECONDITION)
+    reason, _ = await refused(
+        add(stub, budget.budget_id, line()), grpc.StatusCode.FAILED_PRECONDITION
+    )
     assert reason == "BUDGET_ALREADY_AGREED"
     # The ring-fence is now empty: the next NHS budget finds nothing and moves nothing.
     second = await new_budget(stub, await eligible_person(pool))
@@ -368,14 +454,25 @@ async def spend(pool: asyncpg.Pool, account_id: str, amount: int, plan_line_id: 
     payee = Account(uuid.uuid4(), "payee", "provider-1", FundingStream.NHS)
     async with pool.acquire() as conn, conn.transaction():
         await store.create_accounts(conn, [payee])
-        results = await store.create_transfers(conn, [Transfer(
-            uuid.uuid4(), uuid.UUID(account_id), payee.id, amount, "payment",
-            plan_line_ref=plan_line_id)])
+        results = await store.create_transfers(
+            conn,
+            [
+                Transfer(
+                    uuid.uuid4(),
+                    uuid.UUID(account_id),
+                    payee.id,
+                    amount,
+                    "payment",
+                    plan_line_ref=plan_line_id,
+                )
+            ],
+        )
     assert [str(r) for r in results] == ["ok"]
 
 
 async def test_revise_and_end_return_money_to_the_penny(
-    stub: pb_grpc.AllocationServiceStub, host: ServiceHost,
+    stub: pb_grpc.AllocationServiceStub,
+    host: ServiceHost,
 ) -> None:
     await setup_funders(stub)
     pool = pool_of(host)
@@ -385,30 +482,52 @@ async def test_revise_and_end_return_money_to_the_penny(
     first, second = agreed.plan_lines
     nhs_account = stream(agreed, pb.FUNDING_STREAM_NHS).account_id
     await spend(pool, nhs_account, 1_234, first.plan_line_id)
-    reason, _ = await refused(stub.ReviseBudget(pb.ReviseBudgetRequest(
-        request_id=rid(), budget_id=budget.budget_id, reasons=["needs changed"],
-        notice_date="2026-06-01", remove_plan_line_ids=[first.plan_line_id])),
-        grpc.StatusCode.FAILED_PRECONDITION)
+    reason, _ = await refused(
+        stub.ReviseBudget(
+            pb.ReviseBudgetRequest(
+                request_id=rid(),
+                budget_id=budget.budget_id,
+                reasons=["needs changed"],
+                notice_date="2026-06-01",
+                remove_plan_line_ids=[first.plan_line_id],
+            )
+        ),
+        grpc.StatusCode.FAILED_PRECONDITION,
+    )
     assert reason == "PLAN_LINE_HAS_PAYMENTS"
-    _, fields = await refused(stub.ReviseBudget(pb.ReviseBudgetRequest(
-        request_id=rid(), budget_id=budget.budget_id, notice_date="2026-06-01",
-        remove_plan_line_ids=[second.plan_line_id])), grpc.StatusCode.INVALID_ARGUMENT)
+    _, fields = await refused(
+        stub.ReviseBudget(
+            pb.ReviseBudgetRequest(
+                request_id=rid(),
+                budget_id=budget.budget_id,
+                notice_date="2026-06-01",
+                remove_plan_line_ids=[second.plan_line_id],
+            )
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
     assert "reasons" in fields
-    revised = await stub.ReviseBudget(pb.ReviseBudgetRequest(
-        request_id=rid(), budget_id=budget.budget_id, reasons=["fewer visits needed"],
-        notice_date="2026-06-01", remove_plan_line_ids=[second.plan_line_id],
-        add_lines=[line(cost=1_001, occurrences=1)]))
+    revised = await stub.ReviseBudget(
+        pb.ReviseBudgetRequest(
+            request_id=rid(),
+            budget_id=budget.budget_id,
+            reasons=["fewer visits needed"],
+            notice_date="2026-06-01",
+            remove_plan_line_ids=[second.plan_line_id],
+            add_lines=[line(cost=1_001, occurrences=1)],
+        )
+    )
     assert revised.revision == 1
     assert revised.agreed_pence == 100_000 + 1_001
     spent_line = next(p for p in revised.plan_lines if p.plan_line_id == first.plan_line_id)
     assert (spent_line.spent_pence, spent_line.available_pence) == (1_234, 100_000 - 1_234)
-    ended = await stub.EndBudget(pb.EndBudgetRequest(request_id=rid(),
-                                                     budget_id=budget.budget_id))
+    ended = await stub.EndBudget(pb.EndBudgetRequest(request_id=rid(), budget_id=budget.budget_id))
     assert ended.status == pb.BUDGET_STATUS_ENDED
     assert ended.available_pence == 0
     assert ended.spent_pence == 1_234
-    allocation = await stub.GetCommissionerAllocation(pb.GetCommissionerAllocationRequest(
-        commissioner_ods_code=ODS, financial_year=YEAR))
+    allocation = await stub.GetCommissionerAllocation(
+        pb.GetCommissionerAllocationRequest(commissioner_ods_code=ODS, financial_year=YEAR)
+    )
     fence = allocation.ring_fences[0]
     assert fence.funded_pence == 1_234
     assert fence.balance_pence + fence.funded_pence == fence.target_pence
@@ -418,22 +537,47 @@ async def test_close_year_returns_unused_ring_fence(
     stub: pb_grpc.AllocationServiceStub,
 ) -> None:
     await setup_funders(stub)
-    reason, _ = await refused(stub.CloseFinancialYear(pb.CloseFinancialYearRequest(
-        request_id=rid(), commissioner_ods_code=ODS, financial_year=2099)),
-        grpc.StatusCode.NOT_FOUND)
+    reason, _ = await refused(
+        stub.CloseFinancialYear(
+            pb.CloseFinancialYearRequest(
+                request_id=rid(), commissioner_ods_code=ODS, financial_year=2099
+            )
+        ),
+        grpc.StatusCode.NOT_FOUND,
+    )
     assert reason == "ALLOCATION_NOT_FOUND"
-    await stub.SetCommissionerAllocation(pb.SetCommissionerAllocationRequest(
-        request_id=rid(), commissioner_ods_code=ODS, financial_year=2030,
-        allocation_pence=1_000, phb_target_basis_points=100))
-    reason, _ = await refused(stub.CloseFinancialYear(pb.CloseFinancialYearRequest(
-        request_id=rid(), commissioner_ods_code=ODS, financial_year=2030)),
-        grpc.StatusCode.FAILED_PRECONDITION)
+    await stub.SetCommissionerAllocation(
+        pb.SetCommissionerAllocationRequest(
+            request_id=rid(),
+            commissioner_ods_code=ODS,
+            financial_year=2030,
+            allocation_pence=1_000,
+            phb_target_basis_points=100,
+        )
+    )
+    reason, _ = await refused(
+        stub.CloseFinancialYear(
+            pb.CloseFinancialYearRequest(
+                request_id=rid(), commissioner_ods_code=ODS, financial_year=2030
+            )
+        ),
+        grpc.StatusCode.FAILED_PRECONDITION,
+    )
     assert reason == "FINANCIAL_YEAR_NOT_OVER"
-    await stub.SetCommissionerAllocation(pb.SetCommissionerAllocationRequest(
-        request_id=rid(), commissioner_ods_code=ODS, financial_year=2024,
-        allocation_pence=1_000_000, phb_target_basis_points=250))
-    closed = await stub.CloseFinancialYear(pb.CloseFinancialYearRequest(
-        request_id=rid(), commissioner_ods_code=ODS, financial_year=2024))
+    await stub.SetCommissionerAllocation(
+        pb.SetCommissionerAllocationRequest(
+            request_id=rid(),
+            commissioner_ods_code=ODS,
+            financial_year=2024,
+            allocation_pence=1_000_000,
+            phb_target_basis_points=250,
+        )
+    )
+    closed = await stub.CloseFinancialYear(
+        pb.CloseFinancialYearRequest(
+            request_id=rid(), commissioner_ods_code=ODS, financial_year=2024
+        )
+    )
     assert closed.closed
     assert closed.ring_fences[0].balance_pence == 0
     assert closed.ring_fences[0].returned_at_close_pence == 25_000
@@ -444,7 +588,8 @@ async def test_close_year_returns_unused_ring_fence(
 
 
 async def test_death_event_over_nats_ends_budgets_once(
-    stub: pb_grpc.AllocationServiceStub, host: ServiceHost,
+    stub: pb_grpc.AllocationServiceStub,
+    host: ServiceHost,
 ) -> None:
     await setup_funders(stub)
     pool = pool_of(host)
@@ -452,9 +597,14 @@ async def test_death_event_over_nats_ends_budgets_once(
     budget = await new_budget(stub, person)
     await add(stub, budget.budget_id, line())
     await agree(stub, budget.budget_id)
-    died = new_event(ent.PersonDied(person_id=person, died_on="2026-07-01",
-                                    commissioner_ods_code=ODS, council_gss_code=GSS),
-                     source="entitlement", aggregate_type="person", aggregate_id=person)
+    died = new_event(
+        ent.PersonDied(
+            person_id=person, died_on="2026-07-01", commissioner_ods_code=ODS, council_gss_code=GSS
+        ),
+        source="entitlement",
+        aggregate_type="person",
+        aggregate_id=person,
+    )
     assert host.runtime is not None
     js = host.runtime.js
     # Published twice under different message ids: JetStream keeps both, the consumer applies one.
@@ -471,7 +621,8 @@ async def test_death_event_over_nats_ends_budgets_once(
     await asyncio.sleep(0.5)
     ended_events = await pool.fetchval(
         "SELECT count(*) FROM allocation.outbox WHERE subject = $1",
-        "onebudget.allocation.budget.ended.v1")
+        "onebudget.allocation.budget.ended.v1",
+    )
     assert ended_events == 1
     reason, _ = await refused(new_budget(stub, person), grpc.StatusCode.FAILED_PRECONDITION)
     assert reason == "PERSON_DECEASED"
@@ -481,7 +632,9 @@ async def test_death_event_over_nats_ends_budgets_once(
 
 
 async def test_finance_cli_allocates_lists_and_closes(
-    stub: pb_grpc.AllocationServiceStub, host: ServiceHost, monkeypatch: pytest.MonkeyPatch,
+    stub: pb_grpc.AllocationServiceStub,
+    host: ServiceHost,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from onebudget.cli import main
@@ -491,16 +644,37 @@ async def test_finance_cli_allocates_lists_and_closes(
     await add(stub, budget.budget_id, line())
     await agree(stub, budget.budget_id)
     monkeypatch.setenv("ONEBUDGET_ALLOCATION_ADDRESS", host.address)
-    code = await asyncio.to_thread(main, [
-        "finance", "allocate", "--commissioner", ODS, "--year", "2024",
-        "--allocation-pence", "100000000", "--target-bp", "500",
-        "--cohort", "MENTAL_HEALTH=200"])
+    code = await asyncio.to_thread(
+        main,
+        [
+            "finance",
+            "allocate",
+            "--commissioner",
+            ODS,
+            "--year",
+            "2024",
+            "--allocation-pence",
+            "100000000",
+            "--target-bp",
+            "500",
+            "--cohort",
+            "MENTAL_HEALTH=200",
+        ],
+    )
     assert code == 0
     assert await asyncio.to_thread(main, ["finance", "budgets", "--commissioner", ODS]) == 0
-    assert await asyncio.to_thread(
-        main, ["finance", "close-year", "--commissioner", ODS, "--year", "2024"]) == 0
-    assert await asyncio.to_thread(
-        main, ["finance", "close-year", "--commissioner", ODS, "--year", "2024"]) == 1
+    assert (
+        await asyncio.to_thread(
+            main, ["finance", "close-year", "--commissioner", ODS, "--year", "2024"]
+        )
+        == 0
+    )
+    assert (
+        await asyncio.to_thread(
+            main, ["finance", "close-year", "--commissioner", ODS, "--year", "2024"]
+        )
+        == 1
+    )
     out, err = capsys.readouterr()
     assert "£50,000.00" in out  # 5% of £1,000,000
     assert "MENTAL_HEALTH" in out

@@ -190,8 +190,9 @@ async def test_resolutions_reversals_and_unknown_accounts_are_not_planned(
     async with pool.acquire() as conn:
         pending = dataclasses.replace(pay(100), pending=True)
         assert await ledger.create_transfers(conn, [pending]) == [R.OK]
-        post = Transfer(uuid.uuid4(), None, None, 0, "payment", post_pending=True,
-                        pending_id=pending.id)
+        post = Transfer(
+            uuid.uuid4(), None, None, 0, "payment", post_pending=True, pending_id=pending.id
+        )
         view = await viewed(conn, [pay(1)])
         assert plan_batch(view, [[post]]) is None
         reversal = dataclasses.replace(pay(1, SINK, WALLET), reverses_id=pending.id)
@@ -215,9 +216,7 @@ async def test_group_committer_falls_back_when_another_writer_moves_first(
         assert await committer.create_transfers([pay(50)]) == [R.OK]
         assert committer.locked_batches >= 1
         async with pool.acquire() as conn:
-            assert await balance(conn, WALLET) == Balance(
-                debits_posted=FUNDS, credits_posted=FUNDS
-            )
+            assert await balance(conn, WALLET) == Balance(debits_posted=FUNDS, credits_posted=FUNDS)
             assert await ledger.verify(conn) == []
 
 
@@ -227,8 +226,9 @@ async def test_group_committer_takes_the_locked_path_for_resolutions(
     async with ledger.GroupCommitter(pool) as committer:
         pending = dataclasses.replace(pay(300), pending=True, timeout_s=60)
         assert await committer.create_transfers([pending]) == [R.OK]
-        post = Transfer(uuid.uuid4(), None, None, 200, "payment", post_pending=True,
-                        pending_id=pending.id)
+        post = Transfer(
+            uuid.uuid4(), None, None, 200, "payment", post_pending=True, pending_id=pending.id
+        )
         assert await committer.create_transfers([post]) == [R.OK]
         assert await committer.create_transfers([post]) == [R.EXISTS]
         assert await committer.create_transfers([pay(800)]) == [R.OK]

@@ -329,8 +329,14 @@ async def test_python_digest_matches_the_database(conn: asyncpg.Connection) -> N
     # Odd text on purpose: quotes, backslashes and non-ASCII quote differently in SQL.
     odd = t(NHS_ALLOCATION, NHS_BUDGET, 7, reason="payment")
     odd = Transfer(
-        odd.id, NHS_ALLOCATION, NHS_BUDGET, 7, "payment",
-        budget_ref="it's \\ a £ test", plan_line_ref=None, payment_ref="x'y",
+        odd.id,
+        NHS_ALLOCATION,
+        NHS_BUDGET,
+        7,
+        "payment",
+        budget_ref="it's \\ a £ test",
+        plan_line_ref=None,
+        payment_ref="x'y",
     )
     assert await ledger.create_transfers(conn, [odd, t(NHS_BUDGET, PROVIDER, 3)]) == [R.OK] * 2
     assert await ledger.verify(conn) == []
@@ -348,11 +354,25 @@ async def test_stamped_inserts_with_a_wrong_stamp_are_refused(conn: asyncpg.Conn
     head = await conn.fetchrow("SELECT last_ts, last_hash FROM ledger.chain_head")
     assert head is not None
     good = ledger.StoredTransfer(
-        id=uuid.uuid4(), debit_account_id=NHS_ALLOCATION, credit_account_id=NHS_BUDGET,
-        amount=1, reason="manual", budget_ref=None, plan_line_ref=None, payment_ref=None,
-        pending=False, post_pending=False, void_pending=False, expire_pending=False,
-        linked=False, funding=False, pending_id=None, reverses_id=None, timeout_s=0,
-        expires_at=None, ts=head["last_ts"] + 1,
+        id=uuid.uuid4(),
+        debit_account_id=NHS_ALLOCATION,
+        credit_account_id=NHS_BUDGET,
+        amount=1,
+        reason="manual",
+        budget_ref=None,
+        plan_line_ref=None,
+        payment_ref=None,
+        pending=False,
+        post_pending=False,
+        void_pending=False,
+        expire_pending=False,
+        linked=False,
+        funding=False,
+        pending_id=None,
+        reverses_id=None,
+        timeout_s=0,
+        expires_at=None,
+        ts=head["last_ts"] + 1,
     )
     insert = (
         "INSERT INTO ledger.transfers (id, debit_account_id, credit_account_id, amount, reason,"
@@ -364,15 +384,24 @@ async def test_stamped_inserts_with_a_wrong_stamp_are_refused(conn: asyncpg.Conn
         async with conn.transaction():
             await conn.execute("SELECT set_config('ledger.batch_clock', $1, true)", str(good.ts))
             await conn.execute(
-                insert, row.id, row.debit_account_id, row.credit_account_id, row.amount,
-                row.ts, prev, digest or expected,
+                insert,
+                row.id,
+                row.debit_account_id,
+                row.credit_account_id,
+                row.amount,
+                row.ts,
+                prev,
+                digest or expected,
             )
 
     for row, prev, digest in [
         (good, head["last_hash"], bytes(32)),  # a made-up hash
         (good, bytes(32), None),  # not chained to the head
-        (dataclasses.replace(good, amount=2), head["last_hash"], chain_hashes(
-            head["last_hash"], [good])[0]),  # the hash of other content
+        (
+            dataclasses.replace(good, amount=2),
+            head["last_hash"],
+            chain_hashes(head["last_hash"], [good])[0],
+        ),  # the hash of other content
         (dataclasses.replace(good, ts=good.ts + 5), head["last_hash"], None),  # not the clock's
     ]:
         with pytest.raises(asyncpg.CheckViolationError, match="timestamp, expiry or hash"):

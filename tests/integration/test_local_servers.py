@@ -100,4 +100,3 @@ def test_nats_left_running_by_a_killed_run_is_replaced(tmp_path: Path) -> None:
     finally:
         second.stop()
     assert not second.pid_file.exists()
-

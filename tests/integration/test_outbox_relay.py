@@ -126,7 +126,9 @@ async def test_rolled_back_event_is_never_published(pool: asyncpg.Pool, nats_url
     async with running_relay(pool, nats_url):
         never = new_event(
             wrappers_pb2.StringValue(value="never"),
-            source="entitlement", aggregate_type="test", aggregate_id=tag,
+            source="entitlement",
+            aggregate_type="test",
+            aggregate_id=tag,
         )
 
         async def refused_change() -> None:

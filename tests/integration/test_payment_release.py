@@ -224,13 +224,22 @@ async def test_ledger_refusal_after_the_in_memory_decision_leaves_no_row(
         # Nothing of the refused one remains: no payment row, no event, no claim.
         assert await available(conn, b) == [1_000 - 600 - 300, 1_000 - 400 - 200, 0]
         assert len(await outbox(conn)) == before + 2
-        assert await conn.fetchval(
-            "SELECT count(*) FROM payment.payments WHERE request_id = $1", second.request_id
-        ) == 0
-        assert await conn.fetchval(
-            "SELECT count(*) FROM payment.idempotency WHERE request_id = $1", second.request_id
-        ) == 0
-        assert await conn.fetchval(
-            "SELECT committed_pence FROM payment.plan_lines WHERE plan_line_id = $1", b.line_id
-        ) == 1_500
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM payment.payments WHERE request_id = $1", second.request_id
+            )
+            == 0
+        )
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM payment.idempotency WHERE request_id = $1", second.request_id
+            )
+            == 0
+        )
+        assert (
+            await conn.fetchval(
+                "SELECT committed_pence FROM payment.plan_lines WHERE plan_line_id = $1", b.line_id
+            )
+            == 1_500
+        )
         assert await ledger.verify(conn) == []

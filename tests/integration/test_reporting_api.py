@@ -40,14 +40,21 @@ async def stack(start_service: StartService) -> AsyncIterator[Stack]:
 async def test_summary_from_the_streams_reconciles_with_the_ledger(stack: Stack) -> None:
     ods, gss = new_ods(), new_gss()
     await setup_funders(
-        stack, ods, gss, allocation=100_000_001, target_bp=500,
+        stack,
+        ods,
+        gss,
+        allocation=100_000_001,
+        target_bp=500,
         cohorts=((al.COHORT_MENTAL_HEALTH, 100),),
     )
     chc = await eligible_person(stack, ods, gss)
     mh = await eligible_person(stack, ods, gss, ent.ELIGIBILITY_CATEGORY_MENTAL_HEALTH, child=True)
     await agreed_budget(stack, chc, ods, gss, [plan_line(300_000, (10_000, 0, 0))], nhs_only=True)
     ipb = await agreed_budget(
-        stack, mh, ods, gss,
+        stack,
+        mh,
+        ods,
+        gss,
         [plan_line(200_000, (5_000, 5_000, 0), al.MANAGEMENT_OPTION_DIRECT_PAYMENT)],
         agreed_on="2026-08-10",
     )
@@ -88,10 +95,11 @@ async def test_summary_from_the_streams_reconciles_with_the_ledger(stack: Stack)
     ("request_fields", "fields"),
     [
         ({"commissioner_ods_code": "00L", "financial_year": YEAR, "quarter": 5}, ["quarter"]),
-        ({"commissioner_ods_code": "00L", "financial_year": 26, "quarter": 1},
-         ["financial_year"]),
-        ({"commissioner_ods_code": "bad!", "financial_year": 1999, "quarter": -1},
-         ["commissioner_ods_code", "financial_year", "quarter"]),
+        ({"commissioner_ods_code": "00L", "financial_year": 26, "quarter": 1}, ["financial_year"]),
+        (
+            {"commissioner_ods_code": "bad!", "financial_year": 1999, "quarter": -1},
+            ["commissioner_ods_code", "financial_year", "quarter"],
+        ),
     ],
 )
 async def test_bad_input_is_invalid_argument_with_field_violations(
@@ -116,7 +124,9 @@ async def test_export_needs_a_quarter_and_rebuild_a_request_id(stack: Stack) -> 
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await stack.report.RebuildReadModel(api.RebuildReadModelRequest())
     assert error_of(caught.value)[:3] == (
-        grpc.StatusCode.INVALID_ARGUMENT, "INVALID_REQUEST", ["request_id"]
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_REQUEST",
+        ["request_id"],
     )
 
 

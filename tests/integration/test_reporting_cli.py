@@ -25,15 +25,18 @@ ADDRESS_ENV = "ONEBUDGET_REPORTING_ADDRESS"
 
 
 async def test_report_commands_print_tables_and_write_the_return(
-    start_service: StartService, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    start_service: StartService,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     stack = await start_stack(start_service, payment=False)
     ods, gss = new_ods(), new_gss()
     await setup_funders(stack, ods, gss, allocation=123_456_789, target_bp=500)
     person = await eligible_person(stack, ods, gss)
-    await agreed_budget(stack, person, ods, gss, [plan_line(150_000, (10_000, 0, 0))],
-                        nhs_only=True)
+    await agreed_budget(
+        stack, person, ods, gss, [plan_line(150_000, (10_000, 0, 0))], nhs_only=True
+    )
     await caught_up(stack)
     monkeypatch.setenv(ADDRESS_ENV, stack.reporting.address)
     common = ["--commissioner", ods, "--year", str(YEAR)]
@@ -48,9 +51,12 @@ async def test_report_commands_print_tables_and_write_the_return(
     assert await asyncio.to_thread(main, ["report", "reconcile", *common]) == 0
     assert "no differences" in capsys.readouterr().out
     target = tmp_path / "q1.csv"
-    assert await asyncio.to_thread(
-        main, ["report", "quarterly", *common, "--quarter", "1", "--out", str(target)]
-    ) == 0
+    assert (
+        await asyncio.to_thread(
+            main, ["report", "quarterly", *common, "--quarter", "1", "--out", str(target)]
+        )
+        == 0
+    )
     assert target.read_text().startswith("ODS_CODE,FINANCIAL_YEAR,QUARTER")
     assert await asyncio.to_thread(main, ["report", "summary", *common, "--quarter", "7"]) == 1
     assert "INVALID_ARGUMENT" in capsys.readouterr().err

@@ -41,20 +41,37 @@ async def _figures(stack: Stack, ods: str, gss: str) -> list[bytes]:
 
 
 async def _traffic(stack: Stack, ods: str, gss: str) -> None:
-    await setup_funders(stack, ods, gss, allocation=100_000_000, target_bp=55,
-                        cohorts=((al.COHORT_CHC, 25),))
+    await setup_funders(
+        stack, ods, gss, allocation=100_000_000, target_bp=55, cohorts=((al.COHORT_CHC, 25),)
+    )
     adult = await eligible_person(stack, ods, gss)
     child = await eligible_person(stack, ods, gss, ent.ELIGIBILITY_CATEGORY_WHEELCHAIR, True)
-    await agreed_budget(stack, adult, ods, gss, [plan_line(250_000, (10_000, 0, 0))],
-                        nhs_only=True, agreed_on="2026-04-20")
+    await agreed_budget(
+        stack,
+        adult,
+        ods,
+        gss,
+        [plan_line(250_000, (10_000, 0, 0))],
+        nhs_only=True,
+        agreed_on="2026-04-20",
+    )
     ipb = await agreed_budget(
-        stack, child, ods, gss,
+        stack,
+        child,
+        ods,
+        gss,
         [plan_line(90_000, (6_000, 4_000, 0), al.MANAGEMENT_OPTION_THIRD_PARTY)],
         agreed_on="2026-10-02",
     )
-    await stack.alloc.ReviseBudget(al.ReviseBudgetRequest(
-        request_id=rid(), budget_id=ipb.budget_id, reasons=["more support"],
-        notice_date="2027-01-15", add_lines=[plan_line(246_000, (10_000, 0, 0))]))
+    await stack.alloc.ReviseBudget(
+        al.ReviseBudgetRequest(
+            request_id=rid(),
+            budget_id=ipb.budget_id,
+            reasons=["more support"],
+            notice_date="2027-01-15",
+            add_lines=[plan_line(246_000, (10_000, 0, 0))],
+        )
+    )
 
 
 async def test_late_start_and_rebuild_reach_the_same_figures(start_service: StartService) -> None:
@@ -68,7 +85,9 @@ async def test_late_start_and_rebuild_reach_the_same_figures(start_service: Star
     # every stream from its start into an emptied one.
     reset = await stack.report.RebuildReadModel(api.RebuildReadModelRequest(request_id=rid()))
     assert sorted(reset.consumers_reset) == [
-        "reporting-allocation", "reporting-entitlement", "reporting-payment"
+        "reporting-allocation",
+        "reporting-entitlement",
+        "reporting-payment",
     ]
     await caught_up(stack)
     assert await _figures(stack, ods, gss) == before
@@ -105,7 +124,9 @@ async def test_target_trend_and_quarterly_return(start_service: StartService) ->
     assert list(rows[0]) == list(quarterly.COLUMNS) == list(exported.columns)
     row = rows[0]
     assert (row["FINANCIAL_YEAR"], row["QUARTER"], row["PERIOD_END"]) == (
-        "2026-27", "Q3", "2026-12-31"
+        "2026-27",
+        "Q3",
+        "2026-12-31",
     )
     assert (row["QE_PHB_TOTAL"], row["QE_PHB_ADULT"], row["QE_PHB_CHILD"]) == ("2", "1", "1")
     assert (row["QE_PHB_CHC"], row["QE_PWB_WHEELCHAIR"], row["QE_IPB_TOTAL"]) == ("1", "1", "1")

@@ -137,29 +137,44 @@ async def caught_up(stack: Stack, *, payment_too: bool = False) -> None:
 
 
 async def eligible_person(
-    stack: Stack, ods: str, gss: str, category: Any = ent.ELIGIBILITY_CATEGORY_CHC,
+    stack: Stack,
+    ods: str,
+    gss: str,
+    category: Any = ent.ELIGIBILITY_CATEGORY_CHC,
     child: bool = False,
 ) -> str:
     """A person with a granted eligibility, fed to allocation as its consumer would apply it."""
     person = rid()
     payload = ent.EligibilityDecided(
-        person_id=person, decision_id=rid(), category=category,
-        outcome=ent.DECISION_OUTCOME_GRANTED, decided_on="2026-04-01",
-        commissioner_ods_code=ods, council_gss_code=gss, child=child,
+        person_id=person,
+        decision_id=rid(),
+        category=category,
+        outcome=ent.DECISION_OUTCOME_GRANTED,
+        decided_on="2026-04-01",
+        commissioner_ods_code=ods,
+        council_gss_code=gss,
+        child=child,
     )
     event = new_event(payload, source="entitlement", aggregate_type="person", aggregate_id=person)
     async with pool_of(stack.allocation).acquire() as conn, conn.transaction():
         await conn.execute(
             "INSERT INTO allocation.applied_events (consumer, event_id) VALUES ($1, $2)",
-            entitlement_events.DURABLE, uuid.UUID(event.event_id),
+            entitlement_events.DURABLE,
+            uuid.UUID(event.event_id),
         )
         await entitlement_events.handle(conn, event.envelope)
     return person
 
 
 async def setup_funders(
-    stack: Stack, ods: str, gss: str, *, allocation: int = 100_000_000, target_bp: int = 500,
-    cohorts: tuple[tuple[Any, int], ...] = (), pot: int = 10_000_000,
+    stack: Stack,
+    ods: str,
+    gss: str,
+    *,
+    allocation: int = 100_000_000,
+    target_bp: int = 500,
+    cohorts: tuple[tuple[Any, int], ...] = (),
+    pot: int = 10_000_000,
 ) -> None:
     await stack.alloc.RegisterCommissioner(
         al.RegisterCommissionerRequest(request_id=rid(), ods_code=ods, name="NHS Example")
@@ -174,8 +189,11 @@ async def setup_funders(
     )
     await stack.alloc.SetCommissionerAllocation(
         al.SetCommissionerAllocationRequest(
-            request_id=rid(), commissioner_ods_code=ods, financial_year=YEAR,
-            allocation_pence=allocation, phb_target_basis_points=target_bp,
+            request_id=rid(),
+            commissioner_ods_code=ods,
+            financial_year=YEAR,
+            allocation_pence=allocation,
+            phb_target_basis_points=target_bp,
             cohort_targets=[al.CohortTarget(cohort=c, basis_points=bp) for c, bp in cohorts],
         )
     )
@@ -185,24 +203,38 @@ def plan_line(
     cost: int, split: tuple[int, int, int], option: Any = al.MANAGEMENT_OPTION_NOTIONAL
 ) -> al.PlanLineInput:
     return al.PlanLineInput(
-        description="Care", category="personal_care", cost_per_occurrence_pence=cost,
-        frequency=al.FREQUENCY_ONE_OFF, occurrences=1,
+        description="Care",
+        category="personal_care",
+        cost_per_occurrence_pence=cost,
+        frequency=al.FREQUENCY_ONE_OFF,
+        occurrences=1,
         split=al.FundingSplit(
-            nhs_basis_points=split[0], council_basis_points=split[1],
+            nhs_basis_points=split[0],
+            council_basis_points=split[1],
             client_basis_points=split[2],
         ),
-        management_option=option, allowed_payee_kind=al.PAYEE_KIND_PROVIDER,
+        management_option=option,
+        allowed_payee_kind=al.PAYEE_KIND_PROVIDER,
     )
 
 
 async def agreed_budget(
-    stack: Stack, person: str, ods: str, gss: str, lines: list[al.PlanLineInput],
-    *, nhs_only: bool = False, agreed_on: str = "2026-05-01",
+    stack: Stack,
+    person: str,
+    ods: str,
+    gss: str,
+    lines: list[al.PlanLineInput],
+    *,
+    nhs_only: bool = False,
+    agreed_on: str = "2026-05-01",
 ) -> al.Budget:
     budget = await stack.alloc.CreateBudget(
         al.CreateBudgetRequest(
-            request_id=rid(), person_id=person, financial_year=YEAR,
-            commissioner_ods_code=ods, council_gss_code="" if nhs_only else gss,
+            request_id=rid(),
+            person_id=person,
+            financial_year=YEAR,
+            commissioner_ods_code=ods,
+            council_gss_code="" if nhs_only else gss,
             nhs_only=nhs_only,
         )
     )

@@ -53,13 +53,22 @@ TODAY = date(2026, 11, 26)  # financial year 2025 is over, 2026 is not
 COMMISSIONERS = ("00L", "QNQ")
 GSS = "E06000047"
 YEARS = (2025, 2026)
-CATEGORIES = (ent.ELIGIBILITY_CATEGORY_CHC, ent.ELIGIBILITY_CATEGORY_LONG_TERM_CONDITION,
-              ent.ELIGIBILITY_CATEGORY_MENTAL_HEALTH)
+CATEGORIES = (
+    ent.ELIGIBILITY_CATEGORY_CHC,
+    ent.ELIGIBILITY_CATEGORY_LONG_TERM_CONDITION,
+    ent.ELIGIBILITY_CATEGORY_MENTAL_HEALTH,
+)
 COHORTS = (pb.COHORT_LONG_TERM_CONDITION, pb.COHORT_MENTAL_HEALTH)
-SPLITS = st.sampled_from([
-    (10_000, 0, 0), (6_000, 4_000, 0), (3_333, 3_333, 3_334), (0, 10_000, 0), (0, 9_000, 1_000),
-    (5_000, 4_000, 0),  # does not sum to 10,000: always refused
-])
+SPLITS = st.sampled_from(
+    [
+        (10_000, 0, 0),
+        (6_000, 4_000, 0),
+        (3_333, 3_333, 3_334),
+        (0, 10_000, 0),
+        (0, 9_000, 1_000),
+        (5_000, 4_000, 0),  # does not sum to 10,000: always refused
+    ]
+)
 COSTS = st.sampled_from([1, 7, 999, 3_333, 10_000, 123_457, 0, -50])  # 0 and negative refused
 
 
@@ -69,10 +78,14 @@ def rid() -> str:
 
 def plan_line(cost: int, occurrences: int, split: tuple[int, int, int]) -> pb.PlanLineInput:
     return pb.PlanLineInput(
-        description="care", category="personal_care", cost_per_occurrence_pence=cost,
-        frequency=pb.FREQUENCY_WEEKLY, occurrences=occurrences,
-        split=pb.FundingSplit(nhs_basis_points=split[0], council_basis_points=split[1],
-                              client_basis_points=split[2]),
+        description="care",
+        category="personal_care",
+        cost_per_occurrence_pence=cost,
+        frequency=pb.FREQUENCY_WEEKLY,
+        occurrences=occurrences,
+        split=pb.FundingSplit(
+            nhs_basis_points=split[0], council_basis_points=split[1], client_basis_points=split[2]
+        ),
         management_option=pb.MANAGEMENT_OPTION_NOTIONAL,
         allowed_payee_kind=pb.PAYEE_KIND_PROVIDER,
     )
@@ -138,12 +151,14 @@ class AllocationMachine(RuleBasedStateMachine):
         async with self.pool.acquire() as conn:
             balances = await conn.fetch(
                 "SELECT id, debits_posted, credits_posted, debits_pending, credits_pending"
-                " FROM ledger.accounts ORDER BY id")
+                " FROM ledger.accounts ORDER BY id"
+            )
             counts = await conn.fetchrow(
                 "SELECT (SELECT count(*) FROM allocation.outbox) AS events,"
                 " (SELECT count(*) FROM allocation.budgets) AS budgets,"
                 " (SELECT count(*) FROM allocation.plan_lines WHERE NOT removed) AS lines,"
-                " (SELECT count(*) FROM ledger.transfers) AS transfers")
+                " (SELECT count(*) FROM ledger.transfers) AS transfers"
+            )
         return tuple(tuple(r) for r in balances), tuple(counts)
 
     def attempt(self, coro: Any) -> Any:
@@ -156,90 +171,170 @@ class AllocationMachine(RuleBasedStateMachine):
             return None
 
     async def _feed(self, payload: Any, person: str) -> None:
-        event = new_event(payload, source="entitlement", aggregate_type="person",
-                          aggregate_id=person)
+        event = new_event(
+            payload, source="entitlement", aggregate_type="person", aggregate_id=person
+        )
         async with self.pool.acquire() as conn, conn.transaction():
             await entitlement_events.handle(conn, event.envelope)
 
     # -- rules ----------------------------------------------------------------------------------
 
-    @initialize(allocation=st.integers(5_000_000, 50_000_000),
-                target_bp=st.integers(1_000, 10_000), cohort_bp=st.integers(0, 10_000))
+    @initialize(
+        allocation=st.integers(5_000_000, 50_000_000),
+        target_bp=st.integers(1_000, 10_000),
+        cohort_bp=st.integers(0, 10_000),
+    )
     def funders(self, allocation: int, target_bp: int, cohort_bp: int) -> None:
         for ods in COMMISSIONERS:
-            self.run(allocations.register_commissioner(self.pool, pb.RegisterCommissionerRequest(
-                request_id=rid(), ods_code=ods, name=f"Commissioner {ods}")))
-        self.run(allocations.register_council(self.pool, pb.RegisterCouncilRequest(
-            request_id=rid(), gss_code=GSS, name="Council")))
+            self.run(
+                allocations.register_commissioner(
+                    self.pool,
+                    pb.RegisterCommissionerRequest(
+                        request_id=rid(), ods_code=ods, name=f"Commissioner {ods}"
+                    ),
+                )
+            )
+        self.run(
+            allocations.register_council(
+                self.pool, pb.RegisterCouncilRequest(request_id=rid(), gss_code=GSS, name="Council")
+            )
+        )
         for year in YEARS:
-            self.run(allocations.set_council_allocation(self.pool, pb.SetCouncilAllocationRequest(
-                request_id=rid(), council_gss_code=GSS, financial_year=year,
-                pot_pence=2_000_000)))
+            self.run(
+                allocations.set_council_allocation(
+                    self.pool,
+                    pb.SetCouncilAllocationRequest(
+                        request_id=rid(),
+                        council_gss_code=GSS,
+                        financial_year=year,
+                        pot_pence=2_000_000,
+                    ),
+                )
+            )
         # The first commissioner's allocations, so budgets usually have a ring-fence.
         for year in YEARS:
-            self.set_allocation(COMMISSIONERS[0], year, allocation, target_bp,
-                                pb.COHORT_LONG_TERM_CONDITION, cohort_bp)
+            self.set_allocation(
+                COMMISSIONERS[0],
+                year,
+                allocation,
+                target_bp,
+                pb.COHORT_LONG_TERM_CONDITION,
+                cohort_bp,
+            )
 
     @rule(
-        ods=st.sampled_from(COMMISSIONERS), year=st.sampled_from(YEARS),
-        allocation=st.integers(1, 50_000_000), target_bp=st.integers(0, 10_000),
-        cohort=st.sampled_from(COHORTS), cohort_share=st.integers(0, 10_000),
+        ods=st.sampled_from(COMMISSIONERS),
+        year=st.sampled_from(YEARS),
+        allocation=st.integers(1, 50_000_000),
+        target_bp=st.integers(0, 10_000),
+        cohort=st.sampled_from(COHORTS),
+        cohort_share=st.integers(0, 10_000),
         chance=st.integers(0, 3),
     )
     def another_allocation(
-        self, ods: str, year: int, allocation: int, target_bp: int, cohort: Any,
-        cohort_share: int, chance: int,
+        self,
+        ods: str,
+        year: int,
+        allocation: int,
+        target_bp: int,
+        cohort: Any,
+        cohort_share: int,
+        chance: int,
     ) -> None:
         if chance == 3:  # mostly a repeat (ALREADY_EXISTS) otherwise: keep it rarer
             self.set_allocation(ods, year, allocation, target_bp, cohort, cohort_share)
 
     def set_allocation(
-        self, ods: str, year: int, allocation: int, target_bp: int, cohort: Any,
+        self,
+        ods: str,
+        year: int,
+        allocation: int,
+        target_bp: int,
+        cohort: Any,
         cohort_share: int,
     ) -> None:
-        self.attempt(allocations.set_commissioner_allocation(
-            self.pool, pb.SetCommissionerAllocationRequest(
-                request_id=rid(), commissioner_ods_code=ods, financial_year=year,
-                allocation_pence=allocation, phb_target_basis_points=target_bp,
-                cohort_targets=[pb.CohortTarget(cohort=cohort,
-                                                basis_points=target_bp * cohort_share // 10_000)],
-            )))
+        self.attempt(
+            allocations.set_commissioner_allocation(
+                self.pool,
+                pb.SetCommissionerAllocationRequest(
+                    request_id=rid(),
+                    commissioner_ods_code=ods,
+                    financial_year=year,
+                    allocation_pence=allocation,
+                    phb_target_basis_points=target_bp,
+                    cohort_targets=[
+                        pb.CohortTarget(
+                            cohort=cohort, basis_points=target_bp * cohort_share // 10_000
+                        )
+                    ],
+                ),
+            )
+        )
 
-    @rule(target=people, category=st.sampled_from(CATEGORIES),
-          grant=st.sampled_from([True, True, True, False]))
+    @rule(
+        target=people,
+        category=st.sampled_from(CATEGORIES),
+        grant=st.sampled_from([True, True, True, False]),
+    )
     def person(self, category: Any, grant: bool) -> str:
         person = rid()
-        self.run(self._feed(ent.EligibilityDecided(
-            person_id=person, decision_id=rid(), category=category,
-            outcome=ent.DECISION_OUTCOME_GRANTED if grant else ent.DECISION_OUTCOME_REFUSED,
-            decided_on="2026-05-01", commissioner_ods_code=COMMISSIONERS[0],
-            council_gss_code=GSS), person))
+        self.run(
+            self._feed(
+                ent.EligibilityDecided(
+                    person_id=person,
+                    decision_id=rid(),
+                    category=category,
+                    outcome=ent.DECISION_OUTCOME_GRANTED if grant else ent.DECISION_OUTCOME_REFUSED,
+                    decided_on="2026-05-01",
+                    commissioner_ods_code=COMMISSIONERS[0],
+                    council_gss_code=GSS,
+                ),
+                person,
+            )
+        )
         return person
 
     @rule(
-        target=budget_ids, person=people, ods=st.sampled_from(COMMISSIONERS),
-        year=st.sampled_from(YEARS), nhs_only=st.booleans(),
+        target=budget_ids,
+        person=people,
+        ods=st.sampled_from(COMMISSIONERS),
+        year=st.sampled_from(YEARS),
+        nhs_only=st.booleans(),
         contribution=st.sampled_from([0, 0, 500]),
     )
-    def create(
-        self, person: str, ods: str, year: int, nhs_only: bool, contribution: int
-    ) -> Any:
-        budget = self.attempt(budgets.create_budget(self.pool, pb.CreateBudgetRequest(
-            request_id=rid(), person_id=person, commissioner_ods_code=ods,
-            financial_year=year, nhs_only=nhs_only, client_contribution_pence=contribution)))
+    def create(self, person: str, ods: str, year: int, nhs_only: bool, contribution: int) -> Any:
+        budget = self.attempt(
+            budgets.create_budget(
+                self.pool,
+                pb.CreateBudgetRequest(
+                    request_id=rid(),
+                    person_id=person,
+                    commissioner_ods_code=ods,
+                    financial_year=year,
+                    nhs_only=nhs_only,
+                    client_contribution_pence=contribution,
+                ),
+            )
+        )
         return multiple(budget.budget_id) if budget is not None else multiple()
 
     @rule(
-        target=budget_ids, person=people, year=st.sampled_from(YEARS), nhs_only=st.booleans(),
-        lines=st.lists(st.tuples(st.integers(1, 20_000), st.integers(1, 12),
-                                 st.sampled_from([(10_000, 0, 0), (6_000, 4_000, 0),
-                                                  (3_333, 3_333, 3_334)])),
-                       min_size=1, max_size=3),
+        target=budget_ids,
+        person=people,
+        year=st.sampled_from(YEARS),
+        nhs_only=st.booleans(),
+        lines=st.lists(
+            st.tuples(
+                st.integers(1, 20_000),
+                st.integers(1, 12),
+                st.sampled_from([(10_000, 0, 0), (6_000, 4_000, 0), (3_333, 3_333, 3_334)]),
+            ),
+            min_size=1,
+            max_size=3,
+        ),
         agree_now=st.sampled_from([True, True, True, False]),
     )
-    def planned(
-        self, person: str, year: int, nhs_only: bool, lines: Any, agree_now: bool
-    ) -> Any:
+    def planned(self, person: str, year: int, nhs_only: bool, lines: Any, agree_now: bool) -> Any:
         """A budget of the first commissioner with a valid plan, often agreed at once."""
         found = self.create(person, COMMISSIONERS[0], year, nhs_only, 0)
         for budget in found.values:
@@ -251,44 +346,80 @@ class AllocationMachine(RuleBasedStateMachine):
 
     @rule(budget=budget_ids, cost=COSTS, occurrences=st.integers(1, 12), split=SPLITS)
     def add_line(self, budget: str, cost: int, occurrences: int, split: Any) -> None:
-        self.attempt(budgets.add_plan_line(self.pool, pb.AddPlanLineRequest(
-            request_id=rid(), budget_id=budget, line=plan_line(cost, occurrences, split))))
+        self.attempt(
+            budgets.add_plan_line(
+                self.pool,
+                pb.AddPlanLineRequest(
+                    request_id=rid(), budget_id=budget, line=plan_line(cost, occurrences, split)
+                ),
+            )
+        )
 
     @rule(budget=budget_ids, pick=st.integers(0, 5))
     def remove_line(self, budget: str, pick: int) -> None:
         lines = self._lines(budget)
         line_id = lines[pick % len(lines)] if lines else rid()
-        self.attempt(budgets.remove_plan_line(self.pool, pb.RemovePlanLineRequest(
-            request_id=rid(), budget_id=budget, plan_line_id=line_id)))
+        self.attempt(
+            budgets.remove_plan_line(
+                self.pool,
+                pb.RemovePlanLineRequest(request_id=rid(), budget_id=budget, plan_line_id=line_id),
+            )
+        )
 
     def _lines(self, budget: str) -> list[str]:
-        rows = self.run(self.pool.fetch(
-            "SELECT plan_line_id FROM allocation.plan_lines WHERE budget_id::text = $1"
-            " AND NOT removed ORDER BY position", budget))
+        rows = self.run(
+            self.pool.fetch(
+                "SELECT plan_line_id FROM allocation.plan_lines WHERE budget_id::text = $1"
+                " AND NOT removed ORDER BY position",
+                budget,
+            )
+        )
         return [str(r["plan_line_id"]) for r in rows]
 
     @rule(budget=budget_ids)
     def agree(self, budget: str) -> None:
-        self.attempt(budgets.agree_budget(
-            self.pool, pb.AgreeBudgetRequest(request_id=rid(), budget_id=budget), lambda: TODAY))
+        self.attempt(
+            budgets.agree_budget(
+                self.pool, pb.AgreeBudgetRequest(request_id=rid(), budget_id=budget), lambda: TODAY
+            )
+        )
 
-    @rule(budget=budget_ids, cost=COSTS, split=SPLITS, pick=st.integers(0, 5),
-          remove=st.booleans(), add=st.booleans())
+    @rule(
+        budget=budget_ids,
+        cost=COSTS,
+        split=SPLITS,
+        pick=st.integers(0, 5),
+        remove=st.booleans(),
+        add=st.booleans(),
+    )
     def revise(
         self, budget: str, cost: int, split: Any, pick: int, remove: bool, add: bool
     ) -> None:
         lines = self._lines(budget)
         removed = [lines[pick % len(lines)]] if remove and lines else []
         added = [plan_line(cost, 2, split)] if add else []
-        self.attempt(budgets.revise_budget(self.pool, pb.ReviseBudgetRequest(
-            request_id=rid(), budget_id=budget, reasons=["needs changed"],
-            notice_date="2026-06-01", add_lines=added, remove_plan_line_ids=removed)))
+        self.attempt(
+            budgets.revise_budget(
+                self.pool,
+                pb.ReviseBudgetRequest(
+                    request_id=rid(),
+                    budget_id=budget,
+                    reasons=["needs changed"],
+                    notice_date="2026-06-01",
+                    add_lines=added,
+                    remove_plan_line_ids=removed,
+                ),
+            )
+        )
 
     @rule(budget=budget_ids, amount=st.integers(1, 50_000), pick=st.integers(0, 5))
     def pay(self, budget: str, amount: int, pick: int) -> None:
         """A payment as the payment service makes it, on the line's biggest stream."""
-        row = self.run(self.pool.fetchrow(
-            "SELECT * FROM allocation.budgets WHERE budget_id::text = $1", budget))
+        row = self.run(
+            self.pool.fetchrow(
+                "SELECT * FROM allocation.budgets WHERE budget_id::text = $1", budget
+            )
+        )
         lines = self._lines(budget)
         if row is None or row["status"] != "AGREED" or not lines:
             return
@@ -297,21 +428,39 @@ class AllocationMachine(RuleBasedStateMachine):
     async def _pay(self, budget: Any, line_id: str, amount: int) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
             line = await conn.fetchrow(
-                "SELECT * FROM allocation.plan_lines WHERE plan_line_id::text = $1", line_id)
+                "SELECT * FROM allocation.plan_lines WHERE plan_line_id::text = $1", line_id
+            )
             stream, column = max(
-                [(FundingStream.NHS, "nhs"), (FundingStream.COUNCIL, "council"),
-                 (FundingStream.CLIENT, "client")],
-                key=lambda s: line[f"{s[1]}_pence"])
+                [
+                    (FundingStream.NHS, "nhs"),
+                    (FundingStream.COUNCIL, "council"),
+                    (FundingStream.CLIENT, "client"),
+                ],
+                key=lambda s: line[f"{s[1]}_pence"],
+            )
             payee = Account(uuid.uuid4(), "payee", "provider", stream)
             await store.create_accounts(conn, [payee])
-            await store.create_transfers(conn, [Transfer(
-                uuid.uuid4(), budget[f"{column}_account_id"], payee.id, amount, "payment",
-                plan_line_ref=line_id)])
+            await store.create_transfers(
+                conn,
+                [
+                    Transfer(
+                        uuid.uuid4(),
+                        budget[f"{column}_account_id"],
+                        payee.id,
+                        amount,
+                        "payment",
+                        plan_line_ref=line_id,
+                    )
+                ],
+            )
 
     @rule(budget=budget_ids)
     def end(self, budget: str) -> None:
-        self.attempt(budgets.end_budget(
-            self.pool, pb.EndBudgetRequest(request_id=rid(), budget_id=budget), lambda: TODAY))
+        self.attempt(
+            budgets.end_budget(
+                self.pool, pb.EndBudgetRequest(request_id=rid(), budget_id=budget), lambda: TODAY
+            )
+        )
 
     @rule(person=people, chance=st.integers(0, 4))
     def dies(self, person: str, chance: int) -> None:
@@ -319,25 +468,32 @@ class AllocationMachine(RuleBasedStateMachine):
             return
         self.run(self._feed(ent.PersonDied(person_id=person, died_on="2026-08-01"), person))
 
-    @rule(ods=st.sampled_from(COMMISSIONERS), year=st.sampled_from(YEARS),
-          chance=st.integers(0, 5))
+    @rule(ods=st.sampled_from(COMMISSIONERS), year=st.sampled_from(YEARS), chance=st.integers(0, 5))
     def close_year(self, ods: str, year: int, chance: int) -> None:
         if chance != 5:  # a close ends a year's story: keep it rarer
             return
-        self.attempt(allocations.close_financial_year(
-            self.pool, pb.CloseFinancialYearRequest(
-                request_id=rid(), commissioner_ods_code=ods, financial_year=year),
-            lambda: TODAY))
+        self.attempt(
+            allocations.close_financial_year(
+                self.pool,
+                pb.CloseFinancialYearRequest(
+                    request_id=rid(), commissioner_ods_code=ods, financial_year=year
+                ),
+                lambda: TODAY,
+            )
+        )
 
     # -- invariants -----------------------------------------------------------------------------
 
     @invariant()
     def ledger_balances(self) -> None:
-        sums = self.run(self.pool.fetchrow(
-            "SELECT coalesce(sum(debits_posted), 0) AS dpo,"
-            " coalesce(sum(credits_posted), 0) AS cpo,"
-            " coalesce(sum(debits_pending), 0) AS dpe, coalesce(sum(credits_pending), 0) AS cpe"
-            " FROM ledger.accounts"))
+        sums = self.run(
+            self.pool.fetchrow(
+                "SELECT coalesce(sum(debits_posted), 0) AS dpo,"
+                " coalesce(sum(credits_posted), 0) AS cpo,"
+                " coalesce(sum(debits_pending), 0) AS dpe, coalesce(sum(credits_pending), 0) AS cpe"
+                " FROM ledger.accounts"
+            )
+        )
         assert sums["dpo"] == sums["cpo"]
         assert sums["dpe"] == sums["cpe"]
 
@@ -347,11 +503,14 @@ class AllocationMachine(RuleBasedStateMachine):
         for row in rows:
             total = row["balance"] + row["funded"] + row["returned"]
             assert total == row["target_pence"], dict(row)
-        totals = self.run(self.pool.fetch(
-            "SELECT a.allocation_pence, a.phb_target_basis_points, a.phb_target_pence,"
-            " sum(f.target_pence) AS fenced FROM allocation.commissioner_allocations a"
-            " JOIN allocation.ring_fences f USING (commissioner_ods_code, financial_year)"
-            " GROUP BY 1, 2, 3, a.commissioner_ods_code, a.financial_year"))
+        totals = self.run(
+            self.pool.fetch(
+                "SELECT a.allocation_pence, a.phb_target_basis_points, a.phb_target_pence,"
+                " sum(f.target_pence) AS fenced FROM allocation.commissioner_allocations a"
+                " JOIN allocation.ring_fences f USING (commissioner_ods_code, financial_year)"
+                " GROUP BY 1, 2, 3, a.commissioner_ods_code, a.financial_year"
+            )
+        )
         for t in totals:
             expected = share_of(t["allocation_pence"], t["phb_target_basis_points"])
             assert t["phb_target_pence"] == t["fenced"] == expected
@@ -360,9 +519,11 @@ class AllocationMachine(RuleBasedStateMachine):
     def budgets_match_their_plans(self) -> None:
         for row in self.run(self.pool.fetch(_BUDGET_AUDIT)):
             if row["status"] == "AGREED":
-                assert (row["agreed_nhs_pence"], row["agreed_council_pence"],
-                        row["agreed_client_pence"]) == (
-                    row["plan_nhs"], row["plan_council"], row["plan_client"]), dict(row)
+                assert (
+                    row["agreed_nhs_pence"],
+                    row["agreed_council_pence"],
+                    row["agreed_client_pence"],
+                ) == (row["plan_nhs"], row["plan_council"], row["plan_client"]), dict(row)
             if row["status"] == "DRAFT":
                 assert row["funded_nhs"] == row["funded_council"] == row["funded_client"] == 0
             for s in ("nhs", "council", "client"):
@@ -375,11 +536,14 @@ class AllocationMachine(RuleBasedStateMachine):
 
     @invariant()
     def no_colour_change(self) -> None:
-        mixed = self.run(self.pool.fetchval(
-            "SELECT count(*) FROM ledger.transfers t"
-            " JOIN ledger.accounts d ON d.id = t.debit_account_id"
-            " JOIN ledger.accounts c ON c.id = t.credit_account_id"
-            " WHERE d.funding_stream <> c.funding_stream"))
+        mixed = self.run(
+            self.pool.fetchval(
+                "SELECT count(*) FROM ledger.transfers t"
+                " JOIN ledger.accounts d ON d.id = t.debit_account_id"
+                " JOIN ledger.accounts c ON c.id = t.credit_account_id"
+                " WHERE d.funding_stream <> c.funding_stream"
+            )
+        )
         assert mixed == 0
         self.run(self._verify())
 
@@ -389,10 +553,13 @@ class AllocationMachine(RuleBasedStateMachine):
 
     @invariant()
     def plan_lines_split_exactly(self) -> None:
-        bad = self.run(self.pool.fetchval(
-            "SELECT count(*) FROM allocation.plan_lines"
-            " WHERE nhs_pence + council_pence + client_pence <> cost_pence"
-            " OR cost_pence <> cost_per_occurrence_pence * occurrences"))
+        bad = self.run(
+            self.pool.fetchval(
+                "SELECT count(*) FROM allocation.plan_lines"
+                " WHERE nhs_pence + council_pence + client_pence <> cost_pence"
+                " OR cost_pence <> cost_per_occurrence_pence * occurrences"
+            )
+        )
         assert bad == 0
 
 
@@ -445,4 +612,3 @@ def test_allocation_invariants_hold_under_random_traffic(pg_url: str) -> None:
     run_state_machine_as_test(
         AllocationMachine, settings=settings(profile, stateful_step_count=steps)
     )
-

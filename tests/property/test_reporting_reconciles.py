@@ -64,7 +64,8 @@ EXAMPLES_MAX = max(4, settings().max_examples // 4)  # ci: 6 examples, deep: 125
 
 lines = st.lists(
     st.tuples(st.integers(1_000, 400_000), st.sampled_from(SPLITS), st.sampled_from(OPTIONS)),
-    min_size=1, max_size=2,
+    min_size=1,
+    max_size=2,
 )
 budgets = st.lists(
     st.fixed_dictionaries(
@@ -83,7 +84,8 @@ budgets = st.lists(
             ),
         }
     ),
-    min_size=1, max_size=3,
+    min_size=1,
+    max_size=3,
 )
 scenarios = st.fixed_dictionaries(
     {
@@ -136,25 +138,55 @@ async def _pay(stack: Stack, budget: al.Budget, payee_id: str, spec: tuple[int, 
     assert stack.pay is not None
     first = budget.plan_lines[0]
     amount = max(1, first.cost_pence * spec[0] // 100)
-    paid = await _refused(stack.pay.ReleasePayment(pay.ReleasePaymentRequest(
-        request_id=rid(), budget_id=budget.budget_id, plan_line_id=first.plan_line_id,
-        payee_id=payee_id, amount_pence=amount, service_period_start="2026-06-01",
-        service_period_end="2026-06-30", broker_reference="BRK")))
+    paid = await _refused(
+        stack.pay.ReleasePayment(
+            pay.ReleasePaymentRequest(
+                request_id=rid(),
+                budget_id=budget.budget_id,
+                plan_line_id=first.plan_line_id,
+                payee_id=payee_id,
+                amount_pence=amount,
+                service_period_start="2026-06-01",
+                service_period_end="2026-06-30",
+                broker_reference="BRK",
+            )
+        )
+    )
     if paid is None:
         return
     back = amount * spec[1] // 100
     if back:
-        await _refused(stack.pay.RecordReturn(pay.RecordReturnRequest(
-            request_id=rid(), payment_id=paid.payment_id, amount_pence=back, reason="unused")))
+        await _refused(
+            stack.pay.RecordReturn(
+                pay.RecordReturnRequest(
+                    request_id=rid(), payment_id=paid.payment_id, amount_pence=back, reason="unused"
+                )
+            )
+        )
     reclaim = (amount - back) * spec[2] // 100
     if reclaim:
-        owed = await _refused(stack.pay.RequireRepayment(pay.RequireRepaymentRequest(
-            request_id=rid(), budget_id=budget.budget_id, payee_id=payee_id,
-            grounds=pay.REPAYMENT_GROUNDS_OUTSIDE_PLAN, reasons=["outside the plan"],
-            amount_pence=reclaim, due_date="2026-12-31", repayer=pay.REPAYER_PAYEE)))
+        owed = await _refused(
+            stack.pay.RequireRepayment(
+                pay.RequireRepaymentRequest(
+                    request_id=rid(),
+                    budget_id=budget.budget_id,
+                    payee_id=payee_id,
+                    grounds=pay.REPAYMENT_GROUNDS_OUTSIDE_PLAN,
+                    reasons=["outside the plan"],
+                    amount_pence=reclaim,
+                    due_date="2026-12-31",
+                    repayer=pay.REPAYER_PAYEE,
+                )
+            )
+        )
         if owed is not None:
-            await _refused(stack.pay.RecordRepaymentReceived(pay.RecordRepaymentReceivedRequest(
-                request_id=rid(), repayment_id=owed.repayment_id, amount_pence=reclaim)))
+            await _refused(
+                stack.pay.RecordRepaymentReceived(
+                    pay.RecordRepaymentReceivedRequest(
+                        request_id=rid(), repayment_id=owed.repayment_id, amount_pence=reclaim
+                    )
+                )
+            )
 
 
 def _line_inputs(specs: list[tuple[int, tuple[int, int, int], Any]], nhs_only: bool) -> list[Any]:
@@ -163,23 +195,39 @@ def _line_inputs(specs: list[tuple[int, tuple[int, int, int], Any]], nhs_only: b
 
 async def _budget(stack: Stack, ods: str, gss: str, spec: dict[str, Any], payee_id: str) -> str:
     person = await eligible_person(stack, ods, gss, spec["cohort"], spec["child"])
-    budget = await _refused(agreed_budget(
-        stack, person, ods, gss, _line_inputs(spec["lines"], spec["nhs_only"]),
-        nhs_only=spec["nhs_only"], agreed_on=_month(spec["agreed_month"])))
+    budget = await _refused(
+        agreed_budget(
+            stack,
+            person,
+            ods,
+            gss,
+            _line_inputs(spec["lines"], spec["nhs_only"]),
+            nhs_only=spec["nhs_only"],
+            agreed_on=_month(spec["agreed_month"]),
+        )
+    )
     if budget is None:
         return ""
     if spec["raise"]:
-        await _refused(stack.alloc.ReviseBudget(al.ReviseBudgetRequest(
-            request_id=rid(), budget_id=budget.budget_id, reasons=["needs changed"],
-            notice_date=_month(spec["agreed_month"]),
-            add_lines=_line_inputs(spec["raise"], spec["nhs_only"]))))
+        await _refused(
+            stack.alloc.ReviseBudget(
+                al.ReviseBudgetRequest(
+                    request_id=rid(),
+                    budget_id=budget.budget_id,
+                    reasons=["needs changed"],
+                    notice_date=_month(spec["agreed_month"]),
+                    add_lines=_line_inputs(spec["raise"], spec["nhs_only"]),
+                )
+            )
+        )
     if spec["payments"]:
         await caught_up(stack, payment_too=True)  # payment learns budgets from the stream
         for p in spec["payments"]:
             await _pay(stack, budget, payee_id, p)
     if spec["end"]:
-        await stack.alloc.EndBudget(al.EndBudgetRequest(
-            request_id=rid(), budget_id=budget.budget_id, ended_on="2027-03-01"))
+        await stack.alloc.EndBudget(
+            al.EndBudgetRequest(request_id=rid(), budget_id=budget.budget_id, ended_on="2027-03-01")
+        )
     return str(budget.budget_id)
 
 
@@ -233,8 +281,15 @@ async def test_reports_equal_the_ledger_the_model_and_any_delivery_order(
     ods, gss = new_ods(), new_gss()
     marks = await _marks(stack)
     cohorts = ((al.COHORT_MENTAL_HEALTH, scenario["mh_bp"]),) if scenario["mh_bp"] else ()
-    await setup_funders(stack, ods, gss, allocation=scenario["allocation"],
-                        target_bp=scenario["target_bp"], cohorts=cohorts, pot=10**9)
+    await setup_funders(
+        stack,
+        ods,
+        gss,
+        allocation=scenario["allocation"],
+        target_bp=scenario["target_bp"],
+        cohorts=cohorts,
+        pot=10**9,
+    )
     payee_id = await payee(stack)
     made = [await _budget(stack, ods, gss, spec, payee_id) for spec in scenario["budgets"]]
     await caught_up(stack)

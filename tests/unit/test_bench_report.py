@@ -21,8 +21,14 @@ def test_payment_targets_are_judged_on_rate_and_p99() -> None:
 
     def cell(mode: str, in_flight: int, per_s: int, p99_ms: float) -> dict[str, object]:
         return dict(
-            mode=mode, in_flight=in_flight, paid=per_s * 10, seconds=10, p99_ms=p99_ms,
-            cpu_us_per_payment=300, client_cpu_us_per_payment=100, pg_cpu_us_per_payment=200,
+            mode=mode,
+            in_flight=in_flight,
+            paid=per_s * 10,
+            seconds=10,
+            p99_ms=p99_ms,
+            cpu_us_per_payment=300,
+            client_cpu_us_per_payment=100,
+            pg_cpu_us_per_payment=200,
         )
 
     judged = _verdict(

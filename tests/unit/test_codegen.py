@@ -22,10 +22,7 @@ def test_generated_code_is_not_stale(tmp_path: Path) -> None:
 
 def test_no_generated_file_without_its_proto(tmp_path: Path) -> None:
     fresh = {p.relative_to(tmp_path) for p in generate(tmp_path)}
-    committed = {
-        p.relative_to(OUTPUT_ROOT)
-        for p in OUTPUT_ROOT.rglob("*_pb2*.py*")
-    }
+    committed = {p.relative_to(OUTPUT_ROOT) for p in OUTPUT_ROOT.rglob("*_pb2*.py*")}
     assert committed == fresh
 
 

@@ -46,7 +46,10 @@ def test_quarters_and_financial_years() -> None:
     assert periods.year_start(2026) == date(2026, 4, 1)
     assert periods.year_end(2026) == date(2027, 3, 31)
     assert [periods.quarter_end(2026, q) for q in (1, 2, 3, 4)] == [
-        date(2026, 6, 30), date(2026, 9, 30), date(2026, 12, 31), date(2027, 3, 31)
+        date(2026, 6, 30),
+        date(2026, 9, 30),
+        date(2026, 12, 31),
+        date(2027, 3, 31),
     ]
     assert periods.quarter_start(2026, 4) == date(2027, 1, 1)
     assert periods.quarter_end(2026, 0) == date(2027, 3, 31)
@@ -68,9 +71,18 @@ def test_every_day_is_inside_its_quarter(day: date) -> None:
 
 
 BUDGET = Budget(
-    budget_id="b1", person_id="p1", commissioner="00L", council="", year=2026, cohort="CHC",
-    child=False, start_date=date(2026, 4, 1), end_date=date(2027, 3, 31),
-    agreed_on=date(2026, 5, 1), ended_on=None, nhs_options=frozenset({Option.NOTIONAL}),
+    budget_id="b1",
+    person_id="p1",
+    commissioner="00L",
+    council="",
+    year=2026,
+    cohort="CHC",
+    child=False,
+    start_date=date(2026, 4, 1),
+    end_date=date(2027, 3, 31),
+    agreed_on=date(2026, 5, 1),
+    ended_on=None,
+    nhs_options=frozenset({Option.NOTIONAL}),
 )
 
 
@@ -80,21 +92,32 @@ def test_live_between_counts_agreement_period_and_ending() -> None:
     ended = replace(BUDGET, ended_on=date(2026, 6, 30))
     assert not figures.live_between(ended, date(2026, 6, 30), date(2026, 6, 30))
     assert figures.live_between(ended, date(2026, 4, 1), date(2026, 6, 30))
-    assert not figures.live_between(replace(BUDGET, agreed_on=None), date(2026, 4, 1),
-                                    date(2027, 3, 31))
+    assert not figures.live_between(
+        replace(BUDGET, agreed_on=None), date(2026, 4, 1), date(2027, 3, 31)
+    )
 
 
 def _allocation(closed_on: date | None = None) -> Allocation:
     return Allocation(
-        "00L", 2026, 100_000_000, 500, 5_000_000,
+        "00L",
+        2026,
+        100_000_000,
+        500,
+        5_000_000,
         (RingFence("", 400, 4_000_000, "a"), RingFence("MENTAL_HEALTH", 100, 1_000_000, "b")),
         closed_on,
     )
 
 
 def test_commissioner_figures_by_quarter_and_fence() -> None:
-    mh = replace(BUDGET, budget_id="b2", person_id="p2", cohort="MENTAL_HEALTH", child=True,
-                 agreed_on=date(2026, 8, 1))
+    mh = replace(
+        BUDGET,
+        budget_id="b2",
+        person_id="p2",
+        cohort="MENTAL_HEALTH",
+        child=True,
+        agreed_on=date(2026, 8, 1),
+    )
     commitments = [
         Movement("b1", date(2026, 5, 1), 300_000, 0, 0),
         Movement("b2", date(2026, 8, 1), 1_000_000, 50, 0),

@@ -137,8 +137,13 @@ async def _cell(
     finally:
         await pool.close()
     return Cell(
-        workload, mode, callers, count, seconds,
-        _percentile(lat, 0.50) * 1000, _percentile(lat, 0.99) * 1000,
+        workload,
+        mode,
+        callers,
+        count,
+        seconds,
+        _percentile(lat, 0.50) * 1000,
+        _percentile(lat, 0.99) * 1000,
     )
 
 
@@ -187,8 +192,7 @@ async def run(database_url: str) -> str:
     async with db.scratch_database(database_url, "bench_ledger") as url:
         ids = await _setup(url)
         cells = [
-            await _cell(url, ids, workload, mode, callers)
-            for workload, mode, callers in _PLAN
+            await _cell(url, ids, workload, mode, callers) for workload, mode, callers in _PLAN
         ]
         conn = await asyncpg.connect(url)
         try:

@@ -285,9 +285,7 @@ async def _postmaster(conn: asyncpg.Connection) -> int:
 
 
 async def _unsent(conn: asyncpg.Connection) -> int:
-    return int(
-        await conn.fetchval("SELECT count(*) FROM payment.outbox WHERE sent_at IS NULL")
-    )
+    return int(await conn.fetchval("SELECT count(*) FROM payment.outbox WHERE sent_at IS NULL"))
 
 
 async def _cell(host: Any, stats: Any, plan_file: str, mode: str, in_flight: int) -> dict[str, Any]:

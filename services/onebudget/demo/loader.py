@@ -36,7 +36,10 @@ RETRY_WAIT_S = 0.25
 ALLOCATION_PENCE = 1_800_000_000_00  # £1.8bn: a mid-sized ICB's yearly allocation
 # Payment learns budgets from allocation's events: until they arrive, these are answers to wait on.
 NOT_YET_KNOWN = (
-    "BUDGET_NOT_FOUND", "BUDGET_NOT_ACTIVE", "PLAN_LINE_NOT_FOUND", "PLAN_LINE_NOT_AGREED"
+    "BUDGET_NOT_FOUND",
+    "BUDGET_NOT_ACTIVE",
+    "PLAN_LINE_NOT_FOUND",
+    "PLAN_LINE_NOT_AGREED",
 )
 NAMESPACE = uuid.UUID("6f1d3c52-7a34-4c2e-9b4e-0e5b1d2f6a10")
 
@@ -131,86 +134,143 @@ async def set_up_funders(stubs: Stubs, people: list[PersonSpec], year: int) -> N
     ods, ods_name = synthetic.COMMISSIONER
     gss, gss_name = synthetic.COUNCIL
     await stubs.allocation.RegisterCommissioner(
-        alloc.RegisterCommissionerRequest(request_id=request_id("comm", ods), ods_code=ods,
-                                          name=ods_name))
+        alloc.RegisterCommissionerRequest(
+            request_id=request_id("comm", ods), ods_code=ods, name=ods_name
+        )
+    )
     await stubs.allocation.RegisterCouncil(
-        alloc.RegisterCouncilRequest(request_id=request_id("council", gss), gss_code=gss,
-                                     name=gss_name))
+        alloc.RegisterCouncilRequest(
+            request_id=request_id("council", gss), gss_code=gss, name=gss_name
+        )
+    )
     # The mission's idea: extend the right to have a PHB to joint health and care packages.
     await stubs.entitlement.SetCommissionerPolicy(
         ent.SetCommissionerPolicyRequest(
-            request_id=request_id("policy", ods), commissioner_ods_code=ods,
-            extended_categories=[ent.ELIGIBILITY_CATEGORY_JOINT_PACKAGE]))
+            request_id=request_id("policy", ods),
+            commissioner_ods_code=ods,
+            extended_categories=[ent.ELIGIBILITY_CATEGORY_JOINT_PACKAGE],
+        )
+    )
     needs = cohort_needs(people)
     cohorts = [
         alloc.CohortTarget(cohort=_cohort(name), basis_points=_basis_points_covering(pence))
-        for name, pence in needs.items() if name != "GENERAL"
+        for name, pence in needs.items()
+        if name != "GENERAL"
     ]
     overall = sum(c.basis_points for c in cohorts) + _basis_points_covering(needs["GENERAL"])
     await stubs.allocation.SetCommissionerAllocation(
         alloc.SetCommissionerAllocationRequest(
-            request_id=request_id("allocation", ods, year), commissioner_ods_code=ods,
-            financial_year=year, allocation_pence=ALLOCATION_PENCE,
-            phb_target_basis_points=overall, cohort_targets=cohorts))
+            request_id=request_id("allocation", ods, year),
+            commissioner_ods_code=ods,
+            financial_year=year,
+            allocation_pence=ALLOCATION_PENCE,
+            phb_target_basis_points=overall,
+            cohort_targets=cohorts,
+        )
+    )
     council_need = sum(
         line.cost_per_occurrence_pence * line.occurrences * line.council_basis_points // 10_000 + 1
-        for person in people for line in person.plan
+        for person in people
+        for line in person.plan
     )
     await stubs.allocation.SetCouncilAllocation(
         alloc.SetCouncilAllocationRequest(
-            request_id=request_id("pot", gss, year), council_gss_code=gss, financial_year=year,
-            pot_pence=council_need * 12 // 10 + 100_000_00))
+            request_id=request_id("pot", gss, year),
+            council_gss_code=gss,
+            financial_year=year,
+            pot_pence=council_need * 12 // 10 + 100_000_00,
+        )
+    )
 
 
 async def enrol(stubs: Stubs, person: PersonSpec, year: int) -> alloc.Budget:
     """Register, decide eligibility, grant the PHB, and agree a costed integrated budget."""
     ods, gss = synthetic.COMMISSIONER[0], synthetic.COUNCIL[0]
     key = person.nhs_number
-    registered = await stubs.entitlement.RegisterPerson(ent.RegisterPersonRequest(
-        request_id=request_id("person", key), nhs_number=key, given_name=person.given_name,
-        family_name=person.family_name, date_of_birth=person.date_of_birth.isoformat(),
-        commissioner_ods_code=ods, council_gss_code=gss))
+    registered = await stubs.entitlement.RegisterPerson(
+        ent.RegisterPersonRequest(
+            request_id=request_id("person", key),
+            nhs_number=key,
+            given_name=person.given_name,
+            family_name=person.family_name,
+            date_of_birth=person.date_of_birth.isoformat(),
+            commissioner_ods_code=ods,
+            council_gss_code=gss,
+        )
+    )
     category = f"ELIGIBILITY_CATEGORY_{person.category}"
-    await stubs.entitlement.RecordEligibilityDecision(ent.RecordEligibilityDecisionRequest(
-        request_id=request_id("eligibility", key), person_id=registered.person_id,
-        category=category, outcome=ent.DECISION_OUTCOME_GRANTED,
-        reasons=["assessed needs meet the criteria"], decided_on=person.decided_on.isoformat(),
-        deciding_body=synthetic.DECIDING_BODY))
+    await stubs.entitlement.RecordEligibilityDecision(
+        ent.RecordEligibilityDecisionRequest(
+            request_id=request_id("eligibility", key),
+            person_id=registered.person_id,
+            category=category,
+            outcome=ent.DECISION_OUTCOME_GRANTED,
+            reasons=["assessed needs meet the criteria"],
+            decided_on=person.decided_on.isoformat(),
+            deciding_body=synthetic.DECIDING_BODY,
+        )
+    )
     discretionary = person.category in ("LONG_TERM_CONDITION", "MENTAL_HEALTH")
-    await stubs.entitlement.RequestPersonalHealthBudget(ent.RequestPersonalHealthBudgetRequest(
-        request_id=request_id("phb", key), person_id=registered.person_id, category=category,
-        requested_on=person.decided_on.isoformat(),
-        discretionary_outcome="DECISION_OUTCOME_GRANTED" if discretionary else None,
-        discretionary_reasons=["local offer for this cohort"] if discretionary else []))
-    budget = await _retry(lambda: stubs.allocation.CreateBudget(alloc.CreateBudgetRequest(
-        request_id=request_id("budget", key), person_id=registered.person_id,
-        commissioner_ods_code=ods, council_gss_code="" if person.nhs_only else gss,
-        nhs_only=person.nhs_only,
-        cohort=_cohort(person.category), financial_year=year,
-        start_date=person.agreed_on.isoformat())), ("NO_ELIGIBILITY", "PERSON_NOT_FOUND"))
+    await stubs.entitlement.RequestPersonalHealthBudget(
+        ent.RequestPersonalHealthBudgetRequest(
+            request_id=request_id("phb", key),
+            person_id=registered.person_id,
+            category=category,
+            requested_on=person.decided_on.isoformat(),
+            discretionary_outcome="DECISION_OUTCOME_GRANTED" if discretionary else None,
+            discretionary_reasons=["local offer for this cohort"] if discretionary else [],
+        )
+    )
+    budget = await _retry(
+        lambda: stubs.allocation.CreateBudget(
+            alloc.CreateBudgetRequest(
+                request_id=request_id("budget", key),
+                person_id=registered.person_id,
+                commissioner_ods_code=ods,
+                council_gss_code="" if person.nhs_only else gss,
+                nhs_only=person.nhs_only,
+                cohort=_cohort(person.category),
+                financial_year=year,
+                start_date=person.agreed_on.isoformat(),
+            )
+        ),
+        ("NO_ELIGIBILITY", "PERSON_NOT_FOUND"),
+    )
     for index, line in enumerate(person.plan):
-        await stubs.allocation.AddPlanLine(alloc.AddPlanLineRequest(
-            request_id=request_id("line", key, index), budget_id=budget.budget_id,
-            line=_plan_line(line)))
-    agreed: alloc.Budget = await stubs.allocation.AgreeBudget(alloc.AgreeBudgetRequest(
-        request_id=request_id("agree", key), budget_id=budget.budget_id,
-        agreed_on=person.agreed_on.isoformat()))
+        await stubs.allocation.AddPlanLine(
+            alloc.AddPlanLineRequest(
+                request_id=request_id("line", key, index),
+                budget_id=budget.budget_id,
+                line=_plan_line(line),
+            )
+        )
+    agreed: alloc.Budget = await stubs.allocation.AgreeBudget(
+        alloc.AgreeBudgetRequest(
+            request_id=request_id("agree", key),
+            budget_id=budget.budget_id,
+            agreed_on=person.agreed_on.isoformat(),
+        )
+    )
     return agreed
 
 
 def _plan_line(line: synthetic.PlanLineSpec) -> alloc.PlanLineInput:
     direct = line.management_option == "DIRECT_PAYMENT"
     return alloc.PlanLineInput(
-        description=line.description, category=line.category,
+        description=line.description,
+        category=line.category,
         cost_per_occurrence_pence=line.cost_per_occurrence_pence,
         frequency=f"FREQUENCY_{line.frequency}",
         occurrences=line.occurrences,
-        split=alloc.FundingSplit(nhs_basis_points=line.nhs_basis_points,
-                                 council_basis_points=line.council_basis_points,
-                                 client_basis_points=line.client_basis_points),
+        split=alloc.FundingSplit(
+            nhs_basis_points=line.nhs_basis_points,
+            council_basis_points=line.council_basis_points,
+            client_basis_points=line.client_basis_points,
+        ),
         management_option=f"MANAGEMENT_OPTION_{line.management_option}",
         # A direct payment goes to the person's own direct-payment account; the rest to providers.
-        allowed_payee_kind="PAYEE_KIND_PERSON" if direct else "PAYEE_KIND_PROVIDER")
+        allowed_payee_kind="PAYEE_KIND_PERSON" if direct else "PAYEE_KIND_PROVIDER",
+    )
 
 
 def first_of_kind(budget: alloc.Budget, option: int) -> alloc.PlanLine | None:
@@ -230,55 +290,94 @@ async def pay_budget(stubs: Stubs, budget: alloc.Budget, loaded: Loaded, today: 
         if share <= 0:
             continue
         invoice = share // 2
-        reserved = await stubs.payment.ReservePayment(pay.ReservePaymentRequest(
-            request_id=request_id("reserve", line.plan_line_id), budget_id=budget.budget_id,
-            plan_line_id=line.plan_line_id, payee_id=provider, amount_pence=invoice,
-            service_period_start=agreed.isoformat(), service_period_end=today.isoformat(),
-            broker_reference=f"INV-{line.plan_line_id[:8]}"))
-        confirmed = await stubs.payment.ConfirmPayment(pay.ConfirmPaymentRequest(
-            request_id=request_id("confirm", line.plan_line_id), payment_id=reserved.payment_id,
-            amount_pence=invoice - invoice // 20))  # invoices come in a little under estimate
-        released = await stubs.payment.ReleasePayment(pay.ReleasePaymentRequest(
-            request_id=request_id("release", line.plan_line_id), budget_id=budget.budget_id,
-            plan_line_id=line.plan_line_id, payee_id=provider, amount_pence=share - invoice,
-            service_period_start=agreed.isoformat(), service_period_end=today.isoformat(),
-            broker_reference=f"REL-{line.plan_line_id[:8]}"))
+        reserved = await stubs.payment.ReservePayment(
+            pay.ReservePaymentRequest(
+                request_id=request_id("reserve", line.plan_line_id),
+                budget_id=budget.budget_id,
+                plan_line_id=line.plan_line_id,
+                payee_id=provider,
+                amount_pence=invoice,
+                service_period_start=agreed.isoformat(),
+                service_period_end=today.isoformat(),
+                broker_reference=f"INV-{line.plan_line_id[:8]}",
+            )
+        )
+        confirmed = await stubs.payment.ConfirmPayment(
+            pay.ConfirmPaymentRequest(
+                request_id=request_id("confirm", line.plan_line_id),
+                payment_id=reserved.payment_id,
+                amount_pence=invoice - invoice // 20,
+            )
+        )  # invoices come in a little under estimate
+        released = await stubs.payment.ReleasePayment(
+            pay.ReleasePaymentRequest(
+                request_id=request_id("release", line.plan_line_id),
+                budget_id=budget.budget_id,
+                plan_line_id=line.plan_line_id,
+                payee_id=provider,
+                amount_pence=share - invoice,
+                service_period_start=agreed.isoformat(),
+                service_period_end=today.isoformat(),
+                broker_reference=f"REL-{line.plan_line_id[:8]}",
+            )
+        )
         loaded.payments += [confirmed, released]
 
 
 async def _direct_payments(
     stubs: Stubs, budget: alloc.Budget, line: alloc.PlanLine, agreed: date, loaded: Loaded
 ) -> None:
-    account = await stubs.payment.RegisterPayee(pay.RegisterPayeeRequest(
-        request_id=request_id("dp-account", budget.budget_id),
-        kind=pay.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT,
-        name=f"Direct payment account {budget.person_id[:8]}"))
+    account = await stubs.payment.RegisterPayee(
+        pay.RegisterPayeeRequest(
+            request_id=request_id("dp-account", budget.budget_id),
+            kind=pay.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT,
+            name=f"Direct payment account {budget.person_id[:8]}",
+        )
+    )
     instalment = line.cost_pence * 4 // 52
     if instalment <= 0:
         return
-    schedule = await stubs.payment.CreateSchedule(pay.CreateScheduleRequest(
-        request_id=request_id("schedule", line.plan_line_id), budget_id=budget.budget_id,
-        plan_line_id=line.plan_line_id, payee_id=account.payee_id, instalment_pence=instalment,
-        every_weeks=4, start_date=agreed.isoformat(), end_date=budget.end_date))
+    schedule = await stubs.payment.CreateSchedule(
+        pay.CreateScheduleRequest(
+            request_id=request_id("schedule", line.plan_line_id),
+            budget_id=budget.budget_id,
+            plan_line_id=line.plan_line_id,
+            payee_id=account.payee_id,
+            instalment_pence=instalment,
+            every_weeks=4,
+            start_date=agreed.isoformat(),
+            end_date=budget.end_date,
+        )
+    )
     loaded.schedules.append(schedule)
 
 
 async def money_back(stubs: Stubs, loaded: Loaded, today: date) -> None:
     """Some providers refund part of a payment; one person's unused direct payment is reclaimed."""
     for payment in loaded.payments[:: max(1, len(loaded.payments) // 20)]:
-        await stubs.payment.RecordReturn(pay.RecordReturnRequest(
-            request_id=request_id("return", payment.payment_id), payment_id=payment.payment_id,
-            amount_pence=max(1, payment.amount_pence // 10),
-            reason="visits cancelled; provider refunded the unused part"))
+        await stubs.payment.RecordReturn(
+            pay.RecordReturnRequest(
+                request_id=request_id("return", payment.payment_id),
+                payment_id=payment.payment_id,
+                amount_pence=max(1, payment.amount_pence // 10),
+                reason="visits cancelled; provider refunded the unused part",
+            )
+        )
     paid = await _first_paid_schedule(stubs, loaded)
     if paid is None:
         return
-    await stubs.payment.RequireRepayment(pay.RequireRepaymentRequest(
-        request_id=request_id("reclaim", paid.schedule_id), budget_id=paid.budget_id,
-        payee_id=paid.payee_id, grounds=pay.REPAYMENT_GROUNDS_UNUSED_ACCUMULATION,
-        reasons=["more than 8 weeks of unused direct payment accumulated"],
-        amount_pence=max(1, paid.instalment_pence // 2),
-        due_date=(today + timedelta(days=28)).isoformat(), repayer=pay.REPAYER_PERSON))
+    await stubs.payment.RequireRepayment(
+        pay.RequireRepaymentRequest(
+            request_id=request_id("reclaim", paid.schedule_id),
+            budget_id=paid.budget_id,
+            payee_id=paid.payee_id,
+            grounds=pay.REPAYMENT_GROUNDS_UNUSED_ACCUMULATION,
+            reasons=["more than 8 weeks of unused direct payment accumulated"],
+            amount_pence=max(1, paid.instalment_pence // 2),
+            due_date=(today + timedelta(days=28)).isoformat(),
+            repayer=pay.REPAYER_PERSON,
+        )
+    )
 
 
 async def _first_paid_schedule(stubs: Stubs, loaded: Loaded) -> pay.Schedule | None:
@@ -286,7 +385,8 @@ async def _first_paid_schedule(stubs: Stubs, loaded: Loaded) -> pay.Schedule | N
     for _ in range(RETRY_ATTEMPTS_MAX):
         for schedule in loaded.schedules:
             now: pay.Schedule = await stubs.payment.GetSchedule(
-                pay.GetScheduleRequest(schedule_id=schedule.schedule_id))
+                pay.GetScheduleRequest(schedule_id=schedule.schedule_id)
+            )
             if now.instalments_paid > 0:
                 return now
         await asyncio.sleep(RETRY_WAIT_S)
@@ -312,9 +412,13 @@ async def load(addresses: Mapping[str, str], *, people_count: int, today: date) 
 
         await _bounded(people, enrol_one, "people and budgets")
         for index in range(8):
-            provider = await stubs.payment.RegisterPayee(pay.RegisterPayeeRequest(
-                request_id=request_id("provider", index), kind=pay.PAYEE_KIND_PROVIDER,
-                name=f"Synthetic Care Provider {index + 1} Ltd"))
+            provider = await stubs.payment.RegisterPayee(
+                pay.RegisterPayeeRequest(
+                    request_id=request_id("provider", index),
+                    kind=pay.PAYEE_KIND_PROVIDER,
+                    name=f"Synthetic Care Provider {index + 1} Ltd",
+                )
+            )
             loaded.providers.append(provider.payee_id)
 
         async def pay_one(budget: alloc.Budget) -> None:

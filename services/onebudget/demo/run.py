@@ -43,17 +43,22 @@ def load_and_report(addresses: Mapping[str, str], *, people_count: int) -> None:
         print(target_text(stub, commissioner, year), flush=True)
 
 
-def wait_reconciled(stub: rpt_grpc.ReportingServiceStub, commissioner: str, year: int,
-                    budgets: int) -> bool:
+def wait_reconciled(
+    stub: rpt_grpc.ReportingServiceStub, commissioner: str, year: int, budgets: int
+) -> bool:
     """The reports are built from events: wait until they count every budget and every money
     figure equals the ledger's."""
     deadline = time.monotonic() + CATCH_UP_TIMEOUT_S
     while time.monotonic() < deadline:
         try:
-            summary = stub.GetCommissionerSummary(rpt.GetCommissionerSummaryRequest(
-                commissioner_ods_code=commissioner, financial_year=year))
-            check = stub.Reconcile(rpt.ReconcileRequest(
-                commissioner_ods_code=commissioner, financial_year=year))
+            summary = stub.GetCommissionerSummary(
+                rpt.GetCommissionerSummaryRequest(
+                    commissioner_ods_code=commissioner, financial_year=year
+                )
+            )
+            check = stub.Reconcile(
+                rpt.ReconcileRequest(commissioner_ods_code=commissioner, financial_year=year)
+            )
             if summary.people_with_phb.year_to_date.total >= budgets and check.reconciled:
                 return True
         except grpc.RpcError:

@@ -29,10 +29,48 @@ CATEGORY_MIX: tuple[tuple[str, int, bool | None], ...] = (
 )
 # National mix Q4 2023/24: 80% notional, 5% third party, 15% direct payment (domain.md).
 MANAGEMENT_MIX = (("NOTIONAL", 80), ("THIRD_PARTY", 5), ("DIRECT_PAYMENT", 15))
-GIVEN = ("Alex", "Sam", "Jo", "Chris", "Pat", "Robin", "Jamie", "Morgan", "Taylor", "Casey",
-         "Jordan", "Riley", "Avery", "Quinn", "Rowan", "Sasha", "Toni", "Kit", "Ash", "Drew")
-FAMILY = ("Oak", "Birch", "Hazel", "Rowan", "Alder", "Willow", "Aspen", "Holly", "Ivy", "Elm",
-          "Juniper", "Laurel", "Maple", "Cedar", "Linden", "Poplar", "Sorrel", "Teasel")
+GIVEN = (
+    "Alex",
+    "Sam",
+    "Jo",
+    "Chris",
+    "Pat",
+    "Robin",
+    "Jamie",
+    "Morgan",
+    "Taylor",
+    "Casey",
+    "Jordan",
+    "Riley",
+    "Avery",
+    "Quinn",
+    "Rowan",
+    "Sasha",
+    "Toni",
+    "Kit",
+    "Ash",
+    "Drew",
+)
+FAMILY = (
+    "Oak",
+    "Birch",
+    "Hazel",
+    "Rowan",
+    "Alder",
+    "Willow",
+    "Aspen",
+    "Holly",
+    "Ivy",
+    "Elm",
+    "Juniper",
+    "Laurel",
+    "Maple",
+    "Cedar",
+    "Linden",
+    "Poplar",
+    "Sorrel",
+    "Teasel",
+)
 # (service, category, pence per occurrence, frequency): rough 2026 prices for the region.
 SERVICES = (
     ("Personal assistant support", "personal_care", 16_500, "WEEKLY"),

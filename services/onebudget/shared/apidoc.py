@@ -30,8 +30,14 @@ def descriptor_set(proto_root: Path = PROTO_ROOT) -> descriptor_pb2.FileDescript
     files = [str(p.relative_to(proto_root)) for p in proto_files(proto_root)]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "set.pb"
-        args = ["protoc", f"-I{proto_root}", f"-I{include}", "--include_source_info",
-                f"--descriptor_set_out={out}", *files]
+        args = [
+            "protoc",
+            f"-I{proto_root}",
+            f"-I{include}",
+            "--include_source_info",
+            f"--descriptor_set_out={out}",
+            *files,
+        ]
         if protoc.main(args) != 0:
             raise RuntimeError("protoc failed")
         return descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes())

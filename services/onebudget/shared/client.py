@@ -71,7 +71,9 @@ def table(
     def pad(i: int, text: str, width: int) -> str:
         return text.rjust(width) if numbers_right and i else text.ljust(width)
 
-    lines = ["  ".join(pad(i, c, w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
-             .rstrip() for row in cells]
+    lines = [
+        "  ".join(pad(i, c, w) for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+        for row in cells
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)

@@ -102,8 +102,12 @@ class Stack:
             logs = project_state_dir() / self.name / "logs"
             logs.mkdir(parents=True, exist_ok=True)
             for service, address in self.addresses.items():
-                self._spawn(service, f"onebudget.{service}", {
-                    f"ONEBUDGET_{service.upper()}_PORT": address.rsplit(":", 1)[1]}, logs)
+                self._spawn(
+                    service,
+                    f"onebudget.{service}",
+                    {f"ONEBUDGET_{service.upper()}_PORT": address.rsplit(":", 1)[1]},
+                    logs,
+                )
             for address in self.addresses.values():
                 wait_serving(address)
             self._start_dashboard(logs)
@@ -115,7 +119,10 @@ class Stack:
         env = {**self.env(), **extra_env}
         log = (logs / f"{name}.log").open("ab")
         self._children[name] = subprocess.Popen(
-            [sys.executable, "-m", module], env=env, stdout=log, stderr=log,
+            [sys.executable, "-m", module],
+            env=env,
+            stdout=log,
+            stderr=log,
             start_new_session=True,
         )
         log.close()

@@ -15,9 +15,19 @@ Row = Any  # an asyncpg.Record: column access by name
 # Budget columns a command may change (update_budget builds its SET list only from these).
 _BUDGET_UPDATABLE = frozenset(
     {
-        "status", "agreed_nhs_pence", "agreed_council_pence", "agreed_client_pence",
-        "returned_nhs_pence", "returned_council_pence", "returned_client_pence", "agreed_on",
-        "ended_on", "end_reason", "note", "revision", "ring_fence_account_id",
+        "status",
+        "agreed_nhs_pence",
+        "agreed_council_pence",
+        "agreed_client_pence",
+        "returned_nhs_pence",
+        "returned_council_pence",
+        "returned_client_pence",
+        "agreed_on",
+        "ended_on",
+        "end_reason",
+        "note",
+        "revision",
+        "ring_fence_account_id",
         "council_pot_account_id",
     }
 )
@@ -267,8 +277,7 @@ async def list_budgets(
     conn: asyncpg.Connection, filters: Mapping[str, Any], after: uuid.UUID | None, limit: int
 ) -> list[Row]:
     """Budgets matching every non-empty filter, in budget_id order, after the page key."""
-    allowed = {"commissioner_ods_code", "council_gss_code", "person_id", "status",
-               "financial_year"}
+    allowed = {"commissioner_ods_code", "council_gss_code", "person_id", "status", "financial_year"}
     assert set(filters) <= allowed
     clauses = [f"{column} = ${i + 3}" for i, column in enumerate(filters)]
     clauses.append("($1::uuid IS NULL OR budget_id > $1)")

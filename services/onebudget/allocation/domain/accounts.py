@@ -25,9 +25,7 @@ def _id(*parts: object) -> uuid.UUID:
     return uuid.uuid5(_NAMESPACE, "|".join(str(p) for p in parts))
 
 
-def _account(
-    kind: str, owner: str, stream: FundingStream, year: int, *, limited: bool
-) -> Account:
+def _account(kind: str, owner: str, stream: FundingStream, year: int, *, limited: bool) -> Account:
     return Account(
         id=_id(kind, owner, stream, year),
         kind=kind,

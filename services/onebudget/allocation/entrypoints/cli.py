@@ -37,7 +37,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     allocate.add_argument("--allocation-pence", type=int, required=True)
     allocate.add_argument("--target-bp", type=int, required=True, help="PHB target, 500 = 5%%")
     allocate.add_argument(
-        "--cohort", action="append", default=[], metavar="COHORT=BP",
+        "--cohort",
+        action="append",
+        default=[],
+        metavar="COHORT=BP",
         help="a cohort target, e.g. LONG_TERM_CONDITION=200 (repeatable)",
     )
     allocate.set_defaults(func=_run(_allocate))
@@ -79,16 +82,22 @@ def _cohort_targets(specs: Sequence[str]) -> list[pb.CohortTarget]:
     targets = []
     for spec in specs:
         name, _, bp = spec.partition("=")
-        targets.append(pb.CohortTarget(cohort=f"COHORT_{name.strip().upper()}",
-                                       basis_points=int(bp)))
+        targets.append(
+            pb.CohortTarget(cohort=f"COHORT_{name.strip().upper()}", basis_points=int(bp))
+        )
     return targets
 
 
 def allocation_table(allocation: pb.CommissionerAllocation) -> str:
     rows = [
-        (pb.Cohort.Name(f.cohort).removeprefix("COHORT_").replace("UNSPECIFIED", "(general)"),
-         f.basis_points, format_pence(f.target_pence), format_pence(f.funded_pence),
-         format_pence(f.returned_at_close_pence), format_pence(f.balance_pence))
+        (
+            pb.Cohort.Name(f.cohort).removeprefix("COHORT_").replace("UNSPECIFIED", "(general)"),
+            f.basis_points,
+            format_pence(f.target_pence),
+            format_pence(f.funded_pence),
+            format_pence(f.returned_at_close_pence),
+            format_pence(f.balance_pence),
+        )
         for f in allocation.ring_fences
     ]
     head = (
@@ -106,8 +115,10 @@ def allocation_table(allocation: pb.CommissionerAllocation) -> str:
 async def _allocate(stub: pb_grpc.AllocationServiceStub, args: argparse.Namespace) -> str:
     result = await stub.SetCommissionerAllocation(
         pb.SetCommissionerAllocationRequest(
-            request_id=str(uuid.uuid4()), commissioner_ods_code=args.commissioner,
-            financial_year=args.year, allocation_pence=args.allocation_pence,
+            request_id=str(uuid.uuid4()),
+            commissioner_ods_code=args.commissioner,
+            financial_year=args.year,
+            allocation_pence=args.allocation_pence,
             phb_target_basis_points=args.target_bp,
             cohort_targets=_cohort_targets(args.cohort),
         ),
@@ -119,7 +130,8 @@ async def _allocate(stub: pb_grpc.AllocationServiceStub, args: argparse.Namespac
 async def _close_year(stub: pb_grpc.AllocationServiceStub, args: argparse.Namespace) -> str:
     result = await stub.CloseFinancialYear(
         pb.CloseFinancialYearRequest(
-            request_id=str(uuid.uuid4()), commissioner_ods_code=args.commissioner,
+            request_id=str(uuid.uuid4()),
+            commissioner_ods_code=args.commissioner,
             financial_year=args.year,
         ),
         timeout=CALL_TIMEOUT_S,
@@ -129,15 +141,32 @@ async def _close_year(stub: pb_grpc.AllocationServiceStub, args: argparse.Namesp
 
 def budgets_table(budgets: Sequence[pb.Budget]) -> str:
     rows = [
-        (b.budget_id[:8], b.commissioner_ods_code, b.council_gss_code or "-",
-         pb.Cohort.Name(b.cohort).removeprefix("COHORT_"), b.financial_year,
-         pb.BudgetStatus.Name(b.status).removeprefix("BUDGET_STATUS_"),
-         format_pence(b.agreed_pence), format_pence(b.spent_pence),
-         format_pence(b.reserved_pence), format_pence(b.available_pence))
+        (
+            b.budget_id[:8],
+            b.commissioner_ods_code,
+            b.council_gss_code or "-",
+            pb.Cohort.Name(b.cohort).removeprefix("COHORT_"),
+            b.financial_year,
+            pb.BudgetStatus.Name(b.status).removeprefix("BUDGET_STATUS_"),
+            format_pence(b.agreed_pence),
+            format_pence(b.spent_pence),
+            format_pence(b.reserved_pence),
+            format_pence(b.available_pence),
+        )
         for b in budgets
     ]
-    headers = ("budget", "commissioner", "council", "cohort", "year", "status", "agreed",
-               "spent", "reserved", "available")
+    headers = (
+        "budget",
+        "commissioner",
+        "council",
+        "cohort",
+        "year",
+        "status",
+        "agreed",
+        "spent",
+        "reserved",
+        "available",
+    )
     return table(headers, rows)
 
 
@@ -147,8 +176,11 @@ async def _budgets(stub: pb_grpc.AllocationServiceStub, args: argparse.Namespace
     for _ in range(PAGES_MAX):
         page = await stub.ListBudgets(
             pb.ListBudgetsRequest(
-                page_size=200, page_token=token, commissioner_ods_code=args.commissioner,
-                council_gss_code=args.council, person_id=args.person,
+                page_size=200,
+                page_token=token,
+                commissioner_ods_code=args.commissioner,
+                council_gss_code=args.council,
+                person_id=args.person,
                 status=f"BUDGET_STATUS_{args.status or 'UNSPECIFIED'}",
                 financial_year=args.year,
             ),

@@ -50,9 +50,7 @@ class AllocationServicer(pb_grpc.AllocationServiceServicer):
     ) -> pb.CommissionerAllocation:
         return await allocations.close_financial_year(self._pool, request, self._today)
 
-    async def CreateBudget(
-        self, request: pb.CreateBudgetRequest, _context: Context
-    ) -> pb.Budget:
+    async def CreateBudget(self, request: pb.CreateBudgetRequest, _context: Context) -> pb.Budget:
         return await budgets.create_budget(self._pool, request)
 
     async def GetBudget(self, request: pb.GetBudgetRequest, _context: Context) -> pb.Budget:
@@ -63,9 +61,7 @@ class AllocationServicer(pb_grpc.AllocationServiceServicer):
     ) -> pb.ListBudgetsResponse:
         return await budgets.list_budgets(self._pool, request)
 
-    async def AddPlanLine(
-        self, request: pb.AddPlanLineRequest, _context: Context
-    ) -> pb.Budget:
+    async def AddPlanLine(self, request: pb.AddPlanLineRequest, _context: Context) -> pb.Budget:
         return await budgets.add_plan_line(self._pool, request)
 
     async def RemovePlanLine(
@@ -73,17 +69,11 @@ class AllocationServicer(pb_grpc.AllocationServiceServicer):
     ) -> pb.Budget:
         return await budgets.remove_plan_line(self._pool, request)
 
-    async def AgreeBudget(
-        self, request: pb.AgreeBudgetRequest, _context: Context
-    ) -> pb.Budget:
+    async def AgreeBudget(self, request: pb.AgreeBudgetRequest, _context: Context) -> pb.Budget:
         return await budgets.agree_budget(self._pool, request, self._today)
 
-    async def ReviseBudget(
-        self, request: pb.ReviseBudgetRequest, _context: Context
-    ) -> pb.Budget:
+    async def ReviseBudget(self, request: pb.ReviseBudgetRequest, _context: Context) -> pb.Budget:
         return await budgets.revise_budget(self._pool, request)
 
-    async def EndBudget(
-        self, request: pb.EndBudgetRequest, _context: Context
-    ) -> pb.Budget:
+    async def EndBudget(self, request: pb.EndBudgetRequest, _context: Context) -> pb.Budget:
         return await budgets.end_budget(self._pool, request, self._today)

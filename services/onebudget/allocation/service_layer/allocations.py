@@ -87,9 +87,7 @@ async def set_commissioner_allocation(
     validation.check_ods(request.commissioner_ods_code, "commissioner_ods_code", v)
     validation.check_year(request.financial_year, "financial_year", v)
     validation.check_pence(request.allocation_pence, "allocation_pence", v, positive=True)
-    validation.check_basis_points(
-        request.phb_target_basis_points, "phb_target_basis_points", v
-    )
+    validation.check_basis_points(request.phb_target_basis_points, "phb_target_basis_points", v)
     cohorts = _cohort_targets(request, v)
     v.raise_if_any()
     targets = model.ring_fence_targets(
@@ -153,7 +151,9 @@ async def _post_allocation(
         phb_target_pence=row["phb_target_pence"],
         ring_fences=[
             ev.RingFenceTarget(
-                cohort=t.cohort, basis_points=t.basis_points, target_pence=t.target_pence,
+                cohort=t.cohort,
+                basis_points=t.basis_points,
+                target_pence=t.target_pence,
                 account_id=str(a.id),
             )
             for t, a in fences
@@ -200,8 +200,12 @@ async def set_council_allocation(
             raise errors.not_found(errors.COUNCIL_NOT_FOUND, "council", gss)
         source, pot = accounts.council_source(gss, year), accounts.council_pot(gss, year)
         inserted = await repo.insert_council_allocation(
-            conn, gss=gss, year=year, pot_pence=request.pot_pence,
-            source_account_id=source.id, account_id=pot.id,
+            conn,
+            gss=gss,
+            year=year,
+            pot_pence=request.pot_pence,
+            source_account_id=source.id,
+            account_id=pot.id,
         )
         if not inserted:
             raise errors.exists(
@@ -215,7 +219,9 @@ async def set_council_allocation(
             conn, [Move(source.id, pot.id, request.pot_pence, "council_pot", funding=False)]
         )
         payload = ev.CouncilAllocationSet(
-            council_gss_code=gss, financial_year=year, pot_pence=request.pot_pence,
+            council_gss_code=gss,
+            financial_year=year,
+            pot_pence=request.pot_pence,
             account_id=str(pot.id),
         )
         await outgoing.publish(conn, "council", gss, request.request_id, payload)
@@ -232,8 +238,11 @@ async def council_message(conn: asyncpg.Connection, gss: str, year: int) -> pb.C
     balance = await store.get_account_balance(conn, row["account_id"])
     assert balance is not None
     return pb.CouncilAllocation(
-        council_gss_code=gss, financial_year=year, pot_pence=row["pot_pence"],
-        balance_pence=balance.available, account_id=str(row["account_id"]),
+        council_gss_code=gss,
+        financial_year=year,
+        pot_pence=row["pot_pence"],
+        balance_pence=balance.available,
+        account_id=str(row["account_id"]),
     )
 
 
@@ -282,8 +291,10 @@ async def _close(
         returned_pence=sum(left.values()),
         ring_fences_returned=[
             ev.RingFenceTarget(
-                cohort=f["cohort"], basis_points=f["basis_points"],
-                target_pence=left[f["account_id"]], account_id=str(f["account_id"]),
+                cohort=f["cohort"],
+                basis_points=f["basis_points"],
+                target_pence=left[f["account_id"]],
+                account_id=str(f["account_id"]),
             )
             for f in fences
         ],

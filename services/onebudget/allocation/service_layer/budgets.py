@@ -36,9 +36,7 @@ Today = Callable[[], date]
 # -- create -------------------------------------------------------------------------------------
 
 
-def _period(
-    request: pb.CreateBudgetRequest, v: Violations
-) -> tuple[date, date]:
+def _period(request: pb.CreateBudgetRequest, v: Violations) -> tuple[date, date]:
     start = parse_date(request.start_date, "start_date", v)
     end = parse_date(request.end_date, "end_date", v)
     if not model.is_financial_year(request.financial_year):
@@ -112,9 +110,7 @@ async def _create(
     period: tuple[date, date],
 ) -> pb.Budget:
     person = await _person_who_may_have_a_budget(conn, person_id)
-    cohort, child = await _eligible_cohort(
-        conn, person_id, validation.cohort_name(request.cohort)
-    )
+    cohort, child = await _eligible_cohort(conn, person_id, validation.cohort_name(request.cohort))
     ods = request.commissioner_ods_code or person["commissioner_ods_code"]
     if not ods or not await repo.commissioner_exists(conn, ods):
         raise errors.not_found(errors.COMMISSIONER_NOT_FOUND, "commissioner", ods)
@@ -135,10 +131,16 @@ async def _create(
     budget = await repo.insert_budget(
         conn,
         {
-            "budget_id": budget_id, "person_id": person_id, "commissioner_ods_code": ods,
-            "council_gss_code": gss or None, "cohort": cohort, "financial_year": year,
-            "start_date": period[0], "end_date": period[1],
-            "child": child or person["child"], "status": BudgetStatus.DRAFT,
+            "budget_id": budget_id,
+            "person_id": person_id,
+            "commissioner_ods_code": ods,
+            "council_gss_code": gss or None,
+            "cohort": cohort,
+            "financial_year": year,
+            "start_date": period[0],
+            "end_date": period[1],
+            "child": child or person["child"],
+            "status": BudgetStatus.DRAFT,
             "indicative_nhs_pence": request.indicative_nhs_pence,
             "indicative_council_pence": request.indicative_council_pence,
             "client_contribution_pence": request.client_contribution_pence,
@@ -200,15 +202,16 @@ def _require_status(budget: Row, wanted: BudgetStatus) -> None:
     raise errors.precondition(errors.BUDGET_NOT_AGREED, "the budget is not agreed yet")
 
 
-def _line_row(
-    budget_id: uuid.UUID, terms: model.PlanLineTerms, revision: int
-) -> dict[str, Any]:
+def _line_row(budget_id: uuid.UUID, terms: model.PlanLineTerms, revision: int) -> dict[str, Any]:
     parts = terms.stream_pence()
     return {
-        "plan_line_id": uuid.uuid4(), "budget_id": budget_id,
-        "description": terms.description, "category": terms.category,
+        "plan_line_id": uuid.uuid4(),
+        "budget_id": budget_id,
+        "description": terms.description,
+        "category": terms.category,
         "cost_per_occurrence_pence": terms.cost_per_occurrence_pence,
-        "frequency": terms.frequency, "occurrences": terms.occurrences,
+        "frequency": terms.frequency,
+        "occurrences": terms.occurrences,
         "cost_pence": terms.cost_pence,
         "nhs_basis_points": terms.split.nhs_bp,
         "council_basis_points": terms.split.council_bp,
@@ -242,8 +245,10 @@ def _line_added(budget: Row, line: Mapping[str, Any], revision: int) -> ev.PlanL
 
 def _line_removed(budget: Row, line: Row, revision: int) -> ev.PlanLineRemoved:
     return ev.PlanLineRemoved(
-        **mapping.budget_context(budget), plan_line_id=str(line["plan_line_id"]),
-        category=line["category"], revision=revision,
+        **mapping.budget_context(budget),
+        plan_line_id=str(line["plan_line_id"]),
+        category=line["category"],
+        revision=revision,
     )
 
 
@@ -365,16 +370,39 @@ async def _funding_moves(
         _refuse_closed(await _year_closed(conn, budget))
         fence = funders["ring_fence_account_id"] = await _ring_fence_for(conn, budget)
         need = amounts[FundingStream.NHS]
-        moves.append(Move(fence, budget["nhs_account_id"], need, reason, budget_ref=bid,
-                          shortfall=funding.ring_fence_short(fence, need)))
+        moves.append(
+            Move(
+                fence,
+                budget["nhs_account_id"],
+                need,
+                reason,
+                budget_ref=bid,
+                shortfall=funding.ring_fence_short(fence, need),
+            )
+        )
     if amounts.get(FundingStream.COUNCIL, 0) > 0:
         pot = funders["council_pot_account_id"] = await _council_pot_for(conn, budget)
         need = amounts[FundingStream.COUNCIL]
-        moves.append(Move(pot, budget["council_account_id"], need, reason, budget_ref=bid,
-                          shortfall=funding.council_pot_short(pot, need)))
+        moves.append(
+            Move(
+                pot,
+                budget["council_account_id"],
+                need,
+                reason,
+                budget_ref=bid,
+                shortfall=funding.council_pot_short(pot, need),
+            )
+        )
     if amounts.get(FundingStream.CLIENT, 0) > 0:
-        moves.append(Move(budget["contribution_account_id"], budget["client_account_id"],
-                          amounts[FundingStream.CLIENT], reason, budget_ref=bid))
+        moves.append(
+            Move(
+                budget["contribution_account_id"],
+                budget["client_account_id"],
+                amounts[FundingStream.CLIENT],
+                reason,
+                budget_ref=bid,
+            )
+        )
     return moves, funders
 
 
@@ -388,21 +416,43 @@ async def _return_moves(
     nhs = amounts.get(FundingStream.NHS, 0)
     if nhs > 0:
         fence = await _ring_fence_for(conn, budget)
-        moves.append(Move(budget["nhs_account_id"], fence, nhs, reason, budget_ref=bid,
-                          shortfall=funding.cut_too_deep("NHS", nhs)))
+        moves.append(
+            Move(
+                budget["nhs_account_id"],
+                fence,
+                nhs,
+                reason,
+                budget_ref=bid,
+                shortfall=funding.cut_too_deep("NHS", nhs),
+            )
+        )
         if await _year_closed(conn, budget):
             allocation = await _open_allocation(conn, budget)
             moves.append(Move(fence, allocation["allocation_account_id"], nhs, "year_end"))
     council = amounts.get(FundingStream.COUNCIL, 0)
     if council > 0:
-        moves.append(Move(budget["council_account_id"], await _council_pot_for(conn, budget),
-                          council, reason, budget_ref=bid,
-                          shortfall=funding.cut_too_deep("COUNCIL", council)))
+        moves.append(
+            Move(
+                budget["council_account_id"],
+                await _council_pot_for(conn, budget),
+                council,
+                reason,
+                budget_ref=bid,
+                shortfall=funding.cut_too_deep("COUNCIL", council),
+            )
+        )
     client = amounts.get(FundingStream.CLIENT, 0)
     if client > 0:
-        moves.append(Move(budget["client_account_id"], budget["contribution_account_id"],
-                          client, reason, budget_ref=bid,
-                          shortfall=funding.cut_too_deep("CLIENT", client)))
+        moves.append(
+            Move(
+                budget["client_account_id"],
+                budget["contribution_account_id"],
+                client,
+                reason,
+                budget_ref=bid,
+                shortfall=funding.cut_too_deep("CLIENT", client),
+            )
+        )
     return moves
 
 
@@ -478,7 +528,8 @@ def _agreed_event(budget: Row, lines: Sequence[Row]) -> ev.BudgetAgreed:
         end_date=mapping.iso(budget["end_date"]),
         stream_accounts=mapping.stream_account_events(budget),
         plan_lines=[mapping.line_terms_event(line) for line in lines],
-        agreed_pence=budget["agreed_nhs_pence"] + budget["agreed_council_pence"]
+        agreed_pence=budget["agreed_nhs_pence"]
+        + budget["agreed_council_pence"]
         + budget["agreed_client_pence"],
         budget_version=budget["version"],
     )
@@ -489,9 +540,7 @@ def _agreed_event(budget: Row, lines: Sequence[Row]) -> ev.BudgetAgreed:
 
 def _check_revision(request: pb.ReviseBudgetRequest, v: Violations) -> None:
     reasons = [r.strip() for r in request.reasons]
-    v.check(
-        1 <= len(reasons) <= model.REASONS_MAX, "reasons", f"1 to {model.REASONS_MAX} reasons"
-    )
+    v.check(1 <= len(reasons) <= model.REASONS_MAX, "reasons", f"1 to {model.REASONS_MAX} reasons")
     v.check(
         all(0 < len(r) <= model.TEXT_LENGTH_MAX for r in reasons),
         "reasons",
@@ -575,9 +624,14 @@ async def _revise(
         await repo.insert_plan_line(conn, row)
     await repo.remove_plan_lines(conn, list(removed_ids), revision)
     await repo.insert_revision(
-        conn, budget_id, revision=revision, reasons=[r.strip() for r in request.reasons],
-        notice_date=notice, nhs_delta=delta[FundingStream.NHS],
-        council_delta=delta[FundingStream.COUNCIL], client_delta=delta[FundingStream.CLIENT],
+        conn,
+        budget_id,
+        revision=revision,
+        reasons=[r.strip() for r in request.reasons],
+        notice_date=notice,
+        nhs_delta=delta[FundingStream.NHS],
+        council_delta=delta[FundingStream.COUNCIL],
+        client_delta=delta[FundingStream.CLIENT],
     )
     changes: dict[str, Any] = {f"agreed_{s.lower()}_pence": after[s] for s in model.STREAMS}
     changes |= {
@@ -588,16 +642,20 @@ async def _revise(
     events = len(new_rows) + len(removed) + 1
     budget = await repo.update_budget(conn, budget_id, events, changes)
     revised = ev.BudgetRevised(
-        **mapping.budget_context(budget), revision=revision,
-        reasons=[r.strip() for r in request.reasons], notice_date=notice.isoformat(),
-        nhs_pence=after[FundingStream.NHS], council_pence=after[FundingStream.COUNCIL],
+        **mapping.budget_context(budget),
+        revision=revision,
+        reasons=[r.strip() for r in request.reasons],
+        notice_date=notice.isoformat(),
+        nhs_pence=after[FundingStream.NHS],
+        council_pence=after[FundingStream.COUNCIL],
         client_pence=after[FundingStream.CLIENT],
         nhs_delta_pence=delta[FundingStream.NHS],
         council_delta_pence=delta[FundingStream.COUNCIL],
         client_delta_pence=delta[FundingStream.CLIENT],
         added_lines=[mapping.line_terms_event(r) for r in new_rows],
         removed_plan_line_ids=[str(i) for i in removed_ids],
-        child=budget["child"], budget_version=budget["version"],
+        child=budget["child"],
+        budget_version=budget["version"],
     )
     payloads = [
         *(_line_added(budget, r, revision) for r in new_rows),
@@ -624,7 +682,11 @@ async def end_budget(pool: asyncpg.Pool, request: pb.EndBudgetRequest, today: To
         if budget["status"] == BudgetStatus.ENDED:
             raise errors.precondition(errors.BUDGET_ENDED, "the budget has ended already")
         ended = await finish(
-            conn, budget, EndReason.REQUESTED, ended_on or today(), request.request_id,
+            conn,
+            budget,
+            EndReason.REQUESTED,
+            ended_on or today(),
+            request.request_id,
             request.note,
         )
         return await mapping.budget_message(conn, ended)
@@ -657,15 +719,23 @@ async def finish(
         f"returned_{s.lower()}_pence": budget[f"returned_{s.lower()}_pence"] + left[s]
         for s in model.STREAMS
     }
-    changes |= {"status": BudgetStatus.ENDED, "ended_on": ended_on, "end_reason": reason,
-                "note": note}
+    changes |= {
+        "status": BudgetStatus.ENDED,
+        "ended_on": ended_on,
+        "end_reason": reason,
+        "note": note,
+    }
     budget = await repo.update_budget(conn, budget["budget_id"], 1, changes)
     payload = ev.BudgetEnded(
-        **mapping.budget_context(budget), reason=str(reason), ended_on=ended_on.isoformat(),
+        **mapping.budget_context(budget),
+        reason=str(reason),
+        ended_on=ended_on.isoformat(),
         nhs_returned_pence=left[FundingStream.NHS],
         council_returned_pence=left[FundingStream.COUNCIL],
         client_returned_pence=left[FundingStream.CLIENT],
-        reserved_pence=reserved, child=budget["child"], was_agreed=was_agreed,
+        reserved_pence=reserved,
+        child=budget["child"],
+        was_agreed=was_agreed,
     )
     await outgoing.publish_budget(conn, budget, request_id, payload)
     return budget
@@ -698,9 +768,7 @@ def _list_filters(request: pb.ListBudgetsRequest, v: Violations) -> dict[str, An
     if request.status:
         v.check(request.status in pb.BudgetStatus.values(), "status", "not a known status")
         if request.status in pb.BudgetStatus.values():
-            filters["status"] = pb.BudgetStatus.Name(request.status).removeprefix(
-                "BUDGET_STATUS_"
-            )
+            filters["status"] = pb.BudgetStatus.Name(request.status).removeprefix("BUDGET_STATUS_")
     if request.financial_year:
         validation.check_year(request.financial_year, "financial_year", v)
         filters["financial_year"] = request.financial_year

@@ -35,8 +35,12 @@ SUBJECTS = (
 _TYPES: dict[str, type[Message]] = {
     t.DESCRIPTOR.full_name: t
     for t in (
-        ent.PersonRegistered, ent.PersonDetailsUpdated, ent.EligibilityDecided,
-        ent.PersonalHealthBudgetRequestDecided, ent.ReconsiderationDecided, ent.PersonDied,
+        ent.PersonRegistered,
+        ent.PersonDetailsUpdated,
+        ent.EligibilityDecided,
+        ent.PersonalHealthBudgetRequestDecided,
+        ent.ReconsiderationDecided,
+        ent.PersonDied,
         ent.ConsentWithdrawn,
     )
 }
@@ -74,9 +78,7 @@ async def handle(conn: asyncpg.Connection, envelope: envelope_pb2.EventEnvelope)
 async def apply(conn: asyncpg.Connection, event: Any, event_id: str) -> None:
     person = _person_id(event.person_id)
     if isinstance(event, ent.PersonRegistered | ent.PersonDetailsUpdated):
-        await repo.upsert_person(
-            conn, person, event.commissioner_ods_code, event.council_gss_code
-        )
+        await repo.upsert_person(conn, person, event.commissioner_ods_code, event.council_gss_code)
     elif isinstance(event, ent.EligibilityDecided):
         await _decided(conn, person, event, event.decided_on)
     elif isinstance(event, ent.PersonalHealthBudgetRequestDecided | ent.ReconsiderationDecided):
@@ -85,11 +87,17 @@ async def apply(conn: asyncpg.Connection, event: Any, event_id: str) -> None:
             # A granted PHB after a withdrawal of consent makes the person active again.
             await repo.upsert_person(conn, person, "", "", state="ACTIVE")
     elif isinstance(event, ent.PersonDied):
-        await _stop(conn, person, event, "DECEASED", EndReason.PERSON_DIED, event.died_on,
-                    event_id)
+        await _stop(conn, person, event, "DECEASED", EndReason.PERSON_DIED, event.died_on, event_id)
     elif isinstance(event, ent.ConsentWithdrawn):
-        await _stop(conn, person, event, "CONSENT_WITHDRAWN", EndReason.CONSENT_WITHDRAWN,
-                    event.withdrawn_on, event_id)
+        await _stop(
+            conn,
+            person,
+            event,
+            "CONSENT_WITHDRAWN",
+            EndReason.CONSENT_WITHDRAWN,
+            event.withdrawn_on,
+            event_id,
+        )
 
 
 async def _decided(conn: asyncpg.Connection, person: uuid.UUID, event: Any, on: str) -> None:

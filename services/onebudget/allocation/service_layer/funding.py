@@ -63,8 +63,11 @@ async def move_money(conn: asyncpg.Connection, moves: Sequence[Move]) -> None:
     for move, result in zip(real, results, strict=True):
         if result is CreateTransferResult.EXCEEDS_AVAILABLE_BALANCE and move.shortfall:
             raise move.shortfall
-    failed = [(m, r) for m, r in zip(real, results, strict=True)
-              if r not in (CreateTransferResult.OK, CreateTransferResult.LINKED_EVENT_FAILED)]
+    failed = [
+        (m, r)
+        for m, r in zip(real, results, strict=True)
+        if r not in (CreateTransferResult.OK, CreateTransferResult.LINKED_EVENT_FAILED)
+    ]
     # Anything else is our bug (a wrong route, a missing account): never a business outcome.
     assert not failed, failed
     assert all(r is CreateTransferResult.OK for r in results), results

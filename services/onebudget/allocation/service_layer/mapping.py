@@ -27,7 +27,7 @@ def iso(value: Any) -> str:
 
 
 def cohort_enum(name: str) -> str:
-    """"" (the general ring-fence) -> COHORT_UNSPECIFIED; "CHC" -> COHORT_CHC."""
+    """ "" (the general ring-fence) -> COHORT_UNSPECIFIED; "CHC" -> COHORT_CHC."""
     return f"COHORT_{name or 'UNSPECIFIED'}"
 
 
@@ -113,16 +113,15 @@ def _stream(budget: Row, column: str, code: str, account_id: uuid.UUID, b: Balan
 async def budget_message(conn: asyncpg.Connection, budget: Row) -> pb.Budget:
     """The budget with its streams' ledger balances and its lines' own use."""
     accounts = stream_accounts(budget)
-    records = {r.account.id: r.balance for r in await store.lookup_accounts(
-        conn, [a for _, a in accounts])}
+    records = {
+        r.account.id: r.balance for r in await store.lookup_accounts(conn, [a for _, a in accounts])
+    }
     lines = await repo.plan_lines(conn, budget["budget_id"])
     use = await ledger_reads.plan_line_use(
         conn, [a for _, a in accounts], [line["plan_line_id"] for line in lines]
     )
     columns = {s: (c, code) for s, c, code in _STREAM_COLUMNS}
-    streams = [
-        _stream(budget, columns[s][0], columns[s][1], a, records[a]) for s, a in accounts
-    ]
+    streams = [_stream(budget, columns[s][0], columns[s][1], a, records[a]) for s, a in accounts]
     message = pb.Budget(
         budget_id=str(budget["budget_id"]),
         person_id=str(budget["person_id"]),
@@ -143,9 +142,7 @@ async def budget_message(conn: asyncpg.Connection, budget: Row) -> pb.Budget:
         spent_pence=sum(s.spent_pence for s in streams),
         available_pence=sum(s.available_pence for s in streams),
         streams=streams,
-        plan_lines=[
-            _plan_line(line, use.get(str(line["plan_line_id"]), (0, 0))) for line in lines
-        ],
+        plan_lines=[_plan_line(line, use.get(str(line["plan_line_id"]), (0, 0))) for line in lines],
         agreed_on=iso(budget["agreed_on"]),
         ended_on=iso(budget["ended_on"]),
         end_reason=f"END_REASON_{budget['end_reason'] or 'UNSPECIFIED'}",

@@ -20,9 +20,14 @@ async def publish_budget(
 ) -> None:
     """Outbox the payloads as consecutive versions ending at the budget row's version."""
     await add_aggregate_events(
-        conn, SCHEMA, source=SOURCE, aggregate_type="budget",
-        aggregate_id=str(budget["budget_id"]), version=budget["version"],
-        request_id=request_id, payloads=payloads,
+        conn,
+        SCHEMA,
+        source=SOURCE,
+        aggregate_type="budget",
+        aggregate_id=str(budget["budget_id"]),
+        version=budget["version"],
+        request_id=request_id,
+        payloads=payloads,
     )
 
 

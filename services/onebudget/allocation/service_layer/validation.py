@@ -88,7 +88,8 @@ def plan_line(line: pb.PlanLineInput, field: str, v: Violations) -> model.PlanLi
         f"between 1 and {model.OCCURRENCES_MAX}",
     )
     split = model.Split(
-        line.split.nhs_basis_points, line.split.council_basis_points,
+        line.split.nhs_basis_points,
+        line.split.council_basis_points,
         line.split.client_basis_points,
     )
     v.check(split.whole, f"{field}.split", "basis points >= 0 that sum to exactly 10,000")

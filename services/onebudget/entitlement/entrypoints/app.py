@@ -16,9 +16,7 @@ from onebudget.shared.server import Runtime, ServicerBinding, ServiceSpec
 
 
 def _servicers(runtime: Runtime) -> Sequence[ServicerBinding]:
-    servicer = EntitlementServicer(
-        EntitlementHandlers(runtime.pool), ReviewHandlers(runtime.pool)
-    )
+    servicer = EntitlementServicer(EntitlementHandlers(runtime.pool), ReviewHandlers(runtime.pool))
     return ((add_EntitlementServiceServicer_to_server, servicer, SERVICE_NAME),)
 
 

@@ -269,9 +269,7 @@ class EntitlementHandlers:
                 _check_text(getattr(new, path), field, v, NAME_LENGTH_MAX)
                 changes[path] = getattr(new, path).strip()
             elif path == "date_of_birth":
-                changes[path] = mapping.parse_date(
-                    new.date_of_birth, field, v, today=self._today()
-                )
+                changes[path] = mapping.parse_date(new.date_of_birth, field, v, today=self._today())
             elif path == "commissioner_ods_code":
                 _check_ods(new.commissioner_ods_code, field, v)
                 changes[path] = new.commissioner_ods_code
@@ -423,9 +421,7 @@ class EntitlementHandlers:
         v.raise_if_any()
         if await repo.get_person(self._pool, person_id) is None:
             raise _person_not_found(person_id)
-        rows = await repo.list_decisions(
-            self._pool, person_id, before_seq=before, limit=size + 1
-        )
+        rows = await repo.list_decisions(self._pool, person_id, before_seq=before, limit=size + 1)
         page = rows[:size]
         token = paging.encode_token([str(page[-1]["seq"])], query) if len(rows) > size else ""
         return api.ListEligibilityResponse(
@@ -453,9 +449,7 @@ class EntitlementHandlers:
             row = await repo.upsert_policy(conn, request.commissioner_ods_code, extended)
             return _policy_to_api(row["commissioner_ods_code"], row)
 
-        return await self._once(
-            "SetCommissionerPolicy", request, api.CommissionerPolicy, effect
-        )
+        return await self._once("SetCommissionerPolicy", request, api.CommissionerPolicy, effect)
 
     async def get_commissioner_policy(
         self, request: api.GetCommissionerPolicyRequest
@@ -676,9 +670,7 @@ def _decision_fields(person: Any, phb: Any) -> dict[str, Any]:
     }
 
 
-async def _publish_request_and_decision(
-    conn: Conn, person: Any, phb: Any, request_id: str
-) -> None:
+async def _publish_request_and_decision(conn: Conn, person: Any, phb: Any, request_id: str) -> None:
     updated = await _bump_for_decision(conn, person, Outcome(phb["state"]), steps=2)
     decided = _decision_fields(updated, phb)
     requested = ev.PersonalHealthBudgetRequested(

@@ -20,7 +20,12 @@ async def publish(
 ) -> None:
     """Outbox the payloads as consecutive versions ending at the person row's version."""
     await add_aggregate_events(
-        conn, SCHEMA, source=SOURCE, aggregate_type=AGGREGATE,
-        aggregate_id=str(person["person_id"]), version=person["version"],
-        request_id=request_id, payloads=payloads,
+        conn,
+        SCHEMA,
+        source=SOURCE,
+        aggregate_type=AGGREGATE,
+        aggregate_id=str(person["person_id"]),
+        version=person["version"],
+        request_id=request_id,
+        payloads=payloads,
     )

@@ -191,9 +191,7 @@ async def on_direct_payment_started(
     )
 
 
-def _unpack(
-    envelope: envelope_pb2.EventEnvelope, message_type: type[EventT]
-) -> EventT:
+def _unpack(envelope: envelope_pb2.EventEnvelope, message_type: type[EventT]) -> EventT:
     event = message_type()
     if not envelope.payload.Unpack(event):
         raise PoisonEvent(f"expected {message_type.DESCRIPTOR.full_name}, got {envelope.type}")

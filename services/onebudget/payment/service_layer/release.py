@@ -330,9 +330,7 @@ class _Batch:
                 conn, self.view, [g for _, g in pending]
             )
             t = self.stats.add("ledger", t)
-            refused = {
-                k for k, result in enumerate(results) if not all(r is R.OK for r in result)
-            }
+            refused = {k for k, result in enumerate(results) if not all(r is R.OK for r in result)}
             if not refused:
                 break
             await conn.execute("ROLLBACK TO SAVEPOINT release_batch")

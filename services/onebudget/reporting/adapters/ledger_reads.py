@@ -51,8 +51,13 @@ GROUP BY 1, 2, 3
 async def flows(conn: asyncpg.Connection, account_ids: Sequence[uuid.UUID]) -> list[Flow]:
     rows = await conn.fetch(_FLOWS, list(account_ids))
     return [
-        Flow(r["account_id"], r["counterparty_id"], r["counterparty_kind"], r["out_pence"],
-             r["in_pence"])
+        Flow(
+            r["account_id"],
+            r["counterparty_id"],
+            r["counterparty_kind"],
+            r["out_pence"],
+            r["in_pence"],
+        )
         for r in rows
     ]
 
@@ -63,7 +68,8 @@ async def _fences(conn: asyncpg.Connection, ods: str, year: int) -> list[asyncpg
             "SELECT id, owner, credits_posted - debits_posted AS balance FROM ledger.accounts"
             " WHERE kind = 'ring_fence' AND funding_stream = 'NHS' AND financial_year = $2"
             " AND (owner = $1 OR starts_with(owner, $1 || ':'))",
-            ods, year,
+            ods,
+            year,
         )
     )
 
@@ -72,7 +78,8 @@ async def _allocation_pence(conn: asyncpg.Connection, ods: str, year: int) -> in
     account = await conn.fetchval(
         "SELECT id FROM ledger.accounts WHERE kind = 'allocation' AND funding_stream = 'NHS'"
         " AND owner = $1 AND financial_year = $2",
-        ods, year,
+        ods,
+        year,
     )
     if account is None:
         return 0

@@ -48,16 +48,26 @@ async def put_allocation(
         " target_basis_points = EXCLUDED.target_basis_points,"
         " target_pence = EXCLUDED.target_pence,"
         " allocation_account_id = EXCLUDED.allocation_account_id",
-        allocation.commissioner, allocation.year, allocation.allocation_pence,
-        allocation.target_basis_points, allocation.target_pence, account_id,
+        allocation.commissioner,
+        allocation.year,
+        allocation.allocation_pence,
+        allocation.target_basis_points,
+        allocation.target_pence,
+        account_id,
     )
     await conn.executemany(
         "INSERT INTO reporting.ring_fences (commissioner_ods_code, financial_year, cohort,"
         " basis_points, target_pence, account_id) VALUES ($1, $2, $3, $4, $5, $6)"
         " ON CONFLICT DO NOTHING",
         [
-            (allocation.commissioner, allocation.year, f.cohort, f.basis_points, f.target_pence,
-             uuid.UUID(f.account_id))
+            (
+                allocation.commissioner,
+                allocation.year,
+                f.cohort,
+                f.basis_points,
+                f.target_pence,
+                uuid.UUID(f.account_id),
+            )
             for f in allocation.ring_fences
         ],
     )
@@ -69,14 +79,19 @@ async def put_close(conn: asyncpg.Connection, ods: str, year: int, closed_on: da
         " closed_on) VALUES ($1, $2, $3)"
         " ON CONFLICT (commissioner_ods_code, financial_year) DO UPDATE SET"
         " closed_on = EXCLUDED.closed_on",
-        ods, year, closed_on,
+        ods,
+        year,
+        closed_on,
     )
 
 
 async def put_council_pot(conn: asyncpg.Connection, pot: CouncilPot, account_id: uuid.UUID) -> None:
     await conn.execute(
         "INSERT INTO reporting.council_pots VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        pot.council, pot.year, pot.pot_pence, account_id,
+        pot.council,
+        pot.year,
+        pot.pot_pence,
+        account_id,
     )
 
 
@@ -91,18 +106,30 @@ async def put_budget(conn: asyncpg.Connection, b: Budget) -> None:
         " end_date = coalesce(EXCLUDED.end_date, budgets.end_date),"
         " agreed_on = coalesce(EXCLUDED.agreed_on, budgets.agreed_on),"
         " ended_on = coalesce(EXCLUDED.ended_on, budgets.ended_on)",
-        uuid.UUID(b.budget_id), uuid.UUID(b.person_id), b.commissioner, b.council, b.year,
-        b.cohort, b.child, b.start_date, b.end_date, b.agreed_on, b.ended_on,
+        uuid.UUID(b.budget_id),
+        uuid.UUID(b.person_id),
+        b.commissioner,
+        b.council,
+        b.year,
+        b.cohort,
+        b.child,
+        b.start_date,
+        b.end_date,
+        b.agreed_on,
+        b.ended_on,
     )
 
 
-async def put_commitment(
-    conn: asyncpg.Connection, m: Movement, version: int, kind: str
-) -> None:
+async def put_commitment(conn: asyncpg.Connection, m: Movement, version: int, kind: str) -> None:
     await conn.execute(
         "INSERT INTO reporting.commitments VALUES ($1, $2, $3, $4, $5, $6, $7)"
         " ON CONFLICT DO NOTHING",
-        uuid.UUID(m.budget_id), version, kind, m.on, m.nhs_pence, m.council_pence,
+        uuid.UUID(m.budget_id),
+        version,
+        kind,
+        m.on,
+        m.nhs_pence,
+        m.council_pence,
         m.client_pence,
     )
 
@@ -120,11 +147,16 @@ async def put_plan_lines(
     conn: asyncpg.Connection, budget_id: str, lines: Sequence[LineFact]
 ) -> None:
     await conn.executemany(
-        "INSERT INTO reporting.plan_lines VALUES ($1, $2, $3, $4, $5, $6)"
-        " ON CONFLICT DO NOTHING",
+        "INSERT INTO reporting.plan_lines VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
         [
-            (uuid.UUID(budget_id), uuid.UUID(x.plan_line_id), x.management_option, x.nhs_pence,
-             x.council_pence, x.client_pence)
+            (
+                uuid.UUID(budget_id),
+                uuid.UUID(x.plan_line_id),
+                x.management_option,
+                x.nhs_pence,
+                x.council_pence,
+                x.client_pence,
+            )
             for x in lines
         ],
     )
@@ -143,25 +175,47 @@ async def put_payment_move(conn: asyncpg.Connection, key: str, kind: str, m: Mov
     await conn.execute(
         "INSERT INTO reporting.payment_moves VALUES ($1, $2, $3, $4, $5, $6, $7)"
         " ON CONFLICT DO NOTHING",
-        key, uuid.UUID(m.budget_id), kind, m.on, m.nhs_pence, m.council_pence, m.client_pence,
+        key,
+        uuid.UUID(m.budget_id),
+        kind,
+        m.on,
+        m.nhs_pence,
+        m.council_pence,
+        m.client_pence,
     )
 
 
 async def put_phb_request(
-    conn: asyncpg.Connection, request_id: str, person_id: str, ods: str, category: str,
-    child: bool, requested_on: date | None,
+    conn: asyncpg.Connection,
+    request_id: str,
+    person_id: str,
+    ods: str,
+    category: str,
+    child: bool,
+    requested_on: date | None,
 ) -> None:
     await conn.execute(
         "INSERT INTO reporting.phb_requests (phb_request_id, person_id, commissioner_ods_code,"
         " category, child, requested_on) VALUES ($1, $2, $3, $4, $5, $6)"
         " ON CONFLICT (phb_request_id) DO UPDATE SET requested_on = EXCLUDED.requested_on",
-        uuid.UUID(request_id), uuid.UUID(person_id), ods, category, child, requested_on,
+        uuid.UUID(request_id),
+        uuid.UUID(person_id),
+        ods,
+        category,
+        child,
+        requested_on,
     )
 
 
 async def put_phb_decision(
-    conn: asyncpg.Connection, request_id: str, person_id: str, ods: str, category: str,
-    child: bool, outcome: str, decided_on: date | None,
+    conn: asyncpg.Connection,
+    request_id: str,
+    person_id: str,
+    ods: str,
+    category: str,
+    child: bool,
+    outcome: str,
+    decided_on: date | None,
 ) -> None:
     """The latest decision wins (a reconsideration is decided after the refusal it revisits)."""
     await conn.execute(
@@ -170,7 +224,13 @@ async def put_phb_decision(
         " ON CONFLICT (phb_request_id) DO UPDATE SET outcome = EXCLUDED.outcome,"
         " decided_on = EXCLUDED.decided_on"
         " WHERE phb_requests.decided_on IS NULL OR phb_requests.decided_on <= EXCLUDED.decided_on",
-        uuid.UUID(request_id), uuid.UUID(person_id), ods, category, child, outcome, decided_on,
+        uuid.UUID(request_id),
+        uuid.UUID(person_id),
+        ods,
+        category,
+        child,
+        outcome,
+        decided_on,
     )
 
 
@@ -198,14 +258,16 @@ async def get_allocation(conn: asyncpg.Connection, ods: str, year: int) -> Alloc
         "SELECT * FROM reporting.commissioner_allocations"
         " WHERE commissioner_ods_code = $1 AND financial_year = $2"
         " AND allocation_pence IS NOT NULL",
-        ods, year,
+        ods,
+        year,
     )
     if row is None:
         return None
     fences = await conn.fetch(
         "SELECT cohort, basis_points, target_pence, account_id FROM reporting.ring_fences"
         " WHERE commissioner_ods_code = $1 AND financial_year = $2 ORDER BY cohort",
-        ods, year,
+        ods,
+        year,
     )
     return Allocation(
         commissioner=ods,
@@ -225,7 +287,8 @@ async def get_council_pot(conn: asyncpg.Connection, gss: str, year: int) -> Coun
     row = await conn.fetchrow(
         "SELECT pot_pence FROM reporting.council_pots"
         " WHERE council_gss_code = $1 AND financial_year = $2",
-        gss, year,
+        gss,
+        year,
     )
     return None if row is None else CouncilPot(gss, year, row["pot_pence"])
 
@@ -282,8 +345,9 @@ async def _movements(conn: asyncpg.Connection, table: str, ids: list[uuid.UUID])
         ids,
     )
     return [
-        Movement(str(r["budget_id"]), r["on_date"], r["nhs_pence"], r["council_pence"],
-                 r["client_pence"])
+        Movement(
+            str(r["budget_id"]), r["on_date"], r["nhs_pence"], r["council_pence"], r["client_pence"]
+        )
         for r in rows
     ]
 

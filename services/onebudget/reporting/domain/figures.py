@@ -44,7 +44,10 @@ def is_met(target_pence: int, reached_pence: int) -> bool:
 
 
 def total(
-    movements: Iterable[Movement], stream: Stream, *, until: date | None = None,
+    movements: Iterable[Movement],
+    stream: Stream,
+    *,
+    until: date | None = None,
     budget_ids: frozenset[str] | None = None,
 ) -> int:
     """Σ of the stream's signed pence, dated up to `until` (None: all), of `budget_ids` (None:
@@ -197,7 +200,9 @@ def _until(year: int, quarter: int) -> date | None:
 
 
 def _fence_figures(
-    allocation: Allocation, budgets: Sequence[Budget], commitments: Sequence[Movement],
+    allocation: Allocation,
+    budgets: Sequence[Budget],
+    commitments: Sequence[Movement],
     until: date | None,
 ) -> tuple[FenceFigures, ...]:
     closed = allocation.closed_on is not None and (until is None or allocation.closed_on <= until)
@@ -210,7 +215,11 @@ def _fence_figures(
         balance = 0 if closed else fence.target_pence - agreed
         found.append(
             FenceFigures(
-                fence.cohort, fence.basis_points, fence.target_pence, balance, agreed,
+                fence.cohort,
+                fence.basis_points,
+                fence.target_pence,
+                balance,
+                agreed,
                 basis_points(agreed, allocation.allocation_pence),
                 is_met(fence.target_pence, agreed),
             )
@@ -336,8 +345,12 @@ class CohortTarget:
 
 
 def _target(
-    allocation: Allocation, cohort: str, bp: int, target_pence: int,
-    commitments: Sequence[Movement], ids: frozenset[str],
+    allocation: Allocation,
+    cohort: str,
+    bp: int,
+    target_pence: int,
+    commitments: Sequence[Movement],
+    ids: frozenset[str],
 ) -> CohortTarget:
     def reached(until: date | None) -> int:
         return total(commitments, Stream.NHS, until=until, budget_ids=ids)
@@ -353,8 +366,14 @@ def _target(
     )
     got = reached(None)
     return CohortTarget(
-        cohort, bp, target_pence, got, basis_points(got, whole), is_met(target_pence, got),
-        gap(target_pence, got), trend,
+        cohort,
+        bp,
+        target_pence,
+        got,
+        basis_points(got, whole),
+        is_met(target_pence, got),
+        gap(target_pence, got),
+        trend,
     )
 
 
@@ -364,14 +383,21 @@ def target_status(
     """The overall target against every budget, then each ring-fence against its budgets."""
     every = frozenset(b.budget_id for b in budgets)
     targets = [
-        _target(allocation, ALL_COHORT, allocation.target_basis_points, allocation.target_pence,
-                commitments, every)
+        _target(
+            allocation,
+            ALL_COHORT,
+            allocation.target_basis_points,
+            allocation.target_pence,
+            commitments,
+            every,
+        )
     ]
     for fence in allocation.ring_fences:
         ids = frozenset(b.budget_id for b in budgets if fence_cohort(b, allocation) == fence.cohort)
         targets.append(
-            _target(allocation, fence.cohort, fence.basis_points, fence.target_pence,
-                    commitments, ids)
+            _target(
+                allocation, fence.cohort, fence.basis_points, fence.target_pence, commitments, ids
+            )
         )
     return tuple(targets)
 

@@ -79,7 +79,9 @@ def summary_text(stub: Stub, commissioner: str, year: int, quarter: int = 0) -> 
     """The commissioner summary as tables: money, ring-fences, people."""
     s: api.CommissionerSummary = stub.GetCommissionerSummary(
         api.GetCommissionerSummaryRequest(
-            commissioner_ods_code=commissioner, financial_year=year, quarter=quarter,
+            commissioner_ods_code=commissioner,
+            financial_year=year,
+            quarter=quarter,
         ),
         timeout=CALL_TIMEOUT_S,
     )
@@ -88,26 +90,39 @@ def summary_text(stub: Stub, commissioner: str, year: int, quarter: int = 0) -> 
         [
             ["allocation", format_pence(s.allocation_pence), ""],
             ["PHB target", format_pence(s.phb_target_pence), _bp(s.phb_target_basis_points)],
-            ["NHS agreed (PHB+IPB)", format_pence(s.nhs_agreed_pence),
-             _bp(s.nhs_agreed_basis_points)],
+            [
+                "NHS agreed (PHB+IPB)",
+                format_pence(s.nhs_agreed_pence),
+                _bp(s.nhs_agreed_basis_points),
+            ],
             ["  of which IPB", format_pence(s.nhs_agreed_ipb_pence), ""],
             ["NHS paid", format_pence(s.nhs_paid_pence), _bp(s.nhs_paid_basis_points)],
         ],
     )
     fences = _figures(
         ["ring-fence", "target", "agreed", "balance", "met"],
-        [[cohort_label(f.cohort), format_pence(f.target_pence), format_pence(f.agreed_pence),
-          format_pence(f.balance_pence), "yes" if f.target_met else "no"] for f in s.ring_fences],
+        [
+            [
+                cohort_label(f.cohort),
+                format_pence(f.target_pence),
+                format_pence(f.agreed_pence),
+                format_pence(f.balance_pence),
+                "yes" if f.target_met else "no",
+            ]
+            for f in s.ring_fences
+        ],
     )
     people = _figures(
         ["people", "total", "adults", "children", "notional", "3rd party", "direct"],
-        [[label, c.total, c.adults, c.children, c.notional, c.third_party, c.direct_payment]
-         for label, c in (
-             ("PHB at period end", s.people_with_phb.at_period_end),
-             ("PHB year to date", s.people_with_phb.year_to_date),
-             ("IPB at period end", s.people_with_ipb.at_period_end),
-             ("IPB year to date", s.people_with_ipb.year_to_date),
-         )],
+        [
+            [label, c.total, c.adults, c.children, c.notional, c.third_party, c.direct_payment]
+            for label, c in (
+                ("PHB at period end", s.people_with_phb.at_period_end),
+                ("PHB year to date", s.people_with_phb.year_to_date),
+                ("IPB at period end", s.people_with_ipb.at_period_end),
+                ("IPB year to date", s.people_with_ipb.year_to_date),
+            )
+        ],
     )
     title = f"{s.commissioner_ods_code} {s.financial_year} Q{s.quarter or '1-4'} to {s.period_end}"
     met = "met" if s.target_met else "not met"
@@ -126,19 +141,37 @@ def target_text(stub: Stub, commissioner: str, year: int) -> str:
     )
     rows: list[list[object]] = []
     for target in t.targets:
-        rows.append([cohort_label(target.cohort), "year", format_pence(target.target_pence),
-                     format_pence(target.agreed_pence), _bp(target.agreed_basis_points),
-                     "yes" if target.met else "no", format_pence(target.gap_pence)])
-        rows += [["", f"Q{p.quarter}", "", format_pence(p.agreed_pence),
-                  _bp(p.agreed_basis_points), "yes" if p.met else "no",
-                  format_pence(p.gap_pence)] for p in target.trend]
+        rows.append(
+            [
+                cohort_label(target.cohort),
+                "year",
+                format_pence(target.target_pence),
+                format_pence(target.agreed_pence),
+                _bp(target.agreed_basis_points),
+                "yes" if target.met else "no",
+                format_pence(target.gap_pence),
+            ]
+        )
+        rows += [
+            [
+                "",
+                f"Q{p.quarter}",
+                "",
+                format_pence(p.agreed_pence),
+                _bp(p.agreed_basis_points),
+                "yes" if p.met else "no",
+                format_pence(p.gap_pence),
+            ]
+            for p in target.trend
+        ]
     return _figures(["cohort", "period", "target", "agreed", "% alloc", "met", "gap"], rows)
 
 
 def _quarterly(stub: Stub, args: argparse.Namespace) -> str:
     r: api.QuarterlyReturn = stub.ExportQuarterlyReturn(
-        api.ExportQuarterlyReturnRequest(commissioner_ods_code=args.commissioner,
-                                         financial_year=args.year, quarter=args.quarter),
+        api.ExportQuarterlyReturnRequest(
+            commissioner_ods_code=args.commissioner, financial_year=args.year, quarter=args.quarter
+        ),
         timeout=CALL_TIMEOUT_S,
     )
     path = Path(args.out or r.file_name)
@@ -155,8 +188,15 @@ def _reconcile(stub: Stub, args: argparse.Namespace) -> str:
         return f"{r.figures_checked} figures checked: no differences"
     return _figures(
         ["figure", "reported", "ledger", "difference"],
-        [[d.figure, format_pence(d.reported_pence), format_pence(d.ledger_pence),
-          format_pence(d.difference_pence)] for d in r.differences],
+        [
+            [
+                d.figure,
+                format_pence(d.reported_pence),
+                format_pence(d.ledger_pence),
+                format_pence(d.difference_pence),
+            ]
+            for d in r.differences
+        ],
     )
 
 

@@ -42,8 +42,12 @@ class ConsumerGroup:
     def consumers(self) -> list[EventConsumer]:
         return [
             EventConsumer(
-                self._runtime.pool, self._runtime.js, schema=SCHEMA, stream=stream,
-                durable=durable, handler=projections.apply,
+                self._runtime.pool,
+                self._runtime.js,
+                schema=SCHEMA,
+                stream=stream,
+                durable=durable,
+                handler=projections.apply,
             )
             for stream, durable in DURABLES
         ]

@@ -108,14 +108,18 @@ class Dashboard:
     def model(self, commissioner: str, year: int) -> dict[str, Any]:
         summary = self._stub.GetCommissionerSummary(
             api.GetCommissionerSummaryRequest(
-                commissioner_ods_code=commissioner, financial_year=year, quarter=0),
-            timeout=CALL_TIMEOUT_S)
+                commissioner_ods_code=commissioner, financial_year=year, quarter=0
+            ),
+            timeout=CALL_TIMEOUT_S,
+        )
         target = self._stub.GetTargetStatus(
             api.GetTargetStatusRequest(commissioner_ods_code=commissioner, financial_year=year),
-            timeout=CALL_TIMEOUT_S)
+            timeout=CALL_TIMEOUT_S,
+        )
         check = self._stub.Reconcile(
             api.ReconcileRequest(commissioner_ods_code=commissioner, financial_year=year),
-            timeout=CALL_TIMEOUT_S)
+            timeout=CALL_TIMEOUT_S,
+        )
         return dashboard_model(summary, target, check)
 
     def close(self) -> None:

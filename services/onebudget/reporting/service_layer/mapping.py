@@ -33,7 +33,9 @@ def people(counts: f.PeopleCounts) -> api.PeopleCounts:
         children=counts.children,
         by_category=[
             api.CategoryCount(
-                category=category(c.category), people=c.people, adults=c.adults,
+                category=category(c.category),
+                people=c.people,
+                adults=c.adults,
                 children=c.children,
             )
             for c in counts.by_category
@@ -61,9 +63,12 @@ def commissioner_summary(x: f.CommissionerFigures) -> api.CommissionerSummary:
         phb_target_pence=x.target_pence,
         ring_fences=[
             api.RingFenceStatus(
-                cohort=cohort(r.cohort), basis_points=r.basis_points,
-                target_pence=r.target_pence, balance_pence=r.balance_pence,
-                agreed_pence=r.agreed_pence, agreed_basis_points=r.agreed_basis_points,
+                cohort=cohort(r.cohort),
+                basis_points=r.basis_points,
+                target_pence=r.target_pence,
+                balance_pence=r.balance_pence,
+                agreed_pence=r.agreed_pence,
+                agreed_basis_points=r.agreed_basis_points,
                 target_met=r.target_met,
             )
             for r in x.fences
@@ -107,14 +112,21 @@ def target_status(
         allocation_pence=allocation_pence,
         targets=[
             api.CohortTarget(
-                cohort=cohort(t.cohort), target_basis_points=t.target_basis_points,
-                target_pence=t.target_pence, agreed_pence=t.agreed_pence,
-                agreed_basis_points=t.agreed_basis_points, met=t.met, gap_pence=t.gap_pence,
+                cohort=cohort(t.cohort),
+                target_basis_points=t.target_basis_points,
+                target_pence=t.target_pence,
+                agreed_pence=t.agreed_pence,
+                agreed_basis_points=t.agreed_basis_points,
+                met=t.met,
+                gap_pence=t.gap_pence,
                 trend=[
                     api.QuarterPoint(
-                        quarter=p.quarter, period_end=p.period_end.isoformat(),
-                        agreed_pence=p.agreed_pence, agreed_basis_points=p.agreed_basis_points,
-                        met=p.met, gap_pence=p.gap_pence,
+                        quarter=p.quarter,
+                        period_end=p.period_end.isoformat(),
+                        agreed_pence=p.agreed_pence,
+                        agreed_basis_points=p.agreed_basis_points,
+                        met=p.met,
+                        gap_pence=p.gap_pence,
                     )
                     for p in t.trend
                 ],

@@ -81,8 +81,7 @@ async def _allocation_set(conn: asyncpg.Connection, env: envelope_pb2.EventEnvel
         target_basis_points=e.phb_target_basis_points,
         target_pence=e.phb_target_pence,
         ring_fences=tuple(
-            RingFence(f.cohort, f.basis_points, f.target_pence, f.account_id)
-            for f in e.ring_fences
+            RingFence(f.cohort, f.basis_points, f.target_pence, f.account_id) for f in e.ring_fences
         ),
         closed_on=None,
     )
@@ -129,8 +128,7 @@ def _budget(e: Any, **dates: date | None) -> Budget:
 
 def _lines(lines: Any) -> list[LineFact]:
     return [
-        LineFact(x.plan_line_id, x.management_option, x.nhs_pence, x.council_pence,
-                 x.client_pence)
+        LineFact(x.plan_line_id, x.management_option, x.nhs_pence, x.council_pence, x.client_pence)
         for x in lines
     ]
 
@@ -148,8 +146,7 @@ async def _budget_agreed(conn: asyncpg.Connection, env: envelope_pb2.EventEnvelo
     agreed_on = _required_date(e.agreed_on)
     await read_model.put_budget(
         conn,
-        _budget(e, start_date=_date(e.start_date), end_date=_date(e.end_date),
-                agreed_on=agreed_on),
+        _budget(e, start_date=_date(e.start_date), end_date=_date(e.end_date), agreed_on=agreed_on),
     )
     await read_model.put_plan_lines(conn, e.budget_id, _lines(e.plan_lines))
     money = Movement(e.budget_id, agreed_on, e.nhs_pence, e.council_pence, e.client_pence)
@@ -169,7 +166,10 @@ async def _budget_revised(conn: asyncpg.Connection, env: envelope_pb2.EventEnvel
     await read_model.put_plan_lines(conn, e.budget_id, _lines(e.added_lines))
     await read_model.put_plan_line_removals(conn, e.budget_id, list(e.removed_plan_line_ids))
     money = Movement(
-        e.budget_id, _required_date(e.notice_date), e.nhs_delta_pence, e.council_delta_pence,
+        e.budget_id,
+        _required_date(e.notice_date),
+        e.nhs_delta_pence,
+        e.council_delta_pence,
         e.client_delta_pence,
     )
     await read_model.put_commitment(conn, money, _version(env, e.budget_version), "revised")
@@ -180,7 +180,10 @@ async def _budget_ended(conn: asyncpg.Connection, env: envelope_pb2.EventEnvelop
     ended_on = _required_date(e.ended_on)
     await read_model.put_budget(conn, _budget(e, ended_on=ended_on))
     returned = Movement(
-        e.budget_id, ended_on, -e.nhs_returned_pence, -e.council_returned_pence,
+        e.budget_id,
+        ended_on,
+        -e.nhs_returned_pence,
+        -e.council_returned_pence,
         -e.client_returned_pence,
     )
     if e.was_agreed:
@@ -191,14 +194,19 @@ async def _budget_ended(conn: asyncpg.Connection, env: envelope_pb2.EventEnvelop
 
 
 def _movement(
-    env: envelope_pb2.EventEnvelope, context: pay.PaymentContext,
-    streams: pay.PaymentStreamPence, sign: int,
+    env: envelope_pb2.EventEnvelope,
+    context: pay.PaymentContext,
+    streams: pay.PaymentStreamPence,
+    sign: int,
 ) -> Movement:
     if not context.budget_id:
         raise PoisonEvent("a money event without its budget")
     return Movement(
-        context.budget_id, _occurred_on(env), sign * streams.nhs_pence,
-        sign * streams.council_pence, sign * streams.client_pence,
+        context.budget_id,
+        _occurred_on(env),
+        sign * streams.nhs_pence,
+        sign * streams.council_pence,
+        sign * streams.client_pence,
     )
 
 
@@ -237,22 +245,33 @@ def _category(value: int) -> str:
 async def _phb_requested(conn: asyncpg.Connection, env: envelope_pb2.EventEnvelope) -> None:
     e = _unpack(env, en.PersonalHealthBudgetRequested)
     await read_model.put_phb_request(
-        conn, e.phb_request_id, e.person_id, e.commissioner_ods_code, _category(e.category),
-        e.child, _date(e.requested_on),
+        conn,
+        e.phb_request_id,
+        e.person_id,
+        e.commissioner_ods_code,
+        _category(e.category),
+        e.child,
+        _date(e.requested_on),
     )
 
 
 async def _phb_decided(conn: asyncpg.Connection, env: envelope_pb2.EventEnvelope) -> None:
+    decided, reconsidered = en.PersonalHealthBudgetRequestDecided, en.ReconsiderationDecided
     kinds: dict[str, type[Message]] = {
-        en.PersonalHealthBudgetRequestDecided.DESCRIPTOR.full_name:
-            en.PersonalHealthBudgetRequestDecided,
-        en.ReconsiderationDecided.DESCRIPTOR.full_name: en.ReconsiderationDecided,
+        decided.DESCRIPTOR.full_name: decided,
+        reconsidered.DESCRIPTOR.full_name: reconsidered,
     }
     e: Any = _unpack(env, kinds[env.type])
     outcome = str(en.DecisionOutcome.Name(e.outcome)).removeprefix("DECISION_OUTCOME_")
     await read_model.put_phb_decision(
-        conn, e.phb_request_id, e.person_id, e.commissioner_ods_code, _category(e.category),
-        e.child, outcome, _date(e.decided_on),
+        conn,
+        e.phb_request_id,
+        e.person_id,
+        e.commissioner_ods_code,
+        _category(e.category),
+        e.child,
+        outcome,
+        _date(e.decided_on),
     )
 
 

@@ -25,8 +25,9 @@ class ReportQueries:
 
     @asynccontextmanager
     async def _snapshot(self) -> AsyncIterator[asyncpg.Connection]:
-        async with self._pool.acquire() as conn, conn.transaction(
-            isolation="repeatable_read", readonly=True
+        async with (
+            self._pool.acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
         ):
             yield conn
 
@@ -120,8 +121,10 @@ class ReportQueries:
             figures_checked=len(reported.keys() | ledger.keys()),
             differences=[
                 api.FigureDifference(
-                    figure=d.figure, reported_pence=d.reported_pence,
-                    ledger_pence=d.ledger_pence, difference_pence=d.difference_pence,
+                    figure=d.figure,
+                    reported_pence=d.reported_pence,
+                    ledger_pence=d.ledger_pence,
+                    difference_pence=d.difference_pence,
                 )
                 for d in diffs
             ],

@@ -305,7 +305,9 @@ class LedgerState:
         """Add to the account's debits/credits posted/pending (plain ints: the hot path)."""
         account, b = self.accounts[account_id]
         moved = Balance(
-            b.debits_posted + dpo, b.credits_posted + cpo, b.debits_pending + dpe,
+            b.debits_posted + dpo,
+            b.credits_posted + cpo,
+            b.debits_pending + dpe,
             b.credits_pending + cpe,
         )
         self._set(self.accounts, account_id, (account, moved))

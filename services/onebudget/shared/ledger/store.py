@@ -191,9 +191,7 @@ async def lookup_accounts(conn: asyncpg.Connection, ids: Sequence[UUID]) -> list
     return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
 
 
-async def available_balances(
-    conn: asyncpg.Connection, ids: Sequence[UUID]
-) -> dict[UUID, int]:
+async def available_balances(conn: asyncpg.Connection, ids: Sequence[UUID]) -> dict[UUID, int]:
     """What each found account may still draw (credits posted - debits posted - debits pending),
     read without locking: a cheap first look for a caller that decides before the ledger does
     (the ledger still decides every transfer against the locked balances)."""

@@ -86,9 +86,18 @@ class LocalNats:
 
     def _spawn(self) -> None:
         cmd = [
-            str(nats_server_binary()), "-js", "-sd", str(self.base_dir / "jetstream"),
-            "-a", "127.0.0.1", "-p", str(self.port), "-m", str(self.monitor_port),
-            "-P", str(self.pid_file),
+            str(nats_server_binary()),
+            "-js",
+            "-sd",
+            str(self.base_dir / "jetstream"),
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-m",
+            str(self.monitor_port),
+            "-P",
+            str(self.pid_file),
         ]
         log = (self.base_dir / "nats-server.log").open("ab")
         # Own process group: a Ctrl-C to the terminal reaches us, and we stop the server in order.

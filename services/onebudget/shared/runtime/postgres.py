@@ -47,8 +47,14 @@ def _ensure_system_user() -> pwd.struct_passwd:
         return pwd.getpwnam(PG_SYSTEM_USER)
     except KeyError:
         subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-             PG_SYSTEM_USER],
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                PG_SYSTEM_USER,
+            ],
             check=True,
             capture_output=True,
         )
@@ -131,8 +137,15 @@ class LocalPostgres:
             shutil.rmtree(self.data_dir)  # a half-made cluster from an interrupted initdb
         no_sync = ["--no-sync"] if self.tuned_for_tests else []
         self._pg(
-            "initdb", "-D", str(self.data_dir), "-U", PG_ROLE, "--auth=trust",
-            "--encoding=UTF8", "--locale=C", *no_sync,
+            "initdb",
+            "-D",
+            str(self.data_dir),
+            "-U",
+            PG_ROLE,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+            *no_sync,
         )
 
     def _server_options(self) -> str:
@@ -148,19 +161,42 @@ class LocalPostgres:
 
     def _pg_ctl_start(self) -> None:
         self._pg(
-            "pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-w",
-            "-t", str(START_TIMEOUT_S), "-o", self._server_options(), "start",
+            "pg_ctl",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.log_file),
+            "-w",
+            "-t",
+            str(START_TIMEOUT_S),
+            "-o",
+            self._server_options(),
+            "start",
         )
 
     def _ensure_database(self) -> None:
         psql = _pg_bin_dir() / "psql"
         query = f"SELECT 1 FROM pg_database WHERE datname = '{PG_DATABASE}'"
-        base = [str(psql), "-h", "127.0.0.1", "-p", str(self.port), "-U", PG_ROLE, "-d", "postgres",
-                "-tAc"]
+        base = [
+            str(psql),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            PG_ROLE,
+            "-d",
+            "postgres",
+            "-tAc",
+        ]
         found = subprocess.run([*base, query], capture_output=True, text=True, check=True).stdout
         if found.strip() != "1":
-            subprocess.run([*base, f"CREATE DATABASE {PG_DATABASE}"], capture_output=True,
-                           text=True, check=True)
+            subprocess.run(
+                [*base, f"CREATE DATABASE {PG_DATABASE}"],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
 
     def stop(self) -> None:
         if (self.data_dir / "postmaster.pid").exists():
