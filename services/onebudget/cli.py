@@ -11,9 +11,9 @@ from types import FrameType
 
 from onebudget.allocation.entrypoints.cli import add_commands as add_finance_commands
 from onebudget.entitlement.entrypoints.cli import add_commands as add_entitlement_commands
+from onebudget.ledger.cli import add_commands as add_ledger_commands
 from onebudget.payment.entrypoints.cli import add_commands as add_broker_commands
 from onebudget.reporting.entrypoints.cli import add_commands as add_report_commands
-from onebudget.shared.ledger.cli import add_commands as add_ledger_commands
 
 CommandAdder = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 

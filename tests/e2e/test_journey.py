@@ -30,6 +30,7 @@ from onebudget.demo.synthetic import synthetic_nhs_number
 from onebudget.entitlement.entrypoints.app import SPEC as ENTITLEMENT
 from onebudget.entitlement.v1 import entitlement_service_pb2 as en
 from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as en_grpc
+from onebudget.ledger import verify
 from onebudget.payment.entrypoints.app import SPEC as PAYMENT
 from onebudget.payment.v1 import payment_service_pb2 as pay
 from onebudget.payment.v1 import payment_service_pb2_grpc as pay_grpc
@@ -37,7 +38,6 @@ from onebudget.reporting.entrypoints.app import SPEC as REPORTING
 from onebudget.reporting.v1 import reporting_service_pb2 as rp
 from onebudget.reporting.v1 import reporting_service_pb2_grpc as rp_grpc
 from onebudget.shared.client import error_reason
-from onebudget.shared.ledger import verify
 from onebudget.shared.server import ServiceHost
 from tests.conftest import StartService
 

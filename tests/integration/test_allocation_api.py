@@ -19,8 +19,8 @@ from onebudget.allocation.service_layer import entitlement_events
 from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.allocation.v1 import allocation_service_pb2_grpc as pb_grpc
 from onebudget.events.v1 import entitlement_pb2 as ent
-from onebudget.shared.ledger import store
-from onebudget.shared.ledger.domain import Account, FundingStream, Transfer
+from onebudget.ledger import store
+from onebudget.ledger.domain import Account, FundingStream, Transfer
 from onebudget.shared.outbox import new_event
 from onebudget.shared.server import ServiceHost
 from tests.conftest import StartService

@@ -12,9 +12,9 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 import pytest
 
-from onebudget.shared import ledger
-from onebudget.shared.ledger import Account, FundingStream, Transfer
-from onebudget.shared.ledger import CreateTransferResult as R
+from onebudget import ledger
+from onebudget.ledger import Account, FundingStream, Transfer
+from onebudget.ledger import CreateTransferResult as R
 from tests.conftest import FreshDatabase
 
 AMOUNT = 100
@@ -29,8 +29,8 @@ SINK = uuid.UUID(int=3)
 _OTHER_PROCESS = """
 import asyncio, sys, uuid
 import asyncpg
-from onebudget.shared import ledger
-from onebudget.shared.ledger import Transfer
+from onebudget import ledger
+from onebudget.ledger import Transfer
 
 async def main(url, count):
     pool = await asyncpg.create_pool(url, min_size=8, max_size=8)

@@ -12,10 +12,10 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from onebudget.shared import ledger
-from onebudget.shared.ledger import Account, Balance, FundingStream, Transfer
-from onebudget.shared.ledger import CreateTransferResult as R
-from onebudget.shared.ledger.optimistic import (
+from onebudget import ledger
+from onebudget.ledger import Account, Balance, FundingStream, Transfer
+from onebudget.ledger import CreateTransferResult as R
+from onebudget.ledger.optimistic import (
     LedgerView,
     apply_plan,
     create_transfer_groups_viewed,

@@ -14,9 +14,9 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from onebudget.shared import ledger
-from onebudget.shared.ledger import Account, Balance, FundingStream, Transfer
-from onebudget.shared.ledger import CreateTransferResult as R
+from onebudget import ledger
+from onebudget.ledger import Account, Balance, FundingStream, Transfer
+from onebudget.ledger import CreateTransferResult as R
 from tests.conftest import FreshDatabase
 
 NHS_ALLOCATION = uuid.UUID(int=1)
@@ -151,7 +151,7 @@ async def test_edited_transfer_breaks_the_chain(conn: asyncpg.Connection) -> Non
 
 _VERIFY = (
     "import argparse, sys\n"
-    "from onebudget.shared.ledger.cli import add_commands\n"
+    "from onebudget.ledger.cli import add_commands\n"
     "p = argparse.ArgumentParser(); add_commands(p.add_subparsers())\n"
     "a = p.parse_args(sys.argv[1:]); sys.exit(a.func(a))\n"
 )
@@ -348,7 +348,7 @@ async def test_python_digest_matches_the_database(conn: asyncpg.Connection) -> N
 
 
 async def test_stamped_inserts_with_a_wrong_stamp_are_refused(conn: asyncpg.Connection) -> None:
-    from onebudget.shared.ledger.store import chain_hashes
+    from onebudget.ledger.store import chain_hashes
 
     assert await ledger.create_transfers(conn, [t(NHS_ALLOCATION, NHS_BUDGET, 5)]) == [R.OK]
     head = await conn.fetchrow("SELECT last_ts, last_hash FROM ledger.chain_head")

@@ -198,7 +198,7 @@ async def test_ledger_refusal_after_the_in_memory_decision_leaves_no_row(
 ) -> None:
     # The batch decides on an unlocked first look at the balances; make that look wrong (as if
     # another writer drained the budget in between) so only the ledger refuses the second one.
-    from onebudget.shared import ledger
+    from onebudget import ledger
 
     async def rich(_conn: object, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
         return dict.fromkeys(ids, 10**12)

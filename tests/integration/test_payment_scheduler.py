@@ -12,15 +12,15 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from onebudget import ledger
 from onebudget.events.v1 import entitlement_pb2
+from onebudget.ledger import FundingStream
 from onebudget.payment.adapters.accounts import payee_account_id
 from onebudget.payment.config import PaymentSettings
 from onebudget.payment.entrypoints.app import SPEC
 from onebudget.payment.entrypoints.consumers import on_entitlement_event
 from onebudget.payment.service_layer.scheduler import run_due_instalments
 from onebudget.payment.v1 import payment_service_pb2 as api
-from onebudget.shared import ledger
-from onebudget.shared.ledger import FundingStream
 from onebudget.shared.outbox import new_event
 from tests.conftest import StartService
 from tests.integration.test_payment_support import funded_budget, outbox, payee, stub

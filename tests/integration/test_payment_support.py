@@ -13,11 +13,11 @@ import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from onebudget import ledger
+from onebudget.ledger import Account, FundingStream, Transfer
 from onebudget.payment.service_layer import read_model
 from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.payment.v1 import payment_service_pb2_grpc as api_grpc
-from onebudget.shared import ledger
-from onebudget.shared.ledger import Account, FundingStream, Transfer
 from onebudget.shared.server import ServiceHost
 
 STREAMS = (FundingStream.NHS, FundingStream.COUNCIL, FundingStream.CLIENT)

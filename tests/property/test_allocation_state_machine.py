@@ -35,14 +35,14 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from onebudget import ledger
 from onebudget.allocation.entrypoints.app import SPEC
 from onebudget.allocation.service_layer import allocations, budgets, entitlement_events
 from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.events.v1 import entitlement_pb2 as ent
-from onebudget.shared import ledger
+from onebudget.ledger import store
+from onebudget.ledger.domain import Account, FundingStream, Transfer
 from onebudget.shared.errors import DomainError
-from onebudget.shared.ledger import store
-from onebudget.shared.ledger.domain import Account, FundingStream, Transfer
 from onebudget.shared.money import share_of
 from onebudget.shared.outbox import new_event
 from onebudget.shared.server import prepare_database

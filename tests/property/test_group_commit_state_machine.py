@@ -10,9 +10,9 @@ from typing import ClassVar
 import asyncpg
 import pytest
 
-from onebudget.shared import ledger
-from onebudget.shared.ledger import CreateTransferResult as R
-from onebudget.shared.ledger import Transfer
+from onebudget import ledger
+from onebudget.ledger import CreateTransferResult as R
+from onebudget.ledger import Transfer
 from tests.property.test_ledger_state_machine import LedgerMachine, run_machine
 
 BEHIND_ITS_BACK_EVERY = 3

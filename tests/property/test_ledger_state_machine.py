@@ -27,15 +27,15 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from onebudget.shared import ledger
-from onebudget.shared.ledger import (
+from onebudget import ledger
+from onebudget.ledger import (
     Account,
     CreateAccountResult,
     FundingStream,
     Transfer,
 )
-from onebudget.shared.ledger import CreateTransferResult as R
-from onebudget.shared.ledger.domain import AMOUNT_MAX, FUNDING_ROUTES
+from onebudget.ledger import CreateTransferResult as R
+from onebudget.ledger.domain import AMOUNT_MAX, FUNDING_ROUTES
 
 T = TypeVar("T")
 

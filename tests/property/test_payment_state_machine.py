@@ -27,15 +27,15 @@ from grpc_status import rpc_status
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from onebudget import ledger
+from onebudget.ledger import FundingStream
 from onebudget.payment.adapters.accounts import payee_account_id
 from onebudget.payment.config import PaymentSettings
 from onebudget.payment.entrypoints.app import SPEC
 from onebudget.payment.service_layer.scheduler import run_due_instalments
 from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.payment.v1 import payment_service_pb2_grpc as api_grpc
-from onebudget.shared import ledger
 from onebudget.shared.config import ServiceConfig
-from onebudget.shared.ledger import FundingStream
 from onebudget.shared.money import split_by_basis_points, split_largest_remainder
 from onebudget.shared.server import ServiceHost
 from tests.integration.test_payment_support import FundedBudget, funded_budget

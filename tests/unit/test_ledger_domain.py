@@ -8,7 +8,7 @@ from uuid import UUID
 from hypothesis import given
 from hypothesis import strategies as st
 
-from onebudget.shared.ledger.domain import (
+from onebudget.ledger.domain import (
     AMOUNT_MAX,
     US_PER_S,
     Account,
@@ -20,7 +20,7 @@ from onebudget.shared.ledger.domain import (
     decide,
     validate_account,
 )
-from onebudget.shared.ledger.domain import CreateTransferResult as R
+from onebudget.ledger.domain import CreateTransferResult as R
 
 SOURCE = UUID(int=1)
 WALLET = UUID(int=2)

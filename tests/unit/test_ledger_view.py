@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 import uuid
 
-from onebudget.shared.ledger import Account, Balance, FundingStream, Transfer
-from onebudget.shared.ledger import CreateTransferResult as R
-from onebudget.shared.ledger.optimistic import (
+from onebudget.ledger import Account, Balance, FundingStream, Transfer
+from onebudget.ledger import CreateTransferResult as R
+from onebudget.ledger.optimistic import (
     PAUSE_S_MAX,
     PAUSE_S_MIN,
     LedgerView,

@@ -6,8 +6,8 @@ import copy
 import uuid
 
 from onebudget.events.v1 import payment_pb2 as ev
+from onebudget.ledger import FundingStream
 from onebudget.payment.adapters.accounts import _NAMESPACE, new_payment_id, transfer_id
-from onebudget.shared.ledger import FundingStream
 from onebudget.shared.outbox import new_event
 
 

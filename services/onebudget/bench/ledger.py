@@ -25,9 +25,10 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from onebudget.shared import db, ledger
-from onebudget.shared.ledger import Account, FundingStream, Transfer
-from onebudget.shared.ledger import CreateTransferResult as R
+from onebudget import ledger
+from onebudget.ledger import Account, FundingStream, Transfer
+from onebudget.ledger import CreateTransferResult as R
+from onebudget.shared import db
 
 ACCOUNT_COUNT = 1000
 CONCURRENCY = (1, 16, 128)

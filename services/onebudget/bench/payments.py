@@ -135,11 +135,11 @@ def _capturing(servicers: Any) -> Any:
 
 
 async def _setup(url: str, nats_url: str) -> tuple[Any, dict[str, Any]]:
+    from onebudget import ledger
+    from onebudget.ledger import Account, FundingStream, Transfer
     from onebudget.payment.entrypoints.app import SPEC
     from onebudget.payment.service_layer import read_model
-    from onebudget.shared import ledger
     from onebudget.shared.config import ServiceConfig
-    from onebudget.shared.ledger import Account, FundingStream, Transfer
     from onebudget.shared.logging import configure_logging
     from onebudget.shared.server import ServiceHost
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 
-from onebudget.shared.ledger.domain import Account, FundingStream
+from onebudget.ledger.domain import Account, FundingStream
 
 _NAMESPACE = uuid.UUID("6f1f0c8e-3b8e-5a7e-9a55-0b1d9e7a1c01")
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from onebudget.shared.ledger.domain import AMOUNT_MAX, FundingStream
+from onebudget.ledger.domain import AMOUNT_MAX, FundingStream
 from onebudget.shared.money import BASIS_POINTS_WHOLE, share_of, split_by_basis_points
 
 # Financial years are named by their starting year. CCGs began in April 2013; the ledger stores

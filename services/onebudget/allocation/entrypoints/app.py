@@ -9,9 +9,9 @@ from onebudget.allocation.entrypoints.grpc_api import AllocationServicer
 from onebudget.allocation.service_layer import entitlement_events
 from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.allocation.v1 import allocation_service_pb2_grpc as pb_grpc
+from onebudget.ledger.store import MIGRATIONS_PACKAGE as LEDGER_MIGRATIONS
 from onebudget.shared.consumer import EventConsumer
 from onebudget.shared.db import load_migrations
-from onebudget.shared.ledger.store import MIGRATIONS_PACKAGE as LEDGER_MIGRATIONS
 from onebudget.shared.server import Runtime, ServicerBinding, ServiceSpec
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["AllocationService"].full_name

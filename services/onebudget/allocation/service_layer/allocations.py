@@ -13,9 +13,9 @@ from onebudget.allocation.service_layer import funding, mapping, outgoing, valid
 from onebudget.allocation.service_layer.funding import Move
 from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.events.v1 import allocation_pb2 as ev
+from onebudget.ledger import store
 from onebudget.shared.errors import Violations
 from onebudget.shared.idempotency import check_request_id, run_idempotent
-from onebudget.shared.ledger import store
 
 SCHEMA = "allocation"
 

@@ -21,11 +21,11 @@ from onebudget.allocation.service_layer import funding, mapping, outgoing, valid
 from onebudget.allocation.service_layer.funding import Move
 from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.events.v1 import allocation_pb2 as ev
+from onebudget.ledger import store
+from onebudget.ledger.domain import FundingStream
 from onebudget.shared import paging
 from onebudget.shared.errors import Violations
 from onebudget.shared.idempotency import check_request_id, run_idempotent
-from onebudget.shared.ledger import store
-from onebudget.shared.ledger.domain import FundingStream
 from onebudget.shared.validation import parse_date, require_uuid
 
 SCHEMA = "allocation"

@@ -10,14 +10,14 @@ from dataclasses import dataclass
 import asyncpg
 
 from onebudget.allocation.domain import errors
-from onebudget.shared.errors import DomainError
-from onebudget.shared.ledger import store
-from onebudget.shared.ledger.domain import (
+from onebudget.ledger import store
+from onebudget.ledger.domain import (
     Account,
     CreateAccountResult,
     CreateTransferResult,
     Transfer,
 )
+from onebudget.shared.errors import DomainError
 
 _ACCOUNT_OK = (CreateAccountResult.OK, CreateAccountResult.EXISTS)
 

@@ -11,8 +11,8 @@ from onebudget.allocation.adapters import ledger_reads
 from onebudget.allocation.adapters import repository as repo
 from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.events.v1 import allocation_pb2 as ev
-from onebudget.shared.ledger import store
-from onebudget.shared.ledger.domain import Balance, FundingStream
+from onebudget.ledger import store
+from onebudget.ledger.domain import Balance, FundingStream
 
 Row = Any
 _STREAM_COLUMNS = (

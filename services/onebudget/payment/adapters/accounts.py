@@ -14,8 +14,8 @@ import os
 import uuid
 from functools import lru_cache
 
+from onebudget.ledger import Account, FundingStream
 from onebudget.payment.domain.model import PAYEE_ACCOUNT_KIND, STREAMS
-from onebudget.shared.ledger import Account, FundingStream
 
 _NAMESPACE = uuid.UUID("0b5e3a7c-9d41-5f0e-8c2b-7a6f1e4d3c21")
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
+from onebudget.ledger.domain import AMOUNT_MAX, FundingStream
 from onebudget.payment.domain import errors
 from onebudget.shared.errors import DomainError, FailedPrecondition, NotFound
-from onebudget.shared.ledger.domain import AMOUNT_MAX, FundingStream
 from onebudget.shared.money import split_by_basis_points, split_largest_remainder
 
 STREAMS: tuple[FundingStream, ...] = (

@@ -66,5 +66,5 @@ SPEC = ServiceSpec(
     servicers=_servicers,
     background=_background,
     publishes=True,
-    extra_components=(("ledger", lambda: load_migrations("onebudget.shared.ledger.migrations")),),
+    extra_components=(("ledger", lambda: load_migrations("onebudget.ledger.migrations")),),
 )

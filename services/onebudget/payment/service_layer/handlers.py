@@ -13,6 +13,7 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
+from onebudget import ledger
 from onebudget.events.v1 import payment_pb2 as ev
 from onebudget.payment.adapters import repository as repo
 from onebudget.payment.adapters.accounts import payee_accounts
@@ -43,7 +44,7 @@ from onebudget.payment.service_layer.validation import (
     payment_fields,
 )
 from onebudget.payment.v1 import payment_service_pb2 as api
-from onebudget.shared import ledger, paging
+from onebudget.shared import paging
 from onebudget.shared.errors import DomainError, FailedPrecondition, NotFound, Violations
 from onebudget.shared.grpc_edge import status_code_for
 from onebudget.shared.idempotency import check_request_id, request_hash, run_idempotent

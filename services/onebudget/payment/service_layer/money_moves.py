@@ -13,13 +13,13 @@ from typing import Any
 
 import asyncpg
 
+from onebudget import ledger
+from onebudget.ledger import CreateTransferResult as R
+from onebudget.ledger import FundingStream, Transfer
 from onebudget.payment.adapters.accounts import payee_account_id, transfer_id
 from onebudget.payment.domain import errors
 from onebudget.payment.domain.model import STREAMS
-from onebudget.shared import ledger
 from onebudget.shared.errors import FailedPrecondition
-from onebudget.shared.ledger import CreateTransferResult as R
-from onebudget.shared.ledger import FundingStream, Transfer
 
 
 def reserved_parts(row: Any) -> list[int]:

@@ -23,7 +23,10 @@ from typing import Any
 
 import asyncpg
 
+from onebudget import ledger
 from onebudget.events.v1 import payment_pb2 as ev
+from onebudget.ledger import CreateTransferResult as R
+from onebudget.ledger import Transfer
 from onebudget.payment.adapters import repository as repo
 from onebudget.payment.adapters.accounts import new_payment_id, payee_account_id, transfer_id
 from onebudget.payment.config import PaymentSettings
@@ -38,11 +41,8 @@ from onebudget.payment.service_layer import mapping
 from onebudget.payment.service_layer.outgoing import event
 from onebudget.payment.service_layer.validation import PaymentFields
 from onebudget.payment.v1 import payment_service_pb2 as api
-from onebudget.shared import ledger
 from onebudget.shared.aio import cancel_and_wait
 from onebudget.shared.errors import AlreadyExists, DomainError, FailedPrecondition
-from onebudget.shared.ledger import CreateTransferResult as R
-from onebudget.shared.ledger import Transfer
 
 
 @dataclass(slots=True)

@@ -17,7 +17,10 @@ from typing import Any
 
 import asyncpg
 
+from onebudget import ledger
 from onebudget.events.v1 import payment_pb2 as ev
+from onebudget.ledger import CreateTransferResult as R
+from onebudget.ledger import Transfer
 from onebudget.payment.adapters import repository as repo
 from onebudget.payment.adapters.accounts import (
     instalment_payment_id,
@@ -45,10 +48,7 @@ from onebudget.payment.service_layer.handlers import (
     raise_repayment,
 )
 from onebudget.payment.service_layer.outgoing import SCHEMA, event
-from onebudget.shared import ledger
 from onebudget.shared.errors import DomainError
-from onebudget.shared.ledger import CreateTransferResult as R
-from onebudget.shared.ledger import Transfer
 from onebudget.shared.outbox import OutgoingEvent, add_to_outbox
 
 REPAYMENT_DUE_DAYS = 28  # local practice: the notice's time limit (reg 15)

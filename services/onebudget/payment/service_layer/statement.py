@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from onebudget import ledger
+from onebudget.ledger import StoredTransfer
 from onebudget.payment.domain.model import STREAMS, Budget
 from onebudget.payment.service_layer import mapping
 from onebudget.payment.v1 import payment_service_pb2 as api
-from onebudget.shared import ledger
-from onebudget.shared.ledger import StoredTransfer
 
 LINES_MAX = 100_000  # a budget's movements over its life; beyond this, ask the ledger directly
 _STREAM_ENUM = {s: f"FUNDING_STREAM_{s.value}" for s in STREAMS}

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from onebudget.ledger.store import MIGRATIONS_PACKAGE as LEDGER_MIGRATIONS
 from onebudget.reporting.entrypoints.consumers import background, group_for
 from onebudget.reporting.entrypoints.grpc_servicer import SERVICE_NAME, ReportingServicer
 from onebudget.reporting.v1.reporting_service_pb2_grpc import (
     add_ReportingServiceServicer_to_server,
 )
 from onebudget.shared.db import load_migrations
-from onebudget.shared.ledger.store import MIGRATIONS_PACKAGE as LEDGER_MIGRATIONS
 from onebudget.shared.server import Runtime, ServicerBinding, ServiceSpec
 
 

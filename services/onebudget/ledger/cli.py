@@ -9,7 +9,7 @@ import sys
 
 import asyncpg
 
-from onebudget.shared.ledger.audit import verify
+from onebudget.ledger.audit import verify
 
 CONNECT_TIMEOUT_S = 10.0
 

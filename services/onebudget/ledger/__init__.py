@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from onebudget.shared.ledger.audit import verify
-from onebudget.shared.ledger.domain import (
+from onebudget.ledger.audit import verify
+from onebudget.ledger.domain import (
     Account,
     AccountRecord,
     Balance,
@@ -13,9 +13,9 @@ from onebudget.shared.ledger.domain import (
     StoredTransfer,
     Transfer,
 )
-from onebudget.shared.ledger.group_commit import GroupCommitConfig, GroupCommitter
-from onebudget.shared.ledger.optimistic import LedgerView, create_transfer_groups_viewed
-from onebudget.shared.ledger.store import (
+from onebudget.ledger.group_commit import GroupCommitConfig, GroupCommitter
+from onebudget.ledger.optimistic import LedgerView, create_transfer_groups_viewed
+from onebudget.ledger.store import (
     LedgerInvariantViolation,
     TransferPage,
     apply_ledger_migrations,

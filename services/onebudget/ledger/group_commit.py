@@ -31,10 +31,10 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from onebudget.ledger.domain import CreateTransferResult, Transfer
+from onebudget.ledger.optimistic import LedgerView, Plan, apply_plan, plan_batch
+from onebudget.ledger.store import create_transfer_groups
 from onebudget.shared.aio import cancel_and_wait
-from onebudget.shared.ledger.domain import CreateTransferResult, Transfer
-from onebudget.shared.ledger.optimistic import LedgerView, Plan, apply_plan, plan_batch
-from onebudget.shared.ledger.store import create_transfer_groups
 
 
 @dataclass(frozen=True)

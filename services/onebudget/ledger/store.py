@@ -22,7 +22,7 @@ from uuid import UUID
 
 import asyncpg
 
-from onebudget.shared.ledger.domain import (
+from onebudget.ledger.domain import (
     Account,
     AccountRecord,
     Balance,
@@ -36,7 +36,7 @@ from onebudget.shared.ledger.domain import (
     validate_account,
 )
 
-MIGRATIONS_PACKAGE = "onebudget.shared.ledger.migrations"
+MIGRATIONS_PACKAGE = "onebudget.ledger.migrations"
 PAGE_SIZE_MAX = 1000
 
 _ACCOUNT_COLUMNS = (

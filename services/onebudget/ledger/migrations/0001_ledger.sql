@@ -1,6 +1,6 @@
 -- The ledger: double entry in pence, funding streams, two-phase transfers, hash-chained audit.
 --
--- Python decides result codes (onebudget.shared.ledger.domain); this schema is the backstop that
+-- Python decides result codes (onebudget.ledger.domain); this schema is the backstop that
 -- holds invariants 1-7 of design.md even against a Python bug or a hand-written statement:
 --   * transfers can only be inserted; every insert gets its timestamp and hash here, and an
 --     AFTER STATEMENT trigger validates the rows, writes their entries and the account balances;

@@ -27,7 +27,7 @@ from uuid import UUID
 
 import asyncpg
 
-from onebudget.shared.ledger.domain import (
+from onebudget.ledger.domain import (
     Account,
     Balance,
     CreateTransferResult,
@@ -37,7 +37,7 @@ from onebudget.shared.ledger.domain import (
     Transfer,
     decide,
 )
-from onebudget.shared.ledger.store import chain_hashes, create_transfer_groups
+from onebudget.ledger.store import chain_hashes, create_transfer_groups
 
 ACCOUNT_COUNT_MAX = 100_000  # a view beyond this starts again empty (a bound on memory)
 # After a refused plan the view declines to plan for a while (the locked path decides), four
