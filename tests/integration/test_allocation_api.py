@@ -15,7 +15,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from onebudget.allocation.entrypoints.app import SPEC
-from onebudget.allocation.service_layer import entitlement_events
+from onebudget.allocation.service_layer import budgets, entitlement_events
 from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.allocation.v1 import allocation_service_pb2_grpc as pb_grpc
 from onebudget.events.v1 import entitlement_pb2 as ent
@@ -681,3 +681,85 @@ async def test_finance_cli_allocates_lists_and_closes(
     assert "£1,000.00" in out  # the agreed budget (10 x £100)
     assert "closed" in out
     assert "FAILED_PRECONDITION" in err
+
+
+# -- ending while payments commit ----------------------------------------------------------------
+
+
+def race_payments_into_end(
+    monkeypatch: pytest.MonkeyPatch, pool: asyncpg.Pool, account_id: str, line_id: str, times: int
+) -> list[int]:
+    """Make EndBudget's balance read stale: after each of its first `times` reads, a payment of
+    100p commits against the NHS stream from another connection (as the payment service would
+    while the end is deciding). Returns the list of payments made, for the test to count."""
+    real = store.lookup_accounts
+    made: list[int] = []
+
+    async def read_then_pay(conn: asyncpg.Connection, ids: Any) -> Any:
+        records = await real(conn, ids)
+        if len(made) < times and uuid.UUID(account_id) in ids:
+            await spend(pool, account_id, 100, line_id)
+            made.append(100)
+        return records
+
+    monkeypatch.setattr(store, "lookup_accounts", read_then_pay)
+    return made
+
+
+async def test_end_budget_while_a_payment_commits_returns_what_is_left(
+    stub: pb_grpc.AllocationServiceStub, host: ServiceHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A payment committing between the end's balance read and its return moves is no reason to
+    refuse the end with a precondition the caller cannot fix (was CUT_BELOW_SPENT_OR_RESERVED):
+    the end reads the balances again and returns exactly what is left."""
+    await setup_funders(stub)
+    pool = pool_of(host)
+    budget = await new_budget(stub, await eligible_person(pool))
+    await add(stub, budget.budget_id, line(split=(6000, 4000, 0)))
+    agreed = await agree(stub, budget.budget_id)
+    nhs_account = stream(agreed, pb.FUNDING_STREAM_NHS).account_id
+    made = race_payments_into_end(
+        monkeypatch, pool, nhs_account, agreed.plan_lines[0].plan_line_id, 2
+    )
+    ended = await stub.EndBudget(pb.EndBudgetRequest(request_id=rid(), budget_id=budget.budget_id))
+    assert made == [100, 100]
+    assert ended.status == pb.BUDGET_STATUS_ENDED
+    assert ended.available_pence == 0
+    nhs = stream(ended, pb.FUNDING_STREAM_NHS)
+    assert nhs.spent_pence == 200
+    assert nhs.returned_pence == 60_000 - 200
+    assert stream(ended, pb.FUNDING_STREAM_COUNCIL).returned_pence == 40_000
+
+
+async def test_end_budget_under_endless_payments_is_aborted_and_retry_succeeds(
+    stub: pb_grpc.AllocationServiceStub, host: ServiceHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When payments keep committing on every re-read, the end gives up with ABORTED (reason
+    CONCURRENT_PAYMENTS, with RetryInfo), changes nothing, and a plain retry of the same
+    request succeeds once the payments have settled."""
+    await setup_funders(stub)
+    pool = pool_of(host)
+    budget = await new_budget(stub, await eligible_person(pool))
+    await add(stub, budget.budget_id, line())
+    agreed = await agree(stub, budget.budget_id)
+    nhs_account = stream(agreed, pb.FUNDING_STREAM_NHS).account_id
+    made = race_payments_into_end(
+        monkeypatch, pool, nhs_account, agreed.plan_lines[0].plan_line_id, 1_000
+    )
+    events_before = await outbox_count(pool)
+    request = pb.EndBudgetRequest(request_id=rid(), budget_id=budget.budget_id)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.EndBudget(request)
+    assert caught.value.code() == grpc.StatusCode.ABORTED
+    status = rpc_status.from_call(caught.value)
+    assert status is not None
+    assert any(d.Is(error_details_pb2.RetryInfo.DESCRIPTOR) for d in status.details)
+    assert details(caught.value)[0] == "CONCURRENT_PAYMENTS"
+    assert len(made) == budgets.END_ATTEMPTS_MAX
+    assert await outbox_count(pool) == events_before
+    still = await stub.GetBudget(pb.GetBudgetRequest(budget_id=budget.budget_id))
+    assert still.status == pb.BUDGET_STATUS_AGREED
+    monkeypatch.undo()
+    ended = await stub.EndBudget(request)
+    assert ended.status == pb.BUDGET_STATUS_ENDED
+    assert stream(ended, pb.FUNDING_STREAM_NHS).returned_pence == 60_000 - 100 * len(made)

@@ -52,6 +52,15 @@ class AlreadyExists(DomainError):
     """The resource exists already (ALREADY_EXISTS)."""
 
 
+@dataclass
+class Aborted(DomainError):
+    """A concurrent change got in the way and nothing was done (ABORTED): the caller retries the
+    same request, with the same request_id, after `retry_after_ms` milliseconds (sent as
+    google.rpc.RetryInfo). Never a precondition the caller cannot fix."""
+
+    retry_after_ms: int = 100
+
+
 class Violations:
     """Collects field violations so a request reports all its faults at once."""
 

@@ -13,10 +13,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
-from google.protobuf import any_pb2, descriptor_pool
+from google.protobuf import any_pb2, descriptor_pool, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 
 from onebudget.shared.errors import (
+    Aborted,
     AlreadyExists,
     DomainError,
     FailedPrecondition,
@@ -32,6 +33,7 @@ _CODES: list[tuple[type[DomainError], grpc.StatusCode]] = [
     (FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
     (NotFound, grpc.StatusCode.NOT_FOUND),
     (AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
+    (Aborted, grpc.StatusCode.ABORTED),
 ]
 # Methods that are plumbing, not business: no canonical log line, no wrapping.
 _QUIET_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
@@ -47,7 +49,7 @@ def status_code_for(error: DomainError) -> grpc.StatusCode:
 
 
 def to_rpc_status(error: DomainError, domain: str) -> status_pb2.Status:
-    """A `google.rpc.Status` for a domain error, with ErrorInfo and BadRequest details."""
+    """A `google.rpc.Status` for a domain error: ErrorInfo, BadRequest and RetryInfo details."""
     code = status_code_for(error)
     info = error_details_pb2.ErrorInfo(
         reason=error.reason, domain=domain, metadata=dict(error.metadata)
@@ -63,6 +65,10 @@ def to_rpc_status(error: DomainError, domain: str) -> status_pb2.Status:
             ]
         )
         details.append(_pack(bad))
+    if isinstance(error, Aborted):
+        delay = duration_pb2.Duration()
+        delay.FromMilliseconds(error.retry_after_ms)
+        details.append(_pack(error_details_pb2.RetryInfo(retry_delay=delay)))
     return status_pb2.Status(code=code.value[0], message=error.message, details=details)
 
 

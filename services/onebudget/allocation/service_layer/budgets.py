@@ -24,7 +24,7 @@ from onebudget.events.v1 import allocation_pb2 as ev
 from onebudget.ledger import store
 from onebudget.ledger.domain import FundingStream
 from onebudget.shared import paging
-from onebudget.shared.errors import Violations
+from onebudget.shared.errors import Aborted, DomainError, Violations
 from onebudget.shared.idempotency import check_request_id, run_idempotent
 from onebudget.shared.validation import parse_date, require_uuid
 
@@ -407,10 +407,16 @@ async def _funding_moves(
 
 
 async def _return_moves(
-    conn: asyncpg.Connection, budget: Row, amounts: Mapping[FundingStream, int], reason: str
+    conn: asyncpg.Connection,
+    budget: Row,
+    amounts: Mapping[FundingStream, int],
+    reason: str,
+    shortfall: Callable[[str, int], DomainError] = funding.cut_too_deep,
 ) -> list[Move]:
     """Moves from the budget's stream accounts back to the funders that paid in; NHS money of a
-    closed year goes on from the ring-fence to the commissioner's general account."""
+    closed year goes on from the ring-fence to the commissioner's general account. A stream
+    short of its amount raises `shortfall(stream, amount)` (a cut below what is spent, unless
+    the caller says otherwise)."""
     moves: list[Move] = []
     bid = str(budget["budget_id"])
     nhs = amounts.get(FundingStream.NHS, 0)
@@ -423,7 +429,7 @@ async def _return_moves(
                 nhs,
                 reason,
                 budget_ref=bid,
-                shortfall=funding.cut_too_deep("NHS", nhs),
+                shortfall=shortfall("NHS", nhs),
             )
         )
         if await _year_closed(conn, budget):
@@ -438,7 +444,7 @@ async def _return_moves(
                 council,
                 reason,
                 budget_ref=bid,
-                shortfall=funding.cut_too_deep("COUNCIL", council),
+                shortfall=shortfall("COUNCIL", council),
             )
         )
     client = amounts.get(FundingStream.CLIENT, 0)
@@ -450,7 +456,7 @@ async def _return_moves(
                 client,
                 reason,
                 budget_ref=bid,
-                shortfall=funding.cut_too_deep("CLIENT", client),
+                shortfall=shortfall("CLIENT", client),
             )
         )
     return moves
@@ -694,6 +700,50 @@ async def end_budget(pool: asyncpg.Pool, request: pb.EndBudgetRequest, today: To
     return await run_idempotent(pool, SCHEMA, "EndBudget", request, pb.Budget, effect)
 
 
+END_ATTEMPTS_MAX = 5  # re-reads of the balances when payments commit while a budget ends
+
+
+async def _return_what_is_left(
+    conn: asyncpg.Connection, budget: Row
+) -> tuple[dict[FundingStream, int], int]:
+    """Return each stream's available balance to its funder; (returned per stream, pence still
+    reserved by pending payments, which stay until payment resolves them).
+
+    The balances are read, then moved: a payment that commits in between makes the move exceed
+    what is available. That is no reason to refuse the end (the caller could not fix it), so
+    the moves are undone to a savepoint and the balances read again, up to END_ATTEMPTS_MAX
+    times; then `Aborted` (ABORTED, reason CONCURRENT_PAYMENTS: retry the same request)."""
+    accounts = [a for _, a in mapping.stream_accounts(budget)]
+    for _ in range(END_ATTEMPTS_MAX):
+        left = dict.fromkeys(model.STREAMS, 0)
+        reserved = 0
+        for stream, record in zip(
+            model.STREAMS, await store.lookup_accounts(conn, accounts), strict=False
+        ):
+            assert record.account.funding_stream == stream
+            left[stream] = record.balance.available
+            reserved += record.balance.debits_pending
+        await conn.execute("SAVEPOINT return_what_is_left")
+        try:
+            await funding.move_money(
+                conn, await _return_moves(conn, budget, left, "budget_ended", _balance_moved)
+            )
+        except Aborted:
+            await conn.execute("ROLLBACK TO SAVEPOINT return_what_is_left")
+            continue
+        await conn.execute("RELEASE SAVEPOINT return_what_is_left")
+        return left, reserved
+    raise _balance_moved("", 0)
+
+
+def _balance_moved(stream: str, amount: int) -> Aborted:
+    return Aborted(
+        reason=errors.CONCURRENT_PAYMENTS,
+        message="payments were committing against the budget while it ended; retry the request",
+        metadata={"funding_stream": stream} if stream else {},
+    )
+
+
 async def finish(
     conn: asyncpg.Connection,
     budget: Row,
@@ -709,12 +759,7 @@ async def finish(
     left = dict.fromkeys(model.STREAMS, 0)
     reserved = 0
     if was_agreed:
-        records = await store.lookup_accounts(conn, [a for _, a in mapping.stream_accounts(budget)])
-        for stream, record in zip(model.STREAMS, records, strict=False):
-            assert record.account.funding_stream == stream
-            left[stream] = record.balance.available
-            reserved += record.balance.debits_pending
-        await funding.move_money(conn, await _return_moves(conn, budget, left, "budget_ended"))
+        left, reserved = await _return_what_is_left(conn, budget)
     changes: dict[str, Any] = {
         f"returned_{s.lower()}_pence": budget[f"returned_{s.lower()}_pence"] + left[s]
         for s in model.STREAMS
