@@ -61,6 +61,14 @@ class Aborted(DomainError):
     retry_after_ms: int = 100
 
 
+@dataclass
+class Unavailable(DomainError):
+    """A backend (the database, the bus) cannot be reached now (UNAVAILABLE): nothing was done,
+    or the request_id makes a retry safe; retry after `retry_after_ms` (google.rpc.RetryInfo)."""
+
+    retry_after_ms: int = 1_000
+
+
 class Violations:
     """Collects field violations so a request reports all its faults at once."""
 

@@ -23,8 +23,10 @@ from onebudget.shared.errors import (
     FailedPrecondition,
     InvalidArgument,
     NotFound,
+    Unavailable,
 )
 from onebudget.shared.logging import get_logger
+from onebudget.shared.transient import as_retryable
 
 _log = get_logger("onebudget.rpc")
 
@@ -34,6 +36,7 @@ _CODES: list[tuple[type[DomainError], grpc.StatusCode]] = [
     (NotFound, grpc.StatusCode.NOT_FOUND),
     (AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
     (Aborted, grpc.StatusCode.ABORTED),
+    (Unavailable, grpc.StatusCode.UNAVAILABLE),
 ]
 # Methods that are plumbing, not business: no canonical log line, no wrapping.
 _QUIET_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
@@ -65,7 +68,7 @@ def to_rpc_status(error: DomainError, domain: str) -> status_pb2.Status:
             ]
         )
         details.append(_pack(bad))
-    if isinstance(error, Aborted):
+    if isinstance(error, Aborted | Unavailable):
         delay = duration_pb2.Duration()
         delay.FromMilliseconds(error.retry_after_ms)
         details.append(_pack(error_details_pb2.RetryInfo(retry_delay=delay)))
@@ -99,7 +102,18 @@ def _wrap(method: str, service: str, inner: Handler) -> Handler:
         outcome = "OK"
         fields: dict[str, Any] = {}
         try:
-            return await inner(request, context)
+            try:
+                return await inner(request, context)
+            except (DomainError, grpc.aio.AbortError):
+                raise
+            except Exception as failure:
+                # A lost database or bus connection, or a transaction PostgreSQL aborted, is
+                # worth a retry (UNAVAILABLE / ABORTED); anything else is our bug (INTERNAL).
+                retryable = as_retryable(failure)
+                if retryable is None:
+                    raise
+                _log.warning("rpc_transient_failure", method=method, error=repr(failure))
+                raise retryable from failure
         except DomainError as error:
             status = to_rpc_status(error, domain)
             outcome = status_code_for(error).name
