@@ -162,3 +162,46 @@ async def test_failing_handler_is_retried_then_applied_once(
         await eventually(lambda: _applied(consumer, 1))
     assert len(attempts) == 2
     assert await effects(pool, tag) == ["retried"]
+
+
+async def test_transient_failures_never_count_toward_the_poison_limit(
+    pool: asyncpg.Pool, nc: NatsClient
+) -> None:
+    """A database outage longer than max_deliver deliveries (here 3) used to terminate the event
+    and drop it from the read model for good; transient failures are retried until it applies,
+    and a permanent failure still gives up at the limit."""
+    tag = uuid.uuid4().hex
+    attempts: list[int] = []
+
+    async def outage(conn: asyncpg.Connection, env: envelope_pb2.EventEnvelope) -> None:
+        attempts.append(1)
+        if len(attempts) <= 7:  # more than max_deliver
+            raise asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed")
+        await record_effect(conn, env)
+
+    consumer = make_consumer(pool, nc, tag, handler=outage)
+    consumer._settings = ConsumerSettings(
+        fetch_timeout_s=0.2,
+        nak_delay_s=0.1,
+        max_deliver=3,
+        transient_backoff_s_min=0.01,
+        transient_backoff_s_max=0.05,
+    )
+    await publish(nc, tag, envelope(tag, "kept").SerializeToString(), str(uuid.uuid4()))
+    async with running(consumer):
+        await eventually(lambda: _applied(consumer, 1))
+    assert len(attempts) == 8
+    assert consumer.terminated_total == 0
+    assert consumer.transient_retries_total == 7
+    assert await effects(pool, tag) == ["kept"]
+
+    bug_tag = uuid.uuid4().hex
+
+    async def bug(conn: asyncpg.Connection, env: envelope_pb2.EventEnvelope) -> None:
+        raise ValueError("a bug, not an outage")
+
+    broken = make_consumer(pool, nc, bug_tag, handler=bug)
+    await publish(nc, bug_tag, envelope(bug_tag, "never").SerializeToString(), str(uuid.uuid4()))
+    async with running(broken):
+        await eventually(lambda: _terminated(broken, 1))
+    assert broken.transient_retries_total == 0

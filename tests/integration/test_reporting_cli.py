@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from onebudget.cli import main
+from onebudget.reporting.entrypoints.cli import DIFFERENCES_EXIT
 from tests.conftest import StartService
 from tests.integration.test_reporting_support import (
     YEAR,
@@ -17,6 +18,7 @@ from tests.integration.test_reporting_support import (
     new_gss,
     new_ods,
     plan_line,
+    pool_of,
     setup_funders,
     start_stack,
 )
@@ -60,4 +62,13 @@ async def test_report_commands_print_tables_and_write_the_return(
     assert target.read_text().startswith("ODS_CODE,FINANCIAL_YEAR,QUARTER")
     assert await asyncio.to_thread(main, ["report", "summary", *common, "--quarter", "7"]) == 1
     assert "INVALID_ARGUMENT" in capsys.readouterr().err
+    # A read model that no longer agrees with the ledger: reconcile prints the difference and
+    # exits non-zero, so a scheduled check cannot take it for a clean run (it exited 0).
+    await pool_of(stack.reporting).execute(
+        "UPDATE reporting.commitments SET nhs_pence = nhs_pence + 714"
+    )
+    assert await asyncio.to_thread(main, ["report", "reconcile", *common]) == DIFFERENCES_EXIT
+    out = capsys.readouterr().out
+    assert "£7.14" in out
+    assert "differences" in out
     await stack.close()

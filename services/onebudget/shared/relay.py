@@ -90,17 +90,24 @@ class OutboxRelay:
             self._wake.clear()
             try:
                 sent = await self.publish_pending()
-            except (TimeoutError, OSError, asyncpg.PostgresError, ConnectionError) as exc:
-                _log.warning("relay_retry", schema=self._schema, error=repr(exc))
-                await asyncio.sleep(self._settings.retry_backoff_s)
-                continue
             except Exception as exc:
+                if self._lost_connection(exc):
+                    # Retrying on a dead connection would spin for ever (issue 15): leave, and
+                    # the supervisor runs the relay again on a new connection, taking the
+                    # leadership lock (a session lock, gone with the old session) afresh.
+                    raise
                 _log.warning("relay_retry", schema=self._schema, error=repr(exc))
                 await asyncio.sleep(self._settings.retry_backoff_s)
                 continue
             if sent < self._settings.batch_size_max:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._settings.poll_interval_s)
+
+    def _lost_connection(self, exc: Exception) -> bool:
+        """The leader's own database connection is gone (closed, or a connection-class error)."""
+        if self._conn is not None and self._conn.is_closed():
+            return True
+        return isinstance(exc, asyncpg.PostgresConnectionError | asyncpg.InterfaceError)
 
     async def publish_pending(self) -> int:
         """Publish one batch of unsent events; return how many were sent and stamped."""

@@ -24,7 +24,7 @@ from nats.aio.client import Client as NatsClient
 from nats.js.client import JetStreamContext
 
 from onebudget.shared import bus, db
-from onebudget.shared.aio import cancel_and_wait
+from onebudget.shared.aio import Supervision, cancel_and_wait, supervise
 from onebudget.shared.config import ConfigError, ServiceConfig
 from onebudget.shared.db import Migration
 from onebudget.shared.grpc_edge import EdgeServicer
@@ -82,6 +82,7 @@ class ServiceHost:
         self._server: grpc.aio.Server | None = None
         self._health = health.aio.HealthServicer()
         self._tasks: list[asyncio.Task[None]] = []
+        self.supervised: list[Supervision] = []  # the background tasks, for health and tests
         self.runtime: Runtime | None = None
 
     async def start(self) -> None:
@@ -128,8 +129,11 @@ class ServiceHost:
         if self.spec.publishes:
             relay = OutboxRelay(runtime.pool, runtime.js, self.spec.schema, nc=runtime.nc)
             factories.insert(0, relay.run)
-        for factory in factories:
-            self._tasks.append(asyncio.create_task(_supervised(factory, self.spec.name)))
+        for i, factory in enumerate(factories):
+            name = f"{self.spec.name}.{getattr(factory, '__qualname__', 'task')}.{i}"
+            status = Supervision(name)
+            self.supervised.append(status)
+            self._tasks.append(asyncio.create_task(supervise(name, factory, status), name=name))
 
     async def stop(self) -> None:
         """Graceful: NOT_SERVING, drain RPCs, stop tasks, drain NATS, close the pool."""
@@ -145,19 +149,6 @@ class ServiceHost:
             await asyncio.wait_for(self.runtime.pool.close(), 10)
             self.runtime = None
         _log.info("service_stopped", service=self.spec.name)
-
-
-async def _supervised(factory: Callable[[], Awaitable[None]], service: str) -> None:
-    """Keep a background task alive: log and restart it after an unexpected failure."""
-    while True:
-        try:
-            await factory()
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            _log.exception("background_task_failed", service=service)
-            await asyncio.sleep(1.0)
 
 
 async def serve_until_signalled(hosts: Sequence[ServiceHost]) -> None:

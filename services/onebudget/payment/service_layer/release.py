@@ -14,6 +14,7 @@ itself; the round trips are per batch, not per command.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections import defaultdict
@@ -41,8 +42,11 @@ from onebudget.payment.service_layer import mapping
 from onebudget.payment.service_layer.outgoing import event
 from onebudget.payment.service_layer.validation import PaymentFields
 from onebudget.payment.v1 import payment_service_pb2 as api
-from onebudget.shared.aio import cancel_and_wait
+from onebudget.shared.aio import cancel_and_wait, supervise
 from onebudget.shared.errors import AlreadyExists, DomainError, FailedPrecondition
+from onebudget.shared.logging import get_logger
+
+_log = get_logger("onebudget.payment.batcher")
 
 
 @dataclass(slots=True)
@@ -56,6 +60,7 @@ class Command:
 
 Outcome = api.Payment | Exception
 IDLE_S = 0.05  # a batch worker gives its connection back after this long without work
+NO_CONNECTION_BACKOFF_S = 0.2  # a worker that could not get a connection waits this long
 
 
 @dataclass(slots=True)
@@ -119,7 +124,9 @@ class ReleaseBatcher:
     def start(self) -> None:
         if not self._workers:
             self._workers = [
-                asyncio.create_task(self._work(), name=f"payment-batcher-{i}")
+                asyncio.create_task(
+                    supervise(f"payment-batcher-{i}", self._work), name=f"payment-batcher-{i}"
+                )
                 for i in range(self._settings.batch_workers)
             ]
 
@@ -179,18 +186,28 @@ class ReleaseBatcher:
 
     async def _work(self) -> None:
         while True:
-            first = await self._next()  # idle: no connection held
+            pending: _Unit | None = await self._next()  # idle: no connection held
             # Busy: the worker keeps its connection from batch to batch (no pool reset round
             # trip per batch) and gives it back after IDLE_S without work, or when it broke.
-            async with self._pool.acquire() as conn:
-                while True:
-                    await self._one_batch(conn, await self._gather(first))
-                    if conn.is_closed():
-                        break
-                    try:
-                        first = await asyncio.wait_for(self._next(), IDLE_S)
-                    except TimeoutError:
-                        break
+            try:
+                async with self._pool.acquire() as conn:
+                    while pending is not None:
+                        units = await self._gather(pending)
+                        pending = None
+                        await self._one_batch(conn, units)
+                        if conn.is_closed():
+                            break
+                        with contextlib.suppress(TimeoutError):
+                            pending = await asyncio.wait_for(self._next(), IDLE_S)
+            except Exception as error:
+                # No connection could be had (the database is restarting) or giving a broken
+                # one back failed: the caller waiting on `pending` learns it (the edge answers
+                # UNAVAILABLE, retry with the same request_id) and this worker lives on. A
+                # worker that died here would leave every later payment waiting for ever.
+                if pending is not None:
+                    pending.fail(error)
+                _log.warning("payment_batcher_no_connection", error=repr(error))
+                await asyncio.sleep(NO_CONNECTION_BACKOFF_S)
 
     async def _one_batch(self, conn: asyncpg.Connection, units: list[_Unit]) -> None:
         commands = [c for u in units for c in u.commands]

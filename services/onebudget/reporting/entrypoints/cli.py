@@ -8,6 +8,7 @@ import argparse
 import sys
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -50,15 +51,30 @@ def _commissioner_args(parser: argparse.ArgumentParser, *, quarter: bool) -> Non
         parser.add_argument("--quarter", type=int, default=0, help="1-4 (0: whole year)")
 
 
-def _call(func: Callable[[Stub, argparse.Namespace], str]) -> Callable[[argparse.Namespace], int]:
+DIFFERENCES_EXIT = 3  # `report reconcile` found differences (1 is a failed call)
+
+
+@dataclass(frozen=True)
+class Printed:
+    """What a command prints, and the exit status that goes with it."""
+
+    text: str
+    exit_status: int = 0
+
+
+def _call(
+    func: Callable[[Stub, argparse.Namespace], str | Printed],
+) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         with grpc.insecure_channel(service_address("reporting")) as channel:
             try:
-                print(func(api_grpc.ReportingServiceStub(channel), args))  # type: ignore[no-untyped-call]
+                out = func(api_grpc.ReportingServiceStub(channel), args)  # type: ignore[no-untyped-call]
             except grpc.RpcError as error:
                 print(explain(error), file=sys.stderr)
                 return 1
-        return 0
+        printed = out if isinstance(out, Printed) else Printed(out)
+        print(printed.text)
+        return printed.exit_status
 
     return run
 
@@ -179,14 +195,17 @@ def _quarterly(stub: Stub, args: argparse.Namespace) -> str:
     return f"wrote {path} ({len(r.columns)} columns)"
 
 
-def _reconcile(stub: Stub, args: argparse.Namespace) -> str:
+def _reconcile(stub: Stub, args: argparse.Namespace) -> Printed:
+    """No differences: exit 0. Any difference: the table, and exit DIFFERENCES_EXIT, so a
+    script or a scheduled check cannot mistake a ledger that does not reconcile for one that
+    does (issue 15)."""
     r: api.Reconciliation = stub.Reconcile(
         api.ReconcileRequest(commissioner_ods_code=args.commissioner, financial_year=args.year),
         timeout=CALL_TIMEOUT_S,
     )
     if r.reconciled:
-        return f"{r.figures_checked} figures checked: no differences"
-    return _figures(
+        return Printed(f"{r.figures_checked} figures checked: no differences")
+    table_text = _figures(
         ["figure", "reported", "ledger", "difference"],
         [
             [
@@ -198,6 +217,7 @@ def _reconcile(stub: Stub, args: argparse.Namespace) -> str:
             for d in r.differences
         ],
     )
+    return Printed(f"{table_text}\n{len(r.differences)} differences", DIFFERENCES_EXIT)
 
 
 def _rebuild(stub: Stub, args: argparse.Namespace) -> str:

@@ -198,6 +198,9 @@ class LocalPostgres:
                 check=True,
             )
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server: `fast` (roll back, disconnect, checkpoint) or `immediate` (no
+        checkpoint, as a crash would; the next start recovers from the WAL)."""
+        assert mode in ("smart", "fast", "immediate")
         if (self.data_dir / "postmaster.pid").exists():
-            self._pg("pg_ctl", "-D", str(self.data_dir), "-w", "-m", "fast", "stop", timeout=60)
+            self._pg("pg_ctl", "-D", str(self.data_dir), "-w", "-m", mode, "stop", timeout=60)
