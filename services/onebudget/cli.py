@@ -21,7 +21,7 @@ CommandAdder = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"],
 def _cmd_up(args: argparse.Namespace) -> int:
     from onebudget.shared.stack import Stack
 
-    stack = Stack(name="run", fresh=args.fresh)
+    stack = Stack(name="run", fresh=args.fresh, nats_cluster_size=args.nats_cluster)
     stopping = threading.Event()
     starting = True
 
@@ -64,7 +64,25 @@ def _add_up(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     up.add_argument(
         "--exit-after-start", action="store_true", help="start, print, stop (a smoke check)"
     )
+    up.add_argument(
+        "--nats-cluster",
+        type=_cluster_size,
+        default=1,
+        metavar="N",
+        help="run NATS as an N-node JetStream cluster on loopback, streams with N replicas"
+        " (N = 1, or 3 to 5; use --fresh when switching, the bus's history is not carried over)",
+    )
     up.set_defaults(func=_cmd_up)
+
+
+def _cluster_size(text: str) -> int:
+    try:
+        size = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if size != 1 and not 3 <= size <= 5:
+        raise argparse.ArgumentTypeError("a JetStream cluster has 3 to 5 nodes (or 1: no cluster)")
+    return size
 
 
 def _command_adders() -> Sequence[CommandAdder]:

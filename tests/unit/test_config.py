@@ -30,6 +30,8 @@ def test_good_environment() -> None:
         ("ONEBUDGET_DATABASE_URL", "not a url", "must start with"),
         ("ONEBUDGET_DATABASE_URL", "postgresql://host:99999/db", "not a valid URL"),
         ("ONEBUDGET_NATS_URL", "http://127.0.0.1:4222", "must start with"),
+        ("ONEBUDGET_NATS_URL", "nats://127.0.0.1:4222,http://127.0.0.1:4223", "must start with"),
+        ("ONEBUDGET_NATS_URL", "nats://127.0.0.1:4222,nats://:4223", "has no host"),
         ("ONEBUDGET_PAYMENT_PORT", "70000", "out of range"),
         ("ONEBUDGET_PAYMENT_PORT", "fifty", "not a whole number"),
         ("ONEBUDGET_LOG_LEVEL", "loud", "must be one of"),
@@ -40,6 +42,17 @@ def test_bad_values_name_the_variable(name: str, value: str, says: str) -> None:
         ServiceConfig.from_env("payment", 50053, {**GOOD, name: value})
     assert name in str(caught.value)
     assert says in str(caught.value)
+
+
+def test_a_nats_cluster_is_named_by_all_its_nodes() -> None:
+    nodes = "nats://127.0.0.1:4222,nats://127.0.0.1:4223,nats://127.0.0.1:4224"
+    config = ServiceConfig.from_env(
+        "payment",
+        50053,
+        {**GOOD, "ONEBUDGET_NATS_URL": nodes, "ONEBUDGET_STREAM_REPLICAS": "3"},
+    )
+    assert config.nats_url == nodes
+    assert config.stream_replicas == 3
 
 
 def test_missing_database_url() -> None:

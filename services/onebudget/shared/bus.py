@@ -41,8 +41,10 @@ async def connect(url: str, *, name: str) -> NatsClient:
         "disconnected_cb": on_disconnect,
         "reconnected_cb": on_reconnect,
     }
+    # A cluster is named by all its nodes, comma-separated: the client fails over among them.
+    servers = [u.strip() for u in url.split(",") if u.strip()]
     return await nats.connect(
-        url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.2, **callbacks
+        servers, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.2, **callbacks
     )
 
 

@@ -39,19 +39,30 @@ def env_port(env: Mapping[str, str], name: str, default: int) -> int:
     return env_int(env, name, default, low=0, high=65_535)
 
 
-def env_url(env: Mapping[str, str], name: str, schemes: tuple[str, ...], default: str = "") -> str:
+def env_url(
+    env: Mapping[str, str],
+    name: str,
+    schemes: tuple[str, ...],
+    default: str = "",
+    *,
+    several: bool = False,
+) -> str:
+    """A URL (or, with `several`, a comma-separated list of URLs: the nodes of a NATS
+    cluster), each with one of `schemes` and a host."""
     raw = env.get(name, "").strip() or default
     if not raw:
         raise ConfigError(f"{name} is not set")
-    try:
-        parts = urlsplit(raw)
-        _ = parts.port  # reading it raises ValueError on a bad or out-of-range port
-    except ValueError as exc:
-        raise ConfigError(f"{name} is not a valid URL: {exc}") from None
-    if parts.scheme not in schemes:
-        raise ConfigError(f"{name} must start with one of {', '.join(s + '://' for s in schemes)}")
-    if not parts.hostname:
-        raise ConfigError(f"{name} has no host")
+    for one in raw.split(",") if several else [raw]:
+        try:
+            parts = urlsplit(one.strip())
+            _ = parts.port  # reading it raises ValueError on a bad or out-of-range port
+        except ValueError as exc:
+            raise ConfigError(f"{name} is not a valid URL: {exc}") from None
+        if parts.scheme not in schemes:
+            starts = ", ".join(s + "://" for s in schemes)
+            raise ConfigError(f"{name} must start with one of {starts}")
+        if not parts.hostname:
+            raise ConfigError(f"{name} has no host")
     return raw
 
 
@@ -86,7 +97,7 @@ class ServiceConfig:
         return cls(
             service=service,
             database_url=env_url(env, "ONEBUDGET_DATABASE_URL", ("postgresql", "postgres")),
-            nats_url=env_url(env, "ONEBUDGET_NATS_URL", ("nats", "tls")),
+            nats_url=env_url(env, "ONEBUDGET_NATS_URL", ("nats", "tls"), several=True),
             grpc_host=env_str(env, "ONEBUDGET_GRPC_HOST", "127.0.0.1"),
             grpc_port=env_port(env, f"{prefix}_PORT", default_port),
             log_level=env_choice(env, "ONEBUDGET_LOG_LEVEL", "info", LOG_LEVELS),

@@ -79,6 +79,7 @@ def wait_http(url: str, timeout_s: float = READY_TIMEOUT_S) -> None:
 class Stack:
     name: str = "run"
     fresh: bool = False
+    nats_cluster_size: int = 1
     infra: LocalInfra | None = None
     addresses: dict[str, str] = field(default_factory=dict)
     dashboard_url: str = ""
@@ -89,12 +90,15 @@ class Stack:
         env = dict(os.environ)
         env["ONEBUDGET_DATABASE_URL"] = self.infra.database_url
         env["ONEBUDGET_NATS_URL"] = self.infra.nats_url
+        env["ONEBUDGET_STREAM_REPLICAS"] = str(self.nats_cluster_size)
         for service, address in self.addresses.items():
             env[f"ONEBUDGET_{service.upper()}_ADDRESS"] = address
         return env
 
     def start(self) -> None:
-        self.infra = LocalInfra(self.name, fresh=self.fresh).start()
+        self.infra = LocalInfra(
+            self.name, fresh=self.fresh, nats_cluster_size=self.nats_cluster_size
+        ).start()
         try:
             for service, preferred in SERVICES.items():
                 port = _port_or_free(preferred)

@@ -12,7 +12,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from onebudget.shared.runtime.nats import LocalNats
+from onebudget.shared.runtime.nats import LocalNats, LocalNatsCluster
 from onebudget.shared.runtime.ports import pid_alive
 from onebudget.shared.runtime.postgres import LocalPostgres
 
@@ -30,10 +30,11 @@ class LocalInfra:
     name: str
     fresh: bool = False
     tuned_for_tests: bool = False
+    nats_cluster_size: int = 1  # 1: one JetStream server; 3 or more: a cluster on loopback
     database_url: str = ""
     nats_url: str = ""
     postgres: LocalPostgres | None = field(default=None, repr=False)
-    nats: LocalNats | None = field(default=None, repr=False)
+    nats: LocalNats | LocalNatsCluster | None = field(default=None, repr=False)
 
     def start(self) -> LocalInfra:
         base = project_state_dir() / self.name
@@ -47,7 +48,11 @@ class LocalInfra:
                 self.postgres.start(fresh=self.fresh)
                 self.database_url = self.postgres.url
             if not self.nats_url:
-                self.nats = LocalNats(base / "nats")
+                self.nats = (
+                    LocalNatsCluster(base / "nats", self.nats_cluster_size)
+                    if self.nats_cluster_size > 1
+                    else LocalNats(base / "nats")
+                )
                 self.nats.start(fresh=self.fresh)
                 self.nats_url = self.nats.url
         except BaseException:

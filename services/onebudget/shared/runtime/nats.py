@@ -45,11 +45,16 @@ def _is_nats_server(pid: int) -> bool:
 
 @dataclass
 class LocalNats:
-    """One JetStream server whose store lives under `base_dir`."""
+    """One JetStream server whose store lives under `base_dir`; with `cluster_name` set, one
+    node of a JetStream cluster (its routes to the other nodes in `routes`)."""
 
     base_dir: Path
     port: int = 0
     monitor_port: int = 0
+    server_name: str = ""
+    cluster_name: str = ""
+    cluster_port: int = 0
+    routes: tuple[str, ...] = ()
     _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -99,6 +104,17 @@ class LocalNats:
             "-P",
             str(self.pid_file),
         ]
+        if self.cluster_name:
+            cmd += [
+                "--name",
+                self.server_name,
+                "--cluster_name",
+                self.cluster_name,
+                "--cluster",
+                f"nats://127.0.0.1:{self.cluster_port}",
+                "--routes",
+                ",".join(self.routes),
+            ]
         log = (self.base_dir / "nats-server.log").open("ab")
         # Own process group: a Ctrl-C to the terminal reaches us, and we stop the server in order.
         self._process = subprocess.Popen(
@@ -143,6 +159,61 @@ class LocalNats:
         self.stop()
         self._spawn()
         self._wait_ready()
+
+
+CLUSTER_NAME = "onebudget"
+
+
+@dataclass
+class LocalNatsCluster:
+    """`size` JetStream nodes on loopback, routed to each other (deploy/nats describes the same
+    cluster on three machines). Streams created with `size` replicas keep a quorum, and so take
+    publishes, with one node down. `url` lists every node, so a client fails over by itself."""
+
+    base_dir: Path
+    size: int = 3
+    nodes: list[LocalNats] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.base_dir = self.base_dir.resolve()
+
+    @property
+    def url(self) -> str:
+        return ",".join(node.url for node in self.nodes)
+
+    def start(self, *, fresh: bool = False) -> None:
+        assert self.size >= 3, "a JetStream cluster needs at least three nodes for a quorum"
+        if not self.nodes:
+            cluster_ports = [free_port() for _ in range(self.size)]
+            routes = tuple(f"nats://127.0.0.1:{p}" for p in cluster_ports)
+            self.nodes = [
+                LocalNats(
+                    self.base_dir / f"n{i}",
+                    server_name=f"n{i}",
+                    cluster_name=CLUSTER_NAME,
+                    cluster_port=cluster_ports[i],
+                    routes=routes,
+                )
+                for i in range(self.size)
+            ]
+        for node in self.nodes:
+            node.stop_leftover()
+            if fresh and node.base_dir.exists():
+                shutil.rmtree(node.base_dir)
+            (node.base_dir / "jetstream").mkdir(parents=True, exist_ok=True)
+            node.port = node.port or free_port()
+            node.monitor_port = node.monitor_port or free_port()
+            node._spawn()
+        for node in self.nodes:  # each is ready once the cluster has a meta leader
+            node._wait_ready()
+
+    def stop_leftover(self) -> None:
+        for node in self.nodes:
+            node.stop_leftover()
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
 
 
 def _wait_gone(pid: int, timeout_s: float) -> None:
