@@ -101,6 +101,22 @@ def _wrap(method: str, service: str, inner: Handler) -> Handler:
         started = time.perf_counter()
         outcome = "OK"
         fields: dict[str, Any] = {}
+        logged = False
+
+        def log_line() -> None:
+            # The canonical line is written before the caller learns the outcome (an abort
+            # answers the caller at once), so a log reader never sees an answer without it.
+            nonlocal logged
+            logged = True
+            _log.info(
+                "rpc",
+                method=method,
+                status=outcome,
+                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                request_id=_request_id(request, context),
+                **fields,
+            )
+
         try:
             try:
                 return await inner(request, context)
@@ -118,6 +134,7 @@ def _wrap(method: str, service: str, inner: Handler) -> Handler:
             status = to_rpc_status(error, domain)
             outcome = status_code_for(error).name
             fields["reason"] = error.reason
+            log_line()
             await context.abort(
                 status_code_for(error),
                 error.message,
@@ -129,16 +146,11 @@ def _wrap(method: str, service: str, inner: Handler) -> Handler:
         except Exception:
             outcome = "INTERNAL"
             _log.exception("rpc_failed", method=method, request_id=_request_id(request, context))
+            log_line()
             await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE)
         finally:
-            _log.info(
-                "rpc",
-                method=method,
-                status=outcome,
-                duration_ms=round((time.perf_counter() - started) * 1000, 3),
-                request_id=_request_id(request, context),
-                **fields,
-            )
+            if not logged:
+                log_line()
 
     return handle
 

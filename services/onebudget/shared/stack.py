@@ -84,6 +84,7 @@ class Stack:
     addresses: dict[str, str] = field(default_factory=dict)
     dashboard_url: str = ""
     _children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    _how: dict[str, tuple[str, dict[str, str], Path]] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
         assert self.infra is not None
@@ -119,7 +120,20 @@ class Stack:
             self.stop()
             raise
 
+    def kill(self, name: str) -> None:
+        """Kill -9 one child (a crash, for the chaos harness); `respawn` starts it again."""
+        child = self._children[name]
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+
+    def respawn(self, name: str) -> None:
+        """Start a child again as it was first started (same module, port and log file)."""
+        module, extra_env, logs = self._how[name]
+        self._spawn(name, module, extra_env, logs)
+
     def _spawn(self, name: str, module: str, extra_env: dict[str, str], logs: Path) -> None:
+        self._how[name] = (module, extra_env, logs)
         env = {**self.env(), **extra_env}
         log = (logs / f"{name}.log").open("ab")
         self._children[name] = subprocess.Popen(

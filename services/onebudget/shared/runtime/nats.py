@@ -215,6 +215,11 @@ class LocalNatsCluster:
         for node in self.nodes:
             node.stop()
 
+    def kill(self) -> None:
+        """Kill -9 every node (the whole bus crashes); `start` brings them back."""
+        for node in self.nodes:
+            node.kill()
+
 
 def _wait_gone(pid: int, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
