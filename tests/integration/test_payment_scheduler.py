@@ -15,7 +15,7 @@ import pytest
 from onebudget import ledger
 from onebudget.events.v1 import entitlement_pb2
 from onebudget.ledger import FundingStream
-from onebudget.payment.adapters.accounts import payee_account_id
+from onebudget.ledger.chart import payee_account_id
 from onebudget.payment.config import PaymentSettings
 from onebudget.payment.entrypoints.app import SPEC
 from onebudget.payment.entrypoints.consumers import on_entitlement_event

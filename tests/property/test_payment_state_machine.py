@@ -29,7 +29,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from onebudget import ledger
 from onebudget.ledger import FundingStream
-from onebudget.payment.adapters.accounts import payee_account_id
+from onebudget.ledger.chart import payee_account_id
 from onebudget.payment.config import PaymentSettings
 from onebudget.payment.entrypoints.app import SPEC
 from onebudget.payment.service_layer.scheduler import run_due_instalments

@@ -8,12 +8,12 @@ from datetime import date
 import asyncpg
 
 from onebudget.allocation.adapters import repository as repo
-from onebudget.allocation.domain import accounts, errors, model
+from onebudget.allocation.domain import errors, model
 from onebudget.allocation.service_layer import funding, mapping, outgoing, validation
 from onebudget.allocation.service_layer.funding import Move
 from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.events.v1 import allocation_pb2 as ev
-from onebudget.ledger import store
+from onebudget.ledger import chart, store
 from onebudget.shared.errors import Violations
 from onebudget.shared.idempotency import check_request_id, run_idempotent
 
@@ -114,9 +114,9 @@ async def _post_allocation(
     ods, year = request.commissioner_ods_code, request.financial_year
     if not await repo.commissioner_exists(conn, ods):
         raise errors.not_found(errors.COMMISSIONER_NOT_FOUND, "commissioner", ods)
-    source = accounts.commissioner_source(ods, year)
-    general = accounts.commissioner_allocation(ods, year)
-    fences = [(t, accounts.ring_fence(ods, year, t.cohort)) for t in targets]
+    source = chart.commissioner_source(ods, year)
+    general = chart.commissioner_allocation(ods, year)
+    fences = [(t, chart.ring_fence(ods, year, t.cohort)) for t in targets]
     inserted = await repo.insert_commissioner_allocation(
         conn,
         ods=ods,
@@ -198,7 +198,7 @@ async def set_council_allocation(
     async def effect(conn: asyncpg.Connection) -> pb.CouncilAllocation:
         if not await repo.council_exists(conn, gss):
             raise errors.not_found(errors.COUNCIL_NOT_FOUND, "council", gss)
-        source, pot = accounts.council_source(gss, year), accounts.council_pot(gss, year)
+        source, pot = chart.council_source(gss, year), chart.council_pot(gss, year)
         inserted = await repo.insert_council_allocation(
             conn,
             gss=gss,

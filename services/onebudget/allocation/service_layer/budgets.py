@@ -13,15 +13,15 @@ from typing import Any
 
 import asyncpg
 
-from onebudget.allocation.adapters import ledger_reads
 from onebudget.allocation.adapters import repository as repo
-from onebudget.allocation.domain import accounts, errors, model
+from onebudget.allocation.domain import errors, model
 from onebudget.allocation.domain.model import BudgetStatus, EndReason
 from onebudget.allocation.service_layer import funding, mapping, outgoing, validation
 from onebudget.allocation.service_layer.funding import Move
 from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.events.v1 import allocation_pb2 as ev
-from onebudget.ledger import store
+from onebudget.ledger import chart, store
+from onebudget.ledger import reads as ledger_reads
 from onebudget.ledger.domain import FundingStream
 from onebudget.shared import paging
 from onebudget.shared.errors import Violations
@@ -120,12 +120,12 @@ async def _create(
     if not gss:
         _refuse_council_money(request.indicative_council_pence, request.client_contribution_pence)
     budget_id, year = uuid.uuid4(), request.financial_year
-    opened = [accounts.budget_stream(budget_id, FundingStream.NHS, year)]
+    opened = [chart.budget_stream(budget_id, FundingStream.NHS, year)]
     if gss:
         opened += [
-            accounts.budget_stream(budget_id, FundingStream.COUNCIL, year),
-            accounts.budget_stream(budget_id, FundingStream.CLIENT, year),
-            accounts.contribution(budget_id, year),
+            chart.budget_stream(budget_id, FundingStream.COUNCIL, year),
+            chart.budget_stream(budget_id, FundingStream.CLIENT, year),
+            chart.contribution(budget_id, year),
         ]
     await funding.open_accounts(conn, opened)
     budget = await repo.insert_budget(

@@ -25,7 +25,6 @@ STREAMS: tuple[FundingStream, ...] = (
     FundingStream.CLIENT,
 )
 PAYMENT_PENCE_MAX = AMOUNT_MAX
-PAYEE_ACCOUNT_KIND = "payee"
 
 
 class PayeeKind(enum.StrEnum):

@@ -15,8 +15,8 @@ import asyncpg
 
 from onebudget import ledger
 from onebudget.events.v1 import payment_pb2 as ev
+from onebudget.ledger.chart import payee_accounts
 from onebudget.payment.adapters import repository as repo
-from onebudget.payment.adapters.accounts import payee_accounts
 from onebudget.payment.config import PaymentSettings
 from onebudget.payment.domain import errors
 from onebudget.payment.domain.model import (

@@ -27,10 +27,11 @@ from onebudget import ledger
 from onebudget.events.v1 import payment_pb2 as ev
 from onebudget.ledger import CreateTransferResult as R
 from onebudget.ledger import Transfer
+from onebudget.ledger.chart import payee_account_id
 from onebudget.payment.adapters import repository as repo
-from onebudget.payment.adapters.accounts import new_payment_id, payee_account_id, transfer_id
 from onebudget.payment.config import PaymentSettings
 from onebudget.payment.domain import errors
+from onebudget.payment.domain.ids import new_payment_id, transfer_id
 from onebudget.payment.domain.model import (
     STREAMS,
     check_funds,

@@ -21,13 +21,11 @@ from onebudget import ledger
 from onebudget.events.v1 import payment_pb2 as ev
 from onebudget.ledger import CreateTransferResult as R
 from onebudget.ledger import Transfer
+from onebudget.ledger import reads as ledger_reads
+from onebudget.ledger.chart import payee_account_id
 from onebudget.payment.adapters import repository as repo
-from onebudget.payment.adapters.accounts import (
-    instalment_payment_id,
-    payee_account_id,
-    transfer_id,
-)
 from onebudget.payment.config import PaymentSettings
+from onebudget.payment.domain.ids import instalment_payment_id, transfer_id
 from onebudget.payment.domain.model import (
     STREAMS,
     PaymentAsk,
@@ -264,7 +262,7 @@ async def expire_reservations(pool: asyncpg.Pool, limit_max: int = 500) -> int:
         if not due:
             return 0
         first = {row["payment_id"]: _first_hold(row) for row in due}
-        expired = await repo.expired_in_ledger(conn, list(first.values()))
+        expired = await ledger_reads.expired_pending_ids(conn, list(first.values()))
         events: list[OutgoingEvent] = []
         for row in due:
             if first[row["payment_id"]] not in expired:
