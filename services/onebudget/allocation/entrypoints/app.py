@@ -18,7 +18,7 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["AllocationService"].full_name
 
 
 def _servicers(runtime: Runtime) -> Sequence[ServicerBinding]:
-    servicer = AllocationServicer(runtime.pool)
+    servicer = AllocationServicer(runtime.pool, runtime.clock)
     return ((pb_grpc.add_AllocationServiceServicer_to_server, servicer, SERVICE_NAME),)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 import asyncpg
@@ -11,14 +9,16 @@ import asyncpg
 from onebudget.allocation.service_layer import allocations, budgets
 from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.allocation.v1 import allocation_service_pb2_grpc as pb_grpc
+from onebudget.shared.clock import Clock
 
 Context = Any  # grpc.aio.ServicerContext
 
 
 class AllocationServicer(pb_grpc.AllocationServiceServicer):
-    def __init__(self, pool: asyncpg.Pool, today: Callable[[], date] = date.today) -> None:
+    def __init__(self, pool: asyncpg.Pool, clock: Clock) -> None:
+        """`clock.today()` (England's date) dates agreements, ends and year closes."""
         self._pool = pool
-        self._today = today
+        self._today = clock.today
 
     async def RegisterCommissioner(
         self, request: pb.RegisterCommissionerRequest, _context: Context

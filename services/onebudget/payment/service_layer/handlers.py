@@ -8,7 +8,7 @@ command per transaction (they are rarer and touch one payment, schedule or repay
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, TypeAlias
 
 import asyncpg
@@ -45,6 +45,7 @@ from onebudget.payment.service_layer.validation import (
 )
 from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.shared import paging
+from onebudget.shared.clock import Clock
 from onebudget.shared.errors import DomainError, FailedPrecondition, NotFound, Violations
 from onebudget.shared.grpc_edge import status_code_for
 from onebudget.shared.idempotency import check_request_id, request_hash, run_idempotent
@@ -60,15 +61,13 @@ def _not_found(reason: str, what: str, key: str, value: object) -> NotFound:
     return NotFound(reason=reason, message=f"no such {what}", metadata={key: str(value)})
 
 
-def _today() -> date:
-    return datetime.now(UTC).date()
-
-
 class PaymentHandlers:
-    def __init__(self, pool: asyncpg.Pool, settings: PaymentSettings) -> None:
+    def __init__(self, pool: asyncpg.Pool, settings: PaymentSettings, clock: Clock) -> None:
+        """`clock` gives England's date (is the budget active?) and event times."""
         self._pool = pool
         self._settings = settings
-        self.batcher = ReleaseBatcher(pool, settings)
+        self._clock = clock
+        self.batcher = ReleaseBatcher(pool, settings, clock)
 
     async def _idempotent(self, method: str, request: Any, response_type: Any, effect: Any) -> Any:
         return await run_idempotent(self._pool, SCHEMA, method, request, response_type, effect)
@@ -281,7 +280,18 @@ class PaymentHandlers:
     ) -> None:
         key = f"{aggregate}_id"
         await add_to_outbox(
-            conn, SCHEMA, [event(payload, aggregate, row[key], row["version"], request_id)]
+            conn,
+            SCHEMA,
+            [
+                event(
+                    payload,
+                    aggregate,
+                    row[key],
+                    row["version"],
+                    request_id,
+                    occurred_at=self._clock.now(),
+                )
+            ],
         )
 
     # -- reads -----------------------------------------------------------------------------------
@@ -610,7 +620,7 @@ class PaymentHandlers:
             stopped=ctx.stopped if ctx else False,
             excluded_categories=self._settings.excluded_categories,
             line_committed_pence=0,
-            today=_today(),
+            today=self._clock.today(),
         )
         if refused is not None and refused.reason != errors.PLAN_LINE_EXCEEDED:
             raise refused
