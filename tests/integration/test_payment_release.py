@@ -287,3 +287,33 @@ async def test_the_day_is_englands_on_the_payment_clock(start_service: StartServ
         assert earlier.state == api.PAYMENT_STATE_RELEASED
         code, reason, _, _ = await _refused(s, release(years[2027], provider, 1_000))
         assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "BUDGET_NOT_ACTIVE")
+
+
+async def test_payment_refuses_the_categories_of_the_one_policy(
+    start_service: StartService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Payment reads the same ONEBUDGET_EXCLUDED_CATEGORIES as allocation (shared/policy.py):
+    the default list by default (urgent and GP care were missing from allocation's), the
+    configured one when set."""
+    host = await start_service(SPEC)
+    assert host.runtime is not None
+    channel, s = stub(host)
+    async with channel, host.runtime.pool.acquire() as conn:
+        provider = await payee(s)
+        for category in ("urgent_care", "primary_medical_care"):
+            b = await funded_budget(conn, (1_000, 1_000, 0), category=category)
+            code, reason, metadata, _ = await _refused(s, release(b, provider, 10))
+            assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "CATEGORY_EXCLUDED")
+            assert metadata["category"] == category
+            assert await available(conn, b) == [1_000, 1_000, 0]
+    monkeypatch.setenv("ONEBUDGET_EXCLUDED_CATEGORIES", "lottery_tickets")
+    configured = await start_service(SPEC)
+    assert configured.runtime is not None
+    channel, s = stub(configured)
+    async with channel, configured.runtime.pool.acquire() as conn:
+        lottery = await funded_budget(conn, (1_000, 1_000, 0), category="lottery_tickets")
+        code, reason, _, _ = await _refused(s, release(lottery, provider, 10))
+        assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "CATEGORY_EXCLUDED")
+        urgent = await funded_budget(conn, (1_000, 1_000, 0), category="urgent_care")
+        paid = await s.ReleasePayment(release(urgent, provider, 10))
+        assert paid.state == api.PAYMENT_STATE_RELEASED

@@ -73,11 +73,6 @@ def plan_line(line: pb.PlanLineInput, field: str, v: Violations) -> model.PlanLi
         "a lower_snake code such as personal_care",
     )
     v.check(
-        line.category not in model.EXCLUDED_CATEGORIES,
-        f"{field}.category",
-        "this category may not be bought with a budget",
-    )
-    v.check(
         0 < line.cost_per_occurrence_pence <= model.COST_PER_OCCURRENCE_PENCE_MAX,
         f"{field}.cost_per_occurrence_pence",
         f"positive pence up to {model.COST_PER_OCCURRENCE_PENCE_MAX}",
