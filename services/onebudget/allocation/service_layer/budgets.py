@@ -27,7 +27,7 @@ from onebudget.shared import paging
 from onebudget.shared.errors import Violations
 from onebudget.shared.idempotency import check_request_id, run_idempotent
 from onebudget.shared.policy import CategoryPolicy
-from onebudget.shared.validation import parse_date, require_uuid
+from onebudget.shared.validation import check_pence, parse_date, require_uuid
 
 SCHEMA = "allocation"
 Row = Any
@@ -64,7 +64,7 @@ async def create_budget(pool: asyncpg.Pool, request: pb.CreateBudgetRequest) -> 
     validation.check_year(request.financial_year, "financial_year", v)
     v.check(request.cohort in pb.Cohort.values(), "cohort", "not a known cohort")
     for name in ("indicative_nhs_pence", "indicative_council_pence", "client_contribution_pence"):
-        validation.check_pence(getattr(request, name), name, v)
+        check_pence(getattr(request, name), name, v, low=0)
     start, end = _period(request, v)
     v.raise_if_any()
 

@@ -38,7 +38,6 @@ from onebudget.payment.service_layer.release import Command, ReleaseBatcher
 from onebudget.payment.service_layer.statement import budget_statement
 from onebudget.payment.service_layer.validation import (
     TEXT_LENGTH_MAX,
-    check_amount,
     check_text,
     fields_if_valid,
     payment_fields,
@@ -50,7 +49,7 @@ from onebudget.shared.errors import DomainError, FailedPrecondition, NotFound, V
 from onebudget.shared.grpc_edge import status_code_for
 from onebudget.shared.idempotency import check_request_id, request_hash, run_idempotent
 from onebudget.shared.outbox import add_to_outbox
-from onebudget.shared.validation import parse_date, parse_uuid
+from onebudget.shared.validation import check_pence, parse_date, parse_uuid
 
 REASONS_COUNT_MAX = 20
 _NO_RESULT = api.ReleasePaymentResult()  # a placeholder, replaced before the answer goes out
@@ -202,7 +201,7 @@ class PaymentHandlers:
         v = Violations()
         check_request_id(request.request_id, v)
         payment_id = parse_uuid(request.payment_id, "payment_id", v)
-        check_amount(request.amount_pence, "amount_pence", v)
+        check_pence(request.amount_pence, "amount_pence", v)
         v.raise_if_any()
         assert payment_id is not None
 
@@ -354,7 +353,7 @@ class PaymentHandlers:
         v = Violations()
         check_request_id(request.request_id, v)
         payment_id = parse_uuid(request.payment_id, "payment_id", v)
-        check_amount(request.amount_pence, "amount_pence", v)
+        check_pence(request.amount_pence, "amount_pence", v)
         check_text(request.reason, "reason", v, required=True)
         v.raise_if_any()
         assert payment_id is not None
@@ -421,7 +420,7 @@ class PaymentHandlers:
         v.check(len(request.reasons) <= REASONS_COUNT_MAX, "reasons", "at most 20")
         for i, reason in enumerate(request.reasons):
             check_text(reason, f"reasons[{i}]", v, required=True, limit=1000)
-        check_amount(request.amount_pence, "amount_pence", v)
+        check_pence(request.amount_pence, "amount_pence", v)
         due = parse_date(request.due_date, "due_date", v, required=True)
         v.raise_if_any()
         assert budget_id is not None
@@ -455,7 +454,7 @@ class PaymentHandlers:
         v = Violations()
         check_request_id(request.request_id, v)
         repayment_id = parse_uuid(request.repayment_id, "repayment_id", v)
-        check_amount(request.amount_pence, "amount_pence", v)
+        check_pence(request.amount_pence, "amount_pence", v)
         v.raise_if_any()
         assert repayment_id is not None
 
@@ -555,7 +554,7 @@ class PaymentHandlers:
         budget_id = parse_uuid(request.budget_id, "budget_id", v)
         line_id = parse_uuid(request.plan_line_id, "plan_line_id", v)
         payee_id = parse_uuid(request.payee_id, "payee_id", v)
-        check_amount(request.instalment_pence, "instalment_pence", v)
+        check_pence(request.instalment_pence, "instalment_pence", v)
         v.check(
             1 <= request.every_weeks <= EVERY_WEEKS_MAX,
             "every_weeks",
@@ -642,7 +641,7 @@ class PaymentHandlers:
         v = Violations()
         check_request_id(request.request_id, v)
         schedule_id = parse_uuid(request.schedule_id, "schedule_id", v)
-        v.check(request.unused_balance_pence >= 0, "unused_balance_pence", "must not be negative")
+        check_pence(request.unused_balance_pence, "unused_balance_pence", v, low=0)
         parse_date(request.as_of, "as_of", v, required=True)
         v.raise_if_any()
         assert schedule_id is not None
