@@ -16,6 +16,7 @@ from onebudget.events.v1 import allocation_pb2 as ev
 from onebudget.ledger import chart, store
 from onebudget.shared.errors import Violations
 from onebudget.shared.idempotency import check_request_id, run_idempotent
+from onebudget.shared.validation import check_pence
 
 SCHEMA = "allocation"
 
@@ -86,7 +87,7 @@ async def set_commissioner_allocation(
     check_request_id(request.request_id, v)
     validation.check_ods(request.commissioner_ods_code, "commissioner_ods_code", v)
     validation.check_year(request.financial_year, "financial_year", v)
-    validation.check_pence(request.allocation_pence, "allocation_pence", v, positive=True)
+    check_pence(request.allocation_pence, "allocation_pence", v)
     validation.check_basis_points(request.phb_target_basis_points, "phb_target_basis_points", v)
     cohorts = _cohort_targets(request, v)
     v.raise_if_any()
@@ -191,7 +192,7 @@ async def set_council_allocation(
     check_request_id(request.request_id, v)
     validation.check_gss(request.council_gss_code, "council_gss_code", v)
     validation.check_year(request.financial_year, "financial_year", v)
-    validation.check_pence(request.pot_pence, "pot_pence", v, positive=True)
+    check_pence(request.pot_pence, "pot_pence", v)
     v.raise_if_any()
     gss, year = request.council_gss_code, request.financial_year
 

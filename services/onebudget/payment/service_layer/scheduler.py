@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
@@ -46,6 +46,7 @@ from onebudget.payment.service_layer.handlers import (
     raise_repayment,
 )
 from onebudget.payment.service_layer.outgoing import SCHEMA, event
+from onebudget.shared.clock import Clock
 from onebudget.shared.errors import DomainError
 from onebudget.shared.outbox import OutgoingEvent, add_to_outbox
 
@@ -53,22 +54,24 @@ REPAYMENT_DUE_DAYS = 28  # local practice: the notice's time limit (reg 15)
 
 
 async def run_due_instalments(
-    pool: asyncpg.Pool, settings: PaymentSettings, today: date, limit_max: int
+    pool: asyncpg.Pool, settings: PaymentSettings, clock: Clock, limit_max: int
 ) -> int:
-    """Pay (or refuse) due instalments, one transaction each; returns how many were handled."""
+    """Pay (or refuse) instalments due by England's date on `clock`, one transaction each;
+    returns how many were handled."""
+    today = clock.today()
     handled = 0
     while handled < limit_max:
         async with pool.acquire() as conn, conn.transaction():
             schedule = await repo.next_due_schedule(conn, today)
             if schedule is None:
                 return handled
-            await _instalment(conn, settings, schedule, today)
+            await _instalment(conn, settings, schedule, today, clock)
         handled += 1
     return handled
 
 
 async def _instalment(
-    conn: asyncpg.Connection, settings: PaymentSettings, s: Any, today: date
+    conn: asyncpg.Connection, settings: PaymentSettings, s: Any, today: date, clock: Clock
 ) -> None:
     n = s["next_instalment_no"]
     due = due_date(s["start_date"], s["every_weeks"], n)
@@ -100,7 +103,7 @@ async def _instalment(
             refused = await _pay(conn, s, ctx.budget.accounts, payment_id, parts)
     paid = plan.pay_pence > 0 and refused is None
     if paid:
-        await _payment_row(conn, s, payment_id, n, due, parts)
+        await _payment_row(conn, s, payment_id, n, due, parts, clock)
     fresh = await repo.insert_instalment(
         conn,
         schedule_id=s["schedule_id"],
@@ -183,6 +186,7 @@ async def _payment_row(
     n: int,
     due: date,
     parts: tuple[int, int, int],
+    clock: Clock,
 ) -> None:
     await repo.insert_payments(
         conn,
@@ -209,7 +213,7 @@ async def _payment_row(
                 "schedule_id": s["schedule_id"],
                 "instalment_no": n,
                 "expires_at": None,
-                "created_at": datetime.now(UTC),
+                "created_at": clock.now(),
             }
         ],
     )
