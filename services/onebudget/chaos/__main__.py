@@ -10,11 +10,11 @@ import argparse
 import asyncio
 import os
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 from onebudget.bench.__main__ import machine
 from onebudget.chaos.run import run_chaos
+from onebudget.shared.clock import SYSTEM_CLOCK
 
 RESULTS = Path("docs/reliability.md")
 INTRO = """# Reliability
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     body = report.markdown()
     print(body)
     if not args.no_write:
-        stamp = f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}."
+        stamp = f"Run {SYSTEM_CLOCK.now():%Y-%m-%d %H:%M} UTC on {machine()}."
         settings = (
             f"{args.people} people, {args.in_flight} brokers in flight, {args.phase_s:g} s of"
             f" load between faults, each part down for {args.down_s:g} s."

@@ -24,7 +24,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 
 import asyncpg
 import grpc
@@ -32,13 +31,14 @@ import grpc
 from onebudget import ledger
 from onebudget.allocation.v1 import allocation_service_pb2 as alloc
 from onebudget.demo import loader, synthetic
-from onebudget.payment.adapters.accounts import payee_account_id
+from onebudget.ledger.chart import payee_account_id
 from onebudget.payment.domain.model import STREAMS
 from onebudget.payment.v1 import payment_service_pb2 as pay
 from onebudget.payment.v1 import payment_service_pb2_grpc as pay_grpc
 from onebudget.reporting.v1 import reporting_service_pb2 as rpt
 from onebudget.reporting.v1 import reporting_service_pb2_grpc as rpt_grpc
 from onebudget.shared import bus
+from onebudget.shared.clock import SYSTEM_CLOCK
 from onebudget.shared.runtime.infra import project_state_dir
 from onebudget.shared.stack import Stack, wait_serving
 
@@ -195,7 +195,7 @@ async def _fault(
 
 
 async def _set_up(stack: Stack, people: int) -> tuple[list[tuple[str, str]], str]:
-    loaded = await loader.load(stack.addresses, people_count=people, today=date.today())
+    loaded = await loader.load(stack.addresses, people_count=people, today=SYSTEM_CLOCK.today())
     targets = [
         (budget.budget_id, line.plan_line_id)
         for budget in loaded.budgets.values()
@@ -261,7 +261,7 @@ async def _settle_and_count(stack: Stack, load: _Load) -> None:
 
 async def _reconciled(stack: Stack) -> bool:
     commissioner = synthetic.COMMISSIONER[0]
-    year = synthetic.financial_year_of(date.today())
+    year = synthetic.financial_year_of(SYSTEM_CLOCK.today())
     deadline = time.monotonic() + SETTLE_TIMEOUT_S
     async with grpc.aio.insecure_channel(stack.addresses["reporting"]) as channel:
         stub = rpt_grpc.ReportingServiceStub(channel)  # type: ignore[no-untyped-call]

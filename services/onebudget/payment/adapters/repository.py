@@ -402,16 +402,6 @@ async def reserved_due(conn: Conn, limit_max: int) -> list[Any]:
     )
 
 
-async def expired_in_ledger(conn: Conn, pending_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-    """Which of these pending ledger transfers the ledger has expired (a read of the ledger)."""
-    rows = await conn.fetch(
-        "SELECT pending_id FROM ledger.transfers"
-        " WHERE pending_id = ANY($1::uuid[]) AND expire_pending",
-        list(pending_ids),
-    )
-    return {row["pending_id"] for row in rows}
-
-
 # -- returns and repayments ----------------------------------------------------------------------
 
 

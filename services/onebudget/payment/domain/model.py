@@ -18,6 +18,7 @@ from onebudget.ledger.domain import AMOUNT_MAX, FundingStream
 from onebudget.payment.domain import errors
 from onebudget.shared.errors import DomainError, FailedPrecondition, NotFound
 from onebudget.shared.money import split_by_basis_points, split_largest_remainder
+from onebudget.shared.policy import is_excluded
 
 STREAMS: tuple[FundingStream, ...] = (
     FundingStream.NHS,
@@ -25,7 +26,6 @@ STREAMS: tuple[FundingStream, ...] = (
     FundingStream.CLIENT,
 )
 PAYMENT_PENCE_MAX = AMOUNT_MAX
-PAYEE_ACCOUNT_KIND = "payee"
 
 
 class PayeeKind(enum.StrEnum):
@@ -182,7 +182,7 @@ def _check_line(
         )
     if not line.agreed:
         return _refuse(errors.PLAN_LINE_NOT_AGREED, "the plan line is not agreed")
-    if line.category in excluded_categories:
+    if is_excluded(line.category, excluded_categories):
         return _refuse(
             errors.CATEGORY_EXCLUDED,
             "the plan line's category may not be paid for",

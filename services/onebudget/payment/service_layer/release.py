@@ -19,7 +19,7 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -28,10 +28,11 @@ from onebudget import ledger
 from onebudget.events.v1 import payment_pb2 as ev
 from onebudget.ledger import CreateTransferResult as R
 from onebudget.ledger import Transfer
+from onebudget.ledger.chart import payee_account_id
 from onebudget.payment.adapters import repository as repo
-from onebudget.payment.adapters.accounts import new_payment_id, payee_account_id, transfer_id
 from onebudget.payment.config import PaymentSettings
 from onebudget.payment.domain import errors
+from onebudget.payment.domain.ids import new_payment_id, transfer_id
 from onebudget.payment.domain.model import (
     STREAMS,
     check_funds,
@@ -43,6 +44,7 @@ from onebudget.payment.service_layer.outgoing import event
 from onebudget.payment.service_layer.validation import PaymentFields
 from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.shared.aio import cancel_and_wait, supervise
+from onebudget.shared.clock import Clock, england_date
 from onebudget.shared.errors import AlreadyExists, DomainError, FailedPrecondition
 from onebudget.shared.logging import get_logger
 
@@ -109,9 +111,10 @@ class _Accepted:
 
 
 class ReleaseBatcher:
-    def __init__(self, pool: asyncpg.Pool, settings: PaymentSettings) -> None:
+    def __init__(self, pool: asyncpg.Pool, settings: PaymentSettings, clock: Clock) -> None:
         self._pool = pool
         self._settings = settings
+        self._clock = clock
         self._queue: asyncio.Queue[_Unit] = asyncio.Queue(settings.queue_size_max)
         self._carried: _Unit | None = None  # taken from the queue, did not fit in its batch
         # The ledger as this service last saw it, shared by the workers: each batch's transfers
@@ -228,7 +231,9 @@ class ReleaseBatcher:
         self.stats.commands += len(batch)
         try:
             async with conn.transaction():
-                outcomes = await _Batch(conn, batch, self._settings, self.stats, self._view).run()
+                outcomes = await _Batch(
+                    conn, batch, self._settings, self.stats, self._view, self._clock
+                ).run()
                 t = time.perf_counter()
         except BaseException:
             self._view.clear()  # it holds what this transaction planned and did not commit
@@ -247,6 +252,7 @@ class _Batch:
         settings: PaymentSettings,
         stats: BatchStats,
         view: ledger.LedgerView,
+        clock: Clock,
     ) -> None:
         self.conn = conn
         self.view = view
@@ -255,8 +261,8 @@ class _Batch:
         self.stats = stats
         self.outcomes: list[Outcome | None] = [None] * len(commands)
         self._duplicates: list[tuple[int, int]] = []  # (index, index of the same request_id)
-        self.now = datetime.now(UTC)
-        self.today = self.now.date()
+        self.now = clock.now()
+        self.today = england_date(self.now)  # England's date at the batch's one instant
 
     async def run(self) -> list[Outcome]:
         t = time.perf_counter()
