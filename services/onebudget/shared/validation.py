@@ -3,6 +3,7 @@ lists them all). Shared by every service so the same field fails the same way ev
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date
 
@@ -34,22 +35,38 @@ def require_uuid(value: str, field: str, violations: Violations) -> uuid.UUID:
     return NIL_UUID if parsed is None else parsed
 
 
+# Every date any API takes lies in this range, set once: a date of birth of a living person at
+# the earliest, the last day the ledger's financial years reach at the latest. Outside it a date
+# is a typing error, and 0001-01-01 is worse: asyncpg stores date.min as -infinity, which once
+# let a schedule pay 5,353 back-dated instalments (issue 15).
+DATE_MIN = date(1900, 1, 1)
+DATE_MAX = date(2099, 12, 31)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def parse_date(
     value: str, field: str, violations: Violations, *, required: bool = False
 ) -> date | None:
-    """An ISO date YYYY-MM-DD; None when empty (a violation if `required`) or malformed."""
+    """An ISO calendar date YYYY-MM-DD from DATE_MIN to DATE_MAX; None when empty (a violation
+    if `required`), malformed or out of range (a violation)."""
     if not value:
         if required:
             violations.add(field, "required: a date YYYY-MM-DD")
         return None
+    # Exactly YYYY-MM-DD in ASCII digits: Python 3.11 also takes "20261126", week dates such as
+    # "2026-W48-3" and other digits, and calls each a date.
+    if not _ISO_DATE.fullmatch(value) or not value.isascii():
+        violations.add(field, "must be a date YYYY-MM-DD")
+        return None
     try:
-        # Exactly YYYY-MM-DD: Python 3.11 would also take "20261126" and call it a date.
-        if len(value) != len("YYYY-MM-DD"):
-            raise ValueError(value)
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
         violations.add(field, "must be a date YYYY-MM-DD")
         return None
+    if not DATE_MIN <= parsed <= DATE_MAX:
+        violations.add(field, f"must be from {DATE_MIN.isoformat()} to {DATE_MAX.isoformat()}")
+        return None
+    return parsed
 
 
 def check_pence(
