@@ -16,6 +16,7 @@ import grpc
 from google.protobuf import any_pb2, descriptor_pool, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 
+from onebudget.shared.edge_checks import bounded_violations, check_request, safe_deserializer
 from onebudget.shared.errors import (
     Aborted,
     AlreadyExists,
@@ -42,6 +43,7 @@ _CODES: list[tuple[type[DomainError], grpc.StatusCode]] = [
 _QUIET_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
 INTERNAL_MESSAGE = "internal error; the service logged the details"
+METADATA_LENGTH_MAX = 200  # per ErrorInfo key and value: details stay far below 16 KB
 
 
 def status_code_for(error: DomainError) -> grpc.StatusCode:
@@ -55,7 +57,11 @@ def to_rpc_status(error: DomainError, domain: str) -> status_pb2.Status:
     """A `google.rpc.Status` for a domain error: ErrorInfo, BadRequest and RetryInfo details."""
     code = status_code_for(error)
     info = error_details_pb2.ErrorInfo(
-        reason=error.reason, domain=domain, metadata=dict(error.metadata)
+        reason=error.reason,
+        domain=domain,
+        metadata={
+            k[:METADATA_LENGTH_MAX]: v[:METADATA_LENGTH_MAX] for k, v in error.metadata.items()
+        },
     )
     details = [_pack(info)]
     if isinstance(error, InvalidArgument) and error.violations:
@@ -64,7 +70,7 @@ def to_rpc_status(error: DomainError, domain: str) -> status_pb2.Status:
                 error_details_pb2.BadRequest.FieldViolation(
                     field=v.field, description=v.description
                 )
-                for v in error.violations
+                for v in bounded_violations(list(error.violations))
             ]
         )
         details.append(_pack(bad))
@@ -119,6 +125,7 @@ def _wrap(method: str, service: str, inner: Handler) -> Handler:
 
         try:
             try:
+                check_request(request)  # decoded, no control characters, known enum values
                 return await inner(request, context)
             except (DomainError, grpc.aio.AbortError):
                 raise
@@ -200,3 +207,38 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         )
         self._wrapped[method] = wrapped
         return wrapped
+
+
+class SafeDecodingServer:
+    """Stands in for the server while a generated `add_*Servicer_to_server` registers a
+    service: each method's request deserializer is wrapped (edge_checks.safe_deserializer) so
+    bytes that are not the request message reach the edge, which refuses them as
+    INVALID_ARGUMENT, instead of grpc answering INTERNAL. The generated code registers the same
+    handlers twice (generic, then registered); both are passed on with the safe deserializers."""
+
+    def __init__(self, server: grpc.aio.Server) -> None:
+        self._server = server
+
+    def add_generic_rpc_handlers(self, handlers: Any) -> None:
+        for handler in handlers:
+            # A DictionaryGenericHandler from grpc.method_handlers_generic_handler.
+            methods = getattr(handler, "_method_handlers", None)
+            service = getattr(handler, "_name", "")
+            if methods is None:
+                self._server.add_generic_rpc_handlers((handler,))
+                continue
+            safe = {path.rsplit("/", 1)[1]: _safe(h) for path, h in methods.items()}
+            self._server.add_generic_rpc_handlers(
+                (grpc.method_handlers_generic_handler(service, safe),)
+            )
+
+    def add_registered_method_handlers(self, service: str, handlers: Any) -> None:
+        self._server.add_registered_method_handlers(
+            service, {name: _safe(h) for name, h in handlers.items()}
+        )
+
+
+def _safe(handler: Any) -> Any:
+    if handler.request_deserializer is None:
+        return handler
+    return handler._replace(request_deserializer=safe_deserializer(handler.request_deserializer))

@@ -28,7 +28,7 @@ from onebudget.shared.aio import Supervision, cancel_and_wait, supervise
 from onebudget.shared.clock import SYSTEM_CLOCK, Clock
 from onebudget.shared.config import ConfigError, ServiceConfig
 from onebudget.shared.db import Migration
-from onebudget.shared.grpc_edge import EdgeServicer
+from onebudget.shared.grpc_edge import EdgeServicer, SafeDecodingServer
 from onebudget.shared.logging import configure_logging, get_logger
 from onebudget.shared.plumbing import plumbing_migrations
 from onebudget.shared.relay import OutboxRelay
@@ -114,9 +114,10 @@ class ServiceHost:
     def _add_servicers(self, server: grpc.aio.Server, runtime: Runtime) -> list[str]:
         names: list[str] = []
         for add, servicer, name in self.spec.servicers(runtime):
-            # Business methods get the edge (typed errors -> google.rpc.Status, one log line);
-            # health and reflection, added below, do not.
-            add(EdgeServicer(servicer, name, self.spec.name), server)
+            # Business methods get the edge (typed errors -> google.rpc.Status, one log line,
+            # requests that do not decode refused as INVALID_ARGUMENT); health and reflection,
+            # added below, do not.
+            add(EdgeServicer(servicer, name, self.spec.name), SafeDecodingServer(server))
             names.append(name)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
