@@ -87,6 +87,9 @@ class ServiceConfig:
     shutdown_grace_s: int
     # JetStream stream replicas: 1 on one machine, 3 in a cluster (deploy/).
     stream_replicas: int = 1
+    # A PostgreSQL streaming replica for read-only queries (reporting's reports); "" = the
+    # primary. Writes, projections included, always go to database_url.
+    read_database_url: str = ""
 
     @classmethod
     def from_env(
@@ -104,4 +107,9 @@ class ServiceConfig:
             pool_size_max=env_int(env, "ONEBUDGET_DB_POOL_SIZE_MAX", 10, low=1, high=200),
             shutdown_grace_s=env_int(env, "ONEBUDGET_SHUTDOWN_GRACE_S", 10, low=0, high=300),
             stream_replicas=env_int(env, "ONEBUDGET_STREAM_REPLICAS", 1, low=1, high=5),
+            read_database_url=(
+                env_url(env, "ONEBUDGET_READ_DATABASE_URL", ("postgresql", "postgres"))
+                if env.get("ONEBUDGET_READ_DATABASE_URL", "").strip()
+                else ""
+            ),
         )

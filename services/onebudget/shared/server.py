@@ -45,6 +45,13 @@ class Runtime:
     nc: NatsClient
     js: JetStreamContext
     clock: Clock = SYSTEM_CLOCK  # the one clock every handler, batcher and task decides with
+    # Read-only queries may go to a streaming replica (ONEBUDGET_READ_DATABASE_URL); None: the
+    # primary. Use `reads` for them and `pool` for everything that writes.
+    replica_pool: asyncpg.Pool | None = None
+
+    @property
+    def reads(self) -> asyncpg.Pool:
+        return self.replica_pool if self.replica_pool is not None else self.pool
 
 
 ServicerBinding = tuple[Callable[[Any, grpc.aio.Server], None], Any, str]
@@ -96,7 +103,12 @@ class ServiceHost:
         nc = await bus.connect(self.config.nats_url, name=f"onebudget-{self.spec.name}")
         js = nc.jetstream()
         await bus.ensure_streams(js, self.config.stream_replicas)
-        self.runtime = Runtime(self.config, pool, nc, js, self.clock)
+        replica = None
+        if self.config.read_database_url:
+            replica = await db.create_pool(
+                self.config.read_database_url, max_size=self.config.pool_size_max
+            )
+        self.runtime = Runtime(self.config, pool, nc, js, self.clock, replica)
         self._server = grpc.aio.server()
         names = self._add_servicers(self._server, self.runtime)
         bind = f"{self.config.grpc_host}:{self.config.grpc_port}"
@@ -153,6 +165,8 @@ class ServiceHost:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.runtime.nc.drain(), 5)
             await asyncio.wait_for(self.runtime.pool.close(), 10)
+            if self.runtime.replica_pool is not None:
+                await asyncio.wait_for(self.runtime.replica_pool.close(), 10)
             self.runtime = None
         _log.info("service_stopped", service=self.spec.name)
 

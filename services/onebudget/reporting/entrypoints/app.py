@@ -17,7 +17,14 @@ from onebudget.shared.server import Runtime, ServicerBinding, ServiceSpec
 
 
 def _servicers(runtime: Runtime) -> Sequence[ServicerBinding]:
-    servicer = ReportingServicer(runtime.pool, group_for(runtime))
+    # Reports read from the replica when one is configured; the rebuild and the projections
+    # (consumers) write to the primary.
+    servicer = ReportingServicer(
+        runtime.pool,
+        group_for(runtime),
+        reads=runtime.reads,
+        replica=runtime.replica_pool is not None,
+    )
     return ((add_ReportingServiceServicer_to_server, servicer, SERVICE_NAME),)
 
 

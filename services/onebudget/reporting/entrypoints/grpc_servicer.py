@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 
+from onebudget.reporting.adapters.replica import read_lag_ms
 from onebudget.reporting.service_layer.queries import ReportQueries
 from onebudget.reporting.service_layer.rebuild import ConsumerControl, rebuild
 from onebudget.reporting.v1 import reporting_service_pb2 as api
@@ -18,34 +19,65 @@ SERVICE_NAME = "onebudget.reporting.v1.ReportingService"
 Context = Any  # grpc.aio.ServicerContext
 
 
+READ_LAG_KEY = "x-onebudget-read-lag-ms"  # trailing metadata when reports come from a replica
+
+
 class ReportingServicer(api_grpc.ReportingServiceServicer):
-    def __init__(self, pool: asyncpg.Pool, consumers: ConsumerControl) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        consumers: ConsumerControl,
+        *,
+        reads: asyncpg.Pool | None = None,
+        replica: bool = False,
+    ) -> None:
         self._pool = pool
-        self._queries = ReportQueries(pool)
+        self._reads = reads if reads is not None else pool
+        self._replica = replica
+        self._queries = ReportQueries(self._reads)
         self._consumers = consumers
 
+    async def _say_lag(self, context: Context) -> None:
+        """On a replica, tell the caller how far behind the primary the figures may be (ms of
+        WAL received but not yet replayed; 0 when replay has caught up with what arrived)."""
+        if self._replica and context is not None:
+            lag_ms = await read_lag_ms(self._reads)
+            context.set_trailing_metadata(((READ_LAG_KEY, str(lag_ms)),))
+
     async def GetCommissionerSummary(
-        self, request: api.GetCommissionerSummaryRequest, _: Context
+        self, request: api.GetCommissionerSummaryRequest, context: Context
     ) -> api.CommissionerSummary:
-        return await self._queries.get_commissioner_summary(request)
+        answer = await self._queries.get_commissioner_summary(request)
+        await self._say_lag(context)
+        return answer
 
     async def GetCouncilSummary(
-        self, request: api.GetCouncilSummaryRequest, _: Context
+        self, request: api.GetCouncilSummaryRequest, context: Context
     ) -> api.CouncilSummary:
-        return await self._queries.get_council_summary(request)
+        answer = await self._queries.get_council_summary(request)
+        await self._say_lag(context)
+        return answer
 
     async def GetTargetStatus(
-        self, request: api.GetTargetStatusRequest, _: Context
+        self, request: api.GetTargetStatusRequest, context: Context
     ) -> api.TargetStatus:
-        return await self._queries.get_target_status(request)
+        answer = await self._queries.get_target_status(request)
+        await self._say_lag(context)
+        return answer
 
     async def ExportQuarterlyReturn(
-        self, request: api.ExportQuarterlyReturnRequest, _: Context
+        self, request: api.ExportQuarterlyReturnRequest, context: Context
     ) -> api.QuarterlyReturn:
-        return await self._queries.export_quarterly_return(request)
+        answer = await self._queries.export_quarterly_return(request)
+        await self._say_lag(context)
+        return answer
 
-    async def Reconcile(self, request: api.ReconcileRequest, _: Context) -> api.Reconciliation:
-        return await self._queries.reconcile(request)
+    async def Reconcile(
+        self, request: api.ReconcileRequest, context: Context
+    ) -> api.Reconciliation:
+        answer = await self._queries.reconcile(request)
+        await self._say_lag(context)
+        return answer
 
     async def RebuildReadModel(
         self, request: api.RebuildReadModelRequest, _: Context

@@ -132,6 +132,34 @@ class LocalPostgres:
         self._pg_ctl_start()
         self._ensure_database()
 
+    def start_replica_of(self, primary: LocalPostgres) -> None:
+        """A streaming replica of `primary` (a hot standby: read-only queries, replaying the
+        primary's WAL as it comes): `pg_basebackup -R -X stream` over loopback, then started on
+        a port of its own. deploy/ shows the same with a managed primary and replica."""
+        self.stop_leftover()
+        if self.base_dir.exists():
+            shutil.rmtree(self.base_dir)
+        self._prepare_dirs()
+        self._pg(
+            "pg_basebackup",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(primary.port),
+            "-U",
+            PG_ROLE,
+            "-D",
+            str(self.data_dir),
+            "-R",  # standby.signal and primary_conninfo: start as a replica
+            "-X",
+            "stream",
+            "--checkpoint=fast",  # the default waits for a spread checkpoint (a minute or more)
+            "--no-sync" if self.tuned_for_tests else "--progress",
+            timeout=300,
+        )
+        self.port = self.port or free_port()
+        self._pg_ctl_start()
+
     def _initdb(self) -> None:
         if self.data_dir.exists():
             shutil.rmtree(self.data_dir)  # a half-made cluster from an interrupted initdb
