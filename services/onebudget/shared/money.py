@@ -75,3 +75,42 @@ def format_pence(amount: int) -> str:
     sign = "-" if amount < 0 else ""
     pounds, pence = divmod(abs(amount), 100)
     return f"{sign}£{pounds:,}.{pence:02d}"
+
+
+def next_parts(whole: Sequence[int], done: Sequence[int], amount: int) -> list[int]:
+    """The parts of the next `amount` pence of a fixed `whole` already `done` in part (ADR 7).
+
+    `whole` is the final split (for a plan line: its cost split by its basis points, F), `done`
+    what each part holds so far (pence, net), `amount` > 0 the pence to add. Rule "apportion
+    over a fixed whole": the running total is split in proportion to `whole` (largest
+    remainder), and the next parts are that target less what is done. When largest remainder
+    would give one part less at the larger total (the Alabama paradox), the amount is split in
+    proportion to what each part still lacks instead. Either way: every part >= 0, the parts sum
+    to `amount`, done + part never exceeds whole (when done <= whole), and when done + amount
+    is the whole total, done + parts is the whole exactly.
+
+    Raises MoneyError when amount <= 0, a `done` is negative, or sum(done) + amount exceeds
+    sum(whole).
+    """
+    require_pence(amount, name="amount")
+    if len(whole) != len(done):
+        raise MoneyError("whole and done must have one entry per part")
+    if amount <= 0:
+        raise MoneyError("amount must be positive")
+    for d in done:
+        require_pence(d, name="done")
+        if d < 0:
+            raise MoneyError("done must not be negative")
+    total = sum(done) + amount
+    if total > sum(whole):
+        raise MoneyError("done plus amount exceeds the whole")
+    target = split_largest_remainder(total, whole)
+    parts = [t - d for t, d in zip(target, done, strict=True)]
+    if all(p >= 0 for p in parts):
+        return parts
+    # Alabama paradox (or a done above its whole, after the whole shrank): split the amount
+    # over what each part still lacks; sum(room) >= amount since sum(done) + amount <= sum(whole).
+    room = [max(0, w - d) for w, d in zip(whole, done, strict=True)]
+    parts = split_largest_remainder(amount, room)
+    assert all(p <= r for p, r in zip(parts, room, strict=True))
+    return parts

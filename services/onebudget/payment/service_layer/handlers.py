@@ -25,7 +25,10 @@ from onebudget.payment.domain.model import (
     PaymentAsk,
     PaymentState,
     check_payment,
+    confirm_parts,
+    give_back_parts,
     proportional_parts,
+    sub_parts,
 )
 from onebudget.payment.domain.schedules import (
     EVERY_WEEKS_MAX,
@@ -218,10 +221,11 @@ class PaymentHandlers:
                         "requested_pence": str(request.amount_pence),
                     },
                 )
-            parts = proportional_parts(request.amount_pence, money_moves.reserved_parts(row))
-            await money_moves.settle_reservation(conn, row, parts)
             released = row["reserved_pence"] - request.amount_pence
-            await repo.add_committed(conn, [row["plan_line_id"]], [-released])
+            # The unconfirmed rest goes back by the rule over the payment's life (ADR 7).
+            parts, rest = confirm_parts(money_moves.reserved_parts(row), request.amount_pence)
+            await money_moves.settle_reservation(conn, row, parts)
+            await repo.add_committed(conn, [row["plan_line_id"]], [sub_parts((0, 0, 0), rest)])
             row = await repo.update_payment(
                 conn,
                 payment_id,
@@ -359,25 +363,23 @@ class PaymentHandlers:
                     message="only paid payments can be returned",
                     metadata={"state": row["state"]},
                 )
-            left = [
-                p - r
-                for p, r in zip(
-                    money_moves.paid_parts(row), money_moves.returned_parts(row), strict=True
-                )
-            ]
+            paid = money_moves.paid_parts(row)
+            returned = money_moves.returned_parts(row)
+            left = sub_parts(paid, returned)
             if request.amount_pence > sum(left):
                 raise FailedPrecondition(
                     reason=errors.RETURN_EXCEEDS_PAYMENT,
                     message="the return exceeds what is left of the payment",
                     metadata={"returnable_pence": str(sum(left))},
                 )
-            parts = proportional_parts(request.amount_pence, left)
+            # Exactly the parts the payment took, over its returns (ADR 7).
+            parts = give_back_parts(paid, returned, request.amount_pence)
             return_id = uuid.uuid4()
             accounts = (await repo.budgets(conn, [row["budget_id"]]))[row["budget_id"]]
             await money_moves.reverse_parts(conn, row, return_id, parts, accounts.budget.accounts)
             ret = await repo.insert_return(conn, return_id, payment_id, parts, request.reason)
             row = await repo.add_returned(conn, payment_id, parts)
-            await repo.add_committed(conn, [row["plan_line_id"]], [-request.amount_pence])
+            await repo.add_committed(conn, [row["plan_line_id"]], [sub_parts((0, 0, 0), parts)])
             payload = ev.ReturnRecorded(
                 return_id=str(return_id),
                 payment_id=str(payment_id),
@@ -458,11 +460,9 @@ class PaymentHandlers:
                     message="more than is outstanding",
                     metadata={"outstanding_pence": str(outstanding)},
                 )
-            left = [
-                row[f"{s.value.lower()}_pence"] - row[f"received_{s.value.lower()}_pence"]
-                for s in STREAMS
-            ]
-            parts = proportional_parts(request.amount_pence, left)
+            owed = [row[f"{s.value.lower()}_pence"] for s in STREAMS]
+            received = [row[f"received_{s.value.lower()}_pence"] for s in STREAMS]
+            parts = give_back_parts(owed, received, request.amount_pence)
             accounts = (await repo.budgets(conn, [row["budget_id"]]))[row["budget_id"]]
             await money_moves.repay_parts(conn, row, uuid.uuid4(), parts, accounts.budget.accounts)
             row = await repo.add_received(conn, repayment_id, parts)
@@ -686,7 +686,8 @@ async def payment_context(
 async def cancel_reservation(conn: Conn, row: Any, reason: str, request_id: str) -> Any:
     """Void every stream's hold, free the plan line, publish PaymentCancelled."""
     await money_moves.settle_reservation(conn, row, None)
-    await repo.add_committed(conn, [row["plan_line_id"]], [-row["reserved_pence"]])
+    held = money_moves.reserved_parts(row)
+    await repo.add_committed(conn, [row["plan_line_id"]], [sub_parts((0, 0, 0), held)])
     row = await repo.update_payment(conn, row["payment_id"], state=PaymentState.CANCELLED)
     payload = ev.PaymentCancelled(
         payment_id=str(row["payment_id"]),

@@ -17,7 +17,7 @@ import asyncio
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,12 +30,14 @@ from onebudget.ledger import Transfer
 from onebudget.payment.adapters import repository as repo
 from onebudget.payment.adapters.accounts import new_payment_id, payee_account_id, transfer_id
 from onebudget.payment.config import PaymentSettings
-from onebudget.payment.domain import errors
 from onebudget.payment.domain.model import (
     STREAMS,
-    check_funds,
-    check_payment,
-    split,
+    Accepted,
+    BudgetContext,
+    Parts,
+    decide_payments,
+    is_money_refusal,
+    refusal_after_ledger,
 )
 from onebudget.payment.service_layer import mapping
 from onebudget.payment.service_layer.outgoing import event
@@ -100,7 +102,7 @@ class BatchStats:
 class _Accepted:
     command: Command
     payment_id: uuid.UUID
-    parts: tuple[int, int, int]
+    parts: Parts
 
 
 class ReleaseBatcher:
@@ -305,14 +307,19 @@ class _Batch:
                 )
         available = await ledger.available_balances(conn, list(account_ids))
         t = self.stats.add("read", t)
-        committed = {lid: line.committed_pence for lid, line in lines.items()}
+        decisions = self._decide(asks, budgets, lines, payees, available)
+        if any(not isinstance(d, Accepted) and is_money_refusal(d) for d in decisions):
+            # State before money: a budget ended in the ledger before this service saw the
+            # event is refused as not active, not as short (rare: read on refusal only).
+            budgets = await with_ledger_end(conn, budgets)
+            decisions = self._decide(asks, budgets, lines, payees, available)
         accepted: list[tuple[int, _Accepted]] = []
         groups: list[list[Transfer]] = []
-        for i, c in zip(fresh, commands, strict=True):
-            outcome = self._decide(c, budgets, lines, payees, available, committed)
-            if isinstance(outcome, DomainError):
-                self.outcomes[i] = outcome
+        for i, c, decision in zip(fresh, commands, decisions, strict=True):
+            if not isinstance(decision, Accepted):
+                self.outcomes[i] = decision
                 continue
+            outcome = _Accepted(c, new_payment_id(), decision.parts)
             accepted.append((i, outcome))
             groups.append(self._transfers(outcome, budgets[c.fields.ask.budget_id].budget.accounts))
         t = self.stats.add("decide", t)
@@ -335,8 +342,18 @@ class _Batch:
                 break
             await conn.execute("ROLLBACK TO SAVEPOINT release_batch")
             self.view.clear()  # it holds the transfers just rolled back
+            now = await with_ledger_end(conn, await repo.budgets(conn, list(budgets)))
             for k in refused:
-                self.outcomes[pending[k][0][0]] = _ledger_refusal(results[k])
+                ask = pending[k][0][1].command.fields.ask
+                self.outcomes[pending[k][0][0]] = refusal_after_ledger(
+                    ask,
+                    results[k],
+                    ctx=now.get(ask.budget_id),
+                    line=lines.get(ask.plan_line_id),
+                    payee=payees.get(ask.payee_id),
+                    today=self.today,
+                    excluded_categories=self.settings.excluded_categories,
+                )
             pending = [p for k, p in enumerate(pending) if k not in refused]
         refused_ids = [
             self.commands[i].request_id for i in fresh if isinstance(self.outcomes[i], Exception)
@@ -346,41 +363,21 @@ class _Batch:
 
     def _decide(
         self,
-        c: Command,
-        budgets: dict[uuid.UUID, repo.BudgetContext],
+        asks: list[Any],
+        budgets: dict[uuid.UUID, BudgetContext],
         lines: dict[uuid.UUID, Any],
         payees: dict[uuid.UUID, Any],
         available: dict[uuid.UUID, int],
-        committed: dict[uuid.UUID, int],
-    ) -> _Accepted | DomainError:
-        ask = c.fields.ask
-        ctx = budgets.get(ask.budget_id)
-        line = lines.get(ask.plan_line_id)
-        refused = check_payment(
-            ask,
-            budget=ctx.budget if ctx else None,
-            line=line,
-            payee=payees.get(ask.payee_id),
-            stopped=ctx.stopped if ctx else False,
-            excluded_categories=self.settings.excluded_categories,
-            line_committed_pence=committed.get(ask.plan_line_id, 0),
+    ) -> list[Accepted | DomainError]:
+        return decide_payments(
+            asks,
+            budgets=budgets,
+            lines=lines,
+            payees=payees,
+            available=available,
             today=self.today,
+            excluded_categories=self.settings.excluded_categories,
         )
-        if refused is not None:
-            return refused
-        assert ctx is not None
-        assert line is not None
-        parts = split(ask.amount_pence, line)
-        accounts = ctx.budget.accounts
-        have = {s: available.get(a, 0) if a else 0 for s, a in zip(STREAMS, accounts, strict=True)}
-        short = check_funds(parts, have)
-        if short is not None:
-            return short
-        for account, part in zip(accounts, parts, strict=True):
-            if part and account is not None:
-                available[account] -= part
-        committed[ask.plan_line_id] = committed.get(ask.plan_line_id, 0) + ask.amount_pence
-        return _Accepted(c, new_payment_id(), parts)
 
     def _transfers(self, acc: _Accepted, accounts: tuple[uuid.UUID | None, ...]) -> list[Transfer]:
         ask = acc.command.fields.ask
@@ -423,7 +420,7 @@ class _Batch:
     async def _write(
         self,
         survivors: list[tuple[int, _Accepted]],
-        budgets: dict[uuid.UUID, repo.BudgetContext],
+        budgets: dict[uuid.UUID, BudgetContext],
         lines: dict[uuid.UUID, Any],
         payees: dict[uuid.UUID, Any],
     ) -> None:
@@ -484,7 +481,8 @@ class _Batch:
                 message = api.Payment(
                     kind="PAYMENT_KIND_RESERVATION",
                     state="PAYMENT_STATE_RESERVED",
-                    streams=_NO_STREAMS,
+                    amount_pence=amount,
+                    streams=mapping.streams(nhs, council, client),
                     reserved_pence=amount,
                     expire_time=expire_time,
                     **answer,
@@ -529,9 +527,6 @@ class _Batch:
         )
 
 
-_NO_STREAMS = mapping.streams(0, 0, 0)
-
-
 def _replay(c: Command, stored: Any) -> api.Payment | Exception:
     if stored is None or stored["response"] is None:
         # Claimed by a transaction that rolled back in between: ask the caller to retry.
@@ -547,18 +542,13 @@ def _replay(c: Command, stored: Any) -> api.Payment | Exception:
     return api.Payment.FromString(stored["response"])
 
 
-def _ledger_refusal(result: list[R]) -> DomainError:
-    """The ledger refused what the in-memory decision accepted (a concurrent writer moved the
-    balance in between): the same business answer, with the ledger's code."""
-    failed = next(r for r in result if r not in (R.OK, R.LINKED_EVENT_FAILED))
-    if failed is R.EXCEEDS_AVAILABLE_BALANCE:
-        return FailedPrecondition(
-            reason=errors.INSUFFICIENT_FUNDS,
-            message="a funding stream of the budget has too little available",
-            metadata={"ledger_result": failed.value},
-        )
-    return FailedPrecondition(
-        reason=errors.BUDGET_NOT_ACTIVE,
-        message="the ledger refused the payment's transfers",
-        metadata={"ledger_result": failed.value},
-    )
+async def with_ledger_end(
+    conn: asyncpg.Connection, budgets: dict[uuid.UUID, BudgetContext]
+) -> dict[uuid.UUID, BudgetContext]:
+    """The budgets, each marked when the ledger shows it ended (its accounts swept back)."""
+    accounts = [a for ctx in budgets.values() for a in ctx.budget.accounts if a is not None]
+    swept = await repo.ended_in_ledger(conn, accounts)
+    return {
+        bid: replace(ctx, ended_in_ledger=any(a in swept for a in ctx.budget.accounts))
+        for bid, ctx in budgets.items()
+    }
