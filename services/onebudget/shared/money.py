@@ -24,28 +24,47 @@ def require_pence(amount: object, *, name: str = "amount") -> int:
     return amount
 
 
-def split_largest_remainder(total: int, weights: Sequence[int]) -> list[int]:
-    """Split `total` pence in proportion to non-negative integer `weights`, exactly."""
+def _check_split(total: object, weights: Sequence[object]) -> None:
     require_pence(total, name="total")
+    assert isinstance(total, int)
     if total < 0:
         raise MoneyError("total must not be negative")
     if not weights:
         raise MoneyError("at least one weight is needed")
     for weight in weights:
         require_pence(weight, name="weight")
+        assert isinstance(weight, int)
         if weight < 0:
             raise MoneyError("weights must not be negative")
+
+
+def split_largest_remainder(total: int, weights: Sequence[int]) -> list[int]:
+    """Split `total` pence in proportion to non-negative integer `weights`, exactly."""
+    # The common case checked in one pass (payment's hot path calls this twice per payment);
+    # anything unusual goes through the full checks, which name the fault.
+    if not (
+        type(total) is int
+        and total >= 0
+        and weights
+        and all(type(w) is int and w >= 0 for w in weights)
+    ):
+        _check_split(total, weights)
     weight_sum = sum(weights)
     if weight_sum == 0:
         raise MoneyError("weights must not all be zero")
-    floors = [total * w // weight_sum for w in weights]
-    remainders = [total * w % weight_sum for w in weights]
+    floors: list[int] = []
+    remainders: list[int] = []
+    for w in weights:
+        floor, remainder = divmod(total * w, weight_sum)
+        floors.append(floor)
+        remainders.append(remainder)
     left = total - sum(floors)
-    # Largest remainder first; on a tie the earlier part wins (stable sort keeps index order).
-    order = sorted(range(len(weights)), key=lambda i: -remainders[i])
-    for i in order[:left]:
-        floors[i] += 1
-    assert sum(floors) == total
+    if left:
+        # Largest remainder first; on a tie the earlier part wins (the sort is stable, and
+        # stays so with reverse=True).
+        order = sorted(range(len(weights)), key=remainders.__getitem__, reverse=True)
+        for i in order[:left]:
+            floors[i] += 1
     return floors
 
 
@@ -97,16 +116,17 @@ def next_parts(whole: Sequence[int], done: Sequence[int], amount: int) -> list[i
         raise MoneyError("whole and done must have one entry per part")
     if amount <= 0:
         raise MoneyError("amount must be positive")
-    for d in done:
-        require_pence(d, name="done")
-        if d < 0:
-            raise MoneyError("done must not be negative")
+    if not all(type(d) is int and d >= 0 for d in done):
+        for d in done:
+            require_pence(d, name="done")
+            if d < 0:
+                raise MoneyError("done must not be negative")
     total = sum(done) + amount
     if total > sum(whole):
         raise MoneyError("done plus amount exceeds the whole")
     target = split_largest_remainder(total, whole)
     parts = [t - d for t, d in zip(target, done, strict=True)]
-    if all(p >= 0 for p in parts):
+    if min(parts) >= 0:
         return parts
     # Alabama paradox (or a done above its whole, after the whole shrank): split the amount
     # over what each part still lacks; sum(room) >= amount since sum(done) + amount <= sum(whole).

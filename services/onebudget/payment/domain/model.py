@@ -358,6 +358,7 @@ def decide_payments(
     after it (its line's commitment, its accounts' balances). Parts are the line's next parts
     over its life (`PlanLine.next_parts`, ADR 7); refusals follow the module's precedence."""
     committed: dict[UUID, Parts] = {}
+    funded: dict[UUID, Parts] = {}  # F per line, once per decision
     left = dict(available)
     out: list[Accepted | DomainError] = []
     for ask in asks:
@@ -380,7 +381,11 @@ def decide_payments(
             continue
         assert ctx is not None
         assert line is not None
-        parts = line.next_parts(ask.amount_pence, done)
+        whole = funded.get(ask.plan_line_id)
+        if whole is None:
+            whole = funded[ask.plan_line_id] = line.funded_parts()
+        x, y, z = next_parts(whole, done, ask.amount_pence)
+        parts = (x, y, z)
         accounts = ctx.budget.accounts
         have = {s: left.get(a, 0) if a else 0 for s, a in zip(STREAMS, accounts, strict=True)}
         short = check_funds(parts, have)
