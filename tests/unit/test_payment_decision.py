@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -288,3 +289,17 @@ class LineLife(RuleBasedStateMachine):
 
 LineLife.TestCase.settings = settings(max_examples=300, stateful_step_count=30, deadline=None)
 test_line_life = LineLife.TestCase
+
+
+def test_confirm_and_return_refuse_more_than_there_is() -> None:
+    with pytest.raises(model.ConfirmExceedsReserved) as too_much:
+        confirm_parts((601, 400, 0), 1_002)
+    assert too_much.value.reason == "CONFIRM_EXCEEDS_RESERVED"
+    assert too_much.value.metadata == {"reserved_pence": "1001", "requested_pence": "1002"}
+    assert model.return_parts((601, 400, 0), (1, 0, 0), 1_000) == (600, 400, 0)
+    with pytest.raises(model.ReturnExceedsPayment) as over:
+        model.return_parts((601, 400, 0), (1, 0, 0), 1_001)
+    assert (over.value.reason, over.value.metadata) == (
+        "RETURN_EXCEEDS_PAYMENT",
+        {"returnable_pence": "1000"},
+    )

@@ -486,11 +486,39 @@ def refusal_after_ledger(
     return ledger_refusal(results)
 
 
+class ConfirmExceedsReserved(PaymentRefused):
+    REASON = errors.CONFIRM_EXCEEDS_RESERVED
+
+
+class ReturnExceedsPayment(PaymentRefused):
+    REASON = errors.RETURN_EXCEEDS_PAYMENT
+
+
 def confirm_parts(held: Sequence[int], amount_pence: int) -> tuple[Parts, Parts]:
     """(paid, freed) parts when a reservation holding `held` per stream is confirmed for
-    `amount_pence` <= sum(held): the unconfirmed rest is given back by the rule over the
-    payment's life (`give_back_parts`), the rest of each stream's hold is paid."""
+    `amount_pence`: the unconfirmed rest is given back by the rule over the payment's life
+    (`give_back_parts`), the rest of each stream's hold is paid.
+
+    Raises ConfirmExceedsReserved when `amount_pence` > sum(held)."""
+    if amount_pence > sum(held):
+        raise ConfirmExceedsReserved(
+            "the amount exceeds what was reserved",
+            reserved_pence=sum(held),
+            requested_pence=amount_pence,
+        )
     freed_pence = sum(held) - amount_pence
-    assert 0 <= freed_pence <= sum(held)
     freed: Parts = give_back_parts(held, (0, 0, 0), freed_pence) if freed_pence else (0, 0, 0)
     return sub_parts(held, freed), freed
+
+
+def return_parts(taken: Sequence[int], given_back: Sequence[int], amount_pence: int) -> Parts:
+    """The parts of a return of `amount_pence` of a payment that took `taken` per stream and
+    gave back `given_back` already (`give_back_parts`, ADR 7).
+
+    Raises ReturnExceedsPayment when more than what is left of the payment."""
+    left = sum(taken) - sum(given_back)
+    if amount_pence > left:
+        raise ReturnExceedsPayment(
+            "the return exceeds what is left of the payment", returnable_pence=left
+        )
+    return give_back_parts(taken, given_back, amount_pence)

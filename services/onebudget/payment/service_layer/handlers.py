@@ -28,6 +28,7 @@ from onebudget.payment.domain.model import (
     confirm_parts,
     give_back_parts,
     proportional_parts,
+    return_parts,
     sub_parts,
 )
 from onebudget.payment.domain.schedules import (
@@ -212,15 +213,6 @@ class PaymentHandlers:
 
         async def effect(conn: Conn) -> api.Payment:
             row = await self._reserved(conn, payment_id)
-            if request.amount_pence > row["reserved_pence"]:
-                raise FailedPrecondition(
-                    reason=errors.CONFIRM_EXCEEDS_RESERVED,
-                    message="the amount exceeds what was reserved",
-                    metadata={
-                        "reserved_pence": str(row["reserved_pence"]),
-                        "requested_pence": str(request.amount_pence),
-                    },
-                )
             released = row["reserved_pence"] - request.amount_pence
             # The unconfirmed rest goes back by the rule over the payment's life (ADR 7).
             parts, rest = confirm_parts(money_moves.reserved_parts(row), request.amount_pence)
@@ -363,17 +355,10 @@ class PaymentHandlers:
                     message="only paid payments can be returned",
                     metadata={"state": row["state"]},
                 )
-            paid = money_moves.paid_parts(row)
-            returned = money_moves.returned_parts(row)
-            left = sub_parts(paid, returned)
-            if request.amount_pence > sum(left):
-                raise FailedPrecondition(
-                    reason=errors.RETURN_EXCEEDS_PAYMENT,
-                    message="the return exceeds what is left of the payment",
-                    metadata={"returnable_pence": str(sum(left))},
-                )
             # Exactly the parts the payment took, over its returns (ADR 7).
-            parts = give_back_parts(paid, returned, request.amount_pence)
+            parts = return_parts(
+                money_moves.paid_parts(row), money_moves.returned_parts(row), request.amount_pence
+            )
             return_id = uuid.uuid4()
             accounts = (await repo.budgets(conn, [row["budget_id"]]))[row["budget_id"]]
             await money_moves.reverse_parts(conn, row, return_id, parts, accounts.budget.accounts)
