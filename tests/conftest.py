@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from onebudget.shared import db
+from onebudget.shared.clock import SYSTEM_CLOCK, Clock
 from onebudget.shared.config import ServiceConfig
 from onebudget.shared.runtime.infra import LocalInfra, sweep_dead_test_infra
 from onebudget.shared.server import ServiceHost, ServiceSpec
@@ -86,7 +87,8 @@ StartService = Callable[..., Awaitable[ServiceHost]]
 async def start_service(
     fresh_database: FreshDatabase, nats_url: str
 ) -> AsyncIterator[StartService]:
-    """Start services in this process on a free port: `await start_service(SPEC)`.
+    """Start services in this process on a free port: `await start_service(SPEC)`; pass
+    `clock=FixedClock(...)` to fix the instant and England's date the service decides with.
 
     All services started in one test share one fresh database (as in production, one database
     with a schema per service); each is stopped gracefully at the end of the test.
@@ -94,7 +96,9 @@ async def start_service(
     hosts: list[ServiceHost] = []
     database: list[str] = []
 
-    async def start(spec: ServiceSpec, **overrides: object) -> ServiceHost:
+    async def start(
+        spec: ServiceSpec, clock: Clock = SYSTEM_CLOCK, **overrides: object
+    ) -> ServiceHost:
         if not database:
             database.append(await fresh_database())
         fields: dict[str, object] = {
@@ -108,7 +112,7 @@ async def start_service(
             "shutdown_grace_s": 2,
         }
         fields.update(overrides)
-        host = ServiceHost(spec, ServiceConfig(**fields))  # type: ignore[arg-type]
+        host = ServiceHost(spec, ServiceConfig(**fields), clock)  # type: ignore[arg-type]
         await host.start()
         hosts.append(host)
         return host

@@ -314,7 +314,7 @@ async def test_bad_plan_lines_are_invalid_arguments(
         (line(cost=0), "line.cost_per_occurrence_pence"),
         (line(cost=-5), "line.cost_per_occurrence_pence"),
         (line(occurrences=0), "line.occurrences"),
-        (line(category="alcohol"), "line.category"),
+        (line(category="Alcohol!"), "line.category"),
     ]
     for plan_line, field in bad:
         reason, fields = await refused(
@@ -326,6 +326,100 @@ async def test_bad_plan_lines_are_invalid_arguments(
         assert reason == "INVALID_REQUEST"
         assert field in fields
     assert await outbox_count(pool) == events
+
+
+async def _excluded(call: Any) -> dict[str, str]:
+    """The metadata of a CATEGORY_EXCLUDED refusal (FAILED_PRECONDITION, as payment answers)."""
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION, caught.value.details()
+    status = rpc_status.from_call(caught.value)
+    assert status is not None
+    info = error_details_pb2.ErrorInfo()
+    assert any(d.Unpack(info) for d in status.details)
+    assert info.reason == "CATEGORY_EXCLUDED"
+    return dict(info.metadata)
+
+
+@pytest.mark.parametrize(
+    "category", ["urgent_care", "primary_medical_care", "emergency_care", "primary_dental_care"]
+)
+async def test_a_line_that_payment_would_refuse_is_never_planned(
+    stub: pb_grpc.AllocationServiceStub, host: ServiceHost, category: str
+) -> None:
+    """urgent_care and primary_medical_care were agreed (money moved) and then never payable:
+    allocation and payment kept two lists (issue 12). One policy refuses them at planning."""
+    await setup_funders(stub)
+    pool = pool_of(host)
+    draft = await new_budget(stub, await eligible_person(pool))
+    agreed = await new_budget(stub, await eligible_person(pool))
+    await add(stub, agreed.budget_id, line())
+    await agree(stub, agreed.budget_id)
+    before, events = await money_snapshot(pool), await outbox_count(pool)
+    metadata = await _excluded(
+        stub.AddPlanLine(
+            pb.AddPlanLineRequest(
+                request_id=rid(), budget_id=draft.budget_id, line=line(category=category)
+            )
+        )
+    )
+    assert metadata == {"category": category, "field": "line.category"}
+    metadata = await _excluded(
+        stub.ReviseBudget(
+            pb.ReviseBudgetRequest(
+                request_id=rid(),
+                budget_id=agreed.budget_id,
+                reasons=["needs changed"],
+                notice_date="2026-06-01",
+                add_lines=[line(), line(category=category)],
+            )
+        )
+    )
+    assert metadata == {"category": category, "field": "add_lines[1].category"}
+    assert await money_snapshot(pool) == before
+    assert await outbox_count(pool) == events
+    got = await stub.GetBudget(pb.GetBudgetRequest(budget_id=draft.budget_id))
+    assert list(got.plan_lines) == []
+
+
+async def test_the_one_setting_refuses_at_planning_and_at_agreement(
+    start_service: StartService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ONEBUDGET_EXCLUDED_CATEGORIES replaces the default list; a line planned before the policy
+    excluded its category is refused when the plan is agreed, and no money moves."""
+    first = await start_service(SPEC)
+    async with grpc.aio.insecure_channel(first.address) as channel:
+        stub = pb_grpc.AllocationServiceStub(channel)  # type: ignore[no-untyped-call]
+        await setup_funders(stub)
+        pool = pool_of(first)
+        budget = await new_budget(stub, await eligible_person(pool))
+        await add(stub, budget.budget_id, line(), line(category="lottery_tickets"))
+    monkeypatch.setenv("ONEBUDGET_EXCLUDED_CATEGORIES", "lottery_tickets, alcohol")
+    second = await start_service(SPEC)
+    async with grpc.aio.insecure_channel(second.address) as channel:
+        stub = pb_grpc.AllocationServiceStub(channel)  # type: ignore[no-untyped-call]
+        before, events = await money_snapshot(pool), await outbox_count(pool)
+        metadata = await _excluded(
+            stub.AgreeBudget(pb.AgreeBudgetRequest(request_id=rid(), budget_id=budget.budget_id))
+        )
+        assert metadata["category"] == "lottery_tickets"
+        assert "plan_line_id" in metadata
+        await _excluded(
+            stub.AddPlanLine(
+                pb.AddPlanLineRequest(
+                    request_id=rid(), budget_id=budget.budget_id, line=line(category="alcohol")
+                )
+            )
+        )
+        # The replaced list no longer holds the default's categories.
+        added = await stub.AddPlanLine(
+            pb.AddPlanLineRequest(
+                request_id=rid(), budget_id=budget.budget_id, line=line(category="urgent_care")
+            )
+        )
+        assert len(added.plan_lines) == 3
+        assert await money_snapshot(pool) == before
+        assert await outbox_count(pool) == events + 1  # the PlanLineAdded, nothing agreed
 
 
 async def test_bad_years_and_unknown_things(

@@ -8,7 +8,7 @@ of a line was refused INSUFFICIENT_FUNDS for a penny although the line held exac
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import asyncpg
 import grpc
@@ -16,13 +16,14 @@ import pytest
 
 from onebudget import ledger
 from onebudget.ledger import FundingStream, Transfer
-from onebudget.payment.adapters.accounts import payee_account_id
+from onebudget.ledger.chart import payee_account_id
 from onebudget.payment.config import PaymentSettings
 from onebudget.payment.entrypoints.app import SPEC
 from onebudget.payment.service_layer import read_model
 from onebudget.payment.service_layer.scheduler import run_due_instalments
 from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.payment.v1 import payment_service_pb2_grpc as api_grpc
+from onebudget.shared.clock import SYSTEM_CLOCK
 from onebudget.shared.money import split_by_basis_points
 from tests.conftest import StartService
 from tests.integration.test_payment_support import (
@@ -129,7 +130,7 @@ async def test_a_line_is_paid_in_full_by_instalments(start_service: StartService
     async with channel, host.runtime.pool.acquire() as conn:
         b, whole = await _exact_line(conn, 3, 1_001, (6000, 4000, 0))
         dp = await payee(s, api.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT)
-        today = datetime.now(UTC).date()
+        today = SYSTEM_CLOCK.today()
         await s.CreateSchedule(
             api.CreateScheduleRequest(
                 request_id=str(uuid.uuid4()),
@@ -141,7 +142,7 @@ async def test_a_line_is_paid_in_full_by_instalments(start_service: StartService
                 start_date=(today - timedelta(weeks=2)).isoformat(),
             )
         )
-        await run_due_instalments(host.runtime.pool, PaymentSettings(), today, 10)
+        await run_due_instalments(host.runtime.pool, PaymentSettings(), SYSTEM_CLOCK, 10)
         failures = await conn.fetch("SELECT failure FROM payment.instalments")
         assert [r["failure"] for r in failures] == [None, None, None]
         assert await _paid(conn, dp) == whole

@@ -4,6 +4,7 @@ payment, every refusal reason with its ErrorInfo, bad input with BadRequest, not
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, date, datetime
 
 import grpc
 import pytest
@@ -11,7 +12,9 @@ import pytest
 from onebudget.events.v1 import envelope_pb2
 from onebudget.events.v1 import payment_pb2 as ev
 from onebudget.payment.entrypoints.app import SPEC
+from onebudget.payment.service_layer import read_model
 from onebudget.payment.v1 import payment_service_pb2 as api
+from onebudget.shared.clock import FixedClock, england_date
 from tests.conftest import StartService
 from tests.integration.test_payment_support import (
     available,
@@ -243,3 +246,74 @@ async def test_ledger_refusal_after_the_in_memory_decision_leaves_no_row(
             == 1_500
         )
         assert await ledger.verify(conn) == []
+
+
+async def test_the_day_is_englands_on_the_payment_clock(start_service: StartService) -> None:
+    """At 2027-03-31T23:30Z it is 00:30 on 1 April in England (BST): the 2026-27 budget has ended
+    and the 2027-28 one has begun. Paying on the UTC day accepted the first and refused the
+    second (issue 12)."""
+    clock = FixedClock(datetime(2027, 3, 31, 23, 30, tzinfo=UTC))
+    host = await start_service(SPEC, clock=clock)
+    assert host.runtime is not None
+    channel, s = stub(host)
+    async with channel, host.runtime.pool.acquire() as conn:
+        provider = await payee(s)
+        years = {}
+        for year in (2026, 2027):
+            b = await funded_budget(conn, (100_000, 100_000, 0))
+            await read_model.apply_budget(
+                conn,
+                read_model.BudgetFacts(
+                    budget_id=b.budget_id,
+                    start_date=date(year, 4, 1),
+                    end_date=date(year + 1, 3, 31),
+                ),
+            )
+            years[year] = b
+        code, reason, _, _ = await _refused(s, release(years[2026], provider, 1_000))
+        assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "BUDGET_NOT_ACTIVE")
+        assert await available(conn, years[2026]) == [100_000, 100_000, 0]
+        before = len(await outbox(conn))
+        paid = await s.ReleasePayment(release(years[2027], provider, 1_000))
+        assert paid.state == api.PAYMENT_STATE_RELEASED
+        assert paid.create_time.ToDatetime(tzinfo=UTC) == clock.now()
+        # The event is dated by the same clock, so reporting puts it in 1 April 2027, FY 2027.
+        (row,) = (await outbox(conn))[before:]
+        envelope = envelope_pb2.EventEnvelope.FromString(row["envelope"])
+        assert england_date(envelope.occurred_at.ToDatetime(tzinfo=UTC)) == date(2027, 4, 1)
+        # An hour earlier it is still 31 March in England: the 2026-27 budget pays.
+        clock.set(datetime(2027, 3, 31, 22, 30, tzinfo=UTC))
+        earlier = await s.ReleasePayment(release(years[2026], provider, 1_000))
+        assert earlier.state == api.PAYMENT_STATE_RELEASED
+        code, reason, _, _ = await _refused(s, release(years[2027], provider, 1_000))
+        assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "BUDGET_NOT_ACTIVE")
+
+
+async def test_payment_refuses_the_categories_of_the_one_policy(
+    start_service: StartService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Payment reads the same ONEBUDGET_EXCLUDED_CATEGORIES as allocation (shared/policy.py):
+    the default list by default (urgent and GP care were missing from allocation's), the
+    configured one when set."""
+    host = await start_service(SPEC)
+    assert host.runtime is not None
+    channel, s = stub(host)
+    async with channel, host.runtime.pool.acquire() as conn:
+        provider = await payee(s)
+        for category in ("urgent_care", "primary_medical_care"):
+            b = await funded_budget(conn, (1_000, 1_000, 0), category=category)
+            code, reason, metadata, _ = await _refused(s, release(b, provider, 10))
+            assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "CATEGORY_EXCLUDED")
+            assert metadata["category"] == category
+            assert await available(conn, b) == [1_000, 1_000, 0]
+    monkeypatch.setenv("ONEBUDGET_EXCLUDED_CATEGORIES", "lottery_tickets")
+    configured = await start_service(SPEC)
+    assert configured.runtime is not None
+    channel, s = stub(configured)
+    async with channel, configured.runtime.pool.acquire() as conn:
+        lottery = await funded_budget(conn, (1_000, 1_000, 0), category="lottery_tickets")
+        code, reason, _, _ = await _refused(s, release(lottery, provider, 10))
+        assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "CATEGORY_EXCLUDED")
+        urgent = await funded_budget(conn, (1_000, 1_000, 0), category="urgent_care")
+        paid = await s.ReleasePayment(release(urgent, provider, 10))
+        assert paid.state == api.PAYMENT_STATE_RELEASED

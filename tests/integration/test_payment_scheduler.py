@@ -8,19 +8,20 @@ import asyncio
 import contextlib
 import random
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 
 from onebudget import ledger
 from onebudget.events.v1 import entitlement_pb2
 from onebudget.ledger import FundingStream
-from onebudget.payment.adapters.accounts import payee_account_id
+from onebudget.ledger.chart import payee_account_id
 from onebudget.payment.config import PaymentSettings
 from onebudget.payment.entrypoints.app import SPEC
 from onebudget.payment.entrypoints.consumers import on_entitlement_event
 from onebudget.payment.service_layer.scheduler import run_due_instalments
 from onebudget.payment.v1 import payment_service_pb2 as api
+from onebudget.shared.clock import SYSTEM_CLOCK
 from onebudget.shared.money import split_largest_remainder
 from onebudget.shared.outbox import new_event
 from tests.conftest import StartService
@@ -32,7 +33,7 @@ DUE = WEEKS_BACK // EVERY_WEEKS + 1  # instalments due by today, the first on th
 
 
 def _today() -> date:
-    return datetime.now(UTC).date()
+    return SYSTEM_CLOCK.today()
 
 
 async def test_each_instalment_paid_once_across_kills_and_replicas(
@@ -61,7 +62,7 @@ async def test_each_instalment_paid_once_across_kills_and_replicas(
         settings = PaymentSettings()
         rng = random.Random(7)
         for _ in range(12):  # killed at random points, mid-transaction included
-            task = asyncio.create_task(run_due_instalments(pool, settings, _today(), 100))
+            task = asyncio.create_task(run_due_instalments(pool, settings, SYSTEM_CLOCK, 100))
             await asyncio.sleep(rng.uniform(0, 0.03))
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -69,9 +70,9 @@ async def test_each_instalment_paid_once_across_kills_and_replicas(
         second = await start_service(SPEC)  # a second replica, at the same time as the first
         assert second.runtime is not None
         await asyncio.gather(
-            run_due_instalments(pool, settings, _today(), 100),
-            run_due_instalments(second.runtime.pool, settings, _today(), 100),
-            run_due_instalments(second.runtime.pool, settings, _today(), 100),
+            run_due_instalments(pool, settings, SYSTEM_CLOCK, 100),
+            run_due_instalments(second.runtime.pool, settings, SYSTEM_CLOCK, 100),
+            run_due_instalments(second.runtime.pool, settings, SYSTEM_CLOCK, 100),
         )
         got = await s.GetSchedule(api.GetScheduleRequest(schedule_id=schedule.schedule_id))
         assert got.instalments_paid == DUE
@@ -130,7 +131,7 @@ async def test_offset_then_death_stops_and_reclaims(
             )
         )
         assert offset.offset_outstanding_pence == 15_000
-        await run_due_instalments(pool, PaymentSettings(), _today(), 100)
+        await run_due_instalments(pool, PaymentSettings(), SYSTEM_CLOCK, 100)
         async with pool.acquire() as conn:
             paid = await conn.fetch("SELECT amount_pence FROM payment.payments ORDER BY created_at")
             assert [r["amount_pence"] for r in paid] == [25_000, 40_000]

@@ -45,6 +45,7 @@ from onebudget.ledger.domain import Account, FundingStream, Transfer
 from onebudget.shared.errors import DomainError
 from onebudget.shared.money import share_of
 from onebudget.shared.outbox import new_event
+from onebudget.shared.policy import CategoryPolicy
 from onebudget.shared.server import prepare_database
 
 TEMPLATE = "allocation_sm_template"
@@ -352,6 +353,7 @@ class AllocationMachine(RuleBasedStateMachine):
                 pb.AddPlanLineRequest(
                     request_id=rid(), budget_id=budget, line=plan_line(cost, occurrences, split)
                 ),
+                CategoryPolicy(),
             )
         )
 
@@ -380,7 +382,10 @@ class AllocationMachine(RuleBasedStateMachine):
     def agree(self, budget: str) -> None:
         self.attempt(
             budgets.agree_budget(
-                self.pool, pb.AgreeBudgetRequest(request_id=rid(), budget_id=budget), lambda: TODAY
+                self.pool,
+                pb.AgreeBudgetRequest(request_id=rid(), budget_id=budget),
+                lambda: TODAY,
+                CategoryPolicy(),
             )
         )
 
@@ -409,6 +414,7 @@ class AllocationMachine(RuleBasedStateMachine):
                     add_lines=added,
                     remove_plan_line_ids=removed,
                 ),
+                CategoryPolicy(),
             )
         )
 

@@ -19,7 +19,7 @@ import asyncio
 import threading
 import uuid
 from collections.abc import Coroutine, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import asyncpg
@@ -32,12 +32,13 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from onebudget import ledger
 from onebudget.ledger import FundingStream
-from onebudget.payment.adapters.accounts import payee_account_id
+from onebudget.ledger.chart import payee_account_id
 from onebudget.payment.config import PaymentSettings
 from onebudget.payment.entrypoints.app import SPEC
 from onebudget.payment.service_layer.scheduler import run_due_instalments
 from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.payment.v1 import payment_service_pb2_grpc as api_grpc
+from onebudget.shared.clock import SYSTEM_CLOCK, FixedClock
 from onebudget.shared.config import ServiceConfig
 from onebudget.shared.money import next_parts, split_by_basis_points, split_largest_remainder
 from onebudget.shared.server import ServiceHost
@@ -149,7 +150,7 @@ class PaymentMachine(RuleBasedStateMachine):
         self.owed: dict[str, list[int]] = {}  # open repayment -> parts outstanding
         self.events = self._events()
         self.schedule: api.Schedule | None = None
-        self.today = datetime.now(UTC).date()
+        self.today = SYSTEM_CLOCK.today()
         self.instalments_paid = 0
         self.started = False
 
@@ -367,7 +368,7 @@ class PaymentMachine(RuleBasedStateMachine):
         # One instalment is due on each run: the scheduler's "today" moves a week each time.
         due = self.today + timedelta(weeks=self.instalments_paid)
         expected, parts = self._predict(self.schedule.instalment_pence)
-        self.svc.run(run_due_instalments(self.svc.pool, PaymentSettings(), due, 10))
+        self.svc.run(run_due_instalments(self.svc.pool, PaymentSettings(), FixedClock.on(due), 10))
         self.instalments_paid += 1
         self.events += 1  # InstalmentPaid or InstalmentFailed
         if expected == "OK":

@@ -7,7 +7,8 @@ import uuid
 
 from onebudget.events.v1 import payment_pb2 as ev
 from onebudget.ledger import FundingStream
-from onebudget.payment.adapters.accounts import _NAMESPACE, new_payment_id, transfer_id
+from onebudget.ledger.chart import PAYMENT_NAMESPACE as _NAMESPACE
+from onebudget.payment.domain.ids import new_payment_id, transfer_id
 from onebudget.shared.outbox import new_event
 
 

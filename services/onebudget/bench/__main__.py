@@ -16,9 +16,9 @@ import platform
 import re
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
+from onebudget.shared.clock import SYSTEM_CLOCK
 from onebudget.shared.runtime.infra import LocalInfra
 
 RESULTS = Path("docs/benchmarks.md")
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             body = asyncio.run(_run_one(name, infra.database_url))
         finally:
             infra.stop()
-        stamp = f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}."
+        stamp = f"Run {SYSTEM_CLOCK.now():%Y-%m-%d %H:%M} UTC on {machine()}."
         document = replace_section(document, name, f"{stamp}\n\n{body}")
         print(body)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from datetime import date
 
 import grpc
 
@@ -14,13 +13,14 @@ from onebudget.reporting.entrypoints.cli import summary_text, target_text
 from onebudget.reporting.v1 import reporting_service_pb2 as rpt
 from onebudget.reporting.v1 import reporting_service_pb2_grpc as rpt_grpc
 from onebudget.shared.client import explain
+from onebudget.shared.clock import SYSTEM_CLOCK
 
 CATCH_UP_TIMEOUT_S = 120.0
 
 
 def load_and_report(addresses: Mapping[str, str], *, people_count: int) -> None:
     started = time.monotonic()
-    today = date.today()
+    today = SYSTEM_CLOCK.today()
     print(f"Loading a synthetic year ({people_count} people) ...", flush=True)
     try:
         loaded = asyncio.run(loader.load(addresses, people_count=people_count, today=today))

@@ -1,4 +1,10 @@
-"""The ledger core: the only code that moves money (see docs/adr/0002-ledger-design.md)."""
+"""The ledger core: the only code that moves money (see docs/adr/0002-ledger-design.md).
+
+Its submodules `chart` (the chart of accounts: kinds, owners, ids) and `reads` (every query of
+the ledger's tables another package needs) are imported by name: `from onebudget.ledger import
+chart, reads`. Pure code imports `onebudget.ledger.domain` or `.chart`, never this package,
+which brings asyncpg with the store.
+"""
 
 from __future__ import annotations
 

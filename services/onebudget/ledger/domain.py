@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from uuid import UUID
 
-# A single transfer may not exceed £10bn: a million of them still fit a bigint balance.
-AMOUNT_MAX = 1_000_000_000_000
+from onebudget.shared.money import PENCE_MAX
+
+# A single transfer may not exceed £10bn: a million of them still fit a bigint balance. The one
+# bound of every amount, in every API too (shared/money.py, checked by shared.validation).
+AMOUNT_MAX = PENCE_MAX
 BALANCE_MAX = 2**63 - 1
 TIMEOUT_S_MAX = 366 * 24 * 3600
 US_PER_S = 1_000_000

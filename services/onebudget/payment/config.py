@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from onebudget.shared.config import ConfigError, ServiceConfig, env_int, env_str
+from onebudget.shared.config import ConfigError, ServiceConfig, env_int
+from onebudget.shared.policy import (
+    EXCLUDED_CATEGORIES_DEFAULT,
+    EXCLUDED_CATEGORIES_ENV,
+    CategoryPolicy,
+)
 
 SERVICE_NAME = "payment"
 DEFAULT_PORT = 50053
-# What a budget may never buy (guidance, domain.md "Payments"; local policy may add more):
-# ONEBUDGET_PAYMENT_EXCLUDED_CATEGORIES is a comma-separated list that replaces this one.
-EXCLUDED_CATEGORIES_DEFAULT = (
-    "alcohol,tobacco,gambling,debt_repayment,illegal,emergency_care,urgent_care,"
-    "gp_services,primary_medical_care,primary_dental_care"
-)
-_CATEGORY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+# Replaced by the one variable allocation reads too: refused so that a setting is never lost.
+_RETIRED_EXCLUDED_CATEGORIES = "ONEBUDGET_PAYMENT_EXCLUDED_CATEGORIES"
 
 
 @dataclass(frozen=True)
 class PaymentSettings:
-    excluded_categories: frozenset[str] = frozenset(EXCLUDED_CATEGORIES_DEFAULT.split(","))
+    # What a budget may never buy: the one policy (shared/policy.py), configured once for
+    # allocation and payment by ONEBUDGET_EXCLUDED_CATEGORIES.
+    excluded_categories: frozenset[str] = EXCLUDED_CATEGORIES_DEFAULT
     reservation_timeout_s: int = 14 * 24 * 3600
     batch_size_max: int = 500  # commands per release transaction
     wait_ms_max: int = 2  # longest a batch waits for company
@@ -39,15 +40,13 @@ class PaymentSettings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> PaymentSettings:
         env = os.environ if env is None else env
         prefix = "ONEBUDGET_PAYMENT_"
-        raw = env_str(env, f"{prefix}EXCLUDED_CATEGORIES", EXCLUDED_CATEGORIES_DEFAULT)
-        categories = frozenset(c.strip() for c in raw.split(",") if c.strip())
-        bad = sorted(c for c in categories if not _CATEGORY.match(c))
-        if bad:
+        if env.get(_RETIRED_EXCLUDED_CATEGORIES, "").strip():
             raise ConfigError(
-                f"{prefix}EXCLUDED_CATEGORIES has bad category codes: {', '.join(bad)}"
+                f"{_RETIRED_EXCLUDED_CATEGORIES} is replaced by {EXCLUDED_CATEGORIES_ENV}"
+                " (one list for allocation and payment)"
             )
         return cls(
-            excluded_categories=categories,
+            excluded_categories=CategoryPolicy.from_env(env).excluded,
             reservation_timeout_s=env_int(
                 env,
                 f"{prefix}RESERVATION_TIMEOUT_S",

@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 BASIS_POINTS_WHOLE = 10_000
+# The largest amount any API field or ledger transfer may carry: £10bn, so a million of them
+# still fit a bigint balance (the ledger's AMOUNT_MAX is this bound).
+PENCE_MAX = 1_000_000_000_000
 
 
 class MoneyError(ValueError):
@@ -22,6 +25,13 @@ def require_pence(amount: object, *, name: str = "amount") -> int:
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise MoneyError(f"{name} must be integer pence, got {type(amount).__name__}")
     return amount
+
+
+def pence_in_bounds(value: int, *, low: int = 1, high: int = PENCE_MAX) -> bool:
+    """Whether `value` is whole pence in [low, high]; low is 0 or 1, high at most PENCE_MAX."""
+    assert low in (0, 1)
+    assert 0 < high <= PENCE_MAX
+    return not isinstance(value, bool) and isinstance(value, int) and low <= value <= high
 
 
 def _check_split(total: object, weights: Sequence[object]) -> None:

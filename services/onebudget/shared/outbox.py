@@ -7,7 +7,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 
 import asyncpg
@@ -15,6 +15,7 @@ from google.protobuf import any_pb2, timestamp_pb2
 from google.protobuf.message import Message
 
 from onebudget.events.v1 import envelope_pb2
+from onebudget.shared.clock import SYSTEM_CLOCK
 
 _CAMEL_BOUNDARY = re.compile(r"(?<!^)(?=[A-Z])")
 
@@ -71,7 +72,7 @@ def new_event(
         when = occurred_at
     else:
         when = timestamp_pb2.Timestamp()
-        when.FromDatetime(occurred_at or datetime.now(UTC))
+        when.FromDatetime(occurred_at or SYSTEM_CLOCK.now())
     event_id = _new_event_id()
     envelope = envelope_pb2.EventEnvelope(
         event_id=event_id,

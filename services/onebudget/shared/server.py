@@ -25,6 +25,7 @@ from nats.js.client import JetStreamContext
 
 from onebudget.shared import bus, db
 from onebudget.shared.aio import cancel_and_wait
+from onebudget.shared.clock import SYSTEM_CLOCK, Clock
 from onebudget.shared.config import ConfigError, ServiceConfig
 from onebudget.shared.db import Migration
 from onebudget.shared.grpc_edge import EdgeServicer
@@ -43,6 +44,7 @@ class Runtime:
     pool: asyncpg.Pool
     nc: NatsClient
     js: JetStreamContext
+    clock: Clock = SYSTEM_CLOCK  # the one clock every handler, batcher and task decides with
 
 
 ServicerBinding = tuple[Callable[[Any, grpc.aio.Server], None], Any, str]
@@ -75,9 +77,12 @@ async def prepare_database(pool: asyncpg.Pool, spec: ServiceSpec) -> None:
 class ServiceHost:
     """Starts and stops one service; usable from `__main__` and from tests."""
 
-    def __init__(self, spec: ServiceSpec, config: ServiceConfig) -> None:
+    def __init__(
+        self, spec: ServiceSpec, config: ServiceConfig, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         self.spec = spec
         self.config = config
+        self.clock = clock
         self.port = 0
         self._server: grpc.aio.Server | None = None
         self._health = health.aio.HealthServicer()
@@ -90,7 +95,7 @@ class ServiceHost:
         nc = await bus.connect(self.config.nats_url, name=f"onebudget-{self.spec.name}")
         js = nc.jetstream()
         await bus.ensure_streams(js, self.config.stream_replicas)
-        self.runtime = Runtime(self.config, pool, nc, js)
+        self.runtime = Runtime(self.config, pool, nc, js, self.clock)
         self._server = grpc.aio.server()
         names = self._add_servicers(self._server, self.runtime)
         bind = f"{self.config.grpc_host}:{self.config.grpc_port}"

@@ -7,6 +7,7 @@ import uuid
 from datetime import date
 
 from onebudget.shared.errors import Violations
+from onebudget.shared.money import PENCE_MAX, pence_in_bounds
 
 NIL_UUID = uuid.UUID(int=0)
 
@@ -49,3 +50,13 @@ def parse_date(
     except ValueError:
         violations.add(field, "must be a date YYYY-MM-DD")
         return None
+
+
+def check_pence(
+    value: int, field: str, violations: Violations, *, low: int = 1, high: int = PENCE_MAX
+) -> None:
+    """The one check of every amount field of every API: whole pence from `low` (0 or 1) to
+    `high` (at most PENCE_MAX, £10bn, the ledger's AMOUNT_MAX), else a BadRequest violation
+    on `field` (INVALID_ARGUMENT when raised)."""
+    if not pence_in_bounds(value, low=low, high=high):
+        violations.add(field, f"whole pence from {low} to {high}")

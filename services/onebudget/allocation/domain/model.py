@@ -35,19 +35,7 @@ STREAMS: tuple[FundingStream, ...] = (
 )
 GENERAL_COHORT = ""  # the ring-fence for the overall target less the cohort targets
 _CATEGORY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-# Things a budget may never buy (guidance, see shared/domain.md "Payments"): refused at planning.
-EXCLUDED_CATEGORIES = frozenset(
-    {
-        "alcohol",
-        "tobacco",
-        "gambling",
-        "debt_repayment",
-        "illegal",
-        "emergency_care",
-        "gp_services",
-        "primary_dental_care",
-    }
-)
+# What a budget may never buy is one policy shared with payment: onebudget.shared.policy.
 
 
 class Cohort(enum.StrEnum):

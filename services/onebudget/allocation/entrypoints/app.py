@@ -3,6 +3,7 @@ moves money), the gRPC servicer, and the consumer of entitlement's events."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable, Sequence
 
 from onebudget.allocation.entrypoints.grpc_api import AllocationServicer
@@ -12,13 +13,15 @@ from onebudget.allocation.v1 import allocation_service_pb2_grpc as pb_grpc
 from onebudget.ledger.store import MIGRATIONS_PACKAGE as LEDGER_MIGRATIONS
 from onebudget.shared.consumer import EventConsumer
 from onebudget.shared.db import load_migrations
+from onebudget.shared.policy import CategoryPolicy
 from onebudget.shared.server import Runtime, ServicerBinding, ServiceSpec
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["AllocationService"].full_name
 
 
 def _servicers(runtime: Runtime) -> Sequence[ServicerBinding]:
-    servicer = AllocationServicer(runtime.pool)
+    policy = CategoryPolicy.from_env(os.environ)
+    servicer = AllocationServicer(runtime.pool, runtime.clock, policy)
     return ((pb_grpc.add_AllocationServiceServicer_to_server, servicer, SERVICE_NAME),)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 import asyncpg
@@ -11,14 +9,19 @@ import asyncpg
 from onebudget.allocation.service_layer import allocations, budgets
 from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.allocation.v1 import allocation_service_pb2_grpc as pb_grpc
+from onebudget.shared.clock import Clock
+from onebudget.shared.policy import CategoryPolicy
 
 Context = Any  # grpc.aio.ServicerContext
 
 
 class AllocationServicer(pb_grpc.AllocationServiceServicer):
-    def __init__(self, pool: asyncpg.Pool, today: Callable[[], date] = date.today) -> None:
+    def __init__(self, pool: asyncpg.Pool, clock: Clock, policy: CategoryPolicy) -> None:
+        """`clock.today()` (England's date) dates agreements, ends and year closes; `policy`
+        refuses plan lines of excluded categories."""
         self._pool = pool
-        self._today = today
+        self._today = clock.today
+        self._policy = policy
 
     async def RegisterCommissioner(
         self, request: pb.RegisterCommissionerRequest, _context: Context
@@ -62,7 +65,7 @@ class AllocationServicer(pb_grpc.AllocationServiceServicer):
         return await budgets.list_budgets(self._pool, request)
 
     async def AddPlanLine(self, request: pb.AddPlanLineRequest, _context: Context) -> pb.Budget:
-        return await budgets.add_plan_line(self._pool, request)
+        return await budgets.add_plan_line(self._pool, request, self._policy)
 
     async def RemovePlanLine(
         self, request: pb.RemovePlanLineRequest, _context: Context
@@ -70,10 +73,10 @@ class AllocationServicer(pb_grpc.AllocationServiceServicer):
         return await budgets.remove_plan_line(self._pool, request)
 
     async def AgreeBudget(self, request: pb.AgreeBudgetRequest, _context: Context) -> pb.Budget:
-        return await budgets.agree_budget(self._pool, request, self._today)
+        return await budgets.agree_budget(self._pool, request, self._today, self._policy)
 
     async def ReviseBudget(self, request: pb.ReviseBudgetRequest, _context: Context) -> pb.Budget:
-        return await budgets.revise_budget(self._pool, request)
+        return await budgets.revise_budget(self._pool, request, self._policy)
 
     async def EndBudget(self, request: pb.EndBudgetRequest, _context: Context) -> pb.Budget:
         return await budgets.end_budget(self._pool, request, self._today)

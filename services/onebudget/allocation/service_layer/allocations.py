@@ -8,14 +8,15 @@ from datetime import date
 import asyncpg
 
 from onebudget.allocation.adapters import repository as repo
-from onebudget.allocation.domain import accounts, errors, model
+from onebudget.allocation.domain import errors, model
 from onebudget.allocation.service_layer import funding, mapping, outgoing, validation
 from onebudget.allocation.service_layer.funding import Move
 from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.events.v1 import allocation_pb2 as ev
-from onebudget.ledger import store
+from onebudget.ledger import chart, store
 from onebudget.shared.errors import Violations
 from onebudget.shared.idempotency import check_request_id, run_idempotent
+from onebudget.shared.validation import check_pence
 
 SCHEMA = "allocation"
 
@@ -86,7 +87,7 @@ async def set_commissioner_allocation(
     check_request_id(request.request_id, v)
     validation.check_ods(request.commissioner_ods_code, "commissioner_ods_code", v)
     validation.check_year(request.financial_year, "financial_year", v)
-    validation.check_pence(request.allocation_pence, "allocation_pence", v, positive=True)
+    check_pence(request.allocation_pence, "allocation_pence", v)
     validation.check_basis_points(request.phb_target_basis_points, "phb_target_basis_points", v)
     cohorts = _cohort_targets(request, v)
     v.raise_if_any()
@@ -114,9 +115,9 @@ async def _post_allocation(
     ods, year = request.commissioner_ods_code, request.financial_year
     if not await repo.commissioner_exists(conn, ods):
         raise errors.not_found(errors.COMMISSIONER_NOT_FOUND, "commissioner", ods)
-    source = accounts.commissioner_source(ods, year)
-    general = accounts.commissioner_allocation(ods, year)
-    fences = [(t, accounts.ring_fence(ods, year, t.cohort)) for t in targets]
+    source = chart.commissioner_source(ods, year)
+    general = chart.commissioner_allocation(ods, year)
+    fences = [(t, chart.ring_fence(ods, year, t.cohort)) for t in targets]
     inserted = await repo.insert_commissioner_allocation(
         conn,
         ods=ods,
@@ -191,14 +192,14 @@ async def set_council_allocation(
     check_request_id(request.request_id, v)
     validation.check_gss(request.council_gss_code, "council_gss_code", v)
     validation.check_year(request.financial_year, "financial_year", v)
-    validation.check_pence(request.pot_pence, "pot_pence", v, positive=True)
+    check_pence(request.pot_pence, "pot_pence", v)
     v.raise_if_any()
     gss, year = request.council_gss_code, request.financial_year
 
     async def effect(conn: asyncpg.Connection) -> pb.CouncilAllocation:
         if not await repo.council_exists(conn, gss):
             raise errors.not_found(errors.COUNCIL_NOT_FOUND, "council", gss)
-        source, pot = accounts.council_source(gss, year), accounts.council_pot(gss, year)
+        source, pot = chart.council_source(gss, year), chart.council_pot(gss, year)
         inserted = await repo.insert_council_allocation(
             conn,
             gss=gss,

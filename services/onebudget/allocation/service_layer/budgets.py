@@ -13,20 +13,21 @@ from typing import Any
 
 import asyncpg
 
-from onebudget.allocation.adapters import ledger_reads
 from onebudget.allocation.adapters import repository as repo
-from onebudget.allocation.domain import accounts, errors, model
+from onebudget.allocation.domain import errors, model
 from onebudget.allocation.domain.model import BudgetStatus, EndReason
 from onebudget.allocation.service_layer import funding, mapping, outgoing, validation
 from onebudget.allocation.service_layer.funding import Move
 from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.events.v1 import allocation_pb2 as ev
-from onebudget.ledger import store
+from onebudget.ledger import chart, store
+from onebudget.ledger import reads as ledger_reads
 from onebudget.ledger.domain import FundingStream
 from onebudget.shared import paging
 from onebudget.shared.errors import Violations
 from onebudget.shared.idempotency import check_request_id, run_idempotent
-from onebudget.shared.validation import parse_date, require_uuid
+from onebudget.shared.policy import CategoryPolicy
+from onebudget.shared.validation import check_pence, parse_date, require_uuid
 
 SCHEMA = "allocation"
 Row = Any
@@ -63,7 +64,7 @@ async def create_budget(pool: asyncpg.Pool, request: pb.CreateBudgetRequest) -> 
     validation.check_year(request.financial_year, "financial_year", v)
     v.check(request.cohort in pb.Cohort.values(), "cohort", "not a known cohort")
     for name in ("indicative_nhs_pence", "indicative_council_pence", "client_contribution_pence"):
-        validation.check_pence(getattr(request, name), name, v)
+        check_pence(getattr(request, name), name, v, low=0)
     start, end = _period(request, v)
     v.raise_if_any()
 
@@ -120,12 +121,12 @@ async def _create(
     if not gss:
         _refuse_council_money(request.indicative_council_pence, request.client_contribution_pence)
     budget_id, year = uuid.uuid4(), request.financial_year
-    opened = [accounts.budget_stream(budget_id, FundingStream.NHS, year)]
+    opened = [chart.budget_stream(budget_id, FundingStream.NHS, year)]
     if gss:
         opened += [
-            accounts.budget_stream(budget_id, FundingStream.COUNCIL, year),
-            accounts.budget_stream(budget_id, FundingStream.CLIENT, year),
-            accounts.contribution(budget_id, year),
+            chart.budget_stream(budget_id, FundingStream.COUNCIL, year),
+            chart.budget_stream(budget_id, FundingStream.CLIENT, year),
+            chart.contribution(budget_id, year),
         ]
     await funding.open_accounts(conn, opened)
     budget = await repo.insert_budget(
@@ -252,7 +253,18 @@ def _line_removed(budget: Row, line: Row, revision: int) -> ev.PlanLineRemoved:
     )
 
 
-async def add_plan_line(pool: asyncpg.Pool, request: pb.AddPlanLineRequest) -> pb.Budget:
+def _refuse_excluded(policy: CategoryPolicy, lines: Sequence[tuple[str, str, str]]) -> None:
+    """CATEGORY_EXCLUDED for the first (key, value, category) whose category the one policy
+    excludes (shared/policy.py): a line that could never be paid is never planned or agreed."""
+    for key, value, category in lines:
+        refused = policy.check_category(category, **{key: value})
+        if refused is not None:
+            raise refused
+
+
+async def add_plan_line(
+    pool: asyncpg.Pool, request: pb.AddPlanLineRequest, policy: CategoryPolicy
+) -> pb.Budget:
     v = Violations()
     check_request_id(request.request_id, v)
     budget_id = require_uuid(request.budget_id, "budget_id", v)
@@ -260,6 +272,7 @@ async def add_plan_line(pool: asyncpg.Pool, request: pb.AddPlanLineRequest) -> p
     v.raise_if_any()
 
     async def effect(conn: asyncpg.Connection) -> pb.Budget:
+        _refuse_excluded(policy, [("field", "line.category", terms.category)])
         budget = await _locked_budget(conn, budget_id)
         _require_status(budget, BudgetStatus.DRAFT)
         _check_lines_fit(budget, [terms], len(await repo.plan_lines(conn, budget_id)))
@@ -468,7 +481,7 @@ def _totals(lines: Sequence[Mapping[str, Any]]) -> dict[FundingStream, int]:
 
 
 async def agree_budget(
-    pool: asyncpg.Pool, request: pb.AgreeBudgetRequest, today: Today
+    pool: asyncpg.Pool, request: pb.AgreeBudgetRequest, today: Today, policy: CategoryPolicy
 ) -> pb.Budget:
     v = Violations()
     check_request_id(request.request_id, v)
@@ -477,13 +490,17 @@ async def agree_budget(
     v.raise_if_any()
 
     async def effect(conn: asyncpg.Connection) -> pb.Budget:
-        return await _agree(conn, budget_id, agreed_on or today(), request.request_id)
+        return await _agree(conn, budget_id, agreed_on or today(), request.request_id, policy)
 
     return await run_idempotent(pool, SCHEMA, "AgreeBudget", request, pb.Budget, effect)
 
 
 async def _agree(
-    conn: asyncpg.Connection, budget_id: uuid.UUID, agreed_on: date, request_id: str
+    conn: asyncpg.Connection,
+    budget_id: uuid.UUID,
+    agreed_on: date,
+    request_id: str,
+    policy: CategoryPolicy,
 ) -> pb.Budget:
     budget = await _locked_budget(conn, budget_id)
     _require_status(budget, BudgetStatus.DRAFT)
@@ -491,6 +508,10 @@ async def _agree(
     lines = await repo.plan_lines(conn, budget_id)
     if not lines:
         raise errors.precondition(errors.PLAN_EMPTY, "agree a plan with at least one line")
+    # Lines planned under an older policy: none is agreed (its money moved) that cannot be paid.
+    _refuse_excluded(
+        policy, [("plan_line_id", str(line["plan_line_id"]), line["category"]) for line in lines]
+    )
     totals = _totals(lines)
     moves, funders = await _funding_moves(conn, budget, totals, "budget_agreed")
     await funding.move_money(conn, moves)
@@ -559,7 +580,9 @@ def _check_revision(request: pb.ReviseBudgetRequest, v: Violations) -> None:
     )
 
 
-async def revise_budget(pool: asyncpg.Pool, request: pb.ReviseBudgetRequest) -> pb.Budget:
+async def revise_budget(
+    pool: asyncpg.Pool, request: pb.ReviseBudgetRequest, policy: CategoryPolicy
+) -> pb.Budget:
     v = Violations()
     check_request_id(request.request_id, v)
     budget_id = require_uuid(request.budget_id, "budget_id", v)
@@ -574,6 +597,10 @@ async def revise_budget(pool: asyncpg.Pool, request: pb.ReviseBudgetRequest) -> 
     assert notice is not None
 
     async def effect(conn: asyncpg.Connection) -> pb.Budget:
+        _refuse_excluded(
+            policy,
+            [("field", f"add_lines[{i}].category", t.category) for i, t in enumerate(added)],
+        )
         return await _revise(conn, request, budget_id, notice, added, removed)
 
     return await run_idempotent(pool, SCHEMA, "ReviseBudget", request, pb.Budget, effect)

@@ -8,7 +8,7 @@ and then: their unspent money returns to the funders in the same transaction.
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date
 from typing import Any
 
 import asyncpg
@@ -19,6 +19,7 @@ from onebudget.allocation.domain.model import EndReason
 from onebudget.allocation.service_layer import budgets
 from onebudget.events.v1 import entitlement_pb2 as ent
 from onebudget.events.v1 import envelope_pb2
+from onebudget.shared.clock import england_date
 from onebudget.shared.consumer import PoisonEvent
 
 STREAM = "ENTITLEMENT"
@@ -72,10 +73,17 @@ async def handle(conn: asyncpg.Connection, envelope: envelope_pb2.EventEnvelope)
     payload = payload_type()
     if not envelope.payload.Unpack(payload):
         raise PoisonEvent(f"payload is not a {envelope.type}")
-    await apply(conn, payload, envelope.event_id)
+    occurred_on = None
+    if envelope.HasField("occurred_at"):
+        occurred_on = england_date(envelope.occurred_at.ToDatetime(tzinfo=UTC))
+    await apply(conn, payload, envelope.event_id, occurred_on)
 
 
-async def apply(conn: asyncpg.Connection, event: Any, event_id: str) -> None:
+async def apply(
+    conn: asyncpg.Connection, event: Any, event_id: str, occurred_on: date | None = None
+) -> None:
+    """`occurred_on` (England's date of the event) dates an end when the event gives no date:
+    a redelivery or a replay gets the same day, which reading the clock now would not."""
     person = _person_id(event.person_id)
     if isinstance(event, ent.PersonRegistered | ent.PersonDetailsUpdated):
         await repo.upsert_person(conn, person, event.commissioner_ods_code, event.council_gss_code)
@@ -87,7 +95,15 @@ async def apply(conn: asyncpg.Connection, event: Any, event_id: str) -> None:
             # A granted PHB after a withdrawal of consent makes the person active again.
             await repo.upsert_person(conn, person, "", "", state="ACTIVE")
     elif isinstance(event, ent.PersonDied):
-        await _stop(conn, person, event, "DECEASED", EndReason.PERSON_DIED, event.died_on, event_id)
+        await _stop(
+            conn,
+            person,
+            event,
+            "DECEASED",
+            EndReason.PERSON_DIED,
+            event.died_on or occurred_on,
+            event_id,
+        )
     elif isinstance(event, ent.ConsentWithdrawn):
         await _stop(
             conn,
@@ -95,7 +111,7 @@ async def apply(conn: asyncpg.Connection, event: Any, event_id: str) -> None:
             event,
             "CONSENT_WITHDRAWN",
             EndReason.CONSENT_WITHDRAWN,
-            event.withdrawn_on,
+            event.withdrawn_on or occurred_on,
             event_id,
         )
 
@@ -116,13 +132,15 @@ async def _stop(
     event: Any,
     state: str,
     reason: EndReason,
-    on: str,
+    on: str | date | None,
     event_id: str,
 ) -> None:
     await repo.upsert_person(
         conn, person, event.commissioner_ods_code, event.council_gss_code, state=state
     )
-    ended_on = _day(on) or date.today()
+    ended_on = on if isinstance(on, date) else _day(on or "")
+    if ended_on is None:
+        raise PoisonEvent("no date to end the budgets on")
     for budget in await repo.open_budgets_of(conn, person):
         # The event id stands in for a request id: it ties BudgetEnded to its cause.
         await budgets.finish(conn, budget, reason, ended_on, event_id)

@@ -7,10 +7,10 @@ from typing import Any
 
 import asyncpg
 
-from onebudget.allocation.adapters import ledger_reads
 from onebudget.allocation.adapters import repository as repo
 from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.events.v1 import allocation_pb2 as ev
+from onebudget.ledger import reads as ledger_reads
 from onebudget.ledger import store
 from onebudget.ledger.domain import Balance, FundingStream
 

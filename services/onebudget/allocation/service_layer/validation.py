@@ -8,6 +8,7 @@ from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.shared.errors import Violations
 from onebudget.shared.identifiers import is_valid_gss_council_code, is_valid_ods_code
 from onebudget.shared.money import BASIS_POINTS_WHOLE
+from onebudget.shared.validation import check_pence
 
 
 def check_name(name: str, field: str, v: Violations) -> None:
@@ -41,15 +42,6 @@ def check_basis_points(value: int, field: str, v: Violations) -> None:
     v.check(0 <= value <= BASIS_POINTS_WHOLE, field, "basis points between 0 and 10,000")
 
 
-def check_pence(value: int, field: str, v: Violations, *, positive: bool = False) -> None:
-    low = 1 if positive else 0
-    v.check(
-        low <= value <= model.ALLOCATION_PENCE_MAX,
-        field,
-        f"pence between {low} and {model.ALLOCATION_PENCE_MAX}",
-    )
-
-
 def cohort_name(value: int) -> str:
     """COHORT_UNSPECIFIED -> "" (general); COHORT_CHC -> "CHC"."""
     return "" if value == 0 else pb.Cohort.Name(value).removeprefix("COHORT_")
@@ -72,15 +64,11 @@ def plan_line(line: pb.PlanLineInput, field: str, v: Violations) -> model.PlanLi
         f"{field}.category",
         "a lower_snake code such as personal_care",
     )
-    v.check(
-        line.category not in model.EXCLUDED_CATEGORIES,
-        f"{field}.category",
-        "this category may not be bought with a budget",
-    )
-    v.check(
-        0 < line.cost_per_occurrence_pence <= model.COST_PER_OCCURRENCE_PENCE_MAX,
+    check_pence(
+        line.cost_per_occurrence_pence,
         f"{field}.cost_per_occurrence_pence",
-        f"positive pence up to {model.COST_PER_OCCURRENCE_PENCE_MAX}",
+        v,
+        high=model.COST_PER_OCCURRENCE_PENCE_MAX,
     )
     v.check(
         0 < line.occurrences <= model.OCCURRENCES_MAX,

@@ -32,7 +32,9 @@ class AllocationServiceStub:
     retry returns the first answer and moves no money twice.
     - Every List has page_size (0 = default 50, above 200 = 200), page_token, next_page_token
     (opaque; empty on the last page) (AIP-158).
-    - Money is int64 pence (fields *_pence); shares are basis points (10,000 = 100%).
+    - Money is int64 pence (fields *_pence); shares are basis points (10,000 = 100%). Every amount
+    in a request is whole pence from 1 (0 where a field says so) to 1,000,000,000,000 (GBP 10bn),
+    else INVALID_ARGUMENT naming the field.
     - A financial year is its starting year: 2026 means 2026-04-01 .. 2027-03-31.
     - Dates are ISO strings "YYYY-MM-DD".
     - Errors are google.rpc.Status with ErrorInfo (reason, domain "allocation.onebudget") and,
@@ -124,7 +126,9 @@ class AllocationServiceServicer:
     retry returns the first answer and moves no money twice.
     - Every List has page_size (0 = default 50, above 200 = 200), page_token, next_page_token
     (opaque; empty on the last page) (AIP-158).
-    - Money is int64 pence (fields *_pence); shares are basis points (10,000 = 100%).
+    - Money is int64 pence (fields *_pence); shares are basis points (10,000 = 100%). Every amount
+    in a request is whole pence from 1 (0 where a field says so) to 1,000,000,000,000 (GBP 10bn),
+    else INVALID_ARGUMENT naming the field.
     - A financial year is its starting year: 2026 means 2026-04-01 .. 2027-03-31.
     - Dates are ISO strings "YYYY-MM-DD".
     - Errors are google.rpc.Status with ErrorInfo (reason, domain "allocation.onebudget") and,
@@ -313,7 +317,9 @@ class AllocationService:
     retry returns the first answer and moves no money twice.
     - Every List has page_size (0 = default 50, above 200 = 200), page_token, next_page_token
     (opaque; empty on the last page) (AIP-158).
-    - Money is int64 pence (fields *_pence); shares are basis points (10,000 = 100%).
+    - Money is int64 pence (fields *_pence); shares are basis points (10,000 = 100%). Every amount
+    in a request is whole pence from 1 (0 where a field says so) to 1,000,000,000,000 (GBP 10bn),
+    else INVALID_ARGUMENT naming the field.
     - A financial year is its starting year: 2026 means 2026-04-01 .. 2027-03-31.
     - Dates are ISO strings "YYYY-MM-DD".
     - Errors are google.rpc.Status with ErrorInfo (reason, domain "allocation.onebudget") and,

@@ -16,7 +16,10 @@ from onebudget.shared.server import Runtime, ServicerBinding, ServiceSpec
 
 
 def _servicers(runtime: Runtime) -> Sequence[ServicerBinding]:
-    servicer = EntitlementServicer(EntitlementHandlers(runtime.pool), ReviewHandlers(runtime.pool))
+    servicer = EntitlementServicer(
+        EntitlementHandlers(runtime.pool, runtime.clock),
+        ReviewHandlers(runtime.pool, runtime.clock),
+    )
     return ((add_EntitlementServiceServicer_to_server, servicer, SERVICE_NAME),)
 
 

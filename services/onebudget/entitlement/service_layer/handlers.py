@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import date
 from typing import Any, TypeAlias, TypeVar
-from zoneinfo import ZoneInfo
 
 import asyncpg
 from google.protobuf.message import Message
@@ -25,6 +24,7 @@ from onebudget.entitlement.service_layer.outgoing import publish
 from onebudget.entitlement.v1 import entitlement_service_pb2 as api
 from onebudget.events.v1 import entitlement_pb2 as ev
 from onebudget.shared import identifiers, paging
+from onebudget.shared.clock import Clock
 from onebudget.shared.errors import FailedPrecondition, NotFound, Violations
 from onebudget.shared.idempotency import check_request_id, run_idempotent
 from onebudget.shared.validation import require_uuid
@@ -33,7 +33,6 @@ SCHEMA = "entitlement"
 NAME_LENGTH_MAX = 200
 TEXT_LENGTH_MAX = 1000
 REASONS_COUNT_MAX = 20
-_ENGLAND = ZoneInfo("Europe/London")
 CORRECTABLE_FIELDS = (
     "nhs_number",
     "given_name",
@@ -44,11 +43,6 @@ CORRECTABLE_FIELDS = (
 )
 ResponseT = TypeVar("ResponseT", bound=Message)
 Conn: TypeAlias = asyncpg.Connection
-
-
-def england_today() -> date:
-    """Dates in requests are English calendar dates; "the future" is judged in England."""
-    return datetime.now(_ENGLAND).date()
 
 
 def _check_text(value: str, field: str, violations: Violations, limit: int) -> None:
@@ -124,9 +118,11 @@ async def _living_person(conn: Conn, person_id: uuid.UUID) -> Any:
 
 
 class EntitlementHandlers:
-    def __init__(self, pool: asyncpg.Pool, today: Callable[[], date] = england_today) -> None:
+    def __init__(self, pool: asyncpg.Pool, clock: Clock) -> None:
+        """Dates in requests are England's calendar dates; "the future" is judged by
+        `clock.today()` (England's date)."""
         self._pool = pool
-        self._today = today
+        self._today = clock.today
 
     async def _once(
         self,

@@ -4,7 +4,6 @@ completed by RecordReviewCompleted, listed by due date."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import date
 from typing import TypeVar
 
@@ -16,12 +15,13 @@ from onebudget.entitlement.domain import errors
 from onebudget.entitlement.domain.dates import format_date, parse_iso_date
 from onebudget.entitlement.domain.reviews import ReviewKind, first_review, next_review
 from onebudget.entitlement.service_layer import mapping
-from onebudget.entitlement.service_layer.handlers import SCHEMA, england_today
+from onebudget.entitlement.service_layer.handlers import SCHEMA
 from onebudget.entitlement.service_layer.outgoing import publish
 from onebudget.entitlement.v1 import entitlement_service_pb2 as api
 from onebudget.events.v1 import allocation_pb2, envelope_pb2, payment_pb2
 from onebudget.events.v1 import entitlement_pb2 as ev
 from onebudget.shared import paging
+from onebudget.shared.clock import Clock
 from onebudget.shared.consumer import PoisonEvent
 from onebudget.shared.errors import FailedPrecondition, NotFound, Violations
 from onebudget.shared.idempotency import check_request_id, run_idempotent
@@ -32,9 +32,10 @@ EventT = TypeVar("EventT", bound=Message)
 
 
 class ReviewHandlers:
-    def __init__(self, pool: asyncpg.Pool, today: Callable[[], date] = england_today) -> None:
+    def __init__(self, pool: asyncpg.Pool, clock: Clock) -> None:
+        """`clock.today()` (England's date) judges "the future" in requests."""
         self._pool = pool
-        self._today = today
+        self._today = clock.today
 
     async def list_reviews_due(
         self, request: api.ListReviewsDueRequest

@@ -194,23 +194,6 @@ async def add_committed(
         )
 
 
-async def ended_in_ledger(conn: Conn, account_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-    """Which of these budget stream accounts the ledger shows swept back to their funders when
-    allocation ended the budget (a transfer of reason `budget_ended` debiting it). Read only when
-    a payment was refused for money: it tells an ended budget from a short one before this
-    service has seen BudgetEnded (a read of the ledger)."""
-    if not account_ids:
-        return set()
-    rows = await conn.fetch(
-        "SELECT DISTINCT e.account_id FROM ledger.entries e"
-        " JOIN ledger.transfers t ON t.id = e.transfer_id"
-        " WHERE e.account_id = ANY($1::uuid[]) AND t.reason = 'budget_ended'"
-        " AND t.debit_account_id = e.account_id",
-        list(account_ids),
-    )
-    return {row["account_id"] for row in rows}
-
-
 # -- payments ------------------------------------------------------------------------------------
 
 PAYMENT_COLUMNS = (
@@ -429,16 +412,6 @@ async def reserved_due(conn: Conn, limit_max: int) -> list[Any]:
             limit_max,
         )
     )
-
-
-async def expired_in_ledger(conn: Conn, pending_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-    """Which of these pending ledger transfers the ledger has expired (a read of the ledger)."""
-    rows = await conn.fetch(
-        "SELECT pending_id FROM ledger.transfers"
-        " WHERE pending_id = ANY($1::uuid[]) AND expire_pending",
-        list(pending_ids),
-    )
-    return {row["pending_id"] for row in rows}
 
 
 # -- returns and repayments ----------------------------------------------------------------------

@@ -32,6 +32,7 @@ from onebudget.ledger.domain import AMOUNT_MAX, CreateTransferResult, FundingStr
 from onebudget.payment.domain import errors
 from onebudget.shared.errors import DomainError, FailedPrecondition, NotFound
 from onebudget.shared.money import next_parts, split_by_basis_points, split_largest_remainder
+from onebudget.shared.policy import is_excluded
 
 STREAMS: tuple[FundingStream, ...] = (
     FundingStream.NHS,
@@ -40,7 +41,6 @@ STREAMS: tuple[FundingStream, ...] = (
 )
 PAYMENT_PENCE_MAX = AMOUNT_MAX
 Parts = tuple[int, int, int]  # pence per stream, in STREAMS order
-PAYEE_ACCOUNT_KIND = "payee"
 
 
 class PayeeKind(enum.StrEnum):
@@ -281,7 +281,7 @@ def _check_line(
         return PlanLineNotFound("no such plan line in this budget", plan_line_id=ask.plan_line_id)
     if not line.agreed:
         return PlanLineNotAgreed("the plan line is not agreed")
-    if line.category in excluded_categories:
+    if is_excluded(line.category, excluded_categories):
         return CategoryExcluded(
             "the plan line's category may not be paid for", category=line.category
         )

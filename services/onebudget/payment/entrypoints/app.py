@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
 
 from onebudget.payment.config import PaymentSettings
 from onebudget.payment.entrypoints.consumers import payment_consumers
@@ -21,16 +20,15 @@ _log = get_logger("onebudget.payment")
 
 
 def _servicers(runtime: Runtime) -> Sequence[ServicerBinding]:
-    handlers = PaymentHandlers(runtime.pool, PaymentSettings.from_env())
+    handlers = PaymentHandlers(runtime.pool, PaymentSettings.from_env(), runtime.clock)
     return ((add_PaymentServiceServicer_to_server, PaymentServicer(handlers), SERVICE_NAME),)
 
 
 def scheduler_task(runtime: Runtime, settings: PaymentSettings) -> Callable[[], Awaitable[None]]:
     async def run() -> None:
         while True:
-            today = datetime.now(UTC).date()
             paid = await run_due_instalments(
-                runtime.pool, settings, today, settings.scheduler_batch_max
+                runtime.pool, settings, runtime.clock, settings.scheduler_batch_max
             )
             if paid:
                 _log.info("instalments_run", count=paid)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date
+from datetime import UTC, date
 from typing import Any
 
 import asyncpg
@@ -19,6 +19,7 @@ from onebudget.events.v1 import allocation_pb2, entitlement_pb2, envelope_pb2
 from onebudget.payment.service_layer import read_model
 from onebudget.payment.service_layer.read_model import BudgetFacts, PlanLineFacts
 from onebudget.payment.service_layer.scheduler import stop_payments
+from onebudget.shared.clock import england_date
 from onebudget.shared.consumer import EventConsumer, PoisonEvent
 from onebudget.shared.server import Runtime
 
@@ -143,11 +144,19 @@ async def on_entitlement_event(
     if person_id is None:
         raise PoisonEvent("no person_id")
     if name == "PersonDied":
-        on = _date(d.get("died_on")) or date.today()
+        on = _date(d.get("died_on")) or _occurred_on(envelope)
         await stop_payments(conn, person_id, "DEATH", on, envelope.request_id)
     elif name == "ConsentWithdrawn":
-        on = _date(d.get("withdrawn_on")) or date.today()
+        on = _date(d.get("withdrawn_on")) or _occurred_on(envelope)
         await stop_payments(conn, person_id, "CONSENT_WITHDRAWN", on, envelope.request_id)
+
+
+def _occurred_on(envelope: envelope_pb2.EventEnvelope) -> date:
+    """England's date when the event happened: a redelivery or a replay gets the same day,
+    which reading the clock now would not."""
+    if not envelope.HasField("occurred_at"):
+        raise PoisonEvent("the envelope has no occurred_at")
+    return england_date(envelope.occurred_at.ToDatetime(tzinfo=UTC))
 
 
 def payment_consumers(runtime: Runtime) -> Sequence[Callable[[], Awaitable[None]]]:

@@ -8,15 +8,15 @@ command per transaction (they are rarer and touch one payment, schedule or repay
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, TypeAlias
 
 import asyncpg
 
 from onebudget import ledger
 from onebudget.events.v1 import payment_pb2 as ev
+from onebudget.ledger.chart import payee_accounts
 from onebudget.payment.adapters import repository as repo
-from onebudget.payment.adapters.accounts import payee_accounts
 from onebudget.payment.config import PaymentSettings
 from onebudget.payment.domain import errors
 from onebudget.payment.domain.model import (
@@ -42,18 +42,18 @@ from onebudget.payment.service_layer.release import Command, ReleaseBatcher
 from onebudget.payment.service_layer.statement import budget_statement
 from onebudget.payment.service_layer.validation import (
     TEXT_LENGTH_MAX,
-    check_amount,
     check_text,
     fields_if_valid,
     payment_fields,
 )
 from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.shared import paging
+from onebudget.shared.clock import Clock
 from onebudget.shared.errors import DomainError, FailedPrecondition, NotFound, Violations
 from onebudget.shared.grpc_edge import status_code_for
 from onebudget.shared.idempotency import check_request_id, request_hash, run_idempotent
 from onebudget.shared.outbox import add_to_outbox
-from onebudget.shared.validation import parse_date, parse_uuid
+from onebudget.shared.validation import check_pence, parse_date, parse_uuid
 
 REASONS_COUNT_MAX = 20
 _NO_RESULT = api.ReleasePaymentResult()  # a placeholder, replaced before the answer goes out
@@ -64,15 +64,13 @@ def _not_found(reason: str, what: str, key: str, value: object) -> NotFound:
     return NotFound(reason=reason, message=f"no such {what}", metadata={key: str(value)})
 
 
-def _today() -> date:
-    return datetime.now(UTC).date()
-
-
 class PaymentHandlers:
-    def __init__(self, pool: asyncpg.Pool, settings: PaymentSettings) -> None:
+    def __init__(self, pool: asyncpg.Pool, settings: PaymentSettings, clock: Clock) -> None:
+        """`clock` gives England's date (is the budget active?) and event times."""
         self._pool = pool
         self._settings = settings
-        self.batcher = ReleaseBatcher(pool, settings)
+        self._clock = clock
+        self.batcher = ReleaseBatcher(pool, settings, clock)
 
     async def _idempotent(self, method: str, request: Any, response_type: Any, effect: Any) -> Any:
         return await run_idempotent(self._pool, SCHEMA, method, request, response_type, effect)
@@ -207,7 +205,7 @@ class PaymentHandlers:
         v = Violations()
         check_request_id(request.request_id, v)
         payment_id = parse_uuid(request.payment_id, "payment_id", v)
-        check_amount(request.amount_pence, "amount_pence", v)
+        check_pence(request.amount_pence, "amount_pence", v)
         v.raise_if_any()
         assert payment_id is not None
 
@@ -277,7 +275,18 @@ class PaymentHandlers:
     ) -> None:
         key = f"{aggregate}_id"
         await add_to_outbox(
-            conn, SCHEMA, [event(payload, aggregate, row[key], row["version"], request_id)]
+            conn,
+            SCHEMA,
+            [
+                event(
+                    payload,
+                    aggregate,
+                    row[key],
+                    row["version"],
+                    request_id,
+                    occurred_at=self._clock.now(),
+                )
+            ],
         )
 
     # -- reads -----------------------------------------------------------------------------------
@@ -340,7 +349,7 @@ class PaymentHandlers:
         v = Violations()
         check_request_id(request.request_id, v)
         payment_id = parse_uuid(request.payment_id, "payment_id", v)
-        check_amount(request.amount_pence, "amount_pence", v)
+        check_pence(request.amount_pence, "amount_pence", v)
         check_text(request.reason, "reason", v, required=True)
         v.raise_if_any()
         assert payment_id is not None
@@ -398,7 +407,7 @@ class PaymentHandlers:
         v.check(len(request.reasons) <= REASONS_COUNT_MAX, "reasons", "at most 20")
         for i, reason in enumerate(request.reasons):
             check_text(reason, f"reasons[{i}]", v, required=True, limit=1000)
-        check_amount(request.amount_pence, "amount_pence", v)
+        check_pence(request.amount_pence, "amount_pence", v)
         due = parse_date(request.due_date, "due_date", v, required=True)
         v.raise_if_any()
         assert budget_id is not None
@@ -432,7 +441,7 @@ class PaymentHandlers:
         v = Violations()
         check_request_id(request.request_id, v)
         repayment_id = parse_uuid(request.repayment_id, "repayment_id", v)
-        check_amount(request.amount_pence, "amount_pence", v)
+        check_pence(request.amount_pence, "amount_pence", v)
         v.raise_if_any()
         assert repayment_id is not None
 
@@ -530,7 +539,7 @@ class PaymentHandlers:
         budget_id = parse_uuid(request.budget_id, "budget_id", v)
         line_id = parse_uuid(request.plan_line_id, "plan_line_id", v)
         payee_id = parse_uuid(request.payee_id, "payee_id", v)
-        check_amount(request.instalment_pence, "instalment_pence", v)
+        check_pence(request.instalment_pence, "instalment_pence", v)
         v.check(
             1 <= request.every_weeks <= EVERY_WEEKS_MAX,
             "every_weeks",
@@ -595,7 +604,7 @@ class PaymentHandlers:
             stopped=ctx.stopped if ctx else False,
             excluded_categories=self._settings.excluded_categories,
             line_committed_pence=0,
-            today=_today(),
+            today=self._clock.today(),
         )
         if refused is not None and refused.reason != errors.PLAN_LINE_EXCEEDED:
             raise refused
@@ -617,7 +626,7 @@ class PaymentHandlers:
         v = Violations()
         check_request_id(request.request_id, v)
         schedule_id = parse_uuid(request.schedule_id, "schedule_id", v)
-        v.check(request.unused_balance_pence >= 0, "unused_balance_pence", "must not be negative")
+        check_pence(request.unused_balance_pence, "unused_balance_pence", v, low=0)
         parse_date(request.as_of, "as_of", v, required=True)
         v.raise_if_any()
         assert schedule_id is not None

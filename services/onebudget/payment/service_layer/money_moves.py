@@ -16,7 +16,8 @@ import asyncpg
 from onebudget import ledger
 from onebudget.ledger import CreateTransferResult as R
 from onebudget.ledger import FundingStream, Transfer
-from onebudget.payment.adapters.accounts import payee_account_id, transfer_id
+from onebudget.ledger.chart import payee_account_id
+from onebudget.payment.domain.ids import transfer_id
 from onebudget.payment.domain.model import STREAMS, BudgetNotActive, Parts, ledger_refusal
 
 

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -27,9 +27,11 @@ from onebudget import ledger
 from onebudget.events.v1 import payment_pb2 as ev
 from onebudget.ledger import CreateTransferResult as R
 from onebudget.ledger import Transfer
+from onebudget.ledger import reads as ledger_reads
+from onebudget.ledger.chart import payee_account_id
 from onebudget.payment.adapters import repository as repo
-from onebudget.payment.adapters.accounts import new_payment_id, payee_account_id, transfer_id
 from onebudget.payment.config import PaymentSettings
+from onebudget.payment.domain.ids import new_payment_id, transfer_id
 from onebudget.payment.domain.model import (
     STREAMS,
     Accepted,
@@ -44,6 +46,7 @@ from onebudget.payment.service_layer.outgoing import event
 from onebudget.payment.service_layer.validation import PaymentFields
 from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.shared.aio import cancel_and_wait
+from onebudget.shared.clock import Clock, england_date
 from onebudget.shared.errors import AlreadyExists, DomainError, FailedPrecondition
 
 
@@ -106,9 +109,10 @@ class _Accepted:
 
 
 class ReleaseBatcher:
-    def __init__(self, pool: asyncpg.Pool, settings: PaymentSettings) -> None:
+    def __init__(self, pool: asyncpg.Pool, settings: PaymentSettings, clock: Clock) -> None:
         self._pool = pool
         self._settings = settings
+        self._clock = clock
         self._queue: asyncio.Queue[_Unit] = asyncio.Queue(settings.queue_size_max)
         self._carried: _Unit | None = None  # taken from the queue, did not fit in its batch
         # The ledger as this service last saw it, shared by the workers: each batch's transfers
@@ -213,7 +217,9 @@ class ReleaseBatcher:
         self.stats.commands += len(batch)
         try:
             async with conn.transaction():
-                outcomes = await _Batch(conn, batch, self._settings, self.stats, self._view).run()
+                outcomes = await _Batch(
+                    conn, batch, self._settings, self.stats, self._view, self._clock
+                ).run()
                 t = time.perf_counter()
         except BaseException:
             self._view.clear()  # it holds what this transaction planned and did not commit
@@ -232,6 +238,7 @@ class _Batch:
         settings: PaymentSettings,
         stats: BatchStats,
         view: ledger.LedgerView,
+        clock: Clock,
     ) -> None:
         self.conn = conn
         self.view = view
@@ -240,8 +247,8 @@ class _Batch:
         self.stats = stats
         self.outcomes: list[Outcome | None] = [None] * len(commands)
         self._duplicates: list[tuple[int, int]] = []  # (index, index of the same request_id)
-        self.now = datetime.now(UTC)
-        self.today = self.now.date()
+        self.now = clock.now()
+        self.today = england_date(self.now)  # England's date at the batch's one instant
 
     async def run(self) -> list[Outcome]:
         t = time.perf_counter()
@@ -547,7 +554,7 @@ async def with_ledger_end(
 ) -> dict[uuid.UUID, BudgetContext]:
     """The budgets, each marked when the ledger shows it ended (its accounts swept back)."""
     accounts = [a for ctx in budgets.values() for a in ctx.budget.accounts if a is not None]
-    swept = await repo.ended_in_ledger(conn, accounts)
+    swept = await ledger_reads.swept_by_budget_end(conn, accounts)
     return {
         bid: replace(ctx, ended_in_ledger=any(a in swept for a in ctx.budget.accounts))
         for bid, ctx in budgets.items()

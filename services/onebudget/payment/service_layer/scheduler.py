@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
@@ -21,13 +21,11 @@ from onebudget import ledger
 from onebudget.events.v1 import payment_pb2 as ev
 from onebudget.ledger import CreateTransferResult as R
 from onebudget.ledger import Transfer
+from onebudget.ledger import reads as ledger_reads
+from onebudget.ledger.chart import payee_account_id
 from onebudget.payment.adapters import repository as repo
-from onebudget.payment.adapters.accounts import (
-    instalment_payment_id,
-    payee_account_id,
-    transfer_id,
-)
 from onebudget.payment.config import PaymentSettings
+from onebudget.payment.domain.ids import instalment_payment_id, transfer_id
 from onebudget.payment.domain.model import (
     STREAMS,
     Accepted,
@@ -54,6 +52,7 @@ from onebudget.payment.service_layer.handlers import (
 )
 from onebudget.payment.service_layer.outgoing import SCHEMA, event
 from onebudget.payment.service_layer.release import with_ledger_end as _with_ledger_end
+from onebudget.shared.clock import Clock
 from onebudget.shared.errors import DomainError
 from onebudget.shared.outbox import OutgoingEvent, add_to_outbox
 
@@ -61,22 +60,24 @@ REPAYMENT_DUE_DAYS = 28  # local practice: the notice's time limit (reg 15)
 
 
 async def run_due_instalments(
-    pool: asyncpg.Pool, settings: PaymentSettings, today: date, limit_max: int
+    pool: asyncpg.Pool, settings: PaymentSettings, clock: Clock, limit_max: int
 ) -> int:
-    """Pay (or refuse) due instalments, one transaction each; returns how many were handled."""
+    """Pay (or refuse) instalments due by England's date on `clock`, one transaction each;
+    returns how many were handled."""
+    today = clock.today()
     handled = 0
     while handled < limit_max:
         async with pool.acquire() as conn, conn.transaction():
             schedule = await repo.next_due_schedule(conn, today)
             if schedule is None:
                 return handled
-            await _instalment(conn, settings, schedule, today)
+            await _instalment(conn, settings, schedule, today, clock)
         handled += 1
     return handled
 
 
 async def _instalment(
-    conn: asyncpg.Connection, settings: PaymentSettings, s: Any, today: date
+    conn: asyncpg.Connection, settings: PaymentSettings, s: Any, today: date, clock: Clock
 ) -> None:
     n = s["next_instalment_no"]
     due = due_date(s["start_date"], s["every_weeks"], n)
@@ -120,7 +121,7 @@ async def _instalment(
             refused = decision
     paid = plan.pay_pence > 0 and refused is None
     if paid:
-        await _payment_row(conn, s, payment_id, n, due, parts)
+        await _payment_row(conn, s, payment_id, n, due, parts, clock)
     fresh = await repo.insert_instalment(
         conn,
         schedule_id=s["schedule_id"],
@@ -220,6 +221,7 @@ async def _payment_row(
     n: int,
     due: date,
     parts: Parts,
+    clock: Clock,
 ) -> None:
     await repo.insert_payments(
         conn,
@@ -246,7 +248,7 @@ async def _payment_row(
                 "schedule_id": s["schedule_id"],
                 "instalment_no": n,
                 "expires_at": None,
-                "created_at": datetime.now(UTC),
+                "created_at": clock.now(),
             }
         ],
     )
@@ -299,7 +301,7 @@ async def expire_reservations(pool: asyncpg.Pool, limit_max: int = 500) -> int:
         if not due:
             return 0
         first = {row["payment_id"]: _first_hold(row) for row in due}
-        expired = await repo.expired_in_ledger(conn, list(first.values()))
+        expired = await ledger_reads.expired_pending_ids(conn, list(first.values()))
         events: list[OutgoingEvent] = []
         for row in due:
             if first[row["payment_id"]] not in expired:

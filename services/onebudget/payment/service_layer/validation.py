@@ -6,18 +6,14 @@ import uuid
 from datetime import date
 from typing import Protocol
 
-from onebudget.payment.domain.model import PAYMENT_PENCE_MAX, PaymentAsk
+from onebudget.payment.domain.model import PaymentAsk
 from onebudget.shared.errors import Violations
 from onebudget.shared.idempotency import check_request_id
-from onebudget.shared.validation import parse_date, parse_uuid
+from onebudget.shared.money import pence_in_bounds
+from onebudget.shared.validation import check_pence, parse_date, parse_uuid
 
 TEXT_LENGTH_MAX = 200
 REFERENCE_LENGTH_MAX = 100
-
-
-def check_amount(amount: int, field: str, violations: Violations) -> None:
-    violations.check(amount > 0, field, "must be more than 0 pence")
-    violations.check(amount <= PAYMENT_PENCE_MAX, field, f"at most {PAYMENT_PENCE_MAX} pence")
 
 
 def check_text(
@@ -65,7 +61,7 @@ def fields_if_valid(r: PaymentRequest) -> PaymentFields | None:
     except ValueError:  # also an empty value
         return None
     amount = r.amount_pence
-    if not 0 < amount <= PAYMENT_PENCE_MAX or len(r.broker_reference) > REFERENCE_LENGTH_MAX:
+    if not pence_in_bounds(amount) or len(r.broker_reference) > REFERENCE_LENGTH_MAX:
         return None
     start = end = None
     if r.service_period_start or r.service_period_end:
@@ -86,7 +82,7 @@ def payment_fields(
     budget = parse_uuid(r.budget_id, f"{prefix}budget_id", violations)
     line = parse_uuid(r.plan_line_id, f"{prefix}plan_line_id", violations)
     payee = parse_uuid(r.payee_id, f"{prefix}payee_id", violations)
-    check_amount(r.amount_pence, f"{prefix}amount_pence", violations)
+    check_pence(r.amount_pence, f"{prefix}amount_pence", violations)
     start = parse_date(r.service_period_start, f"{prefix}service_period_start", violations)
     end = parse_date(r.service_period_end, f"{prefix}service_period_end", violations)
     if start is not None and end is not None:

@@ -34,7 +34,11 @@ class PaymentServiceStub:
     - Every mutating request has request_id, a client-chosen UUID reused on retries (AIP-155): a
     retry returns the first answer and moves no money twice. A refused request stores nothing.
     - Every List has page_size (0 = default 50, above 200 = 200), page_token, next_page_token.
-    - Money is int64 pence; dates are ISO strings "YYYY-MM-DD".
+    - Money is int64 pence: every amount in a request is whole pence from 1 (0 where a field says
+    so) to 1,000,000,000,000 (GBP 10bn), else INVALID_ARGUMENT naming the field. Dates are ISO
+    strings "YYYY-MM-DD", England's calendar dates (Europe/London).
+    - A List is a listing, not a change feed (see ListPayments); the change feed is the PAYMENT
+    JetStream stream of events.
     - Errors are google.rpc.Status with ErrorInfo (reason, domain "payment.onebudget", metadata
     such as the per-stream shortfall) and, for bad input, BadRequest field violations.
     """
@@ -151,7 +155,11 @@ class PaymentServiceServicer:
     - Every mutating request has request_id, a client-chosen UUID reused on retries (AIP-155): a
     retry returns the first answer and moves no money twice. A refused request stores nothing.
     - Every List has page_size (0 = default 50, above 200 = 200), page_token, next_page_token.
-    - Money is int64 pence; dates are ISO strings "YYYY-MM-DD".
+    - Money is int64 pence: every amount in a request is whole pence from 1 (0 where a field says
+    so) to 1,000,000,000,000 (GBP 10bn), else INVALID_ARGUMENT naming the field. Dates are ISO
+    strings "YYYY-MM-DD", England's calendar dates (Europe/London).
+    - A List is a listing, not a change feed (see ListPayments); the change feed is the PAYMENT
+    JetStream stream of events.
     - Errors are google.rpc.Status with ErrorInfo (reason, domain "payment.onebudget", metadata
     such as the per-stream shortfall) and, for bad input, BadRequest field violations.
     """
@@ -219,7 +227,14 @@ class PaymentServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListPayments(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Payments in creation order (create_time, then payment_id), a page at a time. A listing, not
+        a change feed: create_time is taken before the payment commits, so a payment that commits
+        late can land behind the cursor of a walk already in progress and be missed by it, and a
+        later change to a listed payment (confirmed, cancelled, returned) does not bring it back.
+        To see every payment and every change, consume the PAYMENT JetStream stream (subjects
+        onebudget.payment.>, one event per committed change, Nats-Msg-Id = event_id; at least once,
+        so dedupe on event_id) with a durable consumer; use ListPayments to look up and reconcile.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -398,7 +413,11 @@ class PaymentService:
     - Every mutating request has request_id, a client-chosen UUID reused on retries (AIP-155): a
     retry returns the first answer and moves no money twice. A refused request stores nothing.
     - Every List has page_size (0 = default 50, above 200 = 200), page_token, next_page_token.
-    - Money is int64 pence; dates are ISO strings "YYYY-MM-DD".
+    - Money is int64 pence: every amount in a request is whole pence from 1 (0 where a field says
+    so) to 1,000,000,000,000 (GBP 10bn), else INVALID_ARGUMENT naming the field. Dates are ISO
+    strings "YYYY-MM-DD", England's calendar dates (Europe/London).
+    - A List is a listing, not a change feed (see ListPayments); the change feed is the PAYMENT
+    JetStream stream of events.
     - Errors are google.rpc.Status with ErrorInfo (reason, domain "payment.onebudget", metadata
     such as the per-stream shortfall) and, for bad input, BadRequest field violations.
     """

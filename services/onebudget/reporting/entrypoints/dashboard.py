@@ -27,6 +27,7 @@ from onebudget.reporting.service_layer.mapping import cohort_label
 from onebudget.reporting.v1 import reporting_service_pb2 as api
 from onebudget.reporting.v1 import reporting_service_pb2_grpc as api_grpc
 from onebudget.shared.client import error_reason, service_address
+from onebudget.shared.clock import SYSTEM_CLOCK
 from onebudget.shared.config import ConfigError, env_port, env_str
 
 CALL_TIMEOUT_S = 10.0
@@ -184,7 +185,9 @@ def main() -> int:
         print(f"onebudget-dashboard: configuration error: {exc}", file=sys.stderr)
         return 2
     commissioner = env_str(os.environ, "ONEBUDGET_DASHBOARD_COMMISSIONER", "QNQ")
-    server = serve(host, port, service_address("reporting"), (commissioner, _fy(date.today())))
+    server = serve(
+        host, port, service_address("reporting"), (commissioner, _fy(SYSTEM_CLOCK.today()))
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

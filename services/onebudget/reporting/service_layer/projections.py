@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import UTC, date
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 import asyncpg
 from google.protobuf.message import Message
@@ -30,10 +29,10 @@ from onebudget.reporting.domain.model import (
     Movement,
     RingFence,
 )
+from onebudget.shared.clock import england_date
 from onebudget.shared.consumer import PoisonEvent
 
 # Payments are dated by the day they happened in England (a 00:30 BST payment is that day's).
-_ENGLAND = ZoneInfo("Europe/London")
 
 M = TypeVar("M", bound=Message)
 Handler = Callable[[asyncpg.Connection, envelope_pb2.EventEnvelope], Awaitable[None]]
@@ -66,7 +65,7 @@ def _required_date(text: str) -> date:
 def _occurred_on(envelope: envelope_pb2.EventEnvelope) -> date:
     if not envelope.HasField("occurred_at"):
         raise PoisonEvent("the envelope has no occurred_at")
-    return envelope.occurred_at.ToDatetime(tzinfo=_ENGLAND).date()
+    return england_date(envelope.occurred_at.ToDatetime(tzinfo=UTC))
 
 
 # -- allocation ----------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
-"""The ledger accounts of payees: one per funding stream, so money paid keeps its colour.
+"""Payment's own ids: its payments, and the ledger transfers each payment, return or repayment
+makes. Pure; the accounts these transfers move money between are in `onebudget.ledger.chart`.
 
-Layout: kind `payee`, owner = payee id, stream NHS / COUNCIL / CLIENT, no financial year, no
-balance limit (a payee's account only accumulates what it was paid, less returns and
-repayments). Ids are uuid5 of (payee id, stream), so transfers name them without a lookup.
-Ledger transfer ids are uuid5 of (payment id, what, stream): a retry after a crash names the
-same transfers, and the ledger applies each id at most once.
+Ledger transfer ids are uuid5 of (payment id, what, stream) in payment's namespace (the chart's
+`PAYMENT_NAMESPACE`, where payee account names start "payee|" instead): a retry after a crash names
+the same transfers, and the ledger applies each id at most once. These stay in payment, not in
+the chart: they name payment's transfers and payments, not accounts, and are on its hot path.
 """
 
 from __future__ import annotations
@@ -12,24 +12,9 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from functools import lru_cache
 
-from onebudget.ledger import Account, FundingStream
-from onebudget.payment.domain.model import PAYEE_ACCOUNT_KIND, STREAMS
-
-_NAMESPACE = uuid.UUID("0b5e3a7c-9d41-5f0e-8c2b-7a6f1e4d3c21")
-
-
-@lru_cache(maxsize=65536)  # a few hot providers take most payments; uuid5 is slow Python
-def payee_account_id(payee_id: uuid.UUID, stream: FundingStream) -> uuid.UUID:
-    return uuid.uuid5(_NAMESPACE, f"payee|{payee_id}|{stream.value}")
-
-
-def payee_accounts(payee_id: uuid.UUID) -> list[Account]:
-    return [
-        Account(payee_account_id(payee_id, s), PAYEE_ACCOUNT_KIND, str(payee_id), s)
-        for s in STREAMS
-    ]
+from onebudget.ledger.chart import PAYMENT_NAMESPACE as _NAMESPACE
+from onebudget.ledger.domain import FundingStream
 
 
 def transfer_id(owner: uuid.UUID | str, what: str, stream: FundingStream) -> uuid.UUID:

@@ -1,0 +1,208 @@
+"""The ledger's read API: every query of the ledger's tables that another package needs.
+
+No other package writes SQL against the `ledger` schema (tests/unit/test_architecture.py
+proves it); services call these functions, inside their own transaction when they need one.
+Each takes an asyncpg connection and returns typed values, never rows. All amounts are pence.
+Plain SELECTs only: nothing here takes a lock or writes.
+
+The queries are the ones the services used before they moved here (issue 12), unchanged:
+reporting's reconcile (invariant 9) and allocation's budget views rely on them, and on the
+indexes of migration 0004.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import asyncpg
+
+# -- what a plan line has used, where a ring-fence's money went (allocation) --------------------
+
+# Spending is every non-funding movement out of (or back into) the budget's accounts that names
+# the plan line; entries already net pending reservations that were posted, voided or expired.
+_PLAN_LINE_USE = """
+SELECT t.plan_line_ref AS ref,
+       coalesce(sum(e.debits_posted - e.credits_posted), 0)::bigint AS spent,
+       coalesce(sum(e.debits_pending), 0)::bigint AS reserved
+FROM ledger.entries e JOIN ledger.transfers t ON t.id = e.transfer_id
+WHERE e.account_id = ANY($1::uuid[]) AND t.plan_line_ref = ANY($2::text[]) AND NOT t.funding
+GROUP BY t.plan_line_ref
+"""
+
+_RING_FENCE_FLOWS = """
+SELECT coalesce(sum(CASE WHEN t.debit_account_id = $1 AND c.kind = 'budget'
+                         THEN t.amount ELSE 0 END), 0)::bigint
+     - coalesce(sum(CASE WHEN t.credit_account_id = $1 AND d.kind = 'budget'
+                         THEN t.amount ELSE 0 END), 0)::bigint AS funded,
+       coalesce(sum(CASE WHEN t.debit_account_id = $1 AND c.kind = 'allocation'
+                         THEN t.amount ELSE 0 END), 0)::bigint AS returned
+FROM ledger.transfers t
+JOIN ledger.accounts d ON d.id = t.debit_account_id
+JOIN ledger.accounts c ON c.id = t.credit_account_id
+WHERE (t.debit_account_id = $1 OR t.credit_account_id = $1)
+  AND NOT t.pending AND t.pending_id IS NULL
+"""
+
+
+class PlanLineUse(NamedTuple):
+    """What a plan line has used of its budget's accounts, in pence."""
+
+    spent: int  # posted, net of money that came back naming the line
+    reserved: int  # pending (held, not yet posted, voided or expired)
+
+
+class RingFenceFlows(NamedTuple):
+    """Where a ring-fence's money went, in pence."""
+
+    funded: int  # net NHS money moved into budgets (less reclaims back)
+    returned: int  # money returned to the allocation at close
+
+
+async def plan_line_use(
+    conn: asyncpg.Connection, accounts: Sequence[uuid.UUID], lines: Sequence[uuid.UUID]
+) -> dict[str, PlanLineUse]:
+    """plan line id (text) -> (spent, reserved) pence over `accounts` (a budget's stream
+    accounts), from the ledger; a line with no movement is absent."""
+    if not lines:
+        return {}
+    rows = await conn.fetch(_PLAN_LINE_USE, list(accounts), [str(x) for x in lines])
+    return {row["ref"]: PlanLineUse(int(row["spent"]), int(row["reserved"])) for row in rows}
+
+
+async def ring_fence_flows(conn: asyncpg.Connection, account_id: uuid.UUID) -> RingFenceFlows:
+    """(net NHS money moved into budgets, money returned to the allocation at close), posted
+    transfers only."""
+    row = await conn.fetchrow(_RING_FENCE_FLOWS, account_id)
+    assert row is not None
+    return RingFenceFlows(int(row["funded"]), int(row["returned"]))
+
+
+# -- a commissioner's accounts and their flows (reporting's reconcile, invariant 9) -------------
+
+
+@dataclass(frozen=True)
+class Flow:
+    """Posted pence between one account and its counterparties of one kind, summed."""
+
+    account_id: uuid.UUID
+    counterparty_id: uuid.UUID
+    counterparty_kind: str
+    out_pence: int  # debits posted on the account
+    in_pence: int  # credits posted on the account
+
+
+@dataclass(frozen=True)
+class RingFenceAccount:
+    """A commissioner's ring-fence account: owner "<ODS>" (general) or "<ODS>:<cohort>"."""
+
+    id: uuid.UUID
+    owner: str
+    balance_pence: int  # credits posted - debits posted
+
+
+_FLOWS = """
+SELECT e.account_id,
+    CASE WHEN t.debit_account_id = e.account_id THEN t.credit_account_id
+         ELSE t.debit_account_id END AS counterparty_id,
+    CASE WHEN t.debit_account_id = e.account_id THEN ca.kind ELSE da.kind END AS counterparty_kind,
+    sum(e.debits_posted)::bigint AS out_pence,
+    sum(e.credits_posted)::bigint AS in_pence
+FROM ledger.entries e
+JOIN ledger.transfers t ON t.id = e.transfer_id
+JOIN ledger.accounts da ON da.id = t.debit_account_id
+JOIN ledger.accounts ca ON ca.id = t.credit_account_id
+WHERE e.account_id = ANY($1::uuid[])
+GROUP BY 1, 2, 3
+"""
+
+
+async def flows(conn: asyncpg.Connection, account_ids: Sequence[uuid.UUID]) -> list[Flow]:
+    """Posted flows of each of `account_ids`, per counterparty, from the entries."""
+    rows = await conn.fetch(_FLOWS, list(account_ids))
+    return [
+        Flow(
+            r["account_id"],
+            r["counterparty_id"],
+            r["counterparty_kind"],
+            r["out_pence"],
+            r["in_pence"],
+        )
+        for r in rows
+    ]
+
+
+async def ring_fences(conn: asyncpg.Connection, ods: str, year: int) -> list[RingFenceAccount]:
+    """The commissioner's NHS ring-fence accounts of financial `year` (general and cohorts)."""
+    rows = await conn.fetch(
+        "SELECT id, owner, credits_posted - debits_posted AS balance FROM ledger.accounts"
+        " WHERE kind = 'ring_fence' AND funding_stream = 'NHS' AND financial_year = $2"
+        " AND (owner = $1 OR starts_with(owner, $1 || ':'))",
+        ods,
+        year,
+    )
+    return [RingFenceAccount(r["id"], r["owner"], r["balance"]) for r in rows]
+
+
+async def commissioner_allocation_id(
+    conn: asyncpg.Connection, ods: str, year: int
+) -> uuid.UUID | None:
+    """The commissioner's general NHS allocation account of `year`, if it was opened."""
+    account: uuid.UUID | None = await conn.fetchval(
+        "SELECT id FROM ledger.accounts WHERE kind = 'allocation' AND funding_stream = 'NHS'"
+        " AND owner = $1 AND financial_year = $2",
+        ods,
+        year,
+    )
+    return account
+
+
+async def ipb_accounts(conn: asyncpg.Connection, nhs_accounts: set[uuid.UUID]) -> set[uuid.UUID]:
+    """The NHS budget accounts whose budget also received council or client money."""
+    rows = await conn.fetch(
+        "SELECT n.id FROM ledger.accounts n WHERE n.id = ANY($1::uuid[]) AND EXISTS ("
+        " SELECT 1 FROM ledger.accounts o WHERE o.kind = 'budget' AND o.owner = n.owner"
+        " AND o.funding_stream IN ('COUNCIL', 'CLIENT') AND o.credits_posted > 0)",
+        list(nhs_accounts),
+    )
+    return {r["id"] for r in rows}
+
+
+# -- reservations the ledger has expired (payment) ------------------------------------------------
+
+
+async def expired_pending_ids(
+    conn: asyncpg.Connection, pending_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of these pending transfers the ledger has expired (an `expire_pending` transfer
+    resolves each)."""
+    rows = await conn.fetch(
+        "SELECT pending_id FROM ledger.transfers"
+        " WHERE pending_id = ANY($1::uuid[]) AND expire_pending",
+        list(pending_ids),
+    )
+    return {row["pending_id"] for row in rows}
+
+
+# -- budgets ended in the ledger (payment) --------------------------------------------------------
+
+
+async def swept_by_budget_end(
+    conn: asyncpg.Connection, account_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of these budget stream accounts a `budget_ended` transfer has debited (allocation
+    swept them back to their funders when it ended the budget). Payment asks only after it
+    refused a payment for money, to tell an ended budget from a short one before it has seen
+    BudgetEnded."""
+    if not account_ids:
+        return set()
+    rows = await conn.fetch(
+        "SELECT DISTINCT e.account_id FROM ledger.entries e"
+        " JOIN ledger.transfers t ON t.id = e.transfer_id"
+        " WHERE e.account_id = ANY($1::uuid[]) AND t.reason = 'budget_ended'"
+        " AND t.debit_account_id = e.account_id",
+        list(account_ids),
+    )
+    return {row["account_id"] for row in rows}
