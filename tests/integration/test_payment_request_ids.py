@@ -214,7 +214,7 @@ async def test_concurrent_calls_sharing_an_id_with_other_payloads(
         calls = [
             s.ReleasePayment(release(b, provider, 100 + k, request_id=rid)) for k in range(CALLS)
         ]
-        calls += [s.ReservePayment(reserve(b, provider, 100, rid)) for _ in range(10)]
+        calls += [s.ReservePayment(reserve(b, provider, 100 + k, rid)) for k in range(10)]
         outcomes = await asyncio.gather(*[outcome(c) for c in calls])
         won = [o for o in outcomes if isinstance(o, api.Payment)]
         assert len(won) == 1

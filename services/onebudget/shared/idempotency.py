@@ -47,7 +47,8 @@ async def run_idempotent(
     """Run `effect` in a transaction at most once per `request.request_id` (in any accepted
     spelling); a retry gets the first answer. Raises RequestIdReused (ALREADY_EXISTS,
     REQUEST_ID_REUSED) for another request with the same id, RequestInFlight
-    (FAILED_PRECONDITION, REQUEST_IN_FLIGHT) if the first has no answer yet."""
+    (FAILED_PRECONDITION, REQUEST_IN_FLIGHT) if the first has no answer yet. Before `effect`
+    runs, `request.request_id` is set to its canonical spelling."""
     key = IdempotencyKey.of(method, request)
     async with pool.acquire() as conn, conn.transaction():
         claimed = await conn.fetchval(
@@ -66,6 +67,8 @@ async def run_idempotent(
             assert row is not None
             stored = StoredRequest(row["method"], row["request_hash"], row["response"])
             return response_type.FromString(replay(stored, key))
+        # The effect's rows and events carry the id in one spelling, whatever the client sent.
+        setattr(request, "request_id", key.request_id)  # noqa: B010
         response = await effect(conn)
         await conn.execute(
             f"UPDATE {schema}.idempotency SET response = $2 WHERE request_id = $1",

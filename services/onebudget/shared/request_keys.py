@@ -31,7 +31,8 @@ Anything else is `INVALID_ARGUMENT` (field `request_id`).
 **The digest** is SHA-256 over a version tag, the method name and the request serialised
 deterministically with its request_id in the canonical spelling. Rows written before this
 rule hold SHA-256 of the request as it was received (no method in the digest; the method was
-compared on its own): `IdempotencyKey.legacy_digest` is that value, so a retry of an old request
+compared on its own): `IdempotencyKey.legacy_digest()` is that value (worked out only when a
+stored row is met, so the hot path hashes once), so a retry of an old request
 sent as before is still answered, and one that differs in anything (its spelling included) is
 refused, which moves nothing.
 """
@@ -41,6 +42,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from google.protobuf.message import Message
 
@@ -52,6 +54,7 @@ DIGEST_VERSION = b"onebudget.request.v2\x00"
 
 _HYPHENATED = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _BARE = "[0-9a-f]{32}"
+_CANONICAL = re.compile(_HYPHENATED, re.ASCII)  # case-sensitive: lower case only
 _SPELLINGS = re.compile(
     rf"(?:{_HYPHENATED}|{_BARE}|\{{{_HYPHENATED}\}}|\{{{_BARE}\}}|urn:uuid:{_HYPHENATED})",
     re.IGNORECASE | re.ASCII,
@@ -62,7 +65,7 @@ _NOT_HEX = re.compile("[^0-9a-f]")
 def canonical_request_id(value: str) -> str | None:
     """The canonical (lower-case hyphenated) spelling of a request_id, or None when `value` is
     not one of the accepted spellings of a UUID (module docstring)."""
-    if len(value) == 36 and value == value.lower() and _SPELLINGS.fullmatch(value):
+    if _CANONICAL.fullmatch(value):
         return value  # the common case: already canonical
     if not _SPELLINGS.fullmatch(value):
         return None
@@ -88,15 +91,15 @@ def check_request_id(request_id: str, violations: Violations) -> str:
     return canonical
 
 
-@dataclass(frozen=True, slots=True)
-class IdempotencyKey:
+class IdempotencyKey(NamedTuple):
     """What identifies one request: its canonical request_id, its method (the RPC name, e.g.
-    "ReleasePayment") and the digest of the method and the canonical request."""
+    "ReleasePayment") and the digest of the method and the canonical request. (A named tuple:
+    one is made per payment on the hot path.)"""
 
     request_id: str
     method: str
     digest: bytes
-    legacy_digest: bytes = b""  # what code before this rule stored: SHA-256 of the request as sent
+    sent: bytes = b""  # the request as sent, serialised: for rows stored before this rule
 
     @classmethod
     def of(cls, method: str, request: Message) -> IdempotencyKey:
@@ -104,20 +107,24 @@ class IdempotencyKey:
 
         Raises InvalidArgument (INVALID_REQUEST, field request_id) when the request_id is not
         an accepted spelling (callers validate first; this is the backstop)."""
-        sent: str = getattr(request, "request_id")  # noqa: B009 (every mutating request has it)
-        v = Violations()
-        canonical = check_request_id(sent, v)
-        v.raise_if_any()
+        sent_id: str = getattr(request, "request_id")  # noqa: B009 (every mutating request has it)
         as_sent = request.SerializeToString(deterministic=True)
-        if canonical == sent:
-            body = as_sent
+        if _CANONICAL.fullmatch(sent_id):
+            canonical, body = sent_id, as_sent
         else:
+            v = Violations()
+            canonical = check_request_id(sent_id, v)
+            v.raise_if_any()
             copy = type(request)()
             copy.CopyFrom(request)
             setattr(copy, "request_id", canonical)  # noqa: B010
             body = copy.SerializeToString(deterministic=True)
         digest = hashlib.sha256(DIGEST_VERSION + method.encode() + b"\x00" + body).digest()
-        return cls(canonical, method, digest, hashlib.sha256(as_sent).digest())
+        return cls(canonical, method, digest, as_sent)
+
+    def legacy_digest(self) -> bytes:
+        """What code before this rule stored: SHA-256 of the request as sent (b"" if unknown)."""
+        return hashlib.sha256(self.sent).digest() if self.sent else b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +175,7 @@ def replay(stored: StoredRequest, key: IdempotencyKey) -> bytes:
     or another payload), and RequestInFlight (FAILED_PRECONDITION) when it is the same request
     but has no answer yet."""
     same = stored.request_hash == key.digest or (
-        key.legacy_digest != b"" and stored.request_hash == key.legacy_digest
+        key.sent != b"" and stored.request_hash == key.legacy_digest()
     )
     if stored.method != key.method or not same:
         raise RequestIdReused(key.request_id, stored.method)

@@ -62,15 +62,15 @@ class Command:
     digest: bytes
     fields: PaymentFields
     reserve: bool
-    legacy_digest: bytes = b""
+    sent: bytes = b""  # the request as sent (IdempotencyKey.sent)
 
     @classmethod
     def of(cls, key: IdempotencyKey, fields: PaymentFields, reserve: bool) -> Command:
-        return cls(key.request_id, key.method, key.digest, fields, reserve, key.legacy_digest)
+        return cls(key.request_id, key.method, key.digest, fields, reserve, key.sent)
 
     @property
     def key(self) -> IdempotencyKey:
-        return IdempotencyKey(self.request_id, self.method, self.digest, self.legacy_digest)
+        return IdempotencyKey(self.request_id, self.method, self.digest, self.sent)
 
 
 Outcome = api.Payment | Exception
