@@ -124,7 +124,9 @@ async def test_unary_calls_in_one_batch_with_other_payloads(start_service: Start
     host = await start_service(SPEC)
     assert host.runtime is not None
     channel, s = stub(host)
-    handlers = PaymentHandlers(host.runtime.pool, PaymentSettings(batch_workers=1))
+    handlers = PaymentHandlers(
+        host.runtime.pool, PaymentSettings(batch_workers=1), host.runtime.clock
+    )
     try:
         async with channel, host.runtime.pool.acquire() as conn:
             b = await funded_budget(conn, FUNDS)
@@ -153,7 +155,9 @@ async def test_reserve_and_release_sharing_a_request_id(start_service: StartServ
     host = await start_service(SPEC)
     assert host.runtime is not None
     channel, s = stub(host)
-    handlers = PaymentHandlers(host.runtime.pool, PaymentSettings(batch_workers=1))
+    handlers = PaymentHandlers(
+        host.runtime.pool, PaymentSettings(batch_workers=1), host.runtime.clock
+    )
     try:
         async with channel, host.runtime.pool.acquire() as conn:
             b = await funded_budget(conn, FUNDS)
