@@ -51,7 +51,7 @@ from onebudget.shared import paging
 from onebudget.shared.clock import Clock
 from onebudget.shared.errors import DomainError, FailedPrecondition, NotFound, Violations
 from onebudget.shared.grpc_edge import status_code_for
-from onebudget.shared.idempotency import check_request_id, request_hash, run_idempotent
+from onebudget.shared.idempotency import IdempotencyKey, check_request_id, run_idempotent
 from onebudget.shared.outbox import add_to_outbox
 from onebudget.shared.validation import check_pence, parse_date, parse_uuid
 
@@ -152,19 +152,19 @@ class PaymentHandlers:
             fields = payment_fields(request, v)
             v.raise_if_any()
             assert fields is not None
-        args = (request.request_id, method, request_hash(request), fields, reserve)
-        return await self.batcher.submit(args)
+        command = Command.of(IdempotencyKey.of(method, request), fields, reserve)
+        return await self.batcher.submit(command)
 
     async def release_payments(
         self, request: api.ReleasePaymentsRequest
     ) -> api.ReleasePaymentsResponse:
         v = Violations()
-        check_request_id(request.request_id, v)
+        outer_id = check_request_id(request.request_id, v)
         v.check(len(request.payments) > 0, "payments", "at least one payment")
         limit = self._settings.bulk_size_max
         v.check(len(request.payments) <= limit, "payments", f"at most {limit} payments")
         v.raise_if_any()
-        outer = uuid.UUID(request.request_id)
+        outer = uuid.UUID(outer_id)  # any accepted spelling: one UUID, one set of derived ids
         results: list[api.ReleasePaymentResult] = []
         commands: list[Command] = []
         queued: list[int] = []  # the index in `results` of each queued command's answer
@@ -182,9 +182,7 @@ class PaymentHandlers:
                 except DomainError as error:
                     results.append(api.ReleasePaymentResult(error=payment_error(error)))
                 continue
-            commands.append(
-                Command(item.request_id, "ReleasePayment", request_hash(item), fields, False)
-            )
+            commands.append(Command.of(IdempotencyKey.of("ReleasePayment", item), fields, False))
             queued.append(len(results))
             results.append(_NO_RESULT)
         if commands:

@@ -47,16 +47,33 @@ from onebudget.payment.service_layer.validation import PaymentFields
 from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.shared.aio import cancel_and_wait
 from onebudget.shared.clock import Clock, england_date
-from onebudget.shared.errors import AlreadyExists, DomainError, FailedPrecondition
+from onebudget.shared.errors import DomainError, FailedPrecondition
+from onebudget.shared.request_keys import (
+    IdempotencyKey,
+    RequestIdReused,
+    RequestInFlight,
+    StoredRequest,
+    replay,
+    same_request,
+)
 
 
 @dataclass(slots=True)
 class Command:
-    request_id: str
+    request_id: str  # canonical (shared/request_keys.py)
     method: str
     digest: bytes
     fields: PaymentFields
     reserve: bool
+    sent: bytes = b""  # the request as sent (IdempotencyKey.sent)
+
+    @classmethod
+    def of(cls, key: IdempotencyKey, fields: PaymentFields, reserve: bool) -> Command:
+        return cls(key.request_id, key.method, key.digest, fields, reserve, key.sent)
+
+    @property
+    def key(self) -> IdempotencyKey:
+        return IdempotencyKey(self.request_id, self.method, self.digest, self.sent)
 
 
 Outcome = api.Payment | Exception
@@ -133,13 +150,11 @@ class ReleaseBatcher:
         await cancel_and_wait(self._workers)
         self._workers = []
 
-    def submit(
-        self, command_args: tuple[str, str, bytes, PaymentFields, bool]
-    ) -> asyncio.Future[api.Payment]:
+    def submit(self, command: Command) -> asyncio.Future[api.Payment]:
         """Queue one command; its future resolves after its batch commits."""
         self.start()
         done: asyncio.Future[api.Payment] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Unit([Command(*command_args)], True, done))
+        self._queue.put_nowait(_Unit([command], True, done))
         return done
 
     async def run_many(self, commands: list[Command]) -> list[Outcome]:
@@ -265,7 +280,13 @@ class _Batch:
         return out
 
     async def _claim(self) -> list[int]:
-        """Claim each request id once; replay stored answers; return the fresh commands."""
+        """Claim each request id once; replay stored answers; return the fresh commands.
+
+        A request id an earlier batch took: each command with it is compared with the stored
+        row (`replay`). A request id first claimed here and met again in this batch:
+        `same_request` decides, a retry of the first gets the first's answer (whatever it is,
+        set in `run`), another request is refused REQUEST_ID_REUSED and the first goes on. No
+        round trip per command."""
         first: dict[str, int] = {}
         for i, c in enumerate(self.commands):
             first.setdefault(c.request_id, i)
@@ -279,18 +300,20 @@ class _Batch:
         replays = [r for r in ids if r not in claimed]
         stored = await repo.stored_requests(self.conn, replays) if replays else {}
         fresh: list[int] = []
+        self._duplicates = []
         for i, c in enumerate(self.commands):
-            if first[c.request_id] != i:
-                continue  # a duplicate in the same batch: answered with its first, below
-            if c.request_id in claimed:
+            j = first[c.request_id]
+            if c.request_id not in claimed:  # an earlier batch's: each is compared with it
+                self.outcomes[i] = _replay(c, stored.get(c.request_id))
+            elif j == i:
                 fresh.append(i)
             else:
-                self.outcomes[i] = _replay(c, stored.get(c.request_id))
-        self._duplicates = [
-            (i, first[c.request_id])
-            for i, c in enumerate(self.commands)
-            if first[c.request_id] != i
-        ]
+                try:
+                    same_request(self.commands[j].key, c.key)
+                except RequestIdReused as error:
+                    self.outcomes[i] = error
+                else:
+                    self._duplicates.append((i, j))  # answered with its first, in `run`
         return fresh
 
     async def _decide_and_write(self, fresh: list[int]) -> None:
@@ -535,18 +558,16 @@ class _Batch:
 
 
 def _replay(c: Command, stored: Any) -> api.Payment | Exception:
-    if stored is None or stored["response"] is None:
+    """The stored answer for a command whose request id an earlier batch took (the rule:
+    shared/request_keys.py `replay`)."""
+    if stored is None:
         # Claimed by a transaction that rolled back in between: ask the caller to retry.
-        return FailedPrecondition(
-            reason="REQUEST_IN_FLIGHT", message="the same request_id is being processed; retry"
-        )
-    if stored["method"] != c.method or stored["request_hash"] != c.digest:
-        return AlreadyExists(
-            reason="REQUEST_ID_REUSED",
-            message="this request_id was already used for a different request",
-            metadata={"request_id": c.request_id, "first_method": stored["method"]},
-        )
-    return api.Payment.FromString(stored["response"])
+        return RequestInFlight(c.request_id)
+    row = StoredRequest(stored["method"], stored["request_hash"], stored["response"])
+    try:
+        return api.Payment.FromString(replay(row, c.key))
+    except DomainError as error:
+        return error
 
 
 async def with_ledger_end(
