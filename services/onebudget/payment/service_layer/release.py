@@ -47,7 +47,7 @@ from onebudget.payment.service_layer.validation import PaymentFields
 from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.shared.aio import cancel_and_wait
 from onebudget.shared.clock import Clock, england_date
-from onebudget.shared.errors import DomainError, FailedPrecondition
+from onebudget.shared.errors import DomainError
 from onebudget.shared.request_keys import (
     IdempotencyKey,
     RequestIdReused,
