@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 
@@ -63,3 +64,76 @@ def test_every_service_package_has_well_named_migrations() -> None:
         migrations = db.load_migrations(f"onebudget.{service}.migrations")
         assert migrations, service
         assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
+
+
+async def test_payment_0003_backfills_each_lines_commitment_per_stream(
+    fresh_database: FreshDatabase,
+) -> None:
+    """Lines paid before per-stream commitments existed get them from their payments: released
+    and confirmed less returned, live reservations held, cancelled and expired nothing."""
+    migrations = db.load_migrations("onebudget.payment.migrations")
+    assert [m.name for m in migrations][2] == "0003_committed_per_stream.sql"
+    pool = await db.create_pool(await fresh_database())
+    try:
+        await db.apply_migration_list(pool, "payment", migrations[:2])
+        budget, line, idle, payee = (uuid.uuid4() for _ in range(4))
+        await pool.execute(
+            "INSERT INTO payment.budgets (budget_id, state) VALUES ($1, 'AGREED')", budget
+        )
+        for line_id, committed in ((line, 1_000 - 100 + 300 + 500), (idle, 0)):
+            await pool.execute(
+                "INSERT INTO payment.plan_lines (plan_line_id, budget_id, category, cost_pence,"
+                " nhs_bp, council_bp, client_bp, committed_pence)"
+                " VALUES ($1, $2, 'personal_care', 10000, 6000, 4000, 0, $3)",
+                line_id,
+                budget,
+                committed,
+            )
+        await pool.execute(
+            "INSERT INTO payment.payees (payee_id, kind, name) VALUES ($1, 'PROVIDER', 'p')",
+            payee,
+        )
+        rows = [
+            # state, kind, paid (nhs, council), reserved (nhs, council), returned (nhs, council)
+            ("RELEASED", "RELEASE", (600, 400), (0, 0), (60, 40)),
+            ("RESERVED", "RESERVATION", (0, 0), (180, 120), (0, 0)),
+            ("CONFIRMED", "RESERVATION", (300, 200), (301, 200), (0, 0)),
+            ("CANCELLED", "RESERVATION", (0, 0), (70, 30), (0, 0)),
+            ("EXPIRED", "RESERVATION", (0, 0), (7, 3), (0, 0)),
+        ]
+        for state, kind, paid, held, back in rows:
+            await pool.execute(
+                "INSERT INTO payment.payments (payment_id, kind, state, budget_id, plan_line_id,"
+                " payee_id, amount_pence, nhs_pence, council_pence, client_pence,"
+                " reserved_pence, reserved_nhs_pence, reserved_council_pence,"
+                " reserved_client_pence, returned_pence, returned_nhs_pence,"
+                " returned_council_pence, returned_client_pence)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11, $12, 0, $13, $14,"
+                " $15, 0)",
+                uuid.uuid4(),
+                kind,
+                state,
+                budget,
+                line,
+                payee,
+                sum(paid),
+                *paid,
+                sum(held),
+                *held,
+                sum(back),
+                *back,
+            )
+        assert await db.apply_migration_list(pool, "payment", migrations) == [
+            m.name for m in migrations[2:]
+        ]
+        got = {
+            r["plan_line_id"]: tuple(r)[1:]
+            for r in await pool.fetch(
+                "SELECT plan_line_id, committed_pence, committed_nhs_pence,"
+                " committed_council_pence, committed_client_pence FROM payment.plan_lines"
+            )
+        }
+        # NHS: 600 - 60 + 180 + 300; council: 400 - 40 + 120 + 200.
+        assert got == {line: (1_700, 1_020, 680, 0), idle: (0, 0, 0, 0)}
+    finally:
+        await pool.close()

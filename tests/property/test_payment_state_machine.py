@@ -1,10 +1,13 @@
 """Hypothesis state machine through the payment service's gRPC API, against an in-memory model.
 
 Random releases, reservations, confirmations, cancellations, returns, reclaims, schedule runs and
-invalid calls on random budgets. After every step: no stream's available balance is below zero
-and each equals the model's; each funder's spend in the ledger (payee accounts) equals the sum of
-the exact splits; a refused call changed no balance; every committed change published exactly
-one event (and the first instalment one DirectPaymentStarted more).
+invalid calls on random budgets (funded at random, or with exactly the line's own split). After
+every step: no stream's available balance is below zero and each equals the model's; each
+funder's spend in the ledger (payee accounts) equals the sum of the parts; the plan line's
+per-stream commitment equals the model's, never exceeds the line's own split F, and is F exactly
+when the line is fully committed (ADR 7: parts over the line's life); a refused call changed no
+balance; every committed change published exactly one event (and the first instalment one
+DirectPaymentStarted more).
 
 The service runs in its own thread and event loop for the whole test (starting one per example
 would dominate the run); each example gets new budgets and payees.
@@ -37,7 +40,7 @@ from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.payment.v1 import payment_service_pb2_grpc as api_grpc
 from onebudget.shared.clock import SYSTEM_CLOCK, FixedClock
 from onebudget.shared.config import ServiceConfig
-from onebudget.shared.money import split_by_basis_points, split_largest_remainder
+from onebudget.shared.money import next_parts, split_by_basis_points, split_largest_remainder
 from onebudget.shared.server import ServiceHost
 from tests.integration.test_payment_support import FundedBudget, funded_budget
 
@@ -123,18 +126,26 @@ class PaymentMachine(RuleBasedStateMachine):
         funds=st.tuples(*[st.integers(0, 50_000)] * 3),
         bp=st.sampled_from(SPLITS),
         cost=st.integers(1, 120_000),
+        exact=st.booleans(),
     )
-    def setup(self, funds: tuple[int, int, int], bp: tuple[int, int, int], cost: int) -> None:
+    def setup(
+        self, funds: tuple[int, int, int], bp: tuple[int, int, int], cost: int, exact: bool
+    ) -> None:
         self.svc = SERVICE[0]
         self.bp = bp
         self.cost = cost
+        self.whole = split_by_basis_points(cost, list(bp))  # F: the line's own split
+        if exact:  # as allocation funds a budget of this one line
+            funds = (self.whole[0], self.whole[1], self.whole[2])
+        self.line_done = [0, 0, 0]  # what the line has committed per stream
         self.budget: FundedBudget = self.svc.run(self._budget(funds, bp, cost))
         self.provider = self._payee(api.PAYEE_KIND_PROVIDER)
         self.dp = self._payee(api.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT)
         self.available = list(funds)
         self.spent = {self.provider: [0, 0, 0], self.dp: [0, 0, 0]}
         self.committed = 0
-        self.paid: dict[str, tuple[str, list[int]]] = {}  # payment -> (payee, parts left)
+        # payment -> (payee, parts paid, parts returned)
+        self.paid: dict[str, tuple[str, list[int], list[int]]] = {}
         self.held: dict[str, list[int]] = {}  # reservation -> reserved parts
         self.owed: dict[str, list[int]] = {}  # open repayment -> parts outstanding
         self.events = self._events()
@@ -160,9 +171,9 @@ class PaymentMachine(RuleBasedStateMachine):
         return self.svc.run(count())
 
     def _predict(self, amount: int) -> tuple[str, list[int]]:
-        parts = split_by_basis_points(amount, list(self.bp))
         if self.committed + amount > self.cost:
-            return "PLAN_LINE_EXCEEDED", parts
+            return "PLAN_LINE_EXCEEDED", []
+        parts = next_parts(self.whole, self.line_done, amount)
         if any(p > a for p, a in zip(parts, self.available, strict=True)):
             return "INSUFFICIENT_FUNDS", parts
         return "OK", parts
@@ -198,14 +209,19 @@ class PaymentMachine(RuleBasedStateMachine):
         assert got == expected
         if got == "OK":
             self._spend(payee, parts)
-            self.paid[payment.payment_id] = (payee, list(parts))
+            self.paid[payment.payment_id] = (payee, list(parts), [0, 0, 0])
             self.events += 1
 
     def _spend(self, payee: str, parts: list[int]) -> None:
         for k in range(3):
             self.available[k] -= parts[k]
             self.spent[payee][k] += parts[k]
-        self.committed += sum(parts)
+        self._commit(parts)
+
+    def _commit(self, parts: list[int], sign: int = 1) -> None:
+        for k in range(3):
+            self.line_done[k] += sign * parts[k]
+        self.committed += sign * sum(parts)
 
     @rule(amount=st.integers(1, 30_000))
     def reserve(self, amount: int) -> None:
@@ -217,8 +233,14 @@ class PaymentMachine(RuleBasedStateMachine):
         if got == "OK":
             for k in range(3):
                 self.available[k] -= parts[k]
-            self.committed += amount
+            self._commit(parts)
             self.held[payment.payment_id] = list(parts)
+            assert sum(parts) == payment.amount_pence  # the answer names what is held
+            assert [
+                payment.streams.nhs_pence,
+                payment.streams.council_pence,
+                payment.streams.client_pence,
+            ] == parts
             self.events += 1
 
     @precondition(lambda self: bool(self.held))
@@ -229,7 +251,7 @@ class PaymentMachine(RuleBasedStateMachine):
         amount = data.draw(st.integers(0, sum(reserved) + 1))
         for k in range(3):
             self.available[k] += reserved[k]
-        self.committed -= sum(reserved)
+        self._commit(reserved, -1)
         if amount == 0:
             got, _ = self._call(
                 "CancelPayment", api.CancelPaymentRequest(request_id=_rid(), payment_id=payment_id)
@@ -247,37 +269,40 @@ class PaymentMachine(RuleBasedStateMachine):
             assert got == "CONFIRM_EXCEEDS_RESERVED"
             for k in range(3):
                 self.available[k] -= reserved[k]
-            self.committed += sum(reserved)
+            self._commit(reserved)
             self.held[payment_id] = reserved
             return
         assert got == "OK"
-        parts = split_largest_remainder(amount, reserved)
+        rest = sum(reserved) - amount  # goes back by the rule over the payment's life
+        freed = next_parts(reserved, [0, 0, 0], rest) if rest else [0, 0, 0]
+        parts = [r - f for r, f in zip(reserved, freed, strict=True)]
         self._spend(self.provider, parts)
-        self.paid[payment_id] = (self.provider, parts)
+        self.paid[payment_id] = (self.provider, parts, [0, 0, 0])
         self.events += 1
 
     @precondition(lambda self: bool(self.paid))
     @rule(data=st.data())
     def record_return(self, data: st.DataObject) -> None:
         payment_id = data.draw(st.sampled_from(list(self.paid)))
-        payee, left = self.paid[payment_id]
-        amount = data.draw(st.integers(1, sum(left) + 1))
+        payee, paid, returned = self.paid[payment_id]
+        left = sum(paid) - sum(returned)
+        amount = data.draw(st.integers(1, left + 1))
         got, _ = self._call(
             "RecordReturn",
             api.RecordReturnRequest(
                 request_id=_rid(), payment_id=payment_id, amount_pence=amount, reason="refund"
             ),
         )
-        if amount > sum(left):
+        if amount > left:
             assert got == "RETURN_EXCEEDS_PAYMENT"
             return
         assert got == "OK"
-        parts = split_largest_remainder(amount, left)
+        parts = next_parts(paid, returned, amount)  # exactly the parts it took, over returns
         for k in range(3):
-            left[k] -= parts[k]
+            returned[k] += parts[k]
             self.available[k] += parts[k]
             self.spent[payee][k] -= parts[k]
-        self.committed -= amount
+        self._commit(parts, -1)
         self.events += 1
 
     @rule(amount=st.integers(1, 5_000), receive=st.integers(0, 5_000))
@@ -374,6 +399,19 @@ class PaymentMachine(RuleBasedStateMachine):
         assert min(avail) >= 0
         assert spent == self.spent
         assert self._events() == self.events
+        line = self.svc.run(self._line())
+        assert line == [self.committed, *self.line_done]
+        assert all(d <= w for d, w in zip(self.line_done, self.whole, strict=True))
+        if self.committed == self.cost:  # fully committed: each funder exactly its share of F
+            assert self.line_done == self.whole
+
+    async def _line(self) -> list[int]:
+        row = await self.svc.pool.fetchrow(
+            "SELECT committed_pence, committed_nhs_pence, committed_council_pence,"
+            " committed_client_pence FROM payment.plan_lines WHERE plan_line_id = $1",
+            self.budget.line_id,
+        )
+        return list(row)
 
     async def _ledger(self) -> tuple[list[int], dict[str, list[int]]]:
         async with self.svc.pool.acquire() as conn:

@@ -184,3 +184,25 @@ async def expired_pending_ids(
         list(pending_ids),
     )
     return {row["pending_id"] for row in rows}
+
+
+# -- budgets ended in the ledger (payment) --------------------------------------------------------
+
+
+async def swept_by_budget_end(
+    conn: asyncpg.Connection, account_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of these budget stream accounts a `budget_ended` transfer has debited (allocation
+    swept them back to their funders when it ended the budget). Payment asks only after it
+    refused a payment for money, to tell an ended budget from a short one before it has seen
+    BudgetEnded."""
+    if not account_ids:
+        return set()
+    rows = await conn.fetch(
+        "SELECT DISTINCT e.account_id FROM ledger.entries e"
+        " JOIN ledger.transfers t ON t.id = e.transfer_id"
+        " WHERE e.account_id = ANY($1::uuid[]) AND t.reason = 'budget_ended'"
+        " AND t.debit_account_id = e.account_id",
+        list(account_ids),
+    )
+    return {row["account_id"] for row in rows}

@@ -1,39 +1,39 @@
 """Idempotent mutating RPCs (AIP-155): the request_id row commits with the effect.
 
-`run_idempotent` claims the request_id at the start of the transaction. A concurrent call with
-the same id blocks on the primary key until the first commits, then finds its stored response;
-if the first rolled back, the second proceeds. A retry whose body differs from the first is
-refused (ALREADY_EXISTS, REQUEST_ID_REUSED): one id, one request.
+`run_idempotent` claims the canonical request_id at the start of the transaction, with the
+request's method and digest (shared/request_keys.py decides what a request_id means). A
+concurrent call with the same id blocks on the primary key until the first commits, then finds
+its stored row: the same request gets the stored answer, any other request (another method or
+payload) is refused ALREADY_EXISTS, REQUEST_ID_REUSED. If the first rolled back (a refusal
+stores nothing), the second proceeds.
 """
 
 from __future__ import annotations
 
-import hashlib
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import asyncpg
 from google.protobuf.message import Message
 
-from onebudget.shared.errors import AlreadyExists, Violations
+from onebudget.shared.request_keys import (
+    IdempotencyKey,
+    RequestIdReused,
+    StoredRequest,
+    canonical_request_id,
+    check_request_id,
+    replay,
+)
+
+__all__ = [
+    "IdempotencyKey",
+    "RequestIdReused",
+    "canonical_request_id",
+    "check_request_id",
+    "run_idempotent",
+]
 
 ResponseT = TypeVar("ResponseT", bound=Message)
-
-
-def check_request_id(request_id: str, violations: Violations) -> None:
-    """A request_id is required on every mutating call and must be a UUID (AIP-155)."""
-    if not request_id:
-        violations.add("request_id", "required: a client-chosen UUID, reused on retries")
-        return
-    try:
-        uuid.UUID(request_id)
-    except ValueError:
-        violations.add("request_id", "must be a UUID")
-
-
-def request_hash(request: Message) -> bytes:
-    return hashlib.sha256(request.SerializeToString(deterministic=True)).digest()
 
 
 async def run_idempotent(
@@ -44,45 +44,35 @@ async def run_idempotent(
     response_type: type[ResponseT],
     effect: Callable[[asyncpg.Connection], Awaitable[ResponseT]],
 ) -> ResponseT:
-    """Run `effect` in a transaction at most once per `request.request_id`."""
-    request_id: str = getattr(request, "request_id")  # noqa: B009 (every mutating request has it)
-    digest = request_hash(request)
+    """Run `effect` in a transaction at most once per `request.request_id` (in any accepted
+    spelling); a retry gets the first answer. Raises RequestIdReused (ALREADY_EXISTS,
+    REQUEST_ID_REUSED) for another request with the same id, RequestInFlight
+    (FAILED_PRECONDITION, REQUEST_IN_FLIGHT) if the first has no answer yet. Before `effect`
+    runs, `request.request_id` is set to its canonical spelling."""
+    key = IdempotencyKey.of(method, request)
     async with pool.acquire() as conn, conn.transaction():
         claimed = await conn.fetchval(
             f"INSERT INTO {schema}.idempotency (request_id, method, request_hash)"
             " VALUES ($1, $2, $3) ON CONFLICT (request_id) DO NOTHING RETURNING true",
-            request_id,
-            method,
-            digest,
+            key.request_id,
+            key.method,
+            key.digest,
         )
         if not claimed:
-            return await _replay(conn, schema, request_id, method, digest, response_type)
+            row = await conn.fetchrow(
+                f"SELECT method, request_hash, response FROM {schema}.idempotency"
+                " WHERE request_id = $1",
+                key.request_id,
+            )
+            assert row is not None
+            stored = StoredRequest(row["method"], row["request_hash"], row["response"])
+            return response_type.FromString(replay(stored, key))
+        # The effect's rows and events carry the id in one spelling, whatever the client sent.
+        setattr(request, "request_id", key.request_id)  # noqa: B010
         response = await effect(conn)
         await conn.execute(
             f"UPDATE {schema}.idempotency SET response = $2 WHERE request_id = $1",
-            request_id,
+            key.request_id,
             response.SerializeToString(),
         )
         return response
-
-
-async def _replay(
-    conn: asyncpg.Connection,
-    schema: str,
-    request_id: str,
-    method: str,
-    digest: bytes,
-    response_type: type[ResponseT],
-) -> ResponseT:
-    row = await conn.fetchrow(
-        f"SELECT method, request_hash, response FROM {schema}.idempotency WHERE request_id = $1",
-        request_id,
-    )
-    assert row is not None
-    if row["method"] != method or row["request_hash"] != digest or row["response"] is None:
-        raise AlreadyExists(
-            reason="REQUEST_ID_REUSED",
-            message="this request_id was already used for a different request",
-            metadata={"request_id": request_id, "first_method": row["method"]},
-        )
-    return response_type.FromString(row["response"])

@@ -84,4 +84,35 @@ CREATE TABLE {s}.applied_events (
     PRIMARY KEY (consumer, event_id)
 );
 """
-    return [Migration(1, "0001_plumbing.sql", v1)]
+    # Request ids in one spelling (shared/request_keys.py): rows stored before the rule in
+    # another accepted spelling (upper case, no hyphens, braces, urn:uuid:) move to the
+    # lower-case hyphenated one, so their retries, canonicalised, find them. Where spellings of
+    # one UUID already took several rows (the fault this rule ends), the canonically spelled or
+    # else the oldest keeps the id; the others' retries are then refused REQUEST_ID_REUSED
+    # (their digest is not the keeper's), which moves nothing.
+    v2 = f"""
+WITH spelled AS (
+    SELECT request_id, created_at,
+           lower(regexp_replace(request_id, '^(urn:uuid:)?[{{]?|[}}]?$|-', '', 'gi')) AS hex
+    FROM {s}.idempotency
+), canon AS (
+    SELECT request_id, created_at,
+           substr(hex, 1, 8) || '-' || substr(hex, 9, 4) || '-' || substr(hex, 13, 4) || '-'
+           || substr(hex, 17, 4) || '-' || substr(hex, 21, 12) AS canonical
+    FROM spelled WHERE hex ~ '^[0-9a-f]{{32}}$'
+), ranked AS (
+    SELECT request_id, canonical,
+           row_number() OVER (PARTITION BY canonical
+                              ORDER BY request_id = canonical DESC, created_at, request_id) AS n
+    FROM canon
+), dropped AS (
+    DELETE FROM {s}.idempotency i USING ranked r
+    WHERE i.request_id = r.request_id AND r.n > 1
+)
+UPDATE {s}.idempotency i SET request_id = r.canonical FROM ranked r
+WHERE i.request_id = r.request_id AND r.n = 1 AND r.request_id <> r.canonical;
+"""
+    return [
+        Migration(1, "0001_plumbing.sql", v1),
+        Migration(2, "0002_canonical_request_ids.sql", v2),
+    ]

@@ -11,7 +11,7 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
-from onebudget.payment.domain.model import Budget, Payee, PayeeKind, PlanLine
+from onebudget.payment.domain.model import Budget, BudgetContext, Payee, PayeeKind, PlanLine
 
 SCHEMA = "payment"
 Conn: TypeAlias = asyncpg.Connection
@@ -117,12 +117,6 @@ async def payees(conn: Conn, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Payee]
 # -- budgets and plan lines (the read model) -----------------------------------------------------
 
 
-@dataclass(frozen=True)
-class BudgetContext:
-    budget: Budget
-    stopped: bool
-
-
 def _budget(row: Any) -> Budget:
     return Budget(
         budget_id=row["budget_id"],
@@ -149,6 +143,11 @@ def _line(row: Any) -> PlanLine:
         agreed=row["agreed"],
         removed=row["removed"],
         committed_pence=row["committed_pence"],
+        committed_parts=(
+            row["committed_nhs_pence"],
+            row["committed_council_pence"],
+            row["committed_client_pence"],
+        ),
     )
 
 
@@ -174,15 +173,24 @@ async def plan_lines(
     return {row["plan_line_id"]: _line(row) for row in rows}
 
 
-async def add_committed(conn: Conn, line_ids: Sequence[uuid.UUID], deltas: Sequence[int]) -> None:
+async def add_committed(
+    conn: Conn, line_ids: Sequence[uuid.UUID], deltas: Sequence[Sequence[int]]
+) -> None:
+    """Add per-stream deltas (NHS, council, client pence; negative frees) to lines' commitments."""
     if line_ids:
         await conn.execute(
-            "UPDATE payment.plan_lines l SET committed_pence = l.committed_pence + u.d"
-            " FROM (SELECT id, sum(d)::bigint AS d FROM unnest($1::uuid[], $2::bigint[])"
-            " AS x(id, d) GROUP BY id) u WHERE l.plan_line_id = u.id"
+            "UPDATE payment.plan_lines l SET committed_pence = l.committed_pence + u.n + u.c + u.k,"
+            " committed_nhs_pence = l.committed_nhs_pence + u.n,"
+            " committed_council_pence = l.committed_council_pence + u.c,"
+            " committed_client_pence = l.committed_client_pence + u.k"
+            " FROM (SELECT id, sum(n)::bigint AS n, sum(c)::bigint AS c, sum(k)::bigint AS k"
+            " FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[])"
+            " AS x(id, n, c, k) GROUP BY id) u WHERE l.plan_line_id = u.id"
             " AND l.plan_line_id = ANY($1::uuid[])",
             list(line_ids),
-            list(deltas),
+            [d[0] for d in deltas],
+            [d[1] for d in deltas],
+            [d[2] for d in deltas],
         )
 
 
@@ -298,8 +306,12 @@ payments AS (
         CASE WHEN reserve THEN ${_R + 2}::timestamptz END, ${_R + 1}::timestamptz
     FROM u),
 lines AS (
-    UPDATE payment.plan_lines l SET committed_pence = l.committed_pence + t.d
-    FROM (SELECT plan_line_id AS id, sum(amount)::bigint AS d FROM u GROUP BY plan_line_id) t
+    UPDATE payment.plan_lines l SET committed_pence = l.committed_pence + t.n + t.c + t.k,
+        committed_nhs_pence = l.committed_nhs_pence + t.n,
+        committed_council_pence = l.committed_council_pence + t.c,
+        committed_client_pence = l.committed_client_pence + t.k
+    FROM (SELECT plan_line_id AS id, sum(nhs)::bigint AS n, sum(council)::bigint AS c,
+        sum(client)::bigint AS k FROM u GROUP BY plan_line_id) t
     WHERE l.plan_line_id = t.id AND l.plan_line_id = ANY($5::uuid[])),
 events AS (
     INSERT INTO payment.outbox (event_id, subject, envelope)

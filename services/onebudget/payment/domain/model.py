@@ -1,9 +1,23 @@
 """The payment rules, pure: may this payment be made, and how does it split across funders.
 
-Money is integer pence. A payment against a plan line splits by the line's basis points with
-`split_by_basis_points` (largest remainder), so each funder's spend is exact and the parts
-always sum to the amount. The order of checks is fixed (a caller sees the first rule broken):
-payee, budget, stop, plan line, category, payee rule, family approval, line limit, funds.
+Money is integer pence. One way to pay: `decide_payments` takes the asks (releases,
+reservations, instalments), the state of their budgets, lines and payees, what each budget stream
+account has available, today and the excluded categories, and answers each ask with its
+per-stream parts or a named refusal. The unary and bulk release, the reservation and the
+instalment scheduler all call it; `ledger_refusal` is the one mapping from ledger result codes to
+business refusals.
+
+Parts over a plan line's life (ADR 7): a line's money is its cost split by its basis points
+once, F = split_by_basis_points(cost, bp) (what allocation funds each stream with); each payment
+takes `next_parts(F, committed_parts, amount)`, so when the line is fully spent each funder has
+paid exactly its F_i, and no payment is refused for a per-stream rounding penny.
+
+Precedence of refusals (a caller sees the first rule broken; state before money):
+  1. BUDGET_NOT_FOUND, 2. PAYMENTS_STOPPED (death, consent withdrawn), 3. BUDGET_NOT_ACTIVE
+  (not agreed, ended, outside its dates, or ended in the ledger before this service saw the
+  event), 4. PLAN_LINE_NOT_FOUND, PLAN_LINE_NOT_AGREED, CATEGORY_EXCLUDED (the plan), 5.
+  PAYEE_NOT_FOUND, PAYEE_NOT_ALLOWED, FAMILY_PAYEE_NOT_APPROVED (the payee), then money: 6.
+  PLAN_LINE_EXCEEDED, 7. INSUFFICIENT_FUNDS.
 """
 
 from __future__ import annotations
@@ -14,10 +28,10 @@ from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
-from onebudget.ledger.domain import AMOUNT_MAX, FundingStream
+from onebudget.ledger.domain import AMOUNT_MAX, CreateTransferResult, FundingStream
 from onebudget.payment.domain import errors
 from onebudget.shared.errors import DomainError, FailedPrecondition, NotFound
-from onebudget.shared.money import split_by_basis_points, split_largest_remainder
+from onebudget.shared.money import next_parts, split_by_basis_points, split_largest_remainder
 from onebudget.shared.policy import is_excluded
 
 STREAMS: tuple[FundingStream, ...] = (
@@ -26,6 +40,7 @@ STREAMS: tuple[FundingStream, ...] = (
     FundingStream.CLIENT,
 )
 PAYMENT_PENCE_MAX = AMOUNT_MAX
+Parts = tuple[int, int, int]  # pence per stream, in STREAMS order
 
 
 class PayeeKind(enum.StrEnum):
@@ -98,6 +113,22 @@ class PlanLine:
     agreed: bool
     removed: bool
     committed_pence: int
+    # What payments hold against the line per stream (net; sums to committed_pence).
+    committed_parts: Parts = (0, 0, 0)
+
+    def funded_parts(self) -> Parts:
+        """The line's cost split by its basis points (largest remainder): what allocation funds
+        each stream with for this line, F."""
+        nhs, council, client = split_by_basis_points(self.cost_pence, list(self.basis_points))
+        return nhs, council, client
+
+    def next_parts(self, amount_pence: int, done: Sequence[int] | None = None) -> Parts:
+        """The parts of the next `amount_pence` against the line, `done` per stream committed so
+        far (default: the line's own): `next_parts(F, done, amount)` (ADR 7)."""
+        x, y, z = next_parts(
+            self.funded_parts(), self.committed_parts if done is None else done, amount_pence
+        )
+        return x, y, z
 
     def payee_allowed(self, payee: Payee) -> bool:
         """The plan's payee rule: a named payee, a kind of payee, both, or anyone."""
@@ -121,16 +152,91 @@ class PaymentAsk:
     amount_pence: int
 
 
-def split(amount_pence: int, line: PlanLine) -> tuple[int, int, int]:
-    nhs, council, client = split_by_basis_points(amount_pence, list(line.basis_points))
-    assert nhs + council + client == amount_pence
-    return nhs, council, client
+@dataclass(frozen=True, slots=True)
+class BudgetContext:
+    """A budget as payment knows it, and whether its person's payments have stopped."""
+
+    budget: Budget
+    stopped: bool
+    # The budget's stream accounts were swept back to its funders in the ledger (allocation
+    # ended it) before this service saw the event that says so.
+    ended_in_ledger: bool = False
 
 
-def _refuse(reason: str, message: str, **metadata: object) -> FailedPrecondition:
-    return FailedPrecondition(
-        reason=reason, message=message, metadata={k: str(v) for k, v in metadata.items()}
-    )
+# -- named refusals (subclasses of the gRPC-shaped bases: the wire does not change) --------------
+
+
+def _meta(metadata: Mapping[str, object]) -> dict[str, str]:
+    return {k: str(v) for k, v in metadata.items()}
+
+
+class PaymentRefused(FailedPrecondition):
+    """A payment the state or the money does not allow (FAILED_PRECONDITION)."""
+
+    REASON = ""
+
+    def __init__(self, message: str, **metadata: object) -> None:
+        super().__init__(reason=self.REASON, message=message, metadata=_meta(metadata))
+
+
+class PaymentsStopped(PaymentRefused):
+    REASON = errors.PAYMENTS_STOPPED
+
+
+class BudgetNotActive(PaymentRefused):
+    REASON = errors.BUDGET_NOT_ACTIVE
+
+
+class PlanLineNotAgreed(PaymentRefused):
+    REASON = errors.PLAN_LINE_NOT_AGREED
+
+
+class CategoryExcluded(PaymentRefused):
+    REASON = errors.CATEGORY_EXCLUDED
+
+
+class PayeeNotAllowed(PaymentRefused):
+    REASON = errors.PAYEE_NOT_ALLOWED
+
+
+class FamilyPayeeNotApproved(PaymentRefused):
+    REASON = errors.FAMILY_PAYEE_NOT_APPROVED
+
+
+class PlanLineExceeded(PaymentRefused):
+    REASON = errors.PLAN_LINE_EXCEEDED
+
+
+class InsufficientFunds(PaymentRefused):
+    REASON = errors.INSUFFICIENT_FUNDS
+
+
+class ReservationExpired(PaymentRefused):
+    REASON = errors.RESERVATION_EXPIRED
+
+
+class PaymentTargetNotFound(NotFound):
+    """A budget, plan line or payee the payment names does not exist (NOT_FOUND)."""
+
+    REASON = ""
+
+    def __init__(self, message: str, **metadata: object) -> None:
+        super().__init__(reason=self.REASON, message=message, metadata=_meta(metadata))
+
+
+class BudgetNotFound(PaymentTargetNotFound):
+    REASON = errors.BUDGET_NOT_FOUND
+
+
+class PlanLineNotFound(PaymentTargetNotFound):
+    REASON = errors.PLAN_LINE_NOT_FOUND
+
+
+class PayeeNotFound(PaymentTargetNotFound):
+    REASON = errors.PAYEE_NOT_FOUND
+
+
+# -- the state rules -----------------------------------------------------------------------------
 
 
 def check_payment(
@@ -143,26 +249,23 @@ def check_payment(
     excluded_categories: frozenset[str],
     line_committed_pence: int,
     today: date,
+    ended_in_ledger: bool = False,
 ) -> DomainError | None:
-    """The first rule the payment breaks, or None. Funds are checked by `check_funds`."""
-    if payee is None:
-        return NotFound(errors.PAYEE_NOT_FOUND, "no such payee", {"payee_id": str(ask.payee_id)})
+    """The first state rule or line limit the payment breaks (the module's precedence), or None.
+
+    Funds are checked by `check_funds`; `decide_payments` calls both in that order."""
     if budget is None:
-        return NotFound(
-            errors.BUDGET_NOT_FOUND, "no such budget", {"budget_id": str(ask.budget_id)}
-        )
-    if not budget.active_on(today):
-        return _refuse(
-            errors.BUDGET_NOT_ACTIVE,
-            "the budget is not agreed and active",
-            budget_id=ask.budget_id,
-            state=budget.state,
-        )
+        return BudgetNotFound("no such budget", budget_id=ask.budget_id)
     if stopped:
-        return _refuse(
-            errors.PAYMENTS_STOPPED,
+        return PaymentsStopped(
             "payments to this person have stopped (death or consent withdrawn)",
             budget_id=ask.budget_id,
+        )
+    if ended_in_ledger or not budget.active_on(today):
+        return BudgetNotActive(
+            "the budget is not agreed and active",
+            budget_id=ask.budget_id,
+            state="ENDED" if ended_in_ledger else budget.state,
         )
     return _check_line(ask, line, payee, excluded_categories, line_committed_pence)
 
@@ -170,42 +273,35 @@ def check_payment(
 def _check_line(
     ask: PaymentAsk,
     line: PlanLine | None,
-    payee: Payee,
+    payee: Payee | None,
     excluded_categories: frozenset[str],
     line_committed_pence: int,
 ) -> DomainError | None:
     if line is None or line.budget_id != ask.budget_id or line.removed:
-        return NotFound(
-            errors.PLAN_LINE_NOT_FOUND,
-            "no such plan line in this budget",
-            {"plan_line_id": str(ask.plan_line_id)},
-        )
+        return PlanLineNotFound("no such plan line in this budget", plan_line_id=ask.plan_line_id)
     if not line.agreed:
-        return _refuse(errors.PLAN_LINE_NOT_AGREED, "the plan line is not agreed")
+        return PlanLineNotAgreed("the plan line is not agreed")
     if is_excluded(line.category, excluded_categories):
-        return _refuse(
-            errors.CATEGORY_EXCLUDED,
-            "the plan line's category may not be paid for",
-            category=line.category,
+        return CategoryExcluded(
+            "the plan line's category may not be paid for", category=line.category
         )
+    if payee is None:
+        return PayeeNotFound("no such payee", payee_id=ask.payee_id)
     if not line.payee_allowed(payee):
-        return _refuse(
-            errors.PAYEE_NOT_ALLOWED,
+        return PayeeNotAllowed(
             "the plan line does not allow this payee",
             payee_kind=payee.kind,
             allowed_payee_kind=line.allowed_payee_kind,
             allowed_payee_id=line.allowed_payee_id or "",
         )
     if payee.close_family and not payee.approved:
-        return _refuse(
-            errors.FAMILY_PAYEE_NOT_APPROVED,
+        return FamilyPayeeNotApproved(
             "paying a close family member in the household needs a recorded approval",
             payee_id=payee.payee_id,
         )
     remaining = line.cost_pence - line_committed_pence
     if ask.amount_pence > remaining:
-        return _refuse(
-            errors.PLAN_LINE_EXCEEDED,
+        return PlanLineExceeded(
             "the payment exceeds what is left of the plan line",
             remaining_pence=remaining,
             requested_pence=ask.amount_pence,
@@ -216,7 +312,7 @@ def _check_line(
 
 def check_funds(
     parts: Sequence[int], available: Mapping[FundingStream, int]
-) -> FailedPrecondition | None:
+) -> InsufficientFunds | None:
     """INSUFFICIENT_FUNDS with each short stream's shortfall, or None."""
     short: dict[str, object] = {}
     for stream, amount in zip(STREAMS, parts, strict=True):
@@ -227,12 +323,130 @@ def check_funds(
             short[f"{name}_requested_pence"] = amount
     if not short:
         return None
-    return _refuse(
-        errors.INSUFFICIENT_FUNDS,
+    return InsufficientFunds(
         "a funding stream of the budget has too little available",
         streams=",".join(k.split("_")[0].upper() for k in short if k.endswith("shortfall_pence")),
         **short,
     )
+
+
+# -- one way to pay ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """An accepted ask and the pence each stream pays (NHS, council, client)."""
+
+    ask: PaymentAsk
+    parts: Parts
+
+
+def decide_payments(
+    asks: Sequence[PaymentAsk],
+    *,
+    budgets: Mapping[UUID, BudgetContext],
+    lines: Mapping[UUID, PlanLine],
+    payees: Mapping[UUID, Payee],
+    available: Mapping[UUID, int],
+    today: date,
+    excluded_categories: frozenset[str],
+) -> list[Accepted | DomainError]:
+    """Each ask, in order, accepted with its per-stream parts or refused by name.
+
+    `available` is each budget stream account's available pence (ledger); `lines` carry what is
+    committed against them (in total and per stream). An accepted ask counts against the asks
+    after it (its line's commitment, its accounts' balances). Parts are the line's next parts
+    over its life (`PlanLine.next_parts`, ADR 7); refusals follow the module's precedence."""
+    committed: dict[UUID, Parts] = {}
+    funded: dict[UUID, Parts] = {}  # F per line, once per decision
+    left = dict(available)
+    out: list[Accepted | DomainError] = []
+    for ask in asks:
+        ctx = budgets.get(ask.budget_id)
+        line = lines.get(ask.plan_line_id)
+        done = committed.get(ask.plan_line_id) or (line.committed_parts if line else (0, 0, 0))
+        refused = check_payment(
+            ask,
+            budget=ctx.budget if ctx else None,
+            line=line,
+            payee=payees.get(ask.payee_id),
+            stopped=ctx.stopped if ctx else False,
+            excluded_categories=excluded_categories,
+            line_committed_pence=sum(done),
+            today=today,
+            ended_in_ledger=ctx.ended_in_ledger if ctx else False,
+        )
+        if refused is not None:
+            out.append(refused)
+            continue
+        assert ctx is not None
+        assert line is not None
+        whole = funded.get(ask.plan_line_id)
+        if whole is None:
+            whole = funded[ask.plan_line_id] = line.funded_parts()
+        x, y, z = next_parts(whole, done, ask.amount_pence)
+        parts = (x, y, z)
+        accounts = ctx.budget.accounts
+        have = {s: left.get(a, 0) if a else 0 for s, a in zip(STREAMS, accounts, strict=True)}
+        short = check_funds(parts, have)
+        if short is not None:
+            out.append(short)
+            continue
+        for account, part in zip(accounts, parts, strict=True):
+            if part and account is not None:
+                left[account] = left.get(account, 0) - part
+        committed[ask.plan_line_id] = add_parts(done, parts)
+        out.append(Accepted(ask, parts))
+    return out
+
+
+_MONEY = (errors.INSUFFICIENT_FUNDS, errors.PLAN_LINE_EXCEEDED)
+
+
+def is_money_refusal(error: DomainError) -> bool:
+    """A refusal for money (line limit, funds): a fresher state may refuse the ask first."""
+    return error.reason in _MONEY
+
+
+def ledger_refusal(results: Sequence[CreateTransferResult]) -> DomainError:
+    """The one mapping from the ledger's refusal of a payment's transfers to a business refusal
+    (the ledger result code in metadata `ledger_result`)."""
+    failed = next(
+        r
+        for r in results
+        if r
+        not in (
+            CreateTransferResult.OK,
+            CreateTransferResult.EXISTS,
+            CreateTransferResult.LINKED_EVENT_FAILED,
+        )
+    )
+    if failed is CreateTransferResult.EXCEEDS_AVAILABLE_BALANCE:
+        return InsufficientFunds(
+            "a funding stream of the budget has too little available", ledger_result=failed.value
+        )
+    if failed is CreateTransferResult.PENDING_TRANSFER_EXPIRED:
+        return ReservationExpired("the reservation's hold has run out", ledger_result=failed.value)
+    return BudgetNotActive("the ledger refused the payment's transfers", ledger_result=failed.value)
+
+
+def add_parts(a: Sequence[int], b: Sequence[int]) -> Parts:
+    x, y, z = (p + q for p, q in zip(a, b, strict=True))
+    return x, y, z
+
+
+def sub_parts(a: Sequence[int], b: Sequence[int]) -> Parts:
+    x, y, z = (p - q for p, q in zip(a, b, strict=True))
+    return x, y, z
+
+
+def give_back_parts(taken: Sequence[int], given_back: Sequence[int], amount: int) -> Parts:
+    """The parts of `amount` pence given back of what a payment took (`taken` per stream), when
+    `given_back` was given back already: the same rule over the payment's life (ADR 7), so
+    several partial returns, a reclaim or the unconfirmed rest of a reservation give back
+    exactly the parts taken, never more of a stream than it paid."""
+    x, y, z = next_parts(taken, given_back, amount)
+    return x, y, z
 
 
 def proportional_parts(amount_pence: int, basis: Sequence[int]) -> list[int]:
@@ -242,3 +456,69 @@ def proportional_parts(amount_pence: int, basis: Sequence[int]) -> list[int]:
     parts = split_largest_remainder(amount_pence, list(basis))
     assert all(p <= b for p, b in zip(parts, basis, strict=True))
     return parts
+
+
+def refusal_after_ledger(
+    ask: PaymentAsk,
+    results: Sequence[CreateTransferResult],
+    *,
+    ctx: BudgetContext | None,
+    line: PlanLine | None,
+    payee: Payee | None,
+    today: date,
+    excluded_categories: frozenset[str],
+) -> DomainError:
+    """The ledger refused an ask `decide_payments` accepted (its state moved in between): the
+    state rule it breaks now, if any, before the ledger's money reason (the precedence)."""
+    state = check_payment(
+        ask,
+        budget=ctx.budget if ctx else None,
+        line=line,
+        payee=payee,
+        stopped=ctx.stopped if ctx else False,
+        excluded_categories=excluded_categories,
+        line_committed_pence=0,
+        today=today,
+        ended_in_ledger=ctx.ended_in_ledger if ctx else False,
+    )
+    if state is not None and not is_money_refusal(state):
+        return state
+    return ledger_refusal(results)
+
+
+class ConfirmExceedsReserved(PaymentRefused):
+    REASON = errors.CONFIRM_EXCEEDS_RESERVED
+
+
+class ReturnExceedsPayment(PaymentRefused):
+    REASON = errors.RETURN_EXCEEDS_PAYMENT
+
+
+def confirm_parts(held: Sequence[int], amount_pence: int) -> tuple[Parts, Parts]:
+    """(paid, freed) parts when a reservation holding `held` per stream is confirmed for
+    `amount_pence`: the unconfirmed rest is given back by the rule over the payment's life
+    (`give_back_parts`), the rest of each stream's hold is paid.
+
+    Raises ConfirmExceedsReserved when `amount_pence` > sum(held)."""
+    if amount_pence > sum(held):
+        raise ConfirmExceedsReserved(
+            "the amount exceeds what was reserved",
+            reserved_pence=sum(held),
+            requested_pence=amount_pence,
+        )
+    freed_pence = sum(held) - amount_pence
+    freed: Parts = give_back_parts(held, (0, 0, 0), freed_pence) if freed_pence else (0, 0, 0)
+    return sub_parts(held, freed), freed
+
+
+def return_parts(taken: Sequence[int], given_back: Sequence[int], amount_pence: int) -> Parts:
+    """The parts of a return of `amount_pence` of a payment that took `taken` per stream and
+    gave back `given_back` already (`give_back_parts`, ADR 7).
+
+    Raises ReturnExceedsPayment when more than what is left of the payment."""
+    left = sum(taken) - sum(given_back)
+    if amount_pence > left:
+        raise ReturnExceedsPayment(
+            "the return exceeds what is left of the payment", returnable_pence=left
+        )
+    return give_back_parts(taken, given_back, amount_pence)

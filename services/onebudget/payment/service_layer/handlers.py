@@ -25,7 +25,11 @@ from onebudget.payment.domain.model import (
     PaymentAsk,
     PaymentState,
     check_payment,
+    confirm_parts,
+    give_back_parts,
     proportional_parts,
+    return_parts,
+    sub_parts,
 )
 from onebudget.payment.domain.schedules import (
     EVERY_WEEKS_MAX,
@@ -47,7 +51,7 @@ from onebudget.shared import paging
 from onebudget.shared.clock import Clock
 from onebudget.shared.errors import DomainError, FailedPrecondition, NotFound, Violations
 from onebudget.shared.grpc_edge import status_code_for
-from onebudget.shared.idempotency import check_request_id, request_hash, run_idempotent
+from onebudget.shared.idempotency import IdempotencyKey, check_request_id, run_idempotent
 from onebudget.shared.outbox import add_to_outbox
 from onebudget.shared.validation import check_pence, parse_date, parse_uuid
 
@@ -148,19 +152,19 @@ class PaymentHandlers:
             fields = payment_fields(request, v)
             v.raise_if_any()
             assert fields is not None
-        args = (request.request_id, method, request_hash(request), fields, reserve)
-        return await self.batcher.submit(args)
+        command = Command.of(IdempotencyKey.of(method, request), fields, reserve)
+        return await self.batcher.submit(command)
 
     async def release_payments(
         self, request: api.ReleasePaymentsRequest
     ) -> api.ReleasePaymentsResponse:
         v = Violations()
-        check_request_id(request.request_id, v)
+        outer_id = check_request_id(request.request_id, v)
         v.check(len(request.payments) > 0, "payments", "at least one payment")
         limit = self._settings.bulk_size_max
         v.check(len(request.payments) <= limit, "payments", f"at most {limit} payments")
         v.raise_if_any()
-        outer = uuid.UUID(request.request_id)
+        outer = uuid.UUID(outer_id)  # any accepted spelling: one UUID, one set of derived ids
         results: list[api.ReleasePaymentResult] = []
         commands: list[Command] = []
         queued: list[int] = []  # the index in `results` of each queued command's answer
@@ -178,9 +182,7 @@ class PaymentHandlers:
                 except DomainError as error:
                     results.append(api.ReleasePaymentResult(error=payment_error(error)))
                 continue
-            commands.append(
-                Command(item.request_id, "ReleasePayment", request_hash(item), fields, False)
-            )
+            commands.append(Command.of(IdempotencyKey.of("ReleasePayment", item), fields, False))
             queued.append(len(results))
             results.append(_NO_RESULT)
         if commands:
@@ -207,19 +209,11 @@ class PaymentHandlers:
 
         async def effect(conn: Conn) -> api.Payment:
             row = await self._reserved(conn, payment_id)
-            if request.amount_pence > row["reserved_pence"]:
-                raise FailedPrecondition(
-                    reason=errors.CONFIRM_EXCEEDS_RESERVED,
-                    message="the amount exceeds what was reserved",
-                    metadata={
-                        "reserved_pence": str(row["reserved_pence"]),
-                        "requested_pence": str(request.amount_pence),
-                    },
-                )
-            parts = proportional_parts(request.amount_pence, money_moves.reserved_parts(row))
-            await money_moves.settle_reservation(conn, row, parts)
             released = row["reserved_pence"] - request.amount_pence
-            await repo.add_committed(conn, [row["plan_line_id"]], [-released])
+            # The unconfirmed rest goes back by the rule over the payment's life (ADR 7).
+            parts, rest = confirm_parts(money_moves.reserved_parts(row), request.amount_pence)
+            await money_moves.settle_reservation(conn, row, parts)
+            await repo.add_committed(conn, [row["plan_line_id"]], [sub_parts((0, 0, 0), rest)])
             row = await repo.update_payment(
                 conn,
                 payment_id,
@@ -368,25 +362,16 @@ class PaymentHandlers:
                     message="only paid payments can be returned",
                     metadata={"state": row["state"]},
                 )
-            left = [
-                p - r
-                for p, r in zip(
-                    money_moves.paid_parts(row), money_moves.returned_parts(row), strict=True
-                )
-            ]
-            if request.amount_pence > sum(left):
-                raise FailedPrecondition(
-                    reason=errors.RETURN_EXCEEDS_PAYMENT,
-                    message="the return exceeds what is left of the payment",
-                    metadata={"returnable_pence": str(sum(left))},
-                )
-            parts = proportional_parts(request.amount_pence, left)
+            # Exactly the parts the payment took, over its returns (ADR 7).
+            parts = return_parts(
+                money_moves.paid_parts(row), money_moves.returned_parts(row), request.amount_pence
+            )
             return_id = uuid.uuid4()
             accounts = (await repo.budgets(conn, [row["budget_id"]]))[row["budget_id"]]
             await money_moves.reverse_parts(conn, row, return_id, parts, accounts.budget.accounts)
             ret = await repo.insert_return(conn, return_id, payment_id, parts, request.reason)
             row = await repo.add_returned(conn, payment_id, parts)
-            await repo.add_committed(conn, [row["plan_line_id"]], [-request.amount_pence])
+            await repo.add_committed(conn, [row["plan_line_id"]], [sub_parts((0, 0, 0), parts)])
             payload = ev.ReturnRecorded(
                 return_id=str(return_id),
                 payment_id=str(payment_id),
@@ -467,11 +452,9 @@ class PaymentHandlers:
                     message="more than is outstanding",
                     metadata={"outstanding_pence": str(outstanding)},
                 )
-            left = [
-                row[f"{s.value.lower()}_pence"] - row[f"received_{s.value.lower()}_pence"]
-                for s in STREAMS
-            ]
-            parts = proportional_parts(request.amount_pence, left)
+            owed = [row[f"{s.value.lower()}_pence"] for s in STREAMS]
+            received = [row[f"received_{s.value.lower()}_pence"] for s in STREAMS]
+            parts = give_back_parts(owed, received, request.amount_pence)
             accounts = (await repo.budgets(conn, [row["budget_id"]]))[row["budget_id"]]
             await money_moves.repay_parts(conn, row, uuid.uuid4(), parts, accounts.budget.accounts)
             row = await repo.add_received(conn, repayment_id, parts)
@@ -695,7 +678,8 @@ async def payment_context(
 async def cancel_reservation(conn: Conn, row: Any, reason: str, request_id: str) -> Any:
     """Void every stream's hold, free the plan line, publish PaymentCancelled."""
     await money_moves.settle_reservation(conn, row, None)
-    await repo.add_committed(conn, [row["plan_line_id"]], [-row["reserved_pence"]])
+    held = money_moves.reserved_parts(row)
+    await repo.add_committed(conn, [row["plan_line_id"]], [sub_parts((0, 0, 0), held)])
     row = await repo.update_payment(conn, row["payment_id"], state=PaymentState.CANCELLED)
     payload = ev.PaymentCancelled(
         payment_id=str(row["payment_id"]),

@@ -37,6 +37,11 @@ def event_streams(parts: tuple[int, int, int] | list[int]) -> ev.PaymentStreamPe
 
 
 def payment_message(row: Row) -> api.Payment:
+    """A payment row as the API shows it: a live reservation's amount and streams are what it
+    holds (the row's paid columns stay 0 until it is confirmed)."""
+    held = row["state"] == "RESERVED"
+    amount = row["reserved_pence"] if held else row["amount_pence"]
+    paid = "reserved_" if held else ""
     return api.Payment(
         payment_id=str(row["payment_id"]),
         kind=f"PAYMENT_KIND_{row['kind']}",
@@ -44,8 +49,10 @@ def payment_message(row: Row) -> api.Payment:
         budget_id=str(row["budget_id"]),
         plan_line_id=str(row["plan_line_id"]),
         payee_id=str(row["payee_id"]),
-        amount_pence=row["amount_pence"],
-        streams=streams(row["nhs_pence"], row["council_pence"], row["client_pence"]),
+        amount_pence=amount,
+        streams=streams(
+            row[f"{paid}nhs_pence"], row[f"{paid}council_pence"], row[f"{paid}client_pence"]
+        ),
         reserved_pence=row["reserved_pence"],
         returned_pence=row.get("returned_pence", 0) or 0,
         service_period_start=iso(row["service_period_start"]),

@@ -17,22 +17,20 @@ from onebudget import ledger
 from onebudget.ledger import CreateTransferResult as R
 from onebudget.ledger import FundingStream, Transfer
 from onebudget.ledger.chart import payee_account_id
-from onebudget.payment.domain import errors
 from onebudget.payment.domain.ids import transfer_id
-from onebudget.payment.domain.model import STREAMS
-from onebudget.shared.errors import FailedPrecondition
+from onebudget.payment.domain.model import STREAMS, BudgetNotActive, Parts, ledger_refusal
 
 
-def reserved_parts(row: Any) -> list[int]:
-    return [row["reserved_nhs_pence"], row["reserved_council_pence"], row["reserved_client_pence"]]
+def reserved_parts(row: Any) -> Parts:
+    return row["reserved_nhs_pence"], row["reserved_council_pence"], row["reserved_client_pence"]
 
 
-def paid_parts(row: Any) -> list[int]:
-    return [row["nhs_pence"], row["council_pence"], row["client_pence"]]
+def paid_parts(row: Any) -> Parts:
+    return row["nhs_pence"], row["council_pence"], row["client_pence"]
 
 
-def returned_parts(row: Any) -> list[int]:
-    return [row["returned_nhs_pence"], row["returned_council_pence"], row["returned_client_pence"]]
+def returned_parts(row: Any) -> Parts:
+    return row["returned_nhs_pence"], row["returned_council_pence"], row["returned_client_pence"]
 
 
 def _chain(moves: list[Transfer]) -> list[Transfer]:
@@ -46,18 +44,10 @@ async def _apply(conn: asyncpg.Connection, moves: list[Transfer]) -> None:
     results = await ledger.create_transfers(conn, _chain(moves))
     if all(r in (R.OK, R.EXISTS) for r in results):
         return
-    failed = next(r for r in results if r not in (R.OK, R.EXISTS, R.LINKED_EVENT_FAILED))
-    if failed in (R.PENDING_TRANSFER_EXPIRED,):
-        raise FailedPrecondition(
-            reason=errors.RESERVATION_EXPIRED, message="the reservation's hold has run out"
-        )
-    if failed is R.EXCEEDS_AVAILABLE_BALANCE:
-        raise FailedPrecondition(
-            reason=errors.INSUFFICIENT_FUNDS,
-            message="an account has too little available",
-            metadata={"ledger_result": failed.value},
-        )
-    raise RuntimeError(f"the ledger refused a payment move: {failed.value}")
+    refusal = ledger_refusal(results)
+    if isinstance(refusal, BudgetNotActive):
+        raise RuntimeError(f"the ledger refused a payment move: {refusal.metadata}")
+    raise refusal
 
 
 async def settle_reservation(

@@ -18,7 +18,7 @@ import contextlib
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -28,16 +28,19 @@ from onebudget import ledger
 from onebudget.events.v1 import payment_pb2 as ev
 from onebudget.ledger import CreateTransferResult as R
 from onebudget.ledger import Transfer
+from onebudget.ledger import reads as ledger_reads
 from onebudget.ledger.chart import payee_account_id
 from onebudget.payment.adapters import repository as repo
 from onebudget.payment.config import PaymentSettings
-from onebudget.payment.domain import errors
 from onebudget.payment.domain.ids import new_payment_id, transfer_id
 from onebudget.payment.domain.model import (
     STREAMS,
-    check_funds,
-    check_payment,
-    split,
+    Accepted,
+    BudgetContext,
+    Parts,
+    decide_payments,
+    is_money_refusal,
+    refusal_after_ledger,
 )
 from onebudget.payment.service_layer import mapping
 from onebudget.payment.service_layer.outgoing import event
@@ -45,19 +48,36 @@ from onebudget.payment.service_layer.validation import PaymentFields
 from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.shared.aio import cancel_and_wait, supervise
 from onebudget.shared.clock import Clock, england_date
-from onebudget.shared.errors import AlreadyExists, DomainError, FailedPrecondition
+from onebudget.shared.errors import DomainError
 from onebudget.shared.logging import get_logger
+from onebudget.shared.request_keys import (
+    IdempotencyKey,
+    RequestIdReused,
+    RequestInFlight,
+    StoredRequest,
+    replay,
+    same_request,
+)
 
 _log = get_logger("onebudget.payment.batcher")
 
 
 @dataclass(slots=True)
 class Command:
-    request_id: str
+    request_id: str  # canonical (shared/request_keys.py)
     method: str
     digest: bytes
     fields: PaymentFields
     reserve: bool
+    sent: bytes = b""  # the request as sent (IdempotencyKey.sent)
+
+    @classmethod
+    def of(cls, key: IdempotencyKey, fields: PaymentFields, reserve: bool) -> Command:
+        return cls(key.request_id, key.method, key.digest, fields, reserve, key.sent)
+
+    @property
+    def key(self) -> IdempotencyKey:
+        return IdempotencyKey(self.request_id, self.method, self.digest, self.sent)
 
 
 Outcome = api.Payment | Exception
@@ -107,7 +127,7 @@ class BatchStats:
 class _Accepted:
     command: Command
     payment_id: uuid.UUID
-    parts: tuple[int, int, int]
+    parts: Parts
 
 
 class ReleaseBatcher:
@@ -137,13 +157,11 @@ class ReleaseBatcher:
         await cancel_and_wait(self._workers)
         self._workers = []
 
-    def submit(
-        self, command_args: tuple[str, str, bytes, PaymentFields, bool]
-    ) -> asyncio.Future[api.Payment]:
+    def submit(self, command: Command) -> asyncio.Future[api.Payment]:
         """Queue one command; its future resolves after its batch commits."""
         self.start()
         done: asyncio.Future[api.Payment] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Unit([Command(*command_args)], True, done))
+        self._queue.put_nowait(_Unit([command], True, done))
         return done
 
     async def run_many(self, commands: list[Command]) -> list[Outcome]:
@@ -279,7 +297,13 @@ class _Batch:
         return out
 
     async def _claim(self) -> list[int]:
-        """Claim each request id once; replay stored answers; return the fresh commands."""
+        """Claim each request id once; replay stored answers; return the fresh commands.
+
+        A request id an earlier batch took: each command with it is compared with the stored
+        row (`replay`). A request id first claimed here and met again in this batch:
+        `same_request` decides, a retry of the first gets the first's answer (whatever it is,
+        set in `run`), another request is refused REQUEST_ID_REUSED and the first goes on. No
+        round trip per command."""
         first: dict[str, int] = {}
         for i, c in enumerate(self.commands):
             first.setdefault(c.request_id, i)
@@ -293,18 +317,20 @@ class _Batch:
         replays = [r for r in ids if r not in claimed]
         stored = await repo.stored_requests(self.conn, replays) if replays else {}
         fresh: list[int] = []
+        self._duplicates = []
         for i, c in enumerate(self.commands):
-            if first[c.request_id] != i:
-                continue  # a duplicate in the same batch: answered with its first, below
-            if c.request_id in claimed:
+            j = first[c.request_id]
+            if c.request_id not in claimed:  # an earlier batch's: each is compared with it
+                self.outcomes[i] = _replay(c, stored.get(c.request_id))
+            elif j == i:
                 fresh.append(i)
             else:
-                self.outcomes[i] = _replay(c, stored.get(c.request_id))
-        self._duplicates = [
-            (i, first[c.request_id])
-            for i, c in enumerate(self.commands)
-            if first[c.request_id] != i
-        ]
+                try:
+                    same_request(self.commands[j].key, c.key)
+                except RequestIdReused as error:
+                    self.outcomes[i] = error
+                else:
+                    self._duplicates.append((i, j))  # answered with its first, in `run`
         return fresh
 
     async def _decide_and_write(self, fresh: list[int]) -> None:
@@ -328,14 +354,19 @@ class _Batch:
                 )
         available = await ledger.available_balances(conn, list(account_ids))
         t = self.stats.add("read", t)
-        committed = {lid: line.committed_pence for lid, line in lines.items()}
+        decisions = self._decide(asks, budgets, lines, payees, available)
+        if any(not isinstance(d, Accepted) and is_money_refusal(d) for d in decisions):
+            # State before money: a budget ended in the ledger before this service saw the
+            # event is refused as not active, not as short (rare: read on refusal only).
+            budgets = await with_ledger_end(conn, budgets)
+            decisions = self._decide(asks, budgets, lines, payees, available)
         accepted: list[tuple[int, _Accepted]] = []
         groups: list[list[Transfer]] = []
-        for i, c in zip(fresh, commands, strict=True):
-            outcome = self._decide(c, budgets, lines, payees, available, committed)
-            if isinstance(outcome, DomainError):
-                self.outcomes[i] = outcome
+        for i, c, decision in zip(fresh, commands, decisions, strict=True):
+            if not isinstance(decision, Accepted):
+                self.outcomes[i] = decision
                 continue
+            outcome = _Accepted(c, new_payment_id(), decision.parts)
             accepted.append((i, outcome))
             groups.append(self._transfers(outcome, budgets[c.fields.ask.budget_id].budget.accounts))
         t = self.stats.add("decide", t)
@@ -358,8 +389,18 @@ class _Batch:
                 break
             await conn.execute("ROLLBACK TO SAVEPOINT release_batch")
             self.view.clear()  # it holds the transfers just rolled back
+            now = await with_ledger_end(conn, await repo.budgets(conn, list(budgets)))
             for k in refused:
-                self.outcomes[pending[k][0][0]] = _ledger_refusal(results[k])
+                ask = pending[k][0][1].command.fields.ask
+                self.outcomes[pending[k][0][0]] = refusal_after_ledger(
+                    ask,
+                    results[k],
+                    ctx=now.get(ask.budget_id),
+                    line=lines.get(ask.plan_line_id),
+                    payee=payees.get(ask.payee_id),
+                    today=self.today,
+                    excluded_categories=self.settings.excluded_categories,
+                )
             pending = [p for k, p in enumerate(pending) if k not in refused]
         refused_ids = [
             self.commands[i].request_id for i in fresh if isinstance(self.outcomes[i], Exception)
@@ -369,41 +410,21 @@ class _Batch:
 
     def _decide(
         self,
-        c: Command,
-        budgets: dict[uuid.UUID, repo.BudgetContext],
+        asks: list[Any],
+        budgets: dict[uuid.UUID, BudgetContext],
         lines: dict[uuid.UUID, Any],
         payees: dict[uuid.UUID, Any],
         available: dict[uuid.UUID, int],
-        committed: dict[uuid.UUID, int],
-    ) -> _Accepted | DomainError:
-        ask = c.fields.ask
-        ctx = budgets.get(ask.budget_id)
-        line = lines.get(ask.plan_line_id)
-        refused = check_payment(
-            ask,
-            budget=ctx.budget if ctx else None,
-            line=line,
-            payee=payees.get(ask.payee_id),
-            stopped=ctx.stopped if ctx else False,
-            excluded_categories=self.settings.excluded_categories,
-            line_committed_pence=committed.get(ask.plan_line_id, 0),
+    ) -> list[Accepted | DomainError]:
+        return decide_payments(
+            asks,
+            budgets=budgets,
+            lines=lines,
+            payees=payees,
+            available=available,
             today=self.today,
+            excluded_categories=self.settings.excluded_categories,
         )
-        if refused is not None:
-            return refused
-        assert ctx is not None
-        assert line is not None
-        parts = split(ask.amount_pence, line)
-        accounts = ctx.budget.accounts
-        have = {s: available.get(a, 0) if a else 0 for s, a in zip(STREAMS, accounts, strict=True)}
-        short = check_funds(parts, have)
-        if short is not None:
-            return short
-        for account, part in zip(accounts, parts, strict=True):
-            if part and account is not None:
-                available[account] -= part
-        committed[ask.plan_line_id] = committed.get(ask.plan_line_id, 0) + ask.amount_pence
-        return _Accepted(c, new_payment_id(), parts)
 
     def _transfers(self, acc: _Accepted, accounts: tuple[uuid.UUID | None, ...]) -> list[Transfer]:
         ask = acc.command.fields.ask
@@ -446,7 +467,7 @@ class _Batch:
     async def _write(
         self,
         survivors: list[tuple[int, _Accepted]],
-        budgets: dict[uuid.UUID, repo.BudgetContext],
+        budgets: dict[uuid.UUID, BudgetContext],
         lines: dict[uuid.UUID, Any],
         payees: dict[uuid.UUID, Any],
     ) -> None:
@@ -507,7 +528,8 @@ class _Batch:
                 message = api.Payment(
                     kind="PAYMENT_KIND_RESERVATION",
                     state="PAYMENT_STATE_RESERVED",
-                    streams=_NO_STREAMS,
+                    amount_pence=amount,
+                    streams=mapping.streams(nhs, council, client),
                     reserved_pence=amount,
                     expire_time=expire_time,
                     **answer,
@@ -552,36 +574,26 @@ class _Batch:
         )
 
 
-_NO_STREAMS = mapping.streams(0, 0, 0)
-
-
 def _replay(c: Command, stored: Any) -> api.Payment | Exception:
-    if stored is None or stored["response"] is None:
+    """The stored answer for a command whose request id an earlier batch took (the rule:
+    shared/request_keys.py `replay`)."""
+    if stored is None:
         # Claimed by a transaction that rolled back in between: ask the caller to retry.
-        return FailedPrecondition(
-            reason="REQUEST_IN_FLIGHT", message="the same request_id is being processed; retry"
-        )
-    if stored["method"] != c.method or stored["request_hash"] != c.digest:
-        return AlreadyExists(
-            reason="REQUEST_ID_REUSED",
-            message="this request_id was already used for a different request",
-            metadata={"request_id": c.request_id, "first_method": stored["method"]},
-        )
-    return api.Payment.FromString(stored["response"])
+        return RequestInFlight(c.request_id)
+    row = StoredRequest(stored["method"], stored["request_hash"], stored["response"])
+    try:
+        return api.Payment.FromString(replay(row, c.key))
+    except DomainError as error:
+        return error
 
 
-def _ledger_refusal(result: list[R]) -> DomainError:
-    """The ledger refused what the in-memory decision accepted (a concurrent writer moved the
-    balance in between): the same business answer, with the ledger's code."""
-    failed = next(r for r in result if r not in (R.OK, R.LINKED_EVENT_FAILED))
-    if failed is R.EXCEEDS_AVAILABLE_BALANCE:
-        return FailedPrecondition(
-            reason=errors.INSUFFICIENT_FUNDS,
-            message="a funding stream of the budget has too little available",
-            metadata={"ledger_result": failed.value},
-        )
-    return FailedPrecondition(
-        reason=errors.BUDGET_NOT_ACTIVE,
-        message="the ledger refused the payment's transfers",
-        metadata={"ledger_result": failed.value},
-    )
+async def with_ledger_end(
+    conn: asyncpg.Connection, budgets: dict[uuid.UUID, BudgetContext]
+) -> dict[uuid.UUID, BudgetContext]:
+    """The budgets, each marked when the ledger shows it ended (its accounts swept back)."""
+    accounts = [a for ctx in budgets.values() for a in ctx.budget.accounts if a is not None]
+    swept = await ledger_reads.swept_by_budget_end(conn, accounts)
+    return {
+        bid: replace(ctx, ended_in_ledger=any(a in swept for a in ctx.budget.accounts))
+        for bid, ctx in budgets.items()
+    }

@@ -28,10 +28,15 @@ from onebudget.payment.config import PaymentSettings
 from onebudget.payment.domain.ids import instalment_payment_id, transfer_id
 from onebudget.payment.domain.model import (
     STREAMS,
+    Accepted,
+    BudgetContext,
+    Parts,
+    Payee,
     PaymentAsk,
-    check_funds,
-    check_payment,
-    split,
+    PlanLine,
+    decide_payments,
+    is_money_refusal,
+    refusal_after_ledger,
 )
 from onebudget.payment.domain.schedules import (
     due_date,
@@ -46,6 +51,7 @@ from onebudget.payment.service_layer.handlers import (
     raise_repayment,
 )
 from onebudget.payment.service_layer.outgoing import SCHEMA, event
+from onebudget.payment.service_layer.release import with_ledger_end as _with_ledger_end
 from onebudget.shared.clock import Clock
 from onebudget.shared.errors import DomainError
 from onebudget.shared.outbox import OutgoingEvent, add_to_outbox
@@ -80,27 +86,39 @@ async def _instalment(
         return
     plan = plan_instalment(s["instalment_pence"], s["offset_outstanding_pence"])
     payment_id = instalment_payment_id(s["schedule_id"], n)
-    ctx = (await repo.budgets(conn, [s["budget_id"]])).get(s["budget_id"])
+    budgets = await repo.budgets(conn, [s["budget_id"]])
+    ctx = budgets.get(s["budget_id"])
     lines = await repo.plan_lines(conn, [s["plan_line_id"]], for_update=True)
     line = lines.get(s["plan_line_id"])
     refused: DomainError | None = None
-    parts = (0, 0, 0)
+    parts: Parts = (0, 0, 0)
     if plan.pay_pence > 0:
-        refused = check_payment(
-            PaymentAsk(s["budget_id"], s["plan_line_id"], s["payee_id"], plan.pay_pence),
-            budget=ctx.budget if ctx else None,
-            line=line,
-            payee=(await repo.payees(conn, [s["payee_id"]])).get(s["payee_id"]),
-            stopped=ctx.stopped if ctx else False,
-            excluded_categories=settings.excluded_categories,
-            line_committed_pence=line.committed_pence if line else 0,
-            today=today,
-        )
-        if refused is None:
+        ask = PaymentAsk(s["budget_id"], s["plan_line_id"], s["payee_id"], plan.pay_pence)
+        payees = await repo.payees(conn, [s["payee_id"]])
+        accounts = [a for a in ctx.budget.accounts if a is not None] if ctx else []
+        available = await ledger.available_balances(conn, accounts)
+        # The one way to pay, as a release would be decided.
+        decision = _decide(settings, ask, budgets, lines, payees, available, today)
+        if not isinstance(decision, Accepted) and is_money_refusal(decision):
+            budgets = await _with_ledger_end(conn, budgets)
+            ctx = budgets.get(s["budget_id"])
+            decision = _decide(settings, ask, budgets, lines, payees, available, today)
+        if isinstance(decision, Accepted):
             assert ctx is not None
-            assert line is not None
-            parts = split(plan.pay_pence, line)
-            refused = await _pay(conn, s, ctx.budget.accounts, payment_id, parts)
+            parts = decision.parts
+            results = await _pay(conn, s, ctx.budget.accounts, payment_id, parts)
+            if results is not None:
+                refused = refusal_after_ledger(
+                    ask,
+                    results,
+                    ctx=(await _with_ledger_end(conn, budgets)).get(s["budget_id"]),
+                    line=line,
+                    payee=payees.get(s["payee_id"]),
+                    today=today,
+                    excluded_categories=settings.excluded_categories,
+                )
+        else:
+            refused = decision
     paid = plan.pay_pence > 0 and refused is None
     if paid:
         await _payment_row(conn, s, payment_id, n, due, parts, clock)
@@ -143,19 +161,36 @@ async def _instalment(
     await add_to_outbox(conn, SCHEMA, events)
 
 
+def _decide(
+    settings: PaymentSettings,
+    ask: PaymentAsk,
+    budgets: dict[uuid.UUID, BudgetContext],
+    lines: dict[uuid.UUID, PlanLine],
+    payees: dict[uuid.UUID, Payee],
+    available: dict[uuid.UUID, int],
+    today: date,
+) -> Accepted | DomainError:
+    (decision,) = decide_payments(
+        [ask],
+        budgets=budgets,
+        lines=lines,
+        payees=payees,
+        available=available,
+        today=today,
+        excluded_categories=settings.excluded_categories,
+    )
+    return decision
+
+
 async def _pay(
     conn: asyncpg.Connection,
     s: Any,
     accounts: tuple[uuid.UUID | None, ...],
     payment_id: uuid.UUID,
-    parts: tuple[int, int, int],
-) -> DomainError | None:
-    records = await ledger.lookup_accounts(conn, [a for a in accounts if a is not None])
-    available = {r.account.id: r.balance.available for r in records}
-    have = {st: available.get(a, 0) if a else 0 for st, a in zip(STREAMS, accounts, strict=True)}
-    short = check_funds(parts, have)
-    if short is not None:
-        return short
+    parts: Parts,
+) -> list[R] | None:
+    """The instalment's linked stream transfers; None when the ledger took them, else its
+    results (a concurrent writer moved a balance after the decision read it)."""
     moves = [
         Transfer(
             id=transfer_id(payment_id, "pay", stream),
@@ -176,7 +211,7 @@ async def _pay(
     if all(r is R.OK for r in results):
         return None
     assert R.EXISTS not in results, "instalment transfers exist only with their instalment row"
-    return check_funds(parts, {})  # the ledger saw less than we read: refuse as short
+    return results
 
 
 async def _payment_row(
@@ -185,7 +220,7 @@ async def _payment_row(
     payment_id: uuid.UUID,
     n: int,
     due: date,
-    parts: tuple[int, int, int],
+    parts: Parts,
     clock: Clock,
 ) -> None:
     await repo.insert_payments(
@@ -217,7 +252,7 @@ async def _payment_row(
             }
         ],
     )
-    await repo.add_committed(conn, [s["plan_line_id"]], [sum(parts)])
+    await repo.add_committed(conn, [s["plan_line_id"]], [parts])
 
 
 def _paid_events(
@@ -225,7 +260,7 @@ def _paid_events(
     n: int,
     due: date,
     payment_id: uuid.UUID,
-    parts: tuple[int, int, int],
+    parts: Parts,
     offset: int,
     context: ev.PaymentContext,
 ) -> list[OutgoingEvent]:
@@ -271,7 +306,12 @@ async def expire_reservations(pool: asyncpg.Pool, limit_max: int = 500) -> int:
         for row in due:
             if first[row["payment_id"]] not in expired:
                 continue  # the ledger's clock has not reached it yet: next round
-            await repo.add_committed(conn, [row["plan_line_id"]], [-row["reserved_pence"]])
+            held = (
+                -row["reserved_nhs_pence"],
+                -row["reserved_council_pence"],
+                -row["reserved_client_pence"],
+            )
+            await repo.add_committed(conn, [row["plan_line_id"]], [held])
             row = await repo.update_payment(conn, row["payment_id"], state="EXPIRED")
             parts = [
                 row["reserved_nhs_pence"],

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from onebudget.payment.domain.model import PaymentAsk
 from onebudget.shared.errors import Violations
-from onebudget.shared.idempotency import check_request_id
+from onebudget.shared.idempotency import canonical_request_id, check_request_id
 from onebudget.shared.money import pence_in_bounds
 from onebudget.shared.validation import check_pence, parse_date, parse_uuid
 
@@ -53,8 +53,9 @@ def fields_if_valid(r: PaymentRequest) -> PaymentFields | None:
     """The fields of a request that breaks no rule of `payment_fields`, else None (then
     `payment_fields` says what is wrong). The common case, without building field names and a
     violations collector for every payment of a bulk call."""
+    if canonical_request_id(r.request_id) is None:
+        return None
     try:
-        uuid.UUID(r.request_id)
         ask = PaymentAsk(
             uuid.UUID(r.budget_id), uuid.UUID(r.plan_line_id), uuid.UUID(r.payee_id), 0
         )
