@@ -857,3 +857,35 @@ async def test_end_budget_under_endless_payments_is_aborted_and_retry_succeeds(
     ended = await stub.EndBudget(request)
     assert ended.status == pb.BUDGET_STATUS_ENDED
     assert stream(ended, pb.FUNDING_STREAM_NHS).returned_pence == 60_000 - 100 * len(made)
+
+
+async def test_spent_is_net_of_returns_on_the_budget_its_streams_and_lines(
+    stub: pb_grpc.AllocationServiceStub, host: ServiceHost
+) -> None:
+    """A payee returning money makes the spend smaller, on the budget and each stream as on its
+    plan line (GetBudget counted the return as spent: 510,000 spent of an agreed 500,000)."""
+    await setup_funders(stub)
+    pool = pool_of(host)
+    budget = await new_budget(stub, await eligible_person(pool))
+    await add(stub, budget.budget_id, line(cost=50_000, occurrences=10, split=(10_000, 0, 0)))
+    agreed = await agree(stub, budget.budget_id)
+    nhs_account = stream(agreed, pb.FUNDING_STREAM_NHS).account_id
+    line_id = agreed.plan_lines[0].plan_line_id
+    payee = Account(uuid.uuid4(), "payee", "provider-9", FundingStream.NHS)
+    async with pool.acquire() as conn, conn.transaction():
+        await store.create_accounts(conn, [payee])
+        moves = [
+            Transfer(uuid.uuid4(), uuid.UUID(nhs_account), payee.id, 500_000, "payment",
+                     plan_line_ref=line_id),
+            Transfer(uuid.uuid4(), payee.id, uuid.UUID(nhs_account), 10_000, "payment_return",
+                     plan_line_ref=line_id),
+        ]  # fmt: skip
+        results = await store.create_transfers(conn, moves)
+    assert [str(r) for r in results] == ["ok", "ok"]
+    got = await stub.GetBudget(pb.GetBudgetRequest(budget_id=budget.budget_id))
+    nhs = stream(got, pb.FUNDING_STREAM_NHS)
+    assert nhs.spent_pence == 490_000
+    assert got.spent_pence == 490_000
+    assert got.plan_lines[0].spent_pence == 490_000
+    assert nhs.available_pence == 10_000
+    assert got.spent_pence + got.reserved_pence + got.available_pence == got.agreed_pence

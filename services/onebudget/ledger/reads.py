@@ -32,6 +32,17 @@ WHERE e.account_id = ANY($1::uuid[]) AND t.plan_line_ref = ANY($2::text[]) AND N
 GROUP BY t.plan_line_ref
 """
 
+# What each account paid out net of what came back, outside the funding routes: payments less
+# payee returns and repayments; the funder's money in, and back out on a cut or an end, is not
+# spending. Pending reservations are not spent (debits_pending is their own figure).
+_SPENT_BY_ACCOUNT = """
+SELECT e.account_id AS account_id,
+       coalesce(sum(e.debits_posted - e.credits_posted), 0)::bigint AS spent
+FROM ledger.entries e JOIN ledger.transfers t ON t.id = e.transfer_id
+WHERE e.account_id = ANY($1::uuid[]) AND NOT t.funding
+GROUP BY e.account_id
+"""
+
 _RING_FENCE_FLOWS = """
 SELECT coalesce(sum(CASE WHEN t.debit_account_id = $1 AND c.kind = 'budget'
                          THEN t.amount ELSE 0 END), 0)::bigint
@@ -70,6 +81,17 @@ async def plan_line_use(
         return {}
     rows = await conn.fetch(_PLAN_LINE_USE, list(accounts), [str(x) for x in lines])
     return {row["ref"]: PlanLineUse(int(row["spent"]), int(row["reserved"])) for row in rows}
+
+
+async def spent_by_account(
+    conn: asyncpg.Connection, accounts: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """account id -> pence it paid out net of returns (payments less payee returns and
+    repayments, funding moves excluded); an account with no such movement is 0. The one
+    definition of "spent" for a budget's stream, the same netting as `plan_line_use`."""
+    rows = await conn.fetch(_SPENT_BY_ACCOUNT, list(accounts))
+    found = {row["account_id"]: int(row["spent"]) for row in rows}
+    return {account: found.get(account, 0) for account in accounts}
 
 
 async def ring_fence_flows(conn: asyncpg.Connection, account_id: uuid.UUID) -> RingFenceFlows:

@@ -97,14 +97,19 @@ def _plan_line(line: Row, use: tuple[int, int]) -> pb.PlanLine:
     )
 
 
-def _stream(budget: Row, column: str, code: str, account_id: uuid.UUID, b: Balance) -> Any:
+def _stream(
+    budget: Row, column: str, code: str, account_id: uuid.UUID, b: Balance, spent: int
+) -> Any:
+    """One stream of a budget. `spent` is net of payee returns and repayments (the ledger's
+    `spent_by_account`), as each plan line's spent is; `returned_pence` is what went back to the
+    funder on a cut or an end."""
     returned = budget[f"returned_{column}_pence"]
     return pb.BudgetStream(
         funding_stream=code,
         account_id=str(account_id),
         agreed_pence=budget[f"agreed_{column}_pence"],
         reserved_pence=b.debits_pending,
-        spent_pence=b.debits_posted - returned,
+        spent_pence=spent,
         available_pence=b.available,
         returned_pence=returned,
     )
@@ -121,7 +126,10 @@ async def budget_message(conn: asyncpg.Connection, budget: Row) -> pb.Budget:
         conn, [a for _, a in accounts], [line["plan_line_id"] for line in lines]
     )
     columns = {s: (c, code) for s, c, code in _STREAM_COLUMNS}
-    streams = [_stream(budget, columns[s][0], columns[s][1], a, records[a]) for s, a in accounts]
+    spent = await ledger_reads.spent_by_account(conn, [a for _, a in accounts])
+    streams = [
+        _stream(budget, columns[s][0], columns[s][1], a, records[a], spent[a]) for s, a in accounts
+    ]
     message = pb.Budget(
         budget_id=str(budget["budget_id"]),
         person_id=str(budget["person_id"]),
