@@ -282,31 +282,56 @@ async def test_a_client_share_needs_a_council_share_on_the_line(
 # -- payment: a reclaim gives its reasons (reg 15) -----------------------------------------------
 
 
-def _reclaim(b: FundedBudget, provider: str, reasons: list[str]) -> api.RequireRepaymentRequest:
+def _reclaim(
+    b: FundedBudget,
+    provider: str,
+    reasons: list[str],
+    grounds: api.RepaymentGrounds = api.REPAYMENT_GROUNDS_OUTSIDE_PLAN,
+    repayer: api.Repayer = api.REPAYER_PAYEE,
+) -> api.RequireRepaymentRequest:
     return api.RequireRepaymentRequest(
         request_id=rid(),
         budget_id=str(b.budget_id),
         payee_id=provider,
-        grounds=api.REPAYMENT_GROUNDS_OUTSIDE_PLAN,
+        grounds=grounds,
         reasons=reasons,
         amount_pence=500,
         due_date="2026-12-31",
-        repayer=api.REPAYER_PAYEE,
+        repayer=repayer,
     )
 
 
 @pytest.mark.parametrize(
-    ("reasons", "field"),
+    ("reasons", "grounds", "repayer", "field"),
     [
-        pytest.param([], "reasons", id="no-reason"),
-        pytest.param(["   "], "reasons[0]", id="blank-reason"),
+        pytest.param(
+            [], api.REPAYMENT_GROUNDS_OUTSIDE_PLAN, api.REPAYER_PAYEE, "reasons", id="no-reason"
+        ),
+        pytest.param(
+            [],
+            api.REPAYMENT_GROUNDS_THEFT_OR_FRAUD,
+            api.REPAYER_PERSON,
+            "reasons",
+            id="no-reason-for-fraud",
+        ),
+        pytest.param(
+            ["   "],
+            api.REPAYMENT_GROUNDS_OUTSIDE_PLAN,
+            api.REPAYER_PAYEE,
+            "reasons[0]",
+            id="blank-reason",
+        ),
     ],
 )
 async def test_a_reclaim_needs_at_least_one_reason(
-    start_service: StartService, reasons: list[str], field: str
+    start_service: StartService,
+    reasons: list[str],
+    grounds: api.RepaymentGrounds,
+    repayer: api.Repayer,
+    field: str,
 ) -> None:
-    """RequireRepayment without a real reason is INVALID_ARGUMENT on the reasons and raises no
-    repayment; the same reclaim with a reason is accepted."""
+    """RequireRepayment without a real reason (reg 15) is INVALID_ARGUMENT on the reasons and
+    raises no repayment, whatever the grounds and whoever repays; with a reason it is accepted."""
     host = await start_service(PAYMENT)
     assert host.runtime is not None
     channel, s = stub(host)
@@ -315,10 +340,12 @@ async def test_a_reclaim_needs_at_least_one_reason(
         provider = await payee(s)
         await s.ReleasePayment(release(b, provider, 1_000))
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await s.RequireRepayment(_reclaim(b, provider, reasons))
+            await s.RequireRepayment(_reclaim(b, provider, reasons, grounds, repayer))
         code, _, _, fields = error_of(caught.value)
         assert code == grpc.StatusCode.INVALID_ARGUMENT
         assert fields == [field]
         assert await conn.fetchval("SELECT count(*) FROM payment.repayments") == 0
-        owed = await s.RequireRepayment(_reclaim(b, provider, ["paid for a holiday"]))
+        owed = await s.RequireRepayment(
+            _reclaim(b, provider, ["paid for a holiday"], grounds, repayer)
+        )
         assert list(owed.reasons) == ["paid for a holiday"]

@@ -9,13 +9,18 @@ from datetime import date
 import pytest
 
 from onebudget.entitlement.domain import errors
+from onebudget.entitlement.domain.dates import add_months, age_on, format_date
 from onebudget.entitlement.domain.model import (
     Category,
     EligibilityRecord,
     Outcome,
+    check_age_rule,
+    clean_reasons,
     decide_phb_request,
     holds_granted,
+    is_child,
 )
+from onebudget.entitlement.domain.reviews import ReviewKind, ReviewSchedule, next_review
 from onebudget.shared.errors import FailedPrecondition
 
 D = date.fromisoformat
@@ -125,3 +130,107 @@ def test_without_the_right_the_commissioner_decides_with_reasons() -> None:
     )
     assert (decision.right_to_have, decision.outcome) == (False, GRANTED)
     assert decision.reasons == ("fits the local offer",)
+
+
+def test_each_phb_refusal_says_what_to_do() -> None:
+    with pytest.raises(FailedPrecondition) as right:
+        decide_phb_request(
+            category=Category.CHC,
+            policy=frozenset({Category.CHC}),
+            not_appropriate_reasons=(),
+            discretionary_outcome=GRANTED,
+            discretionary_reasons=("x",),
+        )
+    assert right.value.message == (
+        "CHC carries a right to have a PHB: it is granted unless not_appropriate_reasons are "
+        "given, not decided at discretion"
+    )
+    with pytest.raises(FailedPrecondition) as discretion:
+        decide_phb_request(
+            category=Category.S117,
+            policy=frozenset(),
+            not_appropriate_reasons=(),
+            discretionary_outcome=None,
+            discretionary_reasons=(),
+        )
+    assert discretion.value.message == (
+        "S117 carries no right to have a PHB under this commissioner's policy: give "
+        "discretionary_outcome and discretionary_reasons"
+    )
+
+
+# -- ages on the decision date --------------------------------------------------------------------
+
+
+def test_a_decision_on_the_day_of_birth_is_allowed_and_before_it_is_refused() -> None:
+    born = D("2020-06-01")
+    assert check_age_rule(Category.S117, born, born) == 0
+    assert age_on(born, born) == 0
+    with pytest.raises(FailedPrecondition) as caught:
+        check_age_rule(Category.S117, born, D("2020-05-31"))
+    assert (caught.value.reason, caught.value.message) == (
+        errors.DATE_BEFORE_BIRTH,
+        "the decision date is before the birth",
+    )
+    assert caught.value.metadata == {}
+    with pytest.raises(AssertionError, match="age is undefined before birth"):
+        age_on(born, D("2020-05-31"))
+
+
+@pytest.mark.parametrize(
+    ("category", "born", "message", "age"),
+    [
+        (
+            Category.CHILDRENS_CC,
+            "2006-04-02",
+            "CHILDRENS_CC is for people under 18 on the decision date; age was 18",
+            "18",
+        ),
+        (
+            Category.CHC,
+            "2006-04-03",
+            "CHC is for people 18 or over on the decision date; age was 17",
+            "17",
+        ),
+    ],
+)
+def test_an_age_outside_the_category_rule_says_the_rule_and_the_age(
+    category: Category, born: str, message: str, age: str
+) -> None:
+    with pytest.raises(FailedPrecondition) as caught:
+        check_age_rule(category, D(born), D("2024-04-02"))
+    assert caught.value.reason == errors.AGE_OUTSIDE_CATEGORY_RULE
+    assert caught.value.message == message
+    assert caught.value.metadata == {"category": category.value, "age": age}
+
+
+def test_a_child_is_under_18_on_the_date() -> None:
+    assert is_child(D("2006-04-03"), D("2024-04-02"))
+    assert not is_child(D("2006-04-02"), D("2024-04-02"))
+
+
+def test_blank_reasons_are_no_reasons() -> None:
+    assert clean_reasons([" needs changed ", "", "   ", "x"]) == ("needs changed", "x")
+
+
+def test_dates_are_written_iso_or_empty() -> None:
+    assert format_date(D("2026-04-01")) == "2026-04-01"
+    assert format_date(None) == ""
+
+
+# -- calendar months and reviews ------------------------------------------------------------------
+
+
+def test_zero_months_is_the_same_day_and_twelve_cross_the_year() -> None:
+    assert add_months(D("2026-01-31"), 0) == D("2026-01-31")
+    assert add_months(D("2026-01-31"), 12) == D("2027-01-31")
+    assert add_months(D("2026-12-15"), 1) == D("2027-01-15")
+    assert add_months(D("2026-11-30"), 14) == D("2028-01-30")
+
+
+def test_a_review_on_the_day_its_window_opens_counts() -> None:
+    started = D("2024-03-01")  # a care plan's light review opens six weeks on: 12 April
+    schedule = next_review(
+        ReviewKind.CARE_PLAN, started, nhs_funded=True, completed=[D("2024-04-12")]
+    )
+    assert schedule == ReviewSchedule(D("2024-04-12"), D("2025-04-12"), D("2024-04-12"))

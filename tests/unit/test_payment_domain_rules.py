@@ -392,3 +392,66 @@ def test_the_part_paid_for_days_after_a_stop_is_unspent(stopped_on: str, unspent
 def test_unspent_rounds_down_so_the_person_keeps_the_odd_penny() -> None:
     assert unspent_after(40_000, D("2026-04-06"), 4, D("2026-04-06")) == 40_000 * 27 // 28
     assert unspent_after(10, D("2026-04-06"), 1, D("2026-04-06")) == 8  # 8.57 -> 8
+
+
+# -- what each refusal says (the gRPC status message a person reads) -----------------------------
+
+
+def test_each_refusal_says_what_is_wrong() -> None:
+    family = replace(PROVIDER, kind=PayeeKind.PERSONAL_ASSISTANT, close_family=True)
+    cases: list[tuple[DomainError | None, str]] = [
+        (_check(payee=None), "no such payee"),
+        (_check(budget=None), "no such budget"),
+        (_check(budget=replace(BUDGET, state="DRAFT")), "the budget is not agreed and active"),
+        (
+            _check(stopped=True),
+            "payments to this person have stopped (death or consent withdrawn)",
+        ),
+        (_check(line=None), "no such plan line in this budget"),
+        (_check(line=replace(LINE, agreed=False)), "the plan line is not agreed"),
+        (
+            _check(line=replace(LINE, category="alcohol")),
+            "the plan line's category may not be paid for",
+        ),
+        (
+            _check(line=replace(LINE, allowed_payee_kind="PERSON")),
+            "the plan line does not allow this payee",
+        ),
+        (
+            _check(payee=family),
+            "paying a close family member in the household needs a recorded approval",
+        ),
+        (
+            _check(line=replace(LINE, cost_pence=1)),
+            "the payment exceeds what is left of the plan line",
+        ),
+        (
+            check_funds((1, 0, 0), {}),
+            "a funding stream of the budget has too little available",
+        ),
+    ]
+    for refused, message in cases:
+        assert refused is not None
+        assert refused.message == message
+        assert str(refused) == message
+
+
+def test_one_penny_short_is_short() -> None:
+    refused = check_funds((1, 0, 0), {FundingStream.NHS: 0})
+    assert refused is not None
+    assert refused.metadata["nhs_shortfall_pence"] == "1"
+    missing = check_funds((0, 1, 0), {FundingStream.NHS: 5})  # the council stream is absent
+    assert missing is not None
+    assert missing.metadata["council_available_pence"] == "0"
+
+
+def test_funds_are_checked_for_exactly_the_three_streams() -> None:
+    with pytest.raises(ValueError, match="zip"):
+        check_funds((1, 2), {FundingStream.NHS: 5})
+
+
+def test_a_return_takes_back_at_least_a_penny() -> None:
+    with pytest.raises(AssertionError):
+        proportional_parts(0, [1, 2, 3])
+    with pytest.raises(AssertionError):
+        proportional_parts(7, [1, 2, 3])  # more than was paid
