@@ -154,6 +154,8 @@ def test_a_split_is_whole_when_non_negative_and_summing_to_10000(split: Split, w
         (Split(9_000, 1_000, 0), True),
         (Split(9_000, 0, 1_000), True),  # a client share is council money too
         (Split(0, 0, 10_000), True),
+        (Split(9_999, 1, 0), True),  # one basis point is a share
+        (Split(9_999, 0, 1), True),
     ],
 )
 def test_a_council_or_client_share_uses_council_money(split: Split, council: bool) -> None:

@@ -73,6 +73,25 @@ def test_posting_a_hold_in_full_is_allowed_to_the_penny() -> None:
     assert _balance(s, SINK) == Balance(0, 300, 0, 0)
 
 
+def test_resolving_one_hold_leaves_the_others_held_on_both_sides() -> None:
+    s = state(1_000)
+    first, second = pay(300, pending=True), pay(200, pending=True)
+    assert run(s, first, second, _settle(first, 100, post_pending=True)) == [R.OK] * 3
+    assert _balance(s, WALLET) == Balance(100, 1_000, 200, 0)
+    assert _balance(s, SINK) == Balance(0, 100, 0, 200)
+
+
+def test_a_debit_keeps_the_credits_its_account_has_pending() -> None:
+    """An account paid by a hold can itself be debited; its pending credits stay as they were."""
+    s = state(1_000)
+    assert run(s, pay(300, pending=True)) == [R.OK]
+    onward = Transfer(tid(), SINK, SOURCE, 100, "payment", pending=True)
+    assert run(s, onward) == [R.OK]
+    assert _balance(s, SINK) == Balance(0, 0, 100, 300)
+    assert run(s, Transfer(tid(), SINK, SOURCE, 50, "payment")) == [R.OK]
+    assert _balance(s, SINK) == Balance(50, 0, 100, 300)
+
+
 def test_voiding_a_hold_moves_nothing_and_releases_it() -> None:
     s = state(1_000)
     hold = pay(300, pending=True)

@@ -85,7 +85,7 @@ B3 = replace(
 COMMITMENTS = [
     Movement("b1", D("2026-05-01"), 300_000, 0, 0),
     Movement("b2", D("2026-08-01"), 1_000_000, 50, 10),
-    Movement("b2", D("2027-01-05"), -1, 0, 0),
+    Movement("b2", D("2027-01-05"), -1, -7, -3),  # after Q3: in the whole year only
     Movement("b3", D("2026-05-10"), 0, 20_000, 1_000),
     Movement("b3", D("2026-09-01"), 0, -20_000, -1_000),
 ]
@@ -218,6 +218,7 @@ def test_council_figures_count_council_and_client_money_and_who_had_it() -> None
     assert (q2.council_paid_pence, q2.client_paid_pence) == (0, 0)  # paid on 1 October
     whole = figures.council_figures(pot, [B2, B3], COMMITMENTS, PAYMENTS, 0)
     assert whole.nhs_agreed_ipb_pence == 999_999
+    assert (whole.council_agreed_pence, whole.client_agreed_pence) == (43, 7)
 
 
 def test_targets_trend_quarter_by_quarter_for_the_whole_and_each_ring_fence() -> None:
@@ -318,3 +319,39 @@ def test_the_quarterly_return_is_one_header_and_one_row_of_csv() -> None:
     assert lines[1].startswith("00L,2026-27,Q2,2026-04-01,2026-09-30,2,1,1,")
     assert lines[2:] == [""]
     assert quarterly.file_name(q2) == "phb-return-00L-2026-Q2.csv"
+
+
+def test_year_to_date_counts_only_budgets_live_since_1_april() -> None:
+    last_year = replace(
+        B1, budget_id="old", start_date=None, agreed_on=D("2026-02-01"), ended_on=D("2026-03-15")
+    )
+    counted = figures.snapshot([last_year, B1], 2026, D("2026-06-30"), figures.nhs_options)
+    assert counted.year_to_date.total == 1
+    assert counted.at_period_end.total == 1
+
+
+def test_the_overall_target_counts_only_the_budgets_given() -> None:
+    stray = [*COMMITMENTS, Movement("not-ours", D("2026-05-01"), 9_000_000, 0, 0)]
+    overall = figures.target_status(ALLOCATION, [B1, B2, B3], stray)[0]
+    assert overall.agreed_pence == 1_299_999
+
+
+def test_a_figure_only_one_side_has_counts_as_zero_on_the_other() -> None:
+    diffs = figures.differences({"only_reported": 5, "zero_reported": 0}, {"only_ledger": 1})
+    assert [(d.figure, d.reported_pence, d.ledger_pence) for d in diffs] == [
+        ("only_ledger", 0, 1),
+        ("only_reported", 5, 0),
+    ]
+    assert figures.differences({}, {"zero_ledger": 0}) == []
+
+
+@pytest.mark.parametrize(
+    ("year", "valid"), [(2012, False), (2013, True), (2099, True), (2100, False)]
+)
+def test_reporting_years_run_from_2013_to_2099(year: int, valid: bool) -> None:
+    assert periods.is_financial_year(year) is valid
+
+
+def test_each_month_falls_in_its_quarter() -> None:
+    quarters = [periods.quarter_of(date(2026, month, 15)) for month in range(1, 13)]
+    assert quarters == [4, 4, 4, 1, 1, 1, 2, 2, 2, 3, 3, 3]
