@@ -1,17 +1,14 @@
 """The pure allocation rules (allocation/domain): financial years, ring-fence targets, plan line
-costs and their exact split across funders, and the ledger accounts allocation owns. Money is
-integer pence, shares basis points (10,000 = all), years named by their starting year."""
+costs and their exact split across funders. Money is integer pence, shares basis points
+(10,000 = all), years named by their starting year."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 
 import pytest
 
-from onebudget.allocation.domain import accounts
 from onebudget.allocation.domain.model import (
-    EXCLUDED_CATEGORIES,
     GENERAL_COHORT,
     PlanLineTerms,
     RingFenceTarget,
@@ -25,7 +22,7 @@ from onebudget.allocation.domain.model import (
     ring_fence_targets,
     uses_council_money,
 )
-from onebudget.ledger.domain import Account, FundingStream
+from onebudget.ledger.domain import FundingStream
 
 D = date.fromisoformat
 NHS, COUNCIL, CLIENT = FundingStream.NHS, FundingStream.COUNCIL, FundingStream.CLIENT
@@ -180,55 +177,3 @@ def test_a_council_or_client_share_uses_council_money(split: Split, council: boo
 )
 def test_a_category_is_a_lower_snake_code(code: str, valid: bool) -> None:
     assert is_category_code(code) is valid
-
-
-def test_the_categories_a_budget_may_never_buy() -> None:
-    assert {"alcohol", "tobacco", "gambling", "gp_services", "emergency_care"} <= (
-        EXCLUDED_CATEGORIES
-    )
-    assert "personal_care" not in EXCLUDED_CATEGORIES
-
-
-# -- the accounts allocation owns -----------------------------------------------------------------
-
-BUDGET_ID = uuid.UUID("00000000-0000-0000-0000-00000000000b")
-
-
-def test_each_account_is_what_it_is_for() -> None:
-    cases: list[tuple[Account, str, str, FundingStream, bool]] = [
-        (accounts.commissioner_source("00L", 2026), "source", "00L", NHS, False),
-        (accounts.commissioner_allocation("00L", 2026), "allocation", "00L", NHS, True),
-        (accounts.ring_fence("00L", 2026, ""), "ring_fence", "00L", NHS, True),
-        (accounts.ring_fence("00L", 2026, "CHC"), "ring_fence", "00L:CHC", NHS, True),
-        (accounts.council_source("E06000047", 2026), "source", "E06000047", COUNCIL, False),
-        (accounts.council_pot("E06000047", 2026), "allocation", "E06000047", COUNCIL, True),
-        (accounts.budget_stream(BUDGET_ID, CLIENT, 2026), "budget", str(BUDGET_ID), CLIENT, True),
-        (accounts.contribution(BUDGET_ID, 2026), "contribution", str(BUDGET_ID), CLIENT, False),
-    ]
-    for account, kind, owner, stream, limited in cases:
-        assert (account.kind, account.owner, account.funding_stream) == (kind, owner, stream)
-        assert account.financial_year == 2026
-        assert account.debits_must_not_exceed_credits is limited
-        assert account.credits_must_not_exceed_debits is False
-
-
-def test_account_ids_are_derived_from_what_the_account_is_for() -> None:
-    """uuid5 of kind|owner|stream|year: found again without a lookup, distinct otherwise."""
-    fence = accounts.ring_fence("00L", 2026, "CHC")
-    assert fence.id == accounts.ring_fence("00L", 2026, "CHC").id
-    assert fence.id == uuid.uuid5(
-        uuid.UUID("6f1f0c8e-3b8e-5a7e-9a55-0b1d9e7a1c01"), "ring_fence|00L:CHC|NHS|2026"
-    )
-    ids = {
-        accounts.commissioner_source("00L", 2026).id,
-        accounts.commissioner_allocation("00L", 2026).id,
-        accounts.commissioner_allocation("00L", 2027).id,
-        accounts.ring_fence("00L", 2026, "").id,
-        fence.id,
-        accounts.council_source("00L", 2026).id,
-        accounts.council_pot("00L", 2026).id,
-        accounts.budget_stream(BUDGET_ID, NHS, 2026).id,
-        accounts.budget_stream(BUDGET_ID, COUNCIL, 2026).id,
-        accounts.contribution(BUDGET_ID, 2026).id,
-    }
-    assert len(ids) == 10
