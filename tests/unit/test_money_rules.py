@@ -7,8 +7,10 @@ from __future__ import annotations
 import pytest
 
 from onebudget.shared.money import (
+    PENCE_MAX,
     MoneyError,
     format_pence,
+    pence_in_bounds,
     require_pence,
     share_of,
     split_by_basis_points,
@@ -114,3 +116,29 @@ def test_a_single_share_refuses_what_is_not_a_share(
 )
 def test_pence_are_written_in_pounds_for_people(pence: int, written: str) -> None:
     assert format_pence(pence) == written
+
+
+@pytest.mark.parametrize(
+    ("value", "low", "high", "inside"),
+    [
+        (1, 1, PENCE_MAX, True),
+        (0, 1, PENCE_MAX, False),  # an amount is at least a penny unless zero is allowed
+        (0, 0, PENCE_MAX, True),
+        (PENCE_MAX, 1, PENCE_MAX, True),
+        (PENCE_MAX + 1, 1, PENCE_MAX, False),
+        (1, 1, 1, True),
+        (True, 0, PENCE_MAX, False),  # a bool is not pence
+        (1.5, 1, PENCE_MAX, False),  # nor is a float, even in range
+        (-1, 0, PENCE_MAX, False),
+    ],
+)
+def test_pence_in_bounds_is_whole_pence_between_low_and_high(
+    value: object, low: int, high: int, inside: bool
+) -> None:
+    assert pence_in_bounds(value, low=low, high=high) is inside  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("low", "high"), [(2, PENCE_MAX), (1, 0), (1, PENCE_MAX + 1)])
+def test_pence_in_bounds_takes_only_the_bounds_it_documents(low: int, high: int) -> None:
+    with pytest.raises(AssertionError):
+        pence_in_bounds(5, low=low, high=high)

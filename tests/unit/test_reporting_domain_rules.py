@@ -323,7 +323,12 @@ def test_the_quarterly_return_is_one_header_and_one_row_of_csv() -> None:
 
 def test_year_to_date_counts_only_budgets_live_since_1_april() -> None:
     last_year = replace(
-        B1, budget_id="old", start_date=None, agreed_on=D("2026-02-01"), ended_on=D("2026-03-15")
+        B1,
+        budget_id="old",
+        person_id="p9",
+        start_date=None,
+        agreed_on=D("2026-02-01"),
+        ended_on=D("2026-03-15"),
     )
     counted = figures.snapshot([last_year, B1], 2026, D("2026-06-30"), figures.nhs_options)
     assert counted.year_to_date.total == 1
