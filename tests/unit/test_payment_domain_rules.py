@@ -21,7 +21,6 @@ from onebudget.payment.domain.model import (
     check_funds,
     check_payment,
     proportional_parts,
-    split,
 )
 from onebudget.payment.domain.schedules import (
     InstalmentPlan,
@@ -118,23 +117,27 @@ def test_payments_stopped_comes_before_every_line_rule() -> None:
         assert _reason(_check(ask, line=line, stopped=True)) == errors.PAYMENTS_STOPPED
 
 
-def test_an_inactive_budget_answers_before_the_stop() -> None:
+def test_the_stop_answers_before_an_inactive_budget() -> None:
+    """The documented precedence (payment/domain/model.py): stopped, then not active."""
     ended = replace(BUDGET, state="ENDED")
-    assert _reason(_check(budget=ended, stopped=True)) == errors.BUDGET_NOT_ACTIVE
+    assert _reason(_check(budget=ended, stopped=True)) == errors.PAYMENTS_STOPPED
+    assert _reason(_check(budget=ended)) == errors.BUDGET_NOT_ACTIVE
 
 
 # -- the order of the other checks ----------------------------------------------------------------
 
 
-def test_unknown_payee_then_unknown_budget_are_not_found() -> None:
-    missing_payee = _check(payee=None, budget=None)
-    assert isinstance(missing_payee, NotFound)
-    assert missing_payee.reason == errors.PAYEE_NOT_FOUND
-    assert missing_payee.metadata == {"payee_id": str(PAYEE_ID)}
-    missing_budget = _check(budget=None)
+def test_unknown_budget_then_unknown_payee_are_not_found() -> None:
+    """A missing budget answers first; a missing payee after the budget and its line."""
+    missing_budget = _check(payee=None, budget=None)
     assert isinstance(missing_budget, NotFound)
     assert missing_budget.reason == errors.BUDGET_NOT_FOUND
     assert missing_budget.metadata == {"budget_id": str(BUDGET_ID)}
+    missing_payee = _check(payee=None)
+    assert isinstance(missing_payee, NotFound)
+    assert missing_payee.reason == errors.PAYEE_NOT_FOUND
+    assert missing_payee.metadata == {"payee_id": str(PAYEE_ID)}
+    assert _reason(_check(payee=None, line=None)) == errors.PLAN_LINE_NOT_FOUND
 
 
 @pytest.mark.parametrize(
@@ -297,8 +300,9 @@ def test_line_rules_answer_in_their_documented_order() -> None:
 
 
 def test_a_payment_splits_by_its_lines_basis_points_exactly() -> None:
-    assert split(1_001, replace(LINE, basis_points=(6000, 4000, 0))) == (601, 400, 0)
-    assert split(1_001, replace(LINE, basis_points=(5000, 3000, 2000))) == (501, 300, 200)
+    # A line's first payment: the line's own split F (of 10,000p) apportioned to 1,001p.
+    assert replace(LINE, basis_points=(6000, 4000, 0)).next_parts(1_001) == (601, 400, 0)
+    assert replace(LINE, basis_points=(5000, 3000, 2000)).next_parts(1_001) == (501, 300, 200)
 
 
 def test_enough_in_every_stream_is_no_refusal() -> None:
