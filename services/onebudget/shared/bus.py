@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import nats
+import nats.errors
 from nats.aio.client import Client as NatsClient
 from nats.js.api import StorageType, StreamConfig
 from nats.js.client import JetStreamContext
@@ -48,8 +51,13 @@ async def connect(url: str, *, name: str) -> NatsClient:
     )
 
 
+STREAM_SETUP_S_MAX = 60.0  # a cluster still electing its leaders answers stream requests late
+
+
 async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
-    """Create the streams if missing (idempotent; safe when several services start at once)."""
+    """Create the streams if missing (idempotent; safe when several services start at once).
+    A request that times out (a JetStream cluster still electing a leader) is asked again, for
+    up to STREAM_SETUP_S_MAX seconds."""
     for name, subject in STREAMS.items():
         config = StreamConfig(
             name=name,
@@ -58,7 +66,16 @@ async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
             duplicate_window=DUPLICATE_WINDOW_S,
             num_replicas=replicas,
         )
-        try:
-            await js.add_stream(config)
-        except BadRequestError:
-            await js.update_stream(config)
+        deadline = time.monotonic() + STREAM_SETUP_S_MAX
+        while True:
+            try:
+                try:
+                    await js.add_stream(config)
+                except BadRequestError:
+                    await js.update_stream(config)
+                break
+            except nats.errors.TimeoutError:
+                if time.monotonic() >= deadline:
+                    raise
+                _log.warning("stream_setup_retry", stream=name)
+                await asyncio.sleep(0.5)

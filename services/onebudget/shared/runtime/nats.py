@@ -7,6 +7,7 @@ killed run is stopped before the next start (no orphan keeps the port or the sto
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -204,8 +205,28 @@ class LocalNatsCluster:
             node.port = node.port or free_port()
             node.monitor_port = node.monitor_port or free_port()
             node._spawn()
-        for node in self.nodes:  # each is ready once the cluster has a meta leader
+        for node in self.nodes:
             node._wait_ready()
+        self._wait_meta_leader()
+
+    def _wait_meta_leader(self) -> None:
+        """JetStream takes stream requests only once the cluster has elected its meta leader:
+        wait for every node to name one (each node's /jsz), on a busy machine seconds after
+        the nodes answer their health checks."""
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            leaders = set()
+            for node in self.nodes:
+                url = f"http://127.0.0.1:{node.monitor_port}/jsz"
+                with (
+                    contextlib.suppress(OSError, ValueError),
+                    urllib.request.urlopen(url, timeout=1) as resp,
+                ):
+                    leaders.add(json.loads(resp.read()).get("meta_cluster", {}).get("leader", ""))
+            if len(leaders) == 1 and "" not in leaders:
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"the JetStream cluster elected no meta leader in {START_TIMEOUT_S}s")
 
     def stop_leftover(self) -> None:
         for node in self.nodes:
