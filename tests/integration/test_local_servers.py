@@ -5,11 +5,16 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import asyncpg
 import nats
+import pytest
 
+from onebudget.shared.runtime.infra import sweep_dead_test_infra
 from onebudget.shared.runtime.nats import LocalNats
 from onebudget.shared.runtime.ports import pid_alive
 from onebudget.shared.runtime.postgres import LocalPostgres
@@ -100,3 +105,35 @@ def test_nats_left_running_by_a_killed_run_is_replaced(tmp_path: Path) -> None:
     finally:
         second.stop()
     assert not second.pid_file.exists()
+
+
+def test_the_sweeper_stops_a_dead_runs_nested_stack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A test process killed outright leaves a stack it started under its folder (the chaos
+    run's services, PostgreSQL and NATS, one level down): the next session's sweep stops every
+    one of them, services included, and removes the folder."""
+    monkeypatch.setenv("ONEBUDGET_STATE_DIR", str(tmp_path))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid that is no longer alive: the test process that died
+    folder = tmp_path / f"test-{gone.pid}"
+    bus = LocalNats(folder / "chaos" / "nats")
+    bus.start()
+    service = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(120)", "onebudget-probe-service"]
+    )
+    pids = folder / "chaos" / "pids"
+    pids.mkdir(parents=True)
+    (pids / "payment.pid").write_text(str(service.pid))
+    marker = b"onebudget-probe-service"
+    while marker not in Path(f"/proc/{service.pid}/cmdline").read_bytes():
+        time.sleep(0.01)  # the child has exec'd: its command line is its own
+    try:
+        sweep_dead_test_infra()
+        assert service.wait(timeout=15) is not None
+        assert bus._process is not None
+        assert bus._process.wait(timeout=15) is not None
+        assert not folder.exists()
+    finally:
+        service.kill()
+        bus.stop()

@@ -19,7 +19,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from onebudget.shared.runtime.infra import LocalInfra, project_state_dir
+from onebudget.shared.runtime.infra import LocalInfra, project_state_dir, stop_child
 from onebudget.shared.runtime.ports import free_port
 
 SERVICES: dict[str, int] = {
@@ -97,6 +97,9 @@ class Stack:
         return env
 
     def start(self) -> None:
+        # Children a killed run of this stack left behind (their pid files) are stopped first.
+        for pid_file in (project_state_dir() / self.name).glob("pids/*.pid"):
+            stop_child(pid_file)
         self.infra = LocalInfra(
             self.name, fresh=self.fresh, nats_cluster_size=self.nats_cluster_size
         ).start()
@@ -144,6 +147,11 @@ class Stack:
             start_new_session=True,
         )
         log.close()
+        # So a later start (or the test sweeper) can stop it if this process dies without
+        # stopping its children (SIGKILL, a crash).
+        pids = logs.parent / "pids"
+        pids.mkdir(exist_ok=True)
+        (pids / f"{name}.pid").write_text(str(self._children[name].pid))
 
     def _start_dashboard(self, logs: Path) -> None:
         port = _port_or_free(DASHBOARD_PORT)
@@ -163,6 +171,8 @@ class Stack:
                 child.kill()
                 child.wait()
         self._children.clear()
+        for pid_file in (project_state_dir() / self.name).glob("pids/*.pid"):
+            pid_file.unlink(missing_ok=True)
         if self.infra is not None:
             self.infra.stop()
             self.infra = None

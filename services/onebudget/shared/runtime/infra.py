@@ -7,8 +7,11 @@ on free loopback ports, and `stop()` stops exactly what was started here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,6 +86,36 @@ def sweep_dead_test_infra() -> None:
         pid_text = folder.name.removeprefix("test-")
         if not pid_text.isdigit() or pid_alive(int(pid_text)):
             continue
-        LocalPostgres(folder / "postgres").stop_leftover()
-        LocalNats(folder / "nats").stop_leftover()
+        stop_everything_under(folder)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def stop_everything_under(folder: Path) -> None:
+    """Stop every service process, PostgreSQL and NATS server whose state lives under `folder`,
+    however deep (a stack a test started under its own folder included): what a process that
+    was killed outright (SIGKILL, a crash) could not stop itself."""
+    for pid_file in folder.rglob("pids/*.pid"):
+        stop_child(pid_file)
+    for data in folder.rglob("postmaster.pid"):
+        LocalPostgres(data.parent.parent).stop_leftover()
+    for pid_file in folder.rglob("nats-server.pid"):
+        LocalNats(pid_file.parent).stop_leftover()
+
+
+def stop_child(pid_file: Path) -> None:
+    """SIGTERM, then SIGKILL, the OneBudget process named by `pid_file` (checked by its command
+    line, so a recycled pid of another program is never touched), and remove the file."""
+    with contextlib.suppress(ValueError, OSError):
+        pid = int(pid_file.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        if pid_alive(pid) and b"onebudget" in cmdline:
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + CHILD_STOP_S
+            while pid_alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+
+
+CHILD_STOP_S = 10.0
