@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
+import structlog
 from hypothesis import HealthCheck, settings
 
 from onebudget.shared import db
@@ -36,6 +37,16 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# Services run in this process log through structlog's defaults; its console renderer draws a
+# traceback with rich when rich is installed (mutmut brings it), at tens of milliseconds each:
+# a background task failing in a loop then starved the event loop of a whole test. Plain text.
+structlog.configure(
+    processors=[
+        *structlog.get_config()["processors"][:-1],
+        structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback),
+    ]
+)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from nats.js.errors import NotFoundError
 
 from onebudget.reporting.service_layer import projections
-from onebudget.shared.aio import cancel_and_wait
+from onebudget.shared.aio import cancel_and_wait, supervise
 from onebudget.shared.consumer import EventConsumer
 from onebudget.shared.logging import get_logger
 from onebudget.shared.server import Runtime
@@ -24,7 +24,6 @@ DURABLES: tuple[tuple[str, str], ...] = (
     ("PAYMENT", "reporting-payment"),
     ("ENTITLEMENT", "reporting-entitlement"),
 )
-RESTART_DELAY_S = 1.0
 
 
 class ConsumerGroup:
@@ -56,7 +55,10 @@ class ConsumerGroup:
         while True:
             await self._resumed.wait()
             self._stopped.clear()
-            tasks = [asyncio.create_task(_keep_running(c)) for c in self.consumers()]
+            tasks = [
+                asyncio.create_task(supervise(f"reporting-consumer-{c.durable_name}", c.run))
+                for c in self.consumers()
+            ]
             try:
                 await self._pause.wait()
             finally:
@@ -82,18 +84,6 @@ class ConsumerGroup:
             with contextlib.suppress(NotFoundError):
                 await js.delete_consumer(stream, durable)
         return [durable for _, durable in DURABLES]
-
-
-async def _keep_running(consumer: EventConsumer) -> None:
-    while True:
-        try:
-            await consumer.run()
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            _log.exception("consumer_failed")
-            await asyncio.sleep(RESTART_DELAY_S)
 
 
 # The servicer (rebuild) and the background task must share one group per running service.
