@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Any
 
 import pytest
 from hypothesis import assume, given, settings
@@ -65,12 +66,25 @@ def test_the_alabama_paradox_falls_back_to_what_each_part_lacks() -> None:
 
 
 @pytest.mark.parametrize(
-    ("whole", "done", "amount"),
-    [([10, 10], [0, 0], 0), ([10, 10], [0, 0], 21), ([10, 10], [-1, 0], 1), ([10], [0, 0], 1)],
+    ("whole", "done", "amount", "says"),
+    [
+        ([10, 10], [0, 0], 0, "amount must be positive"),
+        ([10, 10], [0, 0], -3, "amount must be positive"),
+        ([10, 10], [0, 0], 21, "done plus amount exceeds the whole"),
+        ([10, 10], [5, 5], 11, "done plus amount exceeds the whole"),
+        ([10, 10], [-1, 0], 1, "done must not be negative"),
+        ([10], [0, 0], 1, "whole and done must have one entry per part"),
+        ([10, 10], [0, 0], 1.5, "amount must be integer pence, got float"),
+        ([10, 10], [0, 0], True, "amount must be integer pence, got bool"),
+        ([10, 10], [0.5, 0], 1, "done must be integer pence, got float"),
+    ],
 )
-def test_bad_inputs_are_refused(whole: list[int], done: list[int], amount: int) -> None:
-    with pytest.raises(MoneyError):
+def test_bad_inputs_are_refused_saying_why(
+    whole: list[int], done: list[Any], amount: Any, says: str
+) -> None:
+    with pytest.raises(MoneyError) as caught:
         next_parts(whole, done, amount)
+    assert str(caught.value) == says
 
 
 @settings(max_examples=400)
