@@ -71,9 +71,12 @@ class EventConsumer:
         self._filter_subjects = list(filter_subjects)
         self._settings = settings or ConsumerSettings()
         self.applied_total = 0
-        self.durable_name = durable
         self.terminated_total = 0
         self.transient_retries_total = 0
+
+    @property
+    def durable_name(self) -> str:
+        return self._durable
 
     def _config(self) -> ConsumerConfig:
         return ConsumerConfig(
