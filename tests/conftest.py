@@ -94,6 +94,25 @@ async def fresh_database(pg_url: str) -> AsyncIterator[FreshDatabase]:
 StartService = Callable[..., Awaitable[ServiceHost]]
 
 
+def service_config(
+    spec: ServiceSpec, database_url: str, nats_url: str, **overrides: object
+) -> ServiceConfig:
+    """A service's configuration in a test: loopback, a free port, a short grace period;
+    `overrides` set any other field (pool size, stream replicas, a read replica...)."""
+    fields: dict[str, object] = {
+        "service": spec.name,
+        "database_url": database_url,
+        "nats_url": nats_url,
+        "grpc_host": "127.0.0.1",
+        "grpc_port": 0,
+        "log_level": "info",
+        "pool_size_max": 10,
+        "shutdown_grace_s": 2,
+    }
+    fields.update(overrides)
+    return ServiceConfig(**fields)  # type: ignore[arg-type]
+
+
 @pytest.fixture
 async def start_service(
     fresh_database: FreshDatabase, nats_url: str
@@ -112,18 +131,7 @@ async def start_service(
     ) -> ServiceHost:
         if not database:
             database.append(await fresh_database())
-        fields: dict[str, object] = {
-            "service": spec.name,
-            "database_url": database[0],
-            "nats_url": nats_url,
-            "grpc_host": "127.0.0.1",
-            "grpc_port": 0,
-            "log_level": "info",
-            "pool_size_max": 10,
-            "shutdown_grace_s": 2,
-        }
-        fields.update(overrides)
-        host = ServiceHost(spec, ServiceConfig(**fields), clock)  # type: ignore[arg-type]
+        host = ServiceHost(spec, service_config(spec, database[0], nats_url, **overrides), clock)
         await host.start()
         hosts.append(host)
         return host

@@ -15,10 +15,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from onebudget.payment.entrypoints.app import SPEC
-from onebudget.shared.config import ServiceConfig
 from onebudget.shared.runtime.infra import LocalInfra
 from onebudget.shared.runtime.nats import LocalNatsCluster
 from onebudget.shared.server import ServiceHost
+from tests.conftest import service_config
 from tests.integration.test_payment_support import funded_budget, payee, release, stub
 
 PAYMENTS = 240
@@ -46,16 +46,8 @@ async def test_payments_go_on_while_a_jetstream_node_is_killed(clustered: LocalI
     cluster = clustered.nats
     assert isinstance(cluster, LocalNatsCluster)
     assert len(cluster.nodes) == 3
-    config = ServiceConfig(
-        service=SPEC.name,
-        database_url=clustered.database_url,
-        nats_url=clustered.nats_url,
-        grpc_host="127.0.0.1",
-        grpc_port=0,
-        log_level="info",
-        pool_size_max=6,
-        shutdown_grace_s=2,
-        stream_replicas=3,
+    config = service_config(
+        SPEC, clustered.database_url, clustered.nats_url, pool_size_max=6, stream_replicas=3
     )
     host = ServiceHost(SPEC, config)
     await host.start()

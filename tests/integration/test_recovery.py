@@ -17,9 +17,9 @@ import grpc
 import pytest
 
 from onebudget.payment.entrypoints.app import SPEC
-from onebudget.shared.config import ServiceConfig
 from onebudget.shared.runtime.infra import LocalInfra
 from onebudget.shared.server import ServiceHost
+from tests.conftest import service_config
 from tests.integration.test_payment_support import funded_budget, payee, release, stub
 
 RETRYABLE = (
@@ -63,16 +63,7 @@ async def test_payments_and_relay_resume_after_a_postgres_restart(
     own_infra: LocalInfra,
 ) -> None:
     assert own_infra.postgres is not None
-    config = ServiceConfig(
-        service=SPEC.name,
-        database_url=own_infra.database_url,
-        nats_url=own_infra.nats_url,
-        grpc_host="127.0.0.1",
-        grpc_port=0,
-        log_level="info",
-        pool_size_max=4,
-        shutdown_grace_s=2,
-    )
+    config = service_config(SPEC, own_infra.database_url, own_infra.nats_url, pool_size_max=4)
     host = ServiceHost(SPEC, config)
     await host.start()
     try:

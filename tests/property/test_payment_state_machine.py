@@ -39,9 +39,9 @@ from onebudget.payment.service_layer.scheduler import run_due_instalments
 from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.payment.v1 import payment_service_pb2_grpc as api_grpc
 from onebudget.shared.clock import SYSTEM_CLOCK, FixedClock
-from onebudget.shared.config import ServiceConfig
 from onebudget.shared.money import next_parts, split_by_basis_points, split_largest_remainder
 from onebudget.shared.server import ServiceHost
+from tests.conftest import service_config
 from tests.integration.test_payment_support import FundedBudget, funded_budget
 
 T = TypeVar("T")
@@ -60,15 +60,8 @@ class Service:
         self.admin_url = pg_url
         url = f"{pg_url.rpartition('/')[0]}/{self.db_name}"
         self.run(self._create_db())
-        config = ServiceConfig(
-            service="payment",
-            database_url=url,
-            nats_url=nats_url,
-            grpc_host="127.0.0.1",
-            grpc_port=0,
-            log_level="warning",
-            pool_size_max=4,
-            shutdown_grace_s=1,
+        config = service_config(
+            SPEC, url, nats_url, log_level="warning", pool_size_max=4, shutdown_grace_s=1
         )
         self.host = ServiceHost(SPEC, config)
         self.run(self.host.start())
