@@ -34,7 +34,7 @@ STREAMS: tuple[FundingStream, ...] = (
     FundingStream.CLIENT,
 )
 GENERAL_COHORT = ""  # the ring-fence for the overall target less the cohort targets
-_CATEGORY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_CATEGORY = re.compile(r"^[a-z][a-z0-9_]{0,39}\Z")
 # What a budget may never buy is one policy shared with payment: onebudget.shared.policy.
 
 
