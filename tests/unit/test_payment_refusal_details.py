@@ -307,7 +307,12 @@ def test_a_stream_with_no_account_or_no_balance_has_nothing() -> None:
         "client_requested_pence": "2",
     }
     (no_balance,) = _decide(10, line=line, available={NHS: 10, COUNCIL: 10})
-    assert _refusal(no_balance)[2]["streams"] == "CLIENT"
+    assert _refusal(no_balance)[2] == {
+        "streams": "CLIENT",
+        "client_shortfall_pence": "2",
+        "client_available_pence": "0",
+        "client_requested_pence": "2",
+    }
     # A stream with no share needs no account.
     (nhs_only,) = _decide(
         10, budget=_budget(accounts=(NHS, None, None)), line=_line(basis_points=(10000, 0, 0))
@@ -467,3 +472,13 @@ def test_parts_arithmetic() -> None:
     assert model.sub_parts((11, 22, 33), (1, 2, 3)) == (10, 20, 30)
     with pytest.raises(ValueError, match="zip"):
         model.add_parts((1, 2, 3), (1, 2))
+
+
+def test_an_ask_refused_for_funds_leaves_the_rest_of_the_batch_going() -> None:
+    asks = (1_000, 10, 5)
+    decisions = _decide(*asks, line=_line(), available={NHS: 599, COUNCIL: 10_000})
+    assert _refusal(decisions[0])[0] == "INSUFFICIENT_FUNDS"
+    accepted = [d for d in decisions[1:] if isinstance(d, Accepted)]
+    assert [(d.ask.amount_pence, d.parts) for d in accepted] == [(10, (6, 4, 0)), (5, (3, 2, 0))]
+    # Each answer is for its own ask, in order.
+    assert [d.ask for d in accepted] == [PaymentAsk(BUDGET, LINE, PAYEE, a) for a in asks[1:]]
