@@ -409,8 +409,7 @@ def test_each_refusal_says_what_is_wrong() -> None:
         (_check(budget=replace(BUDGET, state="DRAFT")), "the budget is not agreed and active"),
         (
             _check(stopped=True),
-            "payments against this budget are stopped (death, consent withdrawn, "
-            "ineligibility, misuse or fraud: reg 17)",
+            "payments to this person have stopped (death or consent withdrawn)",
         ),
         (_check(line=None), "no such plan line in this budget"),
         (_check(line=replace(LINE, agreed=False)), "the plan line is not agreed"),

@@ -82,3 +82,7 @@ def test_a_stopped_budget_refuses_with_its_grounds() -> None:
     assert refused is not None
     assert refused.reason == "PAYMENTS_STOPPED"
     assert refused.metadata == {"budget_id": "b-1", "grounds": "FRAUD"}
+    assert "ineligibility, misuse or fraud" in refused.message
+    death = stopped_refusal("b-1", True, "DEATH")
+    assert death is not None
+    assert death.message == "payments to this person have stopped (death or consent withdrawn)"

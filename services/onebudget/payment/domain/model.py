@@ -249,9 +249,11 @@ def stopped_refusal(budget_id: object, stopped: bool, stop_grounds: str = "") ->
     instalments alike."""
     if not stopped:
         return None
+    person = stop_grounds in ("", "DEATH", "CONSENT_WITHDRAWN")
     return PaymentsStopped(
-        "payments against this budget are stopped (death, consent withdrawn, "
-        "ineligibility, misuse or fraud: reg 17)",
+        "payments to this person have stopped (death or consent withdrawn)"
+        if person
+        else "payments against this budget are stopped (ineligibility, misuse or fraud: reg 17)",
         budget_id=budget_id,
         **({"grounds": stop_grounds} if stop_grounds else {}),
     )
