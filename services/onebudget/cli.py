@@ -86,16 +86,24 @@ def _cmd_status(_args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 3
-    rows: list[tuple[str, str, str, int | str]] = []
+    rows: list[tuple[str, str, str, int | str, str]] = []
     healthy = True
     for service, address in state.services.items():
         health = health_of(address)
         healthy &= health == "SERVING"
-        rows.append((service, f"grpc://{address}", health, state.restarts.get(service, 0)))
-    rows.append(("dashboard", state.dashboard, "", state.restarts.get("dashboard", 0)))
-    rows.append(("postgresql", state.postgresql, "", ""))
-    rows.append(("nats", state.nats, "", ""))
-    print(table(("component", "address", "health", "restarts"), rows))
+        rows.append(
+            (
+                service,
+                f"grpc://{address}",
+                health,
+                state.restarts.get(service, 0),
+                state.metrics.get(service, ""),
+            )
+        )
+    rows.append(("dashboard", state.dashboard, "", state.restarts.get("dashboard", 0), ""))
+    rows.append(("postgresql", state.postgresql, "", "", ""))
+    rows.append(("nats", state.nats, "", "", ""))
+    print(table(("component", "address", "health", "restarts", "metrics"), rows))
     print(f"logs: {state.logs}")
     return 0 if healthy else 1
 

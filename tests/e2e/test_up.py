@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -131,6 +132,9 @@ def test_up_supervises_its_children_and_the_cli_finds_it_among_two(tmp_path: Pat
         status = _status(tmp_path)
         for service, address in addresses.items():
             assert status[service][:3] == [f"grpc://{address}", "SERVING", "0"], status
+        # Each service's Prometheus metrics, where status says.
+        with urllib.request.urlopen(status["payment"][3], timeout=10) as reply:  # noqa: S310
+            assert b'onebudget_background_task_running{service="payment"' in reply.read()
         # The CLI reaches this stack, not the squatters: a read of the ledger's accounts.
         listed = _onebudget(
             tmp_path, "report", "summary", "--commissioner", "QNQ", "--year", "2026"

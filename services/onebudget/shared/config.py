@@ -90,6 +90,8 @@ class ServiceConfig:
     # A PostgreSQL streaming replica for read-only queries (reporting's reports); "" = the
     # primary. Writes, projections included, always go to database_url.
     read_database_url: str = ""
+    # Where /metrics is served over HTTP (shared/metrics.py); 0 = not served.
+    metrics_port: int = 0
 
     @classmethod
     def from_env(
@@ -112,4 +114,5 @@ class ServiceConfig:
                 if env.get("ONEBUDGET_READ_DATABASE_URL", "").strip()
                 else ""
             ),
+            metrics_port=env_port(env, f"{prefix}_METRICS_PORT", 0),
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -30,6 +31,7 @@ from onebudget.shared.config import ConfigError, ServiceConfig
 from onebudget.shared.db import Migration
 from onebudget.shared.grpc_edge import EdgeServicer, SafeDecodingServer
 from onebudget.shared.logging import configure_logging, get_logger
+from onebudget.shared.metrics import SUPERVISION, MetricsEndpoint, sample_database
 from onebudget.shared.plumbing import plumbing_migrations
 from onebudget.shared.relay import OutboxRelay
 
@@ -96,6 +98,7 @@ class ServiceHost:
         self._tasks: list[asyncio.Task[None]] = []
         self.supervised: list[Supervision] = []  # the background tasks, for health and tests
         self.runtime: Runtime | None = None
+        self.metrics: MetricsEndpoint | None = None
 
     async def start(self) -> None:
         pool = await db.create_pool(self.config.database_url, max_size=self.config.pool_size_max)
@@ -117,7 +120,14 @@ class ServiceHost:
         for name in ["", *names]:
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self._start_background(self.runtime)
-        _log.info("service_started", service=self.spec.name, address=self.address)
+        self.metrics = MetricsEndpoint(self.config.metrics_port, self.config.grpc_host)
+        SUPERVISION.add(self.spec.name, lambda: self.supervised)
+        _log.info(
+            "service_started",
+            service=self.spec.name,
+            address=self.address,
+            metrics_port=self.metrics.port,
+        )
 
     @property
     def address(self) -> str:
@@ -147,6 +157,9 @@ class ServiceHost:
         if self.spec.publishes:
             relay = OutboxRelay(runtime.pool, runtime.js, self.spec.schema, nc=runtime.nc)
             factories.insert(0, relay.run)
+            factories.append(
+                functools.partial(sample_database, self.spec.name, self.spec.schema, runtime.pool)
+            )
         for i, factory in enumerate(factories):
             name = f"{self.spec.name}.{getattr(factory, '__qualname__', 'task')}.{i}"
             status = Supervision(name)
@@ -155,6 +168,9 @@ class ServiceHost:
 
     async def stop(self) -> None:
         """Graceful: NOT_SERVING, drain RPCs, stop tasks, drain NATS, close the pool."""
+        SUPERVISION.remove(self.spec.name)
+        if self.metrics is not None:
+            self.metrics.close()
         with contextlib.suppress(Exception):
             await self._health.enter_graceful_shutdown()
         if self._server is not None:

@@ -111,6 +111,7 @@ class Stack:
     infra: LocalInfra | None = None
     addresses: dict[str, str] = field(default_factory=dict)
     dashboard_url: str = ""
+    metrics: dict[str, str] = field(default_factory=dict)  # /metrics URL per service
     restarts: dict[str, int] = field(default_factory=dict)
     _children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _how: dict[str, tuple[str, dict[str, str], Path]] = field(default_factory=dict)
@@ -141,10 +142,15 @@ class Stack:
             logs = project_state_dir() / self.name / "logs"
             logs.mkdir(parents=True, exist_ok=True)
             for service, address in self.addresses.items():
+                metrics_port = free_port()
+                self.metrics[service] = f"http://127.0.0.1:{metrics_port}/metrics"
                 self._spawn(
                     service,
                     f"onebudget.{service}",
-                    {f"ONEBUDGET_{service.upper()}_PORT": address.rsplit(":", 1)[1]},
+                    {
+                        f"ONEBUDGET_{service.upper()}_PORT": address.rsplit(":", 1)[1],
+                        f"ONEBUDGET_{service.upper()}_METRICS_PORT": str(metrics_port),
+                    },
                     logs,
                 )
             for address in self.addresses.values():
@@ -167,6 +173,7 @@ class Stack:
                 nats=self.infra.nats_url,
                 logs=str(project_state_dir() / self.name / "logs"),
                 restarts=dict(self.restarts),
+                metrics=dict(self.metrics),
             ),
             self.name,
         )

@@ -46,6 +46,7 @@ class StackState:
     nats: str = ""
     logs: str = ""
     restarts: dict[str, int] = field(default_factory=dict)
+    metrics: dict[str, str] = field(default_factory=dict)  # each service's /metrics URL
 
 
 def state_path(stack: str = STACK_NAME) -> Path:
@@ -79,6 +80,7 @@ def read_state(stack: str = STACK_NAME) -> StackState | None:
             nats=str(raw.get("nats", "")),
             logs=str(raw.get("logs", "")),
             restarts={str(k): int(v) for k, v in raw.get("restarts", {}).items()},
+            metrics={str(k): str(v) for k, v in raw.get("metrics", {}).items()},
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
