@@ -34,6 +34,15 @@ COUNCIL_POT_EXHAUSTED = "COUNCIL_POT_EXHAUSTED"
 CUT_BELOW_SPENT = "CUT_BELOW_SPENT_OR_RESERVED"
 CONCURRENT_PAYMENTS = "CONCURRENT_PAYMENTS"  # ABORTED: retry the same request
 REVISION_EMPTY = "REVISION_CHANGES_NOTHING"
+DATE_OUTSIDE_BUDGET_PERIOD = "DATE_OUTSIDE_BUDGET_PERIOD"
+
+
+class DateOutsideBudgetPeriod(FailedPrecondition):
+    """An agreement, revision-notice or end date that does not fall where it makes sense for
+    the budget (`model.budget_date_refusal`)."""
+
+    def __init__(self, message: str, **metadata: str) -> None:
+        super().__init__(reason=DATE_OUTSIDE_BUDGET_PERIOD, message=message, metadata=metadata)
 
 
 def not_found(reason: str, what: str, key: str) -> NotFound:
