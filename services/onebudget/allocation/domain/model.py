@@ -192,5 +192,22 @@ def plan_totals(lines: Iterable[PlanLineTerms]) -> dict[FundingStream, int]:
     return totals
 
 
+# The plan's payee kinds a direct payment goes to: the person or their nominee, through the
+# account that holds only their direct payment (payment pays such lines to that account only).
+DIRECT_PAYMENT_PAYEE_KINDS = frozenset({"PERSON", "NOMINEE"})
+
+
+def payee_kind_fits_option(management_option: str, allowed_payee_kind: str) -> bool:
+    """Whether a plan line's payee kind agrees with how its money is held (Standing Rules
+    reg 32B(2)): a DIRECT_PAYMENT line is paid to the person or their nominee; a NOTIONAL or
+    THIRD_PARTY line to a provider, personal assistant, family member or third party, never to
+    the person's direct payment. A line naming only a payee id (no kind) fits any option (payment
+    checks the payee it names)."""
+    if not management_option or not allowed_payee_kind:
+        return True
+    direct = management_option == "DIRECT_PAYMENT"
+    return (allowed_payee_kind in DIRECT_PAYMENT_PAYEE_KINDS) == direct
+
+
 def uses_council_money(split: Split) -> bool:
     return split.council_bp > 0 or split.client_bp > 0

@@ -1,4 +1,5 @@
-"""Agreement, revision-notice and end dates through allocation's API (issue 13 item 10): an
+"""How a budget may be held, through allocation's API (issue 13 items 8 and 10): a plan line's
+payee kind agrees with its management option; agreement, revision-notice and end dates: an
 agreement dated 2031 on a 2026-27 budget made the whole year and its Q4 disagree; notices dated
 2019 and 2099 were accepted. Each is refused FAILED_PRECONDITION DATE_OUTSIDE_BUDGET_PERIOD and
 moves nothing; a date inside the window is taken."""
@@ -37,6 +38,31 @@ async def host(start_service: StartService) -> ServiceHost:
 async def stub(host: ServiceHost) -> AsyncIterator[pb_grpc.AllocationServiceStub]:
     async with grpc.aio.insecure_channel(host.address) as channel:
         yield pb_grpc.AllocationServiceStub(channel)  # type: ignore[no-untyped-call]
+
+
+async def test_a_plan_line_is_paid_as_its_money_is_held(
+    stub: pb_grpc.AllocationServiceStub, host: ServiceHost
+) -> None:
+    """Before: a direct-payment line allowing a provider (and a notional line paying the person)
+    was planned and agreed, then no payment could follow its plan (issue 13 item 8)."""
+    await setup_funders(stub)
+    budget = await new_budget(stub, await eligible_person(pool_of(host)))
+    for option, kind in (
+        (pb.MANAGEMENT_OPTION_DIRECT_PAYMENT, pb.PAYEE_KIND_PROVIDER),
+        (pb.MANAGEMENT_OPTION_NOTIONAL, pb.PAYEE_KIND_PERSON),
+    ):
+        bad = line()
+        bad.management_option = option
+        bad.allowed_payee_kind = kind
+        _, fields = await refused(
+            stub.AddPlanLine(
+                pb.AddPlanLineRequest(request_id=rid(), budget_id=budget.budget_id, line=bad)
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        )
+        assert fields == ["line.allowed_payee_kind"]
+    good = await add(stub, budget.budget_id, line())
+    assert good.plan_lines[0].allowed_payee_kind == pb.PAYEE_KIND_PERSON
 
 
 async def test_dates_outside_the_budgets_window_are_refused(

@@ -1,6 +1,8 @@
-"""Allocation's date rule (allocation/domain/model.py `budget_date_refusal`): an agreement, a
-revision notice and an end fall from 1 April of the year before the budget's financial year
-(planning ahead) to the budget's end date. England's dates."""
+"""Allocation's rules of how a budget's money is held (allocation/domain/model.py): a plan
+line's payee kind agrees with its management option (`payee_kind_fits_option`, Standing Rules
+reg 32B(2)); an agreement, a revision notice and an end fall from 1 April of the year before the
+budget's financial year (planning ahead) to the budget's end date (`budget_date_refusal`).
+England's dates."""
 
 from __future__ import annotations
 
@@ -9,7 +11,11 @@ from datetime import date
 import pytest
 
 from onebudget.allocation.domain import errors
-from onebudget.allocation.domain.model import budget_date_refusal, budget_dates_window
+from onebudget.allocation.domain.model import (
+    budget_date_refusal,
+    budget_dates_window,
+    payee_kind_fits_option,
+)
 from onebudget.shared.errors import FailedPrecondition
 
 D = date.fromisoformat
@@ -54,3 +60,25 @@ def test_a_budget_date_falls_inside_its_window(field: str, day: str, refused: bo
 
 def test_a_shorter_budget_ends_its_window_at_its_own_end() -> None:
     assert budget_date_refusal("agreed_on", D("2026-10-01"), year=2026, end_date=D("2026-09-30"))
+
+
+@pytest.mark.parametrize(
+    ("option", "kind", "fits"),
+    [
+        ("DIRECT_PAYMENT", "PERSON", True),
+        ("DIRECT_PAYMENT", "NOMINEE", True),
+        ("DIRECT_PAYMENT", "PROVIDER", False),
+        ("DIRECT_PAYMENT", "PERSONAL_ASSISTANT", False),
+        ("DIRECT_PAYMENT", "THIRD_PARTY_ORGANISATION", False),
+        ("NOTIONAL", "PROVIDER", True),
+        ("NOTIONAL", "FAMILY_MEMBER", True),
+        ("NOTIONAL", "PERSON", False),
+        ("THIRD_PARTY", "THIRD_PARTY_ORGANISATION", True),
+        ("THIRD_PARTY", "NOMINEE", False),
+        ("DIRECT_PAYMENT", "", True),  # a named payee only: payment checks the payee it names
+    ],
+)
+def test_a_lines_payee_kind_agrees_with_how_its_money_is_held(
+    option: str, kind: str, fits: bool
+) -> None:
+    assert payee_kind_fits_option(option, kind) is fits
