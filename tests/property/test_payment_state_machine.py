@@ -1,7 +1,11 @@
 """Hypothesis state machine through the payment service's gRPC API, against an in-memory model.
 
 Random releases, reservations, confirmations, cancellations, returns, reclaims, schedule runs and
-invalid calls on random budgets (funded at random, or with exactly the line's own split). After
+invalid calls on random budgets (funded at random, or with exactly the line's own split), whose
+line is held notionally or by direct payment: the model predicts who the line may pay (a
+direct-payment line only the person's own account, never another person's; a notional line
+never a direct-payment account), that a schedule runs only on a direct-payment line with
+instalments within the line, and that the last instalment pays only what is left. After
 every step: no stream's available balance is below zero and each equals the model's; each
 funder's spend in the ledger (payee accounts) equals the sum of the parts; the plan line's
 per-stream commitment equals the model's, never exceeds the line's own split F, and is F exactly
