@@ -291,9 +291,14 @@ async def test_the_whole_journey(journey: Journey) -> None:
     assert confirmed.amount_pence == 18_500
 
     # A direct payment schedule: the scheduler pays the instalments already due, once each.
+    # 13 four-weekly instalments of 40,000p pay the 520,000p line (SI 2013/1617 reg 13), into
+    # the account that holds Sam's direct payment only.
     account = await j.pay.RegisterPayee(
         pay.RegisterPayeeRequest(
-            request_id=rid(), kind="PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT", name="Sam's DP account"
+            request_id=rid(),
+            kind="PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT",
+            name="Sam's DP account",
+            person_id=person.person_id,
         )
     )
     schedule = await j.pay.CreateSchedule(
@@ -305,7 +310,7 @@ async def test_the_whole_journey(journey: Journey) -> None:
             instalment_pence=40_000,
             every_weeks=4,
             start_date=start.isoformat(),
-            end_date=date(year + 1, 3, 31).isoformat(),
+            end_date=(start + timedelta(weeks=4 * 12)).isoformat(),
         )
     )
 

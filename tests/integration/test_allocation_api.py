@@ -158,7 +158,7 @@ def line(
             nhs_basis_points=split[0], council_basis_points=split[1], client_basis_points=split[2]
         ),
         management_option=pb.MANAGEMENT_OPTION_DIRECT_PAYMENT,
-        allowed_payee_kind=pb.PAYEE_KIND_PERSONAL_ASSISTANT,
+        allowed_payee_kind=pb.PAYEE_KIND_PERSON,
     )
 
 

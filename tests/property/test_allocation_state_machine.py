@@ -418,12 +418,25 @@ class AllocationMachine(RuleBasedStateMachine):
         )
         return [str(r["plan_line_id"]) for r in rows]
 
+    def _in_year(self, budget: str) -> str:
+        """A day inside the budget's own financial year: agreements and notices fall in the
+        budget's window (allocation/domain/model.py budget_date_refusal), so a 2025-26 budget
+        is agreed and revised in 2025, not on TODAY."""
+        year = self.run(
+            self.pool.fetchval(
+                "SELECT financial_year FROM allocation.budgets WHERE budget_id::text = $1", budget
+            )
+        )
+        return f"{year or 2026}-06-01"
+
     @rule(budget=budget_ids)
     def agree(self, budget: str) -> None:
         self.attempt(
             budgets.agree_budget(
                 self.pool,
-                pb.AgreeBudgetRequest(request_id=rid(), budget_id=budget),
+                pb.AgreeBudgetRequest(
+                    request_id=rid(), budget_id=budget, agreed_on=self._in_year(budget)
+                ),
                 lambda: TODAY,
                 CategoryPolicy(),
             )
@@ -450,7 +463,7 @@ class AllocationMachine(RuleBasedStateMachine):
                     request_id=rid(),
                     budget_id=budget,
                     reasons=["needs changed"],
-                    notice_date="2026-06-01",
+                    notice_date=self._in_year(budget),
                     add_lines=added,
                     remove_plan_line_ids=removed,
                 ),

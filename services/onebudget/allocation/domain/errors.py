@@ -38,6 +38,15 @@ REVISION_EMPTY = "REVISION_CHANGES_NOTHING"
 NO_PHB_GRANTED = "NO_PHB_GRANTED"
 # One integrated budget per person per financial year (ALREADY_EXISTS; docs/adr/0010).
 BUDGET_EXISTS_FOR_YEAR = "BUDGET_EXISTS_FOR_YEAR"
+DATE_OUTSIDE_BUDGET_PERIOD = "DATE_OUTSIDE_BUDGET_PERIOD"
+
+
+class DateOutsideBudgetPeriod(FailedPrecondition):
+    """An agreement, revision-notice or end date that does not fall where it makes sense for
+    the budget (`model.budget_date_refusal`)."""
+
+    def __init__(self, message: str, **metadata: str) -> None:
+        super().__init__(reason=DATE_OUTSIDE_BUDGET_PERIOD, message=message, metadata=metadata)
 
 
 def not_found(reason: str, what: str, key: str) -> NotFound:

@@ -527,6 +527,7 @@ async def _agree(
 ) -> pb.Budget:
     budget = await _locked_budget(conn, budget_id)
     _require_status(budget, BudgetStatus.DRAFT)
+    _check_date(budget, "agreed_on", agreed_on)
     await _person_who_may_have_a_budget(conn, budget["person_id"])
     # What the budget rests on may have changed since it was drafted (a later refusal).
     await _eligible_cohort(conn, budget["person_id"], budget["cohort"])
@@ -579,6 +580,15 @@ def _agreed_event(budget: Row, lines: Sequence[Row]) -> ev.BudgetAgreed:
         + budget["agreed_client_pence"],
         budget_version=budget["version"],
     )
+
+
+def _check_date(budget: Row, field: str, day: date) -> None:
+    """Refuse an agreement, notice or end date outside the budget's window (the domain rule)."""
+    refused = model.budget_date_refusal(
+        field, day, year=budget["financial_year"], end_date=budget["end_date"]
+    )
+    if refused is not None:
+        raise refused
 
 
 # -- revise -------------------------------------------------------------------------------------
@@ -658,6 +668,7 @@ async def _revise(
 ) -> pb.Budget:
     budget = await _locked_budget(conn, budget_id)
     _require_status(budget, BudgetStatus.AGREED)
+    _check_date(budget, "notice_date", notice)
     lines = await repo.plan_lines(conn, budget_id)
     removed = await _removable(conn, budget, lines, removed_ids)
     _check_lines_fit(budget, added, len(lines) - len(removed))
@@ -733,6 +744,8 @@ async def end_budget(pool: asyncpg.Pool, request: pb.EndBudgetRequest, today: To
         budget = await _locked_budget(conn, budget_id)
         if budget["status"] == BudgetStatus.ENDED:
             raise errors.precondition(errors.BUDGET_ENDED, "the budget has ended already")
+        if ended_on is not None:
+            _check_date(budget, "ended_on", ended_on)
         ended = await finish(
             conn,
             budget,

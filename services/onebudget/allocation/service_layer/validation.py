@@ -96,6 +96,11 @@ def plan_line(line: pb.PlanLineInput, field: str, v: Violations) -> model.PlanLi
         f"{field}.allowed_payee_kind",
         "an allowed payee id or payee kind is required",
     )
+    v.check(
+        model.payee_kind_fits_option(option, payee_kind),
+        f"{field}.allowed_payee_kind",
+        "a direct-payment line pays the person or nominee (PERSON, NOMINEE); other lines never",
+    )
     v.check(len(line.allowed_payee_id) <= 100, f"{field}.allowed_payee_id", "up to 100 chars")
     return model.PlanLineTerms(
         description=line.description.strip(),
