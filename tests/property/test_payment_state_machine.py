@@ -181,7 +181,10 @@ class PaymentMachine(RuleBasedStateMachine):
         return str(p.payee_id)
 
     def _payee_refusal(self, payee: str) -> str | None:
-        """The management option's rule on who the line pays (state, before money)."""
+        """The management option's rule on who the line pays (state, before money; after a
+        stop, which `_predict` answers: PAYMENTS_STOPPED comes first)."""
+        if self.stopped:
+            return None
         if self.direct != (payee in (self.dp, self.other_dp)):
             return "PAYEE_NOT_FOR_MANAGEMENT_OPTION"
         if payee == self.other_dp:
