@@ -78,7 +78,11 @@ def granted(
     )
 
 
-async def eligible_person(pool: asyncpg.Pool, category: Any = ent.ELIGIBILITY_CATEGORY_CHC) -> str:
+async def eligible_person(
+    pool: asyncpg.Pool, category: Any = ent.ELIGIBILITY_CATEGORY_JOINT_PACKAGE
+) -> str:
+    """A person granted `category` (a joint package by default, so that a budget may take
+    council money: adult CHC is NHS-only, issue 13)."""
     person = rid()
     await feed(pool, granted(person, category), person)
     return person
@@ -528,15 +532,19 @@ async def test_agreement_rules(stub: pb_grpc.AllocationServiceStub, host: Servic
         add(stub, budget.budget_id, line()), grpc.StatusCode.FAILED_PRECONDITION
     )
     assert reason == "BUDGET_ALREADY_AGREED"
-    # The ring-fence is now empty: the next NHS budget finds nothing and moves nothing.
+    # The ring-fence is now empty: the target is a floor, so the general allocation pays the
+    # next NHS budget (issue 13) until it too is spent; then nothing moves.
     second = await new_budget(stub, await eligible_person(pool))
-    await add(stub, second.budget_id, line(cost=1, occurrences=1, split=(10_000, 0, 0)))
+    await add(stub, second.budget_id, line(cost=900_000, occurrences=1, split=(10_000, 0, 0)))
+    assert (await agree(stub, second.budget_id)).status == pb.BUDGET_STATUS_AGREED
+    third = await new_budget(stub, await eligible_person(pool))
+    await add(stub, third.budget_id, line(cost=1, occurrences=1, split=(10_000, 0, 0)))
     before, events = await money_snapshot(pool), await outbox_count(pool)
-    reason, _ = await refused(agree(stub, second.budget_id), grpc.StatusCode.FAILED_PRECONDITION)
-    assert reason == "RING_FENCE_EXHAUSTED"
+    reason, _ = await refused(agree(stub, third.budget_id), grpc.StatusCode.FAILED_PRECONDITION)
+    assert reason == "NHS_ALLOCATION_EXHAUSTED"
     assert await money_snapshot(pool) == before
     assert await outbox_count(pool) == events
-    again = await stub.GetBudget(pb.GetBudgetRequest(budget_id=second.budget_id))
+    again = await stub.GetBudget(pb.GetBudgetRequest(budget_id=third.budget_id))
     assert again.status == pb.BUDGET_STATUS_DRAFT
 
 
