@@ -341,18 +341,18 @@ async def test_a_chc_budget_is_nhs_only(
     await setup_funders(stub)
     pool = pool_of(host)
     person = await eligible_person(pool, CHC)  # living in the council's area
-    budget = await new_budget(stub, person)
-    assert [s.funding_stream for s in budget.streams] == [pb.FUNDING_STREAM_NHS]
-    assert budget.council_gss_code == ""
-    for split in ((2_000, 7_000, 1_000), (9_999, 1, 0)):
-        reason, _ = await refused(add(stub, budget.budget_id, line(split=split)), FAILED)
-        assert reason == "COHORT_NHS_ONLY"
     for fields in (
         {"council_gss_code": GSS},
         {"indicative_council_pence": 1},
         {"client_contribution_pence": 500},
     ):
         reason, _ = await refused(new_budget(stub, person, **fields), FAILED)
+        assert reason == "COHORT_NHS_ONLY"
+    budget = await new_budget(stub, person)
+    assert [s.funding_stream for s in budget.streams] == [pb.FUNDING_STREAM_NHS]
+    assert budget.council_gss_code == ""
+    for split in ((2_000, 7_000, 1_000), (9_999, 1, 0)):
+        reason, _ = await refused(add(stub, budget.budget_id, line(split=split)), FAILED)
         assert reason == "COHORT_NHS_ONLY"
     await add(stub, budget.budget_id, line())
     assert (await agree(stub, budget.budget_id)).status == pb.BUDGET_STATUS_AGREED

@@ -63,9 +63,9 @@ def test_every_service_package_has_well_named_migrations() -> None:
     for service in ("entitlement", "allocation", "payment", "reporting"):
         migrations = db.load_migrations(f"onebudget.{service}.migrations")
         assert migrations, service
-        # Numbered from 1, each once, in order; a gap is allowed (parallel work on one issue
-        # takes a block of numbers each, e.g. 0010-0019, so that branches never clash).
         versions = [m.version for m in migrations]
+        # From 1, strictly increasing; gaps allowed: parallel branches take reserved ranges
+        # (allocation and payment 0020 came from issue 13's eligibility branch).
         assert versions[0] == 1, service
         assert versions == sorted(set(versions)), service
 

@@ -235,7 +235,7 @@ async def enrol(stubs: Stubs, person: PersonSpec, year: int) -> alloc.Budget:
                 client_contribution_pence=person.client_contribution_pence,
             )
         ),
-        ("NO_ELIGIBILITY", "PERSON_NOT_FOUND"),
+        ("NO_ELIGIBILITY", "NO_PHB_GRANTED", "PERSON_NOT_FOUND"),
     )
     for index, line in enumerate(person.plan):
         await stubs.allocation.AddPlanLine(

@@ -176,10 +176,15 @@ class AllocationServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CreateBudget(self, request, context):
-        """Open a (draft) integrated budget for a person who holds a granted eligibility. An adult CHC
-        budget is NHS-only (NHS Continuing Healthcare is funded solely by the NHS): it opens without
-        a council stream, and naming a council or asking council or client money is
-        COHORT_NHS_ONLY.
+        """Open a (draft) integrated budget for a person who holds a granted eligibility and a granted
+        PHB request in the cohort (the decisions in force: the latest by decided_on, ties by
+        recording order). One integrated budget per person per financial year, across cohorts: a
+        change is a ReviseBudget of it; a new one follows only an ended one. Reasons: NO_ELIGIBILITY,
+        NO_PHB_GRANTED (FAILED_PRECONDITION), BUDGET_EXISTS_FOR_YEAR (ALREADY_EXISTS, metadata
+        budget_id), PERSON_DECEASED, CONSENT_WITHDRAWN.
+        An adult CHC budget is NHS-only (NHS Continuing Healthcare is funded solely by the NHS):
+        it opens without a council stream, and naming a council or asking council or client money
+        is COHORT_NHS_ONLY.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -214,9 +219,11 @@ class AllocationServiceServicer:
 
     def AgreeBudget(self, request, context):
         """The agreed budget is the costed plan: each stream's share moves from its funder into the
-        budget's stream accounts, all in one transaction. The PHB target is a floor: NHS money comes
-        from the budget's cohort ring-fence, then the general ring-fence, then the commissioner's
-        general allocation; NHS_ALLOCATION_EXHAUSTED only when all of them together cannot pay.
+        budget's stream accounts, all in one transaction. The eligibility and PHB the budget rests
+        on must still stand (NO_ELIGIBILITY, NO_PHB_GRANTED).
+        The PHB target is a floor: NHS money comes from the budget's cohort ring-fence, then the
+        general ring-fence, then the commissioner's general allocation; NHS_ALLOCATION_EXHAUSTED only
+        when all of them together cannot pay.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
