@@ -233,6 +233,7 @@ async def enrol(stubs: Stubs, person: PersonSpec, year: int) -> alloc.Budget:
                 cohort=_cohort(person.category),
                 financial_year=year,
                 start_date=person.agreed_on.isoformat(),
+                client_contribution_pence=person.client_contribution_pence,
             )
         ),
         ("NO_ELIGIBILITY", "NO_PHB_GRANTED", "PERSON_NOT_FOUND"),
