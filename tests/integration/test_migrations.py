@@ -63,7 +63,11 @@ def test_every_service_package_has_well_named_migrations() -> None:
     for service in ("entitlement", "allocation", "payment", "reporting"):
         migrations = db.load_migrations(f"onebudget.{service}.migrations")
         assert migrations, service
-        assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
+        versions = [m.version for m in migrations]
+        # Unique and increasing from 1; parallel branches take reserved blocks (40-49, ...), so
+        # a gap between blocks is allowed.
+        assert versions[0] == 1, service
+        assert versions == sorted(set(versions)), service
 
 
 async def test_payment_0003_backfills_each_lines_commitment_per_stream(

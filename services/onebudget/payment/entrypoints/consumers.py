@@ -125,6 +125,12 @@ async def on_allocation_event(
         await read_model.apply_plan_line(conn, plan_line_facts(line, budget_id, agreed=False))
     elif name == "PlanLineRemoved":
         await _remove(conn, d.get("plan_line_id"))
+    elif name == "FinancialYearClosed":
+        ods, year = d.get("commissioner_ods_code"), int(d.get("financial_year") or 0)
+        closed_on = _date(d.get("closed_on")) or _occurred_on(envelope)
+        if not ods or not year:
+            raise PoisonEvent("FinancialYearClosed needs commissioner_ods_code and financial_year")
+        await read_model.close_year(conn, str(ods), year, closed_on)
 
 
 async def _remove(conn: asyncpg.Connection, plan_line_id: object) -> None:

@@ -456,7 +456,13 @@ class PaymentHandlers:
             received = [row[f"received_{s.value.lower()}_pence"] for s in STREAMS]
             parts = give_back_parts(owed, received, request.amount_pence)
             accounts = (await repo.budgets(conn, [row["budget_id"]]))[row["budget_id"]]
-            await money_moves.repay_parts(conn, row, uuid.uuid4(), parts, accounts.budget.accounts)
+            receipt_id = uuid.uuid4()
+            budget = accounts.budget
+            await money_moves.repay_parts(conn, row, receipt_id, parts, budget.accounts)
+            # The funders' money goes home, live budget or ended (issue 13, item 12).
+            returned = await money_moves.return_to_funders(
+                conn, row, receipt_id, parts, budget.accounts, budget.commissioner_ods_code
+            )
             row = await repo.add_received(conn, repayment_id, parts)
             payload = ev.RepaymentReceived(
                 repayment_id=str(repayment_id),
@@ -465,6 +471,7 @@ class PaymentHandlers:
                 amount_pence=request.amount_pence,
                 streams=mapping.event_streams(parts),
                 outstanding_pence=row["amount_pence"] - row["received_pence"],
+                returned_to_funders=[mapping.funds_returned(r) for r in returned],
             )
             await self._publish(conn, payload, "repayment", row, request.request_id)
             return mapping.repayment_message(row)

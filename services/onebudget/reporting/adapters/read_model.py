@@ -30,6 +30,7 @@ READ_MODEL_TABLES = (
     "plan_line_removals",
     "payment_moves",
     "phb_requests",
+    "funder_returns",
 )
 
 
@@ -178,6 +179,20 @@ async def put_payment_move(conn: asyncpg.Connection, key: str, kind: str, m: Mov
         key,
         uuid.UUID(m.budget_id),
         kind,
+        m.on,
+        m.nhs_pence,
+        m.council_pence,
+        m.client_pence,
+    )
+
+
+async def put_funder_return(conn: asyncpg.Connection, key: str, m: Movement) -> None:
+    """What a repayment receipt sent back from the budget to its funders (negative pence)."""
+    await conn.execute(
+        "INSERT INTO reporting.funder_returns VALUES ($1, $2, $3, $4, $5, $6)"
+        " ON CONFLICT DO NOTHING",
+        key,
+        uuid.UUID(m.budget_id),
         m.on,
         m.nhs_pence,
         m.council_pence,
@@ -361,8 +376,7 @@ async def budget_facts(
     rows = await conn.fetch(_BUDGETS.replace("OWNER_COLUMN", owner), commissioner or council, year)
     budgets = [_budget(r) for r in rows]
     ids = [uuid.UUID(b.budget_id) for b in budgets]
-    return BudgetFacts(
-        budgets,
-        await _movements(conn, "commitments", ids),
-        await _movements(conn, "payment_moves", ids),
-    )
+    # What a repayment sent back to the funders leaves the budget as an end's return does.
+    commitments = await _movements(conn, "commitments", ids)
+    commitments += await _movements(conn, "funder_returns", ids)
+    return BudgetFacts(budgets, commitments, await _movements(conn, "payment_moves", ids))

@@ -232,6 +232,17 @@ async def _repaid(conn: asyncpg.Connection, env: envelope_pb2.EventEnvelope) -> 
     e = _unpack(env, pay.RepaymentReceived)
     move = _movement(env, e.context, e.streams, -1)
     await read_model.put_payment_move(conn, f"repaid:{env.event_id}", "repaid", move)
+    # The received money went on to the funders (issue 13 item 12): the budget holds less.
+    back = {"NHS": 0, "COUNCIL": 0, "CLIENT": 0}
+    for r in e.returned_to_funders:
+        if r.funding_stream not in back:
+            raise PoisonEvent(f"a funds return on an unknown stream {r.funding_stream!r}")
+        back[r.funding_stream] += r.amount_pence
+    if any(back.values()):
+        returned = Movement(
+            move.budget_id, move.on, -back["NHS"], -back["COUNCIL"], -back["CLIENT"]
+        )
+        await read_model.put_funder_return(conn, f"repaid:{env.event_id}", returned)
 
 
 # -- entitlement ---------------------------------------------------------------------------------
