@@ -13,6 +13,7 @@ from google.protobuf.message import Message
 
 from onebudget.entitlement.entrypoints.consumers import (
     BUDGET_AGREED_DURABLE,
+    BUDGET_ENDED_DURABLE,
     DIRECT_PAYMENT_STARTED_DURABLE,
 )
 from onebudget.entitlement.v1 import entitlement_service_pb2 as api
@@ -51,10 +52,10 @@ def _budget_agreed(person_id: str, agreed_on: str, budget_id: str = "") -> Outgo
     return _event(payload, "allocation", "budget", payload.budget_id)
 
 
-def _dp_started(person_id: str, start: str, *, nhs_funded: bool) -> OutgoingEvent:
+def _dp_started(person_id: str, start: str, *, nhs_funded: bool, budget: str = "") -> OutgoingEvent:
     payload = payment_pb2.DirectPaymentStarted(
         schedule_id=str(uuid.uuid4()),
-        budget_id=str(uuid.uuid4()),
+        budget_id=budget or str(uuid.uuid4()),
         person_id=person_id,
         nhs_funded=nhs_funded,
         start_date=start,
@@ -100,6 +101,7 @@ async def _caught_up(ent: Ent) -> None:
         for stream, durable in (
             ("ALLOCATION", BUDGET_AGREED_DURABLE),
             ("PAYMENT", DIRECT_PAYMENT_STARTED_DURABLE),
+            ("ALLOCATION", BUDGET_ENDED_DURABLE),
         ):
             while True:
                 info = await js.consumer_info(stream, durable)
@@ -196,6 +198,32 @@ async def test_no_reviews_are_due_after_death(ent: Ent) -> None:
         api.RecordDeathRequest(request_id=rid(), person_id=person.person_id, died_on="2024-04-01")
     )
     assert await _due(ent, "00L") == []
+
+
+async def test_no_reviews_of_an_ended_budget_are_due(ent: Ent) -> None:
+    """Issue 13, items 13-14: an ended budget's care-plan and direct-payment reviews stayed in
+    ListReviewsDue (before the fix both were still listed). Another budget of the same person
+    keeps its review; an end that arrives before its budget's agreement still counts."""
+    person = await ent.register(commissioner_ods_code="00L")
+    ended, kept, early = (str(uuid.uuid4()) for _ in range(3))
+    await _publish(ent, _budget_agreed(person.person_id, "2024-03-01", ended))
+    await _publish(ent, _dp_started(person.person_id, "2024-03-05", nhs_funded=True, budget=ended))
+    await _publish(ent, _budget_agreed(person.person_id, "2024-03-02", kept))
+    await _wait_due(ent, 3, "00L")
+    await _publish(ent, _budget_ended(person.person_id, ended, "2024-06-01"))
+    await _publish(ent, _budget_ended(person.person_id, early, "2024-06-01"))
+    await _publish(ent, _budget_agreed(person.person_id, "2024-03-03", early))
+    await _caught_up(ent)
+    assert [(r.kind, r.subject_id) for r in await _due(ent, "00L")] == [
+        (api.REVIEW_KIND_CARE_PLAN, kept)
+    ]
+
+
+def _budget_ended(person_id: str, budget_id: str, ended_on: str) -> OutgoingEvent:
+    payload = allocation_pb2.BudgetEnded(
+        budget_id=budget_id, person_id=person_id, reason="REQUESTED", ended_on=ended_on
+    )
+    return _event(payload, "allocation", "budget", budget_id)
 
 
 async def test_list_reviews_due_needs_a_commissioner_and_a_range(ent: Ent) -> None:

@@ -59,7 +59,13 @@ async def test_summary_from_the_streams_reconciles_with_the_ledger(stack: Stack)
         agreed_on="2026-08-10",
     )
     await stack.alloc.EndBudget(
-        al.EndBudgetRequest(request_id=rid(), budget_id=ipb.budget_id, ended_on="2026-12-01")
+        al.EndBudgetRequest(
+            request_id=rid(),
+            budget_id=ipb.budget_id,
+            ended_on="2026-12-01",
+            reasons=["needs met"],
+            notice_date="2026-04-01",
+        )
     )
     await caught_up(stack)
 

@@ -234,7 +234,13 @@ async def _budget(
             reclaimed += await _pay(stack, budget, payee_id, p)
     if spec["end"]:
         await stack.alloc.EndBudget(
-            al.EndBudgetRequest(request_id=rid(), budget_id=budget.budget_id, ended_on="2027-03-01")
+            al.EndBudgetRequest(
+                request_id=rid(),
+                budget_id=budget.budget_id,
+                ended_on="2027-03-01",
+                reasons=["needs met"],
+                notice_date="2026-04-01",
+            )
         )
     return str(budget.budget_id), reclaimed
 

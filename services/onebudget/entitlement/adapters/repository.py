@@ -373,12 +373,15 @@ async def list_reviews_due(
     after: tuple[date, str, str] | None,
     limit: int,
 ) -> list[Row]:
-    """Reviews of active people (not deceased, consent not withdrawn), earliest due first."""
+    """Reviews of active people (not deceased, consent not withdrawn) whose budget has not
+    ended (domain/reviews.py: review_is_due), earliest due first."""
     after_due, after_kind, after_subject = after if after else (None, "", "")
     rows: list[Row] = await pool.fetch(
         f"SELECT {_REVIEW_COLUMNS} FROM entitlement.review_subjects s"
         " JOIN entitlement.people p USING (person_id)"
         " WHERE p.commissioner_ods_code = $1 AND p.state = 'ACTIVE'"
+        " AND NOT EXISTS (SELECT 1 FROM entitlement.ended_budgets e"
+        " WHERE e.budget_id = s.budget_id)"
         " AND s.due_on BETWEEN $2 AND $3"
         " AND ($4::date IS NULL OR (s.due_on, s.kind, s.subject_id) > ($4, $5, $6))"
         " ORDER BY s.due_on, s.kind, s.subject_id LIMIT $7",
@@ -391,3 +394,13 @@ async def list_reviews_due(
         limit,
     )
     return rows
+
+
+async def end_budget_reviews(conn: asyncpg.Connection, budget_id: str, ended_on: date) -> None:
+    """A budget ended: none of its reviews is due any more (the first end recorded wins)."""
+    await conn.execute(
+        "INSERT INTO entitlement.ended_budgets (budget_id, ended_on) VALUES ($1, $2)"
+        " ON CONFLICT DO NOTHING",
+        budget_id,
+        ended_on,
+    )

@@ -5,6 +5,10 @@
   last completed review.
 - Care plan: a light review 6 to 8 weeks after agreement (due by 8 weeks), then at least yearly.
 
+Reviews end with the budget (issue 13, items 13-14): once a budget has ended there is no care
+plan or direct payment of it left to review, so none of its reviews is due any more
+(`review_is_due`); the reviews of a person who died or withdrew consent end too.
+
 "Within N months" is the same day N calendar months later, clamped to the month's end, so the
 due date is never later than the rule allows. A review completed before the first review's
 window opens (a care plan reviewed in its first 6 weeks) does not count as that review.
@@ -65,3 +69,10 @@ def next_review(
         return ReviewSchedule(opens, due, None)
     last = max(counted)
     return ReviewSchedule(last, add_months(last, REVIEW_INTERVAL_MONTHS), last)
+
+
+def review_is_due(*, person_active: bool, budget_ended: bool) -> bool:
+    """Whether a review subject is still listed as due: its person is active (not deceased,
+    consent not withdrawn) and its budget has not ended. ListReviewsDue applies the same rule
+    in its SQL (entitlement/adapters/repository.py: list_reviews_due)."""
+    return person_active and not budget_ended

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
-from onebudget.entitlement.service_layer.reviews import on_budget_agreed, on_direct_payment_started
+from onebudget.entitlement.service_layer.reviews import (
+    on_budget_agreed,
+    on_budget_ended,
+    on_direct_payment_started,
+)
 from onebudget.shared.consumer import EventConsumer
 from onebudget.shared.server import Runtime
 
 SCHEMA = "entitlement"
 BUDGET_AGREED_SUBJECT = "onebudget.allocation.budget.agreed.v1"
+BUDGET_ENDED_SUBJECT = "onebudget.allocation.budget.ended.v1"
 DIRECT_PAYMENT_STARTED_SUBJECT = "onebudget.payment.schedule.direct_payment_started.v1"
 # Durable names are part of the deployment: renaming one replays its stream from the start.
 BUDGET_AGREED_DURABLE = "entitlement-reviews-budget-agreed"
 DIRECT_PAYMENT_STARTED_DURABLE = "entitlement-reviews-direct-payment-started"
+BUDGET_ENDED_DURABLE = "entitlement-reviews-budget-ended"
 
 
 def review_consumers(runtime: Runtime) -> Sequence[Callable[[], Awaitable[None]]]:
@@ -35,4 +41,13 @@ def review_consumers(runtime: Runtime) -> Sequence[Callable[[], Awaitable[None]]
         handler=on_direct_payment_started,
         filter_subjects=[DIRECT_PAYMENT_STARTED_SUBJECT],
     )
-    return (budgets.run, payments.run)
+    ended = EventConsumer(
+        runtime.pool,
+        runtime.js,
+        schema=SCHEMA,
+        stream="ALLOCATION",
+        durable=BUDGET_ENDED_DURABLE,
+        handler=on_budget_ended,
+        filter_subjects=[BUDGET_ENDED_SUBJECT],
+    )
+    return (budgets.run, payments.run, ended.run)

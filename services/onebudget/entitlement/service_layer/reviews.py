@@ -192,6 +192,17 @@ async def on_direct_payment_started(
     )
 
 
+async def on_budget_ended(conn: asyncpg.Connection, envelope: envelope_pb2.EventEnvelope) -> None:
+    """A budget ended: neither its care plan nor its direct payments are reviewed any more."""
+    event = _unpack(envelope, allocation_pb2.BudgetEnded)
+    ended_on = parse_iso_date(event.ended_on)
+    if ended_on is None:
+        raise PoisonEvent(f"ended_on {event.ended_on!r} is not an ISO date")
+    if not 0 < len(event.budget_id) <= SUBJECT_ID_LENGTH_MAX:
+        raise PoisonEvent("the event has no usable budget id")
+    await repo.end_budget_reviews(conn, event.budget_id, ended_on)
+
+
 def _unpack(envelope: envelope_pb2.EventEnvelope, message_type: type[EventT]) -> EventT:
     event = message_type()
     if not envelope.payload.Unpack(event):

@@ -114,20 +114,22 @@ class PaymentConfirmed(_message.Message):
     def __init__(self, payment_id: _Optional[str] = ..., context: _Optional[_Union[PaymentContext, _Mapping]] = ..., payee_id: _Optional[str] = ..., amount_pence: _Optional[int] = ..., streams: _Optional[_Union[PaymentStreamPence, _Mapping]] = ..., released_pence: _Optional[int] = ...) -> None: ...
 
 class PaymentCancelled(_message.Message):
-    __slots__ = ("payment_id", "context", "payee_id", "released_pence", "streams", "reason")
+    __slots__ = ("payment_id", "context", "payee_id", "released_pence", "streams", "reason", "returned_to_funders")
     PAYMENT_ID_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     PAYEE_ID_FIELD_NUMBER: _ClassVar[int]
     RELEASED_PENCE_FIELD_NUMBER: _ClassVar[int]
     STREAMS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    RETURNED_TO_FUNDERS_FIELD_NUMBER: _ClassVar[int]
     payment_id: str
     context: PaymentContext
     payee_id: str
     released_pence: int
     streams: PaymentStreamPence
     reason: str
-    def __init__(self, payment_id: _Optional[str] = ..., context: _Optional[_Union[PaymentContext, _Mapping]] = ..., payee_id: _Optional[str] = ..., released_pence: _Optional[int] = ..., streams: _Optional[_Union[PaymentStreamPence, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
+    returned_to_funders: _containers.RepeatedCompositeFieldContainer[FundsReturned]
+    def __init__(self, payment_id: _Optional[str] = ..., context: _Optional[_Union[PaymentContext, _Mapping]] = ..., payee_id: _Optional[str] = ..., released_pence: _Optional[int] = ..., streams: _Optional[_Union[PaymentStreamPence, _Mapping]] = ..., reason: _Optional[str] = ..., returned_to_funders: _Optional[_Iterable[_Union[FundsReturned, _Mapping]]] = ...) -> None: ...
 
 class PaymentExpired(_message.Message):
     __slots__ = ("payment_id", "context", "payee_id", "released_pence", "streams")

@@ -176,26 +176,30 @@ async def funders_of(
 
 async def return_to_funders(
     conn: asyncpg.Connection,
-    repayment: Any,
+    *,
+    budget_id: uuid.UUID,
+    ref: uuid.UUID,
     receipt_id: uuid.UUID,
     parts: Sequence[int],
     budget_accounts: Sequence[uuid.UUID | None],
     commissioner: str,
+    reason: str = "repayment_returned",
 ) -> list[FunderReturn]:
-    """Send a received repayment's parts on from the budget's stream accounts to the funders
-    that paid them in (payment/domain/funders.py decides where): funding transfers, reason
-    `repayment_returned`, then `year_end` from a ring-fence of a closed year to the general
-    allocation. Returns what went where."""
+    """Send `parts` (pence per stream) on from the budget's stream accounts to the funders that
+    paid them in (payment/domain/funders.py decides where): funding transfers with `reason`
+    (a received repayment; a hold released after the budget ended), then `year_end` from a
+    ring-fence of a closed year to the general allocation. `ref` (the repayment or payment) goes
+    on each transfer. Returns what went where."""
     funders = await funders_of(conn, budget_accounts)
     closed = await repo.closed_years(conn, sorted({commissioner} - {""}))
     returns = funder_returns(parts, STREAMS, funders, closed_years=closed)
     by_stream = dict(zip(STREAMS, budget_accounts, strict=True))
     moves: list[Transfer] = []
-    budget_ref, payment_ref = str(repayment["budget_id"]), str(repayment["repayment_id"])
+    budget_ref, payment_ref = str(budget_id), str(ref)
     for r in returns:
         source = by_stream[r.stream]
         assert source is not None
-        hops = [(source, r.account_id, "repayment_returned", "to_funder")]
+        hops = [(source, r.account_id, reason, "to_funder")]
         if r.then_to is not None:
             hops.append((r.account_id, r.then_to, "year_end", "year_end"))
         moves.extend(

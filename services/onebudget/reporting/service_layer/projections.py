@@ -9,7 +9,7 @@ Events reporting does not need are ignored (and recorded as applied, so they are
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, date
 from typing import Any, TypeVar
 
@@ -233,8 +233,22 @@ async def _repaid(conn: asyncpg.Connection, env: envelope_pb2.EventEnvelope) -> 
     move = _movement(env, e.context, e.streams, -1)
     await read_model.put_payment_move(conn, f"repaid:{env.event_id}", "repaid", move)
     # The received money went on to the funders (issue 13 item 12): the budget holds less.
+    await _to_funders(conn, f"repaid:{env.event_id}", move, e.returned_to_funders)
+
+
+async def _cancelled(conn: asyncpg.Connection, env: envelope_pb2.EventEnvelope) -> None:
+    """A hold released after its budget ended went on to the funders (issue 13 item 13)."""
+    e = _unpack(env, pay.PaymentCancelled)
+    if e.returned_to_funders:
+        move = _movement(env, e.context, e.streams, -1)
+        await _to_funders(conn, f"cancelled:{e.payment_id}", move, e.returned_to_funders)
+
+
+async def _to_funders(
+    conn: asyncpg.Connection, key: str, move: Movement, returns: Iterable[pay.FundsReturned]
+) -> None:
     back = {"NHS": 0, "COUNCIL": 0, "CLIENT": 0}
-    for r in e.returned_to_funders:
+    for r in returns:
         if r.funding_stream not in back:
             raise PoisonEvent(f"a funds return on an unknown stream {r.funding_stream!r}")
         back[r.funding_stream] += r.amount_pence
@@ -242,7 +256,7 @@ async def _repaid(conn: asyncpg.Connection, env: envelope_pb2.EventEnvelope) -> 
         returned = Movement(
             move.budget_id, move.on, -back["NHS"], -back["COUNCIL"], -back["CLIENT"]
         )
-        await read_model.put_funder_return(conn, f"repaid:{env.event_id}", returned)
+        await read_model.put_funder_return(conn, key, returned)
 
 
 # -- entitlement ---------------------------------------------------------------------------------
@@ -302,6 +316,7 @@ HANDLERS: dict[str, Handler] = {
     _name(pay.InstalmentPaid): _paid,
     _name(pay.ReturnRecorded): _returned,
     _name(pay.RepaymentReceived): _repaid,
+    _name(pay.PaymentCancelled): _cancelled,
     _name(en.PersonalHealthBudgetRequested): _phb_requested,
     _name(en.PersonalHealthBudgetRequestDecided): _phb_decided,
     _name(en.ReconsiderationDecided): _phb_decided,
