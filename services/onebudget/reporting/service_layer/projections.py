@@ -299,6 +299,20 @@ async def _phb_decided(conn: asyncpg.Connection, env: envelope_pb2.EventEnvelope
     )
 
 
+async def _born(conn: asyncpg.Connection, env: envelope_pb2.EventEnvelope) -> None:
+    """A date of birth, to judge child or adult on each return's last day (issue 13 item 15)."""
+    kinds: dict[str, type[Message]] = {
+        en.PersonRegistered.DESCRIPTOR.full_name: en.PersonRegistered,
+        en.PersonDetailsUpdated.DESCRIPTOR.full_name: en.PersonDetailsUpdated,
+    }
+    e: Any = _unpack(env, kinds[env.type])
+    born = _date(e.date_of_birth)
+    if born is None or not e.person_id:
+        return
+    correction = env.type == en.PersonDetailsUpdated.DESCRIPTOR.full_name
+    await read_model.put_birth_date(conn, e.person_id, born, correction=correction)
+
+
 def _name(message: type[Message]) -> str:
     return str(message.DESCRIPTOR.full_name)
 
@@ -318,6 +332,8 @@ HANDLERS: dict[str, Handler] = {
     _name(pay.RepaymentReceived): _repaid,
     _name(pay.PaymentCancelled): _cancelled,
     _name(en.PersonalHealthBudgetRequested): _phb_requested,
+    _name(en.PersonRegistered): _born,
+    _name(en.PersonDetailsUpdated): _born,
     _name(en.PersonalHealthBudgetRequestDecided): _phb_decided,
     _name(en.ReconsiderationDecided): _phb_decided,
 }
