@@ -6,19 +6,23 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import date
 
 import grpc
 import pytest
 from google.protobuf.message import Message
 
+from onebudget.entitlement.domain.dates import add_months
 from onebudget.entitlement.entrypoints.consumers import (
     BUDGET_AGREED_DURABLE,
     BUDGET_ENDED_DURABLE,
     DIRECT_PAYMENT_STARTED_DURABLE,
+    PAYMENT_RELEASED_DURABLE,
 )
 from onebudget.entitlement.v1 import entitlement_service_pb2 as api
 from onebudget.events.v1 import allocation_pb2, payment_pb2
 from onebudget.events.v1 import entitlement_pb2 as ev
+from onebudget.shared.clock import SYSTEM_CLOCK
 from onebudget.shared.outbox import OutgoingEvent, new_event
 from tests.conftest import StartService
 from tests.integration.test_entitlement_support import Ent, entitlement, error_details, rid
@@ -102,6 +106,7 @@ async def _caught_up(ent: Ent) -> None:
             ("ALLOCATION", BUDGET_AGREED_DURABLE),
             ("PAYMENT", DIRECT_PAYMENT_STARTED_DURABLE),
             ("ALLOCATION", BUDGET_ENDED_DURABLE),
+            ("PAYMENT", PAYMENT_RELEASED_DURABLE),
         ):
             while True:
                 info = await js.consumer_info(stream, durable)
@@ -224,6 +229,59 @@ def _budget_ended(person_id: str, budget_id: str, ended_on: str) -> OutgoingEven
         budget_id=budget_id, person_id=person_id, reason="REQUESTED", ended_on=ended_on
     )
     return _event(payload, "allocation", "budget", budget_id)
+
+
+def _released(person_id: str, budget_id: str, payee_kind: str, nhs_pence: int) -> OutgoingEvent:
+    payload = payment_pb2.PaymentReleased(
+        payment_id=str(uuid.uuid4()),
+        context=payment_pb2.PaymentContext(budget_id=budget_id, person_id=person_id),
+        payee_id=str(uuid.UUID(int=7)),
+        payee_kind=payee_kind,
+        amount_pence=10_000,
+        streams=payment_pb2.PaymentStreamPence(
+            nhs_pence=nhs_pence, council_pence=10_000 - nhs_pence
+        ),
+    )
+    return _event(payload, "payment", "payment", payload.payment_id)
+
+
+async def test_a_one_off_direct_payment_starts_the_direct_payment_review(ent: Ent) -> None:
+    """Issue 13, item 14: before the fix only a schedule's first instalment started the
+    direct-payment review, so a one-off release to the person's direct-payment account was
+    never reviewed. Paid today: due within 3 months with NHS money, 6 council-only; a payment
+    to a provider starts nothing; a second one-off of the same budget changes nothing."""
+    person = await ent.register(commissioner_ods_code="00L")
+    nhs_budget, council_budget, provider_budget = (str(uuid.uuid4()) for _ in range(3))
+    dp = "DIRECT_PAYMENT_ACCOUNT"
+    await _publish(ent, _released(person.person_id, nhs_budget, dp, 6_000))
+    await _publish(ent, _released(person.person_id, nhs_budget, dp, 10_000))
+    await _publish(ent, _released(person.person_id, council_budget, dp, 0))
+    await _publish(ent, _released(person.person_id, provider_budget, "PROVIDER", 10_000))
+    await _caught_up(ent)
+    today = SYSTEM_CLOCK.today()
+    due = {
+        r.subject_id.split("|")[0]: r
+        for r in await _due_between(ent, "00L", today, add_months(today, 7))
+    }
+    assert set(due) == {nhs_budget, council_budget}
+    assert due[nhs_budget].kind == api.REVIEW_KIND_DIRECT_PAYMENT
+    assert (due[nhs_budget].started_on, due[nhs_budget].due_on) == (
+        today.isoformat(),
+        add_months(today, 3).isoformat(),
+    )
+    assert due[council_budget].due_on == add_months(today, 6).isoformat()
+
+
+async def _due_between(ent: Ent, commissioner: str, first: date, last: date) -> list[api.ReviewDue]:
+    page = await ent.stub.ListReviewsDue(
+        api.ListReviewsDueRequest(
+            commissioner_ods_code=commissioner,
+            due_from=first.isoformat(),
+            due_to=last.isoformat(),
+            page_size=100,
+        )
+    )
+    return list(page.reviews)
 
 
 async def test_list_reviews_due_needs_a_commissioner_and_a_range(ent: Ent) -> None:

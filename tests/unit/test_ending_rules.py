@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from onebudget.allocation.domain.model import REASONS_MAX, end_notice_faults
-from onebudget.entitlement.domain.reviews import review_is_due
+from onebudget.entitlement.domain.reviews import is_direct_payment, review_is_due
 from onebudget.payment.domain.schedules import (
     end_reclaim_terms,
     last_day_paid_for,
@@ -56,3 +56,11 @@ def test_a_review_is_due_only_while_its_person_is_active_and_its_budget_live() -
     assert review_is_due(person_active=True, budget_ended=False)
     assert not review_is_due(person_active=True, budget_ended=True)
     assert not review_is_due(person_active=False, budget_ended=False)
+
+
+def test_a_payment_to_the_persons_direct_payment_account_is_a_direct_payment() -> None:
+    """Issue 13, item 14: a one-off release there starts the direct-payment review."""
+    assert is_direct_payment("DIRECT_PAYMENT_ACCOUNT")
+    assert not is_direct_payment("PROVIDER")
+    assert not is_direct_payment("THIRD_PARTY_ORGANISATION")
+    assert not is_direct_payment("PERSONAL_ASSISTANT")

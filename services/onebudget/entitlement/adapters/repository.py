@@ -287,12 +287,22 @@ _REVIEW_COLUMNS = (
 )
 
 
-async def insert_review_subject(conn: asyncpg.Connection, **fields: Any) -> bool:
-    """First start wins: a second event for the same subject changes nothing."""
+async def insert_review_subject(
+    conn: asyncpg.Connection, *, once_per_budget: bool = False, **fields: Any
+) -> bool:
+    """First start wins: a second event for the same subject changes nothing; with
+    `once_per_budget`, neither does one for a budget that already has a subject of this kind."""
+    unless = (
+        " WHERE NOT EXISTS (SELECT 1 FROM entitlement.review_subjects"
+        " WHERE kind = $1 AND budget_id = $4)"
+        if once_per_budget
+        else ""
+    )
     inserted: bool | None = await conn.fetchval(
         "INSERT INTO entitlement.review_subjects (kind, subject_id, person_id, budget_id,"
         " nhs_funded, started_on, window_opens_on, due_on)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING true",
+        " SELECT $1, $2, $3::uuid, $4, $5, $6::date, $7::date, $8::date"
+        f"{unless} ON CONFLICT DO NOTHING RETURNING true",
         fields["kind"],
         fields["subject_id"],
         fields["person_id"],

@@ -5,6 +5,10 @@
   last completed review.
 - Care plan: a light review 6 to 8 weeks after agreement (due by 8 weeks), then at least yearly.
 
+A direct payment is money paid to the person's (or nominee's) direct-payment account, however
+it is paid: by a schedule's instalments or by a one-off release (issue 13, item 14:
+`is_direct_payment`); each budget's direct payments are reviewed as one, from the first.
+
 Reviews end with the budget (issue 13, items 13-14): once a budget has ended there is no care
 plan or direct payment of it left to review, so none of its reviews is due any more
 (`review_is_due`); the reviews of a person who died or withdrew consent end too.
@@ -76,3 +80,13 @@ def review_is_due(*, person_active: bool, budget_ended: bool) -> bool:
     consent not withdrawn) and its budget has not ended. ListReviewsDue applies the same rule
     in its SQL (entitlement/adapters/repository.py: list_reviews_due)."""
     return person_active and not budget_ended
+
+
+DIRECT_PAYMENT_ACCOUNT = "DIRECT_PAYMENT_ACCOUNT"  # payment's payee kind for the person's account
+
+
+def is_direct_payment(payee_kind: str) -> bool:
+    """A payment to the person's (or nominee's) direct-payment account is a direct payment (SI
+    2013/1617; Standing Rules reg 32B(2)): a one-off release starts the direct-payment review
+    as the first instalment of a schedule does. Payments to providers or third parties do not."""
+    return payee_kind == DIRECT_PAYMENT_ACCOUNT
