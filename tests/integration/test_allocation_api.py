@@ -18,7 +18,9 @@ from onebudget.allocation.entrypoints.app import SPEC
 from onebudget.allocation.service_layer import budgets, entitlement_events
 from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.allocation.v1 import allocation_service_pb2_grpc as pb_grpc
+from onebudget.events.v1 import allocation_pb2 as al_ev
 from onebudget.events.v1 import entitlement_pb2 as ent
+from onebudget.events.v1.envelope_pb2 import EventEnvelope
 from onebudget.ledger import store
 from onebudget.ledger.domain import Account, FundingStream, Transfer
 from onebudget.shared.outbox import new_event
@@ -650,7 +652,14 @@ async def test_revise_and_end_return_money_to_the_penny(
     assert revised.agreed_pence == 100_000 + 1_001
     spent_line = next(p for p in revised.plan_lines if p.plan_line_id == first.plan_line_id)
     assert (spent_line.spent_pence, spent_line.available_pence) == (1_234, 100_000 - 1_234)
-    ended = await stub.EndBudget(pb.EndBudgetRequest(request_id=rid(), budget_id=budget.budget_id))
+    ended = await stub.EndBudget(
+        pb.EndBudgetRequest(
+            request_id=rid(),
+            budget_id=budget.budget_id,
+            reasons=["needs met"],
+            notice_date="2026-04-01",
+        )
+    )
     assert ended.status == pb.BUDGET_STATUS_ENDED
     assert ended.available_pence == 0
     assert ended.spent_pence == 1_234
@@ -850,7 +859,14 @@ async def test_end_budget_while_a_payment_commits_returns_what_is_left(
     made = race_payments_into_end(
         monkeypatch, pool, nhs_account, agreed.plan_lines[0].plan_line_id, 2
     )
-    ended = await stub.EndBudget(pb.EndBudgetRequest(request_id=rid(), budget_id=budget.budget_id))
+    ended = await stub.EndBudget(
+        pb.EndBudgetRequest(
+            request_id=rid(),
+            budget_id=budget.budget_id,
+            reasons=["needs met"],
+            notice_date="2026-04-01",
+        )
+    )
     assert made == [100, 100]
     assert ended.status == pb.BUDGET_STATUS_ENDED
     assert ended.available_pence == 0
@@ -876,7 +892,12 @@ async def test_end_budget_under_endless_payments_is_aborted_and_retry_succeeds(
         monkeypatch, pool, nhs_account, agreed.plan_lines[0].plan_line_id, 1_000
     )
     events_before = await outbox_count(pool)
-    request = pb.EndBudgetRequest(request_id=rid(), budget_id=budget.budget_id)
+    request = pb.EndBudgetRequest(
+        request_id=rid(),
+        budget_id=budget.budget_id,
+        reasons=["needs met"],
+        notice_date="2026-04-01",
+    )
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await stub.EndBudget(request)
     assert caught.value.code() == grpc.StatusCode.ABORTED
@@ -924,6 +945,57 @@ async def test_spent_is_net_of_returns_on_the_budget_its_streams_and_lines(
     assert got.plan_lines[0].spent_pence == 490_000
     assert nhs.available_pence == 10_000
     assert got.spent_pence + got.reserved_pence + got.available_pence == got.agreed_pence
+
+
+async def test_an_end_needs_reasons_and_a_notice_date_like_any_cut(
+    stub: pb_grpc.AllocationServiceStub, host: ServiceHost
+) -> None:
+    """Issue 13, item 13: EndBudget ended a budget with neither reasons nor a notice date (before
+    the fix both refusals below succeeded); an end dated before its notice is refused too; the
+    accepted end records both on BudgetEnded. Nothing moves on a refusal."""
+    await setup_funders(stub)
+    pool = pool_of(host)
+    budget = await new_budget(stub, await eligible_person(pool))
+    await add(stub, budget.budget_id, line())
+    await agree(stub, budget.budget_id)
+    before, events = await money_snapshot(pool), await outbox_count(pool)
+    _, fields = await refused(
+        stub.EndBudget(pb.EndBudgetRequest(request_id=rid(), budget_id=budget.budget_id)),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert set(fields) == {"reasons", "notice_date"}
+    _, fields = await refused(
+        stub.EndBudget(
+            pb.EndBudgetRequest(
+                request_id=rid(),
+                budget_id=budget.budget_id,
+                reasons=["needs met"],
+                notice_date="2026-09-01",
+                ended_on="2026-08-31",
+            )
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert fields == ["ended_on"]
+    assert (await money_snapshot(pool), await outbox_count(pool)) == (before, events)
+    ended = await stub.EndBudget(
+        pb.EndBudgetRequest(
+            request_id=rid(),
+            budget_id=budget.budget_id,
+            reasons=["needs met", "moved away"],
+            notice_date="2026-09-01",
+            ended_on="2026-09-30",
+        )
+    )
+    assert ended.status == pb.BUDGET_STATUS_ENDED
+    raw = await pool.fetchval(
+        "SELECT envelope FROM allocation.outbox WHERE subject LIKE '%budget.ended%'"
+        " ORDER BY seq DESC LIMIT 1"
+    )
+    envelope = EventEnvelope.FromString(raw)
+    event = al_ev.BudgetEnded()
+    assert envelope.payload.Unpack(event)
+    assert (list(event.reasons), event.notice_date) == (["needs met", "moved away"], "2026-09-01")
 
 
 # -- what a budget rests on (issue 13 items 4, 5, 16; docs/adr/0010) ---------------------------
@@ -1050,6 +1122,13 @@ async def test_one_integrated_budget_per_person_and_year(
         pb.CreateBudgetRequest(request_id=rid(), person_id=person, financial_year=YEAR + 1)
     )
     assert next_year.financial_year == YEAR + 1
-    await stub.EndBudget(pb.EndBudgetRequest(request_id=rid(), budget_id=first.budget_id))
+    await stub.EndBudget(
+        pb.EndBudgetRequest(
+            request_id=rid(),
+            budget_id=first.budget_id,
+            reasons=["needs met"],
+            notice_date="2026-04-01",
+        )
+    )
     again = await new_budget(stub, person)
     assert again.status == pb.BUDGET_STATUS_DRAFT

@@ -6,18 +6,23 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import date
 
 import grpc
 import pytest
 from google.protobuf.message import Message
 
+from onebudget.entitlement.domain.dates import add_months
 from onebudget.entitlement.entrypoints.consumers import (
     BUDGET_AGREED_DURABLE,
+    BUDGET_ENDED_DURABLE,
     DIRECT_PAYMENT_STARTED_DURABLE,
+    PAYMENT_RELEASED_DURABLE,
 )
 from onebudget.entitlement.v1 import entitlement_service_pb2 as api
 from onebudget.events.v1 import allocation_pb2, payment_pb2
 from onebudget.events.v1 import entitlement_pb2 as ev
+from onebudget.shared.clock import SYSTEM_CLOCK
 from onebudget.shared.outbox import OutgoingEvent, new_event
 from tests.conftest import StartService
 from tests.integration.test_entitlement_support import Ent, entitlement, error_details, rid
@@ -51,10 +56,10 @@ def _budget_agreed(person_id: str, agreed_on: str, budget_id: str = "") -> Outgo
     return _event(payload, "allocation", "budget", payload.budget_id)
 
 
-def _dp_started(person_id: str, start: str, *, nhs_funded: bool) -> OutgoingEvent:
+def _dp_started(person_id: str, start: str, *, nhs_funded: bool, budget: str = "") -> OutgoingEvent:
     payload = payment_pb2.DirectPaymentStarted(
         schedule_id=str(uuid.uuid4()),
-        budget_id=str(uuid.uuid4()),
+        budget_id=budget or str(uuid.uuid4()),
         person_id=person_id,
         nhs_funded=nhs_funded,
         start_date=start,
@@ -100,6 +105,8 @@ async def _caught_up(ent: Ent) -> None:
         for stream, durable in (
             ("ALLOCATION", BUDGET_AGREED_DURABLE),
             ("PAYMENT", DIRECT_PAYMENT_STARTED_DURABLE),
+            ("ALLOCATION", BUDGET_ENDED_DURABLE),
+            ("PAYMENT", PAYMENT_RELEASED_DURABLE),
         ):
             while True:
                 info = await js.consumer_info(stream, durable)
@@ -196,6 +203,85 @@ async def test_no_reviews_are_due_after_death(ent: Ent) -> None:
         api.RecordDeathRequest(request_id=rid(), person_id=person.person_id, died_on="2024-04-01")
     )
     assert await _due(ent, "00L") == []
+
+
+async def test_no_reviews_of_an_ended_budget_are_due(ent: Ent) -> None:
+    """Issue 13, items 13-14: an ended budget's care-plan and direct-payment reviews stayed in
+    ListReviewsDue (before the fix both were still listed). Another budget of the same person
+    keeps its review; an end that arrives before its budget's agreement still counts."""
+    person = await ent.register(commissioner_ods_code="00L")
+    ended, kept, early = (str(uuid.uuid4()) for _ in range(3))
+    await _publish(ent, _budget_agreed(person.person_id, "2024-03-01", ended))
+    await _publish(ent, _dp_started(person.person_id, "2024-03-05", nhs_funded=True, budget=ended))
+    await _publish(ent, _budget_agreed(person.person_id, "2024-03-02", kept))
+    await _wait_due(ent, 3, "00L")
+    await _publish(ent, _budget_ended(person.person_id, ended, "2024-06-01"))
+    await _publish(ent, _budget_ended(person.person_id, early, "2024-06-01"))
+    await _publish(ent, _budget_agreed(person.person_id, "2024-03-03", early))
+    await _caught_up(ent)
+    assert [(r.kind, r.subject_id) for r in await _due(ent, "00L")] == [
+        (api.REVIEW_KIND_CARE_PLAN, kept)
+    ]
+
+
+def _budget_ended(person_id: str, budget_id: str, ended_on: str) -> OutgoingEvent:
+    payload = allocation_pb2.BudgetEnded(
+        budget_id=budget_id, person_id=person_id, reason="REQUESTED", ended_on=ended_on
+    )
+    return _event(payload, "allocation", "budget", budget_id)
+
+
+def _released(person_id: str, budget_id: str, payee_kind: str, nhs_pence: int) -> OutgoingEvent:
+    payload = payment_pb2.PaymentReleased(
+        payment_id=str(uuid.uuid4()),
+        context=payment_pb2.PaymentContext(budget_id=budget_id, person_id=person_id),
+        payee_id=str(uuid.UUID(int=7)),
+        payee_kind=payee_kind,
+        amount_pence=10_000,
+        streams=payment_pb2.PaymentStreamPence(
+            nhs_pence=nhs_pence, council_pence=10_000 - nhs_pence
+        ),
+    )
+    return _event(payload, "payment", "payment", payload.payment_id)
+
+
+async def test_a_one_off_direct_payment_starts_the_direct_payment_review(ent: Ent) -> None:
+    """Issue 13, item 14: before the fix only a schedule's first instalment started the
+    direct-payment review, so a one-off release to the person's direct-payment account was
+    never reviewed. Paid today: due within 3 months with NHS money, 6 council-only; a payment
+    to a provider starts nothing; a second one-off of the same budget changes nothing."""
+    person = await ent.register(commissioner_ods_code="00L")
+    nhs_budget, council_budget, provider_budget = (str(uuid.uuid4()) for _ in range(3))
+    dp = "DIRECT_PAYMENT_ACCOUNT"
+    await _publish(ent, _released(person.person_id, nhs_budget, dp, 6_000))
+    await _publish(ent, _released(person.person_id, nhs_budget, dp, 10_000))
+    await _publish(ent, _released(person.person_id, council_budget, dp, 0))
+    await _publish(ent, _released(person.person_id, provider_budget, "PROVIDER", 10_000))
+    await _caught_up(ent)
+    today = SYSTEM_CLOCK.today()
+    due = {
+        r.subject_id.split("|")[0]: r
+        for r in await _due_between(ent, "00L", today, add_months(today, 7))
+    }
+    assert set(due) == {nhs_budget, council_budget}
+    assert due[nhs_budget].kind == api.REVIEW_KIND_DIRECT_PAYMENT
+    assert (due[nhs_budget].started_on, due[nhs_budget].due_on) == (
+        today.isoformat(),
+        add_months(today, 3).isoformat(),
+    )
+    assert due[council_budget].due_on == add_months(today, 6).isoformat()
+
+
+async def _due_between(ent: Ent, commissioner: str, first: date, last: date) -> list[api.ReviewDue]:
+    page = await ent.stub.ListReviewsDue(
+        api.ListReviewsDueRequest(
+            commissioner_ods_code=commissioner,
+            due_from=first.isoformat(),
+            due_to=last.isoformat(),
+            page_size=100,
+        )
+    )
+    return list(page.reviews)
 
 
 async def test_list_reviews_due_needs_a_commissioner_and_a_range(ent: Ent) -> None:

@@ -10,7 +10,9 @@ import pytest
 
 from onebudget.allocation.v1 import allocation_service_pb2 as al
 from onebudget.events.v1 import entitlement_pb2 as ent
+from onebudget.reporting.service_layer import projections
 from onebudget.reporting.v1 import reporting_service_pb2 as api
+from onebudget.shared.outbox import new_event
 from tests.conftest import StartService
 from tests.integration.test_reporting_support import (
     YEAR,
@@ -22,6 +24,7 @@ from tests.integration.test_reporting_support import (
     new_gss,
     new_ods,
     plan_line,
+    pool_of,
     reconcile,
     rid,
     setup_funders,
@@ -59,7 +62,13 @@ async def test_summary_from_the_streams_reconciles_with_the_ledger(stack: Stack)
         agreed_on="2026-08-10",
     )
     await stack.alloc.EndBudget(
-        al.EndBudgetRequest(request_id=rid(), budget_id=ipb.budget_id, ended_on="2026-12-01")
+        al.EndBudgetRequest(
+            request_id=rid(),
+            budget_id=ipb.budget_id,
+            ended_on="2026-12-01",
+            reasons=["needs met"],
+            notice_date="2026-04-01",
+        )
     )
     await caught_up(stack)
 
@@ -208,3 +217,40 @@ async def test_unknown_commissioner_or_year_is_not_found(stack: Stack) -> None:
             api.GetCouncilSummaryRequest(council_gss_code="E10999999", financial_year=YEAR)
         )
     assert error_of(caught.value)[:2] == (grpc.StatusCode.NOT_FOUND, "COUNCIL_NOT_FOUND")
+
+
+async def test_a_child_granted_at_17_is_an_adult_in_returns_ending_after_their_18th_birthday(
+    stack: Stack,
+) -> None:
+    """Issue 13, item 15: granted children's continuing care at 17, 18 on 10 Nov 2026. Before
+    the fix the return counted them a child in Q3 and Q4 too (the grant's flag); now by their
+    age on each return's last day. A second person, 18 on 31 Dec 2026 (the Q3 end itself), is an
+    adult in Q3."""
+    ods, gss = new_ods(), new_gss()
+    await setup_funders(stack, ods, gss)
+    born = {"2008-11-10": "", "2008-12-31": ""}
+    for birthday in born:
+        person = await eligible_person(stack, ods, gss, ent.ELIGIBILITY_CATEGORY_CHILDRENS_CC, True)
+        born[birthday] = person
+        registered = ent.PersonRegistered(
+            person_id=person, date_of_birth=birthday, commissioner_ods_code=ods
+        )
+        envelope = new_event(
+            registered, source="entitlement", aggregate_type="person", aggregate_id=person
+        ).envelope
+        async with pool_of(stack.reporting).acquire() as conn, conn.transaction():
+            await projections.apply(conn, envelope)
+        await agreed_budget(stack, person, ods, gss, [plan_line(100_000, (10_000, 0, 0))])
+    await caught_up(stack)
+    children = []
+    for quarter in (1, 2, 3, 4):
+        people = (await summary(stack, ods, quarter=quarter)).people_with_phb
+        assert people.at_period_end.total == 2
+        children.append((people.at_period_end.children, people.year_to_date.children))
+    assert children == [(2, 2), (2, 2), (0, 0), (0, 0)]
+    q3 = await stack.report.ExportQuarterlyReturn(
+        api.ExportQuarterlyReturnRequest(commissioner_ods_code=ods, financial_year=YEAR, quarter=3)
+    )
+    header, values = (line.split(",") for line in q3.csv.decode().splitlines())
+    row = dict(zip(header, values, strict=True))
+    assert (row["QE_PHB_CHILD"], row["QE_PHB_ADULT"], row["QE_PHB_CHILDRENS_CC"]) == ("0", "2", "2")

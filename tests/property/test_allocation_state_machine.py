@@ -612,7 +612,14 @@ class AllocationMachine(RuleBasedStateMachine):
     def end(self, budget: str) -> None:
         self.attempt(
             budgets.end_budget(
-                self.pool, pb.EndBudgetRequest(request_id=rid(), budget_id=budget), lambda: TODAY
+                self.pool,
+                pb.EndBudgetRequest(
+                    request_id=rid(),
+                    budget_id=budget,
+                    reasons=["needs met"],
+                    notice_date="2026-04-01",
+                ),
+                lambda: TODAY,
             )
         )
 

@@ -48,6 +48,12 @@ from onebudget.shared.server import ServiceHost
 from tests.conftest import service_config
 from tests.integration.test_payment_support import FundedBudget, funded_budget
 
+FUNDERS = {
+    FundingStream.NHS: uuid.UUID(int=1),
+    FundingStream.COUNCIL: uuid.UUID(int=2),
+    FundingStream.CLIENT: uuid.UUID(int=3),
+}  # test_payment_support's funders of every budget
+
 T = TypeVar("T")
 STREAMS = (FundingStream.NHS, FundingStream.COUNCIL, FundingStream.CLIENT)
 SPLITS = [(10000, 0, 0), (6000, 4000, 0), (5000, 3000, 2000), (3333, 3333, 3334), (0, 0, 10000)]
@@ -150,6 +156,9 @@ class PaymentMachine(RuleBasedStateMachine):
         self.other_dp = self._payee(api.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT, uuid.uuid4())
         self.available = list(funds)
         self.spent = {self.provider: [0, 0, 0], self.dp: [0, 0, 0], self.other_dp: [0, 0, 0]}
+        # What received repayments sent back to the funders (issue 13, item 12), per stream.
+        self.to_funders = [0, 0, 0]
+        self.funders_at_start = self.svc.run(self._funders())
         self.committed = 0
         # payment -> (payee, parts paid, parts returned)
         self.paid: dict[str, tuple[str, list[int], list[int]]] = {}
@@ -381,8 +390,9 @@ class PaymentMachine(RuleBasedStateMachine):
             assert got == "OK"
             back = split_largest_remainder(receive, parts)
             for k in range(3):
-                self.available[k] += back[k]
+                # Received money goes back to the funders, not into the budget (issue 13).
                 self.spent[self.provider][k] -= back[k]
+                self.to_funders[k] += back[k]
                 parts[k] -= back[k]
             self.events += 1
 
@@ -505,12 +515,23 @@ class PaymentMachine(RuleBasedStateMachine):
         assert avail == self.available
         assert min(avail) >= 0
         assert spent == self.spent
+        funders = self.svc.run(self._funders())
+        assert [n - b for n, b in zip(funders, self.funders_at_start, strict=True)] == (
+            self.to_funders
+        )
         assert self._events() == self.events
         line = self.svc.run(self._line())
         assert line == [self.committed, *self.line_done]
         assert all(d <= w for d, w in zip(self.line_done, self.whole, strict=True))
         if self.committed == self.cost:  # fully committed: each funder exactly its share of F
             assert self.line_done == self.whole
+
+    async def _funders(self) -> list[int]:
+        """Posted balance (credits - debits) of the accounts that funded the budget."""
+        ids = [FUNDERS[s] for s in STREAMS]
+        async with self.svc.pool.acquire() as conn:
+            found = {r.account.id: r.balance for r in await ledger.lookup_accounts(conn, ids)}
+        return [found[i].credits_posted - found[i].debits_posted for i in ids]
 
     async def _line(self) -> list[int]:
         row = await self.svc.pool.fetchrow(

@@ -134,7 +134,8 @@ async def _refused(call: Any) -> Any:
         return None
 
 
-async def _pay(stack: Stack, budget: al.Budget, payee_id: str, spec: tuple[int, int, int]) -> None:
+async def _pay(stack: Stack, budget: al.Budget, payee_id: str, spec: tuple[int, int, int]) -> int:
+    """Pay, return, reclaim; the NHS pence a received reclaim sent back to the funders."""
     assert stack.pay is not None
     first = budget.plan_lines[0]
     amount = max(1, first.cost_pence * spec[0] // 100)
@@ -153,7 +154,7 @@ async def _pay(stack: Stack, budget: al.Budget, payee_id: str, spec: tuple[int, 
         )
     )
     if paid is None:
-        return
+        return 0
     back = amount * spec[1] // 100
     if back:
         await _refused(
@@ -180,13 +181,16 @@ async def _pay(stack: Stack, budget: al.Budget, payee_id: str, spec: tuple[int, 
             )
         )
         if owed is not None:
-            await _refused(
+            got = await _refused(
                 stack.pay.RecordRepaymentReceived(
                     pay.RecordRepaymentReceivedRequest(
                         request_id=rid(), repayment_id=owed.repayment_id, amount_pence=reclaim
                     )
                 )
             )
+            # Received in full: each stream's part went back to its funder (issue 13 item 12).
+            return int(got.streams.nhs_pence) if got is not None else 0
+    return 0
 
 
 async def _direct_payment_account(stack: Stack, person: str) -> str:
@@ -206,7 +210,10 @@ def _line_inputs(specs: list[tuple[int, tuple[int, int, int], Any]], nhs_only: b
     return [plan_line(c, (10_000, 0, 0) if nhs_only else s, o) for c, s, o in specs]
 
 
-async def _budget(stack: Stack, ods: str, gss: str, spec: dict[str, Any], payee_id: str) -> str:
+async def _budget(
+    stack: Stack, ods: str, gss: str, spec: dict[str, Any], payee_id: str
+) -> tuple[str, int]:
+    """The budget made ("" if refused) and the NHS pence its reclaims sent back."""
     person = await eligible_person(stack, ods, gss, spec["cohort"], spec["child"])
     budget = await _refused(
         agreed_budget(
@@ -220,7 +227,8 @@ async def _budget(stack: Stack, ods: str, gss: str, spec: dict[str, Any], payee_
         )
     )
     if budget is None:
-        return ""
+        return "", 0
+    reclaimed = 0
     if spec["raise"]:
         await _refused(
             stack.alloc.ReviseBudget(
@@ -238,17 +246,24 @@ async def _budget(stack: Stack, ods: str, gss: str, spec: dict[str, Any], payee_
         if budget.plan_lines[0].management_option == al.MANAGEMENT_OPTION_DIRECT_PAYMENT:
             payee_id = await _direct_payment_account(stack, person)  # the only payee it pays
         for p in spec["payments"]:
-            await _pay(stack, budget, payee_id, p)
+            reclaimed += await _pay(stack, budget, payee_id, p)
     if spec["end"]:
         await stack.alloc.EndBudget(
-            al.EndBudgetRequest(request_id=rid(), budget_id=budget.budget_id, ended_on="2027-03-01")
+            al.EndBudgetRequest(
+                request_id=rid(),
+                budget_id=budget.budget_id,
+                ended_on="2027-03-01",
+                reasons=["needs met"],
+                notice_date="2026-04-01",
+            )
         )
-    return str(budget.budget_id)
+    return str(budget.budget_id), reclaimed
 
 
-async def _model_agreed(stack: Stack, budget_ids: list[str]) -> int:
-    """NHS money in budgets as allocation itself states it (no cuts here: returned = at end)."""
-    total = 0
+async def _model_agreed(stack: Stack, budget_ids: list[str], reclaimed: int) -> int:
+    """NHS money in budgets as allocation itself states it (no cuts here: returned = at end),
+    less the NHS money received reclaims sent back to the funders (payment's answers)."""
+    total = -reclaimed
     for budget_id in budget_ids:
         b = await stack.alloc.GetBudget(al.GetBudgetRequest(budget_id=budget_id))
         nhs = next(s for s in b.streams if s.funding_stream == al.FUNDING_STREAM_NHS)
@@ -306,14 +321,18 @@ async def test_reports_equal_the_ledger_the_model_and_any_delivery_order(
         pot=10**9,
     )
     payee_id = await payee(stack)
-    made = [await _budget(stack, ods, gss, spec, payee_id) for spec in scenario["budgets"]]
+    made_and_reclaimed = [
+        await _budget(stack, ods, gss, spec, payee_id) for spec in scenario["budgets"]
+    ]
+    made = [b for b, _ in made_and_reclaimed]
     await caught_up(stack)
 
     result = await reconcile(stack, ods)
     assert result.reconciled, list(result.differences)
 
     whole = await summary(stack, ods)
-    agreed = await _model_agreed(stack, [b for b in made if b])
+    reclaimed = sum(r for _, r in made_and_reclaimed)
+    agreed = await _model_agreed(stack, [b for b in made if b], reclaimed)
     target = _half_up(scenario["allocation"] * scenario["target_bp"], 10_000)
     assert whole.phb_target_pence == target
     assert whole.nhs_agreed_pence == agreed

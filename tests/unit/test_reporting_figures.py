@@ -18,6 +18,7 @@ from onebudget.reporting.domain.model import (
     NhsDraw,
     Option,
     RingFence,
+    is_child_on,
 )
 
 
@@ -216,3 +217,32 @@ def test_the_floor_per_cohort_counts_every_source_and_each_ring_fence_what_was_d
 def test_differences_name_each_figure_that_disagrees() -> None:
     diffs = figures.differences({"a": 1, "b": 2}, {"a": 1, "b": 3, "c": 4})
     assert [(d.figure, d.difference_pence) for d in diffs] == [("b", -1), ("c", -4)]
+
+
+def test_child_or_adult_is_judged_on_the_last_day_of_the_reporting_period() -> None:
+    """Issue 13, item 15: granted children's continuing care at 17 (the budget's `child` flag
+    says child), 18 on 10 Nov 2026: a child in Q1 and Q2, an adult in Q3 and Q4, year to date
+    too. Before the fix the flag made them a child in every quarter."""
+    cc = replace(
+        BUDGET,
+        budget_id="cc",
+        person_id="cc",
+        cohort="CHILDRENS_CC",
+        child=True,
+        date_of_birth=date(2008, 11, 10),
+    )
+    agreed = [Movement("cc", date(2026, 5, 1), 100_000, 0, 0)]
+    found = []
+    for quarter in (1, 2, 3, 4):
+        got = figures.commissioner_figures(_allocation(), [cc], agreed, [], quarter).phb_people
+        found.append((got.at_period_end.children, got.year_to_date.children))
+        assert got.at_period_end.total == got.at_period_end.adults + got.at_period_end.children
+    assert found == [(1, 1), (1, 1), (0, 0), (0, 0)]
+    # The day before the 18th birthday a child, on it an adult; unknown birth: the decision's.
+    assert is_child_on(date(2008, 11, 10), date(2026, 11, 9), child_when_decided=False)
+    assert not is_child_on(date(2008, 11, 10), date(2026, 11, 10), child_when_decided=True)
+    assert is_child_on(None, date(2026, 11, 10), child_when_decided=True)
+    assert not is_child_on(None, date(2026, 11, 10), child_when_decided=False)
+    # 29 February birthdays come of age on 1 March.
+    assert is_child_on(date(2008, 2, 29), date(2026, 2, 28), child_when_decided=False)
+    assert not is_child_on(date(2008, 2, 29), date(2026, 3, 1), child_when_decided=False)

@@ -228,3 +228,57 @@ async def swept_by_budget_end(
         list(account_ids),
     )
     return {row["account_id"] for row in rows}
+
+
+# -- who funded a budget (payment: repayments go back to their funders) ---------------------------
+
+
+@dataclass(frozen=True)
+class BudgetFunding:
+    """Posted funding moves between one budget stream account and one funder, summed, in pence."""
+
+    budget_account_id: uuid.UUID
+    funder_id: uuid.UUID
+    funder_kind: str  # ring_fence, allocation (NHS general or the council pot), contribution
+    funder_owner: str
+    funding_stream: str  # NHS, COUNCIL, CLIENT
+    financial_year: int | None
+    funded_pence: int  # funding moved from the funder into the budget
+    returned_pence: int  # funding moved from the budget back to the funder (cuts, end, returns)
+
+
+_BUDGET_FUNDING = """
+SELECT e.account_id AS budget_account_id, f.id AS funder_id, f.kind, f.owner, f.funding_stream,
+       f.financial_year,
+       sum(e.credits_posted)::bigint AS funded, sum(e.debits_posted)::bigint AS returned
+FROM ledger.entries e
+JOIN ledger.transfers t ON t.id = e.transfer_id
+JOIN ledger.accounts f ON f.id = CASE WHEN t.debit_account_id = e.account_id
+                                      THEN t.credit_account_id ELSE t.debit_account_id END
+WHERE e.account_id = ANY($1::uuid[]) AND t.funding
+GROUP BY 1, 2, 3, 4, 5, 6
+"""
+
+
+async def budget_funding(
+    conn: asyncpg.Connection, account_ids: Sequence[uuid.UUID]
+) -> list[BudgetFunding]:
+    """Every funder of these budget stream accounts with what it moved in and took back (posted
+    funding transfers only): the recorded source of each budget's money, whatever route funded
+    it (a ring-fence, the commissioner's general allocation, the council pot, the contribution)."""
+    if not account_ids:
+        return []
+    rows = await conn.fetch(_BUDGET_FUNDING, list(account_ids))
+    return [
+        BudgetFunding(
+            r["budget_account_id"],
+            r["funder_id"],
+            r["kind"],
+            r["owner"],
+            r["funding_stream"],
+            r["financial_year"],
+            int(r["funded"]),
+            int(r["returned"]),
+        )
+        for r in rows
+    ]

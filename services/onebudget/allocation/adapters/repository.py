@@ -26,6 +26,8 @@ _BUDGET_UPDATABLE = frozenset(
         "ended_on",
         "end_reason",
         "note",
+        "end_reasons",
+        "end_notice_date",
         "revision",
         "ring_fence_account_id",
         "council_pot_account_id",

@@ -216,6 +216,31 @@ def uses_council_money(split: Split) -> bool:
     return split.council_bp > 0 or split.client_bp > 0
 
 
+# -- ending a budget (issue 13, item 13) -----------------------------------------------------------
+
+
+def end_notice_faults(
+    reasons: Iterable[str], notice_date: date | None, ended_on: date
+) -> list[tuple[str, str]]:
+    """What is wrong with the notice of a budget's end, as (field, description) pairs; empty
+    when it may end. Ending a budget is the deepest cut, and a cut needs written notice and
+    reasons (SI 2013/1617 reg 13; shared/domain.md, "Payments"): at least one reason (1 to
+    REASONS_MAX, each 1 to TEXT_LENGTH_MAX characters), the date of the written notice, and an
+    end date not before that notice. How long the notice must run is local practice, not
+    checked here."""
+    given = [r.strip() for r in reasons]
+    faults: list[tuple[str, str]] = []
+    if not 1 <= len(given) <= REASONS_MAX:
+        faults.append(("reasons", f"1 to {REASONS_MAX} reasons: why the budget ends"))
+    if not all(0 < len(r) <= TEXT_LENGTH_MAX for r in given):
+        faults.append(("reasons", f"each reason is 1 to {TEXT_LENGTH_MAX} characters"))
+    if notice_date is None:
+        faults.append(("notice_date", "required: the date of the written notice of the end"))
+    elif ended_on < notice_date:
+        faults.append(("ended_on", "must not be before notice_date: notice comes first"))
+    return faults
+
+
 # -- what a budget rests on (docs/adr/0010) ------------------------------------------------------
 
 

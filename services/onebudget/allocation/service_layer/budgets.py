@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -814,8 +815,16 @@ async def end_budget(pool: asyncpg.Pool, request: pb.EndBudgetRequest, today: To
     check_request_id(request.request_id, v)
     budget_id = require_uuid(request.budget_id, "budget_id", v)
     ended_on = parse_date(request.ended_on, "ended_on", v)
+    notice = parse_date(request.notice_date, "notice_date", v)
     v.check(len(request.note) <= model.TEXT_LENGTH_MAX, "note", "up to 200 characters")
+    if not v:
+        # Ending is the deepest cut: written notice and reasons, the end not before the notice.
+        for field, description in model.end_notice_faults(
+            request.reasons, notice, ended_on or today()
+        ):
+            v.add(field, description)
     v.raise_if_any()
+    assert notice is not None
 
     async def effect(conn: asyncpg.Connection) -> pb.Budget:
         budget = await _locked_budget(conn, budget_id)
@@ -830,6 +839,7 @@ async def end_budget(pool: asyncpg.Pool, request: pb.EndBudgetRequest, today: To
             ended_on or today(),
             request.request_id,
             request.note,
+            notice=EndNotice(tuple(r.strip() for r in request.reasons), notice),
         )
         return await mapping.budget_message(conn, ended)
 
@@ -880,6 +890,14 @@ def _balance_moved(stream: str, amount: int) -> Aborted:
     )
 
 
+@dataclass(frozen=True)
+class EndNotice:
+    """The written notice of a requested end: its reasons and date."""
+
+    reasons: tuple[str, ...]
+    notice_date: date
+
+
 async def finish(
     conn: asyncpg.Connection,
     budget: Row,
@@ -887,6 +905,7 @@ async def finish(
     ended_on: date,
     request_id: str,
     note: str = "",
+    notice: EndNotice | None = None,
 ) -> Row:
     """End a locked, open budget: what is available in each stream goes back to its funder, to
     the penny (money still reserved by pending payments stays until payment resolves it)."""
@@ -907,6 +926,8 @@ async def finish(
         "end_reason": reason,
         "note": note,
     }
+    if notice is not None:
+        changes |= {"end_reasons": list(notice.reasons), "end_notice_date": notice.notice_date}
     budget = await repo.update_budget(conn, budget["budget_id"], 1, changes)
     payload = ev.BudgetEnded(
         **mapping.budget_context(budget),
@@ -919,6 +940,8 @@ async def finish(
         child=budget["child"],
         was_agreed=was_agreed,
         nhs_funding=nhs_funding_events(given),
+        reasons=list(notice.reasons) if notice else [],
+        notice_date=notice.notice_date.isoformat() if notice else "",
     )
     await outgoing.publish_budget(conn, budget, request_id, payload)
     return budget

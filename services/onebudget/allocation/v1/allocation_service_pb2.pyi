@@ -503,13 +503,17 @@ class ReviseBudgetRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., budget_id: _Optional[str] = ..., reasons: _Optional[_Iterable[str]] = ..., notice_date: _Optional[str] = ..., add_lines: _Optional[_Iterable[_Union[PlanLineInput, _Mapping]]] = ..., remove_plan_line_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class EndBudgetRequest(_message.Message):
-    __slots__ = ("request_id", "budget_id", "ended_on", "note")
+    __slots__ = ("request_id", "budget_id", "ended_on", "note", "reasons", "notice_date")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     BUDGET_ID_FIELD_NUMBER: _ClassVar[int]
     ENDED_ON_FIELD_NUMBER: _ClassVar[int]
     NOTE_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    NOTICE_DATE_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     budget_id: str
     ended_on: str
     note: str
-    def __init__(self, request_id: _Optional[str] = ..., budget_id: _Optional[str] = ..., ended_on: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+    reasons: _containers.RepeatedScalarFieldContainer[str]
+    notice_date: str
+    def __init__(self, request_id: _Optional[str] = ..., budget_id: _Optional[str] = ..., ended_on: _Optional[str] = ..., note: _Optional[str] = ..., reasons: _Optional[_Iterable[str]] = ..., notice_date: _Optional[str] = ...) -> None: ...

@@ -287,12 +287,22 @@ _REVIEW_COLUMNS = (
 )
 
 
-async def insert_review_subject(conn: asyncpg.Connection, **fields: Any) -> bool:
-    """First start wins: a second event for the same subject changes nothing."""
+async def insert_review_subject(
+    conn: asyncpg.Connection, *, once_per_budget: bool = False, **fields: Any
+) -> bool:
+    """First start wins: a second event for the same subject changes nothing; with
+    `once_per_budget`, neither does one for a budget that already has a subject of this kind."""
+    unless = (
+        " WHERE NOT EXISTS (SELECT 1 FROM entitlement.review_subjects"
+        " WHERE kind = $1 AND budget_id = $4)"
+        if once_per_budget
+        else ""
+    )
     inserted: bool | None = await conn.fetchval(
         "INSERT INTO entitlement.review_subjects (kind, subject_id, person_id, budget_id,"
         " nhs_funded, started_on, window_opens_on, due_on)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING true",
+        " SELECT $1, $2, $3::uuid, $4, $5, $6::date, $7::date, $8::date"
+        f"{unless} ON CONFLICT DO NOTHING RETURNING true",
         fields["kind"],
         fields["subject_id"],
         fields["person_id"],
@@ -373,12 +383,15 @@ async def list_reviews_due(
     after: tuple[date, str, str] | None,
     limit: int,
 ) -> list[Row]:
-    """Reviews of active people (not deceased, consent not withdrawn), earliest due first."""
+    """Reviews of active people (not deceased, consent not withdrawn) whose budget has not
+    ended (domain/reviews.py: review_is_due), earliest due first."""
     after_due, after_kind, after_subject = after if after else (None, "", "")
     rows: list[Row] = await pool.fetch(
         f"SELECT {_REVIEW_COLUMNS} FROM entitlement.review_subjects s"
         " JOIN entitlement.people p USING (person_id)"
         " WHERE p.commissioner_ods_code = $1 AND p.state = 'ACTIVE'"
+        " AND NOT EXISTS (SELECT 1 FROM entitlement.ended_budgets e"
+        " WHERE e.budget_id = s.budget_id)"
         " AND s.due_on BETWEEN $2 AND $3"
         " AND ($4::date IS NULL OR (s.due_on, s.kind, s.subject_id) > ($4, $5, $6))"
         " ORDER BY s.due_on, s.kind, s.subject_id LIMIT $7",
@@ -391,3 +404,13 @@ async def list_reviews_due(
         limit,
     )
     return rows
+
+
+async def end_budget_reviews(conn: asyncpg.Connection, budget_id: str, ended_on: date) -> None:
+    """A budget ended: none of its reviews is due any more (the first end recorded wins)."""
+    await conn.execute(
+        "INSERT INTO entitlement.ended_budgets (budget_id, ended_on) VALUES ($1, $2)"
+        " ON CONFLICT DO NOTHING",
+        budget_id,
+        ended_on,
+    )

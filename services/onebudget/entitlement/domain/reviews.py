@@ -5,6 +5,14 @@
   last completed review.
 - Care plan: a light review 6 to 8 weeks after agreement (due by 8 weeks), then at least yearly.
 
+A direct payment is money paid to the person's (or nominee's) direct-payment account, however
+it is paid: by a schedule's instalments or by a one-off release (issue 13, item 14:
+`is_direct_payment`); each budget's direct payments are reviewed as one, from the first.
+
+Reviews end with the budget (issue 13, items 13-14): once a budget has ended there is no care
+plan or direct payment of it left to review, so none of its reviews is due any more
+(`review_is_due`); the reviews of a person who died or withdrew consent end too.
+
 "Within N months" is the same day N calendar months later, clamped to the month's end, so the
 due date is never later than the rule allows. A review completed before the first review's
 window opens (a care plan reviewed in its first 6 weeks) does not count as that review.
@@ -65,3 +73,20 @@ def next_review(
         return ReviewSchedule(opens, due, None)
     last = max(counted)
     return ReviewSchedule(last, add_months(last, REVIEW_INTERVAL_MONTHS), last)
+
+
+def review_is_due(*, person_active: bool, budget_ended: bool) -> bool:
+    """Whether a review subject is still listed as due: its person is active (not deceased,
+    consent not withdrawn) and its budget has not ended. ListReviewsDue applies the same rule
+    in its SQL (entitlement/adapters/repository.py: list_reviews_due)."""
+    return person_active and not budget_ended
+
+
+DIRECT_PAYMENT_ACCOUNT = "DIRECT_PAYMENT_ACCOUNT"  # payment's payee kind for the person's account
+
+
+def is_direct_payment(payee_kind: str) -> bool:
+    """A payment to the person's (or nominee's) direct-payment account is a direct payment (SI
+    2013/1617; Standing Rules reg 32B(2)): a one-off release starts the direct-payment review
+    as the first instalment of a schedule does. Payments to providers or third parties do not."""
+    return payee_kind == DIRECT_PAYMENT_ACCOUNT

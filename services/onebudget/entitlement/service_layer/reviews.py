@@ -4,7 +4,7 @@ completed by RecordReviewCompleted, listed by due date."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date
 from typing import TypeVar
 
 import asyncpg
@@ -13,7 +13,12 @@ from google.protobuf.message import Message
 from onebudget.entitlement.adapters import repository as repo
 from onebudget.entitlement.domain import errors
 from onebudget.entitlement.domain.dates import format_date, parse_iso_date
-from onebudget.entitlement.domain.reviews import ReviewKind, first_review, next_review
+from onebudget.entitlement.domain.reviews import (
+    ReviewKind,
+    first_review,
+    is_direct_payment,
+    next_review,
+)
 from onebudget.entitlement.service_layer import mapping
 from onebudget.entitlement.service_layer.handlers import SCHEMA
 from onebudget.entitlement.service_layer.outgoing import publish
@@ -21,7 +26,7 @@ from onebudget.entitlement.v1 import entitlement_service_pb2 as api
 from onebudget.events.v1 import allocation_pb2, envelope_pb2, payment_pb2
 from onebudget.events.v1 import entitlement_pb2 as ev
 from onebudget.shared import paging
-from onebudget.shared.clock import Clock
+from onebudget.shared.clock import Clock, england_date
 from onebudget.shared.consumer import PoisonEvent
 from onebudget.shared.errors import FailedPrecondition, NotFound, Violations
 from onebudget.shared.idempotency import check_request_id, run_idempotent
@@ -192,6 +197,41 @@ async def on_direct_payment_started(
     )
 
 
+async def on_payment_released(
+    conn: asyncpg.Connection, envelope: envelope_pb2.EventEnvelope
+) -> None:
+    """A one-off release to the person's direct-payment account is a direct payment: reviewed
+    within 3 months (NHS money) or 6 (council only) of the day it was paid, once per budget (a
+    budget whose direct payments are already reviewed keeps that schedule)."""
+    event = _unpack(envelope, payment_pb2.PaymentReleased)
+    if not is_direct_payment(event.payee_kind):
+        return
+    if not envelope.HasField("occurred_at"):
+        raise PoisonEvent("the envelope has no occurred_at")
+    paid_on = england_date(envelope.occurred_at.ToDatetime(tzinfo=UTC))
+    await _start_reviews(
+        conn,
+        ReviewKind.DIRECT_PAYMENT,
+        subject_id=f"{event.context.budget_id}|{event.payee_id}",
+        person_id=event.context.person_id,
+        budget_id=event.context.budget_id,
+        nhs_funded=event.streams.nhs_pence > 0,
+        started=paid_on.isoformat(),
+        once_per_budget=True,
+    )
+
+
+async def on_budget_ended(conn: asyncpg.Connection, envelope: envelope_pb2.EventEnvelope) -> None:
+    """A budget ended: neither its care plan nor its direct payments are reviewed any more."""
+    event = _unpack(envelope, allocation_pb2.BudgetEnded)
+    ended_on = parse_iso_date(event.ended_on)
+    if ended_on is None:
+        raise PoisonEvent(f"ended_on {event.ended_on!r} is not an ISO date")
+    if not 0 < len(event.budget_id) <= SUBJECT_ID_LENGTH_MAX:
+        raise PoisonEvent("the event has no usable budget id")
+    await repo.end_budget_reviews(conn, event.budget_id, ended_on)
+
+
 def _unpack(envelope: envelope_pb2.EventEnvelope, message_type: type[EventT]) -> EventT:
     event = message_type()
     if not envelope.payload.Unpack(event):
@@ -208,6 +248,7 @@ async def _start_reviews(
     budget_id: str,
     nhs_funded: bool,
     started: str,
+    once_per_budget: bool = False,
 ) -> None:
     started_on = parse_iso_date(started)
     if started_on is None:
@@ -230,4 +271,5 @@ async def _start_reviews(
         started_on=started_on,
         window_opens_on=opens,
         due_on=due,
+        once_per_budget=once_per_budget,
     )

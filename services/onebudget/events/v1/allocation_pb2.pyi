@@ -275,7 +275,7 @@ class BudgetRevised(_message.Message):
     def __init__(self, budget_id: _Optional[str] = ..., person_id: _Optional[str] = ..., commissioner_ods_code: _Optional[str] = ..., council_gss_code: _Optional[str] = ..., financial_year: _Optional[int] = ..., cohort: _Optional[str] = ..., revision: _Optional[int] = ..., reasons: _Optional[_Iterable[str]] = ..., notice_date: _Optional[str] = ..., nhs_pence: _Optional[int] = ..., council_pence: _Optional[int] = ..., client_pence: _Optional[int] = ..., nhs_delta_pence: _Optional[int] = ..., council_delta_pence: _Optional[int] = ..., client_delta_pence: _Optional[int] = ..., added_lines: _Optional[_Iterable[_Union[PlanLineTerms, _Mapping]]] = ..., removed_plan_line_ids: _Optional[_Iterable[str]] = ..., child: _Optional[bool] = ..., budget_version: _Optional[int] = ..., nhs_funding: _Optional[_Iterable[_Union[NhsFunding, _Mapping]]] = ...) -> None: ...
 
 class BudgetEnded(_message.Message):
-    __slots__ = ("budget_id", "person_id", "commissioner_ods_code", "council_gss_code", "financial_year", "cohort", "reason", "ended_on", "nhs_returned_pence", "council_returned_pence", "client_returned_pence", "reserved_pence", "child", "was_agreed", "nhs_funding")
+    __slots__ = ("budget_id", "person_id", "commissioner_ods_code", "council_gss_code", "financial_year", "cohort", "reason", "ended_on", "nhs_returned_pence", "council_returned_pence", "client_returned_pence", "reserved_pence", "child", "was_agreed", "nhs_funding", "reasons", "notice_date")
     BUDGET_ID_FIELD_NUMBER: _ClassVar[int]
     PERSON_ID_FIELD_NUMBER: _ClassVar[int]
     COMMISSIONER_ODS_CODE_FIELD_NUMBER: _ClassVar[int]
@@ -291,6 +291,8 @@ class BudgetEnded(_message.Message):
     CHILD_FIELD_NUMBER: _ClassVar[int]
     WAS_AGREED_FIELD_NUMBER: _ClassVar[int]
     NHS_FUNDING_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    NOTICE_DATE_FIELD_NUMBER: _ClassVar[int]
     budget_id: str
     person_id: str
     commissioner_ods_code: str
@@ -306,4 +308,6 @@ class BudgetEnded(_message.Message):
     child: bool
     was_agreed: bool
     nhs_funding: _containers.RepeatedCompositeFieldContainer[NhsFunding]
-    def __init__(self, budget_id: _Optional[str] = ..., person_id: _Optional[str] = ..., commissioner_ods_code: _Optional[str] = ..., council_gss_code: _Optional[str] = ..., financial_year: _Optional[int] = ..., cohort: _Optional[str] = ..., reason: _Optional[str] = ..., ended_on: _Optional[str] = ..., nhs_returned_pence: _Optional[int] = ..., council_returned_pence: _Optional[int] = ..., client_returned_pence: _Optional[int] = ..., reserved_pence: _Optional[int] = ..., child: _Optional[bool] = ..., was_agreed: _Optional[bool] = ..., nhs_funding: _Optional[_Iterable[_Union[NhsFunding, _Mapping]]] = ...) -> None: ...
+    reasons: _containers.RepeatedScalarFieldContainer[str]
+    notice_date: str
+    def __init__(self, budget_id: _Optional[str] = ..., person_id: _Optional[str] = ..., commissioner_ods_code: _Optional[str] = ..., council_gss_code: _Optional[str] = ..., financial_year: _Optional[int] = ..., cohort: _Optional[str] = ..., reason: _Optional[str] = ..., ended_on: _Optional[str] = ..., nhs_returned_pence: _Optional[int] = ..., council_returned_pence: _Optional[int] = ..., client_returned_pence: _Optional[int] = ..., reserved_pence: _Optional[int] = ..., child: _Optional[bool] = ..., was_agreed: _Optional[bool] = ..., nhs_funding: _Optional[_Iterable[_Union[NhsFunding, _Mapping]]] = ..., reasons: _Optional[_Iterable[str]] = ..., notice_date: _Optional[str] = ...) -> None: ...

@@ -114,20 +114,22 @@ class PaymentConfirmed(_message.Message):
     def __init__(self, payment_id: _Optional[str] = ..., context: _Optional[_Union[PaymentContext, _Mapping]] = ..., payee_id: _Optional[str] = ..., amount_pence: _Optional[int] = ..., streams: _Optional[_Union[PaymentStreamPence, _Mapping]] = ..., released_pence: _Optional[int] = ...) -> None: ...
 
 class PaymentCancelled(_message.Message):
-    __slots__ = ("payment_id", "context", "payee_id", "released_pence", "streams", "reason")
+    __slots__ = ("payment_id", "context", "payee_id", "released_pence", "streams", "reason", "returned_to_funders")
     PAYMENT_ID_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     PAYEE_ID_FIELD_NUMBER: _ClassVar[int]
     RELEASED_PENCE_FIELD_NUMBER: _ClassVar[int]
     STREAMS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    RETURNED_TO_FUNDERS_FIELD_NUMBER: _ClassVar[int]
     payment_id: str
     context: PaymentContext
     payee_id: str
     released_pence: int
     streams: PaymentStreamPence
     reason: str
-    def __init__(self, payment_id: _Optional[str] = ..., context: _Optional[_Union[PaymentContext, _Mapping]] = ..., payee_id: _Optional[str] = ..., released_pence: _Optional[int] = ..., streams: _Optional[_Union[PaymentStreamPence, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
+    returned_to_funders: _containers.RepeatedCompositeFieldContainer[FundsReturned]
+    def __init__(self, payment_id: _Optional[str] = ..., context: _Optional[_Union[PaymentContext, _Mapping]] = ..., payee_id: _Optional[str] = ..., released_pence: _Optional[int] = ..., streams: _Optional[_Union[PaymentStreamPence, _Mapping]] = ..., reason: _Optional[str] = ..., returned_to_funders: _Optional[_Iterable[_Union[FundsReturned, _Mapping]]] = ...) -> None: ...
 
 class PaymentExpired(_message.Message):
     __slots__ = ("payment_id", "context", "payee_id", "released_pence", "streams")
@@ -234,20 +236,36 @@ class RepaymentRequired(_message.Message):
     def __init__(self, repayment_id: _Optional[str] = ..., context: _Optional[_Union[PaymentContext, _Mapping]] = ..., payee_id: _Optional[str] = ..., grounds: _Optional[str] = ..., amount_pence: _Optional[int] = ..., streams: _Optional[_Union[PaymentStreamPence, _Mapping]] = ..., due_date: _Optional[str] = ..., repayer: _Optional[str] = ...) -> None: ...
 
 class RepaymentReceived(_message.Message):
-    __slots__ = ("repayment_id", "context", "payee_id", "amount_pence", "streams", "outstanding_pence")
+    __slots__ = ("repayment_id", "context", "payee_id", "amount_pence", "streams", "outstanding_pence", "returned_to_funders")
     REPAYMENT_ID_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     PAYEE_ID_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_PENCE_FIELD_NUMBER: _ClassVar[int]
     STREAMS_FIELD_NUMBER: _ClassVar[int]
     OUTSTANDING_PENCE_FIELD_NUMBER: _ClassVar[int]
+    RETURNED_TO_FUNDERS_FIELD_NUMBER: _ClassVar[int]
     repayment_id: str
     context: PaymentContext
     payee_id: str
     amount_pence: int
     streams: PaymentStreamPence
     outstanding_pence: int
-    def __init__(self, repayment_id: _Optional[str] = ..., context: _Optional[_Union[PaymentContext, _Mapping]] = ..., payee_id: _Optional[str] = ..., amount_pence: _Optional[int] = ..., streams: _Optional[_Union[PaymentStreamPence, _Mapping]] = ..., outstanding_pence: _Optional[int] = ...) -> None: ...
+    returned_to_funders: _containers.RepeatedCompositeFieldContainer[FundsReturned]
+    def __init__(self, repayment_id: _Optional[str] = ..., context: _Optional[_Union[PaymentContext, _Mapping]] = ..., payee_id: _Optional[str] = ..., amount_pence: _Optional[int] = ..., streams: _Optional[_Union[PaymentStreamPence, _Mapping]] = ..., outstanding_pence: _Optional[int] = ..., returned_to_funders: _Optional[_Iterable[_Union[FundsReturned, _Mapping]]] = ...) -> None: ...
+
+class FundsReturned(_message.Message):
+    __slots__ = ("funding_stream", "account_id", "account_kind", "amount_pence", "passed_on_to_account_id")
+    FUNDING_STREAM_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_KIND_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_PENCE_FIELD_NUMBER: _ClassVar[int]
+    PASSED_ON_TO_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    funding_stream: str
+    account_id: str
+    account_kind: str
+    amount_pence: int
+    passed_on_to_account_id: str
+    def __init__(self, funding_stream: _Optional[str] = ..., account_id: _Optional[str] = ..., account_kind: _Optional[str] = ..., amount_pence: _Optional[int] = ..., passed_on_to_account_id: _Optional[str] = ...) -> None: ...
 
 class RepaymentWrittenOff(_message.Message):
     __slots__ = ("repayment_id", "context", "payee_id", "amount_pence", "streams", "reason")

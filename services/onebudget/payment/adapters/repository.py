@@ -767,3 +767,24 @@ async def remove_plan_line(conn: Conn, plan_line_id: uuid.UUID) -> None:
     await conn.execute(
         "UPDATE payment.plan_lines SET removed = true WHERE plan_line_id = $1", plan_line_id
     )
+
+
+async def close_year(conn: Conn, ods: str, year: int, closed_on: date) -> None:
+    """Record a commissioner's closed financial year (FinancialYearClosed; once)."""
+    await conn.execute(
+        "INSERT INTO payment.closed_years (commissioner_ods_code, financial_year, closed_on)"
+        " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        ods,
+        year,
+        closed_on,
+    )
+
+
+async def closed_years(conn: Conn, ods: Sequence[str]) -> frozenset[tuple[str, int]]:
+    """(commissioner, financial year) pairs allocation has closed, for these commissioners."""
+    rows = await conn.fetch(
+        "SELECT commissioner_ods_code, financial_year FROM payment.closed_years"
+        " WHERE commissioner_ods_code = ANY($1::text[])",
+        list(ods),
+    )
+    return frozenset((r["commissioner_ods_code"], int(r["financial_year"])) for r in rows)

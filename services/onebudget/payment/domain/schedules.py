@@ -196,3 +196,32 @@ def instalment_period(due: date, every_weeks: int, end: date | None) -> tuple[da
     budget's) `end` so no instalment pays for services outside the budget's period."""
     last = period_end(due, every_weeks)
     return due, last if end is None else min(last, end)
+
+
+# -- a budget's end (issue 13, item 13) ---------------------------------------------------------
+
+END_REASON_GROUNDS = {
+    # allocation's BudgetEnded.reason -> (repayment grounds, who repays), reg 15
+    "PERSON_DIED": ("DEATH", "ESTATE"),
+    "CONSENT_WITHDRAWN": ("CONSENT_WITHDRAWN", "PERSON"),
+    "REQUESTED": ("PLAN_CHANGED", "PERSON"),
+}
+
+
+def last_day_paid_for(ended_on: date) -> date:
+    """A budget that ends on day E pays for the days before E (it is not live on E, as
+    reporting counts it): what an instalment paid for E onwards is reclaimed."""
+    return ended_on - timedelta(days=1)
+
+
+def unspent_after_end(paid_pence: int, due: date, every_weeks: int, ended_on: date) -> int:
+    """Of an instalment paid in advance for [due, period end], the share for days from the
+    budget's end date on (pro rata by days, rounded down), which is reclaimed (reg 15)."""
+    return unspent_after(paid_pence, due, every_weeks, last_day_paid_for(ended_on))
+
+
+def end_reclaim_terms(end_reason: str) -> tuple[str, str]:
+    """(repayment grounds, repayer) of the reclaim a budget's end raises: a death is repaid by
+    the estate (grounds DEATH), withdrawn consent by the person, any other end is a change of
+    plan repaid by the person (SI 2013/1617 reg 15). Unknown reasons count as a change of plan."""
+    return END_REASON_GROUNDS.get(end_reason, END_REASON_GROUNDS["REQUESTED"])

@@ -20,7 +20,7 @@ from google.protobuf import json_format
 from onebudget.events.v1 import allocation_pb2, entitlement_pb2, envelope_pb2
 from onebudget.payment.service_layer import read_model, stopping
 from onebudget.payment.service_layer.read_model import BudgetFacts, PlanLineFacts
-from onebudget.payment.service_layer.scheduler import stop_payments
+from onebudget.payment.service_layer.scheduler import end_budget_payments, stop_payments
 from onebudget.shared.clock import england_date
 from onebudget.shared.consumer import EventConsumer, PoisonEvent
 from onebudget.shared.server import Runtime
@@ -125,12 +125,22 @@ async def on_allocation_event(
         for removed in d.get("removed_plan_line_ids", []):
             await _remove(conn, removed)
     elif name == "BudgetEnded":
-        await read_model.apply_budget(conn, budget_facts(d, "ENDED"))
+        facts = budget_facts(d, "ENDED")
+        await read_model.apply_budget(conn, facts)
+        ended_on = _date(d.get("ended_on")) or _occurred_on(envelope)
+        reason = str(d.get("reason") or "REQUESTED")
+        await end_budget_payments(conn, facts.budget_id, reason, ended_on, envelope.request_id)
     elif name == "PlanLineAdded":
         line = d.get("line") or {}
         await read_model.apply_plan_line(conn, plan_line_facts(line, budget_id, agreed=False))
     elif name == "PlanLineRemoved":
         await _remove(conn, d.get("plan_line_id"))
+    elif name == "FinancialYearClosed":
+        ods, year = d.get("commissioner_ods_code"), int(d.get("financial_year") or 0)
+        closed_on = _date(d.get("closed_on")) or _occurred_on(envelope)
+        if not ods or not year:
+            raise PoisonEvent("FinancialYearClosed needs commissioner_ods_code and financial_year")
+        await read_model.close_year(conn, str(ods), year, closed_on)
 
 
 async def _remove(conn: asyncpg.Connection, plan_line_id: object) -> None:

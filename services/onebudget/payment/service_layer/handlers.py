@@ -15,12 +15,15 @@ import asyncpg
 
 from onebudget import ledger
 from onebudget.events.v1 import payment_pb2 as ev
+from onebudget.ledger import reads as ledger_reads
 from onebudget.ledger.chart import payee_accounts
 from onebudget.payment.adapters import repository as repo
 from onebudget.payment.config import PaymentSettings
 from onebudget.payment.domain import errors
+from onebudget.payment.domain.funders import FunderReturn
 from onebudget.payment.domain.model import (
     STREAMS,
+    Parts,
     PayeeKind,
     PaymentAsk,
     PaymentState,
@@ -478,7 +481,19 @@ class PaymentHandlers:
             received = [row[f"received_{s.value.lower()}_pence"] for s in STREAMS]
             parts = give_back_parts(owed, received, request.amount_pence)
             accounts = (await repo.budgets(conn, [row["budget_id"]]))[row["budget_id"]]
-            await money_moves.repay_parts(conn, row, uuid.uuid4(), parts, accounts.budget.accounts)
+            receipt_id = uuid.uuid4()
+            budget = accounts.budget
+            await money_moves.repay_parts(conn, row, receipt_id, parts, budget.accounts)
+            # The funders' money goes home, live budget or ended (issue 13, item 12).
+            returned = await money_moves.return_to_funders(
+                conn,
+                budget_id=row["budget_id"],
+                ref=repayment_id,
+                receipt_id=receipt_id,
+                parts=parts,
+                budget_accounts=budget.accounts,
+                commissioner=budget.commissioner_ods_code,
+            )
             row = await repo.add_received(conn, repayment_id, parts)
             payload = ev.RepaymentReceived(
                 repayment_id=str(repayment_id),
@@ -487,6 +502,7 @@ class PaymentHandlers:
                 amount_pence=request.amount_pence,
                 streams=mapping.event_streams(parts),
                 outstanding_pence=row["amount_pence"] - row["received_pence"],
+                returned_to_funders=[mapping.funds_returned(r) for r in returned],
             )
             await self._publish(conn, payload, "repayment", row, request.request_id)
             return mapping.repayment_message(row)
@@ -729,10 +745,13 @@ async def payment_context(
 
 
 async def cancel_reservation(conn: Conn, row: Any, reason: str, request_id: str) -> Any:
-    """Void every stream's hold, free the plan line, publish PaymentCancelled."""
+    """Void every stream's hold, free the plan line, publish PaymentCancelled. When the budget
+    has ended in the ledger (allocation swept its accounts), the released hold goes on to the
+    funders, as the end's sweep would have sent it (issue 13, items 12-13)."""
     await money_moves.settle_reservation(conn, row, None)
     held = money_moves.reserved_parts(row)
     await repo.add_committed(conn, [row["plan_line_id"]], [sub_parts((0, 0, 0), held)])
+    returned = await _home_if_ended(conn, row, held)
     row = await repo.update_payment(conn, row["payment_id"], state=PaymentState.CANCELLED)
     payload = ev.PaymentCancelled(
         payment_id=str(row["payment_id"]),
@@ -741,11 +760,32 @@ async def cancel_reservation(conn: Conn, row: Any, reason: str, request_id: str)
         released_pence=row["reserved_pence"],
         streams=mapping.event_streams(money_moves.reserved_parts(row)),
         reason=reason,
+        returned_to_funders=[mapping.funds_returned(r) for r in returned],
     )
     await add_to_outbox(
         conn, SCHEMA, [event(payload, "payment", row["payment_id"], row["version"], request_id)]
     )
     return row
+
+
+async def _home_if_ended(conn: Conn, row: Any, held: Parts) -> list[FunderReturn]:
+    found = await repo.budgets(conn, [row["budget_id"]])
+    ctx = found.get(row["budget_id"])
+    if ctx is None or not any(held):
+        return []
+    accounts = ctx.budget.accounts
+    if not await ledger_reads.swept_by_budget_end(conn, [a for a in accounts if a is not None]):
+        return []
+    return await money_moves.return_to_funders(
+        conn,
+        budget_id=row["budget_id"],
+        ref=row["payment_id"],
+        receipt_id=row["payment_id"],
+        parts=held,
+        budget_accounts=accounts,
+        commissioner=ctx.budget.commissioner_ods_code,
+        reason="hold_released_after_end",
+    )
 
 
 async def raise_repayment(

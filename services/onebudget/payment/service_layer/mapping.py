@@ -9,6 +9,7 @@ from typing import Any
 from google.protobuf import timestamp_pb2
 
 from onebudget.events.v1 import payment_pb2 as ev
+from onebudget.payment.domain.funders import FunderReturn
 from onebudget.payment.domain.model import Budget, PlanLine
 from onebudget.payment.v1 import payment_service_pb2 as api
 
@@ -34,6 +35,16 @@ def streams(nhs: int, council: int, client: int) -> api.StreamPence:
 def event_streams(parts: tuple[int, int, int] | list[int]) -> ev.PaymentStreamPence:
     nhs, council, client = parts
     return ev.PaymentStreamPence(nhs_pence=nhs, council_pence=council, client_pence=client)
+
+
+def funds_returned(r: FunderReturn) -> ev.FundsReturned:
+    return ev.FundsReturned(
+        funding_stream=r.stream.value,
+        account_id=str(r.account_id),
+        account_kind=r.kind,
+        amount_pence=r.amount_pence,
+        passed_on_to_account_id=str(r.then_to) if r.then_to else "",
+    )
 
 
 def payment_message(row: Row) -> api.Payment:

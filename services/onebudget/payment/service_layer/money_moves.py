@@ -17,6 +17,9 @@ from onebudget import ledger
 from onebudget.ledger import CreateTransferResult as R
 from onebudget.ledger import FundingStream, Transfer
 from onebudget.ledger.chart import payee_account_id
+from onebudget.ledger.reads import budget_funding
+from onebudget.payment.adapters import repository as repo
+from onebudget.payment.domain.funders import Funder, FunderReturn, funder_returns
 from onebudget.payment.domain.ids import transfer_id
 from onebudget.payment.domain.model import STREAMS, BudgetNotActive, Parts, ledger_refusal
 
@@ -150,3 +153,67 @@ async def repay_parts(
         )
 
     await _apply(conn, _back_to_budget(repayment["payee_id"], parts, budget_accounts, receipt))
+
+
+async def funders_of(
+    conn: asyncpg.Connection, budget_accounts: Sequence[uuid.UUID | None]
+) -> list[Funder]:
+    """The recorded funders of a budget's stream accounts, from the ledger's funding transfers
+    (whatever route funded them), each with what it still has in the budget."""
+    accounts = [a for a in budget_accounts if a is not None]
+    return [
+        Funder(
+            account_id=f.funder_id,
+            kind=f.funder_kind,
+            owner=f.funder_owner,
+            funding_stream=FundingStream(f.funding_stream),
+            financial_year=f.financial_year,
+            net_funded_pence=f.funded_pence - f.returned_pence,
+        )
+        for f in await budget_funding(conn, accounts)
+    ]
+
+
+async def return_to_funders(
+    conn: asyncpg.Connection,
+    *,
+    budget_id: uuid.UUID,
+    ref: uuid.UUID,
+    receipt_id: uuid.UUID,
+    parts: Sequence[int],
+    budget_accounts: Sequence[uuid.UUID | None],
+    commissioner: str,
+    reason: str = "repayment_returned",
+) -> list[FunderReturn]:
+    """Send `parts` (pence per stream) on from the budget's stream accounts to the funders that
+    paid them in (payment/domain/funders.py decides where): funding transfers with `reason`
+    (a received repayment; a hold released after the budget ended), then `year_end` from a
+    ring-fence of a closed year to the general allocation. `ref` (the repayment or payment) goes
+    on each transfer. Returns what went where."""
+    funders = await funders_of(conn, budget_accounts)
+    closed = await repo.closed_years(conn, sorted({commissioner} - {""}))
+    returns = funder_returns(parts, STREAMS, funders, closed_years=closed)
+    by_stream = dict(zip(STREAMS, budget_accounts, strict=True))
+    moves: list[Transfer] = []
+    budget_ref, payment_ref = str(budget_id), str(ref)
+    for r in returns:
+        source = by_stream[r.stream]
+        assert source is not None
+        hops = [(source, r.account_id, reason, "to_funder")]
+        if r.then_to is not None:
+            hops.append((r.account_id, r.then_to, "year_end", "year_end"))
+        moves.extend(
+            Transfer(
+                id=transfer_id(receipt_id, f"{what}|{r.account_id}", r.stream),
+                debit_account_id=debit,
+                credit_account_id=credit,
+                amount=r.amount_pence,
+                reason=reason,
+                budget_ref=budget_ref,
+                payment_ref=payment_ref,
+                funding=True,
+            )
+            for debit, credit, reason, what in hops
+        )
+    await _apply(conn, moves)
+    return returns

@@ -63,3 +63,9 @@ async def agree_budget(conn: asyncpg.Connection, facts: BudgetFacts) -> None:
 
 async def remove_plan_line(conn: asyncpg.Connection, plan_line_id: uuid.UUID) -> None:
     await repo.remove_plan_line(conn, plan_line_id)
+
+
+async def close_year(conn: asyncpg.Connection, ods: str, year: int, closed_on: date) -> None:
+    """A commissioner closed a financial year: its ring-fences fund nothing more, so money a
+    repayment returns to one passes on to the general allocation."""
+    await repo.close_year(conn, ods, year, closed_on)

@@ -40,10 +40,13 @@ from onebudget.payment.domain.model import (
 )
 from onebudget.payment.domain.schedules import (
     due_date,
+    end_reclaim_terms,
     instalment_pence_due,
     instalment_period,
+    last_day_paid_for,
     plan_instalment,
     unspent_after,
+    unspent_after_end,
 )
 from onebudget.payment.service_layer import mapping
 from onebudget.payment.service_layer.handlers import (
@@ -402,3 +405,54 @@ async def _reclaim_unspent(
         request_id=request_id,
         plan_line_id=s["plan_line_id"],
     )
+
+
+async def end_budget_payments(
+    conn: asyncpg.Connection, budget_id: uuid.UUID, end_reason: str, ended_on: date, request_id: str
+) -> None:
+    """A budget ended (allocation's BudgetEnded): everything that hangs on it ends too (issue 13,
+    item 13). Its open reservations are cancelled (their holds go to the funders, as the end's
+    sweep sent the rest), its active schedules end (ScheduleStopped, reason BUDGET_ENDED) and
+    what their instalments paid in advance for days from the end date on is reclaimed (a
+    repayment notice, reg 15: grounds and repayer by `end_reason`). Applied once: a schedule or
+    reservation that payments stopped earlier (a death) is not stopped or reclaimed again."""
+    for reservation in await repo.open_reservations(conn, [budget_id]):
+        await cancel_reservation(conn, reservation, "budget ended", request_id)
+    grounds, repayer = end_reclaim_terms(end_reason)
+    for s in await repo.active_schedules(conn, [budget_id]):
+        row = await repo.update_schedule(
+            conn, s["schedule_id"], state="ENDED", stop_reason="BUDGET_ENDED"
+        )
+        budget = await payment_context(conn, budget_id, None)
+        payload = ev.ScheduleStopped(
+            schedule_id=str(s["schedule_id"]),
+            budget_id=str(budget_id),
+            person_id=budget.person_id,
+            reason="BUDGET_ENDED",
+            stopped_on=ended_on.isoformat(),
+        )
+        await add_to_outbox(
+            conn, SCHEMA, [event(payload, "schedule", s["schedule_id"], row["version"], "")]
+        )
+        unspent = 0
+        for p in await repo.paid_instalments(conn, s["schedule_id"]):
+            kept = p["amount_pence"] - p["returned_pence"]
+            unspent += min(
+                kept,
+                unspent_after_end(p["amount_pence"], p["due_date"], s["every_weeks"], ended_on),
+            )
+        if unspent <= 0:
+            continue
+        last = last_day_paid_for(ended_on)
+        await raise_repayment(
+            conn,
+            budget_id=budget_id,
+            payee_id=s["payee_id"],
+            grounds=grounds,
+            reasons=[f"direct payment paid in advance for days after {last.isoformat()}"],
+            amount_pence=unspent,
+            due=ended_on + timedelta(days=REPAYMENT_DUE_DAYS),
+            repayer=repayer,
+            request_id=request_id,
+            plan_line_id=s["plan_line_id"],
+        )

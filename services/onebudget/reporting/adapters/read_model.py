@@ -32,6 +32,8 @@ READ_MODEL_TABLES = (
     "plan_line_removals",
     "payment_moves",
     "phb_requests",
+    "funder_returns",
+    "people",
 )
 
 
@@ -208,6 +210,33 @@ async def put_payment_move(conn: asyncpg.Connection, key: str, kind: str, m: Mov
     )
 
 
+async def put_funder_return(conn: asyncpg.Connection, key: str, m: Movement) -> None:
+    """What a repayment receipt sent back from the budget to its funders (negative pence)."""
+    await conn.execute(
+        "INSERT INTO reporting.funder_returns VALUES ($1, $2, $3, $4, $5, $6)"
+        " ON CONFLICT DO NOTHING",
+        key,
+        uuid.UUID(m.budget_id),
+        m.on,
+        m.nhs_pence,
+        m.council_pence,
+        m.client_pence,
+    )
+
+
+async def put_birth_date(
+    conn: asyncpg.Connection, person_id: str, date_of_birth: date, *, correction: bool
+) -> None:
+    """A person's date of birth: registration records it once; a correction replaces it."""
+    action = "UPDATE SET date_of_birth = EXCLUDED.date_of_birth" if correction else "NOTHING"
+    await conn.execute(
+        "INSERT INTO reporting.people (person_id, date_of_birth) VALUES ($1, $2)"
+        f" ON CONFLICT (person_id) DO {action}",
+        uuid.UUID(person_id),
+        date_of_birth,
+    )
+
+
 async def put_phb_request(
     conn: asyncpg.Connection,
     request_id: str,
@@ -317,12 +346,13 @@ async def get_council_pot(conn: asyncpg.Connection, gss: str, year: int) -> Coun
 
 
 _BUDGETS = """
-SELECT b.*,
+SELECT b.*, max(p.date_of_birth) AS date_of_birth,
     coalesce(array_agg(DISTINCT l.management_option) FILTER (WHERE l.nhs_pence > 0), '{}')
         AS nhs_options,
     coalesce(array_agg(DISTINCT l.management_option)
         FILTER (WHERE l.council_pence + l.client_pence > 0), '{}') AS council_options
 FROM reporting.budgets b
+LEFT JOIN reporting.people p ON p.person_id = b.person_id
 LEFT JOIN reporting.plan_lines l ON l.budget_id = b.budget_id AND NOT EXISTS (
     SELECT 1 FROM reporting.plan_line_removals r
     WHERE r.budget_id = l.budget_id AND r.plan_line_id = l.plan_line_id)
@@ -351,6 +381,7 @@ def _budget(row: asyncpg.Record) -> Budget:
         ended_on=row["ended_on"],
         nhs_options=_options(row["nhs_options"]),
         council_options=_options(row["council_options"]),
+        date_of_birth=row["date_of_birth"],
     )
 
 
@@ -397,9 +428,12 @@ async def budget_facts(
     rows = await conn.fetch(_BUDGETS.replace("OWNER_COLUMN", owner), commissioner or council, year)
     budgets = [_budget(r) for r in rows]
     ids = [uuid.UUID(b.budget_id) for b in budgets]
+    # What a repayment sent back to the funders leaves the budget as an end's return does.
+    commitments = await _movements(conn, "commitments", ids)
+    commitments += await _movements(conn, "funder_returns", ids)
     return BudgetFacts(
         budgets,
-        await _movements(conn, "commitments", ids),
+        commitments,
         await _movements(conn, "payment_moves", ids),
         await _nhs_draws(conn, ids),
     )

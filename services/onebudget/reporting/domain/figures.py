@@ -158,21 +158,22 @@ class PeopleSnapshot:
     year_to_date: PeopleCounts
 
 
-def _children(budgets: Iterable[Budget]) -> set[str]:
-    return {b.person_id for b in budgets if b.child}
+def _children(budgets: Iterable[Budget], on: date) -> set[str]:
+    return {b.person_id for b in budgets if b.child_on(on)}
 
 
 def count_people(
-    budgets: Sequence[Budget], options_of: Callable[[Budget], frozenset[Option]]
+    budgets: Sequence[Budget], options_of: Callable[[Budget], frozenset[Option]], on: date
 ) -> PeopleCounts:
-    """Distinct people over the given (live) budgets; a child if any of their budgets is."""
+    """Distinct people over the given (live) budgets; a child if under 18 on `on` (the last day
+    of the reporting period, model.is_child_on), as any of their budgets says."""
     people = {b.person_id for b in budgets}
-    children = _children(budgets)
+    children = _children(budgets, on)
     categories: list[CategoryCount] = []
     for category in Category:
         inside = [b for b in budgets if category_of(b.cohort) is category]
         who = {b.person_id for b in inside}
-        kids = _children(inside)
+        kids = _children(inside, on)
         categories.append(CategoryCount(category, len(who), len(who - kids), len(kids)))
     options = tuple(
         (option, len({b.person_id for b in budgets if option in options_of(b)}))
@@ -191,7 +192,10 @@ def snapshot(
 ) -> PeopleSnapshot:
     at_end = [b for b in budgets if live_between(b, period_end, period_end)]
     ytd = [b for b in budgets if live_between(b, periods.year_start(year), period_end)]
-    return PeopleSnapshot(count_people(at_end, options_of), count_people(ytd, options_of))
+    # Child or adult by age on the period's last day, for the year-to-date counts too.
+    return PeopleSnapshot(
+        count_people(at_end, options_of, period_end), count_people(ytd, options_of, period_end)
+    )
 
 
 def nhs_options(budget: Budget) -> frozenset[Option]:

@@ -89,6 +89,32 @@ class Budget:
     # Management options of the active plan lines that carry NHS money / council or client money.
     nhs_options: frozenset[Option] = frozenset()
     council_options: frozenset[Option] = frozenset()
+    # The person's date of birth (entitlement's PersonRegistered / PersonDetailsUpdated), when
+    # reporting has seen it; `child` is what the eligibility decision said when it was made.
+    date_of_birth: date | None = None
+
+    def child_on(self, day: date) -> bool:
+        """Is the person a child on `day` (England's date)? See `is_child_on`."""
+        return is_child_on(self.date_of_birth, day, child_when_decided=self.child)
+
+
+ADULT_AGE_YEARS = 18
+
+
+def age_on(date_of_birth: date, on: date) -> int:
+    """Age in whole years on a date (a 29 February birthday counts from 1 March)."""
+    before_birthday = (on.month, on.day) < (date_of_birth.month, date_of_birth.day)
+    return on.year - date_of_birth.year - int(before_birthday)
+
+
+def is_child_on(date_of_birth: date | None, day: date, *, child_when_decided: bool) -> bool:
+    """Child or adult, judged when it is reported (issue 13, item 15): under 18 on `day`, the
+    last day of the reporting period (docs/quarterly-return.md says why). A person granted
+    children's continuing care at 17 is an adult in every return whose period ends on or after
+    their 18th birthday. Without a known date of birth, what the eligibility decision said."""
+    if date_of_birth is None:
+        return child_when_decided
+    return age_on(date_of_birth, day) < ADULT_AGE_YEARS
 
 
 @dataclass(frozen=True)

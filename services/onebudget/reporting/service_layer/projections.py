@@ -9,7 +9,7 @@ Events reporting does not need are ignored (and recorded as applied, so they are
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, date
 from typing import Any, TypeVar
 
@@ -261,6 +261,31 @@ async def _repaid(conn: asyncpg.Connection, env: envelope_pb2.EventEnvelope) -> 
     e = _unpack(env, pay.RepaymentReceived)
     move = _movement(env, e.context, e.streams, -1)
     await read_model.put_payment_move(conn, f"repaid:{env.event_id}", "repaid", move)
+    # The received money went on to the funders (issue 13 item 12): the budget holds less.
+    await _to_funders(conn, f"repaid:{env.event_id}", move, e.returned_to_funders)
+
+
+async def _cancelled(conn: asyncpg.Connection, env: envelope_pb2.EventEnvelope) -> None:
+    """A hold released after its budget ended went on to the funders (issue 13 item 13)."""
+    e = _unpack(env, pay.PaymentCancelled)
+    if e.returned_to_funders:
+        move = _movement(env, e.context, e.streams, -1)
+        await _to_funders(conn, f"cancelled:{e.payment_id}", move, e.returned_to_funders)
+
+
+async def _to_funders(
+    conn: asyncpg.Connection, key: str, move: Movement, returns: Iterable[pay.FundsReturned]
+) -> None:
+    back = {"NHS": 0, "COUNCIL": 0, "CLIENT": 0}
+    for r in returns:
+        if r.funding_stream not in back:
+            raise PoisonEvent(f"a funds return on an unknown stream {r.funding_stream!r}")
+        back[r.funding_stream] += r.amount_pence
+    if any(back.values()):
+        returned = Movement(
+            move.budget_id, move.on, -back["NHS"], -back["COUNCIL"], -back["CLIENT"]
+        )
+        await read_model.put_funder_return(conn, key, returned)
 
 
 # -- entitlement ---------------------------------------------------------------------------------
@@ -303,6 +328,20 @@ async def _phb_decided(conn: asyncpg.Connection, env: envelope_pb2.EventEnvelope
     )
 
 
+async def _born(conn: asyncpg.Connection, env: envelope_pb2.EventEnvelope) -> None:
+    """A date of birth, to judge child or adult on each return's last day (issue 13 item 15)."""
+    kinds: dict[str, type[Message]] = {
+        en.PersonRegistered.DESCRIPTOR.full_name: en.PersonRegistered,
+        en.PersonDetailsUpdated.DESCRIPTOR.full_name: en.PersonDetailsUpdated,
+    }
+    e: Any = _unpack(env, kinds[env.type])
+    born = _date(e.date_of_birth)
+    if born is None or not e.person_id:
+        return
+    correction = env.type == en.PersonDetailsUpdated.DESCRIPTOR.full_name
+    await read_model.put_birth_date(conn, e.person_id, born, correction=correction)
+
+
 def _name(message: type[Message]) -> str:
     return str(message.DESCRIPTOR.full_name)
 
@@ -320,7 +359,10 @@ HANDLERS: dict[str, Handler] = {
     _name(pay.InstalmentPaid): _paid,
     _name(pay.ReturnRecorded): _returned,
     _name(pay.RepaymentReceived): _repaid,
+    _name(pay.PaymentCancelled): _cancelled,
     _name(en.PersonalHealthBudgetRequested): _phb_requested,
+    _name(en.PersonRegistered): _born,
+    _name(en.PersonDetailsUpdated): _born,
     _name(en.PersonalHealthBudgetRequestDecided): _phb_decided,
     _name(en.ReconsiderationDecided): _phb_decided,
 }
