@@ -235,7 +235,14 @@ async def test_money_goes_back_to_its_source_the_allocation_first(
         (False, -300_000),
         (True, -400_000),
     ]
-    await stub.EndBudget(pb.EndBudgetRequest(request_id=rid(), budget_id=budget.budget_id))
+    await stub.EndBudget(
+        pb.EndBudgetRequest(
+            request_id=rid(),
+            budget_id=budget.budget_id,
+            reasons=["needs met"],
+            notice_date="2026-06-01",
+        )
+    )
     assert await balance(pool, fence) == 1_000_000
     assert await balance(pool, general) == 99_000_000
     ended = await last_event(pool, ev.BudgetEnded)

@@ -111,8 +111,10 @@ async def test_an_end_stops_the_schedule_and_reclaims_what_was_paid_in_advance(
     pool = host.runtime.pool
     async with channel:
         async with pool.acquire() as conn:
-            b = await funded_budget(conn, (10**7, 0, 0), bp=(10000, 0, 0))
-        dp = await payee(s, api.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT)
+            b = await funded_budget(
+                conn, (10**7, 0, 0), bp=(10000, 0, 0), management_option="DIRECT_PAYMENT"
+            )
+        dp = await payee(s, api.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT, person_id=b.person_id)
         start = _today() - timedelta(weeks=4)
         schedule = await s.CreateSchedule(
             api.CreateScheduleRequest(

@@ -33,6 +33,7 @@ READ_MODEL_TABLES = (
     "payment_moves",
     "phb_requests",
     "funder_returns",
+    "nhs_funding_returns",
     "people",
 )
 
@@ -208,6 +209,39 @@ async def put_payment_move(conn: asyncpg.Connection, key: str, kind: str, m: Mov
         m.council_pence,
         m.client_pence,
     )
+
+
+async def nhs_funding_cohort(
+    conn: asyncpg.Connection, budget_id: str, account_id: str
+) -> str | None:
+    """The cohort under which `account_id` (a ring-fence) funded the budget, as its budget
+    events named it ("" for the general ring-fence), or None when it never did."""
+    cohort: str | None = await conn.fetchval(
+        "SELECT cohort FROM reporting.nhs_funding"
+        " WHERE budget_id = $1 AND account_id = $2 AND ring_fence LIMIT 1",
+        uuid.UUID(budget_id),
+        uuid.UUID(account_id),
+    )
+    return cohort
+
+
+async def put_nhs_funding_return(
+    conn: asyncpg.Connection, key: str, draws: Sequence[NhsDraw], accounts: Sequence[str]
+) -> None:
+    """Where one payment event sent a budget's NHS money back (negative draws, by account)."""
+    for position, (d, account) in enumerate(zip(draws, accounts, strict=True)):
+        await conn.execute(
+            "INSERT INTO reporting.nhs_funding_returns VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            " ON CONFLICT DO NOTHING",
+            key,
+            position,
+            uuid.UUID(d.budget_id),
+            d.on,
+            uuid.UUID(account) if account else None,
+            d.ring_fence,
+            d.cohort,
+            d.pence,
+        )
 
 
 async def put_funder_return(conn: asyncpg.Connection, key: str, m: Movement) -> None:
@@ -396,6 +430,9 @@ class BudgetFacts:
 async def _nhs_draws(conn: asyncpg.Connection, ids: list[uuid.UUID]) -> list[NhsDraw]:
     rows = await conn.fetch(
         "SELECT budget_id, on_date, ring_fence, cohort, pence FROM reporting.nhs_funding"
+        " WHERE budget_id = ANY($1::uuid[])"
+        " UNION ALL"
+        " SELECT budget_id, on_date, ring_fence, cohort, pence FROM reporting.nhs_funding_returns"
         " WHERE budget_id = ANY($1::uuid[])",
         ids,
     )

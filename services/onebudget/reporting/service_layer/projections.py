@@ -9,7 +9,7 @@ Events reporting does not need are ignored (and recorded as applied, so they are
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date
 from typing import Any, TypeVar
 
@@ -274,7 +274,7 @@ async def _cancelled(conn: asyncpg.Connection, env: envelope_pb2.EventEnvelope) 
 
 
 async def _to_funders(
-    conn: asyncpg.Connection, key: str, move: Movement, returns: Iterable[pay.FundsReturned]
+    conn: asyncpg.Connection, key: str, move: Movement, returns: Sequence[pay.FundsReturned]
 ) -> None:
     back = {"NHS": 0, "COUNCIL": 0, "CLIENT": 0}
     for r in returns:
@@ -286,6 +286,24 @@ async def _to_funders(
             move.budget_id, move.on, -back["NHS"], -back["COUNCIL"], -back["CLIENT"]
         )
         await read_model.put_funder_return(conn, key, returned)
+    # NHS money back to a ring-fence or the general allocation: each ring-fence's drawn and
+    # balance figures follow it, as they follow an end's or a cut's NhsFunding (issue 13).
+    draws: list[NhsDraw] = []
+    accounts: list[str] = []
+    for r in returns:
+        if r.funding_stream != "NHS" or not r.amount_pence:
+            continue
+        cohort: str | None
+        if r.passed_on_to_account_id or r.account_kind != "ring_fence":
+            # A closed year's ring-fence passed it on: it rests in the general allocation.
+            account, ring_fence, cohort = r.passed_on_to_account_id or r.account_id, False, ""
+        else:
+            account, ring_fence = r.account_id, True
+            cohort = await read_model.nhs_funding_cohort(conn, move.budget_id, account)
+        draws.append(NhsDraw(move.budget_id, move.on, ring_fence, cohort, -r.amount_pence))
+        accounts.append(account)
+    if draws:
+        await read_model.put_nhs_funding_return(conn, key, draws, accounts)
 
 
 # -- entitlement ---------------------------------------------------------------------------------
