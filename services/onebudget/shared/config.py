@@ -90,6 +90,9 @@ class ServiceConfig:
     # A PostgreSQL streaming replica for read-only queries (reporting's reports); "" = the
     # primary. Writes, projections included, always go to database_url.
     read_database_url: str = ""
+    # The URL the service serves with after migrating with database_url; "" = database_url's
+    # server and database as the run-time role (shared/roles.py, ADR 13).
+    runtime_database_url: str = ""
 
     @classmethod
     def from_env(
@@ -110,6 +113,11 @@ class ServiceConfig:
             read_database_url=(
                 env_url(env, "ONEBUDGET_READ_DATABASE_URL", ("postgresql", "postgres"))
                 if env.get("ONEBUDGET_READ_DATABASE_URL", "").strip()
+                else ""
+            ),
+            runtime_database_url=(
+                env_url(env, "ONEBUDGET_RUNTIME_DATABASE_URL", ("postgresql", "postgres"))
+                if env.get("ONEBUDGET_RUNTIME_DATABASE_URL", "").strip()
                 else ""
             ),
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from onebudget.shared.db import Migration
+from onebudget.shared.roles import schema_grants
 
 _SCHEMA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}\Z")
 
@@ -115,4 +116,6 @@ WHERE i.request_id = r.request_id AND r.n = 1 AND r.request_id <> r.canonical;
     return [
         Migration(1, "0001_plumbing.sql", v1),
         Migration(2, "0002_canonical_request_ids.sql", v2),
+        # The service serves as the run-time role (shared/roles.py): its own rows, all of them.
+        Migration(50, "0050_runtime_grants.sql", schema_grants(s)),
     ]
