@@ -34,10 +34,12 @@ from onebudget.ledger.anchor import (
     publish_anchor,
 )
 from onebudget.payment.entrypoints.app import SPEC as PAYMENT
+from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.shared import bus
 from onebudget.shared.aio import Supervision, cancel_and_wait, supervise
 from onebudget.shared.roles import RUNTIME_ROLE, runtime_database_url
 from tests.conftest import FreshDatabase, StartService
+from tests.integration.test_payment_support import funded_budget, payee, release, stub
 
 ALLOCATION = uuid.UUID(int=1)
 BUDGET = uuid.UUID(int=2)
@@ -343,3 +345,53 @@ async def test_the_verify_command_checks_the_anchor(
     bad = await asyncio.to_thread(_ledger_cli, "verify", env)
     assert bad.returncode == 1
     assert "differs from its anchor" in bad.stdout
+
+
+# -- (c) payment rows and stored answers say what they said ----------------------------------------
+
+
+FORGERIES = [
+    # A released payment's money, payee or budget line rewritten; a payment removed.
+    "UPDATE payment.payments SET amount_pence = amount_pence + 1000, nhs_pence = nhs_pence + 1000",
+    "UPDATE payment.payments SET payee_id = $1",
+    "UPDATE payment.payments SET state = 'CANCELLED'",
+    "UPDATE payment.payments SET returned_pence = 0, returned_nhs_pence = 0,"
+    " returned_council_pence = 0, returned_client_pence = 0",
+    "DELETE FROM payment.payments WHERE returned_pence = 0",
+    # A stored answer replaced, or the request it answers.
+    "UPDATE payment.idempotency SET response = '\\x0a0466616b65'",
+    "UPDATE payment.idempotency SET request_hash = '\\x00'",
+]
+
+
+@pytest.mark.parametrize("statement", FORGERIES)
+async def test_payment_rows_and_stored_answers_cannot_be_changed(
+    start_service: StartService, statement: str
+) -> None:
+    host = await start_service(PAYMENT)
+    assert host.runtime is not None
+    channel, s = stub(host)
+    async with channel, host.runtime.pool.acquire() as conn:
+        b = await funded_budget(conn, (100_000, 100_000, 0))
+        provider, other = await payee(s), await payee(s)
+        request = release(b, provider, 12_345)
+        paid = await s.ReleasePayment(request)
+        await s.ReleasePayment(release(b, provider, 2_000))
+        await s.RecordReturn(
+            api.RecordReturnRequest(
+                request_id=str(uuid.uuid4()),
+                payment_id=paid.payment_id,
+                amount_pence=100,
+                reason="overpaid",
+            )
+        )
+        rows = await conn.fetch("SELECT * FROM payment.payments")
+        answers = await conn.fetch("SELECT * FROM payment.idempotency ORDER BY request_id")
+        args = [uuid.UUID(other)] if "$1" in statement else []
+        # As the service's own role, which runs every statement the service sends.
+        with pytest.raises(asyncpg.IntegrityConstraintViolationError):
+            await conn.execute(statement, *args)
+        assert await conn.fetch("SELECT * FROM payment.payments") == rows
+        assert await conn.fetch("SELECT * FROM payment.idempotency ORDER BY request_id") == answers
+        # The retry gets the first answer, whatever was tried on the stored one.
+        assert await s.ReleasePayment(request) == paid
