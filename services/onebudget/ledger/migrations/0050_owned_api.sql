@@ -87,6 +87,8 @@ REVOKE ALL ON ALL TABLES IN SCHEMA ledger FROM PUBLIC;
 GRANT USAGE ON SCHEMA ledger TO onebudget_app;
 GRANT SELECT ON ALL TABLES IN SCHEMA ledger TO onebudget_app;
 ALTER DEFAULT PRIVILEGES IN SCHEMA ledger GRANT SELECT ON TABLES TO onebudget_app;
+-- A table a later migration adds (created by the migrating role) is the API's to write too.
+ALTER DEFAULT PRIVILEGES IN SCHEMA ledger GRANT ALL ON TABLES TO onebudget_ledger;
 REVOKE EXECUTE ON FUNCTION
     ledger.append_transfers(uuid[], uuid[], uuid[], bigint[], text[], text[], text[], text[],
         boolean[], boolean[], boolean[], boolean[], boolean[], uuid[], uuid[], integer[],
