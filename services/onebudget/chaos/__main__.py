@@ -35,6 +35,15 @@ of `./scripts/test` (tests/e2e/test_chaos.py).
 """
 
 
+def with_last_run(old: str, run: str) -> str:
+    """The results file with `run` (the "## The last run" section's body) in place of the last
+    run: the sections after it (written by hand, such as "Tampering") are kept."""
+    start = old.find("\n## The last run")
+    after = old.find("\n## ", start + 1) if start >= 0 else -1
+    kept = old[after:] if after >= 0 else ""
+    return f"{INTRO}\n## The last run\n\n{run}\n{kept}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/chaos", description=__doc__)
     parser.add_argument("--people", type=int, default=60, help="synthetic people (60)")
@@ -60,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.people} people, {args.in_flight} brokers in flight, {args.phase_s:g} s of"
             f" load between faults, each part down for {args.down_s:g} s."
         )
-        RESULTS.write_text(f"{INTRO}\n## The last run\n\n{stamp}\n{settings}\n\n{body}\n")
+        old = RESULTS.read_text() if RESULTS.exists() else ""
+        RESULTS.write_text(with_last_run(old, f"{stamp}\n{settings}\n\n{body}"))
         print(f"written to {RESULTS}")
     if report.unexpected_errors:
         print("\n".join(report.unexpected_errors[:20]), file=sys.stderr)

@@ -4,11 +4,18 @@ The triggers keep the ledger right against ordinary statements; `verify` catches
 cannot see: rows written with triggers disabled, restored from a doctored backup, or edited on
 disk. It recomputes the hash chain, every transfer's entries, every balance, and the money
 invariants (1, 2, 3, 5, 7 of design.md), each with one set-based query.
+
+A chain that is consistent is not yet the chain that was written: whoever may edit rows with
+triggers off may re-hash every transfer after the one edited. Given the latest anchor published
+outside the database (ledger/anchor.py), verify also checks that the transfer at the anchored
+ledger time is still there with the anchored hash, which no re-hash can keep.
 """
 
 from __future__ import annotations
 
 import asyncpg
+
+from onebudget.ledger.anchor import Anchor
 
 GENESIS_HASH = bytes(32)
 _REPORT_ROWS_MAX = 20
@@ -98,10 +105,39 @@ ORDER BY n.ts LIMIT $1
 """
 
 
-async def verify(conn: asyncpg.Connection) -> list[str]:
-    """Every mismatch found (an empty list means the ledger is consistent)."""
+async def _anchor_problems(conn: asyncpg.Connection, anchor: Anchor | None) -> list[str]:
+    ledger_id = await conn.fetchval("SELECT ledger_id FROM ledger.identity")
+    if anchor is None:
+        if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM ledger.transfers)"):
+            return [
+                f"ledger {ledger_id} has transfers but no anchor (never published, or its"
+                " identity was changed)"
+            ]
+        return []
+    if anchor.ledger_id != ledger_id:
+        return [f"the anchor is of ledger {anchor.ledger_id}, not of this ledger {ledger_id}"]
+    stored = await conn.fetchval("SELECT hash FROM ledger.transfers WHERE ts = $1", anchor.ts)
+    if stored is None:
+        return [f"the anchored transfer at ts {anchor.ts} is gone (the ledger was cut back)"]
+    if bytes(stored) != anchor.hash:
+        return [
+            f"the transfer at ts {anchor.ts} differs from its anchor: the chain was rewritten"
+            " at or before it"
+        ]
+    return []
+
+
+async def verify(
+    conn: asyncpg.Connection, *, anchor: Anchor | None = None, anchored: bool = False
+) -> list[str]:
+    """Every mismatch found (an empty list means the ledger is consistent). With `anchored`
+    (or an `anchor`), the chain is also checked against `anchor`, the latest one published
+    (read it before calling, so everything it names is in this snapshot): a ledger with
+    transfers and no anchor is a mismatch too."""
     problems: list[str] = []
     async with conn.transaction(isolation="repeatable_read", readonly=True):
+        if anchored or anchor is not None:
+            problems.extend(await _anchor_problems(conn, anchor))
         for row in await conn.fetch(_CHAIN, GENESIS_HASH, _REPORT_ROWS_MAX):
             problems.append(f"hash chain broken at transfer {row['id']} (ts {row['ts']})")
         if not await conn.fetchval(_HEAD, GENESIS_HASH):

@@ -50,14 +50,13 @@ _TRANSFER_COLUMNS = (
     " pending_id, reverses_id, timeout_s, expires_at, ts"
 )
 
+# The services' database role may not insert into ledger tables (ADR 13): the rows go through
+# the ledger's own SECURITY DEFINER function, which runs this statement as the ledger's owner.
 _INSERT_TRANSFERS = """
-INSERT INTO ledger.transfers (id, debit_account_id, credit_account_id, amount, reason,
-    budget_ref, plan_line_ref, payment_ref, pending, post_pending, void_pending, linked, funding,
-    pending_id, reverses_id, timeout_s, expires_at, ts, prev_hash, hash)
-SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::text[],
-    $7::text[], $8::text[], $9::bool[], $10::bool[], $11::bool[], $12::bool[], $13::bool[],
-    $14::uuid[], $15::uuid[], $16::int[], $17::bigint[], $18::bigint[], $19::bytea[],
-    $20::bytea[])
+SELECT ledger.append_transfers($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[],
+    $6::text[], $7::text[], $8::text[], $9::bool[], $10::bool[], $11::bool[], $12::bool[],
+    $13::bool[], $14::uuid[], $15::uuid[], $16::int[], $17::bigint[], $18::bigint[],
+    $19::bytea[], $20::bytea[])
 """
 
 
@@ -154,11 +153,8 @@ async def create_accounts(
         inserted = {
             row["id"]
             for row in await conn.fetch(
-                "INSERT INTO ledger.accounts (id, kind, owner, funding_stream, financial_year,"
-                " debits_must_not_exceed_credits, credits_must_not_exceed_debits)"
-                " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[],"
-                " $5::smallint[], $6::bool[], $7::bool[])"
-                " ON CONFLICT (id) DO NOTHING RETURNING id",
+                "SELECT id FROM ledger.create_accounts($1::uuid[], $2::text[], $3::text[],"
+                " $4::text[], $5::smallint[], $6::bool[], $7::bool[]) AS c (id)",
                 [a.id for a in valid],
                 [a.kind for a in valid],
                 [a.owner for a in valid],

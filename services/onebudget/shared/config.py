@@ -92,6 +92,9 @@ class ServiceConfig:
     read_database_url: str = ""
     # Where /metrics is served over HTTP (shared/metrics.py); 0 = not served.
     metrics_port: int = 0
+    # The URL the service serves with after migrating with database_url; "" = database_url's
+    # server and database as the run-time role (shared/roles.py, ADR 13).
+    runtime_database_url: str = ""
 
     @classmethod
     def from_env(
@@ -115,4 +118,9 @@ class ServiceConfig:
                 else ""
             ),
             metrics_port=env_port(env, f"{prefix}_METRICS_PORT", 0),
+            runtime_database_url=(
+                env_url(env, "ONEBUDGET_RUNTIME_DATABASE_URL", ("postgresql", "postgres"))
+                if env.get("ONEBUDGET_RUNTIME_DATABASE_URL", "").strip()
+                else ""
+            ),
         )

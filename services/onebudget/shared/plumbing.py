@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from onebudget.shared.db import Migration
+from onebudget.shared.roles import schema_grants
 
 _SCHEMA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}\Z")
 
@@ -112,7 +113,27 @@ WITH spelled AS (
 UPDATE {s}.idempotency i SET request_id = r.canonical FROM ranked r
 WHERE i.request_id = r.request_id AND r.n = 1 AND r.request_id <> r.canonical;
 """
+    # A stored answer is what every retry of its request gets back: once written, it and the
+    # request it answers (id, method, digest) never change, so nobody can make a retry return a
+    # forged answer (ADR 13). A row is still deleted when its command is refused (no answer yet)
+    # and when retention forgets an old request_id: forgetting replays nothing.
+    v51 = f"""
+CREATE FUNCTION {s}.refuse_answer_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'request %: a stored answer is never changed', OLD.request_id
+        USING ERRCODE = 'integrity_constraint_violation';
+END $$;
+CREATE TRIGGER idempotency_answer_kept BEFORE UPDATE ON {s}.idempotency
+    FOR EACH ROW
+    WHEN (OLD.response IS NOT NULL
+          OR (NEW.request_id, NEW.method, NEW.request_hash, NEW.created_at)
+             IS DISTINCT FROM (OLD.request_id, OLD.method, OLD.request_hash, OLD.created_at))
+    EXECUTE FUNCTION {s}.refuse_answer_change();
+"""
     return [
         Migration(1, "0001_plumbing.sql", v1),
         Migration(2, "0002_canonical_request_ids.sql", v2),
+        # The service serves as the run-time role (shared/roles.py): its own rows, all of them.
+        Migration(50, "0050_runtime_grants.sql", schema_grants(s)),
+        Migration(51, "0051_answers_kept.sql", v51),
     ]

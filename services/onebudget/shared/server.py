@@ -34,6 +34,7 @@ from onebudget.shared.logging import configure_logging, get_logger
 from onebudget.shared.metrics import SUPERVISION, MetricsEndpoint, sample_database
 from onebudget.shared.plumbing import plumbing_migrations
 from onebudget.shared.relay import OutboxRelay
+from onebudget.shared.roles import runtime_database_url
 
 _log = get_logger("onebudget.server")
 
@@ -101,8 +102,17 @@ class ServiceHost:
         self.metrics: MetricsEndpoint | None = None
 
     async def start(self) -> None:
-        pool = await db.create_pool(self.config.database_url, max_size=self.config.pool_size_max)
-        await prepare_database(pool, self.spec)
+        # Migrate as the role given (it may create schemas and roles), then serve as the
+        # run-time role, which cannot write the ledger but through its API (ADR 13).
+        owner = await db.create_pool(self.config.database_url, min_size=1, max_size=1)
+        try:
+            await prepare_database(owner, self.spec)
+        finally:
+            await owner.close()
+        pool = await db.create_pool(
+            runtime_database_url(self.config.database_url, self.config.runtime_database_url),
+            max_size=self.config.pool_size_max,
+        )
         nc = await bus.connect(self.config.nats_url, name=f"onebudget-{self.spec.name}")
         js = nc.jetstream()
         await bus.ensure_streams(js, self.config.stream_replicas)

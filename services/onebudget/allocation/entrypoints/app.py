@@ -10,6 +10,7 @@ from onebudget.allocation.entrypoints.grpc_api import AllocationServicer
 from onebudget.allocation.service_layer import entitlement_events
 from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.allocation.v1 import allocation_service_pb2_grpc as pb_grpc
+from onebudget.ledger.anchor import anchor_task
 from onebudget.ledger.store import MIGRATIONS_PACKAGE as LEDGER_MIGRATIONS
 from onebudget.shared.consumer import EventConsumer
 from onebudget.shared.db import load_migrations
@@ -38,7 +39,11 @@ def entitlement_consumer(runtime: Runtime) -> EventConsumer:
 
 
 def _background(runtime: Runtime) -> Sequence[Callable[[], Awaitable[None]]]:
-    return (entitlement_consumer(runtime).run,)
+    return (
+        entitlement_consumer(runtime).run,
+        # The ledger's chain head, published outside the database (ADR 13).
+        anchor_task(runtime.pool, runtime.js, replicas=runtime.config.stream_replicas),
+    )
 
 
 SPEC = ServiceSpec(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
+from onebudget.ledger.anchor import anchor_task
 from onebudget.payment.config import PaymentSettings
 from onebudget.payment.entrypoints.consumers import payment_consumers
 from onebudget.payment.entrypoints.grpc_servicer import SERVICE_NAME, PaymentServicer
@@ -54,6 +55,8 @@ def _background(runtime: Runtime) -> Sequence[Callable[[], Awaitable[None]]]:
         *payment_consumers(runtime),
         scheduler_task(runtime, settings),
         expiry_task(runtime, settings),
+        # The ledger's chain head, published outside the database (ADR 13).
+        anchor_task(runtime.pool, runtime.js, replicas=runtime.config.stream_replicas),
     )
 
 
