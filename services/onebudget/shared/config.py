@@ -9,7 +9,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from onebudget.shared.retention import RetentionPolicy
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -90,11 +94,16 @@ class ServiceConfig:
     # A PostgreSQL streaming replica for read-only queries (reporting's reports); "" = the
     # primary. Writes, projections included, always go to database_url.
     read_database_url: str = ""
+    # How long request ids, outbox rows and stream messages are kept (shared/retention.py);
+    # None: the documented defaults.
+    retention: RetentionPolicy | None = None
 
     @classmethod
     def from_env(
         cls, service: str, default_port: int, env: Mapping[str, str] | None = None
     ) -> ServiceConfig:
+        from onebudget.shared.retention import RetentionPolicy  # it builds on this module
+
         env = os.environ if env is None else env
         prefix = f"ONEBUDGET_{service.upper()}"
         return cls(
@@ -112,4 +121,5 @@ class ServiceConfig:
                 if env.get("ONEBUDGET_READ_DATABASE_URL", "").strip()
                 else ""
             ),
+            retention=RetentionPolicy.from_env(env),
         )

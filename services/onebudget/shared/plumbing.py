@@ -1,9 +1,11 @@
 """The tables every service schema has, written once: outbox, idempotency and applied events.
 
 - `outbox`: events written in the same transaction as the state change they describe; the relay
-  publishes them in `seq` order and stamps `sent_at`. Rows are kept after sending (audit, replay).
+  publishes them in `seq` order and stamps `sent_at`. Rows are kept after sending (audit,
+  re-publishing) for the outbox window of shared/retention.py, then pruned.
 - `idempotency`: one row per client `request_id`, with the response, written in the same
-  transaction as the effect (AIP-155): a retry returns the first answer and moves nothing twice.
+  transaction as the effect (AIP-155): a retry returns the first answer and moves nothing twice;
+  kept for the request-id window of shared/retention.py.
 - `applied_events`: the event ids a consumer has applied, written in the same transaction as the
   consumer's effect, so a redelivery has no second effect.
 """
@@ -112,7 +114,32 @@ WITH spelled AS (
 UPDATE {s}.idempotency i SET request_id = r.canonical FROM ranked r
 WHERE i.request_id = r.request_id AND r.n = 1 AND r.request_id <> r.canonical;
 """
+    # Retention (shared/retention.py): an outbox row may be deleted once it was sent (never
+    # before: an unsent event would be lost), still never changed; block-range indexes on the
+    # creation times (rows arrive in time order, so a BRIN index is a few pages and costs the
+    # hot path nearly nothing) let the pruner find old rows without reading the whole table.
+    v60 = f"""
+CREATE OR REPLACE FUNCTION {s}.outbox_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        IF OLD.sent_at IS NULL THEN
+            RAISE EXCEPTION 'unsent outbox rows are not deleted'
+                USING ERRCODE = 'integrity_constraint_violation';
+        END IF;
+        RETURN OLD;
+    END IF;
+    IF NEW.event_id <> OLD.event_id OR NEW.subject <> OLD.subject
+       OR NEW.envelope <> OLD.envelope OR NEW.seq <> OLD.seq THEN
+        RAISE EXCEPTION 'outbox events are immutable'
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE INDEX outbox_created ON {s}.outbox USING brin (created_at);
+CREATE INDEX idempotency_created ON {s}.idempotency USING brin (created_at);
+"""
     return [
         Migration(1, "0001_plumbing.sql", v1),
         Migration(2, "0002_canonical_request_ids.sql", v2),
+        Migration(60, "0060_retention.sql", v60),
     ]

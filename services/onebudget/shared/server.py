@@ -31,7 +31,9 @@ from onebudget.shared.db import Migration
 from onebudget.shared.grpc_edge import EdgeServicer, SafeDecodingServer
 from onebudget.shared.logging import configure_logging, get_logger
 from onebudget.shared.plumbing import plumbing_migrations
+from onebudget.shared.pruning import pruner
 from onebudget.shared.relay import OutboxRelay
+from onebudget.shared.retention import RetentionPolicy
 
 _log = get_logger("onebudget.server")
 
@@ -102,7 +104,7 @@ class ServiceHost:
         await prepare_database(pool, self.spec)
         nc = await bus.connect(self.config.nats_url, name=f"onebudget-{self.spec.name}")
         js = nc.jetstream()
-        await bus.ensure_streams(js, self.config.stream_replicas)
+        await bus.ensure_streams(js, self.config.stream_replicas, self.retention.stream_max_age_s)
         replica = None
         if self.config.read_database_url:
             replica = await db.create_pool(
@@ -118,6 +120,10 @@ class ServiceHost:
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self._start_background(self.runtime)
         _log.info("service_started", service=self.spec.name, address=self.address)
+
+    @property
+    def retention(self) -> RetentionPolicy:
+        return self.config.retention or RetentionPolicy()
 
     @property
     def address(self) -> str:
@@ -147,6 +153,7 @@ class ServiceHost:
         if self.spec.publishes:
             relay = OutboxRelay(runtime.pool, runtime.js, self.spec.schema, nc=runtime.nc)
             factories.insert(0, relay.run)
+        factories.append(pruner(runtime.pool, self.spec.schema, self.retention, runtime.clock))
         for i, factory in enumerate(factories):
             name = f"{self.spec.name}.{getattr(factory, '__qualname__', 'task')}.{i}"
             status = Supervision(name)

@@ -22,17 +22,26 @@ Conn: TypeAlias = asyncpg.Connection
 
 async def claim_requests(
     conn: Conn, request_ids: Sequence[str], methods: Sequence[str], digests: Sequence[bytes]
-) -> set[str]:
-    """Claim request ids (sorted, so two batches lock them in one order); the ones claimed now."""
+) -> tuple[set[str], set[str]]:
+    """Claim request ids (sorted, so two batches lock them in one order): the ones claimed now,
+    and the ones a kept payment row already carries (never claimed again, so a retry after the
+    request-id window, its idempotency row pruned, cannot pay twice: shared/retention.py).
+    One round trip, as before."""
     rows = await conn.fetch(
-        "INSERT INTO payment.idempotency (request_id, method, request_hash)"
-        " SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[]) AS u(r, m, h) ORDER BY r"
-        " ON CONFLICT (request_id) DO NOTHING RETURNING request_id",
+        "WITH paid AS (SELECT DISTINCT p.request_id FROM payment.payments p"
+        "  WHERE p.request_id = ANY($1::text[])),"
+        " claimed AS (INSERT INTO payment.idempotency (request_id, method, request_hash)"
+        "  SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[]) AS u(r, m, h)"
+        "  WHERE u.r NOT IN (SELECT request_id FROM paid) ORDER BY r"
+        "  ON CONFLICT (request_id) DO NOTHING RETURNING request_id)"
+        " SELECT request_id, true AS claimed FROM claimed"
+        " UNION ALL SELECT request_id, false FROM paid",
         list(request_ids),
         list(methods),
         list(digests),
     )
-    return {row["request_id"] for row in rows}
+    claimed = {row["request_id"] for row in rows if row["claimed"]}
+    return claimed, {row["request_id"] for row in rows if not row["claimed"]}
 
 
 async def stored_requests(conn: Conn, request_ids: Sequence[str]) -> dict[str, Any]:

@@ -52,6 +52,7 @@ from onebudget.shared.errors import DomainError
 from onebudget.shared.logging import get_logger
 from onebudget.shared.request_keys import (
     IdempotencyKey,
+    RequestIdExpired,
     RequestIdReused,
     RequestInFlight,
     StoredRequest,
@@ -308,7 +309,7 @@ class _Batch:
         for i, c in enumerate(self.commands):
             first.setdefault(c.request_id, i)
         ids = sorted(first)
-        claimed = await repo.claim_requests(
+        claimed, paid = await repo.claim_requests(
             self.conn,
             ids,
             [self.commands[first[r]].method for r in ids],
@@ -321,7 +322,7 @@ class _Batch:
         for i, c in enumerate(self.commands):
             j = first[c.request_id]
             if c.request_id not in claimed:  # an earlier batch's: each is compared with it
-                self.outcomes[i] = _replay(c, stored.get(c.request_id))
+                self.outcomes[i] = _replay(c, stored.get(c.request_id), c.request_id in paid)
             elif j == i:
                 fresh.append(i)
             else:
@@ -574,9 +575,12 @@ class _Batch:
         )
 
 
-def _replay(c: Command, stored: Any) -> api.Payment | Exception:
+def _replay(c: Command, stored: Any, paid: bool) -> api.Payment | Exception:
     """The stored answer for a command whose request id an earlier batch took (the rule:
-    shared/request_keys.py `replay`)."""
+    shared/request_keys.py `replay`); `paid`: a kept payment row carries the request id."""
+    if stored is None and paid:
+        # The answer was pruned after the request-id window; the payment is kept: never again.
+        return RequestIdExpired(c.request_id)
     if stored is None:
         # Claimed by a transaction that rolled back in between: ask the caller to retry.
         return RequestInFlight(c.request_id)

@@ -85,6 +85,13 @@ class ConsumerGroup:
                 await js.delete_consumer(stream, durable)
         return [durable for _, durable in DURABLES]
 
+    async def first_sequences(self) -> dict[str, int]:
+        firsts: dict[str, int] = {}
+        for stream, _durable in DURABLES:
+            info = await self._runtime.js.stream_info(stream)
+            firsts[stream] = info.state.first_seq
+        return firsts
+
 
 # The servicer (rebuild) and the background task must share one group per running service.
 _GROUPS: dict[int, ConsumerGroup] = {}
