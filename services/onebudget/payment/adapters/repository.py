@@ -4,7 +4,7 @@ per statement, whatever the batch size (unnest beats executemany, design.md)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeAlias
@@ -555,12 +555,25 @@ async def update_schedule(conn: Conn, schedule_id: uuid.UUID, **fields: Any) -> 
     )
 
 
-async def next_due_schedule(conn: Conn, today: date) -> Any:
-    """One due schedule, locked; another replica skips it (FOR UPDATE SKIP LOCKED)."""
+async def next_due_schedule(conn: Conn, today: date, skip: Collection[uuid.UUID] = ()) -> Any:
+    """One due schedule, locked, other than those in `skip` (held back for this run); another
+    replica skips it (FOR UPDATE SKIP LOCKED)."""
     return await conn.fetchrow(
         "SELECT * FROM payment.schedules WHERE state = 'ACTIVE' AND next_due_date <= $1"
+        " AND schedule_id <> ALL($2::uuid[])"
         " ORDER BY next_due_date, schedule_id LIMIT 1 FOR UPDATE SKIP LOCKED",
         today,
+        list(skip),
+    )
+
+
+async def flag_backdated(conn: Conn, schedule_id: uuid.UUID, held: int) -> None:
+    """Record how many back-dated instalments a run left for later (no event, so the version,
+    which numbers the schedule's events, stays)."""
+    await conn.execute(
+        "UPDATE payment.schedules SET backdated_held = $2 WHERE schedule_id = $1",
+        schedule_id,
+        held,
     )
 
 
