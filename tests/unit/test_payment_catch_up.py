@@ -75,3 +75,28 @@ def test_the_count_is_the_back_dated_due_dates(
         expected += 1
         n += 1
     assert backdated_unpaid(start, every_weeks, next_no, None, TODAY) == expected
+
+
+@given(backlog=st.integers(0, 400), limit=st.integers(1, 40), every_weeks=st.integers(1, 8))
+def test_runs_catch_up_a_backlog_at_most_limit_a_run(
+    backlog: int, limit: int, every_weeks: int
+) -> None:
+    """A schedule `backlog` instalments behind, run after run as the scheduler loops: each run
+    pays at most `limit` back-dated ones, today's comes with the run that catches up, nothing
+    is paid twice or skipped, and the flag counts exactly what is left."""
+    start = TODAY - timedelta(weeks=every_weeks * backlog)
+    next_no, runs = 1, 0
+    while due_date(start, every_weeks, next_no) <= TODAY:
+        runs += 1
+        paid_backdated = 0
+        while due_date(start, every_weeks, next_no) <= TODAY:
+            due = due_date(start, every_weeks, next_no)
+            if not may_pay_now(due, TODAY, paid_backdated, limit):
+                break
+            paid_backdated += is_backdated(due, TODAY)
+            next_no += 1
+        assert paid_backdated <= limit
+        left = backdated_unpaid(start, every_weeks, next_no, None, TODAY)
+        assert left == max(0, backlog - runs * limit)
+    assert next_no == backlog + 2  # every back-dated instalment and today's, once each
+    assert runs == max(1, -(-backlog // limit))
