@@ -85,9 +85,32 @@ def _cluster_size(text: str) -> int:
     return size
 
 
+def _cmd_status(args: argparse.Namespace) -> int:
+    from onebudget.shared.client import DEFAULT_ADDRESSES, health_of, service_address, table
+
+    rows = []
+    for service in DEFAULT_ADDRESSES:
+        address = service_address(service)
+        status, failing = health_of(address, args.timeout)
+        rows.append((service, address, status, ", ".join(failing) or "-"))
+    print(table(("service", "address", "health", "failing parts"), rows))
+    return 0 if all(row[2] == "SERVING" for row in rows) else 3
+
+
+def _add_status(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    status = sub.add_parser(
+        "status",
+        help="each service's health and which of its parts (relay, consumers, batch workers,"
+        " scheduler, nats) is failing; exits 3 unless all are SERVING",
+    )
+    status.add_argument("--timeout", type=float, default=3.0, help="seconds per service (3)")
+    status.set_defaults(func=_cmd_status)
+
+
 def _command_adders() -> Sequence[CommandAdder]:
     return [
         _add_up,
+        _add_status,
         add_ledger_commands,
         add_entitlement_commands,
         add_finance_commands,

@@ -84,7 +84,7 @@ def pruner(
 ) -> Callable[[], Awaitable[None]]:
     """The background task (run under shared/aio.supervise by ServiceHost): prune, then wait."""
 
-    async def run() -> None:
+    async def retention_pruner() -> None:
         while True:
             pruned = await prune(pool, schema, policy, clock.now())
             if pruned.idempotency_rows or pruned.outbox_rows:
@@ -96,5 +96,4 @@ def pruner(
                 )
             await asyncio.sleep(interval_s)
 
-    run.__qualname__ = "retention_pruner"
-    return run
+    return retention_pruner

@@ -1,6 +1,14 @@
 """Run one gRPC service: pool, migrations, NATS, servicers, health, reflection, background tasks,
 and a graceful shutdown on SIGTERM / Ctrl-C.
 
+Health (grpc.health.v1) follows the service's parts: every background task runs under
+`shared/aio.supervise` in one tree rooted at the service, and while any part is failing (a task
+restarting after a failure, or retrying in place: the relay, a consumer, a batch worker, the
+scheduler) or the NATS connection is down, the service ("" and its gRPC service names) is
+NOT_SERVING; it is SERVING again once every part has recovered. Each part is also a health
+"service" of its own, named like `payment.outbox_relay`, and `List` returns them all, so
+`onebudget status` can say which part failed.
+
 Shutdown order (style.md, 11): health NOT_SERVING -> stop accepting and finish in-flight RPCs
 within the grace period -> cancel background tasks (relay, consumers, schedulers) -> drain NATS
 -> close the pool.
@@ -24,7 +32,7 @@ from nats.aio.client import Client as NatsClient
 from nats.js.client import JetStreamContext
 
 from onebudget.shared import bus, db
-from onebudget.shared.aio import Supervision, cancel_and_wait, supervise
+from onebudget.shared.aio import Supervision, cancel_and_wait, supervise, supervising
 from onebudget.shared.clock import SYSTEM_CLOCK, Clock
 from onebudget.shared.config import ConfigError, ServiceConfig
 from onebudget.shared.db import Migration
@@ -94,9 +102,14 @@ class ServiceHost:
         self.clock = clock
         self.port = 0
         self._server: grpc.aio.Server | None = None
-        self._health = health.aio.HealthServicer()
+        self._health = _Health()
         self._tasks: list[asyncio.Task[None]] = []
-        self.supervised: list[Supervision] = []  # the background tasks, for health and tests
+        self._watcher: asyncio.Task[None] | None = None
+        self._service_names: list[str] = []
+        # Every background task's supervision, under one root (nested tasks included).
+        self.parts = Supervision(spec.name)
+        self.supervised: list[Supervision] = []  # the top-level background tasks
+        self.serving = True
         self.runtime: Runtime | None = None
 
     async def start(self) -> None:
@@ -112,14 +125,62 @@ class ServiceHost:
             )
         self.runtime = Runtime(self.config, pool, nc, js, self.clock, replica)
         self._server = grpc.aio.server()
-        names = self._add_servicers(self._server, self.runtime)
+        with supervising(self.parts):  # what the servicers start later belongs to this service
+            names = self._add_servicers(self._server, self.runtime)
         bind = f"{self.config.grpc_host}:{self.config.grpc_port}"
         self.port = self._server.add_insecure_port(bind)
         await self._server.start()
-        for name in ["", *names]:
+        self._service_names = ["", *names]
+        for name in self._service_names:
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
-        self._start_background(self.runtime)
+        with supervising(self.parts):
+            self._start_background(self.runtime)
+        self._watcher = asyncio.create_task(self._watch_health(), name="health")
         _log.info("service_started", service=self.spec.name, address=self.address)
+
+    def failing_parts(self) -> list[str]:
+        """The names of the parts failing now ("nats" while the bus connection is down)."""
+        failing = [p.name for p in self.parts.failing_parts() if p is not self.parts]
+        if self.runtime is not None and not self.runtime.nc.is_connected:
+            failing.insert(0, "nats")
+        return failing
+
+    async def _watch_health(self) -> None:
+        shown: dict[str, int] = {}
+        while True:
+            await self._show_health(shown)
+            await asyncio.sleep(HEALTH_POLL_S)
+
+    async def _show_health(self, shown: dict[str, int]) -> None:
+        """Set every health status that changed since the last look."""
+        serving, not_serving = (
+            health_pb2.HealthCheckResponse.SERVING,
+            health_pb2.HealthCheckResponse.NOT_SERVING,
+        )
+        failing = self.failing_parts()
+        now: dict[str, int] = {"nats": not_serving if "nats" in failing else serving}
+        for part in self.parts.parts()[1:]:
+            now[part.name] = not_serving if part.failing else serving
+        for name in self._service_names:
+            now[name] = not_serving if failing else serving
+        for name in shown.keys() - now.keys():  # a part that ended (a paused consumer)
+            now[name] = health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
+        for name, status in now.items():
+            if shown.get(name) != status:
+                await self._health.set(name, status)
+        shown.clear()
+        shown.update(
+            {n: s for n, s in now.items() if s != health_pb2.HealthCheckResponse.SERVICE_UNKNOWN}
+        )
+        if self.serving == bool(failing):
+            self.serving = not failing
+            if failing:
+                errors = {p.name: p.last_error for p in self.parts.failing_parts()}
+                _log.warning(
+                    "health_not_serving", service=self.spec.name, failing=failing, errors=errors
+                )
+            else:
+                _log.info("health_serving", service=self.spec.name)
 
     @property
     def retention(self) -> RetentionPolicy:
@@ -154,14 +215,21 @@ class ServiceHost:
             relay = OutboxRelay(runtime.pool, runtime.js, self.spec.schema, nc=runtime.nc)
             factories.insert(0, relay.run)
         factories.append(pruner(runtime.pool, self.spec.schema, self.retention, runtime.clock))
-        for i, factory in enumerate(factories):
-            name = f"{self.spec.name}.{getattr(factory, '__qualname__', 'task')}.{i}"
+        taken: set[str] = set()
+        for factory in factories:
+            name = f"{self.spec.name}.{part_label(factory)}"
+            while name in taken:  # two tasks of one kind: the second gets a number
+                name = f"{name}-{len(taken)}"
+            taken.add(name)
             status = Supervision(name)
             self.supervised.append(status)
             self._tasks.append(asyncio.create_task(supervise(name, factory, status), name=name))
 
     async def stop(self) -> None:
         """Graceful: NOT_SERVING, drain RPCs, stop tasks, drain NATS, close the pool."""
+        if self._watcher is not None:
+            await cancel_and_wait([self._watcher])
+            self._watcher = None
         with contextlib.suppress(Exception):
             await self._health.enter_graceful_shutdown()
         if self._server is not None:
@@ -176,6 +244,37 @@ class ServiceHost:
                 await asyncio.wait_for(self.runtime.replica_pool.close(), 10)
             self.runtime = None
         _log.info("service_stopped", service=self.spec.name)
+
+
+HEALTH_POLL_S = 0.2
+
+
+def part_label(factory: Callable[[], Awaitable[None]]) -> str:
+    """A background task's name in health: a consumer by its durable, the relay as
+    `outbox_relay`, any other by its function's name (`scheduler`, `retention_pruner`)."""
+    owner = getattr(factory, "__self__", None)
+    if isinstance(owner, OutboxRelay):
+        return "outbox_relay"
+    durable = getattr(owner, "durable_name", None)
+    if isinstance(durable, str):
+        return f"consumer.{durable}"
+    name = getattr(factory, "__qualname__", "task")
+    parts = [p for p in name.split(".") if p not in ("<locals>", "run")]
+    return parts[-1] if parts else "task"
+
+
+class _Health(health.aio.HealthServicer):  # type: ignore[misc]
+    """grpc.health.v1 with `List`: every part's status, for `onebudget status`."""
+
+    async def List(
+        self, request: health_pb2.HealthListRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> health_pb2.HealthListResponse:
+        return health_pb2.HealthListResponse(
+            statuses={
+                name: health_pb2.HealthCheckResponse(status=status)
+                for name, status in self._server_status.items()
+            }
+        )
 
 
 async def serve_until_signalled(hosts: Sequence[ServiceHost]) -> None:

@@ -56,7 +56,7 @@ class ConsumerGroup:
             await self._resumed.wait()
             self._stopped.clear()
             tasks = [
-                asyncio.create_task(supervise(f"reporting-consumer-{c.durable_name}", c.run))
+                asyncio.create_task(supervise(f"reporting.consumer.{c.durable_name}", c.run))
                 for c in self.consumers()
             ]
             try:
