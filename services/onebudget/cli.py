@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
+from importlib.metadata import PackageNotFoundError, version
 from types import FrameType
 
 from onebudget.allocation.entrypoints.cli import add_commands as add_finance_commands
@@ -14,16 +17,23 @@ from onebudget.entitlement.entrypoints.cli import add_commands as add_entitlemen
 from onebudget.ledger.cli import add_commands as add_ledger_commands
 from onebudget.payment.entrypoints.cli import add_commands as add_broker_commands
 from onebudget.reporting.entrypoints.cli import add_commands as add_report_commands
+from onebudget.shared.client import table
+from onebudget.shared.config import ConfigError
 
 CommandAdder = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+SUPERVISE_EVERY_S = 0.5
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report an interrupted command
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
-    from onebudget.shared.stack import Stack
+    """Start the stack and supervise it until Ctrl-C / SIGTERM (exit 0), an interruption while
+    it starts or loads the demo (exit 130), or a child that keeps crashing (exit 1)."""
+    from onebudget.shared.stack import Stack, StackFailed
 
     stack = Stack(name="run", fresh=args.fresh, nats_cluster_size=args.nats_cluster)
     stopping = threading.Event()
     starting = True
+    code = 0
 
     def on_signal(_sig: int, _frame: FrameType | None) -> None:
         # While starting or loading, interrupt that work (the finally below stops everything);
@@ -46,14 +56,60 @@ def _cmd_up(args: argparse.Namespace) -> int:
             return 0
         starting = False
         print("Press Ctrl-C to stop.", flush=True)
-        stopping.wait()
+        while not stopping.wait(SUPERVISE_EVERY_S):
+            for line in stack.supervise_children(time.monotonic()):
+                print(line, flush=True)
     except KeyboardInterrupt:
         print("Interrupted.", flush=True)
+        code = EXIT_INTERRUPTED
+    except StackFailed as failed:
+        print(f"onebudget up: {failed}", file=sys.stderr, flush=True)
+        code = 1
     finally:
         print("Stopping OneBudget ...", flush=True)
         stack.stop()
         print("Stopped.", flush=True)
-    return 0
+    return code
+
+
+def _cmd_status(_args: argparse.Namespace) -> int:
+    """Each component of the stack `up` started here: address, health, restarts, and the parts
+    of a service that are failing. Exit 0 when
+    every service is SERVING, 1 when one is not, 3 when no stack runs here."""
+    from onebudget.shared.client import health_of
+    from onebudget.shared.runtime.stack_state import read_state, state_path
+
+    state = read_state()
+    if state is None:
+        print(
+            f"OneBudget is not running here (no live stack at {state_path()});"
+            " start it with ./scripts/run or `onebudget up`",
+            file=sys.stderr,
+        )
+        return 3
+    rows: list[tuple[str, str, str, int | str, str, str]] = []
+    healthy = True
+    for service, address in state.services.items():
+        # The parts a service names NOT_SERVING (its relay, consumers, batch workers,
+        # scheduler, `nats`: shared/server.py), so the line says which part failed.
+        health, failing = health_of(address)
+        healthy &= health == "SERVING"
+        rows.append(
+            (
+                service,
+                f"grpc://{address}",
+                health,
+                state.restarts.get(service, 0),
+                state.metrics.get(service, ""),
+                ", ".join(failing),
+            )
+        )
+    rows.append(("dashboard", state.dashboard, "", state.restarts.get("dashboard", 0), "", ""))
+    rows.append(("postgresql", state.postgresql, "", "", "", ""))
+    rows.append(("nats", state.nats, "", "", "", ""))
+    print(table(("component", "address", "health", "restarts", "metrics", "failing parts"), rows))
+    print(f"logs: {state.logs}")
+    return 0 if healthy else 1
 
 
 def _add_up(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -73,6 +129,10 @@ def _add_up(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         " (N = 1, or 3 to 5; use --fresh when switching, the bus's history is not carried over)",
     )
     up.set_defaults(func=_cmd_up)
+    status = sub.add_parser(
+        "status", help="where each part of the local stack listens, its health and restarts"
+    )
+    status.set_defaults(func=_cmd_status)
 
 
 def _cluster_size(text: str) -> int:
@@ -85,32 +145,9 @@ def _cluster_size(text: str) -> int:
     return size
 
 
-def _cmd_status(args: argparse.Namespace) -> int:
-    from onebudget.shared.client import DEFAULT_ADDRESSES, health_of, service_address, table
-
-    rows = []
-    for service in DEFAULT_ADDRESSES:
-        address = service_address(service)
-        status, failing = health_of(address, args.timeout)
-        rows.append((service, address, status, ", ".join(failing) or "-"))
-    print(table(("service", "address", "health", "failing parts"), rows))
-    return 0 if all(row[2] == "SERVING" for row in rows) else 3
-
-
-def _add_status(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    status = sub.add_parser(
-        "status",
-        help="each service's health and which of its parts (relay, consumers, batch workers,"
-        " scheduler, nats) is failing; exits 3 unless all are SERVING",
-    )
-    status.add_argument("--timeout", type=float, default=3.0, help="seconds per service (3)")
-    status.set_defaults(func=_cmd_status)
-
-
 def _command_adders() -> Sequence[CommandAdder]:
     return [
         _add_up,
-        _add_status,
         add_ledger_commands,
         add_entitlement_commands,
         add_finance_commands,
@@ -121,15 +158,36 @@ def _command_adders() -> Sequence[CommandAdder]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="onebudget", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in _command_adders():
         add(sub)
     return parser
 
 
+def _version() -> str:
+    try:
+        return version("onebudget")
+    except PackageNotFoundError:  # run from a source tree that was not installed
+        return "(not installed)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; its exit code. A fault is one line on stderr, never a traceback
+    (ONEBUDGET_LOG_LEVEL=debug shows the traceback for a bug report)."""
     args = build_parser().parse_args(argv)
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except ConfigError as bad:
+        print(f"onebudget: {bad}", file=sys.stderr)
+        return 2
+    except Exception as error:
+        if os.environ.get("ONEBUDGET_LOG_LEVEL", "").lower() == "debug":
+            raise
+        print(f"onebudget: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
     return result
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -80,6 +82,119 @@ def test_up_serves_and_stops_cleanly(tmp_path: Path, stop_signal: signal.Signals
     assert _server_pids(tmp_path) == [], "a pid file was left behind"
 
     again = _start(tmp_path)  # a second start reuses the data and starts cleanly
+    try:
+        _read_until_ready(again)
+        again.send_signal(signal.SIGINT)
+        again.communicate(timeout=60)
+    finally:
+        if again.poll() is None:
+            again.kill()
+    assert again.returncode == 0
+
+
+def _onebudget(state_dir: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONEBUDGET_")}
+    env["ONEBUDGET_STATE_DIR"] = str(state_dir)
+    return subprocess.run(
+        [sys.executable, "-m", "onebudget", *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _status(state_dir: Path) -> dict[str, list[str]]:
+    done = _onebudget(state_dir, "status")
+    rows = [line.split() for line in done.stdout.splitlines()[2:] if line.strip()]
+    return {row[0]: row[1:] for row in rows if not row[0].startswith("logs")}
+
+
+def test_up_supervises_its_children_and_the_cli_finds_it_among_two(tmp_path: Path) -> None:
+    # Another "stack" holds the default ports: listening sockets that never answer (a client
+    # that fell back to the defaults would hang there, not reach our stack).
+    squatters = []
+    for port in SERVICES.values():
+        squatter = socket.socket()
+        try:
+            squatter.bind(("127.0.0.1", port))
+        except OSError:
+            squatter.close()  # already taken by something else: just as good
+            continue
+        squatter.listen()
+        squatters.append(squatter)
+    child = _start(tmp_path)
+    try:
+        banner = _read_until_ready(child)
+        addresses = dict(re.findall(r"^\s+(\w+)\s+grpc://(\S+)$", banner, re.MULTILINE))
+        assert all(addresses[s] != f"127.0.0.1:{p}" for s, p in SERVICES.items())
+        status = _status(tmp_path)
+        for service, address in addresses.items():
+            assert status[service][:3] == [f"grpc://{address}", "SERVING", "0"], status
+        # Each service's Prometheus metrics, where status says.
+        with urllib.request.urlopen(status["payment"][3], timeout=10) as reply:  # noqa: S310
+            assert b'onebudget_background_task_running{service="payment"' in reply.read()
+        # The CLI reaches this stack, not the squatters: a read of the ledger's accounts.
+        listed = _onebudget(
+            tmp_path, "report", "summary", "--commissioner", "QNQ", "--year", "2026"
+        )
+        assert "UNAVAILABLE" not in listed.stderr
+        assert "DEADLINE" not in listed.stderr
+        assert listed.returncode in (0, 1), listed.stderr  # 1: refused (no such allocation)
+
+        # kill -9 of the payment service: reaped, told, started again, SERVING again.
+        pid_file = tmp_path / "run" / "pids" / "payment.pid"
+        first = int(pid_file.read_text())
+        os.kill(first, signal.SIGKILL)
+        assert child.stdout is not None
+        told = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = child.stdout.readline()
+            told.append(line)
+            if "payment: started again (restart 1)" in line:
+                break
+        assert any("payment: exited (killed by SIGKILL)" in line for line in told), told
+        wait_serving(addresses["payment"], timeout_s=30)
+        assert int(pid_file.read_text()) != first
+        assert not Path(f"/proc/{first}").exists(), "the killed child was left a zombie"
+        assert _status(tmp_path)["payment"][:3] == [
+            f"grpc://{addresses['payment']}",
+            "SERVING",
+            "1",
+        ]
+        child.send_signal(signal.SIGINT)
+        out, _ = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+        for squatter in squatters:
+            squatter.close()
+    assert child.returncode == 0, out
+    assert not (tmp_path / "run" / "stack.json").exists(), "the state file outlived the stack"
+    assert _onebudget(tmp_path, "status").returncode == 3
+
+
+def test_an_interrupted_start_exits_non_zero(tmp_path: Path) -> None:
+    child = _start(tmp_path)
+    try:
+        # Interrupt once the stack has begun to start (its folder exists: PostgreSQL is being
+        # made or started), before anything serves.
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "run").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        child.send_signal(signal.SIGINT)
+        out, _ = child.communicate(timeout=90)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 130, out
+    assert "Stopped." in out
+    assert "Traceback" not in out
+    # Nothing half-made is left to trip the next start (an interrupted initdb included).
+    again = _start(tmp_path)
     try:
         _read_until_ready(again)
         again.send_signal(signal.SIGINT)

@@ -48,10 +48,15 @@ def pool_of(host: ServiceHost) -> asyncpg.Pool:
     return host.runtime.pool
 
 
-async def feed(pool: asyncpg.Pool, payload: Any, person_id: str) -> str:
-    """Apply one entitlement event as the consumer does (applied_events row + effect)."""
+async def feed(pool: asyncpg.Pool, payload: Any, person_id: str, version: int = 0) -> str:
+    """Apply one entitlement event as the consumer does (applied_events row + effect);
+    `version` is the person's event version (entitlement's recording order)."""
     event = new_event(
-        payload, source="entitlement", aggregate_type="person", aggregate_id=person_id
+        payload,
+        source="entitlement",
+        aggregate_type="person",
+        aggregate_id=person_id,
+        aggregate_version=version,
     )
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(
@@ -78,9 +83,31 @@ def granted(
     )
 
 
+def phb_granted(
+    person_id: str,
+    category: Any = ent.ELIGIBILITY_CATEGORY_CHC,
+    decided_on: str = "2026-05-01",
+    outcome: Any = ent.DECISION_OUTCOME_GRANTED,
+) -> ent.PersonalHealthBudgetRequestDecided:
+    """The commissioner's decision on a PHB request (by right for CHC)."""
+    return ent.PersonalHealthBudgetRequestDecided(
+        person_id=person_id,
+        phb_request_id=rid(),
+        category=category,
+        outcome=outcome,
+        reasons=[] if outcome == ent.DECISION_OUTCOME_GRANTED else ["not appropriate"],
+        decided_on=decided_on,
+        commissioner_ods_code=ODS,
+        council_gss_code=GSS,
+        right_to_have=True,
+    )
+
+
 async def eligible_person(pool: asyncpg.Pool, category: Any = ent.ELIGIBILITY_CATEGORY_CHC) -> str:
+    """A person with a granted eligibility and a granted PHB in `category`."""
     person = rid()
     await feed(pool, granted(person, category), person)
+    await feed(pool, phb_granted(person, category), person)
     return person
 
 
@@ -889,3 +916,132 @@ async def test_spent_is_net_of_returns_on_the_budget_its_streams_and_lines(
     assert got.plan_lines[0].spent_pence == 490_000
     assert nhs.available_pence == 10_000
     assert got.spent_pence + got.reserved_pence + got.available_pence == got.agreed_pence
+
+
+# -- what a budget rests on (issue 13 items 4, 5, 16; docs/adr/0010) ---------------------------
+
+
+def _decision(person: str, outcome: Any, on: str) -> ent.EligibilityDecided:
+    decision = granted(person)
+    decision.outcome = outcome
+    decision.decided_on = on
+    return decision
+
+
+async def test_a_back_dated_grant_recorded_after_a_refusal_does_not_let_a_budget_be_agreed(
+    stub: pb_grpc.AllocationServiceStub, host: ServiceHost
+) -> None:
+    """Issue 13 item 4: CHC refused on 1 May, then a grant dated 1 April recorded second.
+    Entitlement says not eligible (the latest decision by date holds); allocation used to take
+    the last event it saw and agreed a budget. Now no budget is created or agreed."""
+    await setup_funders(stub)
+    pool = pool_of(host)
+    person = rid()
+    await feed(pool, _decision(person, ent.DECISION_OUTCOME_GRANTED, "2026-04-01"), person, 1)
+    await feed(pool, phb_granted(person, decided_on="2026-04-01"), person, 3)
+    draft = await new_budget(stub, person)
+    await add(stub, draft.budget_id, line())
+    await feed(pool, _decision(person, ent.DECISION_OUTCOME_REFUSED, "2026-05-01"), person, 4)
+    await feed(pool, _decision(person, ent.DECISION_OUTCOME_GRANTED, "2026-04-01"), person, 5)
+    reason, _ = await refused(agree(stub, draft.budget_id), grpc.StatusCode.FAILED_PRECONDITION)
+    assert reason == "NO_ELIGIBILITY"
+    other = rid()  # the same two decisions, with no budget drafted before
+    await feed(pool, phb_granted(other, decided_on="2026-04-01"), other, 1)
+    await feed(pool, _decision(other, ent.DECISION_OUTCOME_REFUSED, "2026-05-01"), other, 2)
+    await feed(pool, _decision(other, ent.DECISION_OUTCOME_GRANTED, "2026-04-01"), other, 3)
+    reason, _ = await refused(new_budget(stub, other), grpc.StatusCode.FAILED_PRECONDITION)
+    assert reason == "NO_ELIGIBILITY"
+
+
+async def test_on_one_date_the_later_recorded_decision_holds_whatever_the_delivery_order(
+    stub: pb_grpc.AllocationServiceStub, host: ServiceHost
+) -> None:
+    """Same-day decisions: the later-recorded (higher person version) holds, even when the
+    consumer sees it first (a redelivery)."""
+    await setup_funders(stub)
+    pool = pool_of(host)
+    person = rid()
+    await feed(pool, phb_granted(person), person, 1)
+    await feed(pool, _decision(person, ent.DECISION_OUTCOME_GRANTED, "2026-05-01"), person, 6)
+    await feed(pool, _decision(person, ent.DECISION_OUTCOME_REFUSED, "2026-05-01"), person, 5)
+    assert (await new_budget(stub, person)).status == pb.BUDGET_STATUS_DRAFT
+    late = rid()
+    await feed(pool, phb_granted(late), late, 1)
+    await feed(pool, _decision(late, ent.DECISION_OUTCOME_REFUSED, "2026-05-01"), late, 6)
+    await feed(pool, _decision(late, ent.DECISION_OUTCOME_GRANTED, "2026-05-01"), late, 5)
+    reason, _ = await refused(new_budget(stub, late), grpc.StatusCode.FAILED_PRECONDITION)
+    assert reason == "NO_ELIGIBILITY"
+
+
+async def test_a_budget_follows_a_granted_phb_request(
+    stub: pb_grpc.AllocationServiceStub, host: ServiceHost
+) -> None:
+    """Issue 13 item 5: a granted eligibility and no PHB request at all used to get a budget
+    agreed. A budget now rests on the commissioner's grant of a PHB (by right or discretion)."""
+    await setup_funders(stub)
+    pool = pool_of(host)
+    person = rid()
+    await feed(pool, granted(person), person)
+    reason, _ = await refused(new_budget(stub, person), grpc.StatusCode.FAILED_PRECONDITION)
+    assert reason == "NO_PHB_GRANTED"
+    # A refused request (not appropriate) is no grant either; its reconsideration grants it.
+    await feed(pool, phb_granted(person, outcome=ent.DECISION_OUTCOME_REFUSED), person)
+    reason, _ = await refused(new_budget(stub, person), grpc.StatusCode.FAILED_PRECONDITION)
+    assert reason == "NO_PHB_GRANTED"
+    reconsidered = ent.ReconsiderationDecided(
+        person_id=person,
+        phb_request_id=rid(),
+        category=ent.ELIGIBILITY_CATEGORY_CHC,
+        outcome=ent.DECISION_OUTCOME_GRANTED,
+        reasons=["appropriate after all"],
+        decided_on="2026-05-20",
+        commissioner_ods_code=ODS,
+        council_gss_code=GSS,
+        right_to_have=True,
+    )
+    await feed(pool, reconsidered, person)
+    budget = await new_budget(stub, person)
+    await add(stub, budget.budget_id, line())
+    assert (await agree(stub, budget.budget_id)).status == pb.BUDGET_STATUS_AGREED
+    # A PHB granted in another category is no PHB for this cohort.
+    other = rid()
+    await feed(pool, granted(other), other)
+    await feed(pool, granted(other, ent.ELIGIBILITY_CATEGORY_MENTAL_HEALTH), other)
+    await feed(pool, phb_granted(other, ent.ELIGIBILITY_CATEGORY_MENTAL_HEALTH), other)
+    reason, _ = await refused(
+        new_budget(stub, other, cohort=pb.COHORT_CHC), grpc.StatusCode.FAILED_PRECONDITION
+    )
+    assert reason == "NO_PHB_GRANTED"
+
+
+async def test_one_integrated_budget_per_person_and_year(
+    stub: pb_grpc.AllocationServiceStub, host: ServiceHost
+) -> None:
+    """Issue 13 item 16: one person held seven agreed budgets for one year. A second budget
+    in the year, in any cohort, is ALREADY_EXISTS until the first has ended; another year is
+    fine, and a retry of the first creation still gets its answer."""
+    await setup_funders(stub)
+    pool = pool_of(host)
+    person = await eligible_person(pool)
+    await feed(pool, granted(person, ent.ELIGIBILITY_CATEGORY_MENTAL_HEALTH), person)
+    await feed(pool, phb_granted(person, ent.ELIGIBILITY_CATEGORY_MENTAL_HEALTH), person)
+    request = pb.CreateBudgetRequest(request_id=rid(), person_id=person, financial_year=YEAR)
+    first = await stub.CreateBudget(request)
+    assert (await stub.CreateBudget(request)).budget_id == first.budget_id
+    await add(stub, first.budget_id, line())
+    await agree(stub, first.budget_id)
+    before, events = await money_snapshot(pool), await outbox_count(pool)
+    for cohort in (pb.COHORT_CHC, pb.COHORT_MENTAL_HEALTH):
+        reason, _ = await refused(
+            new_budget(stub, person, cohort=cohort), grpc.StatusCode.ALREADY_EXISTS
+        )
+        assert reason == "BUDGET_EXISTS_FOR_YEAR"
+    assert await money_snapshot(pool) == before
+    assert await outbox_count(pool) == events
+    next_year = await stub.CreateBudget(
+        pb.CreateBudgetRequest(request_id=rid(), person_id=person, financial_year=YEAR + 1)
+    )
+    assert next_year.financial_year == YEAR + 1
+    await stub.EndBudget(pb.EndBudgetRequest(request_id=rid(), budget_id=first.budget_id))
+    again = await new_budget(stub, person)
+    assert again.status == pb.BUDGET_STATUS_DRAFT

@@ -155,14 +155,29 @@ async def eligible_person(
         council_gss_code=gss,
         child=child,
     )
-    event = new_event(payload, source="entitlement", aggregate_type="person", aggregate_id=person)
-    async with pool_of(stack.allocation).acquire() as conn, conn.transaction():
-        await conn.execute(
-            "INSERT INTO allocation.applied_events (consumer, event_id) VALUES ($1, $2)",
-            entitlement_events.DURABLE,
-            uuid.UUID(event.event_id),
+    # A budget follows the commissioner's grant of a PHB (docs/adr/0010).
+    phb = ent.PersonalHealthBudgetRequestDecided(
+        person_id=person,
+        phb_request_id=rid(),
+        category=category,
+        outcome=ent.DECISION_OUTCOME_GRANTED,
+        decided_on="2026-04-01",
+        commissioner_ods_code=ods,
+        council_gss_code=gss,
+        child=child,
+        right_to_have=True,
+    )
+    for message in (payload, phb):
+        event = new_event(
+            message, source="entitlement", aggregate_type="person", aggregate_id=person
         )
-        await entitlement_events.handle(conn, event.envelope)
+        async with pool_of(stack.allocation).acquire() as conn, conn.transaction():
+            await conn.execute(
+                "INSERT INTO allocation.applied_events (consumer, event_id) VALUES ($1, $2)",
+                entitlement_events.DURABLE,
+                uuid.UUID(event.event_id),
+            )
+            await entitlement_events.handle(conn, event.envelope)
     return person
 
 

@@ -42,6 +42,7 @@ from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.events.v1 import entitlement_pb2 as ent
 from onebudget.ledger import store
 from onebudget.ledger.domain import Account, FundingStream, Transfer
+from onebudget.shared import standing
 from onebudget.shared.errors import DomainError
 from onebudget.shared.money import share_of
 from onebudget.shared.outbox import new_event
@@ -119,6 +120,10 @@ class AllocationMachine(RuleBasedStateMachine):
         self.loop = asyncio.new_event_loop()
         self.db = f"asm_{uuid.uuid4().hex[:12]}"
         self.run(self._create_db())
+        # The model of what stands (docs/adr/0010): per (person, category) the decisions fed, in
+        # recording order, as (granted, decided_on, recorded).
+        self.decisions: dict[tuple[str, int], list[standing.Decision]] = {}
+        self.recorded = 0
 
     def run(self, coro: Any) -> Any:
         return self.loop.run_until_complete(coro)
@@ -172,8 +177,13 @@ class AllocationMachine(RuleBasedStateMachine):
             return None
 
     async def _feed(self, payload: Any, person: str) -> None:
+        self.recorded += 1
         event = new_event(
-            payload, source="entitlement", aggregate_type="person", aggregate_id=person
+            payload,
+            source="entitlement",
+            aggregate_type="person",
+            aggregate_id=person,
+            aggregate_version=self.recorded,
         )
         async with self.pool.acquire() as conn, conn.transaction():
             await entitlement_events.handle(conn, event.envelope)
@@ -279,6 +289,25 @@ class AllocationMachine(RuleBasedStateMachine):
     )
     def person(self, category: Any, grant: bool) -> str:
         person = rid()
+        self._decide(person, category, grant, date(2026, 5, 1))
+        if grant:  # the commissioner grants the PHB the budget follows
+            self.run(
+                self._feed(
+                    ent.PersonalHealthBudgetRequestDecided(
+                        person_id=person,
+                        phb_request_id=rid(),
+                        category=category,
+                        outcome=ent.DECISION_OUTCOME_GRANTED,
+                        decided_on="2026-05-01",
+                        commissioner_ods_code=COMMISSIONERS[0],
+                        council_gss_code=GSS,
+                    ),
+                    person,
+                )
+            )
+        return person
+
+    def _decide(self, person: str, category: Any, grant: bool, on: date) -> None:
         self.run(
             self._feed(
                 ent.EligibilityDecided(
@@ -286,14 +315,25 @@ class AllocationMachine(RuleBasedStateMachine):
                     decision_id=rid(),
                     category=category,
                     outcome=ent.DECISION_OUTCOME_GRANTED if grant else ent.DECISION_OUTCOME_REFUSED,
-                    decided_on="2026-05-01",
+                    decided_on=on.isoformat(),
                     commissioner_ods_code=COMMISSIONERS[0],
                     council_gss_code=GSS,
                 ),
                 person,
             )
         )
-        return person
+        key = (person, category)
+        self.decisions.setdefault(key, []).append(standing.Decision(grant, on, self.recorded))
+
+    @rule(
+        person=people,
+        category=st.sampled_from(CATEGORIES),
+        grant=st.booleans(),
+        day=st.sampled_from([date(2026, 4, 1), date(2026, 5, 1), date(2026, 6, 1)]),
+    )
+    def decide_again(self, person: str, category: Any, grant: bool, day: date) -> None:
+        """A later-recorded decision, dated before, on or after the ones before it."""
+        self._decide(person, category, grant, day)
 
     @rule(
         target=budget_ids,
@@ -556,6 +596,28 @@ class AllocationMachine(RuleBasedStateMachine):
     async def _verify(self) -> None:
         async with self.pool.acquire() as conn:
             assert await ledger.verify(conn) == []
+
+    @invariant()
+    def the_latest_decision_stands(self) -> None:
+        """Allocation's eligibility is the latest decision by date, ties by recording order,
+        whatever order the decisions came in (issue 13 item 4)."""
+        rows = self.run(self.pool.fetch("SELECT * FROM allocation.eligibility"))
+        found = {(str(r["person_id"]), r["category"]): r["granted"] for r in rows}
+        for (person, category), decisions in self.decisions.items():
+            name = ent.EligibilityCategory.Name(category).removeprefix("ELIGIBILITY_CATEGORY_")
+            latest = max(decisions, key=lambda d: (d.decided_on, d.recorded))
+            assert found[(person, name)] == latest.granted
+
+    @invariant()
+    def one_open_budget_per_person_and_year(self) -> None:
+        """One integrated budget per person per financial year (issue 13 item 16)."""
+        most = self.run(
+            self.pool.fetchval(
+                "SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM allocation.budgets"
+                " WHERE status <> 'ENDED' GROUP BY person_id, financial_year) c"
+            )
+        )
+        assert most <= 1
 
     @invariant()
     def plan_lines_split_exactly(self) -> None:

@@ -146,6 +146,7 @@ class PaymentMachine(RuleBasedStateMachine):
         self.today = SYSTEM_CLOCK.today()
         self.instalments_paid = 0
         self.started = False
+        self.stopped: str | None = None  # the open stop's grounds (StopPayments, reg 17)
 
     async def _budget(self, funds: tuple[int, int, int], bp: Any, cost: int) -> FundedBudget:
         async with self.svc.pool.acquire() as conn:
@@ -164,6 +165,8 @@ class PaymentMachine(RuleBasedStateMachine):
         return self.svc.run(count())
 
     def _predict(self, amount: int) -> tuple[str, list[int]]:
+        if self.stopped:
+            return "PAYMENTS_STOPPED", []
         if self.committed + amount > self.cost:
             return "PLAN_LINE_EXCEEDED", []
         parts = next_parts(self.whole, self.line_done, amount)
@@ -242,6 +245,16 @@ class PaymentMachine(RuleBasedStateMachine):
         payment_id = data.draw(st.sampled_from(list(self.held)))
         reserved = self.held.pop(payment_id)
         amount = data.draw(st.integers(0, sum(reserved) + 1))
+        if amount and self.stopped:  # a hold made before a stop is not paid during it
+            got, _ = self._call(
+                "ConfirmPayment",
+                api.ConfirmPaymentRequest(
+                    request_id=_rid(), payment_id=payment_id, amount_pence=amount
+                ),
+            )
+            assert got == "PAYMENTS_STOPPED"
+            self.held[payment_id] = reserved
+            return
         for k in range(3):
             self.available[k] += reserved[k]
         self._commit(reserved, -1)
@@ -341,8 +354,60 @@ class PaymentMachine(RuleBasedStateMachine):
     def _owed_total(self) -> list[int]:
         return [sum(p[k] for p in self.owed.values()) for k in range(3)]
 
+    @rule(grounds=st.sampled_from(["MISUSE", "FRAUD", "INELIGIBILITY"]))
+    def stop(self, grounds: str) -> None:
+        got, stop = self._call(
+            "StopPayments",
+            api.StopPaymentsRequest(
+                request_id=_rid(),
+                budget_id=str(self.budget.budget_id),
+                grounds=f"STOP_GROUNDS_{grounds}",
+                reasons=["the review found it"],
+            ),
+        )
+        if self.stopped:
+            assert got == "PAYMENTS_ALREADY_STOPPED"
+            return
+        assert got == "OK"
+        assert stop.resumed_on == ""
+        self.stopped = grounds
+        self.events += 1
+
+    @rule()
+    def resume(self) -> None:
+        got, stop = self._call(
+            "ResumePayments",
+            api.ResumePaymentsRequest(
+                request_id=_rid(),
+                budget_id=str(self.budget.budget_id),
+                reasons=["resolved"],
+            ),
+        )
+        if not self.stopped:
+            assert got == "PAYMENTS_NOT_STOPPED"
+            return
+        assert got == "OK"
+        assert stop.resumed_on == self.today.isoformat()
+        self.stopped = None
+        self.events += 1
+
     @rule(instalment=st.integers(1, 20_000))
     def run_schedule(self, instalment: int) -> None:
+        if self.schedule is None and self.stopped:
+            got, _ = self._call(
+                "CreateSchedule",
+                api.CreateScheduleRequest(
+                    request_id=_rid(),
+                    budget_id=str(self.budget.budget_id),
+                    plan_line_id=str(self.budget.line_id),
+                    payee_id=self.dp,
+                    instalment_pence=instalment,
+                    every_weeks=1,
+                    start_date=self.today.isoformat(),
+                ),
+            )
+            assert got == "PAYMENTS_STOPPED"
+            return
         if self.schedule is None:
             got, self.schedule = self._call(
                 "CreateSchedule",

@@ -13,6 +13,9 @@ from onebudget.allocation.domain.model import (
     PlanLineTerms,
     RingFenceTarget,
     Split,
+    Standing,
+    budget_cohort,
+    check_one_budget_per_year,
     financial_year_bounds,
     financial_year_is_over,
     financial_year_of,
@@ -23,6 +26,8 @@ from onebudget.allocation.domain.model import (
     uses_council_money,
 )
 from onebudget.ledger.domain import FundingStream
+from onebudget.shared.errors import AlreadyExists, FailedPrecondition
+from onebudget.shared.standing import Decision
 
 D = date.fromisoformat
 NHS, COUNCIL, CLIENT = FundingStream.NHS, FundingStream.COUNCIL, FundingStream.CLIENT
@@ -177,3 +182,60 @@ def test_a_council_or_client_share_uses_council_money(split: Split, council: boo
 )
 def test_a_category_is_a_lower_snake_code(code: str, valid: bool) -> None:
     assert is_category_code(code) is valid
+
+
+# -- what a budget rests on; one budget per person and year (docs/adr/0010) ---------------------
+
+
+def _stands(
+    category: str, eligible: bool | None, phb: bool | None, on: str = "2026-05-01", rec: int = 1
+) -> Standing:
+    return Standing(
+        category=category,
+        eligibility=None if eligible is None else Decision(eligible, D(on), rec),
+        phb=None if phb is None else Decision(phb, D(on), rec),
+    )
+
+
+def test_a_budget_needs_a_granted_phb_not_only_a_granted_eligibility() -> None:
+    """Issue 13 item 5: a granted eligibility and no PHB request at all is no PHB."""
+    with pytest.raises(FailedPrecondition) as no_request:
+        budget_cohort("CHC", [_stands("CHC", True, None)])
+    assert no_request.value.reason == "NO_PHB_GRANTED"
+    with pytest.raises(FailedPrecondition) as refused:
+        budget_cohort("", [_stands("LONG_TERM_CONDITION", True, False)])
+    assert refused.value.reason == "NO_PHB_GRANTED"
+    assert budget_cohort("CHC", [_stands("CHC", True, True)]).category == "CHC"
+
+
+def test_a_budget_needs_the_eligibility_to_stand_in_its_cohort() -> None:
+    with pytest.raises(FailedPrecondition) as refused:
+        budget_cohort("CHC", [_stands("CHC", False, True)])
+    assert refused.value.reason == "NO_ELIGIBILITY"
+    with pytest.raises(FailedPrecondition) as elsewhere:
+        budget_cohort("CHC", [_stands("MENTAL_HEALTH", True, True)])
+    assert elsewhere.value.reason == "NO_ELIGIBILITY"
+    with pytest.raises(FailedPrecondition) as nothing:
+        budget_cohort("", [])
+    assert nothing.value.reason == "NO_ELIGIBILITY"
+
+
+def test_no_cohort_asked_takes_the_most_recently_decided_that_stands() -> None:
+    found = budget_cohort(
+        "",
+        [
+            _stands("CHC", True, True, "2026-04-01", 9),
+            _stands("MENTAL_HEALTH", True, True, "2026-06-01", 2),
+            _stands("S117", True, False, "2026-07-01", 3),
+        ],
+    )
+    assert found.category == "MENTAL_HEALTH"
+
+
+def test_one_open_budget_per_person_and_year() -> None:
+    """Issue 13 item 16: one person held seven agreed budgets for one year."""
+    check_one_budget_per_year(2026, [])
+    with pytest.raises(AlreadyExists) as exists:
+        check_one_budget_per_year(2026, ["b-1"])
+    assert exists.value.reason == "BUDGET_EXISTS_FOR_YEAR"
+    assert exists.value.metadata["budget_id"] == "b-1"

@@ -46,6 +46,11 @@ def test_a_bad_amount_is_named_after_its_field() -> None:
         (-1, [1], "total must not be negative"),
         (5, [], "at least one weight is needed"),
         (5, [1, 0.5], "weight must be integer pence, got float"),
+        # The edges of each check: a zero total and a zero weight are fine, so the fault named
+        # is the one that is there.
+        (0, [1, 0.5], "weight must be integer pence, got float"),
+        (5, [0, 1.5], "weight must be integer pence, got float"),
+        (0, [], "at least one weight is needed"),
         (5, [1, -1], "weights must not be negative"),
         (5, [0, 0], "weights must not all be zero"),
     ],

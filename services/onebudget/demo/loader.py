@@ -234,7 +234,7 @@ async def enrol(stubs: Stubs, person: PersonSpec, year: int) -> alloc.Budget:
                 start_date=person.agreed_on.isoformat(),
             )
         ),
-        ("NO_ELIGIBILITY", "PERSON_NOT_FOUND"),
+        ("NO_ELIGIBILITY", "NO_PHB_GRANTED", "PERSON_NOT_FOUND"),
     )
     for index, line in enumerate(person.plan):
         await stubs.allocation.AddPlanLine(

@@ -10,15 +10,18 @@ import sys
 import asyncpg
 
 from onebudget.ledger.audit import verify
+from onebudget.shared.runtime.stack_state import read_state
 
 CONNECT_TIMEOUT_S = 10.0
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ledger = subparsers.add_parser("ledger", help="ledger operations")
-    commands = ledger.add_subparsers(dest="ledger_command", required=True)
+    commands = ledger.add_subparsers(dest="ledger_command", required=True, metavar="COMMAND")
     run = commands.add_parser(
-        "verify", help="recompute the hash chain and balances (reads ONEBUDGET_DATABASE_URL)"
+        "verify",
+        help="recompute the hash chain and balances (ONEBUDGET_DATABASE_URL, else the"
+        " database of the stack `onebudget up` runs here)",
     )
     run.set_defaults(func=_verify_command)
 
@@ -32,9 +35,13 @@ async def _verify(url: str) -> list[str]:
 
 
 def _verify_command(_args: argparse.Namespace) -> int:
-    url = os.environ.get("ONEBUDGET_DATABASE_URL", "")
+    state = read_state()
+    url = os.environ.get("ONEBUDGET_DATABASE_URL", "") or (state.postgresql if state else "")
     if not url:
-        print("ONEBUDGET_DATABASE_URL is not set", file=sys.stderr)
+        print(
+            "ONEBUDGET_DATABASE_URL is not set and no stack runs here (./scripts/run)",
+            file=sys.stderr,
+        )
         sys.exit(2)
     problems = asyncio.run(_verify(url))
     for problem in problems:

@@ -24,8 +24,8 @@ AMOUNT_MAX = PENCE_MAX
 BALANCE_MAX = 2**63 - 1
 TIMEOUT_S_MAX = 366 * 24 * 3600
 US_PER_S = 1_000_000
-_CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-_KIND = re.compile(r"^[a-z][a-z_]{0,39}$")
+_CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}\Z")
+_KIND = re.compile(r"^[a-z][a-z_]{0,39}\Z")
 
 
 @functools.lru_cache(maxsize=1024)

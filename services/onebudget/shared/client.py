@@ -3,7 +3,6 @@ what a refusal says, and a plain-text table."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,18 +11,17 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
-DEFAULT_ADDRESSES = {
-    "entitlement": "127.0.0.1:50051",
-    "allocation": "127.0.0.1:50052",
-    "payment": "127.0.0.1:50053",
-    "reporting": "127.0.0.1:50054",
-}
+# Where a service listens: one decision, with the stack `onebudget up` started (its state file).
+from onebudget.shared.runtime.stack_state import DEFAULT_ADDRESSES, service_address
 
-
-def service_address(service: str) -> str:
-    """`ONEBUDGET_<SERVICE>_ADDRESS`, else the default local port of `onebudget up`."""
-    value = os.environ.get(f"ONEBUDGET_{service.upper()}_ADDRESS", "").strip()
-    return value or DEFAULT_ADDRESSES[service]
+__all__ = [
+    "DEFAULT_ADDRESSES",
+    "error_details",
+    "error_reason",
+    "explain",
+    "service_address",
+    "table",
+]
 
 
 def error_details(

@@ -97,6 +97,8 @@ class ServiceConfig:
     # How long request ids, outbox rows and stream messages are kept (shared/retention.py);
     # None: the documented defaults.
     retention: RetentionPolicy | None = None
+    # Where /metrics is served over HTTP (shared/metrics.py); 0 = not served.
+    metrics_port: int = 0
 
     @classmethod
     def from_env(
@@ -122,4 +124,5 @@ class ServiceConfig:
                 else ""
             ),
             retention=RetentionPolicy.from_env(env),
+            metrics_port=env_port(env, f"{prefix}_METRICS_PORT", 0),
         )

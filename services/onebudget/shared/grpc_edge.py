@@ -27,6 +27,7 @@ from onebudget.shared.errors import (
     Unavailable,
 )
 from onebudget.shared.logging import get_logger
+from onebudget.shared.metrics import observe_rpc
 from onebudget.shared.transient import as_retryable
 
 _log = get_logger("onebudget.rpc")
@@ -114,14 +115,16 @@ def _wrap(method: str, service: str, inner: Handler) -> Handler:
             # answers the caller at once), so a log reader never sees an answer without it.
             nonlocal logged
             logged = True
+            duration_s = time.perf_counter() - started
             _log.info(
                 "rpc",
                 method=method,
                 status=outcome,
-                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                duration_ms=round(duration_s * 1000, 3),
                 request_id=_request_id(request, context),
                 **fields,
             )
+            observe_rpc(service, method, outcome, duration_s)
 
         try:
             try:

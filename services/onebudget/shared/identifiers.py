@@ -8,10 +8,10 @@ NHS_NUMBER_LENGTH = 10
 _NHS_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
 # ODS codes of commissioners: ICB (3, e.g. QNQ), sub-ICB location / former CCG (3 like 00L, or 5
 # like D4U1Y). Upper-case letters and digits only.
-_ODS_CODE = re.compile(r"^(?:[A-Z0-9]{3}|[A-Z0-9]{5})$")
+_ODS_CODE = re.compile(r"^(?:[A-Z0-9]{3}|[A-Z0-9]{5})\Z")
 # GSS codes of councils with social-services duties: E06 unitary, E08 metropolitan, E09 London
 # borough, E10 county; 9 characters. E07 districts do not run social care.
-_GSS_SOCIAL_CARE = re.compile(r"^E(?:06|08|09|10)\d{6}$")
+_GSS_SOCIAL_CARE = re.compile(r"^E(?:06|08|09|10)\d{6}\Z")
 
 
 def nhs_check_digit(first_nine: str) -> int | None:

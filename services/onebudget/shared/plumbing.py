@@ -16,7 +16,7 @@ import re
 
 from onebudget.shared.db import Migration
 
-_SCHEMA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+_SCHEMA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}\Z")
 
 
 def _check_schema(schema: str) -> str:

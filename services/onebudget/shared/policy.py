@@ -38,7 +38,7 @@ EXCLUDED_CATEGORIES_DEFAULT: frozenset[str] = frozenset(
 )
 # The stable reason of the refusal, the same in allocation and payment (never renamed).
 CATEGORY_EXCLUDED = "CATEGORY_EXCLUDED"
-_CATEGORY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_CATEGORY = re.compile(r"^[a-z][a-z0-9_]{0,39}\Z")
 
 
 def is_excluded(category: str, excluded: frozenset[str]) -> bool:

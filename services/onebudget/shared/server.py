@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -38,6 +39,7 @@ from onebudget.shared.config import ConfigError, ServiceConfig
 from onebudget.shared.db import Migration
 from onebudget.shared.grpc_edge import EdgeServicer, SafeDecodingServer
 from onebudget.shared.logging import configure_logging, get_logger
+from onebudget.shared.metrics import SUPERVISION, MetricsEndpoint, sample_database
 from onebudget.shared.plumbing import plumbing_migrations
 from onebudget.shared.pruning import pruner
 from onebudget.shared.relay import OutboxRelay
@@ -111,6 +113,7 @@ class ServiceHost:
         self.supervised: list[Supervision] = []  # the top-level background tasks
         self.serving = True
         self.runtime: Runtime | None = None
+        self.metrics: MetricsEndpoint | None = None
 
     async def start(self) -> None:
         pool = await db.create_pool(self.config.database_url, max_size=self.config.pool_size_max)
@@ -136,7 +139,14 @@ class ServiceHost:
         with supervising(self.parts):
             self._start_background(self.runtime)
         self._watcher = asyncio.create_task(self._watch_health(), name="health")
-        _log.info("service_started", service=self.spec.name, address=self.address)
+        self.metrics = MetricsEndpoint(self.config.metrics_port, self.config.grpc_host)
+        SUPERVISION.add(self.spec.name, lambda: self.supervised)
+        _log.info(
+            "service_started",
+            service=self.spec.name,
+            address=self.address,
+            metrics_port=self.metrics.port,
+        )
 
     def failing_parts(self) -> list[str]:
         """The names of the parts failing now ("nats" while the bus connection is down)."""
@@ -214,6 +224,9 @@ class ServiceHost:
         if self.spec.publishes:
             relay = OutboxRelay(runtime.pool, runtime.js, self.spec.schema, nc=runtime.nc)
             factories.insert(0, relay.run)
+            factories.append(
+                functools.partial(sample_database, self.spec.name, self.spec.schema, runtime.pool)
+            )
         factories.append(pruner(runtime.pool, self.spec.schema, self.retention, runtime.clock))
         taken: set[str] = set()
         for factory in factories:
@@ -230,6 +243,9 @@ class ServiceHost:
         if self._watcher is not None:
             await cancel_and_wait([self._watcher])
             self._watcher = None
+        SUPERVISION.remove(self.spec.name)
+        if self.metrics is not None:
+            self.metrics.close()
         with contextlib.suppress(Exception):
             await self._health.enter_graceful_shutdown()
         if self._server is not None:
@@ -258,7 +274,8 @@ def part_label(factory: Callable[[], Awaitable[None]]) -> str:
     durable = getattr(owner, "durable_name", None)
     if isinstance(durable, str):
         return f"consumer.{durable}"
-    name = getattr(factory, "__qualname__", "task")
+    func = getattr(factory, "func", factory)  # a functools.partial names its function
+    name = getattr(func, "__qualname__", "task")
     parts = [p for p in name.split(".") if p not in ("<locals>", "run")]
     return parts[-1] if parts else "task"
 

@@ -2,7 +2,12 @@
 
 Each service runs in its own process (`python -m onebudget.<service>`), as in production, so the
 stack uses both cores. Ports are the defaults when free, otherwise free ones; the table of where
-each service listens is printed once all report SERVING on the standard health check.
+each service listens is printed once all report SERVING on the standard health check, and
+written to the stack's state file (`shared/runtime/stack_state.py`) where the CLI finds it.
+
+`up` supervises its children: one that exits is reaped (no zombie), logged, and started again
+after a backoff (1, 2, 4, 8, 16 s); a child that exits more than RESTARTS_MAX times within
+CRASH_WINDOW_S makes `up` give up loudly (StackFailed: the stack stops, `up` exits 1).
 """
 
 from __future__ import annotations
@@ -21,13 +26,36 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from onebudget.shared.runtime.infra import LocalInfra, project_state_dir, stop_child
 from onebudget.shared.runtime.ports import free_port
+from onebudget.shared.runtime.stack_state import (
+    DEFAULT_ADDRESSES,
+    StackState,
+    remove_state,
+    write_state,
+)
 
+# The default port of each service: the one table in stack_state, which clients read too.
 SERVICES: dict[str, int] = {
-    "entitlement": 50051,
-    "allocation": 50052,
-    "payment": 50053,
-    "reporting": 50054,
+    name: int(address.rsplit(":", 1)[1]) for name, address in DEFAULT_ADDRESSES.items()
 }
+RESTARTS_MAX = 5  # exits of one child within CRASH_WINDOW_S that `up` restarts
+CRASH_WINDOW_S = 300.0
+BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0)
+
+
+class StackFailed(RuntimeError):
+    """A child of `up` keeps exiting: restarting it again would hide the fault."""
+
+
+def describe_exit(code: int) -> str:
+    """`-9` -> "killed by SIGKILL", `3` -> "exit code 3"."""
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
 DASHBOARD_PORT = 8050
 DASHBOARD_MODULE = "onebudget.reporting.entrypoints.dashboard"
 READY_TIMEOUT_S = 60.0
@@ -83,8 +111,12 @@ class Stack:
     infra: LocalInfra | None = None
     addresses: dict[str, str] = field(default_factory=dict)
     dashboard_url: str = ""
+    metrics: dict[str, str] = field(default_factory=dict)  # /metrics URL per service
+    restarts: dict[str, int] = field(default_factory=dict)
     _children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _how: dict[str, tuple[str, dict[str, str], Path]] = field(default_factory=dict)
+    _exits: dict[str, list[float]] = field(default_factory=dict)  # monotonic times, per child
+    _restart_at: dict[str, float] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
         assert self.infra is not None
@@ -110,18 +142,75 @@ class Stack:
             logs = project_state_dir() / self.name / "logs"
             logs.mkdir(parents=True, exist_ok=True)
             for service, address in self.addresses.items():
+                metrics_port = free_port()
+                self.metrics[service] = f"http://127.0.0.1:{metrics_port}/metrics"
                 self._spawn(
                     service,
                     f"onebudget.{service}",
-                    {f"ONEBUDGET_{service.upper()}_PORT": address.rsplit(":", 1)[1]},
+                    {
+                        f"ONEBUDGET_{service.upper()}_PORT": address.rsplit(":", 1)[1],
+                        f"ONEBUDGET_{service.upper()}_METRICS_PORT": str(metrics_port),
+                    },
                     logs,
                 )
             for address in self.addresses.values():
                 wait_serving(address)
             self._start_dashboard(logs)
+            self.write_state()
         except BaseException:
             self.stop()
             raise
+
+    def write_state(self) -> Path:
+        """Write where everything listens (and the restarts so far) for the CLI to find."""
+        assert self.infra is not None
+        return write_state(
+            StackState(
+                pid=os.getpid(),
+                services=dict(self.addresses),
+                dashboard=self.dashboard_url,
+                postgresql=self.infra.database_url,
+                nats=self.infra.nats_url,
+                logs=str(project_state_dir() / self.name / "logs"),
+                restarts=dict(self.restarts),
+                metrics=dict(self.metrics),
+            ),
+            self.name,
+        )
+
+    def supervise_children(self, now: float) -> list[str]:
+        """Reap each child that exited and start it again after its backoff; the lines to tell
+        the operator. Call it often (`up` does, twice a second) with time.monotonic().
+
+        Raises StackFailed when a child exited more than RESTARTS_MAX times in CRASH_WINDOW_S."""
+        told: list[str] = []
+        for name, child in list(self._children.items()):
+            if name in self._restart_at:
+                if now >= self._restart_at[name]:
+                    del self._restart_at[name]
+                    self.respawn(name)
+                    self.restarts[name] = self.restarts.get(name, 0) + 1
+                    self.write_state()
+                    told.append(f"{name}: started again (restart {self.restarts[name]})")
+                continue
+            code = child.poll()  # reaps it: no zombie is left
+            if code is None:
+                continue
+            exits = [t for t in self._exits.get(name, []) if now - t < CRASH_WINDOW_S] + [now]
+            self._exits[name] = exits
+            log = project_state_dir() / self.name / "logs" / f"{name}.log"
+            if len(exits) > RESTARTS_MAX:
+                raise StackFailed(
+                    f"{name} exited {len(exits)} times in {CRASH_WINDOW_S:.0f} s"
+                    f" (last: {describe_exit(code)}); giving up. Its log: {log}"
+                )
+            delay = BACKOFF_S[min(len(exits), len(BACKOFF_S)) - 1]
+            self._restart_at[name] = now + delay
+            told.append(
+                f"{name}: exited ({describe_exit(code)}); starting it again in {delay:g} s"
+                f" (log: {log})"
+            )
+        return told
 
     def kill(self, name: str) -> None:
         """Kill -9 one child (a crash, for the chaos harness); `respawn` starts it again."""
@@ -171,6 +260,8 @@ class Stack:
                 child.kill()
                 child.wait()
         self._children.clear()
+        self._restart_at.clear()
+        remove_state(self.name)
         for pid_file in (project_state_dir() / self.name).glob("pids/*.pid"):
             pid_file.unlink(missing_ok=True)
         if self.infra is not None:
@@ -190,3 +281,15 @@ class Stack:
                 f"  {'logs':<12} {project_state_dir() / self.name / 'logs'}",
             ]
         )
+
+
+def health_of(address: str, timeout_s: float = 2.0) -> str:
+    """The standard health check's answer (SERVING, NOT_SERVING ...) or UNREACHABLE."""
+    with grpc.insecure_channel(address) as channel:
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=timeout_s
+            )
+        except grpc.RpcError:
+            return "UNREACHABLE"
+    return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))

@@ -185,6 +185,17 @@ async def upsert_person(
     )
 
 
+async def get_eligibility(
+    conn: asyncpg.Connection, person_id: uuid.UUID, category: str
+) -> Row | None:
+    """The decision in force in the category, locked until the transaction ends."""
+    return await conn.fetchrow(
+        "SELECT * FROM allocation.eligibility WHERE person_id = $1 AND category = $2 FOR UPDATE",
+        person_id,
+        category,
+    )
+
+
 async def set_eligibility(
     conn: asyncpg.Connection,
     person_id: uuid.UUID,
@@ -192,33 +203,95 @@ async def set_eligibility(
     granted: bool,
     decided_on: date | None,
     child: bool,
+    recorded: int = 0,
 ) -> None:
-    """The latest decision per category wins (events arrive in the person's order)."""
+    """Store the decision in force (the caller decided it holds: shared/standing.py)."""
     await conn.execute(
-        "INSERT INTO allocation.eligibility (person_id, category, granted, decided_on, child)"
-        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (person_id, category) DO UPDATE SET"
-        " granted = EXCLUDED.granted, decided_on = EXCLUDED.decided_on, child = EXCLUDED.child",
+        "INSERT INTO allocation.eligibility (person_id, category, granted, decided_on, child,"
+        " recorded) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (person_id, category) DO UPDATE"
+        " SET granted = EXCLUDED.granted, decided_on = EXCLUDED.decided_on,"
+        " child = EXCLUDED.child, recorded = EXCLUDED.recorded",
         person_id,
         category,
         granted,
         decided_on,
         child,
+        recorded,
     )
+
+
+async def get_phb(conn: asyncpg.Connection, person_id: uuid.UUID, category: str) -> Row | None:
+    """The PHB decision in force in the category, locked until the transaction ends."""
+    return await conn.fetchrow(
+        "SELECT * FROM allocation.phb_standing WHERE person_id = $1 AND category = $2 FOR UPDATE",
+        person_id,
+        category,
+    )
+
+
+async def set_phb(
+    conn: asyncpg.Connection,
+    person_id: uuid.UUID,
+    category: str,
+    granted: bool,
+    decided_on: date,
+    right_to_have: bool,
+    recorded: int,
+) -> None:
+    """Store the PHB decision in force (the caller decided it holds: shared/standing.py)."""
+    await conn.execute(
+        "INSERT INTO allocation.phb_standing (person_id, category, granted, decided_on,"
+        " right_to_have, recorded) VALUES ($1, $2, $3, $4, $5, $6)"
+        " ON CONFLICT (person_id, category) DO UPDATE SET granted = EXCLUDED.granted,"
+        " decided_on = EXCLUDED.decided_on, right_to_have = EXCLUDED.right_to_have,"
+        " recorded = EXCLUDED.recorded",
+        person_id,
+        category,
+        granted,
+        decided_on,
+        right_to_have,
+        recorded,
+    )
+
+
+async def standings(conn: asyncpg.Connection, person_id: uuid.UUID) -> list[Row]:
+    """Per category: the eligibility and PHB decisions in force (either may be missing)."""
+    return list(
+        await conn.fetch(
+            "SELECT coalesce(e.category, p.category) AS category,"
+            " e.granted AS eligibility_granted, e.decided_on AS eligibility_decided_on,"
+            " e.recorded AS eligibility_recorded, coalesce(e.child, false) AS child,"
+            " p.granted AS phb_granted, p.decided_on AS phb_decided_on,"
+            " p.recorded AS phb_recorded"
+            " FROM (SELECT * FROM allocation.eligibility WHERE person_id = $1) e"
+            " FULL JOIN (SELECT * FROM allocation.phb_standing WHERE person_id = $1) p"
+            " ON p.category = e.category ORDER BY 1",
+            person_id,
+        )
+    )
+
+
+async def lock_person(conn: asyncpg.Connection, person_id: uuid.UUID) -> Row | None:
+    """The person's row, locked: their budget creations run one after the other."""
+    return await conn.fetchrow(
+        "SELECT * FROM allocation.people WHERE person_id = $1 FOR UPDATE", person_id
+    )
+
+
+async def open_budget_ids_in_year(
+    conn: asyncpg.Connection, person_id: uuid.UUID, year: int
+) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT budget_id FROM allocation.budgets WHERE person_id = $1 AND financial_year = $2"
+        " AND status <> 'ENDED' ORDER BY created_at",
+        person_id,
+        year,
+    )
+    return [str(r["budget_id"]) for r in rows]
 
 
 async def get_person(conn: asyncpg.Connection, person_id: uuid.UUID) -> Row | None:
     return await conn.fetchrow("SELECT * FROM allocation.people WHERE person_id = $1", person_id)
-
-
-async def granted_categories(conn: asyncpg.Connection, person_id: uuid.UUID) -> list[Row]:
-    """Granted categories, the most recently decided first."""
-    return list(
-        await conn.fetch(
-            "SELECT category, child FROM allocation.eligibility"
-            " WHERE person_id = $1 AND granted ORDER BY decided_on DESC NULLS LAST, seq DESC",
-            person_id,
-        )
-    )
 
 
 # -- budgets and plan lines ---------------------------------------------------------------------

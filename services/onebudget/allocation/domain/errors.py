@@ -34,6 +34,10 @@ COUNCIL_POT_EXHAUSTED = "COUNCIL_POT_EXHAUSTED"
 CUT_BELOW_SPENT = "CUT_BELOW_SPENT_OR_RESERVED"
 CONCURRENT_PAYMENTS = "CONCURRENT_PAYMENTS"  # ABORTED: retry the same request
 REVISION_EMPTY = "REVISION_CHANGES_NOTHING"
+# A budget rests on a granted eligibility and a granted PHB in its cohort (docs/adr/0010).
+NO_PHB_GRANTED = "NO_PHB_GRANTED"
+# One integrated budget per person per financial year (ALREADY_EXISTS; docs/adr/0010).
+BUDGET_EXISTS_FOR_YEAR = "BUDGET_EXISTS_FOR_YEAR"
 
 
 def not_found(reason: str, what: str, key: str) -> NotFound:

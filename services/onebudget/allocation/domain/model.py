@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from onebudget.allocation.domain import errors
 from onebudget.ledger.domain import AMOUNT_MAX, FundingStream
+from onebudget.shared.errors import AlreadyExists, FailedPrecondition
 from onebudget.shared.money import BASIS_POINTS_WHOLE, share_of, split_by_basis_points
+from onebudget.shared.standing import Decision
 
 # Financial years are named by their starting year. CCGs began in April 2013; the ledger stores
 # years up to 2100, so the last year that ends inside that range is 2099.
@@ -34,7 +37,7 @@ STREAMS: tuple[FundingStream, ...] = (
     FundingStream.CLIENT,
 )
 GENERAL_COHORT = ""  # the ring-fence for the overall target less the cohort targets
-_CATEGORY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_CATEGORY = re.compile(r"^[a-z][a-z0-9_]{0,39}\Z")
 # What a budget may never buy is one policy shared with payment: onebudget.shared.policy.
 
 
@@ -157,3 +160,72 @@ def plan_totals(lines: Iterable[PlanLineTerms]) -> dict[FundingStream, int]:
 
 def uses_council_money(split: Split) -> bool:
     return split.council_bp > 0 or split.client_bp > 0
+
+
+# -- what a budget rests on (docs/adr/0010) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A person's decisions in force in one category, as entitlement's events told allocation
+    (each the latest by date, ties by recording order: `onebudget.shared.standing`)."""
+
+    category: str
+    eligibility: Decision | None
+    phb: Decision | None
+    child: bool = False
+
+
+def budget_cohort(requested: str, standings: Sequence[Standing]) -> Standing:
+    """The cohort a budget is for: the requested one ("" = the most recently decided), where the
+    person holds both a granted eligibility and a granted PHB.
+
+    A PHB is an amount the commissioner identifies after granting a request for one, by right
+    (Standing Rules reg 32A/32B: CHC, children's continuing care, s117, wheelchairs) or at its
+    discretion; eligibility alone is not a PHB. Raises FAILED_PRECONDITION `NO_ELIGIBILITY` when
+    no granted eligibility stands (in the requested cohort), else `NO_PHB_GRANTED` when no
+    granted PHB request stands with it."""
+    eligible = [
+        s
+        for s in standings
+        if s.eligibility is not None
+        and s.eligibility.granted
+        and (not requested or s.category == requested)
+    ]
+    scope = f" for {requested}" if requested else ""
+    if not eligible:
+        raise FailedPrecondition(
+            reason=errors.NO_ELIGIBILITY,
+            message="the person holds no granted eligibility" + scope,
+            metadata={"cohort": requested},
+        )
+    with_phb = [s for s in eligible if s.phb is not None and s.phb.granted]
+    if not with_phb:
+        raise FailedPrecondition(
+            reason=errors.NO_PHB_GRANTED,
+            message="no PHB request of the person is granted"
+            + scope
+            + ": a budget follows the commissioner's grant of a PHB (by right or discretion)",
+            metadata={"cohort": requested},
+        )
+    return max(with_phb, key=lambda s: _recency(s.eligibility))
+
+
+def _recency(decision: Decision | None) -> tuple[date, int]:
+    assert decision is not None
+    return decision.decided_on, decision.recorded
+
+
+def check_one_budget_per_year(year: int, open_budget_ids: Sequence[str]) -> None:
+    """One integrated budget per person per financial year (README; shared/domain.md "IPB": one
+    budget funded by NHS and council with separate streams). A change to the care plan is a
+    revision of that budget (ReviseBudget), across cohorts too; a new budget in the year is
+    possible only once the open one has ended. Raises ALREADY_EXISTS `BUDGET_EXISTS_FOR_YEAR`
+    naming the open budget."""
+    if open_budget_ids:
+        raise AlreadyExists(
+            reason=errors.BUDGET_EXISTS_FOR_YEAR,
+            message=f"the person already holds an integrated budget for {year}: revise it "
+            "(ReviseBudget), or end it before creating another",
+            metadata={"budget_id": open_budget_ids[0], "financial_year": str(year)},
+        )

@@ -22,7 +22,7 @@ import grpc
 from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.allocation.v1 import allocation_service_pb2_grpc as pb_grpc
 from onebudget.shared.client import explain, service_address, table
-from onebudget.shared.money import format_pence
+from onebudget.shared.money import BASIS_POINTS_WHOLE, format_pence
 
 CALL_TIMEOUT_S = 30.0
 PAGES_MAX = 100  # a listing stops after this many pages (page_size_max each)
@@ -30,7 +30,7 @@ PAGES_MAX = 100  # a listing stops after this many pages (page_size_max each)
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     finance = subparsers.add_parser("finance", help="commissioner allocations and budgets")
-    commands = finance.add_subparsers(dest="finance_command", required=True)
+    commands = finance.add_subparsers(dest="finance_command", required=True, metavar="COMMAND")
     allocate = commands.add_parser("allocate", help="set a commissioner's allocation")
     allocate.add_argument("--commissioner", required=True, help="ODS code, e.g. 00L")
     allocate.add_argument("--year", type=int, required=True, help="2026 = 2026-04-01..")
@@ -40,8 +40,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
         "--cohort",
         action="append",
         default=[],
+        type=cohort_target,
         metavar="COHORT=BP",
-        help="a cohort target, e.g. LONG_TERM_CONDITION=200 (repeatable)",
+        help="a cohort target in basis points, e.g. LONG_TERM_CONDITION=200 (repeatable;"
+        f" cohorts: {', '.join(_COHORTS)})",
     )
     allocate.set_defaults(func=_run(_allocate))
     budgets = commands.add_parser("budgets", help="list budgets")
@@ -78,14 +80,29 @@ async def _with_stub(command: Command, args: argparse.Namespace) -> str:
         return await command(stub, args)
 
 
-def _cohort_targets(specs: Sequence[str]) -> list[pb.CohortTarget]:
-    targets = []
-    for spec in specs:
-        name, _, bp = spec.partition("=")
-        targets.append(
-            pb.CohortTarget(cohort=f"COHORT_{name.strip().upper()}", basis_points=int(bp))
+_COHORTS = [
+    name.removeprefix("COHORT_")
+    for name in pb.Cohort.keys()  # noqa: SIM118 - an enum wrapper, not a dict
+    if name != "COHORT_UNSPECIFIED"
+]
+
+
+def cohort_target(spec: str) -> pb.CohortTarget:
+    """`LONG_TERM_CONDITION=200` -> a CohortTarget; a bad spec is one argparse error line that
+    names what is wrong (argparse.ArgumentTypeError)."""
+    name, sep, bp = spec.partition("=")
+    cohort = name.strip().upper()
+    if not sep:
+        raise argparse.ArgumentTypeError(f"{spec!r} is not COHORT=BP, e.g. LONG_TERM_CONDITION=200")
+    if cohort not in _COHORTS:
+        raise argparse.ArgumentTypeError(
+            f"{name.strip()!r} is not a cohort (one of {', '.join(_COHORTS)})"
         )
-    return targets
+    if not bp.strip().isdigit() or int(bp) > BASIS_POINTS_WHOLE:
+        raise argparse.ArgumentTypeError(
+            f"{bp.strip()!r} is not basis points from 0 to {BASIS_POINTS_WHOLE:,} (200 = 2%)"
+        )
+    return pb.CohortTarget(cohort=f"COHORT_{cohort}", basis_points=int(bp))
 
 
 def allocation_table(allocation: pb.CommissionerAllocation) -> str:
@@ -120,7 +137,7 @@ async def _allocate(stub: pb_grpc.AllocationServiceStub, args: argparse.Namespac
             financial_year=args.year,
             allocation_pence=args.allocation_pence,
             phb_target_basis_points=args.target_bp,
-            cohort_targets=_cohort_targets(args.cohort),
+            cohort_targets=list(args.cohort),
         ),
         timeout=CALL_TIMEOUT_S,
     )

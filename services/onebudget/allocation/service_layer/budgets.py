@@ -27,6 +27,7 @@ from onebudget.shared import paging
 from onebudget.shared.errors import Aborted, DomainError, Violations
 from onebudget.shared.idempotency import check_request_id, run_idempotent
 from onebudget.shared.policy import CategoryPolicy
+from onebudget.shared.standing import Decision
 from onebudget.shared.validation import check_pence, parse_date, require_uuid
 
 SCHEMA = "allocation"
@@ -89,19 +90,29 @@ async def _person_who_may_have_a_budget(conn: asyncpg.Connection, person_id: uui
 
 async def _eligible_cohort(
     conn: asyncpg.Connection, person_id: uuid.UUID, cohort: str
-) -> tuple[str, bool]:
-    """The cohort the budget is for and whether the person is a child, from a granted
-    eligibility (the requested cohort's, or the most recent)."""
-    granted = await repo.granted_categories(conn, person_id)
-    match = [g for g in granted if g["category"] == cohort] if cohort else granted
-    if not match:
-        raise errors.precondition(
-            errors.NO_ELIGIBILITY,
-            "the person holds no granted eligibility" + (f" for {cohort}" if cohort else ""),
-            person_id=str(person_id),
-            cohort=cohort,
+) -> model.Standing:
+    """The cohort the budget is for, where a granted eligibility and a granted PHB stand (the
+    requested cohort, or the most recently decided): model.budget_cohort decides."""
+    found = [
+        model.Standing(
+            category=r["category"],
+            eligibility=_decision(r, "eligibility"),
+            phb=_decision(r, "phb"),
+            child=bool(r["child"]),
         )
-    return match[0]["category"], bool(match[0]["child"])
+        for r in await repo.standings(conn, person_id)
+    ]
+    return model.budget_cohort(cohort, found)
+
+
+def _decision(row: Row, prefix: str) -> Decision | None:
+    if row[f"{prefix}_granted"] is None:
+        return None
+    return Decision(
+        row[f"{prefix}_granted"],
+        row[f"{prefix}_decided_on"] or date.min,
+        row[f"{prefix}_recorded"],
+    )
 
 
 async def _create(
@@ -111,7 +122,13 @@ async def _create(
     period: tuple[date, date],
 ) -> pb.Budget:
     person = await _person_who_may_have_a_budget(conn, person_id)
-    cohort, child = await _eligible_cohort(conn, person_id, validation.cohort_name(request.cohort))
+    await repo.lock_person(conn, person_id)  # one creation at a time per person
+    stands = await _eligible_cohort(conn, person_id, validation.cohort_name(request.cohort))
+    cohort, child = stands.category, stands.child
+    model.check_one_budget_per_year(
+        request.financial_year,
+        await repo.open_budget_ids_in_year(conn, person_id, request.financial_year),
+    )
     ods = request.commissioner_ods_code or person["commissioner_ods_code"]
     if not ods or not await repo.commissioner_exists(conn, ods):
         raise errors.not_found(errors.COMMISSIONER_NOT_FOUND, "commissioner", ods)
@@ -511,6 +528,8 @@ async def _agree(
     budget = await _locked_budget(conn, budget_id)
     _require_status(budget, BudgetStatus.DRAFT)
     await _person_who_may_have_a_budget(conn, budget["person_id"])
+    # What the budget rests on may have changed since it was drafted (a later refusal).
+    await _eligible_cohort(conn, budget["person_id"], budget["cohort"])
     lines = await repo.plan_lines(conn, budget_id)
     if not lines:
         raise errors.precondition(errors.PLAN_EMPTY, "agree a plan with at least one line")

@@ -19,6 +19,7 @@ from onebudget.allocation.domain.model import EndReason
 from onebudget.allocation.service_layer import budgets
 from onebudget.events.v1 import entitlement_pb2 as ent
 from onebudget.events.v1 import envelope_pb2
+from onebudget.shared import standing
 from onebudget.shared.clock import england_date
 from onebudget.shared.consumer import PoisonEvent
 
@@ -76,21 +77,26 @@ async def handle(conn: asyncpg.Connection, envelope: envelope_pb2.EventEnvelope)
     occurred_on = None
     if envelope.HasField("occurred_at"):
         occurred_on = england_date(envelope.occurred_at.ToDatetime(tzinfo=UTC))
-    await apply(conn, payload, envelope.event_id, occurred_on)
+    await apply(conn, payload, envelope.event_id, occurred_on, envelope.aggregate_version)
 
 
 async def apply(
-    conn: asyncpg.Connection, event: Any, event_id: str, occurred_on: date | None = None
+    conn: asyncpg.Connection,
+    event: Any,
+    event_id: str,
+    occurred_on: date | None = None,
+    recorded: int = 0,
 ) -> None:
     """`occurred_on` (England's date of the event) dates an end when the event gives no date:
-    a redelivery or a replay gets the same day, which reading the clock now would not."""
+    a redelivery or a replay gets the same day, which reading the clock now would not.
+    `recorded` is the person's event version: entitlement's recording order of a decision."""
     person = _person_id(event.person_id)
     if isinstance(event, ent.PersonRegistered | ent.PersonDetailsUpdated):
         await repo.upsert_person(conn, person, event.commissioner_ods_code, event.council_gss_code)
     elif isinstance(event, ent.EligibilityDecided):
-        await _decided(conn, person, event, event.decided_on)
+        await _eligibility_decided(conn, person, event, recorded)
     elif isinstance(event, ent.PersonalHealthBudgetRequestDecided | ent.ReconsiderationDecided):
-        await _decided(conn, person, event, event.decided_on)
+        await _phb_decided(conn, person, event, recorded)
         if event.outcome == ent.DECISION_OUTCOME_GRANTED:
             # A granted PHB after a withdrawal of consent makes the person active again.
             await repo.upsert_person(conn, person, "", "", state="ACTIVE")
@@ -116,14 +122,48 @@ async def apply(
         )
 
 
-async def _decided(conn: asyncpg.Connection, person: uuid.UUID, event: Any, on: str) -> None:
+async def _eligibility_decided(
+    conn: asyncpg.Connection, person: uuid.UUID, event: Any, recorded: int
+) -> None:
+    """The decision is stored only if it holds over the one in force (shared/standing.py:
+    the latest by decided_on, ties by recording order), as entitlement decides."""
     await repo.upsert_person(
         conn, person, event.commissioner_ods_code, event.council_gss_code, child=event.child
     )
-    granted = event.outcome == ent.DECISION_OUTCOME_GRANTED
-    await repo.set_eligibility(
-        conn, person, _category(event.category), granted, _day(on), event.child
+    category = _category(event.category)
+    new = standing.Decision(
+        event.outcome == ent.DECISION_OUTCOME_GRANTED, _day(event.decided_on) or date.min, recorded
     )
+    held = await repo.get_eligibility(conn, person, category)
+    if held is not None and not standing.holds_over(new, _held(held)):
+        return
+    await repo.set_eligibility(
+        conn, person, category, new.granted, _day(event.decided_on), event.child, recorded
+    )
+
+
+async def _phb_decided(
+    conn: asyncpg.Connection, person: uuid.UUID, event: Any, recorded: int
+) -> None:
+    """A decision on a PHB request (or its reconsideration) in force per category, by the same
+    rule: a budget rests on a granted one (model.budget_cohort)."""
+    await repo.upsert_person(
+        conn, person, event.commissioner_ods_code, event.council_gss_code, child=event.child
+    )
+    category = _category(event.category)
+    new = standing.Decision(
+        event.outcome == ent.DECISION_OUTCOME_GRANTED, _day(event.decided_on) or date.min, recorded
+    )
+    held = await repo.get_phb(conn, person, category)
+    if held is not None and not standing.holds_over(new, _held(held)):
+        return
+    await repo.set_phb(
+        conn, person, category, new.granted, new.decided_on, event.right_to_have, recorded
+    )
+
+
+def _held(row: Any) -> standing.Decision:
+    return standing.Decision(row["granted"], row["decided_on"] or date.min, row["recorded"])
 
 
 async def _stop(

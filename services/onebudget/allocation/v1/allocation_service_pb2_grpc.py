@@ -176,7 +176,12 @@ class AllocationServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CreateBudget(self, request, context):
-        """Open a (draft) integrated budget for a person who holds a granted eligibility.
+        """Open a (draft) integrated budget for a person who holds a granted eligibility and a granted
+        PHB request in the cohort (the decisions in force: the latest by decided_on, ties by
+        recording order). One integrated budget per person per financial year, across cohorts: a
+        change is a ReviseBudget of it; a new one follows only an ended one. Reasons: NO_ELIGIBILITY,
+        NO_PHB_GRANTED (FAILED_PRECONDITION), BUDGET_EXISTS_FOR_YEAR (ALREADY_EXISTS, metadata
+        budget_id), PERSON_DECEASED, CONSENT_WITHDRAWN.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -209,7 +214,8 @@ class AllocationServiceServicer:
 
     def AgreeBudget(self, request, context):
         """The agreed budget is the costed plan: each stream's share moves from its funder into the
-        budget's stream accounts, all in one transaction.
+        budget's stream accounts, all in one transaction. The eligibility and PHB the budget rests
+        on must still stand (NO_ELIGIBILITY, NO_PHB_GRANTED).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -12,6 +12,7 @@ from datetime import date
 
 from onebudget.entitlement.domain import errors
 from onebudget.entitlement.domain.dates import age_on
+from onebudget.shared import standing
 from onebudget.shared.errors import FailedPrecondition
 
 ADULT_AGE_YEARS = 18
@@ -87,13 +88,17 @@ class EligibilityRecord:
 
 
 def holds_granted(records: Iterable[EligibilityRecord], category: Category, on: date) -> bool:
-    """The latest decision in the category on or before `on` granted it (a refusal overrides)."""
-    relevant = [r for r in records if r.category is category and r.decided_on <= on]
-    if not relevant:
-        return False
-    # Decisions arrive in recording order; on the same date the later-recorded one wins.
-    latest = max(enumerate(relevant), key=lambda pair: (pair[1].decided_on, pair[0]))[1]
-    return latest.outcome is Outcome.GRANTED
+    """The decision in force in the category on `on` (England's date) granted it.
+
+    `records` come in recording order. The one rule of `onebudget.shared.standing` decides
+    which decision is in force: the latest `decided_on` on or before `on`, ties by recording
+    order (so a grant back-dated before a refusal does not undo the refusal). Allocation and
+    payment fold entitlement's events with the same rule."""
+    return standing.stands(
+        standing.Decision(r.outcome is Outcome.GRANTED, r.decided_on, recorded)
+        for recorded, r in enumerate(records, start=1)
+        if r.category is category and r.decided_on <= on
+    )
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
 
 def _add_people(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     people = subparsers.add_parser("people", help="register, show and list people")
-    verbs = people.add_subparsers(dest="verb", required=True)
+    verbs = people.add_subparsers(dest="verb", required=True, metavar="COMMAND")
     register = verbs.add_parser("register", help="register a person")
     register.add_argument("--nhs-number", required=True)
     register.add_argument("--given-name", required=True)
@@ -51,7 +51,7 @@ def _add_people(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
 
 def _add_eligibility(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     eligibility = subparsers.add_parser("eligibility", help="record and list eligibility")
-    verbs = eligibility.add_subparsers(dest="verb", required=True)
+    verbs = eligibility.add_subparsers(dest="verb", required=True, metavar="COMMAND")
     record = verbs.add_parser("record", help="record an eligibility decision")
     record.add_argument("person_id")
     record.add_argument("--category", required=True, choices=CATEGORIES)

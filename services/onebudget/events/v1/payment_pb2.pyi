@@ -1,9 +1,10 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -263,3 +264,35 @@ class RepaymentWrittenOff(_message.Message):
     streams: PaymentStreamPence
     reason: str
     def __init__(self, repayment_id: _Optional[str] = ..., context: _Optional[_Union[PaymentContext, _Mapping]] = ..., payee_id: _Optional[str] = ..., amount_pence: _Optional[int] = ..., streams: _Optional[_Union[PaymentStreamPence, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class PaymentsStopped(_message.Message):
+    __slots__ = ("stop_id", "budget_id", "person_id", "grounds", "reasons", "stopped_on")
+    STOP_ID_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_ID_FIELD_NUMBER: _ClassVar[int]
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    GROUNDS_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    STOPPED_ON_FIELD_NUMBER: _ClassVar[int]
+    stop_id: str
+    budget_id: str
+    person_id: str
+    grounds: str
+    reasons: _containers.RepeatedScalarFieldContainer[str]
+    stopped_on: str
+    def __init__(self, stop_id: _Optional[str] = ..., budget_id: _Optional[str] = ..., person_id: _Optional[str] = ..., grounds: _Optional[str] = ..., reasons: _Optional[_Iterable[str]] = ..., stopped_on: _Optional[str] = ...) -> None: ...
+
+class PaymentsResumed(_message.Message):
+    __slots__ = ("stop_id", "budget_id", "person_id", "grounds", "reasons", "resumed_on")
+    STOP_ID_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_ID_FIELD_NUMBER: _ClassVar[int]
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    GROUNDS_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    RESUMED_ON_FIELD_NUMBER: _ClassVar[int]
+    stop_id: str
+    budget_id: str
+    person_id: str
+    grounds: str
+    reasons: _containers.RepeatedScalarFieldContainer[str]
+    resumed_on: str
+    def __init__(self, stop_id: _Optional[str] = ..., budget_id: _Optional[str] = ..., person_id: _Optional[str] = ..., grounds: _Optional[str] = ..., reasons: _Optional[_Iterable[str]] = ..., resumed_on: _Optional[str] = ...) -> None: ...

@@ -11,6 +11,7 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
+from onebudget.payment.domain import stops
 from onebudget.payment.domain.model import Budget, BudgetContext, Payee, PayeeKind, PlanLine
 
 SCHEMA = "payment"
@@ -161,13 +162,32 @@ def _line(row: Any) -> PlanLine:
 
 
 async def budgets(conn: Conn, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, BudgetContext]:
+    """Each budget with whether its payments are stopped (stops.stop_grounds decides)."""
     rows = await conn.fetch(
-        "SELECT b.*, s.person_id IS NOT NULL AS stopped FROM payment.budgets b"
+        "SELECT b.*, s.why AS person_stop, o.grounds AS open_grounds,"
+        " o.stopped_on AS open_stopped_on, e.granted AS eligibility_granted"
+        " FROM payment.budgets b"
         " LEFT JOIN payment.stopped_people s ON s.person_id = b.person_id"
+        " LEFT JOIN payment.payment_stops o ON o.budget_id = b.budget_id AND o.resumed_on IS NULL"
+        " LEFT JOIN payment.eligibility e ON e.person_id = b.person_id AND e.category = b.cohort"
         " WHERE b.budget_id = ANY($1::uuid[])",
         list(ids),
     )
-    return {row["budget_id"]: BudgetContext(_budget(row), row["stopped"]) for row in rows}
+    found = {}
+    for row in rows:
+        grounds = stops.stop_grounds(
+            row["person_stop"], _open_stop(row), row["eligibility_granted"]
+        )
+        found[row["budget_id"]] = BudgetContext(
+            _budget(row), grounds is not None, stop_grounds=grounds or ""
+        )
+    return found
+
+
+def _open_stop(row: Any) -> stops.OpenStop | None:
+    if row["open_grounds"] is None:
+        return None
+    return stops.OpenStop(stops.StopGrounds(row["open_grounds"]), row["open_stopped_on"])
 
 
 async def plan_lines(
@@ -603,15 +623,89 @@ async def paid_instalments(conn: Conn, schedule_id: uuid.UUID) -> list[Any]:
 # -- stopping --------------------------------------------------------------------------------
 
 
-async def stop_person(conn: Conn, person_id: uuid.UUID, why: str, on: date) -> bool:
+async def stop_person(
+    conn: Conn, person_id: uuid.UUID, why: str, on: date, recorded: int = 0
+) -> bool:
     done = await conn.fetchval(
-        "INSERT INTO payment.stopped_people (person_id, why, stopped_on) VALUES ($1, $2, $3)"
-        " ON CONFLICT DO NOTHING RETURNING true",
+        "INSERT INTO payment.stopped_people (person_id, why, stopped_on, recorded)"
+        " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true",
         person_id,
         why,
         on,
+        recorded,
     )
     return bool(done)
+
+
+async def person_stop(conn: Conn, person_id: uuid.UUID) -> Any:
+    return await conn.fetchrow(
+        "SELECT * FROM payment.stopped_people WHERE person_id = $1 FOR UPDATE", person_id
+    )
+
+
+async def lift_person_stop(conn: Conn, person_id: uuid.UUID) -> None:
+    await conn.execute("DELETE FROM payment.stopped_people WHERE person_id = $1", person_id)
+
+
+async def get_eligibility(conn: Conn, person_id: uuid.UUID, category: str) -> Any:
+    return await conn.fetchrow(
+        "SELECT * FROM payment.eligibility WHERE person_id = $1 AND category = $2 FOR UPDATE",
+        person_id,
+        category,
+    )
+
+
+async def set_eligibility(
+    conn: Conn, person_id: uuid.UUID, category: str, granted: bool, on: date, recorded: int
+) -> None:
+    await conn.execute(
+        "INSERT INTO payment.eligibility (person_id, category, granted, decided_on, recorded)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (person_id, category) DO UPDATE SET"
+        " granted = EXCLUDED.granted, decided_on = EXCLUDED.decided_on,"
+        " recorded = EXCLUDED.recorded",
+        person_id,
+        category,
+        granted,
+        on,
+        recorded,
+    )
+
+
+async def budget_for_stop(conn: Conn, budget_id: uuid.UUID) -> Any:
+    """The budget (locked), its open stop and the eligibility decision in its cohort."""
+    return await conn.fetchrow(
+        "SELECT b.state, b.person_id, o.stop_id, o.grounds AS open_grounds,"
+        " o.stopped_on AS open_stopped_on, e.granted AS eligibility_granted"
+        " FROM payment.budgets b"
+        " LEFT JOIN payment.payment_stops o ON o.budget_id = b.budget_id AND o.resumed_on IS NULL"
+        " LEFT JOIN payment.eligibility e ON e.person_id = b.person_id AND e.category = b.cohort"
+        " WHERE b.budget_id = $1 FOR UPDATE OF b",
+        budget_id,
+    )
+
+
+async def insert_stop(conn: Conn, **f: Any) -> Any:
+    return await conn.fetchrow(
+        "INSERT INTO payment.payment_stops (stop_id, budget_id, grounds, reasons, stopped_on)"
+        " VALUES ($1, $2, $3, $4, $5) RETURNING *",
+        f["stop_id"],
+        f["budget_id"],
+        f["grounds"],
+        f["reasons"],
+        f["stopped_on"],
+    )
+
+
+async def resume_stop(
+    conn: Conn, stop_id: uuid.UUID, resumed_on: date, reasons: Sequence[str]
+) -> Any:
+    return await conn.fetchrow(
+        "UPDATE payment.payment_stops SET resumed_on = $2, resume_reasons = $3,"
+        " version = version + 1 WHERE stop_id = $1 RETURNING *",
+        stop_id,
+        resumed_on,
+        list(reasons),
+    )
 
 
 async def person_budget_ids(conn: Conn, person_id: uuid.UUID) -> list[uuid.UUID]:

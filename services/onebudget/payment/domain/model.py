@@ -13,7 +13,8 @@ takes `next_parts(F, committed_parts, amount)`, so when the line is fully spent 
 paid exactly its F_i, and no payment is refused for a per-stream rounding penny.
 
 Precedence of refusals (a caller sees the first rule broken; state before money):
-  1. BUDGET_NOT_FOUND, 2. PAYMENTS_STOPPED (death, consent withdrawn), 3. BUDGET_NOT_ACTIVE
+  1. BUDGET_NOT_FOUND, 2. PAYMENTS_STOPPED (death, consent withdrawn, ineligibility, misuse, fraud:
+  payment/domain/stops.py), 3. BUDGET_NOT_ACTIVE
   (not agreed, ended, outside its dates, or ended in the ledger before this service saw the
   event), 4. PLAN_LINE_NOT_FOUND, PLAN_LINE_NOT_AGREED, CATEGORY_EXCLUDED (the plan), 5.
   PAYEE_NOT_FOUND, PAYEE_NOT_ALLOWED, FAMILY_PAYEE_NOT_APPROVED (the payee), then money: 6.
@@ -154,13 +155,16 @@ class PaymentAsk:
 
 @dataclass(frozen=True, slots=True)
 class BudgetContext:
-    """A budget as payment knows it, and whether its person's payments have stopped."""
+    """A budget as payment knows it, and whether its payments are stopped (and on what
+    grounds: payment/domain/stops.py decides)."""
 
     budget: Budget
     stopped: bool
     # The budget's stream accounts were swept back to its funders in the ledger (allocation
     # ended it) before this service saw the event that says so.
     ended_in_ledger: bool = False
+    # DEATH, CONSENT_WITHDRAWN, INELIGIBILITY, MISUSE or FRAUD while `stopped`.
+    stop_grounds: str = ""
 
 
 # -- named refusals (subclasses of the gRPC-shaped bases: the wire does not change) --------------
@@ -239,6 +243,22 @@ class PayeeNotFound(PaymentTargetNotFound):
 # -- the state rules -----------------------------------------------------------------------------
 
 
+def stopped_refusal(budget_id: object, stopped: bool, stop_grounds: str = "") -> DomainError | None:
+    """PAYMENTS_STOPPED (metadata `grounds`) while the budget's payments are stopped
+    (payment/domain/stops.py decides when): releases, reservations, their confirmations and
+    instalments alike."""
+    if not stopped:
+        return None
+    person = stop_grounds in ("", "DEATH", "CONSENT_WITHDRAWN")
+    return PaymentsStopped(
+        "payments to this person have stopped (death or consent withdrawn)"
+        if person
+        else "payments against this budget are stopped (ineligibility, misuse or fraud: reg 17)",
+        budget_id=budget_id,
+        **({"grounds": stop_grounds} if stop_grounds else {}),
+    )
+
+
 def check_payment(
     ask: PaymentAsk,
     *,
@@ -250,6 +270,7 @@ def check_payment(
     line_committed_pence: int,
     today: date,
     ended_in_ledger: bool = False,
+    stop_grounds: str = "",
 ) -> DomainError | None:
     """The first state rule or line limit the payment breaks (the module's precedence), or None.
 
@@ -257,10 +278,7 @@ def check_payment(
     if budget is None:
         return BudgetNotFound("no such budget", budget_id=ask.budget_id)
     if stopped:
-        return PaymentsStopped(
-            "payments to this person have stopped (death or consent withdrawn)",
-            budget_id=ask.budget_id,
-        )
+        return stopped_refusal(ask.budget_id, stopped, stop_grounds)
     if ended_in_ledger or not budget.active_on(today):
         return BudgetNotActive(
             "the budget is not agreed and active",
@@ -375,6 +393,7 @@ def decide_payments(
             line_committed_pence=sum(done),
             today=today,
             ended_in_ledger=ctx.ended_in_ledger if ctx else False,
+            stop_grounds=ctx.stop_grounds if ctx else "",
         )
         if refused is not None:
             out.append(refused)
@@ -480,6 +499,7 @@ def refusal_after_ledger(
         line_committed_pence=0,
         today=today,
         ended_in_ledger=ctx.ended_in_ledger if ctx else False,
+        stop_grounds=ctx.stop_grounds if ctx else "",
     )
     if state is not None and not is_money_refusal(state):
         return state

@@ -120,7 +120,7 @@ def _payment_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     broker = subparsers.add_parser("broker", help="care broker: pay and reserve against a plan")
-    commands = broker.add_subparsers(dest="broker_command", required=True)
+    commands = broker.add_subparsers(dest="broker_command", required=True, metavar="COMMAND")
     pay = commands.add_parser("pay", help="release a payment against a plan line")
     _payment_arguments(pay)
     pay.set_defaults(func=_run(_pay))

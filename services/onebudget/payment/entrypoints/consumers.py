@@ -1,5 +1,7 @@
 """The events payment consumes: allocation's budgets and plan lines (its read model), and
-entitlement's PersonDied / ConsentWithdrawn (payments stop).
+entitlement's PersonDied / ConsentWithdrawn (payments stop), EligibilityDecided (a refusal in
+force stops the budgets of its cohort) and granted PHB decisions (consent again: a withdrawal's
+stop lifts). payment/domain/stops.py has the rules.
 
 Payloads are read by field name from the decoded message (proto field names), so an event that
 gains fields keeps working; a message this build does not know is acked and skipped.
@@ -16,7 +18,7 @@ import asyncpg
 from google.protobuf import json_format
 
 from onebudget.events.v1 import allocation_pb2, entitlement_pb2, envelope_pb2
-from onebudget.payment.service_layer import read_model
+from onebudget.payment.service_layer import read_model, stopping
 from onebudget.payment.service_layer.read_model import BudgetFacts, PlanLineFacts
 from onebudget.payment.service_layer.scheduler import stop_payments
 from onebudget.shared.clock import england_date
@@ -30,6 +32,9 @@ ENTITLEMENT_DURABLE = "payment-stop-entitlement"
 ENTITLEMENT_SUBJECTS = (
     "onebudget.entitlement.person.died.v1",
     "onebudget.entitlement.person.consent_withdrawn.v1",
+    "onebudget.entitlement.person.eligibility_decided.v1",
+    "onebudget.entitlement.person.personal_health_budget_request_decided.v1",
+    "onebudget.entitlement.person.reconsideration_decided.v1",
 )
 _PREFIX = "onebudget.events.v1."
 
@@ -75,6 +80,7 @@ def budget_facts(d: dict[str, Any], state: str | None) -> BudgetFacts:
         nhs_account_id=_uuid(accounts.get("NHS")),
         council_account_id=_uuid(accounts.get("COUNCIL")),
         client_account_id=_uuid(accounts.get("CLIENT")),
+        cohort=d.get("cohort") or None,
     )
 
 
@@ -143,12 +149,27 @@ async def on_entitlement_event(
     person_id = _uuid(d.get("person_id"))
     if person_id is None:
         raise PoisonEvent("no person_id")
+    recorded = envelope.aggregate_version  # the person's version: the recording order
     if name == "PersonDied":
         on = _date(d.get("died_on")) or _occurred_on(envelope)
-        await stop_payments(conn, person_id, "DEATH", on, envelope.request_id)
+        await stop_payments(conn, person_id, "DEATH", on, envelope.request_id, recorded)
     elif name == "ConsentWithdrawn":
         on = _date(d.get("withdrawn_on")) or _occurred_on(envelope)
-        await stop_payments(conn, person_id, "CONSENT_WITHDRAWN", on, envelope.request_id)
+        await stop_payments(conn, person_id, "CONSENT_WITHDRAWN", on, envelope.request_id, recorded)
+    elif name == "EligibilityDecided":
+        await stopping.eligibility_decided(
+            conn,
+            person_id,
+            str(d.get("category", "")).removeprefix("ELIGIBILITY_CATEGORY_"),
+            d.get("outcome") == "DECISION_OUTCOME_GRANTED",
+            _date(d.get("decided_on")) or _occurred_on(envelope),
+            recorded,
+        )
+    elif (
+        name in ("PersonalHealthBudgetRequestDecided", "ReconsiderationDecided")
+        and d.get("outcome") == "DECISION_OUTCOME_GRANTED"
+    ):
+        await stopping.phb_granted(conn, person_id, recorded)
 
 
 def _occurred_on(envelope: envelope_pb2.EventEnvelope) -> date:

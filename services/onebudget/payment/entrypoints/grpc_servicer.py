@@ -95,3 +95,11 @@ class PaymentServicer(api_grpc.PaymentServiceServicer):
 
     async def GetRepayment(self, request: api.GetRepaymentRequest, _: Context) -> api.Repayment:
         return await self._h.get_repayment(request)
+
+    async def StopPayments(self, request: api.StopPaymentsRequest, _: Context) -> api.PaymentStop:
+        return await self._h.stop_payments(request)
+
+    async def ResumePayments(
+        self, request: api.ResumePaymentsRequest, _: Context
+    ) -> api.PaymentStop:
+        return await self._h.resume_payments(request)

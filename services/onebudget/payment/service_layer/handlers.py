@@ -29,6 +29,7 @@ from onebudget.payment.domain.model import (
     give_back_parts,
     proportional_parts,
     return_parts,
+    stopped_refusal,
     sub_parts,
 )
 from onebudget.payment.domain.schedules import (
@@ -36,7 +37,7 @@ from onebudget.payment.domain.schedules import (
     offset_excess_pence,
     offset_threshold_pence,
 )
-from onebudget.payment.service_layer import mapping, money_moves
+from onebudget.payment.service_layer import mapping, money_moves, stopping
 from onebudget.payment.service_layer.outgoing import SCHEMA, event
 from onebudget.payment.service_layer.release import Command, ReleaseBatcher
 from onebudget.payment.service_layer.statement import budget_statement
@@ -209,6 +210,12 @@ class PaymentHandlers:
 
         async def effect(conn: Conn) -> api.Payment:
             row = await self._reserved(conn, payment_id)
+            ctx = (await repo.budgets(conn, [row["budget_id"]])).get(row["budget_id"])
+            stopped = stopped_refusal(
+                row["budget_id"], bool(ctx and ctx.stopped), ctx.stop_grounds if ctx else ""
+            )
+            if stopped is not None:  # a hold made before the stop pays nothing during it
+                raise stopped
             released = row["reserved_pence"] - request.amount_pence
             # The unconfirmed rest goes back by the rule over the payment's life (ADR 7).
             parts, rest = confirm_parts(money_moves.reserved_parts(row), request.amount_pence)
@@ -603,9 +610,18 @@ class PaymentHandlers:
             excluded_categories=self._settings.excluded_categories,
             line_committed_pence=0,
             today=self._clock.today(),
+            stop_grounds=ctx.stop_grounds if ctx else "",
         )
         if refused is not None and refused.reason != errors.PLAN_LINE_EXCEEDED:
             raise refused
+
+    # -- stopping (payment/service_layer/stopping.py) ---------------------------------------------
+
+    async def stop_payments(self, request: api.StopPaymentsRequest) -> api.PaymentStop:
+        return await stopping.stop_payments(self._pool, request, self._clock)
+
+    async def resume_payments(self, request: api.ResumePaymentsRequest) -> api.PaymentStop:
+        return await stopping.resume_payments(self._pool, request, self._clock)
 
     async def get_schedule(self, request: api.GetScheduleRequest) -> api.Schedule:
         v = Violations()

@@ -28,6 +28,7 @@ class BudgetFacts:
     nhs_account_id: uuid.UUID | None = None
     council_account_id: uuid.UUID | None = None
     client_account_id: uuid.UUID | None = None
+    cohort: str | None = None  # the eligibility category the budget rests on
 
 
 @dataclass(frozen=True)

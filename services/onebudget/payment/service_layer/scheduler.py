@@ -397,11 +397,17 @@ async def _context(conn: asyncpg.Connection, row: Any) -> ev.PaymentContext:
 
 
 async def stop_payments(
-    conn: asyncpg.Connection, person_id: uuid.UUID, why: str, on: date, request_id: str
+    conn: asyncpg.Connection,
+    person_id: uuid.UUID,
+    why: str,
+    on: date,
+    request_id: str,
+    recorded: int = 0,
 ) -> None:
     """Death or consent withdrawn (reg 17): schedules stop, holds are cancelled, and the part of
-    direct payments paid in advance for days after `on` is reclaimed."""
-    if not await repo.stop_person(conn, person_id, why, on):
+    direct payments paid in advance for days after `on` is reclaimed. `recorded` is the
+    person's event version (a later granted PHB lifts a withdrawal: stopping.phb_granted)."""
+    if not await repo.stop_person(conn, person_id, why, on, recorded):
         return
     budget_ids = await repo.person_budget_ids(conn, person_id)
     for reservation in await repo.open_reservations(conn, budget_ids):

@@ -73,6 +73,13 @@ class RepaymentState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REPAYMENT_STATE_OPEN: _ClassVar[RepaymentState]
     REPAYMENT_STATE_REPAID: _ClassVar[RepaymentState]
     REPAYMENT_STATE_WRITTEN_OFF: _ClassVar[RepaymentState]
+
+class StopGrounds(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STOP_GROUNDS_UNSPECIFIED: _ClassVar[StopGrounds]
+    STOP_GROUNDS_INELIGIBILITY: _ClassVar[StopGrounds]
+    STOP_GROUNDS_MISUSE: _ClassVar[StopGrounds]
+    STOP_GROUNDS_FRAUD: _ClassVar[StopGrounds]
 PAYEE_KIND_UNSPECIFIED: PayeeKind
 PAYEE_KIND_PROVIDER: PayeeKind
 PAYEE_KIND_PERSONAL_ASSISTANT: PayeeKind
@@ -113,6 +120,10 @@ REPAYMENT_STATE_UNSPECIFIED: RepaymentState
 REPAYMENT_STATE_OPEN: RepaymentState
 REPAYMENT_STATE_REPAID: RepaymentState
 REPAYMENT_STATE_WRITTEN_OFF: RepaymentState
+STOP_GROUNDS_UNSPECIFIED: StopGrounds
+STOP_GROUNDS_INELIGIBILITY: StopGrounds
+STOP_GROUNDS_MISUSE: StopGrounds
+STOP_GROUNDS_FRAUD: StopGrounds
 
 class StreamPence(_message.Message):
     __slots__ = ("nhs_pence", "council_pence", "client_pence")
@@ -574,3 +585,47 @@ class GetRepaymentRequest(_message.Message):
     REPAYMENT_ID_FIELD_NUMBER: _ClassVar[int]
     repayment_id: str
     def __init__(self, repayment_id: _Optional[str] = ...) -> None: ...
+
+class PaymentStop(_message.Message):
+    __slots__ = ("stop_id", "budget_id", "grounds", "reasons", "stopped_on", "resumed_on", "resume_reasons")
+    STOP_ID_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_ID_FIELD_NUMBER: _ClassVar[int]
+    GROUNDS_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    STOPPED_ON_FIELD_NUMBER: _ClassVar[int]
+    RESUMED_ON_FIELD_NUMBER: _ClassVar[int]
+    RESUME_REASONS_FIELD_NUMBER: _ClassVar[int]
+    stop_id: str
+    budget_id: str
+    grounds: StopGrounds
+    reasons: _containers.RepeatedScalarFieldContainer[str]
+    stopped_on: str
+    resumed_on: str
+    resume_reasons: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, stop_id: _Optional[str] = ..., budget_id: _Optional[str] = ..., grounds: _Optional[_Union[StopGrounds, str]] = ..., reasons: _Optional[_Iterable[str]] = ..., stopped_on: _Optional[str] = ..., resumed_on: _Optional[str] = ..., resume_reasons: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class StopPaymentsRequest(_message.Message):
+    __slots__ = ("request_id", "budget_id", "grounds", "reasons", "stopped_on")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_ID_FIELD_NUMBER: _ClassVar[int]
+    GROUNDS_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    STOPPED_ON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    budget_id: str
+    grounds: StopGrounds
+    reasons: _containers.RepeatedScalarFieldContainer[str]
+    stopped_on: str
+    def __init__(self, request_id: _Optional[str] = ..., budget_id: _Optional[str] = ..., grounds: _Optional[_Union[StopGrounds, str]] = ..., reasons: _Optional[_Iterable[str]] = ..., stopped_on: _Optional[str] = ...) -> None: ...
+
+class ResumePaymentsRequest(_message.Message):
+    __slots__ = ("request_id", "budget_id", "reasons", "resumed_on")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_ID_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    RESUMED_ON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    budget_id: str
+    reasons: _containers.RepeatedScalarFieldContainer[str]
+    resumed_on: str
+    def __init__(self, request_id: _Optional[str] = ..., budget_id: _Optional[str] = ..., reasons: _Optional[_Iterable[str]] = ..., resumed_on: _Optional[str] = ...) -> None: ...

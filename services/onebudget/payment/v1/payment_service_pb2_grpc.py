@@ -144,6 +144,16 @@ class PaymentServiceStub:
                 request_serializer=onebudget_dot_payment_dot_v1_dot_payment__service__pb2.GetRepaymentRequest.SerializeToString,
                 response_deserializer=onebudget_dot_payment_dot_v1_dot_payment__service__pb2.Repayment.FromString,
                 _registered_method=True)
+        self.StopPayments = channel.unary_unary(
+                '/onebudget.payment.v1.PaymentService/StopPayments',
+                request_serializer=onebudget_dot_payment_dot_v1_dot_payment__service__pb2.StopPaymentsRequest.SerializeToString,
+                response_deserializer=onebudget_dot_payment_dot_v1_dot_payment__service__pb2.PaymentStop.FromString,
+                _registered_method=True)
+        self.ResumePayments = channel.unary_unary(
+                '/onebudget.payment.v1.PaymentService/ResumePayments',
+                request_serializer=onebudget_dot_payment_dot_v1_dot_payment__service__pb2.ResumePaymentsRequest.SerializeToString,
+                response_deserializer=onebudget_dot_payment_dot_v1_dot_payment__service__pb2.PaymentStop.FromString,
+                _registered_method=True)
 
 
 class PaymentServiceServicer:
@@ -298,6 +308,27 @@ class PaymentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StopPayments(self, request, context):
+        """Stop payments against a budget for ineligibility, misuse or fraud (NHS (Direct Payments)
+        Regulations 2013 reg 17): from then on every release, confirmation and instalment is refused
+        PAYMENTS_STOPPED (metadata grounds) until ResumePayments. A refused eligibility in the
+        budget's cohort and a death or withdrawal of consent stop payments by themselves (from
+        entitlement's events). Reasons: BUDGET_NOT_FOUND, BUDGET_NOT_ACTIVE (ended),
+        PAYMENTS_ALREADY_STOPPED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumePayments(self, request, context):
+        """Resume a budget's payments stopped by StopPayments, with reasons. Reasons: BUDGET_NOT_FOUND,
+        PAYMENTS_NOT_STOPPED, RESUMED_BEFORE_STOPPED, ELIGIBILITY_REFUSED (the eligibility the
+        budget rests on is refused: payments resume when it is granted again).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PaymentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -395,6 +426,16 @@ def add_PaymentServiceServicer_to_server(servicer, server):
                     servicer.GetRepayment,
                     request_deserializer=onebudget_dot_payment_dot_v1_dot_payment__service__pb2.GetRepaymentRequest.FromString,
                     response_serializer=onebudget_dot_payment_dot_v1_dot_payment__service__pb2.Repayment.SerializeToString,
+            ),
+            'StopPayments': grpc.unary_unary_rpc_method_handler(
+                    servicer.StopPayments,
+                    request_deserializer=onebudget_dot_payment_dot_v1_dot_payment__service__pb2.StopPaymentsRequest.FromString,
+                    response_serializer=onebudget_dot_payment_dot_v1_dot_payment__service__pb2.PaymentStop.SerializeToString,
+            ),
+            'ResumePayments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumePayments,
+                    request_deserializer=onebudget_dot_payment_dot_v1_dot_payment__service__pb2.ResumePaymentsRequest.FromString,
+                    response_serializer=onebudget_dot_payment_dot_v1_dot_payment__service__pb2.PaymentStop.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -925,6 +966,60 @@ class PaymentService:
             '/onebudget.payment.v1.PaymentService/GetRepayment',
             onebudget_dot_payment_dot_v1_dot_payment__service__pb2.GetRepaymentRequest.SerializeToString,
             onebudget_dot_payment_dot_v1_dot_payment__service__pb2.Repayment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StopPayments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onebudget.payment.v1.PaymentService/StopPayments',
+            onebudget_dot_payment_dot_v1_dot_payment__service__pb2.StopPaymentsRequest.SerializeToString,
+            onebudget_dot_payment_dot_v1_dot_payment__service__pb2.PaymentStop.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumePayments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onebudget.payment.v1.PaymentService/ResumePayments',
+            onebudget_dot_payment_dot_v1_dot_payment__service__pb2.ResumePaymentsRequest.SerializeToString,
+            onebudget_dot_payment_dot_v1_dot_payment__service__pb2.PaymentStop.FromString,
             options,
             channel_credentials,
             insecure,

@@ -26,7 +26,7 @@ Stub = api_grpc.ReportingServiceStub
 
 def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     report = subparsers.add_parser("report", help="CCG finance reports from the read model")
-    verbs = report.add_subparsers(dest="verb", required=True)
+    verbs = report.add_subparsers(dest="verb", required=True, metavar="COMMAND")
     for name, func, helptext in (
         ("summary", _summary, "allocation, ring-fences, NHS money agreed and paid, people"),
         ("target", _target, "PHB target met or not, gap, trend by quarter"),

@@ -13,11 +13,13 @@ import contextlib
 import os
 import pwd
 import shutil
+import signal
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from onebudget.shared.runtime.ports import free_port
+from onebudget.shared.runtime.ports import free_port, pid_alive
 
 PG_SYSTEM_USER = "onebudget_pg"
 PG_DATABASE = "onebudget"
@@ -161,20 +163,33 @@ class LocalPostgres:
         self._pg_ctl_start()
 
     def _initdb(self) -> None:
+        """Make the cluster in a side folder and rename it into place when initdb succeeded: an
+        interrupted initdb (Ctrl-C while `up` starts) leaves no half-made cluster that a later
+        start would take for a whole one (initdb writes PG_VERSION early), and its single-user
+        backend, which outlives a killed initdb, is stopped rather than left running."""
         if self.data_dir.exists():
-            shutil.rmtree(self.data_dir)  # a half-made cluster from an interrupted initdb
+            shutil.rmtree(self.data_dir)  # a half-made cluster from an older, in-place initdb
+        partial = self.base_dir / "data.initdb"
+        _stop_single_user(partial)
+        shutil.rmtree(partial, ignore_errors=True)
         no_sync = ["--no-sync"] if self.tuned_for_tests else []
-        self._pg(
-            "initdb",
-            "-D",
-            str(self.data_dir),
-            "-U",
-            PG_ROLE,
-            "--auth=trust",
-            "--encoding=UTF8",
-            "--locale=C",
-            *no_sync,
-        )
+        try:
+            self._pg(
+                "initdb",
+                "-D",
+                str(partial),
+                "-U",
+                PG_ROLE,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+                *no_sync,
+            )
+        except BaseException:
+            _stop_single_user(partial)
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
+        partial.rename(self.data_dir)
 
     def _server_options(self) -> str:
         opts = [
@@ -232,3 +247,18 @@ class LocalPostgres:
         assert mode in ("smart", "fast", "immediate")
         if (self.data_dir / "postmaster.pid").exists():
             self._pg("pg_ctl", "-D", str(self.data_dir), "-w", "-m", mode, "stop", timeout=60)
+
+
+SINGLE_USER_STOP_S = 10.0
+
+
+def _stop_single_user(data_dir: Path) -> None:
+    """Stop the single-user backend of an initdb that was killed under it: it exits by itself
+    once its input closes; SIGKILL if it has not within SINGLE_USER_STOP_S."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        pid = int((data_dir / "postmaster.pid").read_text().splitlines()[0])
+        deadline = time.monotonic() + SINGLE_USER_STOP_S
+        while pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if pid_alive(pid) and b"postgres" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            os.kill(pid, signal.SIGKILL)

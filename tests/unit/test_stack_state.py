@@ -1,0 +1,149 @@
+"""Where the CLI finds a service (issue 16): the environment first, then the stack `onebudget up`
+started here (its state file, trusted only while that `up` runs), then the default port; and the
+CLI's own faults are one line, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from onebudget import cli
+from onebudget.shared.config import ConfigError
+from onebudget.shared.runtime import stack_state
+from onebudget.shared.runtime.stack_state import StackState, read_state, service_address
+from onebudget.shared.stack import describe_exit
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ONEBUDGET_STATE_DIR", str(tmp_path))
+    return tmp_path
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_the_order_environment_then_running_stack_then_default(state_dir: Path) -> None:
+    assert service_address("payment", {}) == "127.0.0.1:50053"
+    stack_state.write_state(StackState(pid=os.getpid(), services={"payment": "127.0.0.1:41234"}))
+    assert service_address("payment", {}) == "127.0.0.1:41234"
+    assert service_address("reporting", {}) == "127.0.0.1:50054"  # not in the file: default
+    assert service_address("payment", {"ONEBUDGET_PAYMENT_PORT": "40001"}) == "127.0.0.1:40001"
+    both = {"ONEBUDGET_PAYMENT_PORT": "40001", "ONEBUDGET_PAYMENT_ADDRESS": "pay.example:443"}
+    assert service_address("payment", both) == "pay.example:443"
+
+
+def test_a_stale_or_broken_state_file_is_not_trusted(state_dir: Path) -> None:
+    stack_state.write_state(StackState(pid=_dead_pid(), services={"payment": "127.0.0.1:41234"}))
+    assert read_state() is None
+    assert service_address("payment", {}) == "127.0.0.1:50053"
+    stack_state.state_path().write_text('{"pid": "x"')
+    assert read_state() is None
+    stack_state.state_path().write_text('{"services": {}}')
+    assert read_state() is None
+
+
+def test_a_bad_port_is_named(state_dir: Path) -> None:
+    with pytest.raises(ConfigError, match="ONEBUDGET_PAYMENT_PORT"):
+        service_address("payment", {"ONEBUDGET_PAYMENT_PORT": "abc"})
+    with pytest.raises(ConfigError, match="ONEBUDGET_PAYMENT_PORT"):
+        service_address("payment", {"ONEBUDGET_PAYMENT_PORT": "70000"})
+
+
+def test_the_state_file_round_trips_and_is_removed(state_dir: Path) -> None:
+    state = StackState(
+        pid=os.getpid(),
+        services={"payment": "127.0.0.1:1"},
+        dashboard="http://127.0.0.1:2/",
+        restarts={"payment": 2},
+    )
+    path = stack_state.write_state(state)
+    assert path == state_dir / "run" / "stack.json"
+    assert read_state() == state
+    stack_state.remove_state()
+    assert not path.exists()
+    assert read_state() is None
+
+
+def test_how_a_child_ended_reads() -> None:
+    assert describe_exit(-9) == "killed by SIGKILL"
+    assert describe_exit(-15) == "killed by SIGTERM"
+    assert describe_exit(3) == "exit code 3"
+
+
+@pytest.mark.parametrize(
+    ("spec", "says"),
+    [
+        ("LTC=50", "'LTC' is not a cohort"),
+        ("LONG_TERM_CONDITION=abc", "'abc' is not basis points"),
+        ("LONG_TERM_CONDITION=10001", "'10001' is not basis points"),
+        ("LONG_TERM_CONDITION", "'LONG_TERM_CONDITION' is not COHORT=BP"),
+    ],
+)
+def test_a_bad_cohort_is_one_line_naming_it(
+    spec: str, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["finance", "allocate", "--commissioner", "QNQ", "--year", "2026"]
+    argv += ["--allocation-pence", "1", "--target-bp", "1", "--cohort", spec]
+    with pytest.raises(SystemExit) as exited:
+        cli.main(argv)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --cohort: {says}" in err
+    assert "Traceback" not in err
+
+
+def test_a_good_cohort_parses() -> None:
+    args = cli.build_parser().parse_args(
+        [
+            "finance",
+            "allocate",
+            "--commissioner",
+            "QNQ",
+            "--year",
+            "2026",
+            "--allocation-pence",
+            "1",
+            "--target-bp",
+            "500",
+            "--cohort",
+            "mental_health=200",
+        ]
+    )
+    (target,) = args.cohort
+    assert (target.cohort, target.basis_points) == (7, 200)  # COHORT_MENTAL_HEALTH
+
+
+def test_no_internal_names_and_a_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["finance"])
+    err = capsys.readouterr().err
+    assert "finance_command" not in err
+    assert "required: COMMAND" in err
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith("onebudget ")
+
+
+def test_status_says_when_nothing_runs(state_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["status"]) == 3
+    assert "OneBudget is not running here" in capsys.readouterr().err
+
+
+def test_a_fault_is_one_line_not_a_traceback(
+    state_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ONEBUDGET_REPORTING_PORT", "not-a-port")
+    code = cli.main(["report", "summary", "--commissioner", "QNQ", "--year", "2026"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip().startswith("onebudget: ONEBUDGET_REPORTING_PORT")
+    assert "Traceback" not in err
