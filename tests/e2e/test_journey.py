@@ -126,7 +126,16 @@ async def test_the_whole_journey(journey: Journey) -> None:
     year = fy_of(today)
     start = date(year, 4, 1)
 
-    # Entitlement: a person with CHC, who asks for a PHB and, having the right to have, gets one.
+    # Entitlement: a person with a joint health and care package, who asks for a PHB and, having
+    # the right to have (the commissioner extends it to joint packages), gets one. Adult CHC
+    # would not do: it is funded solely by the NHS, and this budget is integrated (issue 13).
+    await j.ent.SetCommissionerPolicy(
+        en.SetCommissionerPolicyRequest(
+            request_id=rid(),
+            commissioner_ods_code=j.ods,
+            extended_categories=["ELIGIBILITY_CATEGORY_JOINT_PACKAGE"],
+        )
+    )
     person = await j.ent.RegisterPerson(
         en.RegisterPersonRequest(
             request_id=rid(),
@@ -142,18 +151,18 @@ async def test_the_whole_journey(journey: Journey) -> None:
         en.RecordEligibilityDecisionRequest(
             request_id=rid(),
             person_id=person.person_id,
-            category="ELIGIBILITY_CATEGORY_CHC",
+            category="ELIGIBILITY_CATEGORY_JOINT_PACKAGE",
             outcome="DECISION_OUTCOME_GRANTED",
-            reasons=["primary health need"],
+            reasons=["health and social care needs met jointly"],
             decided_on=start.isoformat(),
-            deciding_body="ICB CHC panel",
+            deciding_body="ICB and council joint panel",
         )
     )
     phb = await j.ent.RequestPersonalHealthBudget(
         en.RequestPersonalHealthBudgetRequest(
             request_id=rid(),
             person_id=person.person_id,
-            category="ELIGIBILITY_CATEGORY_CHC",
+            category="ELIGIBILITY_CATEGORY_JOINT_PACKAGE",
             requested_on=start.isoformat(),
         )
     )
@@ -191,7 +200,7 @@ async def test_the_whole_journey(journey: Journey) -> None:
                 person_id=person.person_id,
                 commissioner_ods_code=j.ods,
                 council_gss_code=j.gss,
-                cohort="COHORT_CHC",
+                cohort="COHORT_JOINT_PACKAGE",
                 financial_year=year,
                 start_date=start.isoformat(),
                 client_contribution_pence=100_000,
@@ -291,9 +300,14 @@ async def test_the_whole_journey(journey: Journey) -> None:
     assert confirmed.amount_pence == 18_500
 
     # A direct payment schedule: the scheduler pays the instalments already due, once each.
+    # 13 four-weekly instalments of 40,000p pay the 520,000p line (SI 2013/1617 reg 13), into
+    # the account that holds Sam's direct payment only.
     account = await j.pay.RegisterPayee(
         pay.RegisterPayeeRequest(
-            request_id=rid(), kind="PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT", name="Sam's DP account"
+            request_id=rid(),
+            kind="PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT",
+            name="Sam's DP account",
+            person_id=person.person_id,
         )
     )
     schedule = await j.pay.CreateSchedule(
@@ -305,7 +319,7 @@ async def test_the_whole_journey(journey: Journey) -> None:
             instalment_pence=40_000,
             every_weeks=4,
             start_date=start.isoformat(),
-            end_date=date(year + 1, 3, 31).isoformat(),
+            end_date=(start + timedelta(weeks=4 * 12)).isoformat(),
         )
     )
 

@@ -26,6 +26,7 @@ from onebudget.shared.server import ServiceHost
 from tests.conftest import StartService
 
 ODS, GSS, YEAR = "00L", "E06000047", 2026
+NHS_ONLY = (10_000, 0, 0)  # a line an adult CHC budget may hold (issue 13: CHC is NHS-only)
 
 
 def rid() -> str:
@@ -103,8 +104,11 @@ def phb_granted(
     )
 
 
-async def eligible_person(pool: asyncpg.Pool, category: Any = ent.ELIGIBILITY_CATEGORY_CHC) -> str:
-    """A person with a granted eligibility and a granted PHB in `category`."""
+async def eligible_person(
+    pool: asyncpg.Pool, category: Any = ent.ELIGIBILITY_CATEGORY_JOINT_PACKAGE
+) -> str:
+    """A person with a granted eligibility and a granted PHB in `category` (a joint package by
+    default, so that a budget may take council money: adult CHC is NHS-only, issue 13)."""
     person = rid()
     await feed(pool, granted(person, category), person)
     await feed(pool, phb_granted(person, category), person)
@@ -158,7 +162,7 @@ def line(
             nhs_basis_points=split[0], council_basis_points=split[1], client_basis_points=split[2]
         ),
         management_option=pb.MANAGEMENT_OPTION_DIRECT_PAYMENT,
-        allowed_payee_kind=pb.PAYEE_KIND_PERSONAL_ASSISTANT,
+        allowed_payee_kind=pb.PAYEE_KIND_PERSON,
     )
 
 
@@ -555,15 +559,19 @@ async def test_agreement_rules(stub: pb_grpc.AllocationServiceStub, host: Servic
         add(stub, budget.budget_id, line()), grpc.StatusCode.FAILED_PRECONDITION
     )
     assert reason == "BUDGET_ALREADY_AGREED"
-    # The ring-fence is now empty: the next NHS budget finds nothing and moves nothing.
+    # The ring-fence is now empty: the target is a floor, so the general allocation pays the
+    # next NHS budget (issue 13) until it too is spent; then nothing moves.
     second = await new_budget(stub, await eligible_person(pool))
-    await add(stub, second.budget_id, line(cost=1, occurrences=1, split=(10_000, 0, 0)))
+    await add(stub, second.budget_id, line(cost=900_000, occurrences=1, split=(10_000, 0, 0)))
+    assert (await agree(stub, second.budget_id)).status == pb.BUDGET_STATUS_AGREED
+    third = await new_budget(stub, await eligible_person(pool))
+    await add(stub, third.budget_id, line(cost=1, occurrences=1, split=(10_000, 0, 0)))
     before, events = await money_snapshot(pool), await outbox_count(pool)
-    reason, _ = await refused(agree(stub, second.budget_id), grpc.StatusCode.FAILED_PRECONDITION)
-    assert reason == "RING_FENCE_EXHAUSTED"
+    reason, _ = await refused(agree(stub, third.budget_id), grpc.StatusCode.FAILED_PRECONDITION)
+    assert reason == "NHS_ALLOCATION_EXHAUSTED"
     assert await money_snapshot(pool) == before
     assert await outbox_count(pool) == events
-    again = await stub.GetBudget(pb.GetBudgetRequest(budget_id=second.budget_id))
+    again = await stub.GetBudget(pb.GetBudgetRequest(budget_id=third.budget_id))
     assert again.status == pb.BUDGET_STATUS_DRAFT
 
 
@@ -940,7 +948,7 @@ async def test_a_back_dated_grant_recorded_after_a_refusal_does_not_let_a_budget
     await feed(pool, _decision(person, ent.DECISION_OUTCOME_GRANTED, "2026-04-01"), person, 1)
     await feed(pool, phb_granted(person, decided_on="2026-04-01"), person, 3)
     draft = await new_budget(stub, person)
-    await add(stub, draft.budget_id, line())
+    await add(stub, draft.budget_id, line(split=NHS_ONLY))
     await feed(pool, _decision(person, ent.DECISION_OUTCOME_REFUSED, "2026-05-01"), person, 4)
     await feed(pool, _decision(person, ent.DECISION_OUTCOME_GRANTED, "2026-04-01"), person, 5)
     reason, _ = await refused(agree(stub, draft.budget_id), grpc.StatusCode.FAILED_PRECONDITION)
@@ -1001,7 +1009,7 @@ async def test_a_budget_follows_a_granted_phb_request(
     )
     await feed(pool, reconsidered, person)
     budget = await new_budget(stub, person)
-    await add(stub, budget.budget_id, line())
+    await add(stub, budget.budget_id, line(split=NHS_ONLY))
     assert (await agree(stub, budget.budget_id)).status == pb.BUDGET_STATUS_AGREED
     # A PHB granted in another category is no PHB for this cohort.
     other = rid()
@@ -1022,13 +1030,13 @@ async def test_one_integrated_budget_per_person_and_year(
     fine, and a retry of the first creation still gets its answer."""
     await setup_funders(stub)
     pool = pool_of(host)
-    person = await eligible_person(pool)
+    person = await eligible_person(pool, ent.ELIGIBILITY_CATEGORY_CHC)
     await feed(pool, granted(person, ent.ELIGIBILITY_CATEGORY_MENTAL_HEALTH), person)
     await feed(pool, phb_granted(person, ent.ELIGIBILITY_CATEGORY_MENTAL_HEALTH), person)
     request = pb.CreateBudgetRequest(request_id=rid(), person_id=person, financial_year=YEAR)
     first = await stub.CreateBudget(request)
     assert (await stub.CreateBudget(request)).budget_id == first.budget_id
-    await add(stub, first.budget_id, line())
+    await add(stub, first.budget_id, line(split=NHS_ONLY))
     await agree(stub, first.budget_id)
     before, events = await money_snapshot(pool), await outbox_count(pool)
     for cohort in (pb.COHORT_CHC, pb.COHORT_MENTAL_HEALTH):

@@ -268,11 +268,15 @@ async def test_a_client_share_needs_a_council_share_on_the_line(
         grpc.StatusCode.INVALID_ARGUMENT,
     )
     assert fields == ["add_lines[0].split.client_basis_points"]
-    # The same share with a council share beside it is fine.
+    # The same share with a council share beside it is fine (within the person's assessed
+    # contribution: 10% of 100,000p, issue 13).
+    assessed = await new_budget(
+        alloc, await eligible_person(pool), client_contribution_pence=10_000
+    )
     fine = await alloc.AddPlanLine(
         pb.AddPlanLineRequest(
             request_id=rid(),
-            budget_id=(await new_budget(alloc, await eligible_person(pool))).budget_id,
+            budget_id=assessed.budget_id,
             line=line(split=(5000, 4000, 1000)),
         )
     )

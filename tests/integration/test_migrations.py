@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import asyncpg
 import pytest
 
 from onebudget.shared import db
@@ -139,5 +140,82 @@ async def test_payment_0003_backfills_each_lines_commitment_per_stream(
         }
         # NHS: 600 - 60 + 180 + 300; council: 400 - 40 + 120 + 200.
         assert got == {line: (1_700, 1_020, 680, 0), idle: (0, 0, 0, 0)}
+    finally:
+        await pool.close()
+
+
+async def test_payment_0030_gives_each_direct_payment_account_its_one_holder(
+    fresh_database: FreshDatabase,
+) -> None:
+    """Accounts from before holders were recorded: one paid (or scheduled) from one person's
+    budgets gets that person; one paid from two people's budgets, or never used, gets none."""
+    migrations = db.load_migrations("onebudget.payment.migrations")
+    index = next(i for i, m in enumerate(migrations) if m.version == 30)
+    pool = await db.create_pool(await fresh_database())
+    try:
+        await db.apply_migration_list(pool, "payment", migrations[:index])
+        alice, bob = uuid.uuid4(), uuid.uuid4()
+        budgets = {alice: uuid.uuid4(), bob: uuid.uuid4()}
+        for person, budget in budgets.items():
+            await pool.execute(
+                "INSERT INTO payment.budgets (budget_id, state, person_id)"
+                " VALUES ($1, 'AGREED', $2)",
+                budget,
+                person,
+            )
+        line = uuid.uuid4()
+        await pool.execute(
+            "INSERT INTO payment.plan_lines (plan_line_id, budget_id, category, cost_pence,"
+            " nhs_bp, council_bp, client_bp) VALUES ($1, $2, 'personal_care', 10000, 10000, 0, 0)",
+            line,
+            budgets[bob],
+        )
+        paid_once, scheduled, shared, idle, provider = (uuid.uuid4() for _ in range(5))
+        for payee, kind in (
+            (paid_once, "DIRECT_PAYMENT_ACCOUNT"),
+            (scheduled, "DIRECT_PAYMENT_ACCOUNT"),
+            (shared, "DIRECT_PAYMENT_ACCOUNT"),
+            (idle, "DIRECT_PAYMENT_ACCOUNT"),
+            (provider, "PROVIDER"),
+        ):
+            await pool.execute(
+                "INSERT INTO payment.payees (payee_id, kind, name) VALUES ($1, $2, 'p')",
+                payee,
+                kind,
+            )
+        for payee, person in (
+            (paid_once, alice),
+            (paid_once, alice),
+            (shared, alice),
+            (shared, bob),
+            (provider, bob),
+        ):
+            await pool.execute(
+                "INSERT INTO payment.payments (payment_id, kind, state, budget_id, plan_line_id,"
+                " payee_id, amount_pence, nhs_pence, council_pence, client_pence)"
+                " VALUES ($1, 'RELEASE', 'RELEASED', $2, $3, $4, 100, 100, 0, 0)",
+                uuid.uuid4(),
+                budgets[person],
+                line,
+                payee,
+            )
+        await pool.execute(
+            "INSERT INTO payment.schedules (schedule_id, budget_id, plan_line_id, payee_id,"
+            " instalment_pence, every_weeks, start_date, state, next_due_date)"
+            " VALUES ($1, $2, $3, $4, 100, 4, '2026-04-01', 'ACTIVE', '2026-04-01')",
+            uuid.uuid4(),
+            budgets[bob],
+            line,
+            scheduled,
+        )
+        await db.apply_migration_list(pool, "payment", migrations)
+        got = dict(await pool.fetch("SELECT payee_id, person_id FROM payment.payees"))
+        assert got == {paid_once: alice, scheduled: bob, shared: None, idle: None, provider: None}
+        with pytest.raises(asyncpg.CheckViolationError):  # a new account must name its holder
+            await pool.execute(
+                "INSERT INTO payment.payees (payee_id, kind, name)"
+                " VALUES ($1, 'DIRECT_PAYMENT_ACCOUNT', 'p')",
+                uuid.uuid4(),
+            )
     finally:
         await pool.close()

@@ -73,10 +73,10 @@ async def test_allocation_events_fill_the_read_model(start_service: StartService
     channel, s = stub(host)
     async with channel, host.runtime.pool.acquire() as conn:
         funded = await funded_budget(conn, (10_000, 10_000, 0), agreed=False)
-        budget_id, line_id = uuid.uuid4(), uuid.uuid4()
+        budget_id, line_id, person_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
         agreed = allocation_pb2.BudgetAgreed(
             budget_id=str(budget_id),
-            person_id=str(uuid.uuid4()),
+            person_id=str(person_id),
             commissioner_ods_code="QNQ",
             council_gss_code="E10000015",
             stream_accounts=[
@@ -100,7 +100,7 @@ async def test_allocation_events_fill_the_read_model(start_service: StartService
         ).envelope
         async with conn.transaction():
             await on_allocation_event(conn, envelope)
-        dp = await payee(s, api.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT)
+        dp = await payee(s, api.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT, person_id=person_id)
         paid = await s.ReleasePayment(
             api.ReleasePaymentRequest(
                 request_id=str(uuid.uuid4()),

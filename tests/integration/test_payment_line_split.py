@@ -57,11 +57,21 @@ async def _line(conn: asyncpg.Connection, b: FundedBudget) -> list[int]:
 
 
 async def _exact_line(
-    conn: asyncpg.Connection, n: int, each: int, bp: tuple[int, int, int]
+    conn: asyncpg.Connection,
+    n: int,
+    each: int,
+    bp: tuple[int, int, int],
+    management_option: str = "NOTIONAL",
 ) -> tuple[FundedBudget, list[int]]:
     """A line of n x each pence funded, as allocation funds it, with its own split F."""
     whole = split_by_basis_points(n * each, list(bp))
-    b = await funded_budget(conn, (whole[0], whole[1], whole[2]), bp=bp, cost_pence=n * each)
+    b = await funded_budget(
+        conn,
+        (whole[0], whole[1], whole[2]),
+        bp=bp,
+        cost_pence=n * each,
+        management_option=management_option,
+    )
     return b, whole
 
 
@@ -128,8 +138,8 @@ async def test_a_line_is_paid_in_full_by_instalments(start_service: StartService
     assert host.runtime is not None
     channel, s = stub(host)
     async with channel, host.runtime.pool.acquire() as conn:
-        b, whole = await _exact_line(conn, 3, 1_001, (6000, 4000, 0))
-        dp = await payee(s, api.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT)
+        b, whole = await _exact_line(conn, 3, 1_001, (6000, 4000, 0), "DIRECT_PAYMENT")
+        dp = await payee(s, api.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT, person_id=b.person_id)
         today = SYSTEM_CLOCK.today()
         await s.CreateSchedule(
             api.CreateScheduleRequest(

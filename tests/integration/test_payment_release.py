@@ -270,11 +270,14 @@ async def test_the_day_is_englands_on_the_payment_clock(start_service: StartServ
                 ),
             )
             years[year] = b
-        code, reason, _, _ = await _refused(s, release(years[2026], provider, 1_000))
+        # Services in each budget's own period (a budget pays nothing outside it).
+        in_2026 = {"service_period_start": "2027-03-01", "service_period_end": "2027-03-31"}
+        in_2027 = {"service_period_start": "2027-04-01", "service_period_end": "2027-04-30"}
+        code, reason, _, _ = await _refused(s, release(years[2026], provider, 1_000, **in_2026))
         assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "BUDGET_NOT_ACTIVE")
         assert await available(conn, years[2026]) == [100_000, 100_000, 0]
         before = len(await outbox(conn))
-        paid = await s.ReleasePayment(release(years[2027], provider, 1_000))
+        paid = await s.ReleasePayment(release(years[2027], provider, 1_000, **in_2027))
         assert paid.state == api.PAYMENT_STATE_RELEASED
         assert paid.create_time.ToDatetime(tzinfo=UTC) == clock.now()
         # The event is dated by the same clock, so reporting puts it in 1 April 2027, FY 2027.
@@ -283,9 +286,9 @@ async def test_the_day_is_englands_on_the_payment_clock(start_service: StartServ
         assert england_date(envelope.occurred_at.ToDatetime(tzinfo=UTC)) == date(2027, 4, 1)
         # An hour earlier it is still 31 March in England: the 2026-27 budget pays.
         clock.set(datetime(2027, 3, 31, 22, 30, tzinfo=UTC))
-        earlier = await s.ReleasePayment(release(years[2026], provider, 1_000))
+        earlier = await s.ReleasePayment(release(years[2026], provider, 1_000, **in_2026))
         assert earlier.state == api.PAYMENT_STATE_RELEASED
-        code, reason, _, _ = await _refused(s, release(years[2027], provider, 1_000))
+        code, reason, _, _ = await _refused(s, release(years[2027], provider, 1_000, **in_2027))
         assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "BUDGET_NOT_ACTIVE")
 
 

@@ -47,8 +47,10 @@ async def test_each_instalment_paid_once_across_kills_and_replicas(
     pool = first.runtime.pool
     async with channel:
         async with pool.acquire() as conn:
-            b = await funded_budget(conn, (10**7, 10**7, 0), bp=(7000, 3000, 0))
-        dp = await payee(s, api.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT)
+            b = await funded_budget(
+                conn, (10**7, 10**7, 0), bp=(7000, 3000, 0), management_option="DIRECT_PAYMENT"
+            )
+        dp = await payee(s, api.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT, person_id=b.person_id)
         schedule = await s.CreateSchedule(
             api.CreateScheduleRequest(
                 request_id=str(uuid.uuid4()),
@@ -108,8 +110,10 @@ async def test_offset_then_death_stops_and_reclaims(
     pool = host.runtime.pool
     async with channel:
         async with pool.acquire() as conn:
-            b = await funded_budget(conn, (10**7, 0, 0), bp=(10000, 0, 0))
-        dp = await payee(s, api.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT)
+            b = await funded_budget(
+                conn, (10**7, 0, 0), bp=(10000, 0, 0), management_option="DIRECT_PAYMENT"
+            )
+        dp = await payee(s, api.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT, person_id=b.person_id)
         start = _today() - timedelta(weeks=4)
         schedule = await s.CreateSchedule(
             api.CreateScheduleRequest(
@@ -168,8 +172,10 @@ async def test_a_run_pays_at_most_the_catch_up_limit_and_flags_the_rest(
     pool = host.runtime.pool
     async with channel:
         async with pool.acquire() as conn:
-            b = await funded_budget(conn, (10**8, 0, 0), bp=(10000, 0, 0))
-        dp = await payee(s, api.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT)
+            b = await funded_budget(
+                conn, (10**8, 0, 0), bp=(10000, 0, 0), management_option="DIRECT_PAYMENT"
+            )
+        dp = await payee(s, api.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT, person_id=b.person_id)
 
         async def schedule(weeks_back: int) -> str:
             made = await s.CreateSchedule(

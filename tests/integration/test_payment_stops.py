@@ -201,16 +201,20 @@ async def test_a_refused_eligibility_stops_the_budgets_that_rest_on_it(
     async with channel, pool.acquire() as conn:
         b = await _budget(conn, bp=(10_000, 0, 0))
         mh = await _budget(conn, "MENTAL_HEALTH", person_id=b.person_id)
+        # The person's direct payment, on a direct-payment line of its own (ADR 11).
+        d = await _budget(
+            conn, bp=(10_000, 0, 0), person_id=b.person_id, management_option="DIRECT_PAYMENT"
+        )
         provider = await payee(s)
-        dp = await payee(s, api.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT)
+        dp = await payee(s, api.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT, person_id=b.person_id)
         await _feed(conn, _eligibility(b.person_id, True, "2026-04-01"), b.person_id, 1)
         await s.ReleasePayment(release(b, provider, 100))
         # A direct-payment schedule whose first instalment falls due today.
         await s.CreateSchedule(
             api.CreateScheduleRequest(
                 request_id=_rid(),
-                budget_id=str(b.budget_id),
-                plan_line_id=str(b.line_id),
+                budget_id=str(d.budget_id),
+                plan_line_id=str(d.line_id),
                 payee_id=dp,
                 instalment_pence=1_000,
                 every_weeks=4,
@@ -221,7 +225,6 @@ async def test_a_refused_eligibility_stops_the_budgets_that_rest_on_it(
         _, reason, metadata = await _refused(s.ReleasePayment(release(b, provider, 100)))
         assert (reason, metadata["grounds"]) == ("PAYMENTS_STOPPED", "INELIGIBILITY")
         await s.ReleasePayment(release(mh, provider, 100))
-        # A stopped budget's schedule pays nothing: the instalment due today is refused.
         # A stopped budget's schedule pays nothing: the instalment due today is refused.
         await run_due_instalments(pool, PaymentSettings(), SYSTEM_CLOCK, 10)
         failed = await conn.fetch("SELECT failure FROM payment.instalments")

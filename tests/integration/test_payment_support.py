@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import asyncpg
@@ -55,6 +56,7 @@ async def funded_budget(
     agreed: bool = True,
     person_id: uuid.UUID | None = None,
     management_option: str = "NOTIONAL",
+    period: tuple[date, date] | None = None,
 ) -> FundedBudget:
     """A budget whose stream accounts hold `funds` (NHS, council, client) and one plan line."""
     await _sources(conn)
@@ -87,6 +89,8 @@ async def funded_budget(
             budget_id=budget_id,
             state="DRAFT",
             person_id=person,
+            start_date=period[0] if period else None,
+            end_date=period[1] if period else None,
             commissioner_ods_code="QNQ",
             council_gss_code="E10000015",
             nhs_account_id=ids[0],
@@ -155,8 +159,8 @@ def release(b: FundedBudget, payee_id: str, amount: int, **kw: Any) -> api.Relea
         plan_line_id=str(b.line_id),
         payee_id=payee_id,
         amount_pence=amount,
-        service_period_start="2026-05-01",
-        service_period_end="2026-05-31",
+        service_period_start=kw.pop("service_period_start", "2026-05-01"),
+        service_period_end=kw.pop("service_period_end", "2026-05-31"),
         broker_reference=kw.pop("broker_reference", "BRK-1"),
         **kw,
     )
@@ -166,13 +170,16 @@ async def payee(
     s: api_grpc.PaymentServiceStub,
     kind: api.PayeeKind = api.PAYEE_KIND_PROVIDER,
     family: bool = False,
+    person_id: uuid.UUID | None = None,
 ) -> str:
+    """A payee; a DIRECT_PAYMENT_ACCOUNT needs its holder, `person_id`."""
     p = await s.RegisterPayee(
         api.RegisterPayeeRequest(
             request_id=str(uuid.uuid4()),
             kind=kind,
             name="Care Co",
             close_family_member_in_household=family,
+            person_id=str(person_id) if person_id else "",
         )
     )
     return str(p.payee_id)

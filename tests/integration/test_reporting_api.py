@@ -91,6 +91,67 @@ async def test_summary_from_the_streams_reconciles_with_the_ledger(stack: Stack)
     assert result.figures_checked >= 11
 
 
+async def test_the_floor_per_cohort_and_the_money_beyond_it_reconcile(stack: Stack) -> None:
+    """Issue 13: the PHB target is a floor. A mental-health budget past its ring-fence draws on
+    the general ring-fence, then the allocation; the summary says how far each cohort is above
+    or below its floor, each ring-fence what was drawn from it, and every figure equals the
+    ledger, also after a cut gives the allocation's part back first."""
+    ods, gss = new_ods(), new_gss()
+    await setup_funders(
+        stack,
+        ods,
+        gss,
+        allocation=100_000_000,
+        target_bp=20,
+        cohorts=((al.COHORT_MENTAL_HEALTH, 10),),
+    )  # MH ring-fence 100,000p, general 100,000p
+    mh = await eligible_person(stack, ods, gss, ent.ELIGIBILITY_CATEGORY_MENTAL_HEALTH)
+    budget = await agreed_budget(
+        stack,
+        mh,
+        ods,
+        gss,
+        [plan_line(150_000, (10_000, 0, 0)), plan_line(100_000, (10_000, 0, 0))],
+        nhs_only=True,
+    )
+    await caught_up(stack)
+    whole = await summary(stack, ods)
+    fences = {f.cohort: f for f in whole.ring_fences}
+    mental_health, general = fences[api.COHORT_MENTAL_HEALTH], fences[api.COHORT_GENERAL]
+    assert (mental_health.agreed_pence, mental_health.drawn_pence) == (250_000, 100_000)
+    assert mental_health.above_floor_pence == 150_000
+    assert mental_health.target_met
+    assert (general.agreed_pence, general.drawn_pence, general.balance_pence) == (0, 100_000, 0)
+    assert general.above_floor_pence == -100_000
+    assert whole.nhs_beyond_ring_fences_pence == 50_000
+    assert whole.nhs_agreed_pence == 250_000
+    assert whole.target_met
+    result = await reconcile(stack, ods)
+    assert result.reconciled, result.differences
+
+    await stack.alloc.ReviseBudget(
+        al.ReviseBudgetRequest(
+            request_id=rid(),
+            budget_id=budget.budget_id,
+            reasons=["fewer visits"],
+            notice_date="2026-09-01",
+            remove_plan_line_ids=[budget.plan_lines[1].plan_line_id],
+        )
+    )
+    await caught_up(stack)
+    cut = await summary(stack, ods)
+    fences = {f.cohort: f for f in cut.ring_fences}
+    assert cut.nhs_beyond_ring_fences_pence == 0
+    assert fences[api.COHORT_GENERAL].drawn_pence == 50_000
+    assert fences[api.COHORT_MENTAL_HEALTH].above_floor_pence == 50_000
+    status = await stack.report.GetTargetStatus(
+        api.GetTargetStatusRequest(commissioner_ods_code=ods, financial_year=YEAR)
+    )
+    assert [t.above_floor_pence for t in status.targets] == [150_000 - 200_000, -100_000, 50_000]
+    result = await reconcile(stack, ods)
+    assert result.reconciled, result.differences
+
+
 @pytest.mark.parametrize(
     ("request_fields", "fields"),
     [

@@ -229,7 +229,11 @@ def plan_line(
             client_basis_points=split[2],
         ),
         management_option=option,
-        allowed_payee_kind=al.PAYEE_KIND_PROVIDER,
+        allowed_payee_kind=(
+            al.PAYEE_KIND_PERSON
+            if option == al.MANAGEMENT_OPTION_DIRECT_PAYMENT
+            else al.PAYEE_KIND_PROVIDER
+        ),
     )
 
 

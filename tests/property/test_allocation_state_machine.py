@@ -3,9 +3,14 @@
 Random commissioners' allocations, budgets, plan lines (some invalid), agreements, payments,
 revisions, endings, deaths and year-end closes go through the service layer (the code behind
 the gRPC API). After every step:
-- invariant 8: for every commissioner, year and ring-fence, balance + net NHS money moved into
-  budgets + money returned at year-end close = its target, exactly; the ring-fences of an
-  allocation sum to share_of(allocation, overall target);
+- invariant 8 (restated by issue 13, ADR 0009: the PHB target is a floor): for every
+  commissioner, year and ring-fence, balance + net NHS money moved into budgets + money
+  returned at year-end close = its target, exactly; the ring-fences of an allocation sum to
+  share_of(allocation, overall target); and the general allocation's balance + the targets +
+  net NHS money it moved into budgets - what came back to it at the close = the allocation;
+- the floor: a step that drew on the general allocation for a budget left that budget's
+  ring-fences empty (they are drawn first), and a budget refused NHS_ALLOCATION_EXHAUSTED asked
+  for more than its ring-fences and the allocation held together (never RING_FENCE_EXHAUSTED);
 - every budget's agreed streams equal its costed plan, and each stream account holds exactly
   what was agreed less what went back (so streams sum to the agreed total);
 - no money changed colour (ledger verify; every budget transfer keeps its stream);
@@ -44,7 +49,7 @@ from onebudget.ledger import store
 from onebudget.ledger.domain import Account, FundingStream, Transfer
 from onebudget.shared import standing
 from onebudget.shared.errors import DomainError
-from onebudget.shared.money import share_of
+from onebudget.shared.money import share_of, split_by_basis_points
 from onebudget.shared.outbox import new_event
 from onebudget.shared.policy import CategoryPolicy
 from onebudget.shared.server import prepare_database
@@ -418,16 +423,106 @@ class AllocationMachine(RuleBasedStateMachine):
         )
         return [str(r["plan_line_id"]) for r in rows]
 
+    def _in_year(self, budget: str) -> str:
+        """A day inside the budget's own financial year: agreements and notices fall in the
+        budget's window (allocation/domain/model.py budget_date_refusal), so a 2025-26 budget
+        is agreed and revised in 2025, not on TODAY."""
+        year = self.run(
+            self.pool.fetchval(
+                "SELECT financial_year FROM allocation.budgets WHERE budget_id::text = $1", budget
+            )
+        )
+        return f"{year or 2026}-06-01"
+
     @rule(budget=budget_ids)
     def agree(self, budget: str) -> None:
-        self.attempt(
+        before = self.run(self._sources(budget))
+        refusal = self.refusal(
             budgets.agree_budget(
                 self.pool,
-                pb.AgreeBudgetRequest(request_id=rid(), budget_id=budget),
+                pb.AgreeBudgetRequest(
+                    request_id=rid(), budget_id=budget, agreed_on=self._in_year(budget)
+                ),
                 lambda: TODAY,
                 CategoryPolicy(),
             )
         )
+        self.floor_held(budget, before, refusal)
+
+    def refusal(self, coro: Any) -> DomainError | None:
+        """Run a command; a refusal must leave everything as it was, and is returned."""
+        before = self.run(self._snapshot())
+        try:
+            self.run(coro)
+        except DomainError as error:
+            assert self.run(self._snapshot()) == before
+            return error
+        return None
+
+    async def _sources(self, budget: str) -> dict[str, int] | None:
+        """The budget's NHS sources now: available pence of its ring-fences (its cohort's, the
+        general one) and of the general allocation, what the allocation has put into it, and
+        its plan's NHS total; None when the budget or its allocation does not exist."""
+        async with self.pool.acquire() as conn:
+            b = await conn.fetchrow(
+                "SELECT b.*, a.allocation_account_id FROM allocation.budgets b"
+                " JOIN allocation.commissioner_allocations a"
+                " USING (commissioner_ods_code, financial_year) WHERE b.budget_id::text = $1",
+                budget,
+            )
+            if b is None:
+                return None
+            fences = await conn.fetch(
+                "SELECT cohort, account_id FROM allocation.ring_fences"
+                " WHERE commissioner_ods_code = $1 AND financial_year = $2"
+                " AND cohort IN ($3, '')",
+                b["commissioner_ods_code"],
+                b["financial_year"],
+                b["cohort"],
+            )
+            available = {
+                r["id"]: r["available"]
+                for r in await conn.fetch(
+                    "SELECT id, credits_posted - debits_posted - debits_pending AS available"
+                    " FROM ledger.accounts WHERE id = ANY($1::uuid[])",
+                    [f["account_id"] for f in fences] + [b["allocation_account_id"]],
+                )
+            }
+            from_allocation = await conn.fetchval(
+                "SELECT coalesce(sum(CASE WHEN debit_account_id = $1 THEN amount"
+                " ELSE -amount END), 0) FROM ledger.transfers"
+                " WHERE (debit_account_id = $1 AND credit_account_id = $2)"
+                " OR (debit_account_id = $2 AND credit_account_id = $1)",
+                b["allocation_account_id"],
+                b["nhs_account_id"],
+            )
+            plan_nhs = await conn.fetchval(
+                "SELECT coalesce(sum(nhs_pence), 0) FROM allocation.plan_lines"
+                " WHERE budget_id = $1 AND NOT removed",
+                b["budget_id"],
+            )
+        return {
+            "fences": sum(available[f["account_id"]] for f in fences),
+            "allocation": available[b["allocation_account_id"]],
+            "from_allocation": int(from_allocation),
+            "plan_nhs": int(plan_nhs),
+        }
+
+    def floor_held(
+        self, budget: str, before: dict[str, int] | None, refusal: DomainError | None
+    ) -> None:
+        """The PHB floor: the allocation pays only once the budget's ring-fences are empty, and
+        a budget is refused for money only when all its sources together cannot pay."""
+        assert refusal is None or refusal.reason != "RING_FENCE_EXHAUSTED"
+        if before is None:
+            return
+        if refusal is not None and refusal.reason == "NHS_ALLOCATION_EXHAUSTED":
+            # plan_nhs: what the step asked of NHS (the plan to agree, or a revision's raise).
+            assert before["fences"] + before["allocation"] < before["plan_nhs"], before
+        after = self.run(self._sources(budget))
+        assert after is not None
+        if after["from_allocation"] > before["from_allocation"]:
+            assert after["fences"] == 0, (before, after)
 
     @rule(
         budget=budget_ids,
@@ -443,20 +538,33 @@ class AllocationMachine(RuleBasedStateMachine):
         lines = self._lines(budget)
         removed = [lines[pick % len(lines)]] if remove and lines else []
         added = [plan_line(cost, 2, split)] if add else []
-        self.attempt(
+        before = self.run(self._sources(budget))
+        refusal = self.refusal(
             budgets.revise_budget(
                 self.pool,
                 pb.ReviseBudgetRequest(
                     request_id=rid(),
                     budget_id=budget,
                     reasons=["needs changed"],
-                    notice_date="2026-06-01",
+                    notice_date=self._in_year(budget),
                     add_lines=added,
                     remove_plan_line_ids=removed,
                 ),
                 CategoryPolicy(),
             )
         )
+        if before is not None:
+            gone = self.run(
+                self.pool.fetchval(
+                    "SELECT coalesce(sum(nhs_pence), 0) FROM allocation.plan_lines"
+                    " WHERE plan_line_id::text = ANY($1::text[]) AND NOT removed",
+                    removed,
+                )
+            )
+            valid = add and cost > 0 and sum(split) == 10_000
+            new = split_by_basis_points(cost * 2, list(split))[0] if valid else 0
+            before = {**before, "plan_nhs": new - int(gone)}
+        self.floor_held(budget, before, refusal)
 
     @rule(budget=budget_ids, amount=st.integers(1, 50_000), pick=st.integers(0, 5))
     def pay(self, budget: str, amount: int, pick: int) -> None:
@@ -562,6 +670,15 @@ class AllocationMachine(RuleBasedStateMachine):
             assert t["phb_target_pence"] == t["fenced"] == expected
 
     @invariant()
+    def the_allocation_accounts_for_every_penny(self) -> None:
+        """Invariant 8's other half: general balance + ring-fence targets + net NHS money the
+        general allocation put into budgets (beyond the floor) - money the ring-fences returned
+        to it = the allocation, exactly."""
+        for row in self.run(self.pool.fetch(_ALLOCATION_AUDIT)):
+            total = row["balance"] + row["phb_target_pence"] + row["beyond"] - row["returned"]
+            assert total == row["allocation_pence"], dict(row)
+
+    @invariant()
     def budgets_match_their_plans(self) -> None:
         for row in self.run(self.pool.fetch(_BUDGET_AUDIT)):
             if row["status"] == "AGREED":
@@ -643,6 +760,20 @@ SELECT f.target_pence, a.credits_posted - a.debits_posted AS balance,
             ON c.id = t.credit_account_id WHERE t.debit_account_id = f.account_id
             AND c.kind = 'allocation'), 0) AS returned
 FROM allocation.ring_fences f JOIN ledger.accounts a ON a.id = f.account_id
+"""
+
+_ALLOCATION_AUDIT = """
+SELECT a.allocation_pence, a.phb_target_pence, g.credits_posted - g.debits_posted AS balance,
+  coalesce((SELECT sum(t.amount) FROM ledger.transfers t JOIN ledger.accounts c
+            ON c.id = t.credit_account_id WHERE t.debit_account_id = g.id
+            AND c.kind = 'budget'), 0)
+  - coalesce((SELECT sum(t.amount) FROM ledger.transfers t JOIN ledger.accounts d
+            ON d.id = t.debit_account_id WHERE t.credit_account_id = g.id
+            AND d.kind = 'budget'), 0) AS beyond,
+  coalesce((SELECT sum(t.amount) FROM ledger.transfers t JOIN ledger.accounts d
+            ON d.id = t.debit_account_id WHERE t.credit_account_id = g.id
+            AND d.kind = 'ring_fence'), 0) AS returned
+FROM allocation.commissioner_allocations a JOIN ledger.accounts g ON g.id = a.allocation_account_id
 """
 
 _BUDGET_AUDIT = """

@@ -1,7 +1,11 @@
 """Hypothesis state machine through the payment service's gRPC API, against an in-memory model.
 
 Random releases, reservations, confirmations, cancellations, returns, reclaims, schedule runs and
-invalid calls on random budgets (funded at random, or with exactly the line's own split). After
+invalid calls on random budgets (funded at random, or with exactly the line's own split), whose
+line is held notionally or by direct payment: the model predicts who the line may pay (a
+direct-payment line only the person's own account, never another person's; a notional line
+never a direct-payment account), that a schedule runs only on a direct-payment line with
+instalments within the line, and that the last instalment pays only what is left. After
 every step: no stream's available balance is below zero and each equals the model's; each
 funder's spend in the ledger (payee accounts) equals the sum of the parts; the plan line's
 per-stream commitment equals the model's, never exceeds the line's own split F, and is F exactly
@@ -120,22 +124,32 @@ class PaymentMachine(RuleBasedStateMachine):
         bp=st.sampled_from(SPLITS),
         cost=st.integers(1, 120_000),
         exact=st.booleans(),
+        direct=st.booleans(),
     )
     def setup(
-        self, funds: tuple[int, int, int], bp: tuple[int, int, int], cost: int, exact: bool
+        self,
+        funds: tuple[int, int, int],
+        bp: tuple[int, int, int],
+        cost: int,
+        exact: bool,
+        direct: bool,
     ) -> None:
         self.svc = SERVICE[0]
         self.bp = bp
         self.cost = cost
+        # How the line's money is held decides who it pays (a direct payment: only the
+        # person's own direct-payment account; notional: never a direct-payment account).
+        self.direct = direct
         self.whole = split_by_basis_points(cost, list(bp))  # F: the line's own split
         if exact:  # as allocation funds a budget of this one line
             funds = (self.whole[0], self.whole[1], self.whole[2])
         self.line_done = [0, 0, 0]  # what the line has committed per stream
         self.budget: FundedBudget = self.svc.run(self._budget(funds, bp, cost))
         self.provider = self._payee(api.PAYEE_KIND_PROVIDER)
-        self.dp = self._payee(api.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT)
+        self.dp = self._payee(api.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT, self.budget.person_id)
+        self.other_dp = self._payee(api.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT, uuid.uuid4())
         self.available = list(funds)
-        self.spent = {self.provider: [0, 0, 0], self.dp: [0, 0, 0]}
+        self.spent = {self.provider: [0, 0, 0], self.dp: [0, 0, 0], self.other_dp: [0, 0, 0]}
         self.committed = 0
         # payment -> (payee, parts paid, parts returned)
         self.paid: dict[str, tuple[str, list[int], list[int]]] = {}
@@ -150,13 +164,32 @@ class PaymentMachine(RuleBasedStateMachine):
 
     async def _budget(self, funds: tuple[int, int, int], bp: Any, cost: int) -> FundedBudget:
         async with self.svc.pool.acquire() as conn:
-            return await funded_budget(conn, funds, bp=bp, cost_pence=cost)
+            return await funded_budget(
+                conn,
+                funds,
+                bp=bp,
+                cost_pence=cost,
+                management_option="DIRECT_PAYMENT" if self.direct else "NOTIONAL",
+            )
 
-    def _payee(self, kind: api.PayeeKind) -> str:
+    def _payee(self, kind: api.PayeeKind, holder: uuid.UUID | None = None) -> str:
         p = self.svc.stub.RegisterPayee(
-            api.RegisterPayeeRequest(request_id=_rid(), kind=kind, name="payee")
+            api.RegisterPayeeRequest(
+                request_id=_rid(), kind=kind, name="payee", person_id=str(holder or "")
+            )
         )
         return str(p.payee_id)
+
+    def _payee_refusal(self, payee: str) -> str | None:
+        """The management option's rule on who the line pays (state, before money; after a
+        stop, which `_predict` answers: PAYMENTS_STOPPED comes first)."""
+        if self.stopped:
+            return None
+        if self.direct != (payee in (self.dp, self.other_dp)):
+            return "PAYEE_NOT_FOR_MANAGEMENT_OPTION"
+        if payee == self.other_dp:
+            return "DIRECT_PAYMENT_ACCOUNT_OF_ANOTHER_PERSON"
+        return None
 
     def _events(self) -> int:
         async def count() -> int:
@@ -195,10 +228,11 @@ class PaymentMachine(RuleBasedStateMachine):
             "amount_pence": amount,
         }
 
-    @rule(amount=st.integers(1, 30_000), to_dp=st.booleans())
-    def release(self, amount: int, to_dp: bool) -> None:
-        payee = self.dp if to_dp else self.provider
-        expected, parts = self._predict(amount)
+    @rule(amount=st.integers(1, 30_000), to=st.sampled_from(["provider", "dp", "other_dp"]))
+    def release(self, amount: int, to: str) -> None:
+        payee: str = getattr(self, to)
+        refused = self._payee_refusal(payee)
+        expected, parts = (refused, []) if refused else self._predict(amount)
         got, payment = self._call(
             "ReleasePayment", api.ReleasePaymentRequest(payee_id=payee, **self._ask(amount))
         )
@@ -221,7 +255,8 @@ class PaymentMachine(RuleBasedStateMachine):
 
     @rule(amount=st.integers(1, 30_000))
     def reserve(self, amount: int) -> None:
-        expected, parts = self._predict(amount)
+        refused = self._payee_refusal(self.provider)
+        expected, parts = (refused, []) if refused else self._predict(amount)
         got, payment = self._call(
             "ReservePayment", api.ReservePaymentRequest(payee_id=self.provider, **self._ask(amount))
         )
@@ -409,6 +444,16 @@ class PaymentMachine(RuleBasedStateMachine):
             assert got == "PAYMENTS_STOPPED"
             return
         if self.schedule is None:
+            # Only on a direct-payment line, each instalment within what is left of the line
+            # (the budget has no end date here, so the cover cannot be counted).
+            left = self.cost - self.committed
+            created = (
+                "NOT_A_DIRECT_PAYMENT_LINE"
+                if not self.direct
+                else "SCHEDULE_EXCEEDS_LINE"
+                if instalment > left
+                else "OK"
+            )
             got, self.schedule = self._call(
                 "CreateSchedule",
                 api.CreateScheduleRequest(
@@ -421,11 +466,15 @@ class PaymentMachine(RuleBasedStateMachine):
                     start_date=self.today.isoformat(),
                 ),
             )
-            assert got == "OK"
+            assert got == created
+            if got != "OK":
+                return
         assert self.schedule is not None
         # One instalment is due on each run: the scheduler's "today" moves a week each time.
         due = self.today + timedelta(weeks=self.instalments_paid)
-        expected, parts = self._predict(self.schedule.instalment_pence)
+        left = self.cost - self.committed  # the last instalment pays only what is left
+        each = self.schedule.instalment_pence
+        expected, parts = self._predict(min(each, left) if left > 0 else each)
         self.svc.run(run_due_instalments(self.svc.pool, PaymentSettings(), FixedClock.on(due), 10))
         self.instalments_paid += 1
         self.events += 1  # InstalmentPaid or InstalmentFailed

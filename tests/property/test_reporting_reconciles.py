@@ -189,6 +189,19 @@ async def _pay(stack: Stack, budget: al.Budget, payee_id: str, spec: tuple[int, 
             )
 
 
+async def _direct_payment_account(stack: Stack, person: str) -> str:
+    assert stack.pay is not None
+    account = await stack.pay.RegisterPayee(
+        pay.RegisterPayeeRequest(
+            request_id=rid(),
+            kind=pay.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT,
+            name="Direct payment account",
+            person_id=person,
+        )
+    )
+    return str(account.payee_id)
+
+
 def _line_inputs(specs: list[tuple[int, tuple[int, int, int], Any]], nhs_only: bool) -> list[Any]:
     return [plan_line(c, (10_000, 0, 0) if nhs_only else s, o) for c, s, o in specs]
 
@@ -222,6 +235,8 @@ async def _budget(stack: Stack, ods: str, gss: str, spec: dict[str, Any], payee_
         )
     if spec["payments"]:
         await caught_up(stack, payment_too=True)  # payment learns budgets from the stream
+        if budget.plan_lines[0].management_option == al.MANAGEMENT_OPTION_DIRECT_PAYMENT:
+            payee_id = await _direct_payment_account(stack, person)  # the only payee it pays
         for p in spec["payments"]:
             await _pay(stack, budget, payee_id, p)
     if spec["end"]:

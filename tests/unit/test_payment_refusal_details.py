@@ -36,6 +36,7 @@ BUDGET = uuid.UUID("00000000-0000-4000-8000-0000000000b1")
 LINE = uuid.UUID("00000000-0000-4000-8000-0000000000c1")
 PAYEE = uuid.UUID("00000000-0000-4000-8000-0000000000d1")
 NAMED = uuid.UUID("00000000-0000-4000-8000-0000000000d2")
+PERSON = uuid.UUID("00000000-0000-4000-8000-0000000000e1")
 NHS, COUNCIL, CLIENT = (uuid.UUID(f"00000000-0000-4000-8000-0000000000a{k}") for k in (1, 2, 3))
 
 
@@ -234,15 +235,29 @@ def test_payee_not_allowed(line: PlanLine, payee: Payee, allowed_id: str) -> Non
     [
         ("", PROVIDER),  # anyone
         ("PROVIDER", PROVIDER),  # a kind named as itself
-        ("PERSON", Payee(PAYEE, PayeeKind.DIRECT_PAYMENT_ACCOUNT, False, False)),
-        ("NOMINEE", Payee(PAYEE, PayeeKind.DIRECT_PAYMENT_ACCOUNT, False, False)),
+        ("PERSON", Payee(PAYEE, PayeeKind.DIRECT_PAYMENT_ACCOUNT, False, False, PERSON)),
+        ("NOMINEE", Payee(PAYEE, PayeeKind.DIRECT_PAYMENT_ACCOUNT, False, False, PERSON)),
         ("FAMILY_MEMBER", Payee(PAYEE, PayeeKind.PERSONAL_ASSISTANT, True, True)),
     ],
 )
 def test_payees_the_plan_allows(kind: str, payee: Payee) -> None:
-    (accepted,) = _decide(10, line=_line(allowed_payee_kind=kind), payee=payee)
+    # The person's own direct-payment account is paid from a direct-payment line (ADR 11).
+    direct = payee.kind == PayeeKind.DIRECT_PAYMENT_ACCOUNT
+    option = "DIRECT_PAYMENT" if direct else "NOTIONAL"
+    budget = _budget(person_id=PERSON)
+    (accepted,) = _decide(
+        10,
+        budget=budget,
+        line=_line(allowed_payee_kind=kind, management_option=option),
+        payee=payee,
+    )
     assert isinstance(accepted, Accepted)
-    (named,) = _decide(10, line=_line(allowed_payee_id=PAYEE, allowed_payee_kind=kind), payee=payee)
+    (named,) = _decide(
+        10,
+        budget=budget,
+        line=_line(allowed_payee_id=PAYEE, allowed_payee_kind=kind, management_option=option),
+        payee=payee,
+    )
     assert isinstance(named, Accepted)
 
 

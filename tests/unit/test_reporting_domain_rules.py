@@ -135,8 +135,8 @@ def test_commissioner_figures_at_a_quarters_end_count_what_was_dated_by_then() -
         target_basis_points=500,
         target_pence=5_000_000,
         fences=(
-            FenceFigures("", 400, 4_000_000, 3_700_000, 300_000, 30, False),
-            FenceFigures("MENTAL_HEALTH", 100, 1_000_000, 0, 1_000_000, 100, True),
+            FenceFigures("", 400, 4_000_000, 3_700_000, 300_000, 30, False, 300_000, -3_700_000),
+            FenceFigures("MENTAL_HEALTH", 100, 1_000_000, 0, 1_000_000, 100, True, 1_000_000, 0),
         ),
         nhs_agreed_pence=1_300_000,
         nhs_agreed_basis_points=130,
@@ -147,6 +147,7 @@ def test_commissioner_figures_at_a_quarters_end_count_what_was_dated_by_then() -
         phb_people=PeopleSnapshot(ADULT_CHC_AND_CHILD_MH, ADULT_CHC_AND_CHILD_MH),
         ipb_people=PeopleSnapshot(CHILD_MH_DIRECT, CHILD_MH_DIRECT),
         year_closed=False,
+        nhs_beyond_ring_fences_pence=0,
     )
 
 
@@ -155,7 +156,9 @@ def test_commissioner_figures_for_the_whole_year_net_returns_and_later_changes()
     assert whole.period_end == D("2027-03-31")
     assert (whole.nhs_agreed_pence, whole.nhs_paid_pence) == (1_299_999, 3_400)
     assert whole.nhs_agreed_ipb_pence == 999_999
-    assert whole.fences[1] == FenceFigures("MENTAL_HEALTH", 100, 1_000_000, 1, 999_999, 100, False)
+    assert whole.fences[1] == FenceFigures(
+        "MENTAL_HEALTH", 100, 1_000_000, 1, 999_999, 100, False, 999_999, -1
+    )
     q1 = figures.commissioner_figures(ALLOCATION, [B1, B2, B3], COMMITMENTS, PAYMENTS, 1)
     assert q1.phb_people.at_period_end == _counts(
         1, 1, 0, {Category.CHC: (1, 1, 0)}, {Option.NOTIONAL: 1}
@@ -180,12 +183,13 @@ def test_money_figures_name_every_money_figure_of_a_summary() -> None:
         "nhs_agreed_pence": 1_300_000,
         "nhs_agreed_ipb_pence": 1_000_000,
         "nhs_paid_pence": 1_500,
+        "nhs_beyond_ring_fences_pence": 0,
         "ring_fence[GENERAL].target_pence": 4_000_000,
         "ring_fence[GENERAL].balance_pence": 3_700_000,
-        "ring_fence[GENERAL].agreed_pence": 300_000,
+        "ring_fence[GENERAL].drawn_pence": 300_000,
         "ring_fence[MENTAL_HEALTH].target_pence": 1_000_000,
         "ring_fence[MENTAL_HEALTH].balance_pence": 0,
-        "ring_fence[MENTAL_HEALTH].agreed_pence": 1_000_000,
+        "ring_fence[MENTAL_HEALTH].drawn_pence": 1_000_000,
     }
 
 
@@ -233,11 +237,12 @@ def test_targets_trend_quarter_by_quarter_for_the_whole_and_each_ring_fence() ->
         False,
         3_700_001,
         (
-            QuarterPoint(1, ends[0], 300_000, 30, False, 4_700_000),
-            QuarterPoint(2, ends[1], 1_300_000, 130, False, 3_700_000),
-            QuarterPoint(3, ends[2], 1_300_000, 130, False, 3_700_000),
-            QuarterPoint(4, ends[3], 1_299_999, 130, False, 3_700_001),
+            QuarterPoint(1, ends[0], 300_000, 30, False, 4_700_000, -4_700_000),
+            QuarterPoint(2, ends[1], 1_300_000, 130, False, 3_700_000, -3_700_000),
+            QuarterPoint(3, ends[2], 1_300_000, 130, False, 3_700_000, -3_700_000),
+            QuarterPoint(4, ends[3], 1_299_999, 130, False, 3_700_001, -3_700_001),
         ),
+        -3_700_001,
     )
     assert general == CohortTarget(
         "",
@@ -247,7 +252,11 @@ def test_targets_trend_quarter_by_quarter_for_the_whole_and_each_ring_fence() ->
         30,
         False,
         3_700_000,
-        tuple(QuarterPoint(q, ends[q - 1], 300_000, 30, False, 3_700_000) for q in (1, 2, 3, 4)),
+        tuple(
+            QuarterPoint(q, ends[q - 1], 300_000, 30, False, 3_700_000, -3_700_000)
+            for q in (1, 2, 3, 4)
+        ),
+        -3_700_000,
     )
     assert mental_health == CohortTarget(
         "MENTAL_HEALTH",
@@ -258,11 +267,12 @@ def test_targets_trend_quarter_by_quarter_for_the_whole_and_each_ring_fence() ->
         False,
         1,
         (
-            QuarterPoint(1, ends[0], 0, 0, False, 1_000_000),
-            QuarterPoint(2, ends[1], 1_000_000, 100, True, 0),
-            QuarterPoint(3, ends[2], 1_000_000, 100, True, 0),
-            QuarterPoint(4, ends[3], 999_999, 100, False, 1),
+            QuarterPoint(1, ends[0], 0, 0, False, 1_000_000, -1_000_000),
+            QuarterPoint(2, ends[1], 1_000_000, 100, True, 0, 0),
+            QuarterPoint(3, ends[2], 1_000_000, 100, True, 0, 0),
+            QuarterPoint(4, ends[3], 999_999, 100, False, 1, -1),
         ),
+        -1,
     )
 
 

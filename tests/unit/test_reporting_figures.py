@@ -15,6 +15,7 @@ from onebudget.reporting.domain.model import (
     Allocation,
     Budget,
     Movement,
+    NhsDraw,
     Option,
     RingFence,
 )
@@ -155,6 +156,61 @@ def test_target_trend_is_cumulative_by_quarter() -> None:
     assert [p.met for p in overall.trend] == [False, False, False, True]
     assert overall.trend[0].gap_pence == 3_000_000
     assert overall.met
+
+
+def test_the_floor_per_cohort_counts_every_source_and_each_ring_fence_what_was_drawn() -> None:
+    """Issue 13: the PHB target is a floor. A mental-health budget of 1,500,000p drew its
+    ring-fence's 1,000,000p, then 400,000p of the general one and 100,000p of the allocation;
+    the cohort is 500,000p above its floor, the general ring-fence lost what it lent, and the
+    money beyond the ring-fences is its own figure. A cut gives the allocation's part back
+    first."""
+    mh = replace(BUDGET, budget_id="b2", cohort="MENTAL_HEALTH", agreed_on=date(2026, 8, 1))
+    on, later = date(2026, 8, 1), date(2027, 1, 5)
+    commitments = [
+        Movement("b1", date(2026, 5, 1), 300_000, 0, 0),
+        Movement("b2", on, 1_500_000, 0, 0),
+        Movement("b2", later, -150_000, 0, 0),
+    ]
+    draws = [
+        NhsDraw("b1", date(2026, 5, 1), True, None, 300_000),  # an event naming no source
+        NhsDraw("b2", on, True, "MENTAL_HEALTH", 1_000_000),
+        NhsDraw("b2", on, True, "", 400_000),
+        NhsDraw("b2", on, False, "", 100_000),
+        NhsDraw("b2", later, False, "", -100_000),
+        NhsDraw("b2", later, True, "", -50_000),
+    ]
+    q2 = figures.commissioner_figures(_allocation(), [BUDGET, mh], commitments, [], 2, draws)
+    fences = {f.cohort: f for f in q2.fences}
+    assert (fences["MENTAL_HEALTH"].agreed_pence, fences["MENTAL_HEALTH"].drawn_pence) == (
+        1_500_000,
+        1_000_000,
+    )
+    assert fences["MENTAL_HEALTH"].above_floor_pence == 500_000
+    assert fences["MENTAL_HEALTH"].target_met
+    assert fences["MENTAL_HEALTH"].balance_pence == 0
+    assert (fences[""].agreed_pence, fences[""].drawn_pence) == (300_000, 700_000)
+    assert fences[""].balance_pence == 4_000_000 - 700_000
+    assert fences[""].above_floor_pence == 300_000 - 4_000_000
+    assert q2.nhs_beyond_ring_fences_pence == 100_000
+    assert q2.nhs_agreed_pence == 1_800_000 == 1_000_000 + 700_000 + 100_000
+    whole = figures.commissioner_figures(_allocation(), [BUDGET, mh], commitments, [], 0, draws)
+    assert whole.nhs_beyond_ring_fences_pence == 0
+    assert {f.cohort: f.drawn_pence for f in whole.fences} == {
+        "MENTAL_HEALTH": 1_000_000,
+        "": 650_000,
+    }
+    named = figures.money_figures(whole)
+    assert named["ring_fence[GENERAL].drawn_pence"] == 650_000
+    assert named["nhs_beyond_ring_fences_pence"] == 0
+    overall, general, mental_health = figures.target_status(
+        _allocation(), [BUDGET, mh], commitments
+    )
+    assert overall.above_floor_pence == 1_650_000 - 5_000_000
+    assert mental_health.above_floor_pence == 350_000
+    assert [p.above_floor_pence for p in mental_health.trend] == [-1_000_000] + [500_000] * 2 + [
+        350_000
+    ]
+    assert general.above_floor_pence == 300_000 - 4_000_000
 
 
 def test_differences_name_each_figure_that_disagrees() -> None:

@@ -25,6 +25,7 @@ from onebudget.demo import synthetic
 from onebudget.demo.synthetic import PersonSpec
 from onebudget.entitlement.v1 import entitlement_service_pb2 as ent
 from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as ent_grpc
+from onebudget.payment.domain import schedules
 from onebudget.payment.v1 import payment_service_pb2 as pay
 from onebudget.payment.v1 import payment_service_pb2_grpc as pay_grpc
 from onebudget.shared.client import error_reason
@@ -232,6 +233,7 @@ async def enrol(stubs: Stubs, person: PersonSpec, year: int) -> alloc.Budget:
                 cohort=_cohort(person.category),
                 financial_year=year,
                 start_date=person.agreed_on.isoformat(),
+                client_contribution_pence=person.client_contribution_pence,
             )
         ),
         ("NO_ELIGIBILITY", "NO_PHB_GRANTED", "PERSON_NOT_FOUND"),
@@ -332,11 +334,15 @@ async def _direct_payments(
             request_id=request_id("dp-account", budget.budget_id),
             kind=pay.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT,
             name=f"Direct payment account {budget.person_id[:8]}",
+            person_id=budget.person_id,  # it holds this person's direct payment only
         )
     )
-    instalment = line.cost_pence * 4 // 52
-    if instalment <= 0:
-        return
+    # 4-weekly in advance from the agreement to the budget's end, covering the line's cost
+    # (SI 2013/1617 reg 13): the least equal instalment that does, the last one paying the rest.
+    count = schedules.instalment_count(agreed, date.fromisoformat(budget.end_date), 4)
+    instalment, most = schedules.instalment_bounds(line.cost_pence, count)
+    if instalment > most:
+        return  # too small a line for 4-weekly instalments
     schedule = await stubs.payment.CreateSchedule(
         pay.CreateScheduleRequest(
             request_id=request_id("schedule", line.plan_line_id),

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from onebudget.shared.identifiers import nhs_check_digit
+from onebudget.shared.money import split_by_basis_points
 
 COMMISSIONER = ("QNQ", "NHS Frimley Integrated Care Board (synthetic)")
 COUNCIL = ("E06000036", "Bracknell Forest Council (synthetic)")
@@ -144,6 +145,19 @@ def _split(rng: random.Random, category: str, joint: bool) -> tuple[int, int, in
     return (nhs, 10_000 - nhs - client, client)
 
 
+def assessed_contribution(plan: tuple[PlanLineSpec, ...]) -> int:
+    """The person's assessed contribution (Care Act 2014 s17) that the plan's client parts were
+    costed from: the plan charges exactly what the financial assessment says, never more
+    (issue 13). Pence, each line split as allocation splits it (largest remainder)."""
+    return sum(
+        split_by_basis_points(
+            line.cost_per_occurrence_pence * line.occurrences,
+            [line.nhs_basis_points, line.council_basis_points, line.client_basis_points],
+        )[2]
+        for line in plan
+    )
+
+
 def _plan(rng: random.Random, category: str, joint: bool, weeks: int) -> tuple[PlanLineSpec, ...]:
     lines: list[PlanLineSpec] = []
     chosen = rng.sample(SERVICES, k=rng.randint(1, 3))
@@ -191,6 +205,7 @@ def people(count: int, *, today: date, seed: int = 2026) -> list[PersonSpec]:
             category == "LONG_TERM_CONDITION" and rng.random() < 0.3
         )
         weeks = max(1, (year_end - agreed_on).days // 7)
+        plan = _plan(rng, category, joint, weeks)
         result.append(
             PersonSpec(
                 nhs_number=number,
@@ -201,8 +216,8 @@ def people(count: int, *, today: date, seed: int = 2026) -> list[PersonSpec]:
                 decided_on=decided_on,
                 agreed_on=agreed_on,
                 nhs_only=not joint,
-                client_contribution_pence=0,
-                plan=_plan(rng, category, joint, weeks),
+                client_contribution_pence=assessed_contribution(plan),
+                plan=plan,
             )
         )
     return result

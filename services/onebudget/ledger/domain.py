@@ -50,6 +50,10 @@ FUNDING_ROUTES: frozenset[tuple[str, FundingStream, str, FundingStream]] = froze
         ("ring_fence", FundingStream.NHS, "allocation", FundingStream.NHS),
         ("ring_fence", FundingStream.NHS, "budget", FundingStream.NHS),
         ("budget", FundingStream.NHS, "ring_fence", FundingStream.NHS),
+        # The PHB target is a floor (issue 13): past the ring-fences, the general NHS allocation
+        # funds budgets and takes its money back (ledger migration 0010).
+        ("allocation", FundingStream.NHS, "budget", FundingStream.NHS),
+        ("budget", FundingStream.NHS, "allocation", FundingStream.NHS),
         ("allocation", FundingStream.COUNCIL, "budget", FundingStream.COUNCIL),
         ("budget", FundingStream.COUNCIL, "allocation", FundingStream.COUNCIL),
         ("contribution", FundingStream.CLIENT, "budget", FundingStream.CLIENT),

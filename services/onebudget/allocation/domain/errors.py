@@ -29,6 +29,8 @@ BUDGET_ENDED = "BUDGET_ENDED"
 PLAN_EMPTY = "PLAN_EMPTY"
 PLAN_LINES_LIMIT = "PLAN_LINES_LIMIT_REACHED"
 PLAN_LINE_HAS_PAYMENTS = "PLAN_LINE_HAS_PAYMENTS"
+# Retired by issue 13 (the PHB target is a floor): an empty ring-fence no longer refuses a budget
+# while the general allocation can pay; NHS_ALLOCATION_EXHAUSTED says when nothing can.
 RING_FENCE_EXHAUSTED = "RING_FENCE_EXHAUSTED"
 COUNCIL_POT_EXHAUSTED = "COUNCIL_POT_EXHAUSTED"
 CUT_BELOW_SPENT = "CUT_BELOW_SPENT_OR_RESERVED"
@@ -38,6 +40,21 @@ REVISION_EMPTY = "REVISION_CHANGES_NOTHING"
 NO_PHB_GRANTED = "NO_PHB_GRANTED"
 # One integrated budget per person per financial year (ALREADY_EXISTS; docs/adr/0010).
 BUDGET_EXISTS_FOR_YEAR = "BUDGET_EXISTS_FOR_YEAR"
+DATE_OUTSIDE_BUDGET_PERIOD = "DATE_OUTSIDE_BUDGET_PERIOD"
+
+
+class DateOutsideBudgetPeriod(FailedPrecondition):
+    """An agreement, revision-notice or end date that does not fall where it makes sense for
+    the budget (`model.budget_date_refusal`)."""
+
+    def __init__(self, message: str, **metadata: str) -> None:
+        super().__init__(reason=DATE_OUTSIDE_BUDGET_PERIOD, message=message, metadata=metadata)
+
+
+# Issue 13, funding (domain/funders.py).
+NHS_ALLOCATION_EXHAUSTED = "NHS_ALLOCATION_EXHAUSTED"
+CLIENT_CONTRIBUTION_EXCEEDED = "CLIENT_CONTRIBUTION_EXCEEDED"
+COHORT_NHS_ONLY = "COHORT_NHS_ONLY"
 
 
 def not_found(reason: str, what: str, key: str) -> NotFound:

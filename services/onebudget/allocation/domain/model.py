@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from onebudget.allocation.domain import errors
+from onebudget.allocation.domain.errors import DateOutsideBudgetPeriod
 from onebudget.ledger.domain import AMOUNT_MAX, FundingStream
 from onebudget.shared.errors import AlreadyExists, FailedPrecondition
 from onebudget.shared.money import BASIS_POINTS_WHOLE, share_of, split_by_basis_points
@@ -80,6 +81,42 @@ def financial_year_of(day: date) -> int:
 
 def financial_year_is_over(year: int, today: date) -> bool:
     return today > financial_year_bounds(year)[1]
+
+
+# Budgets are planned ahead: a plan (and notice of a change to it) may be agreed up to one
+# financial year before the budget's own year begins.
+PLANNING_YEARS_AHEAD = 1
+
+
+def budget_dates_window(year: int, end_date: date) -> tuple[date, date]:
+    """The days on which a budget of financial `year` ending on `end_date` may be agreed,
+    revised (the notice's date) or ended: from 1 April of the year before (planning ahead,
+    `PLANNING_YEARS_AHEAD`) to the budget's end date, both inclusive (England's dates)."""
+    return date(year - PLANNING_YEARS_AHEAD, 4, 1), end_date
+
+
+def budget_date_refusal(
+    field: str, day: date, *, year: int, end_date: date
+) -> DateOutsideBudgetPeriod | None:
+    """FAILED_PRECONDITION reason DATE_OUTSIDE_BUDGET_PERIOD (metadata: field, date, earliest,
+    latest) when `day` (an agreement, a revision notice or an end) is outside
+    `budget_dates_window`, else None.
+
+    An agreement after the budget's period ended is never live (the national return counts a
+    budget live from its agreement to its end, NHS Digital PHB collection; a 2031 agreement on a
+    2026-27 budget would leave the year's money agreed and no quarter with the budget). A
+    written notice of a change (SI 2013/1617 reg 13: cuts need notice and reasons) is about
+    the budget's period, so it is dated within the window too; so is an end."""
+    earliest, latest = budget_dates_window(year, end_date)
+    if earliest <= day <= latest:
+        return None
+    return DateOutsideBudgetPeriod(
+        f"{field} must fall between {earliest.isoformat()} and the budget's end",
+        field=field,
+        date=day.isoformat(),
+        earliest=earliest.isoformat(),
+        latest=latest.isoformat(),
+    )
 
 
 @dataclass(frozen=True)
@@ -156,6 +193,23 @@ def plan_totals(lines: Iterable[PlanLineTerms]) -> dict[FundingStream, int]:
         for stream, pence in line.stream_pence().items():
             totals[stream] += pence
     return totals
+
+
+# The plan's payee kinds a direct payment goes to: the person or their nominee, through the
+# account that holds only their direct payment (payment pays such lines to that account only).
+DIRECT_PAYMENT_PAYEE_KINDS = frozenset({"PERSON", "NOMINEE"})
+
+
+def payee_kind_fits_option(management_option: str, allowed_payee_kind: str) -> bool:
+    """Whether a plan line's payee kind agrees with how its money is held (Standing Rules
+    reg 32B(2)): a DIRECT_PAYMENT line is paid to the person or their nominee; a NOTIONAL or
+    THIRD_PARTY line to a provider, personal assistant, family member or third party, never to
+    the person's direct payment. A line naming only a payee id (no kind) fits any option (payment
+    checks the payee it names)."""
+    if not management_option or not allowed_payee_kind:
+        return True
+    direct = management_option == "DIRECT_PAYMENT"
+    return (allowed_payee_kind in DIRECT_PAYMENT_PAYEE_KINDS) == direct
 
 
 def uses_council_money(split: Split) -> bool:

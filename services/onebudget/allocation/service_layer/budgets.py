@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 
 from onebudget.allocation.adapters import repository as repo
-from onebudget.allocation.domain import errors, model
+from onebudget.allocation.domain import errors, funders, model
 from onebudget.allocation.domain.model import BudgetStatus, EndReason
 from onebudget.allocation.service_layer import funding, mapping, outgoing, validation
 from onebudget.allocation.service_layer.funding import Move
@@ -132,7 +132,14 @@ async def _create(
     ods = request.commissioner_ods_code or person["commissioner_ods_code"]
     if not ods or not await repo.commissioner_exists(conn, ods):
         raise errors.not_found(errors.COMMISSIONER_NOT_FOUND, "commissioner", ods)
-    gss = None if request.nhs_only else (request.council_gss_code or person["council_gss_code"])
+    funders.check_cohort_funders(
+        cohort,
+        council_named=bool(request.council_gss_code),
+        council_pence=request.indicative_council_pence + request.client_contribution_pence,
+    )
+    # An NHS-only cohort's budget has no council stream, whatever council the person lives in.
+    nhs_only = request.nhs_only or funders.is_nhs_only(cohort)
+    gss = None if nhs_only else (request.council_gss_code or person["council_gss_code"])
     if gss and not await repo.council_exists(conn, gss):
         raise errors.not_found(errors.COUNCIL_NOT_FOUND, "council", gss)
     if not gss:
@@ -245,14 +252,32 @@ def _line_row(budget_id: uuid.UUID, terms: model.PlanLineTerms, revision: int) -
 
 
 def _check_lines_fit(budget: Row, new: Sequence[model.PlanLineTerms], existing: int) -> None:
-    if budget["council_gss_code"] is None:
-        for terms in new:
+    for terms in new:
+        funders.check_cohort_split(budget["cohort"], terms.split)
+        if budget["council_gss_code"] is None:
             _refuse_council_money(terms.split.council_bp, terms.split.client_bp)
     if existing + len(new) > model.PLAN_LINES_PER_BUDGET_MAX:
         raise errors.precondition(
             errors.PLAN_LINES_LIMIT,
             f"a plan has at most {model.PLAN_LINES_PER_BUDGET_MAX} lines",
         )
+
+
+def _row_split(line: Mapping[str, Any]) -> model.Split:
+    return model.Split(
+        line["nhs_basis_points"], line["council_basis_points"], line["client_basis_points"]
+    )
+
+
+def _check_plan_funding(budget: Row, lines: Sequence[Mapping[str, Any]]) -> None:
+    """The whole plan's funding rules (domain/funders.py), checked again at agreement for a
+    draft planned before them: each line's split fits the cohort, and the client stream over
+    the plan stays within the assessed contribution."""
+    for line in lines:
+        funders.check_cohort_split(budget["cohort"], _row_split(line))
+    funders.check_client_contribution(
+        sum(line["client_pence"] for line in lines), budget["client_contribution_pence"]
+    )
 
 
 def _line_added(budget: Row, line: Mapping[str, Any], revision: int) -> ev.PlanLineAdded:
@@ -292,8 +317,12 @@ async def add_plan_line(
         _refuse_excluded(policy, [("field", "line.category", terms.category)])
         budget = await _locked_budget(conn, budget_id)
         _require_status(budget, BudgetStatus.DRAFT)
-        _check_lines_fit(budget, [terms], len(await repo.plan_lines(conn, budget_id)))
+        existing = await repo.plan_lines(conn, budget_id)
+        _check_lines_fit(budget, [terms], len(existing))
         line = _line_row(budget_id, terms, 0)
+        funders.check_client_contribution(
+            sum(x["client_pence"] for x in [*existing, line]), budget["client_contribution_pence"]
+        )
         await repo.insert_plan_line(conn, line)
         budget = await repo.update_budget(conn, budget_id, 1, {})
         await outgoing.publish_budget(
@@ -335,10 +364,11 @@ def _find_line(lines: Sequence[Row], line_id: uuid.UUID) -> Row:
 # -- funders ------------------------------------------------------------------------------------
 
 
-async def _open_allocation(conn: asyncpg.Connection, budget: Row) -> Row:
-    """The commissioner's allocation for the budget's year, held against a concurrent close."""
+async def _open_allocation(conn: asyncpg.Connection, budget: Row, lock: str = "SHARE") -> Row:
+    """The commissioner's allocation for the budget's year, held against a concurrent close
+    (`lock` "UPDATE" also holds it against another budget drawing NHS money at once)."""
     ods, year = budget["commissioner_ods_code"], budget["financial_year"]
-    allocation = await repo.get_commissioner_allocation(conn, ods, year, lock="SHARE")
+    allocation = await repo.get_commissioner_allocation(conn, ods, year, lock=lock)
     if allocation is None:
         raise errors.precondition(
             errors.ALLOCATION_NOT_SET,
@@ -347,18 +377,34 @@ async def _open_allocation(conn: asyncpg.Connection, budget: Row) -> Row:
     return allocation
 
 
-async def _ring_fence_for(conn: asyncpg.Connection, budget: Row) -> uuid.UUID:
-    """The cohort's ring-fence where the commissioner set one, else the general ring-fence."""
-    if budget["ring_fence_account_id"] is not None:
-        return uuid.UUID(str(budget["ring_fence_account_id"]))
-    allocation = await _open_allocation(conn, budget)
+async def _nhs_sources(
+    conn: asyncpg.Connection, budget: Row, lock: str = "SHARE"
+) -> tuple[Row, tuple[funders.NhsSource, ...]]:
+    """The allocation (locked) and the accounts that fund the budget's NHS stream, in the order
+    the PHB floor draws on them (domain/funders.py: cohort ring-fence, general ring-fence,
+    general allocation)."""
+    allocation = await _open_allocation(conn, budget, lock)
     fences = {
-        f["cohort"]: f["account_id"]
+        f["cohort"]: uuid.UUID(str(f["account_id"]))
         for f in await repo.get_ring_fences(
             conn, allocation["commissioner_ods_code"], allocation["financial_year"]
         )
     }
-    return uuid.UUID(str(fences.get(budget["cohort"], fences[model.GENERAL_COHORT])))
+    general = uuid.UUID(str(allocation["allocation_account_id"]))
+    return allocation, funders.nhs_sources(budget["cohort"], fences, general)
+
+
+async def _nhs_funded(
+    conn: asyncpg.Connection, budget: Row, sources: Sequence[funders.NhsSource]
+) -> list[tuple[funders.NhsSource, int]]:
+    """Each source with the net NHS pence it has in the budget (what it paid in less what went
+    back to it), from the ledger's posted flows of the budget's NHS account."""
+    net: dict[uuid.UUID, int] = {}
+    for flow in await ledger_reads.flows(conn, [budget["nhs_account_id"]]):
+        if flow.counterparty_kind in (chart.RING_FENCE, chart.ALLOCATION):
+            before = net.get(flow.counterparty_id, 0)
+            net[flow.counterparty_id] = before + flow.in_pence - flow.out_pence
+    return [(s, net.get(s.account_id, 0)) for s in sources]
 
 
 async def _council_pot_for(conn: asyncpg.Connection, budget: Row) -> uuid.UUID:
@@ -375,13 +421,6 @@ async def _council_pot_for(conn: asyncpg.Connection, budget: Row) -> uuid.UUID:
     return uuid.UUID(str(row["account_id"]))
 
 
-async def _year_closed(conn: asyncpg.Connection, budget: Row) -> bool:
-    allocation = await repo.get_commissioner_allocation(
-        conn, budget["commissioner_ods_code"], budget["financial_year"], lock="SHARE"
-    )
-    return allocation is not None and allocation["closed_on"] is not None
-
-
 def _refuse_closed(closed: bool) -> None:
     if closed:
         raise errors.precondition(
@@ -389,29 +428,44 @@ def _refuse_closed(closed: bool) -> None:
         )
 
 
+NhsFunding = list[tuple[funders.NhsSource, int]]  # source, signed pence (+ in, - back)
+
+
 async def _funding_moves(
     conn: asyncpg.Connection, budget: Row, amounts: Mapping[FundingStream, int], reason: str
-) -> tuple[list[Move], dict[str, uuid.UUID]]:
-    """Moves from each funder into the budget's stream accounts, and the funders used."""
+) -> tuple[list[Move], dict[str, uuid.UUID], NhsFunding]:
+    """Moves from each funder into the budget's stream accounts, the funders used, and where
+    the NHS money comes from.
+
+    NHS money follows the PHB floor (`funders.draw_nhs`): the cohort's ring-fence, then the
+    general ring-fence, then the general allocation, each move naming its source account. The
+    allocation row is locked FOR UPDATE first, so the balances read are the ones moved from."""
     moves: list[Move] = []
-    funders: dict[str, uuid.UUID] = {}
+    found: dict[str, uuid.UUID] = {}
+    drawn: NhsFunding = []
     bid = str(budget["budget_id"])
-    if amounts.get(FundingStream.NHS, 0) > 0:
-        _refuse_closed(await _year_closed(conn, budget))
-        fence = funders["ring_fence_account_id"] = await _ring_fence_for(conn, budget)
-        need = amounts[FundingStream.NHS]
-        moves.append(
-            Move(
-                fence,
-                budget["nhs_account_id"],
-                need,
-                reason,
-                budget_ref=bid,
-                shortfall=funding.ring_fence_short(fence, need),
+    need = amounts.get(FundingStream.NHS, 0)
+    if need > 0:
+        allocation, sources = await _nhs_sources(conn, budget, lock="UPDATE")
+        _refuse_closed(allocation["closed_on"] is not None)
+        records = await store.lookup_accounts(conn, [s.account_id for s in sources])
+        available = {r.account.id: r.balance.available for r in records}
+        drawn = funders.draw_nhs(need, [(s, available[s.account_id]) for s in sources])
+        if sources[0].ring_fenced:
+            found["ring_fence_account_id"] = sources[0].account_id
+        for source, pence in drawn:
+            moves.append(
+                Move(
+                    source.account_id,
+                    budget["nhs_account_id"],
+                    pence,
+                    reason,
+                    budget_ref=bid,
+                    shortfall=funding.nhs_short(source.account_id, need),
+                )
             )
-        )
     if amounts.get(FundingStream.COUNCIL, 0) > 0:
-        pot = funders["council_pot_account_id"] = await _council_pot_for(conn, budget)
+        pot = found["council_pot_account_id"] = await _council_pot_for(conn, budget)
         need = amounts[FundingStream.COUNCIL]
         moves.append(
             Move(
@@ -433,7 +487,7 @@ async def _funding_moves(
                 budget_ref=bid,
             )
         )
-    return moves, funders
+    return moves, found, drawn
 
 
 async def _return_moves(
@@ -442,29 +496,34 @@ async def _return_moves(
     amounts: Mapping[FundingStream, int],
     reason: str,
     shortfall: Callable[[str, int], DomainError] = funding.cut_too_deep,
-) -> list[Move]:
-    """Moves from the budget's stream accounts back to the funders that paid in; NHS money of a
-    closed year goes on from the ring-fence to the commissioner's general account. A stream
-    short of its amount raises `shortfall(stream, amount)` (a cut below what is spent, unless
-    the caller says otherwise)."""
+) -> tuple[list[Move], NhsFunding]:
+    """Moves from the budget's stream accounts back to the funders that paid in, and where the
+    NHS money goes. NHS money goes back to the sources that paid it, the last drawn first
+    (`funders.give_back_nhs`); what goes back to a ring-fence of a closed year goes on to the
+    commissioner's general account. A stream short of its amount raises
+    `shortfall(stream, amount)` (a cut below what is spent, unless the caller says otherwise)."""
     moves: list[Move] = []
+    given: NhsFunding = []
     bid = str(budget["budget_id"])
     nhs = amounts.get(FundingStream.NHS, 0)
     if nhs > 0:
-        fence = await _ring_fence_for(conn, budget)
-        moves.append(
-            Move(
-                budget["nhs_account_id"],
-                fence,
-                nhs,
-                reason,
-                budget_ref=bid,
-                shortfall=shortfall("NHS", nhs),
+        allocation, sources = await _nhs_sources(conn, budget)
+        general = uuid.UUID(str(allocation["allocation_account_id"]))
+        closed = allocation["closed_on"] is not None
+        for source, pence in funders.give_back_nhs(nhs, await _nhs_funded(conn, budget, sources)):
+            given.append((source, -pence))
+            moves.append(
+                Move(
+                    budget["nhs_account_id"],
+                    source.account_id,
+                    pence,
+                    reason,
+                    budget_ref=bid,
+                    shortfall=shortfall("NHS", nhs),
+                )
             )
-        )
-        if await _year_closed(conn, budget):
-            allocation = await _open_allocation(conn, budget)
-            moves.append(Move(fence, allocation["allocation_account_id"], nhs, "year_end"))
+            if closed and source.ring_fenced:
+                moves.append(Move(source.account_id, general, pence, "year_end"))
     council = amounts.get(FundingStream.COUNCIL, 0)
     if council > 0:
         moves.append(
@@ -489,7 +548,19 @@ async def _return_moves(
                 shortfall=shortfall("CLIENT", client),
             )
         )
-    return moves
+    return moves, given
+
+
+def nhs_funding_events(funding_list: NhsFunding) -> list[ev.NhsFunding]:
+    return [
+        ev.NhsFunding(
+            account_id=str(source.account_id),
+            ring_fence=source.ring_fenced,
+            cohort=source.cohort or "",
+            pence=pence,
+        )
+        for source, pence in funding_list
+    ]
 
 
 # -- agree --------------------------------------------------------------------------------------
@@ -527,6 +598,7 @@ async def _agree(
 ) -> pb.Budget:
     budget = await _locked_budget(conn, budget_id)
     _require_status(budget, BudgetStatus.DRAFT)
+    _check_date(budget, "agreed_on", agreed_on)
     await _person_who_may_have_a_budget(conn, budget["person_id"])
     # What the budget rests on may have changed since it was drafted (a later refusal).
     await _eligible_cohort(conn, budget["person_id"], budget["cohort"])
@@ -537,8 +609,9 @@ async def _agree(
     _refuse_excluded(
         policy, [("plan_line_id", str(line["plan_line_id"]), line["category"]) for line in lines]
     )
+    _check_plan_funding(budget, lines)
     totals = _totals(lines)
-    moves, funders = await _funding_moves(conn, budget, totals, "budget_agreed")
+    moves, used, drawn = await _funding_moves(conn, budget, totals, "budget_agreed")
     await funding.move_money(conn, moves)
     budget = await repo.update_budget(
         conn,
@@ -550,14 +623,14 @@ async def _agree(
             "agreed_council_pence": totals[FundingStream.COUNCIL],
             "agreed_client_pence": totals[FundingStream.CLIENT],
             "agreed_on": agreed_on,
-            **funders,
+            **used,
         },
     )
-    await outgoing.publish_budget(conn, budget, request_id, _agreed_event(budget, lines))
+    await outgoing.publish_budget(conn, budget, request_id, _agreed_event(budget, lines, drawn))
     return await mapping.budget_message(conn, budget)
 
 
-def _agreed_event(budget: Row, lines: Sequence[Row]) -> ev.BudgetAgreed:
+def _agreed_event(budget: Row, lines: Sequence[Row], drawn: NhsFunding) -> ev.BudgetAgreed:
     return ev.BudgetAgreed(
         budget_id=str(budget["budget_id"]),
         person_id=str(budget["person_id"]),
@@ -578,7 +651,17 @@ def _agreed_event(budget: Row, lines: Sequence[Row]) -> ev.BudgetAgreed:
         + budget["agreed_council_pence"]
         + budget["agreed_client_pence"],
         budget_version=budget["version"],
+        nhs_funding=nhs_funding_events(drawn),
     )
+
+
+def _check_date(budget: Row, field: str, day: date) -> None:
+    """Refuse an agreement, notice or end date outside the budget's window (the domain rule)."""
+    refused = model.budget_date_refusal(
+        field, day, year=budget["financial_year"], end_date=budget["end_date"]
+    )
+    if refused is not None:
+        raise refused
 
 
 # -- revise -------------------------------------------------------------------------------------
@@ -658,20 +741,24 @@ async def _revise(
 ) -> pb.Budget:
     budget = await _locked_budget(conn, budget_id)
     _require_status(budget, BudgetStatus.AGREED)
+    _check_date(budget, "notice_date", notice)
     lines = await repo.plan_lines(conn, budget_id)
     removed = await _removable(conn, budget, lines, removed_ids)
     _check_lines_fit(budget, added, len(lines) - len(removed))
     revision = budget["revision"] + 1
     new_rows = [_line_row(budget_id, t, revision) for t in added]
     kept = [line for line in lines if line["plan_line_id"] not in set(removed_ids)]
+    funders.check_client_contribution(
+        sum(x["client_pence"] for x in [*kept, *new_rows]), budget["client_contribution_pence"]
+    )
     after = _totals([*kept, *new_rows])
     before = {s: budget[f"agreed_{s.lower()}_pence"] for s in model.STREAMS}
     delta = {s: after[s] - before[s] for s in model.STREAMS}
     raises = {s: d for s, d in delta.items() if d > 0}
     cuts = {s: -d for s, d in delta.items() if d < 0}
-    moves, funders = await _funding_moves(conn, budget, raises, "budget_raised")
-    moves += await _return_moves(conn, budget, cuts, "budget_cut")
-    await funding.move_money(conn, moves)
+    moves, used, drawn = await _funding_moves(conn, budget, raises, "budget_raised")
+    back, given = await _return_moves(conn, budget, cuts, "budget_cut")
+    await funding.move_money(conn, [*moves, *back])
     for row in new_rows:
         await repo.insert_plan_line(conn, row)
     await repo.remove_plan_lines(conn, list(removed_ids), revision)
@@ -690,7 +777,7 @@ async def _revise(
         f"returned_{s.lower()}_pence": budget[f"returned_{s.lower()}_pence"] + cuts.get(s, 0)
         for s in model.STREAMS
     }
-    changes |= {"revision": revision, **funders}
+    changes |= {"revision": revision, **used}
     events = len(new_rows) + len(removed) + 1
     budget = await repo.update_budget(conn, budget_id, events, changes)
     revised = ev.BudgetRevised(
@@ -708,6 +795,7 @@ async def _revise(
         removed_plan_line_ids=[str(i) for i in removed_ids],
         child=budget["child"],
         budget_version=budget["version"],
+        nhs_funding=nhs_funding_events([*drawn, *given]),
     )
     payloads = [
         *(_line_added(budget, r, revision) for r in new_rows),
@@ -733,6 +821,8 @@ async def end_budget(pool: asyncpg.Pool, request: pb.EndBudgetRequest, today: To
         budget = await _locked_budget(conn, budget_id)
         if budget["status"] == BudgetStatus.ENDED:
             raise errors.precondition(errors.BUDGET_ENDED, "the budget has ended already")
+        if ended_on is not None:
+            _check_date(budget, "ended_on", ended_on)
         ended = await finish(
             conn,
             budget,
@@ -751,9 +841,10 @@ END_ATTEMPTS_MAX = 5  # re-reads of the balances when payments commit while a bu
 
 async def _return_what_is_left(
     conn: asyncpg.Connection, budget: Row
-) -> tuple[dict[FundingStream, int], int]:
+) -> tuple[dict[FundingStream, int], int, NhsFunding]:
     """Return each stream's available balance to its funder; (returned per stream, pence still
-    reserved by pending payments, which stay until payment resolves them).
+    reserved by pending payments, which stay until payment resolves them, where the NHS money
+    went back to).
 
     The balances are read, then moved: a payment that commits in between makes the move exceed
     what is available. That is no reason to refuse the end (the caller could not fix it), so
@@ -771,14 +862,13 @@ async def _return_what_is_left(
             reserved += record.balance.debits_pending
         await conn.execute("SAVEPOINT return_what_is_left")
         try:
-            await funding.move_money(
-                conn, await _return_moves(conn, budget, left, "budget_ended", _balance_moved)
-            )
+            back, given = await _return_moves(conn, budget, left, "budget_ended", _balance_moved)
+            await funding.move_money(conn, back)
         except Aborted:
             await conn.execute("ROLLBACK TO SAVEPOINT return_what_is_left")
             continue
         await conn.execute("RELEASE SAVEPOINT return_what_is_left")
-        return left, reserved
+        return left, reserved, given
     raise _balance_moved("", 0)
 
 
@@ -804,8 +894,9 @@ async def finish(
     was_agreed = budget["status"] == BudgetStatus.AGREED
     left = dict.fromkeys(model.STREAMS, 0)
     reserved = 0
+    given: NhsFunding = []
     if was_agreed:
-        left, reserved = await _return_what_is_left(conn, budget)
+        left, reserved, given = await _return_what_is_left(conn, budget)
     changes: dict[str, Any] = {
         f"returned_{s.lower()}_pence": budget[f"returned_{s.lower()}_pence"] + left[s]
         for s in model.STREAMS
@@ -827,6 +918,7 @@ async def finish(
         reserved_pence=reserved,
         child=budget["child"],
         was_agreed=was_agreed,
+        nhs_funding=nhs_funding_events(given),
     )
     await outgoing.publish_budget(conn, budget, request_id, payload)
     return budget

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from onebudget.allocation.domain import errors
+from onebudget.allocation.domain.funders import NhsAllocationExhausted
 from onebudget.ledger import store
 from onebudget.ledger.domain import (
     Account,
@@ -73,12 +74,13 @@ async def move_money(conn: asyncpg.Connection, moves: Sequence[Move]) -> None:
     assert all(r is CreateTransferResult.OK for r in results), results
 
 
-def ring_fence_short(account: uuid.UUID, needed: int) -> DomainError:
-    return errors.precondition(
-        errors.RING_FENCE_EXHAUSTED,
-        "the commissioner's PHB ring-fence has not enough money left for this",
-        ring_fence_account_id=str(account),
-        needed_pence=str(needed),
+def nhs_short(account: uuid.UUID, needed: int) -> DomainError:
+    """A source the domain chose ran short between the read and the move (the allocation row is
+    locked, so only a bug gets here): the same refusal the domain gives when nothing can pay."""
+    return NhsAllocationExhausted(
+        "the commissioner's NHS money for PHBs ran short",
+        source_account_id=account,
+        needed_pence=needed,
     )
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from onebudget.allocation.domain import model
+from onebudget.allocation.domain import funders, model
 from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.shared.errors import Violations
 from onebudget.shared.identifiers import is_valid_gss_council_code, is_valid_ods_code
@@ -82,7 +82,7 @@ def plan_line(line: pb.PlanLineInput, field: str, v: Violations) -> model.PlanLi
     )
     v.check(split.whole, f"{field}.split", "basis points >= 0 that sum to exactly 10,000")
     v.check(
-        split.client_bp == 0 or split.council_bp > 0,
+        funders.client_part_allowed(split),
         f"{field}.split.client_basis_points",
         "the client contribution applies to the council stream only",
     )
@@ -95,6 +95,11 @@ def plan_line(line: pb.PlanLineInput, field: str, v: Violations) -> model.PlanLi
         bool(line.allowed_payee_id or payee_kind),
         f"{field}.allowed_payee_kind",
         "an allowed payee id or payee kind is required",
+    )
+    v.check(
+        model.payee_kind_fits_option(option, payee_kind),
+        f"{field}.allowed_payee_kind",
+        "a direct-payment line pays the person or nominee (PERSON, NOMINEE); other lines never",
     )
     v.check(len(line.allowed_payee_id) <= 100, f"{field}.allowed_payee_id", "up to 100 chars")
     return model.PlanLineTerms(

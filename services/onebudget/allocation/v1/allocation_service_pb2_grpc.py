@@ -182,6 +182,9 @@ class AllocationServiceServicer:
         change is a ReviseBudget of it; a new one follows only an ended one. Reasons: NO_ELIGIBILITY,
         NO_PHB_GRANTED (FAILED_PRECONDITION), BUDGET_EXISTS_FOR_YEAR (ALREADY_EXISTS, metadata
         budget_id), PERSON_DECEASED, CONSENT_WITHDRAWN.
+        An adult CHC budget is NHS-only (NHS Continuing Healthcare is funded solely by the NHS):
+        it opens without a council stream, and naming a council or asking council or client money
+        is COHORT_NHS_ONLY.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -200,7 +203,9 @@ class AllocationServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AddPlanLine(self, request, context):
-        """Care plan lines of a draft budget (after agreement, change the plan with ReviseBudget).
+        """Care plan lines of a draft budget (after agreement, change the plan with ReviseBudget). A
+        CHC budget's lines are 100% NHS (COHORT_NHS_ONLY); the plan's client parts together may not
+        exceed the budget's client_contribution_pence (CLIENT_CONTRIBUTION_EXCEEDED).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -216,6 +221,9 @@ class AllocationServiceServicer:
         """The agreed budget is the costed plan: each stream's share moves from its funder into the
         budget's stream accounts, all in one transaction. The eligibility and PHB the budget rests
         on must still stand (NO_ELIGIBILITY, NO_PHB_GRANTED).
+        The PHB target is a floor: NHS money comes from the budget's cohort ring-fence, then the
+        general ring-fence, then the commissioner's general allocation; NHS_ALLOCATION_EXHAUSTED only
+        when all of them together cannot pay.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

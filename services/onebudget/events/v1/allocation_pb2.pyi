@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class BudgetAgreed(_message.Message):
-    __slots__ = ("budget_id", "person_id", "commissioner_ods_code", "council_gss_code", "nhs_pence", "council_pence", "client_pence", "agreed_on", "financial_year", "cohort", "child", "start_date", "end_date", "stream_accounts", "plan_lines", "agreed_pence", "budget_version")
+    __slots__ = ("budget_id", "person_id", "commissioner_ods_code", "council_gss_code", "nhs_pence", "council_pence", "client_pence", "agreed_on", "financial_year", "cohort", "child", "start_date", "end_date", "stream_accounts", "plan_lines", "agreed_pence", "budget_version", "nhs_funding")
     BUDGET_ID_FIELD_NUMBER: _ClassVar[int]
     PERSON_ID_FIELD_NUMBER: _ClassVar[int]
     COMMISSIONER_ODS_CODE_FIELD_NUMBER: _ClassVar[int]
@@ -25,6 +25,7 @@ class BudgetAgreed(_message.Message):
     PLAN_LINES_FIELD_NUMBER: _ClassVar[int]
     AGREED_PENCE_FIELD_NUMBER: _ClassVar[int]
     BUDGET_VERSION_FIELD_NUMBER: _ClassVar[int]
+    NHS_FUNDING_FIELD_NUMBER: _ClassVar[int]
     budget_id: str
     person_id: str
     commissioner_ods_code: str
@@ -42,7 +43,20 @@ class BudgetAgreed(_message.Message):
     plan_lines: _containers.RepeatedCompositeFieldContainer[PlanLineTerms]
     agreed_pence: int
     budget_version: int
-    def __init__(self, budget_id: _Optional[str] = ..., person_id: _Optional[str] = ..., commissioner_ods_code: _Optional[str] = ..., council_gss_code: _Optional[str] = ..., nhs_pence: _Optional[int] = ..., council_pence: _Optional[int] = ..., client_pence: _Optional[int] = ..., agreed_on: _Optional[str] = ..., financial_year: _Optional[int] = ..., cohort: _Optional[str] = ..., child: _Optional[bool] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., stream_accounts: _Optional[_Iterable[_Union[BudgetStreamAccount, _Mapping]]] = ..., plan_lines: _Optional[_Iterable[_Union[PlanLineTerms, _Mapping]]] = ..., agreed_pence: _Optional[int] = ..., budget_version: _Optional[int] = ...) -> None: ...
+    nhs_funding: _containers.RepeatedCompositeFieldContainer[NhsFunding]
+    def __init__(self, budget_id: _Optional[str] = ..., person_id: _Optional[str] = ..., commissioner_ods_code: _Optional[str] = ..., council_gss_code: _Optional[str] = ..., nhs_pence: _Optional[int] = ..., council_pence: _Optional[int] = ..., client_pence: _Optional[int] = ..., agreed_on: _Optional[str] = ..., financial_year: _Optional[int] = ..., cohort: _Optional[str] = ..., child: _Optional[bool] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., stream_accounts: _Optional[_Iterable[_Union[BudgetStreamAccount, _Mapping]]] = ..., plan_lines: _Optional[_Iterable[_Union[PlanLineTerms, _Mapping]]] = ..., agreed_pence: _Optional[int] = ..., budget_version: _Optional[int] = ..., nhs_funding: _Optional[_Iterable[_Union[NhsFunding, _Mapping]]] = ...) -> None: ...
+
+class NhsFunding(_message.Message):
+    __slots__ = ("account_id", "ring_fence", "cohort", "pence")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    RING_FENCE_FIELD_NUMBER: _ClassVar[int]
+    COHORT_FIELD_NUMBER: _ClassVar[int]
+    PENCE_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    ring_fence: bool
+    cohort: str
+    pence: int
+    def __init__(self, account_id: _Optional[str] = ..., ring_fence: _Optional[bool] = ..., cohort: _Optional[str] = ..., pence: _Optional[int] = ...) -> None: ...
 
 class BudgetStreamAccount(_message.Message):
     __slots__ = ("funding_stream", "account_id")
@@ -217,7 +231,7 @@ class PlanLineRemoved(_message.Message):
     def __init__(self, budget_id: _Optional[str] = ..., person_id: _Optional[str] = ..., commissioner_ods_code: _Optional[str] = ..., council_gss_code: _Optional[str] = ..., financial_year: _Optional[int] = ..., cohort: _Optional[str] = ..., plan_line_id: _Optional[str] = ..., category: _Optional[str] = ..., revision: _Optional[int] = ...) -> None: ...
 
 class BudgetRevised(_message.Message):
-    __slots__ = ("budget_id", "person_id", "commissioner_ods_code", "council_gss_code", "financial_year", "cohort", "revision", "reasons", "notice_date", "nhs_pence", "council_pence", "client_pence", "nhs_delta_pence", "council_delta_pence", "client_delta_pence", "added_lines", "removed_plan_line_ids", "child", "budget_version")
+    __slots__ = ("budget_id", "person_id", "commissioner_ods_code", "council_gss_code", "financial_year", "cohort", "revision", "reasons", "notice_date", "nhs_pence", "council_pence", "client_pence", "nhs_delta_pence", "council_delta_pence", "client_delta_pence", "added_lines", "removed_plan_line_ids", "child", "budget_version", "nhs_funding")
     BUDGET_ID_FIELD_NUMBER: _ClassVar[int]
     PERSON_ID_FIELD_NUMBER: _ClassVar[int]
     COMMISSIONER_ODS_CODE_FIELD_NUMBER: _ClassVar[int]
@@ -237,6 +251,7 @@ class BudgetRevised(_message.Message):
     REMOVED_PLAN_LINE_IDS_FIELD_NUMBER: _ClassVar[int]
     CHILD_FIELD_NUMBER: _ClassVar[int]
     BUDGET_VERSION_FIELD_NUMBER: _ClassVar[int]
+    NHS_FUNDING_FIELD_NUMBER: _ClassVar[int]
     budget_id: str
     person_id: str
     commissioner_ods_code: str
@@ -256,10 +271,11 @@ class BudgetRevised(_message.Message):
     removed_plan_line_ids: _containers.RepeatedScalarFieldContainer[str]
     child: bool
     budget_version: int
-    def __init__(self, budget_id: _Optional[str] = ..., person_id: _Optional[str] = ..., commissioner_ods_code: _Optional[str] = ..., council_gss_code: _Optional[str] = ..., financial_year: _Optional[int] = ..., cohort: _Optional[str] = ..., revision: _Optional[int] = ..., reasons: _Optional[_Iterable[str]] = ..., notice_date: _Optional[str] = ..., nhs_pence: _Optional[int] = ..., council_pence: _Optional[int] = ..., client_pence: _Optional[int] = ..., nhs_delta_pence: _Optional[int] = ..., council_delta_pence: _Optional[int] = ..., client_delta_pence: _Optional[int] = ..., added_lines: _Optional[_Iterable[_Union[PlanLineTerms, _Mapping]]] = ..., removed_plan_line_ids: _Optional[_Iterable[str]] = ..., child: _Optional[bool] = ..., budget_version: _Optional[int] = ...) -> None: ...
+    nhs_funding: _containers.RepeatedCompositeFieldContainer[NhsFunding]
+    def __init__(self, budget_id: _Optional[str] = ..., person_id: _Optional[str] = ..., commissioner_ods_code: _Optional[str] = ..., council_gss_code: _Optional[str] = ..., financial_year: _Optional[int] = ..., cohort: _Optional[str] = ..., revision: _Optional[int] = ..., reasons: _Optional[_Iterable[str]] = ..., notice_date: _Optional[str] = ..., nhs_pence: _Optional[int] = ..., council_pence: _Optional[int] = ..., client_pence: _Optional[int] = ..., nhs_delta_pence: _Optional[int] = ..., council_delta_pence: _Optional[int] = ..., client_delta_pence: _Optional[int] = ..., added_lines: _Optional[_Iterable[_Union[PlanLineTerms, _Mapping]]] = ..., removed_plan_line_ids: _Optional[_Iterable[str]] = ..., child: _Optional[bool] = ..., budget_version: _Optional[int] = ..., nhs_funding: _Optional[_Iterable[_Union[NhsFunding, _Mapping]]] = ...) -> None: ...
 
 class BudgetEnded(_message.Message):
-    __slots__ = ("budget_id", "person_id", "commissioner_ods_code", "council_gss_code", "financial_year", "cohort", "reason", "ended_on", "nhs_returned_pence", "council_returned_pence", "client_returned_pence", "reserved_pence", "child", "was_agreed")
+    __slots__ = ("budget_id", "person_id", "commissioner_ods_code", "council_gss_code", "financial_year", "cohort", "reason", "ended_on", "nhs_returned_pence", "council_returned_pence", "client_returned_pence", "reserved_pence", "child", "was_agreed", "nhs_funding")
     BUDGET_ID_FIELD_NUMBER: _ClassVar[int]
     PERSON_ID_FIELD_NUMBER: _ClassVar[int]
     COMMISSIONER_ODS_CODE_FIELD_NUMBER: _ClassVar[int]
@@ -274,6 +290,7 @@ class BudgetEnded(_message.Message):
     RESERVED_PENCE_FIELD_NUMBER: _ClassVar[int]
     CHILD_FIELD_NUMBER: _ClassVar[int]
     WAS_AGREED_FIELD_NUMBER: _ClassVar[int]
+    NHS_FUNDING_FIELD_NUMBER: _ClassVar[int]
     budget_id: str
     person_id: str
     commissioner_ods_code: str
@@ -288,4 +305,5 @@ class BudgetEnded(_message.Message):
     reserved_pence: int
     child: bool
     was_agreed: bool
-    def __init__(self, budget_id: _Optional[str] = ..., person_id: _Optional[str] = ..., commissioner_ods_code: _Optional[str] = ..., council_gss_code: _Optional[str] = ..., financial_year: _Optional[int] = ..., cohort: _Optional[str] = ..., reason: _Optional[str] = ..., ended_on: _Optional[str] = ..., nhs_returned_pence: _Optional[int] = ..., council_returned_pence: _Optional[int] = ..., client_returned_pence: _Optional[int] = ..., reserved_pence: _Optional[int] = ..., child: _Optional[bool] = ..., was_agreed: _Optional[bool] = ...) -> None: ...
+    nhs_funding: _containers.RepeatedCompositeFieldContainer[NhsFunding]
+    def __init__(self, budget_id: _Optional[str] = ..., person_id: _Optional[str] = ..., commissioner_ods_code: _Optional[str] = ..., council_gss_code: _Optional[str] = ..., financial_year: _Optional[int] = ..., cohort: _Optional[str] = ..., reason: _Optional[str] = ..., ended_on: _Optional[str] = ..., nhs_returned_pence: _Optional[int] = ..., council_returned_pence: _Optional[int] = ..., client_returned_pence: _Optional[int] = ..., reserved_pence: _Optional[int] = ..., child: _Optional[bool] = ..., was_agreed: _Optional[bool] = ..., nhs_funding: _Optional[_Iterable[_Union[NhsFunding, _Mapping]]] = ...) -> None: ...

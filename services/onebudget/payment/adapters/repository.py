@@ -84,19 +84,26 @@ def _payee(row: Any) -> Payee:
         kind=PayeeKind(row["kind"]),
         close_family=row["close_family"],
         approved=row["approved_at"] is not None,
+        person_id=row["person_id"],
     )
 
 
 async def insert_payee(
-    conn: Conn, payee_id: uuid.UUID, kind: str, name: str, close_family: bool
+    conn: Conn,
+    payee_id: uuid.UUID,
+    kind: str,
+    name: str,
+    close_family: bool,
+    person_id: uuid.UUID | None = None,
 ) -> Any:
     return await conn.fetchrow(
-        "INSERT INTO payment.payees (payee_id, kind, name, close_family)"
-        " VALUES ($1, $2, $3, $4) RETURNING *",
+        "INSERT INTO payment.payees (payee_id, kind, name, close_family, person_id)"
+        " VALUES ($1, $2, $3, $4, $5) RETURNING *",
         payee_id,
         kind,
         name,
         close_family,
+        person_id,
     )
 
 
@@ -117,7 +124,7 @@ async def approve_payee(conn: Conn, payee_id: uuid.UUID, reason: str, approver: 
 
 async def payees(conn: Conn, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Payee]:
     rows = await conn.fetch(
-        "SELECT payee_id, kind, close_family, approved_at FROM payment.payees"
+        "SELECT payee_id, kind, close_family, approved_at, person_id FROM payment.payees"
         " WHERE payee_id = ANY($1::uuid[])",
         list(ids),
     )

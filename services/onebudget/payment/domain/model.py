@@ -16,9 +16,17 @@ Precedence of refusals (a caller sees the first rule broken; state before money)
   1. BUDGET_NOT_FOUND, 2. PAYMENTS_STOPPED (death, consent withdrawn, ineligibility, misuse, fraud:
   payment/domain/stops.py), 3. BUDGET_NOT_ACTIVE
   (not agreed, ended, outside its dates, or ended in the ledger before this service saw the
-  event), 4. PLAN_LINE_NOT_FOUND, PLAN_LINE_NOT_AGREED, CATEGORY_EXCLUDED (the plan), 5.
-  PAYEE_NOT_FOUND, PAYEE_NOT_ALLOWED, FAMILY_PAYEE_NOT_APPROVED (the payee), then money: 6.
-  PLAN_LINE_EXCEEDED, 7. INSUFFICIENT_FUNDS.
+  event), 4. SERVICE_PERIOD_OUTSIDE_BUDGET (the services paid for fall outside the budget's
+  period), 5. PLAN_LINE_NOT_FOUND, PLAN_LINE_NOT_AGREED, CATEGORY_EXCLUDED (the plan), 6.
+  PAYEE_NOT_FOUND, PAYEE_NOT_FOR_MANAGEMENT_OPTION (how the line's money is held decides who may
+  be paid), DIRECT_PAYMENT_ACCOUNT_OF_ANOTHER_PERSON, PAYEE_NOT_ALLOWED (the plan's payee rule),
+  FAMILY_PAYEE_NOT_APPROVED (the payee), then money: 7. PLAN_LINE_EXCEEDED, 8.
+  INSUFFICIENT_FUNDS.
+
+How the money is held is a rule, not a label (Standing Rules reg 32B(2); `payee_for_option`):
+a DIRECT_PAYMENT line pays only the direct-payment account of the budget's own person (held by
+them, their representative or nominee, holding only that money); a NOTIONAL or THIRD_PARTY line
+never pays a direct-payment account (the commissioner, or the third party, pays providers).
 """
 
 from __future__ import annotations
@@ -57,6 +65,14 @@ class PaymentKind(enum.StrEnum):
     INSTALMENT = "INSTALMENT"
 
 
+class ManagementOption(enum.StrEnum):
+    """How a plan line's money is held (Standing Rules reg 32B(2))."""
+
+    NOTIONAL = "NOTIONAL"
+    THIRD_PARTY = "THIRD_PARTY"
+    DIRECT_PAYMENT = "DIRECT_PAYMENT"
+
+
 class PaymentState(enum.StrEnum):
     RELEASED = "RELEASED"
     RESERVED = "RESERVED"
@@ -80,6 +96,9 @@ class Payee:
     kind: PayeeKind
     close_family: bool
     approved: bool
+    # Whose direct payment a DIRECT_PAYMENT_ACCOUNT holds (one person's only); None otherwise,
+    # or for an account registered before the rule whose holder could not be told.
+    person_id: UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +170,9 @@ class PaymentAsk:
     plan_line_id: UUID
     payee_id: UUID
     amount_pence: int
+    # The services paid for (England's dates, inclusive); None where the ask names none.
+    period_start: date | None = None
+    period_end: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +211,18 @@ class PaymentsStopped(PaymentRefused):
 
 class BudgetNotActive(PaymentRefused):
     REASON = errors.BUDGET_NOT_ACTIVE
+
+
+class ServicePeriodOutsideBudget(PaymentRefused):
+    REASON = errors.SERVICE_PERIOD_OUTSIDE_BUDGET
+
+
+class PayeeNotForManagementOption(PaymentRefused):
+    REASON = errors.PAYEE_NOT_FOR_MANAGEMENT_OPTION
+
+
+class DirectPaymentAccountOfAnotherPerson(PaymentRefused):
+    REASON = errors.DIRECT_PAYMENT_ACCOUNT_OF_ANOTHER_PERSON
 
 
 class PlanLineNotAgreed(PaymentRefused):
@@ -259,6 +293,65 @@ def stopped_refusal(budget_id: object, stopped: bool, stop_grounds: str = "") ->
     )
 
 
+def service_period_refusal(
+    budget: Budget, start: date | None, end: date | None
+) -> ServicePeriodOutsideBudget | None:
+    """SERVICE_PERIOD_OUTSIDE_BUDGET when a day of the services paid for, [start, end] (England's
+    dates, inclusive; either may be None when not given), falls outside the budget's period
+    [start_date, end_date]; else None.
+
+    A budget is the money agreed for its period (Standing Rules reg 32A: the amount identified
+    to secure the person's services; financial years 1 April to 31 March): services before it
+    or after it are paid, if at all, from the budget of their own period."""
+    days = [d for d in (start, end) if d is not None]
+    early = budget.start_date is not None and any(d < budget.start_date for d in days)
+    late = budget.end_date is not None and any(d > budget.end_date for d in days)
+    if not early and not late:
+        return None
+    return ServicePeriodOutsideBudget(
+        "the services paid for fall outside the budget's period",
+        budget_id=budget.budget_id,
+        service_period_start=start.isoformat() if start else "",
+        service_period_end=end.isoformat() if end else "",
+        budget_start_date=budget.start_date.isoformat() if budget.start_date else "",
+        budget_end_date=budget.end_date.isoformat() if budget.end_date else "",
+    )
+
+
+def payee_for_option(
+    line: PlanLine, payee: Payee, person_id: UUID | None
+) -> PayeeNotForManagementOption | DirectPaymentAccountOfAnotherPerson | None:
+    """The management option's rule on who a line pays, or None when `payee` may be paid.
+
+    - DIRECT_PAYMENT: only a DIRECT_PAYMENT_ACCOUNT (paid to the person, their representative or
+      nominee, into an account holding only that money: Standing Rules reg 32B(2); NHS (Direct
+      Payments) Regs 2013 SI 2013/1617), and only the account of the budget's own person
+      (`person_id`): else DIRECT_PAYMENT_ACCOUNT_OF_ANOTHER_PERSON.
+    - NOTIONAL, THIRD_PARTY: never a DIRECT_PAYMENT_ACCOUNT (the commissioner or the third party
+      holds the money and pays providers, personal assistants or the third party itself).
+    Any other option (none recorded) pays as the plan's payee rule says.
+    Refusals are PAYEE_NOT_FOR_MANAGEMENT_OPTION (metadata: management_option, payee_kind)."""
+    direct = line.management_option == ManagementOption.DIRECT_PAYMENT
+    known = line.management_option in ManagementOption.__members__
+    is_account = payee.kind == PayeeKind.DIRECT_PAYMENT_ACCOUNT
+    if known and direct != is_account:
+        return PayeeNotForManagementOption(
+            "a direct-payment line pays only the person's direct-payment account"
+            if direct
+            else "only a direct-payment line pays a direct-payment account",
+            management_option=line.management_option,
+            payee_kind=payee.kind,
+        )
+    if is_account and (payee.person_id is None or payee.person_id != person_id):
+        return DirectPaymentAccountOfAnotherPerson(
+            "a direct-payment account holds one person's direct payment only",
+            payee_id=payee.payee_id,
+            account_person_id=payee.person_id or "",
+            budget_person_id=person_id or "",
+        )
+    return None
+
+
 def check_payment(
     ask: PaymentAsk,
     *,
@@ -285,11 +378,15 @@ def check_payment(
             budget_id=ask.budget_id,
             state="ENDED" if ended_in_ledger else budget.state,
         )
-    return _check_line(ask, line, payee, excluded_categories, line_committed_pence)
+    outside = service_period_refusal(budget, ask.period_start, ask.period_end)
+    if outside is not None:
+        return outside
+    return _check_line(ask, budget, line, payee, excluded_categories, line_committed_pence)
 
 
 def _check_line(
     ask: PaymentAsk,
+    budget: Budget,
     line: PlanLine | None,
     payee: Payee | None,
     excluded_categories: frozenset[str],
@@ -305,6 +402,9 @@ def _check_line(
         )
     if payee is None:
         return PayeeNotFound("no such payee", payee_id=ask.payee_id)
+    held = payee_for_option(line, payee, budget.person_id)
+    if held is not None:
+        return held
     if not line.payee_allowed(payee):
         return PayeeNotAllowed(
             "the plan line does not allow this payee",

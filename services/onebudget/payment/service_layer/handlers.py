@@ -34,8 +34,10 @@ from onebudget.payment.domain.model import (
 )
 from onebudget.payment.domain.schedules import (
     EVERY_WEEKS_MAX,
+    check_schedule,
     offset_excess_pence,
     offset_threshold_pence,
+    schedule_end,
 )
 from onebudget.payment.service_layer import mapping, money_moves, stopping
 from onebudget.payment.service_layer.outgoing import SCHEMA, event
@@ -89,13 +91,26 @@ class PaymentHandlers:
             "close_family_member_in_household",
             "only a personal assistant can be a close family member paid for care",
         )
+        # A direct-payment account holds one person's direct payment (Standing Rules 32B(2)).
+        account = request.kind == api.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT
+        holder = parse_uuid(request.person_id, "person_id", v, required=account)
+        v.check(
+            account or not request.person_id,
+            "person_id",
+            "only a direct-payment account has a holder",
+        )
         v.raise_if_any()
         kind = api.PayeeKind.Name(request.kind).removeprefix("PAYEE_KIND_")
 
         async def effect(conn: Conn) -> api.Payee:
             payee_id = uuid.uuid4()
             row = await repo.insert_payee(
-                conn, payee_id, kind, request.name, request.close_family_member_in_household
+                conn,
+                payee_id,
+                kind,
+                request.name,
+                request.close_family_member_in_household,
+                holder if account else None,
             )
             await ledger.create_accounts(conn, payee_accounts(payee_id))
             return mapping.payee_message(row)
@@ -561,7 +576,9 @@ class PaymentHandlers:
         assert start is not None
 
         async def effect(conn: Conn) -> api.Schedule:
-            await self._check_schedulable(conn, budget_id, line_id, payee_id, request)
+            last = await self._check_schedulable(
+                conn, budget_id, line_id, payee_id, request, start, end
+            )
             row = await repo.insert_schedule(
                 conn,
                 schedule_id=uuid.uuid4(),
@@ -571,7 +588,7 @@ class PaymentHandlers:
                 instalment_pence=request.instalment_pence,
                 every_weeks=request.every_weeks,
                 start_date=start,
-                end_date=end,
+                end_date=last,
                 state="ACTIVE",
                 next_due_date=start,
             )
@@ -589,7 +606,10 @@ class PaymentHandlers:
         line_id: uuid.UUID,
         payee_id: uuid.UUID,
         request: api.CreateScheduleRequest,
-    ) -> None:
+        start: date,
+        end: date | None,
+    ) -> date | None:
+        """Refuse a schedule the rules do not allow; its last day (its own, else the budget's)."""
         payees = await repo.payees(conn, [payee_id])
         payee = payees.get(payee_id)
         if payee is not None and payee.kind != PayeeKind.DIRECT_PAYMENT_ACCOUNT:
@@ -601,10 +621,11 @@ class PaymentHandlers:
         budgets = await repo.budgets(conn, [budget_id])
         lines = await repo.plan_lines(conn, [line_id])
         ctx = budgets.get(budget_id)
+        line = lines.get(line_id)
         refused = check_payment(
             PaymentAsk(budget_id, line_id, payee_id, request.instalment_pence),
             budget=ctx.budget if ctx else None,
-            line=lines.get(line_id),
+            line=line,
             payee=payee,
             stopped=ctx.stopped if ctx else False,
             excluded_categories=self._settings.excluded_categories,
@@ -612,8 +633,24 @@ class PaymentHandlers:
             today=self._clock.today(),
             stop_grounds=ctx.stop_grounds if ctx else "",
         )
-        if refused is not None and refused.reason != errors.PLAN_LINE_EXCEEDED:
+        # The line's cover is check_schedule's; a non-direct-payment line is named as such.
+        later = (errors.PLAN_LINE_EXCEEDED, errors.PAYEE_NOT_FOR_MANAGEMENT_OPTION)
+        if refused is not None and refused.reason not in later:
             raise refused
+        assert ctx is not None
+        assert line is not None
+        broken = check_schedule(
+            ctx.budget,
+            line,
+            instalment_pence=request.instalment_pence,
+            every_weeks=request.every_weeks,
+            start=start,
+            end=end,
+            line_left_pence=line.cost_pence - line.committed_pence,
+        )
+        if broken is not None:
+            raise broken
+        return schedule_end(ctx.budget, end)
 
     # -- stopping (payment/service_layer/stopping.py) ---------------------------------------------
 

@@ -75,6 +75,7 @@ def payee_message(row: Row) -> api.Payee:
         approval_reason=row["approval_reason"] or "",
         approver=row["approver"] or "",
         create_time=timestamp(row["created_at"]),
+        person_id=str(row["person_id"] or ""),
     )
 
 

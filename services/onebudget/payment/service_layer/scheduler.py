@@ -41,9 +41,10 @@ from onebudget.payment.domain.model import (
 from onebudget.payment.domain.schedules import (
     backdated_unpaid,
     due_date,
+    instalment_pence_due,
+    instalment_period,
     is_backdated,
     may_pay_now,
-    period_end,
     plan_instalment,
     unspent_after,
 )
@@ -135,16 +136,21 @@ async def _instalment(
     if s["end_date"] is not None and due > s["end_date"]:
         await repo.update_schedule(conn, s["schedule_id"], state="ENDED")
         return
-    plan = plan_instalment(s["instalment_pence"], s["offset_outstanding_pence"])
     payment_id = instalment_payment_id(s["schedule_id"], n)
     budgets = await repo.budgets(conn, [s["budget_id"]])
     ctx = budgets.get(s["budget_id"])
     lines = await repo.plan_lines(conn, [s["plan_line_id"]], for_update=True)
     line = lines.get(s["plan_line_id"])
+    left = line.cost_pence - line.committed_pence if line else s["instalment_pence"]
+    plan = plan_instalment(
+        instalment_pence_due(s["instalment_pence"], left), s["offset_outstanding_pence"]
+    )
+    last = s["end_date"] or (ctx.budget.end_date if ctx else None)
+    served = instalment_period(due, s["every_weeks"], last)
     refused: DomainError | None = None
     parts: Parts = (0, 0, 0)
     if plan.pay_pence > 0:
-        ask = PaymentAsk(s["budget_id"], s["plan_line_id"], s["payee_id"], plan.pay_pence)
+        ask = PaymentAsk(s["budget_id"], s["plan_line_id"], s["payee_id"], plan.pay_pence, *served)
         payees = await repo.payees(conn, [s["payee_id"]])
         accounts = [a for a in ctx.budget.accounts if a is not None] if ctx else []
         available = await ledger.available_balances(conn, accounts)
@@ -172,7 +178,7 @@ async def _instalment(
             refused = decision
     paid = plan.pay_pence > 0 and refused is None
     if paid:
-        await _payment_row(conn, s, payment_id, n, due, parts, clock)
+        await _payment_row(conn, s, payment_id, n, served, parts, clock)
     fresh = await repo.insert_instalment(
         conn,
         schedule_id=s["schedule_id"],
@@ -187,7 +193,7 @@ async def _instalment(
     events: list[OutgoingEvent] = []
     context = mapping.context(ctx.budget, line) if ctx else ev.PaymentContext()
     if paid:
-        events += _paid_events(s, n, due, payment_id, parts, plan.offset_pence, context)
+        events += _paid_events(s, n, served, payment_id, parts, plan.offset_pence, context)
     elif refused is not None:
         payload = ev.InstalmentFailed(
             schedule_id=str(s["schedule_id"]),
@@ -272,7 +278,7 @@ async def _payment_row(
     s: Any,
     payment_id: uuid.UUID,
     n: int,
-    due: date,
+    served: tuple[date, date],
     parts: Parts,
     clock: Clock,
 ) -> None:
@@ -295,8 +301,8 @@ async def _payment_row(
                 "reserved_nhs_pence": 0,
                 "reserved_council_pence": 0,
                 "reserved_client_pence": 0,
-                "service_period_start": due,
-                "service_period_end": period_end(due, s["every_weeks"]),
+                "service_period_start": served[0],
+                "service_period_end": served[1],
                 "broker_reference": "",
                 "schedule_id": s["schedule_id"],
                 "instalment_no": n,
@@ -311,12 +317,13 @@ async def _payment_row(
 def _paid_events(
     s: Any,
     n: int,
-    due: date,
+    served: tuple[date, date],
     payment_id: uuid.UUID,
     parts: Parts,
     offset: int,
     context: ev.PaymentContext,
 ) -> list[OutgoingEvent]:
+    due = served[0]
     version = s["version"] + 1
     paid = ev.InstalmentPaid(
         schedule_id=str(s["schedule_id"]),
@@ -328,7 +335,7 @@ def _paid_events(
         streams=mapping.event_streams(parts),
         offset_pence=offset,
         due_date=due.isoformat(),
-        period_end=period_end(due, s["every_weeks"]).isoformat(),
+        period_end=served[1].isoformat(),
     )
     events = [event(paid, "schedule", s["schedule_id"], version, "")]
     if s["instalments_paid"] == 0:

@@ -71,7 +71,7 @@ def fields_if_valid(r: PaymentRequest) -> PaymentFields | None:
         end = parse_date(r.service_period_end, "", v)
         if v or (start is not None and end is not None and start > end):
             return None
-    ask = PaymentAsk(ask.budget_id, ask.plan_line_id, ask.payee_id, amount)
+    ask = PaymentAsk(ask.budget_id, ask.plan_line_id, ask.payee_id, amount, start, end)
     return PaymentFields(ask, start, end, r.broker_reference)
 
 
@@ -97,7 +97,7 @@ def payment_fields(
     )
     if violations or budget is None or line is None or payee is None:
         return None
-    ask = PaymentAsk(budget, line, payee, r.amount_pence)
+    ask = PaymentAsk(budget, line, payee, r.amount_pence, start, end)
     return PaymentFields(ask, start, end, r.broker_reference)
 
 

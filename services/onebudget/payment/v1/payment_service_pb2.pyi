@@ -136,7 +136,7 @@ class StreamPence(_message.Message):
     def __init__(self, nhs_pence: _Optional[int] = ..., council_pence: _Optional[int] = ..., client_pence: _Optional[int] = ...) -> None: ...
 
 class Payee(_message.Message):
-    __slots__ = ("payee_id", "kind", "name", "close_family_member_in_household", "family_payment_approved", "approval_reason", "approver", "create_time")
+    __slots__ = ("payee_id", "kind", "name", "close_family_member_in_household", "family_payment_approved", "approval_reason", "approver", "create_time", "person_id")
     PAYEE_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -145,6 +145,7 @@ class Payee(_message.Message):
     APPROVAL_REASON_FIELD_NUMBER: _ClassVar[int]
     APPROVER_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
     payee_id: str
     kind: PayeeKind
     name: str
@@ -153,19 +154,22 @@ class Payee(_message.Message):
     approval_reason: str
     approver: str
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, payee_id: _Optional[str] = ..., kind: _Optional[_Union[PayeeKind, str]] = ..., name: _Optional[str] = ..., close_family_member_in_household: _Optional[bool] = ..., family_payment_approved: _Optional[bool] = ..., approval_reason: _Optional[str] = ..., approver: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    person_id: str
+    def __init__(self, payee_id: _Optional[str] = ..., kind: _Optional[_Union[PayeeKind, str]] = ..., name: _Optional[str] = ..., close_family_member_in_household: _Optional[bool] = ..., family_payment_approved: _Optional[bool] = ..., approval_reason: _Optional[str] = ..., approver: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., person_id: _Optional[str] = ...) -> None: ...
 
 class RegisterPayeeRequest(_message.Message):
-    __slots__ = ("request_id", "kind", "name", "close_family_member_in_household")
+    __slots__ = ("request_id", "kind", "name", "close_family_member_in_household", "person_id")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CLOSE_FAMILY_MEMBER_IN_HOUSEHOLD_FIELD_NUMBER: _ClassVar[int]
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     kind: PayeeKind
     name: str
     close_family_member_in_household: bool
-    def __init__(self, request_id: _Optional[str] = ..., kind: _Optional[_Union[PayeeKind, str]] = ..., name: _Optional[str] = ..., close_family_member_in_household: _Optional[bool] = ...) -> None: ...
+    person_id: str
+    def __init__(self, request_id: _Optional[str] = ..., kind: _Optional[_Union[PayeeKind, str]] = ..., name: _Optional[str] = ..., close_family_member_in_household: _Optional[bool] = ..., person_id: _Optional[str] = ...) -> None: ...
 
 class ApproveFamilyPayeeRequest(_message.Message):
     __slots__ = ("request_id", "payee_id", "reason", "approver")

@@ -195,9 +195,12 @@ class PaymentServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ReleasePayment(self, request, context):
-        """Pay a payee against an agreed plan line. Reasons: BUDGET_NOT_ACTIVE, PLAN_LINE_NOT_AGREED,
-        CATEGORY_EXCLUDED, PAYEE_NOT_ALLOWED, FAMILY_PAYEE_NOT_APPROVED, PLAN_LINE_EXCEEDED,
-        INSUFFICIENT_FUNDS (metadata: <stream>_shortfall_pence), PAYMENTS_STOPPED.
+        """Pay a payee against an agreed plan line. Reasons: BUDGET_NOT_ACTIVE,
+        SERVICE_PERIOD_OUTSIDE_BUDGET (the service period must lie within the budget's start and end
+        dates), PLAN_LINE_NOT_AGREED, CATEGORY_EXCLUDED, PAYEE_NOT_FOR_MANAGEMENT_OPTION (a
+        DIRECT_PAYMENT line pays only a direct-payment account; NOTIONAL and THIRD_PARTY lines never
+        do), DIRECT_PAYMENT_ACCOUNT_OF_ANOTHER_PERSON, PAYEE_NOT_ALLOWED, FAMILY_PAYEE_NOT_APPROVED,
+        PLAN_LINE_EXCEEDED, INSUFFICIENT_FUNDS (metadata: <stream>_shortfall_pence), PAYMENTS_STOPPED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -257,7 +260,14 @@ class PaymentServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CreateSchedule(self, request, context):
-        """A direct-payment schedule: an instalment every N weeks, paid in advance.
+        """A direct-payment schedule: an instalment every N weeks, paid in advance, on a DIRECT_PAYMENT
+        line (else NOT_A_DIRECT_PAYMENT_LINE) to the person's direct-payment account, from start_date
+        to end_date inside the budget's period (else SCHEDULE_OUTSIDE_BUDGET). The instalments must
+        pay what is left of the line over that period, within it (NHS (Direct Payments) Regs 2013
+        reg 13: the full cost of the planned services): n instalments x instalment_pence at least
+        the line's remaining cost (else SCHEDULE_DOES_NOT_COVER_LINE, metadata
+        instalment_min_pence) and n-1 of them less than it (else SCHEDULE_EXCEEDS_LINE, metadata
+        instalment_max_pence); the last instalment pays only what is left of the line.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

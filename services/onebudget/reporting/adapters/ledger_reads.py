@@ -5,7 +5,8 @@ its read API (`onebudget.ledger.reads`, plain SELECTs). Which accounts belong to
 from the ledger too, by the chart of accounts (`onebudget.ledger.chart`):
 - the commissioner's allocation account: kind `allocation`, owner = ODS code, NHS, the year;
 - its ring-fences: kind `ring_fence`, owner = ODS code (general) or "<ODS>:<cohort>";
-- its budgets' NHS accounts: `budget` accounts that a ring-fence of it has funded;
+- its budgets' NHS accounts: `budget` accounts that a ring-fence of it, or its general
+  allocation (beyond the PHB floor, issue 13), has funded;
 - an IPB: a budget (owner = budget id) whose COUNCIL or CLIENT account has received money.
 Posted amounts come from the entries' posted columns, so a reservation counts only once posted.
 """
@@ -27,13 +28,9 @@ from onebudget.ledger.reads import (
 )
 
 
-async def _allocation_pence(conn: asyncpg.Connection, ods: str, year: int) -> int:
+async def _allocation_flows(conn: asyncpg.Connection, ods: str, year: int) -> list[Flow]:
     account = await commissioner_allocation_id(conn, ods, year)
-    if account is None:
-        return 0
-    return sum(
-        f.in_pence for f in await flows(conn, [account]) if f.counterparty_kind == chart.SOURCE
-    )
+    return [] if account is None else await flows(conn, [account])
 
 
 def _net_paid(budget_flows: Sequence[Flow], accounts: set[uuid.UUID]) -> int:
@@ -49,8 +46,18 @@ async def commissioner_money(conn: asyncpg.Connection, ods: str, year: int) -> d
     """The figures of figures.money_figures, recomputed from the ledger alone."""
     fences = await ring_fences(conn, ods, year)
     fence_flows = await flows(conn, [f.id for f in fences])
-    named: dict[str, int] = {"allocation_pence": await _allocation_pence(conn, ods, year)}
+    general = await _allocation_flows(conn, ods, year)
+    named: dict[str, int] = {
+        "allocation_pence": sum(f.in_pence for f in general if f.counterparty_kind == chart.SOURCE)
+    }
     agreed_by_budget: dict[uuid.UUID, int] = {}
+    beyond = 0
+    for f in general:
+        if f.counterparty_kind == chart.BUDGET:
+            before = agreed_by_budget.get(f.counterparty_id, 0)
+            agreed_by_budget[f.counterparty_id] = before + f.out_pence - f.in_pence
+            beyond += f.out_pence - f.in_pence
+    named["nhs_beyond_ring_fences_pence"] = beyond
     target_total = 0
     for fence in fences:
         cohort = chart.ring_fence_cohort(ods, fence.owner)
@@ -63,7 +70,7 @@ async def commissioner_money(conn: asyncpg.Connection, ods: str, year: int) -> d
         name = f"ring_fence[{cohort or 'GENERAL'}]"
         named[f"{name}.target_pence"] = target
         named[f"{name}.balance_pence"] = fence.balance_pence
-        named[f"{name}.agreed_pence"] = sum(
+        named[f"{name}.drawn_pence"] = sum(
             f.out_pence - f.in_pence for f in mine if f.counterparty_kind == chart.BUDGET
         )
         target_total += target

@@ -16,6 +16,7 @@ from onebudget.reporting.domain.model import (
     Budget,
     CouncilPot,
     Movement,
+    NhsDraw,
     Option,
     RingFence,
 )
@@ -26,6 +27,7 @@ READ_MODEL_TABLES = (
     "council_pots",
     "budgets",
     "commitments",
+    "nhs_funding",
     "plan_lines",
     "plan_line_removals",
     "payment_moves",
@@ -132,6 +134,27 @@ async def put_commitment(conn: asyncpg.Connection, m: Movement, version: int, ki
         m.council_pence,
         m.client_pence,
     )
+
+
+async def put_nhs_funding(
+    conn: asyncpg.Connection, draws: Sequence[NhsDraw], version: int, accounts: Sequence[str]
+) -> None:
+    """Where one budget event's NHS money came from or went to (`accounts[i]` is draw i's ledger
+    account, "" when the event named none)."""
+    assert len(draws) == len(accounts)
+    for position, (d, account) in enumerate(zip(draws, accounts, strict=True)):
+        await conn.execute(
+            "INSERT INTO reporting.nhs_funding VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            " ON CONFLICT DO NOTHING",
+            uuid.UUID(d.budget_id),
+            version,
+            position,
+            d.on,
+            uuid.UUID(account) if account else None,
+            d.ring_fence,
+            d.cohort,
+            d.pence,
+        )
 
 
 @dataclass(frozen=True)
@@ -336,6 +359,19 @@ class BudgetFacts:
     budgets: list[Budget]
     commitments: list[Movement]
     payments: list[Movement]
+    nhs_draws: list[NhsDraw]
+
+
+async def _nhs_draws(conn: asyncpg.Connection, ids: list[uuid.UUID]) -> list[NhsDraw]:
+    rows = await conn.fetch(
+        "SELECT budget_id, on_date, ring_fence, cohort, pence FROM reporting.nhs_funding"
+        " WHERE budget_id = ANY($1::uuid[])",
+        ids,
+    )
+    return [
+        NhsDraw(str(r["budget_id"]), r["on_date"], r["ring_fence"], r["cohort"], r["pence"])
+        for r in rows
+    ]
 
 
 async def _movements(conn: asyncpg.Connection, table: str, ids: list[uuid.UUID]) -> list[Movement]:
@@ -365,4 +401,5 @@ async def budget_facts(
         budgets,
         await _movements(conn, "commitments", ids),
         await _movements(conn, "payment_moves", ids),
+        await _nhs_draws(conn, ids),
     )

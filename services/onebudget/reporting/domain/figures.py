@@ -16,6 +16,7 @@ from onebudget.reporting.domain.model import (
     Category,
     CouncilPot,
     Movement,
+    NhsDraw,
     Option,
     Stream,
     category_of,
@@ -65,9 +66,50 @@ def funded_by(movements: Iterable[Movement], streams: Sequence[Stream]) -> froze
 
 
 def fence_cohort(budget: Budget, allocation: Allocation) -> str:
-    """The ring-fence that funds a budget: its cohort's where one was set, else the general."""
+    """The ring-fence that funds a budget first (and whose floor it counts towards): its
+    cohort's where one was set, else the general."""
     cohorts = {f.cohort for f in allocation.ring_fences}
     return budget.cohort if budget.cohort in cohorts else GENERAL_COHORT
+
+
+def above_floor(target_pence: int, reached_pence: int) -> int:
+    """How far the NHS money reached is above the floor (positive) or below it (negative), in
+    pence: the PHB target is a minimum, not a ceiling (issue 13)."""
+    return reached_pence - target_pence
+
+
+def draws_from_commitments(
+    commitments: Iterable[Movement],
+) -> tuple[NhsDraw, ...]:
+    """The NHS draws of commitments that name no source: each from its budget's own ring-fence
+    (how every budget was funded before the PHB target became a floor)."""
+    return tuple(
+        NhsDraw(m.budget_id, m.on, True, None, m.nhs_pence) for m in commitments if m.nhs_pence
+    )
+
+
+def drawn_from(
+    draws: Iterable[NhsDraw],
+    budgets: Sequence[Budget],
+    allocation: Allocation,
+    *,
+    cohort: str | None,
+    until: date | None,
+) -> int:
+    """Net NHS pence drawn into budgets, up to `until`, from the ring-fence of `cohort` (None:
+    from the general allocation, beyond the ring-fences)."""
+    own = {b.budget_id: fence_cohort(b, allocation) for b in budgets}
+    found = 0
+    for d in draws:
+        if until is not None and d.on > until:
+            continue
+        if not d.ring_fence:
+            found += d.pence if cohort is None else 0
+            continue
+        source = d.cohort if d.cohort is not None else own.get(d.budget_id, GENERAL_COHORT)
+        if cohort is not None and source == cohort:
+            found += d.pence
+    return found
 
 
 # -- people --------------------------------------------------------------------------------------
@@ -165,6 +207,10 @@ def council_options(budget: Budget) -> frozenset[Option]:
 
 @dataclass(frozen=True)
 class FenceFigures:
+    """One ring-fence: its target (the cohort's floor), what is left in it (target less what
+    was drawn from it), what the cohort's budgets hold from every source (`agreed_pence`) and
+    so how far above or below the floor the cohort is."""
+
     cohort: str
     basis_points: int
     target_pence: int
@@ -172,6 +218,8 @@ class FenceFigures:
     agreed_pence: int
     agreed_basis_points: int
     target_met: bool
+    drawn_pence: int
+    above_floor_pence: int
 
 
 @dataclass(frozen=True)
@@ -193,6 +241,7 @@ class CommissionerFigures:
     phb_people: PeopleSnapshot
     ipb_people: PeopleSnapshot
     year_closed: bool
+    nhs_beyond_ring_fences_pence: int
 
 
 def _until(year: int, quarter: int) -> date | None:
@@ -203,6 +252,7 @@ def _fence_figures(
     allocation: Allocation,
     budgets: Sequence[Budget],
     commitments: Sequence[Movement],
+    draws: Sequence[NhsDraw],
     until: date | None,
 ) -> tuple[FenceFigures, ...]:
     closed = allocation.closed_on is not None and (until is None or allocation.closed_on <= until)
@@ -210,9 +260,10 @@ def _fence_figures(
     for fence in allocation.ring_fences:
         ids = frozenset(b.budget_id for b in budgets if fence_cohort(b, allocation) == fence.cohort)
         agreed = total(commitments, Stream.NHS, until=until, budget_ids=ids)
+        drawn = drawn_from(draws, budgets, allocation, cohort=fence.cohort, until=until)
         # After the close the ring-fence's rest went back to the allocation, and returns from
         # budgets pass straight through it: its balance stays zero.
-        balance = 0 if closed else fence.target_pence - agreed
+        balance = 0 if closed else fence.target_pence - drawn
         found.append(
             FenceFigures(
                 fence.cohort,
@@ -222,6 +273,8 @@ def _fence_figures(
                 agreed,
                 basis_points(agreed, allocation.allocation_pence),
                 is_met(fence.target_pence, agreed),
+                drawn,
+                above_floor(fence.target_pence, agreed),
             )
         )
     return tuple(found)
@@ -233,8 +286,12 @@ def commissioner_figures(
     commitments: Sequence[Movement],
     payments: Sequence[Movement],
     quarter: int,
+    draws: Sequence[NhsDraw] | None = None,
 ) -> CommissionerFigures:
-    """`budgets` are the commissioner's for the year; movements are those budgets'."""
+    """`budgets` are the commissioner's for the year; movements are those budgets'; `draws` say
+    which account each NHS commitment came from (None: each budget's own ring-fence)."""
+    if draws is None:
+        draws = draws_from_commitments(commitments)
     year = allocation.year
     until = _until(year, quarter)
     period_end = periods.quarter_end(year, quarter)
@@ -251,7 +308,7 @@ def commissioner_figures(
         allocation_pence=allocation.allocation_pence,
         target_basis_points=allocation.target_basis_points,
         target_pence=allocation.target_pence,
-        fences=_fence_figures(allocation, budgets, commitments, until),
+        fences=_fence_figures(allocation, budgets, commitments, draws, until),
         nhs_agreed_pence=agreed,
         nhs_agreed_basis_points=basis_points(agreed, allocation.allocation_pence),
         nhs_agreed_ipb_pence=total(commitments, Stream.NHS, until=until, budget_ids=ipbs),
@@ -263,6 +320,9 @@ def commissioner_figures(
             [b for b in phb_budgets if b.budget_id in ipbs], year, period_end, nhs_options
         ),
         year_closed=allocation.closed_on is not None,
+        nhs_beyond_ring_fences_pence=drawn_from(
+            draws, budgets, allocation, cohort=None, until=until
+        ),
     )
 
 
@@ -330,6 +390,7 @@ class QuarterPoint:
     agreed_basis_points: int
     met: bool
     gap_pence: int
+    above_floor_pence: int
 
 
 @dataclass(frozen=True)
@@ -342,6 +403,7 @@ class CohortTarget:
     met: bool
     gap_pence: int
     trend: tuple[QuarterPoint, ...]
+    above_floor_pence: int
 
 
 def _target(
@@ -358,7 +420,13 @@ def _target(
     whole = allocation.allocation_pence
     trend = tuple(
         QuarterPoint(
-            q, end, got, basis_points(got, whole), is_met(target_pence, got), gap(target_pence, got)
+            q,
+            end,
+            got,
+            basis_points(got, whole),
+            is_met(target_pence, got),
+            gap(target_pence, got),
+            above_floor(target_pence, got),
         )
         for q in periods.QUARTERS
         for end in [periods.quarter_end(allocation.year, q)]
@@ -374,6 +442,7 @@ def _target(
         is_met(target_pence, got),
         gap(target_pence, got),
         trend,
+        above_floor(target_pence, got),
     )
 
 
@@ -424,12 +493,15 @@ def money_figures(figures: CommissionerFigures) -> dict[str, int]:
         "nhs_agreed_pence": figures.nhs_agreed_pence,
         "nhs_agreed_ipb_pence": figures.nhs_agreed_ipb_pence,
         "nhs_paid_pence": figures.nhs_paid_pence,
+        "nhs_beyond_ring_fences_pence": figures.nhs_beyond_ring_fences_pence,
     }
     for fence in figures.fences:
         name = f"ring_fence[{fence.cohort or 'GENERAL'}]"
         named[f"{name}.target_pence"] = fence.target_pence
         named[f"{name}.balance_pence"] = fence.balance_pence
-        named[f"{name}.agreed_pence"] = fence.agreed_pence
+        # What the ring-fence funded: the ledger knows a transfer's source, not the cohort of
+        # the budget it funded, so the cohort's agreed_pence is checked through the totals.
+        named[f"{name}.drawn_pence"] = fence.drawn_pence
     return named
 
 

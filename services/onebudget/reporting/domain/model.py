@@ -108,3 +108,20 @@ class Movement:
         if stream is Stream.COUNCIL:
             return self.council_pence
         return self.client_pence
+
+
+@dataclass(frozen=True)
+class NhsDraw:
+    """NHS money between a budget and one of its commissioner's funding accounts, on a business
+    date: signed pence, positive into the budget (drawn), negative back to the account.
+
+    `ring_fence` False is the general allocation (money beyond the PHB floor, issue 13).
+    `cohort` is the ring-fence's cohort (GENERAL_COHORT for the general one); None where the
+    event named no source (allocation's events before issue 13): the budget's own ring-fence,
+    the only source there was."""
+
+    budget_id: str
+    on: date
+    ring_fence: bool
+    cohort: str | None
+    pence: int

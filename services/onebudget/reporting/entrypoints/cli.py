@@ -29,7 +29,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     verbs = report.add_subparsers(dest="verb", required=True, metavar="COMMAND")
     for name, func, helptext in (
         ("summary", _summary, "allocation, ring-fences, NHS money agreed and paid, people"),
-        ("target", _target, "PHB target met or not, gap, trend by quarter"),
+        ("target", _target, "PHB target (a floor) met or not, gap, above floor, trend by quarter"),
         ("reconcile", _reconcile, "compare every money figure with the ledger"),
     ):
         verb = verbs.add_parser(name, help=helptext)
@@ -112,16 +112,19 @@ def summary_text(stub: Stub, commissioner: str, year: int, quarter: int = 0) -> 
                 _bp(s.nhs_agreed_basis_points),
             ],
             ["  of which IPB", format_pence(s.nhs_agreed_ipb_pence), ""],
+            ["  beyond the ring-fences", format_pence(s.nhs_beyond_ring_fences_pence), ""],
             ["NHS paid", format_pence(s.nhs_paid_pence), _bp(s.nhs_paid_basis_points)],
         ],
     )
     fences = _figures(
-        ["ring-fence", "target", "agreed", "balance", "met"],
+        ["ring-fence", "target", "agreed", "above floor", "drawn", "balance", "met"],
         [
             [
                 cohort_label(f.cohort),
                 format_pence(f.target_pence),
                 format_pence(f.agreed_pence),
+                format_pence(f.above_floor_pence),
+                format_pence(f.drawn_pence),
                 format_pence(f.balance_pence),
                 "yes" if f.target_met else "no",
             ]
@@ -166,6 +169,7 @@ def target_text(stub: Stub, commissioner: str, year: int) -> str:
                 _bp(target.agreed_basis_points),
                 "yes" if target.met else "no",
                 format_pence(target.gap_pence),
+                format_pence(target.above_floor_pence),
             ]
         )
         rows += [
@@ -177,10 +181,13 @@ def target_text(stub: Stub, commissioner: str, year: int) -> str:
                 _bp(p.agreed_basis_points),
                 "yes" if p.met else "no",
                 format_pence(p.gap_pence),
+                format_pence(p.above_floor_pence),
             ]
             for p in target.trend
         ]
-    return _figures(["cohort", "period", "target", "agreed", "% alloc", "met", "gap"], rows)
+    # The target is a floor: "above floor" is agreed less target (negative: below it).
+    header = ["cohort", "period", "target", "agreed", "% alloc", "met", "gap", "above floor"]
+    return _figures(header, rows)
 
 
 def _quarterly(stub: Stub, args: argparse.Namespace) -> str:

@@ -79,6 +79,7 @@ def dashboard_model(
                 "balance_pence": f.balance_pence,
                 "agreed_basis_points": f.agreed_basis_points,
                 "target_met": f.target_met,
+                "above_floor_pence": f.above_floor_pence,
             }
             for f in summary.ring_fences
         ],

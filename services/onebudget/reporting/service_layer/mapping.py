@@ -70,6 +70,8 @@ def commissioner_summary(x: f.CommissionerFigures) -> api.CommissionerSummary:
                 agreed_pence=r.agreed_pence,
                 agreed_basis_points=r.agreed_basis_points,
                 target_met=r.target_met,
+                drawn_pence=r.drawn_pence,
+                above_floor_pence=r.above_floor_pence,
             )
             for r in x.fences
         ],
@@ -82,6 +84,7 @@ def commissioner_summary(x: f.CommissionerFigures) -> api.CommissionerSummary:
         people_with_phb=snapshot(x.phb_people),
         people_with_ipb=snapshot(x.ipb_people),
         year_closed=x.year_closed,
+        nhs_beyond_ring_fences_pence=x.nhs_beyond_ring_fences_pence,
     )
 
 
@@ -127,9 +130,11 @@ def target_status(
                         agreed_basis_points=p.agreed_basis_points,
                         met=p.met,
                         gap_pence=p.gap_pence,
+                        above_floor_pence=p.above_floor_pence,
                     )
                     for p in t.trend
                 ],
+                above_floor_pence=t.above_floor_pence,
             )
             for t in targets
         ],

@@ -27,6 +27,7 @@ from onebudget.reporting.domain.model import (
     Budget,
     CouncilPot,
     Movement,
+    NhsDraw,
     RingFence,
 )
 from onebudget.shared.clock import england_date
@@ -149,7 +150,31 @@ async def _budget_agreed(conn: asyncpg.Connection, env: envelope_pb2.EventEnvelo
     )
     await read_model.put_plan_lines(conn, e.budget_id, _lines(e.plan_lines))
     money = Movement(e.budget_id, agreed_on, e.nhs_pence, e.council_pence, e.client_pence)
-    await read_model.put_commitment(conn, money, _version(env, e.budget_version), "agreed")
+    version = _version(env, e.budget_version)
+    await read_model.put_commitment(conn, money, version, "agreed")
+    await _put_nhs_funding(conn, money, version, e.nhs_funding)
+
+
+async def _put_nhs_funding(
+    conn: asyncpg.Connection, money: Movement, version: int, sources: Any
+) -> None:
+    """Where the event's NHS money came from or went to; an event that names no source (from
+    before the PHB target became a floor) moved it with the budget's own ring-fence."""
+    if sources:
+        draws = [
+            NhsDraw(
+                money.budget_id, money.on, s.ring_fence, s.cohort if s.ring_fence else "", s.pence
+            )
+            for s in sources
+        ]
+        if sum(d.pence for d in draws) != money.nhs_pence:
+            raise PoisonEvent("a budget event whose NHS sources do not sum to its NHS money")
+        accounts = [s.account_id for s in sources]
+    elif money.nhs_pence:
+        draws, accounts = [NhsDraw(money.budget_id, money.on, True, None, money.nhs_pence)], [""]
+    else:
+        return
+    await read_model.put_nhs_funding(conn, draws, version, accounts)
 
 
 def _version(env: envelope_pb2.EventEnvelope, stated: int) -> int:
@@ -171,7 +196,9 @@ async def _budget_revised(conn: asyncpg.Connection, env: envelope_pb2.EventEnvel
         e.council_delta_pence,
         e.client_delta_pence,
     )
-    await read_model.put_commitment(conn, money, _version(env, e.budget_version), "revised")
+    version = _version(env, e.budget_version)
+    await read_model.put_commitment(conn, money, version, "revised")
+    await _put_nhs_funding(conn, money, version, e.nhs_funding)
 
 
 async def _budget_ended(conn: asyncpg.Connection, env: envelope_pb2.EventEnvelope) -> None:
@@ -186,7 +213,9 @@ async def _budget_ended(conn: asyncpg.Connection, env: envelope_pb2.EventEnvelop
         -e.client_returned_pence,
     )
     if e.was_agreed:
-        await read_model.put_commitment(conn, returned, _version(env, 0), "ended")
+        version = _version(env, 0)
+        await read_model.put_commitment(conn, returned, version, "ended")
+        await _put_nhs_funding(conn, returned, version, e.nhs_funding)
 
 
 # -- payment -------------------------------------------------------------------------------------

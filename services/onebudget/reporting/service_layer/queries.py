@@ -37,7 +37,7 @@ class ReportQueries:
         allocation = await _allocation(conn, ods, year)
         facts = await read_model.budget_facts(conn, year=year, commissioner=ods)
         return figures.commissioner_figures(
-            allocation, facts.budgets, facts.commitments, facts.payments, quarter
+            allocation, facts.budgets, facts.commitments, facts.payments, quarter, facts.nhs_draws
         )
 
     async def get_commissioner_summary(

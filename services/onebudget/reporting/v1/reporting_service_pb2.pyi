@@ -74,7 +74,7 @@ class GetCouncilSummaryRequest(_message.Message):
     def __init__(self, council_gss_code: _Optional[str] = ..., financial_year: _Optional[int] = ..., quarter: _Optional[int] = ...) -> None: ...
 
 class RingFenceStatus(_message.Message):
-    __slots__ = ("cohort", "basis_points", "target_pence", "balance_pence", "agreed_pence", "agreed_basis_points", "target_met")
+    __slots__ = ("cohort", "basis_points", "target_pence", "balance_pence", "agreed_pence", "agreed_basis_points", "target_met", "drawn_pence", "above_floor_pence")
     COHORT_FIELD_NUMBER: _ClassVar[int]
     BASIS_POINTS_FIELD_NUMBER: _ClassVar[int]
     TARGET_PENCE_FIELD_NUMBER: _ClassVar[int]
@@ -82,6 +82,8 @@ class RingFenceStatus(_message.Message):
     AGREED_PENCE_FIELD_NUMBER: _ClassVar[int]
     AGREED_BASIS_POINTS_FIELD_NUMBER: _ClassVar[int]
     TARGET_MET_FIELD_NUMBER: _ClassVar[int]
+    DRAWN_PENCE_FIELD_NUMBER: _ClassVar[int]
+    ABOVE_FLOOR_PENCE_FIELD_NUMBER: _ClassVar[int]
     cohort: Cohort
     basis_points: int
     target_pence: int
@@ -89,7 +91,9 @@ class RingFenceStatus(_message.Message):
     agreed_pence: int
     agreed_basis_points: int
     target_met: bool
-    def __init__(self, cohort: _Optional[_Union[Cohort, str]] = ..., basis_points: _Optional[int] = ..., target_pence: _Optional[int] = ..., balance_pence: _Optional[int] = ..., agreed_pence: _Optional[int] = ..., agreed_basis_points: _Optional[int] = ..., target_met: _Optional[bool] = ...) -> None: ...
+    drawn_pence: int
+    above_floor_pence: int
+    def __init__(self, cohort: _Optional[_Union[Cohort, str]] = ..., basis_points: _Optional[int] = ..., target_pence: _Optional[int] = ..., balance_pence: _Optional[int] = ..., agreed_pence: _Optional[int] = ..., agreed_basis_points: _Optional[int] = ..., target_met: _Optional[bool] = ..., drawn_pence: _Optional[int] = ..., above_floor_pence: _Optional[int] = ...) -> None: ...
 
 class PeopleCounts(_message.Message):
     __slots__ = ("total", "adults", "children", "by_category", "notional", "third_party", "direct_payment")
@@ -130,7 +134,7 @@ class PeopleSnapshot(_message.Message):
     def __init__(self, at_period_end: _Optional[_Union[PeopleCounts, _Mapping]] = ..., year_to_date: _Optional[_Union[PeopleCounts, _Mapping]] = ...) -> None: ...
 
 class CommissionerSummary(_message.Message):
-    __slots__ = ("commissioner_ods_code", "financial_year", "quarter", "period_end", "allocation_pence", "phb_target_basis_points", "phb_target_pence", "ring_fences", "nhs_agreed_pence", "nhs_agreed_basis_points", "nhs_agreed_ipb_pence", "nhs_paid_pence", "nhs_paid_basis_points", "target_met", "people_with_phb", "people_with_ipb", "year_closed")
+    __slots__ = ("commissioner_ods_code", "financial_year", "quarter", "period_end", "allocation_pence", "phb_target_basis_points", "phb_target_pence", "ring_fences", "nhs_agreed_pence", "nhs_agreed_basis_points", "nhs_agreed_ipb_pence", "nhs_paid_pence", "nhs_paid_basis_points", "target_met", "people_with_phb", "people_with_ipb", "year_closed", "nhs_beyond_ring_fences_pence")
     COMMISSIONER_ODS_CODE_FIELD_NUMBER: _ClassVar[int]
     FINANCIAL_YEAR_FIELD_NUMBER: _ClassVar[int]
     QUARTER_FIELD_NUMBER: _ClassVar[int]
@@ -148,6 +152,7 @@ class CommissionerSummary(_message.Message):
     PEOPLE_WITH_PHB_FIELD_NUMBER: _ClassVar[int]
     PEOPLE_WITH_IPB_FIELD_NUMBER: _ClassVar[int]
     YEAR_CLOSED_FIELD_NUMBER: _ClassVar[int]
+    NHS_BEYOND_RING_FENCES_PENCE_FIELD_NUMBER: _ClassVar[int]
     commissioner_ods_code: str
     financial_year: int
     quarter: int
@@ -165,7 +170,8 @@ class CommissionerSummary(_message.Message):
     people_with_phb: PeopleSnapshot
     people_with_ipb: PeopleSnapshot
     year_closed: bool
-    def __init__(self, commissioner_ods_code: _Optional[str] = ..., financial_year: _Optional[int] = ..., quarter: _Optional[int] = ..., period_end: _Optional[str] = ..., allocation_pence: _Optional[int] = ..., phb_target_basis_points: _Optional[int] = ..., phb_target_pence: _Optional[int] = ..., ring_fences: _Optional[_Iterable[_Union[RingFenceStatus, _Mapping]]] = ..., nhs_agreed_pence: _Optional[int] = ..., nhs_agreed_basis_points: _Optional[int] = ..., nhs_agreed_ipb_pence: _Optional[int] = ..., nhs_paid_pence: _Optional[int] = ..., nhs_paid_basis_points: _Optional[int] = ..., target_met: _Optional[bool] = ..., people_with_phb: _Optional[_Union[PeopleSnapshot, _Mapping]] = ..., people_with_ipb: _Optional[_Union[PeopleSnapshot, _Mapping]] = ..., year_closed: _Optional[bool] = ...) -> None: ...
+    nhs_beyond_ring_fences_pence: int
+    def __init__(self, commissioner_ods_code: _Optional[str] = ..., financial_year: _Optional[int] = ..., quarter: _Optional[int] = ..., period_end: _Optional[str] = ..., allocation_pence: _Optional[int] = ..., phb_target_basis_points: _Optional[int] = ..., phb_target_pence: _Optional[int] = ..., ring_fences: _Optional[_Iterable[_Union[RingFenceStatus, _Mapping]]] = ..., nhs_agreed_pence: _Optional[int] = ..., nhs_agreed_basis_points: _Optional[int] = ..., nhs_agreed_ipb_pence: _Optional[int] = ..., nhs_paid_pence: _Optional[int] = ..., nhs_paid_basis_points: _Optional[int] = ..., target_met: _Optional[bool] = ..., people_with_phb: _Optional[_Union[PeopleSnapshot, _Mapping]] = ..., people_with_ipb: _Optional[_Union[PeopleSnapshot, _Mapping]] = ..., year_closed: _Optional[bool] = ..., nhs_beyond_ring_fences_pence: _Optional[int] = ...) -> None: ...
 
 class CouncilSummary(_message.Message):
     __slots__ = ("council_gss_code", "financial_year", "quarter", "period_end", "pot_pence", "council_agreed_pence", "council_agreed_basis_points", "client_agreed_pence", "nhs_agreed_ipb_pence", "council_paid_pence", "client_paid_pence", "people_with_personal_budget", "people_with_ipb")
@@ -206,23 +212,25 @@ class GetTargetStatusRequest(_message.Message):
     def __init__(self, commissioner_ods_code: _Optional[str] = ..., financial_year: _Optional[int] = ...) -> None: ...
 
 class QuarterPoint(_message.Message):
-    __slots__ = ("quarter", "period_end", "agreed_pence", "agreed_basis_points", "met", "gap_pence")
+    __slots__ = ("quarter", "period_end", "agreed_pence", "agreed_basis_points", "met", "gap_pence", "above_floor_pence")
     QUARTER_FIELD_NUMBER: _ClassVar[int]
     PERIOD_END_FIELD_NUMBER: _ClassVar[int]
     AGREED_PENCE_FIELD_NUMBER: _ClassVar[int]
     AGREED_BASIS_POINTS_FIELD_NUMBER: _ClassVar[int]
     MET_FIELD_NUMBER: _ClassVar[int]
     GAP_PENCE_FIELD_NUMBER: _ClassVar[int]
+    ABOVE_FLOOR_PENCE_FIELD_NUMBER: _ClassVar[int]
     quarter: int
     period_end: str
     agreed_pence: int
     agreed_basis_points: int
     met: bool
     gap_pence: int
-    def __init__(self, quarter: _Optional[int] = ..., period_end: _Optional[str] = ..., agreed_pence: _Optional[int] = ..., agreed_basis_points: _Optional[int] = ..., met: _Optional[bool] = ..., gap_pence: _Optional[int] = ...) -> None: ...
+    above_floor_pence: int
+    def __init__(self, quarter: _Optional[int] = ..., period_end: _Optional[str] = ..., agreed_pence: _Optional[int] = ..., agreed_basis_points: _Optional[int] = ..., met: _Optional[bool] = ..., gap_pence: _Optional[int] = ..., above_floor_pence: _Optional[int] = ...) -> None: ...
 
 class CohortTarget(_message.Message):
-    __slots__ = ("cohort", "target_basis_points", "target_pence", "agreed_pence", "agreed_basis_points", "met", "gap_pence", "trend")
+    __slots__ = ("cohort", "target_basis_points", "target_pence", "agreed_pence", "agreed_basis_points", "met", "gap_pence", "trend", "above_floor_pence")
     COHORT_FIELD_NUMBER: _ClassVar[int]
     TARGET_BASIS_POINTS_FIELD_NUMBER: _ClassVar[int]
     TARGET_PENCE_FIELD_NUMBER: _ClassVar[int]
@@ -231,6 +239,7 @@ class CohortTarget(_message.Message):
     MET_FIELD_NUMBER: _ClassVar[int]
     GAP_PENCE_FIELD_NUMBER: _ClassVar[int]
     TREND_FIELD_NUMBER: _ClassVar[int]
+    ABOVE_FLOOR_PENCE_FIELD_NUMBER: _ClassVar[int]
     cohort: Cohort
     target_basis_points: int
     target_pence: int
@@ -239,7 +248,8 @@ class CohortTarget(_message.Message):
     met: bool
     gap_pence: int
     trend: _containers.RepeatedCompositeFieldContainer[QuarterPoint]
-    def __init__(self, cohort: _Optional[_Union[Cohort, str]] = ..., target_basis_points: _Optional[int] = ..., target_pence: _Optional[int] = ..., agreed_pence: _Optional[int] = ..., agreed_basis_points: _Optional[int] = ..., met: _Optional[bool] = ..., gap_pence: _Optional[int] = ..., trend: _Optional[_Iterable[_Union[QuarterPoint, _Mapping]]] = ...) -> None: ...
+    above_floor_pence: int
+    def __init__(self, cohort: _Optional[_Union[Cohort, str]] = ..., target_basis_points: _Optional[int] = ..., target_pence: _Optional[int] = ..., agreed_pence: _Optional[int] = ..., agreed_basis_points: _Optional[int] = ..., met: _Optional[bool] = ..., gap_pence: _Optional[int] = ..., trend: _Optional[_Iterable[_Union[QuarterPoint, _Mapping]]] = ..., above_floor_pence: _Optional[int] = ...) -> None: ...
 
 class TargetStatus(_message.Message):
     __slots__ = ("commissioner_ods_code", "financial_year", "allocation_pence", "targets")
