@@ -73,10 +73,11 @@ def _cmd_up(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(_args: argparse.Namespace) -> int:
-    """Each component of the stack `up` started here: address, health, restarts. Exit 0 when
+    """Each component of the stack `up` started here: address, health, restarts, and the parts
+    of a service that are failing. Exit 0 when
     every service is SERVING, 1 when one is not, 3 when no stack runs here."""
+    from onebudget.shared.client import health_of
     from onebudget.shared.runtime.stack_state import read_state, state_path
-    from onebudget.shared.stack import health_of
 
     state = read_state()
     if state is None:
@@ -86,10 +87,12 @@ def _cmd_status(_args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 3
-    rows: list[tuple[str, str, str, int | str, str]] = []
+    rows: list[tuple[str, str, str, int | str, str, str]] = []
     healthy = True
     for service, address in state.services.items():
-        health = health_of(address)
+        # The parts a service names NOT_SERVING (its relay, consumers, batch workers,
+        # scheduler, `nats`: shared/server.py), so the line says which part failed.
+        health, failing = health_of(address)
         healthy &= health == "SERVING"
         rows.append(
             (
@@ -98,12 +101,13 @@ def _cmd_status(_args: argparse.Namespace) -> int:
                 health,
                 state.restarts.get(service, 0),
                 state.metrics.get(service, ""),
+                ", ".join(failing),
             )
         )
-    rows.append(("dashboard", state.dashboard, "", state.restarts.get("dashboard", 0), ""))
-    rows.append(("postgresql", state.postgresql, "", "", ""))
-    rows.append(("nats", state.nats, "", "", ""))
-    print(table(("component", "address", "health", "restarts", "metrics"), rows))
+    rows.append(("dashboard", state.dashboard, "", state.restarts.get("dashboard", 0), "", ""))
+    rows.append(("postgresql", state.postgresql, "", "", "", ""))
+    rows.append(("nats", state.nats, "", "", "", ""))
+    print(table(("component", "address", "health", "restarts", "metrics", "failing parts"), rows))
     print(f"logs: {state.logs}")
     return 0 if healthy else 1
 

@@ -11,6 +11,7 @@ import uuid
 from datetime import date, timedelta
 
 import pytest
+from structlog.testing import capture_logs
 
 from onebudget import ledger
 from onebudget.events.v1 import entitlement_pb2
@@ -19,7 +20,7 @@ from onebudget.ledger.chart import payee_account_id
 from onebudget.payment.config import PaymentSettings
 from onebudget.payment.entrypoints.app import SPEC
 from onebudget.payment.entrypoints.consumers import on_entitlement_event
-from onebudget.payment.service_layer.scheduler import run_due_instalments
+from onebudget.payment.service_layer.scheduler import SchedulerRun, run_due_instalments
 from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.shared.clock import SYSTEM_CLOCK
 from onebudget.shared.money import split_largest_remainder
@@ -156,3 +157,69 @@ async def test_offset_then_death_stops_and_reclaims(
             # The instalment due today covers 28 days; 27 of them come after the death.
             assert owed["amount_pence"] == 40_000 * 27 // 28
             assert owed["grounds"] == "DEATH"
+
+
+async def test_a_run_pays_at_most_the_catch_up_limit_and_flags_the_rest(
+    start_service: StartService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15, item 5: a schedule dated far back paid 5,353 back-dated instalments at once.
+    Now one run pays at most `catch_up_max` back-dated instalments per schedule; the rest wait
+    for later runs, shown by GetSchedule's backdated_held and one log line per run."""
+    monkeypatch.setenv("ONEBUDGET_PAYMENT_SCHEDULER_INTERVAL_S", "3600")
+    host = await start_service(SPEC)
+    assert host.runtime is not None
+    channel, s = stub(host)
+    pool = host.runtime.pool
+    async with channel:
+        async with pool.acquire() as conn:
+            b = await funded_budget(
+                conn, (10**8, 0, 0), bp=(10000, 0, 0), management_option="DIRECT_PAYMENT"
+            )
+        dp = await payee(s, api.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT, person_id=b.person_id)
+
+        async def schedule(weeks_back: int) -> str:
+            made = await s.CreateSchedule(
+                api.CreateScheduleRequest(
+                    request_id=str(uuid.uuid4()),
+                    budget_id=str(b.budget_id),
+                    plan_line_id=str(b.line_id),
+                    payee_id=dp,
+                    instalment_pence=1_000,
+                    every_weeks=1,
+                    start_date=(_today() - timedelta(weeks=weeks_back)).isoformat(),
+                )
+            )
+            return str(made.schedule_id)
+
+        async def got(schedule_id: str) -> tuple[int, int]:
+            one = await s.GetSchedule(api.GetScheduleRequest(schedule_id=schedule_id))
+            return one.instalments_paid, one.backdated_held
+
+        far = await schedule(30)  # 30 back-dated instalments and today's
+        near = await schedule(3)  # 3 back-dated and today's: within the limit
+        limited = PaymentSettings(catch_up_max=4)
+
+        with capture_logs() as logs:
+            handled = await run_due_instalments(pool, limited, SYSTEM_CLOCK, 100)
+        assert handled == 4 + 4
+        assert await got(far) == (4, 26)
+        assert await got(near) == (4, 0)
+        flagged = [e for e in logs if e["event"] == "schedule_catch_up_limited"]
+        assert [(e["schedule_id"], e["backdated_held"]) for e in flagged] == [(far, 26)]
+
+        # The next run: four more, and still flagged.
+        assert await run_due_instalments(pool, limited, SYSTEM_CLOCK, 100) == 4
+        assert await got(far) == (8, 22)
+        # A run split over several calls (two instalments each) is still one run.
+        run = SchedulerRun()
+        calls = [await run_due_instalments(pool, limited, SYSTEM_CLOCK, 2, run) for _ in range(3)]
+        assert calls == [2, 2, 0]
+        assert await got(far) == (12, 18)
+        # A larger limit catches up: 18 back-dated and today's, and the flag goes.
+        assert (
+            await run_due_instalments(pool, PaymentSettings(catch_up_max=50), SYSTEM_CLOCK, 100)
+            == 19
+        )
+        assert await got(far) == (31, 0)
+        paid = await pool.fetchval("SELECT sum(amount_pence) FROM payment.payments")
+        assert paid == (31 + 4) * 1_000

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from onebudget.payment.domain.schedules import CATCH_UP_MAX_DEFAULT
 from onebudget.shared.config import ConfigError, ServiceConfig, env_int
 from onebudget.shared.policy import (
     EXCLUDED_CATEGORIES_DEFAULT,
@@ -32,6 +33,9 @@ class PaymentSettings:
     bulk_size_max: int = 1_000  # payments in one ReleasePayments call
     scheduler_interval_s: int = 30
     scheduler_batch_max: int = 100
+    # Back-dated instalments one scheduler run pays per schedule; the rest wait for later runs
+    # and are flagged (domain/schedules.py may_pay_now).
+    catch_up_max: int = CATCH_UP_MAX_DEFAULT
     expiry_interval_s: int = 10
     # Unused direct-payment money above this many weeks of the weekly rate is offset (reg 13).
     offset_threshold_weeks: int = 8
@@ -61,6 +65,7 @@ class PaymentSettings:
             scheduler_interval_s=env_int(
                 env, f"{prefix}SCHEDULER_INTERVAL_S", cls.scheduler_interval_s, low=1, high=86_400
             ),
+            catch_up_max=env_int(env, f"{prefix}CATCH_UP_MAX", cls.catch_up_max, low=1, high=1_000),
             expiry_interval_s=env_int(
                 env, f"{prefix}EXPIRY_INTERVAL_S", cls.expiry_interval_s, low=1, high=86_400
             ),

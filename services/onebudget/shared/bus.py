@@ -54,17 +54,22 @@ async def connect(url: str, *, name: str) -> NatsClient:
 STREAM_SETUP_S_MAX = 60.0  # a cluster still electing its leaders answers stream requests late
 
 
-async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
-    """Create the streams if missing (idempotent; safe when several services start at once).
-    A request that times out (a JetStream cluster still electing a leader) is asked again, for
-    up to STREAM_SETUP_S_MAX seconds."""
+async def ensure_streams(js: JetStreamContext, replicas: int = 1, max_age_s: float = 0.0) -> None:
+    """Create the streams if missing, or bring an existing one to this configuration
+    (idempotent; safe when several services start at once). `max_age_s` is how long a message
+    is kept (0: for ever; shared/retention.py). A request that times out (a JetStream cluster
+    still electing a leader) is asked again, for up to STREAM_SETUP_S_MAX seconds."""
     for name, subject in STREAMS.items():
         config = StreamConfig(
             name=name,
             subjects=[subject],
             storage=StorageType.FILE,
-            duplicate_window=DUPLICATE_WINDOW_S,
+            # JetStream refuses a duplicate window longer than the messages are kept.
+            duplicate_window=min(DUPLICATE_WINDOW_S, max_age_s)
+            if max_age_s
+            else DUPLICATE_WINDOW_S,
             num_replicas=replicas,
+            max_age=max_age_s,
         )
         deadline = time.monotonic() + STREAM_SETUP_S_MAX
         while True:

@@ -8,6 +8,7 @@ from typing import Any
 
 import grpc
 from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
 # Where a service listens: one decision, with the stack `onebudget up` started (its state file).
@@ -75,3 +76,26 @@ def table(
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def health_of(address: str, timeout_s: float = 3.0) -> tuple[str, list[str]]:
+    """A service's health (grpc.health.v1): its overall status name (SERVING, NOT_SERVING, or
+    UNREACHABLE when it does not answer) and the names of its parts that are NOT_SERVING (a
+    relay, a consumer, a batch worker, the scheduler, `nats`; shared/server.py)."""
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        try:
+            overall = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout_s)
+            listed = stub.List(health_pb2.HealthListRequest(), timeout=timeout_s)
+        except grpc.RpcError:
+            return "UNREACHABLE", []
+    not_serving = health_pb2.HealthCheckResponse.NOT_SERVING
+    # Parts are named `<service>.<part>` (and `nats`); the gRPC service names start
+    # `onebudget.` and the server as a whole is "".
+    failing = sorted(
+        name
+        for name, answer in listed.statuses.items()
+        if answer.status == not_serving
+        and (name == "nats" or ("." in name and not name.startswith("onebudget.")))
+    )
+    return health_pb2.HealthCheckResponse.ServingStatus.Name(overall.status), failing

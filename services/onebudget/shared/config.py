@@ -9,7 +9,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from onebudget.shared.retention import RetentionPolicy
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -90,6 +94,9 @@ class ServiceConfig:
     # A PostgreSQL streaming replica for read-only queries (reporting's reports); "" = the
     # primary. Writes, projections included, always go to database_url.
     read_database_url: str = ""
+    # How long request ids, outbox rows and stream messages are kept (shared/retention.py);
+    # None: the documented defaults.
+    retention: RetentionPolicy | None = None
     # Where /metrics is served over HTTP (shared/metrics.py); 0 = not served.
     metrics_port: int = 0
     # The URL the service serves with after migrating with database_url; "" = database_url's
@@ -100,6 +107,8 @@ class ServiceConfig:
     def from_env(
         cls, service: str, default_port: int, env: Mapping[str, str] | None = None
     ) -> ServiceConfig:
+        from onebudget.shared.retention import RetentionPolicy  # it builds on this module
+
         env = os.environ if env is None else env
         prefix = f"ONEBUDGET_{service.upper()}"
         return cls(
@@ -117,6 +126,7 @@ class ServiceConfig:
                 if env.get("ONEBUDGET_READ_DATABASE_URL", "").strip()
                 else ""
             ),
+            retention=RetentionPolicy.from_env(env),
             metrics_port=env_port(env, f"{prefix}_METRICS_PORT", 0),
             runtime_database_url=(
                 env_url(env, "ONEBUDGET_RUNTIME_DATABASE_URL", ("postgresql", "postgres"))

@@ -26,6 +26,7 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import BadRequestError
 
 from onebudget.events.v1 import envelope_pb2
+from onebudget.shared.aio import report_ok, report_trouble
 from onebudget.shared.logging import get_logger
 from onebudget.shared.transient import is_transient
 
@@ -154,10 +155,13 @@ class EventConsumer:
         backoff = self._settings.transient_backoff_s_min
         while True:
             try:
-                return await self._apply(event_id, envelope)
+                applied = await self._apply(event_id, envelope)
+                report_ok()
+                return applied
             except Exception as exc:
                 if not is_transient(exc):
                     raise
+                report_trouble(exc)  # health names this consumer until the event applies
                 self.transient_retries_total += 1
                 _log.warning(
                     "event_retry_transient",

@@ -1,9 +1,11 @@
 """The tables every service schema has, written once: outbox, idempotency and applied events.
 
 - `outbox`: events written in the same transaction as the state change they describe; the relay
-  publishes them in `seq` order and stamps `sent_at`. Rows are kept after sending (audit, replay).
+  publishes them in `seq` order and stamps `sent_at`. Rows are kept after sending (audit,
+  re-publishing) for the outbox window of shared/retention.py, then pruned.
 - `idempotency`: one row per client `request_id`, with the response, written in the same
-  transaction as the effect (AIP-155): a retry returns the first answer and moves nothing twice.
+  transaction as the effect (AIP-155): a retry returns the first answer and moves nothing twice;
+  kept for the request-id window of shared/retention.py.
 - `applied_events`: the event ids a consumer has applied, written in the same transaction as the
   consumer's effect, so a redelivery has no second effect.
 """
@@ -130,10 +132,35 @@ CREATE TRIGGER idempotency_answer_kept BEFORE UPDATE ON {s}.idempotency
              IS DISTINCT FROM (OLD.request_id, OLD.method, OLD.request_hash, OLD.created_at))
     EXECUTE FUNCTION {s}.refuse_answer_change();
 """
+    # Retention (shared/retention.py): an outbox row may be deleted once it was sent (never
+    # before: an unsent event would be lost), still never changed; block-range indexes on the
+    # creation times (rows arrive in time order, so a BRIN index is a few pages and costs the
+    # hot path nearly nothing) let the pruner find old rows without reading the whole table.
+    v60 = f"""
+CREATE OR REPLACE FUNCTION {s}.outbox_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        IF OLD.sent_at IS NULL THEN
+            RAISE EXCEPTION 'unsent outbox rows are not deleted'
+                USING ERRCODE = 'integrity_constraint_violation';
+        END IF;
+        RETURN OLD;
+    END IF;
+    IF NEW.event_id <> OLD.event_id OR NEW.subject <> OLD.subject
+       OR NEW.envelope <> OLD.envelope OR NEW.seq <> OLD.seq THEN
+        RAISE EXCEPTION 'outbox events are immutable'
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE INDEX outbox_created ON {s}.outbox USING brin (created_at);
+CREATE INDEX idempotency_created ON {s}.idempotency USING brin (created_at);
+"""
     return [
         Migration(1, "0001_plumbing.sql", v1),
         Migration(2, "0002_canonical_request_ids.sql", v2),
         # The service serves as the run-time role (shared/roles.py): its own rows, all of them.
         Migration(50, "0050_runtime_grants.sql", schema_grants(s)),
         Migration(51, "0051_answers_kept.sql", v51),
+        Migration(60, "0060_retention.sql", v60),
     ]

@@ -21,6 +21,7 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js.client import JetStreamContext
 
+from onebudget.shared.aio import report_ok, report_trouble
 from onebudget.shared.logging import get_logger
 from onebudget.shared.plumbing import outbox_channel
 
@@ -97,8 +98,10 @@ class OutboxRelay:
                     # leadership lock (a session lock, gone with the old session) afresh.
                     raise
                 _log.warning("relay_retry", schema=self._schema, error=repr(exc))
+                report_trouble(exc)  # health: NOT_SERVING, naming the relay, until it publishes
                 await asyncio.sleep(self._settings.retry_backoff_s)
                 continue
+            report_ok()
             if sent < self._settings.batch_size_max:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._settings.poll_interval_s)

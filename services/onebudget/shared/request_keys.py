@@ -50,6 +50,7 @@ from onebudget.shared.errors import AlreadyExists, FailedPrecondition, Violation
 
 REQUEST_ID_REUSED = "REQUEST_ID_REUSED"
 REQUEST_IN_FLIGHT = "REQUEST_IN_FLIGHT"
+REQUEST_ID_EXPIRED = "REQUEST_ID_EXPIRED"
 DIGEST_VERSION = b"onebudget.request.v2\x00"
 
 _HYPHENATED = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -156,6 +157,23 @@ class RequestInFlight(FailedPrecondition):
         super().__init__(
             reason=REQUEST_IN_FLIGHT,
             message="the same request_id is being processed; retry",
+            metadata={"request_id": request_id},
+        )
+
+
+class RequestIdExpired(FailedPrecondition):
+    """FAILED_PRECONDITION, reason REQUEST_ID_EXPIRED: the request_id's stored answer was
+    pruned after the request-id window (shared/retention.py), but what it did is still kept
+    (a payment row carries it). The request is not run again: money never moves twice. Look
+    the effect up instead (GetPayment / ListPayments)."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(
+            reason=REQUEST_ID_EXPIRED,
+            message=(
+                "this request_id was used longer ago than the request-id retention window;"
+                " its answer is no longer stored and it is not run again"
+            ),
             metadata={"request_id": request_id},
         )
 

@@ -1,6 +1,14 @@
 """Run one gRPC service: pool, migrations, NATS, servicers, health, reflection, background tasks,
 and a graceful shutdown on SIGTERM / Ctrl-C.
 
+Health (grpc.health.v1) follows the service's parts: every background task runs under
+`shared/aio.supervise` in one tree rooted at the service, and while any part is failing (a task
+restarting after a failure, or retrying in place: the relay, a consumer, a batch worker, the
+scheduler) or the NATS connection is down, the service ("" and its gRPC service names) is
+NOT_SERVING; it is SERVING again once every part has recovered. Each part is also a health
+"service" of its own, named like `payment.outbox_relay`, and `List` returns them all, so
+`onebudget status` can say which part failed.
+
 Shutdown order (style.md, 11): health NOT_SERVING -> stop accepting and finish in-flight RPCs
 within the grace period -> cancel background tasks (relay, consumers, schedulers) -> drain NATS
 -> close the pool.
@@ -25,7 +33,7 @@ from nats.aio.client import Client as NatsClient
 from nats.js.client import JetStreamContext
 
 from onebudget.shared import bus, db
-from onebudget.shared.aio import Supervision, cancel_and_wait, supervise
+from onebudget.shared.aio import Supervision, cancel_and_wait, supervise, supervising
 from onebudget.shared.clock import SYSTEM_CLOCK, Clock
 from onebudget.shared.config import ConfigError, ServiceConfig
 from onebudget.shared.db import Migration
@@ -33,7 +41,9 @@ from onebudget.shared.grpc_edge import EdgeServicer, SafeDecodingServer
 from onebudget.shared.logging import configure_logging, get_logger
 from onebudget.shared.metrics import SUPERVISION, MetricsEndpoint, sample_database
 from onebudget.shared.plumbing import plumbing_migrations
+from onebudget.shared.pruning import pruner
 from onebudget.shared.relay import OutboxRelay
+from onebudget.shared.retention import RetentionPolicy
 from onebudget.shared.roles import runtime_database_url
 
 _log = get_logger("onebudget.server")
@@ -95,9 +105,14 @@ class ServiceHost:
         self.clock = clock
         self.port = 0
         self._server: grpc.aio.Server | None = None
-        self._health = health.aio.HealthServicer()
+        self._health = _Health()
         self._tasks: list[asyncio.Task[None]] = []
-        self.supervised: list[Supervision] = []  # the background tasks, for health and tests
+        self._watcher: asyncio.Task[None] | None = None
+        self._service_names: list[str] = []
+        # Every background task's supervision, under one root (nested tasks included).
+        self.parts = Supervision(spec.name)
+        self.supervised: list[Supervision] = []  # the top-level background tasks
+        self.serving = True
         self.runtime: Runtime | None = None
         self.metrics: MetricsEndpoint | None = None
 
@@ -115,7 +130,7 @@ class ServiceHost:
         )
         nc = await bus.connect(self.config.nats_url, name=f"onebudget-{self.spec.name}")
         js = nc.jetstream()
-        await bus.ensure_streams(js, self.config.stream_replicas)
+        await bus.ensure_streams(js, self.config.stream_replicas, self.retention.stream_max_age_s)
         replica = None
         if self.config.read_database_url:
             replica = await db.create_pool(
@@ -123,13 +138,17 @@ class ServiceHost:
             )
         self.runtime = Runtime(self.config, pool, nc, js, self.clock, replica)
         self._server = grpc.aio.server()
-        names = self._add_servicers(self._server, self.runtime)
+        with supervising(self.parts):  # what the servicers start later belongs to this service
+            names = self._add_servicers(self._server, self.runtime)
         bind = f"{self.config.grpc_host}:{self.config.grpc_port}"
         self.port = self._server.add_insecure_port(bind)
         await self._server.start()
-        for name in ["", *names]:
+        self._service_names = ["", *names]
+        for name in self._service_names:
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
-        self._start_background(self.runtime)
+        with supervising(self.parts):
+            self._start_background(self.runtime)
+        self._watcher = asyncio.create_task(self._watch_health(), name="health")
         self.metrics = MetricsEndpoint(self.config.metrics_port, self.config.grpc_host)
         SUPERVISION.add(self.spec.name, lambda: self.supervised)
         _log.info(
@@ -138,6 +157,54 @@ class ServiceHost:
             address=self.address,
             metrics_port=self.metrics.port,
         )
+
+    def failing_parts(self) -> list[str]:
+        """The names of the parts failing now ("nats" while the bus connection is down)."""
+        failing = [p.name for p in self.parts.failing_parts() if p is not self.parts]
+        if self.runtime is not None and not self.runtime.nc.is_connected:
+            failing.insert(0, "nats")
+        return failing
+
+    async def _watch_health(self) -> None:
+        shown: dict[str, int] = {}
+        while True:
+            await self._show_health(shown)
+            await asyncio.sleep(HEALTH_POLL_S)
+
+    async def _show_health(self, shown: dict[str, int]) -> None:
+        """Set every health status that changed since the last look."""
+        serving, not_serving = (
+            health_pb2.HealthCheckResponse.SERVING,
+            health_pb2.HealthCheckResponse.NOT_SERVING,
+        )
+        failing = self.failing_parts()
+        now: dict[str, int] = {"nats": not_serving if "nats" in failing else serving}
+        for part in self.parts.parts()[1:]:
+            now[part.name] = not_serving if part.failing else serving
+        for name in self._service_names:
+            now[name] = not_serving if failing else serving
+        for name in shown.keys() - now.keys():  # a part that ended (a paused consumer)
+            now[name] = health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
+        for name, status in now.items():
+            if shown.get(name) != status:
+                await self._health.set(name, status)
+        shown.clear()
+        shown.update(
+            {n: s for n, s in now.items() if s != health_pb2.HealthCheckResponse.SERVICE_UNKNOWN}
+        )
+        if self.serving == bool(failing):
+            self.serving = not failing
+            if failing:
+                errors = {p.name: p.last_error for p in self.parts.failing_parts()}
+                _log.warning(
+                    "health_not_serving", service=self.spec.name, failing=failing, errors=errors
+                )
+            else:
+                _log.info("health_serving", service=self.spec.name)
+
+    @property
+    def retention(self) -> RetentionPolicy:
+        return self.config.retention or RetentionPolicy()
 
     @property
     def address(self) -> str:
@@ -170,14 +237,22 @@ class ServiceHost:
             factories.append(
                 functools.partial(sample_database, self.spec.name, self.spec.schema, runtime.pool)
             )
-        for i, factory in enumerate(factories):
-            name = f"{self.spec.name}.{getattr(factory, '__qualname__', 'task')}.{i}"
+        factories.append(pruner(runtime.pool, self.spec.schema, self.retention, runtime.clock))
+        taken: set[str] = set()
+        for factory in factories:
+            name = f"{self.spec.name}.{part_label(factory)}"
+            while name in taken:  # two tasks of one kind: the second gets a number
+                name = f"{name}-{len(taken)}"
+            taken.add(name)
             status = Supervision(name)
             self.supervised.append(status)
             self._tasks.append(asyncio.create_task(supervise(name, factory, status), name=name))
 
     async def stop(self) -> None:
         """Graceful: NOT_SERVING, drain RPCs, stop tasks, drain NATS, close the pool."""
+        if self._watcher is not None:
+            await cancel_and_wait([self._watcher])
+            self._watcher = None
         SUPERVISION.remove(self.spec.name)
         if self.metrics is not None:
             self.metrics.close()
@@ -195,6 +270,38 @@ class ServiceHost:
                 await asyncio.wait_for(self.runtime.replica_pool.close(), 10)
             self.runtime = None
         _log.info("service_stopped", service=self.spec.name)
+
+
+HEALTH_POLL_S = 0.2
+
+
+def part_label(factory: Callable[[], Awaitable[None]]) -> str:
+    """A background task's name in health: a consumer by its durable, the relay as
+    `outbox_relay`, any other by its function's name (`scheduler`, `retention_pruner`)."""
+    owner = getattr(factory, "__self__", None)
+    if isinstance(owner, OutboxRelay):
+        return "outbox_relay"
+    durable = getattr(owner, "durable_name", None)
+    if isinstance(durable, str):
+        return f"consumer.{durable}"
+    func = getattr(factory, "func", factory)  # a functools.partial names its function
+    name = getattr(func, "__qualname__", "task")
+    parts = [p for p in name.split(".") if p not in ("<locals>", "run")]
+    return parts[-1] if parts else "task"
+
+
+class _Health(health.aio.HealthServicer):  # type: ignore[misc]
+    """grpc.health.v1 with `List`: every part's status, for `onebudget status`."""
+
+    async def List(
+        self, request: health_pb2.HealthListRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> health_pb2.HealthListResponse:
+        return health_pb2.HealthListResponse(
+            statuses={
+                name: health_pb2.HealthCheckResponse(status=status)
+                for name, status in self._server_status.items()
+            }
+        )
 
 
 async def serve_until_signalled(hosts: Sequence[ServiceHost]) -> None:

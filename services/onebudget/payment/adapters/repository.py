@@ -4,7 +4,7 @@ per statement, whatever the batch size (unnest beats executemany, design.md)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeAlias
@@ -23,17 +23,26 @@ Conn: TypeAlias = asyncpg.Connection
 
 async def claim_requests(
     conn: Conn, request_ids: Sequence[str], methods: Sequence[str], digests: Sequence[bytes]
-) -> set[str]:
-    """Claim request ids (sorted, so two batches lock them in one order); the ones claimed now."""
+) -> tuple[set[str], set[str]]:
+    """Claim request ids (sorted, so two batches lock them in one order): the ones claimed now,
+    and the ones a kept payment row already carries (never claimed again, so a retry after the
+    request-id window, its idempotency row pruned, cannot pay twice: shared/retention.py).
+    One round trip, as before."""
     rows = await conn.fetch(
-        "INSERT INTO payment.idempotency (request_id, method, request_hash)"
-        " SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[]) AS u(r, m, h) ORDER BY r"
-        " ON CONFLICT (request_id) DO NOTHING RETURNING request_id",
+        "WITH paid AS (SELECT DISTINCT p.request_id FROM payment.payments p"
+        "  WHERE p.request_id = ANY($1::text[])),"
+        " claimed AS (INSERT INTO payment.idempotency (request_id, method, request_hash)"
+        "  SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[]) AS u(r, m, h)"
+        "  WHERE u.r NOT IN (SELECT request_id FROM paid) ORDER BY r"
+        "  ON CONFLICT (request_id) DO NOTHING RETURNING request_id)"
+        " SELECT request_id, true AS claimed FROM claimed"
+        " UNION ALL SELECT request_id, false FROM paid",
         list(request_ids),
         list(methods),
         list(digests),
     )
-    return {row["request_id"] for row in rows}
+    claimed = {row["request_id"] for row in rows if row["claimed"]}
+    return claimed, {row["request_id"] for row in rows if not row["claimed"]}
 
 
 async def stored_requests(conn: Conn, request_ids: Sequence[str]) -> dict[str, Any]:
@@ -573,12 +582,25 @@ async def update_schedule(conn: Conn, schedule_id: uuid.UUID, **fields: Any) -> 
     )
 
 
-async def next_due_schedule(conn: Conn, today: date) -> Any:
-    """One due schedule, locked; another replica skips it (FOR UPDATE SKIP LOCKED)."""
+async def next_due_schedule(conn: Conn, today: date, skip: Collection[uuid.UUID] = ()) -> Any:
+    """One due schedule, locked, other than those in `skip` (held back for this run); another
+    replica skips it (FOR UPDATE SKIP LOCKED)."""
     return await conn.fetchrow(
         "SELECT * FROM payment.schedules WHERE state = 'ACTIVE' AND next_due_date <= $1"
+        " AND schedule_id <> ALL($2::uuid[])"
         " ORDER BY next_due_date, schedule_id LIMIT 1 FOR UPDATE SKIP LOCKED",
         today,
+        list(skip),
+    )
+
+
+async def flag_backdated(conn: Conn, schedule_id: uuid.UUID, held: int) -> None:
+    """Record how many back-dated instalments a run left for later (no event, so the version,
+    which numbers the schedule's events, stays)."""
+    await conn.execute(
+        "UPDATE payment.schedules SET backdated_held = $2 WHERE schedule_id = $1",
+        schedule_id,
+        held,
     )
 
 

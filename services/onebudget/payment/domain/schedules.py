@@ -1,5 +1,6 @@
 """Direct-payment schedules, pure: due dates, offsets of accumulated funds, unspent money, and
-whether a schedule may run on a line (`check_schedule`).
+whether a schedule may run on a line (`check_schedule`), and how many back-dated instalments
+one scheduler run may pay.
 
 Instalments are paid in advance: instalment n covers the `every_weeks` weeks from its due date
 (the last one up to the schedule's end). Money is integer pence, dates England's.
@@ -225,3 +226,42 @@ def end_reclaim_terms(end_reason: str) -> tuple[str, str]:
     the estate (grounds DEATH), withdrawn consent by the person, any other end is a change of
     plan repaid by the person (SI 2013/1617 reg 15). Unknown reasons count as a change of plan."""
     return END_REASON_GROUNDS.get(end_reason, END_REASON_GROUNDS["REQUESTED"])
+
+
+CATCH_UP_MAX_DEFAULT = 13  # a year of 4-weekly instalments, a quarter of weekly ones
+
+
+def is_backdated(due: date, today: date) -> bool:
+    """An instalment is back-dated when it fell due before today (England's date)."""
+    return due < today
+
+
+def may_pay_now(due: date, today: date, backdated_paid_this_run: int, catch_up_max: int) -> bool:
+    """Whether one scheduler run may pay the instalment due on `due` of a schedule that has
+    already had `backdated_paid_this_run` back-dated instalments paid in this run.
+
+    An instalment due today is always paid. A back-dated one is paid only while the run has
+    paid fewer than `catch_up_max` back-dated instalments of this schedule; the rest wait for
+    later runs and are flagged (issue 15, item 5: a schedule dated 0001-01-01 paid 5,353
+    back-dated instalments in 34 s and drained its plan line). Local practice, configured
+    (ONEBUDGET_PAYMENT_CATCH_UP_MAX), not statute: the Direct Payments regulations set no
+    catch-up rule; this bounds what one mistaken start date can pay before a person looks."""
+    assert catch_up_max >= 1
+    assert backdated_paid_this_run >= 0
+    if not is_backdated(due, today):
+        return True
+    return backdated_paid_this_run < catch_up_max
+
+
+def backdated_unpaid(
+    start: date, every_weeks: int, next_instalment_no: int, end: date | None, today: date
+) -> int:
+    """How many instalments from `next_instalment_no` on fell due before `today` (and on or
+    before the schedule's `end`, if it has one): the back-dated instalments not yet paid."""
+    first_due = due_date(start, every_weeks, next_instalment_no)
+    last_day = today - timedelta(days=1)
+    if end is not None:
+        last_day = min(last_day, end)
+    if first_due > last_day:
+        return 0
+    return (last_day - first_due).days // (DAYS_PER_WEEK * every_weeks) + 1

@@ -11,7 +11,11 @@ from onebudget.payment.config import PaymentSettings
 from onebudget.payment.entrypoints.consumers import payment_consumers
 from onebudget.payment.entrypoints.grpc_servicer import SERVICE_NAME, PaymentServicer
 from onebudget.payment.service_layer.handlers import PaymentHandlers
-from onebudget.payment.service_layer.scheduler import expire_reservations, run_due_instalments
+from onebudget.payment.service_layer.scheduler import (
+    SchedulerRun,
+    expire_reservations,
+    run_due_instalments,
+)
 from onebudget.payment.v1.payment_service_pb2_grpc import add_PaymentServiceServicer_to_server
 from onebudget.shared.db import load_migrations
 from onebudget.shared.logging import get_logger
@@ -26,27 +30,34 @@ def _servicers(runtime: Runtime) -> Sequence[ServicerBinding]:
 
 
 def scheduler_task(runtime: Runtime, settings: PaymentSettings) -> Callable[[], Awaitable[None]]:
-    async def run() -> None:
+    async def scheduler() -> None:
+        # One run lasts until nothing else is due (several calls when more than a batch is):
+        # the catch-up limit counts back-dated instalments per schedule per run.
+        this_run = SchedulerRun()
         while True:
             paid = await run_due_instalments(
-                runtime.pool, settings, runtime.clock, settings.scheduler_batch_max
+                runtime.pool, settings, runtime.clock, settings.scheduler_batch_max, this_run
             )
             if paid:
                 _log.info("instalments_run", count=paid)
-            await asyncio.sleep(settings.scheduler_interval_s if paid == 0 else 0)
+            if paid < settings.scheduler_batch_max:
+                this_run = SchedulerRun()
+                await asyncio.sleep(settings.scheduler_interval_s)
+            else:
+                await asyncio.sleep(0)
 
-    return run
+    return scheduler
 
 
 def expiry_task(runtime: Runtime, settings: PaymentSettings) -> Callable[[], Awaitable[None]]:
-    async def run() -> None:
+    async def reservation_expiry() -> None:
         while True:
             expired = await expire_reservations(runtime.pool)
             if expired:
                 _log.info("reservations_expired", count=expired)
             await asyncio.sleep(settings.expiry_interval_s)
 
-    return run
+    return reservation_expiry
 
 
 def _background(runtime: Runtime) -> Sequence[Callable[[], Awaitable[None]]]:

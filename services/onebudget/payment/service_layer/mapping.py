@@ -118,6 +118,7 @@ def schedule_message(row: Row) -> api.Schedule:
         offset_outstanding_pence=row["offset_outstanding_pence"],
         instalments_paid=row["instalments_paid"],
         stop_reason=row["stop_reason"],
+        backdated_held=row["backdated_held"],
     )
 
 

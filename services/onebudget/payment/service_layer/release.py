@@ -46,18 +46,26 @@ from onebudget.payment.service_layer import mapping
 from onebudget.payment.service_layer.outgoing import event
 from onebudget.payment.service_layer.validation import PaymentFields
 from onebudget.payment.v1 import payment_service_pb2 as api
-from onebudget.shared.aio import cancel_and_wait, supervise
+from onebudget.shared.aio import (
+    cancel_and_wait,
+    current_supervision,
+    report_ok,
+    report_trouble,
+    supervise,
+)
 from onebudget.shared.clock import Clock, england_date
 from onebudget.shared.errors import DomainError
 from onebudget.shared.logging import get_logger
 from onebudget.shared.request_keys import (
     IdempotencyKey,
+    RequestIdExpired,
     RequestIdReused,
     RequestInFlight,
     StoredRequest,
     replay,
     same_request,
 )
+from onebudget.shared.transient import is_transient
 
 _log = get_logger("onebudget.payment.batcher")
 
@@ -142,13 +150,17 @@ class ReleaseBatcher:
         # held from that call to the commit only, not while Python decides (ADR 2).
         self._view = ledger.LedgerView()
         self._workers: list[asyncio.Task[None]] = []
+        # The workers start at the first call, from an RPC: made here, inside ServiceHost's
+        # start, the supervision this captures is the service's, so health sees the workers.
+        self._parent = current_supervision()
         self.stats = BatchStats()
 
     def start(self) -> None:
         if not self._workers:
             self._workers = [
                 asyncio.create_task(
-                    supervise(f"payment-batcher-{i}", self._work), name=f"payment-batcher-{i}"
+                    supervise(f"payment.batcher-{i}", self._work, parent=self._parent),
+                    name=f"payment-batcher-{i}",
                 )
                 for i in range(self._settings.batch_workers)
             ]
@@ -227,6 +239,7 @@ class ReleaseBatcher:
                 # worker that died here would leave every later payment waiting for ever.
                 if pending is not None:
                     pending.fail(error)
+                report_trouble(error)  # health names this worker until a batch commits
                 _log.warning("payment_batcher_no_connection", error=repr(error))
                 await asyncio.sleep(NO_CONNECTION_BACKOFF_S)
 
@@ -237,7 +250,10 @@ class ReleaseBatcher:
         except Exception as error:  # every caller of the batch learns it failed
             for unit in units:
                 unit.fail(error)
+            if is_transient(error):
+                report_trouble(error)
             return
+        report_ok()
         at = 0
         for unit in units:
             n = len(unit.commands)
@@ -308,7 +324,7 @@ class _Batch:
         for i, c in enumerate(self.commands):
             first.setdefault(c.request_id, i)
         ids = sorted(first)
-        claimed = await repo.claim_requests(
+        claimed, paid = await repo.claim_requests(
             self.conn,
             ids,
             [self.commands[first[r]].method for r in ids],
@@ -321,7 +337,7 @@ class _Batch:
         for i, c in enumerate(self.commands):
             j = first[c.request_id]
             if c.request_id not in claimed:  # an earlier batch's: each is compared with it
-                self.outcomes[i] = _replay(c, stored.get(c.request_id))
+                self.outcomes[i] = _replay(c, stored.get(c.request_id), c.request_id in paid)
             elif j == i:
                 fresh.append(i)
             else:
@@ -574,9 +590,12 @@ class _Batch:
         )
 
 
-def _replay(c: Command, stored: Any) -> api.Payment | Exception:
+def _replay(c: Command, stored: Any, paid: bool) -> api.Payment | Exception:
     """The stored answer for a command whose request id an earlier batch took (the rule:
-    shared/request_keys.py `replay`)."""
+    shared/request_keys.py `replay`); `paid`: a kept payment row carries the request id."""
+    if stored is None and paid:
+        # The answer was pruned after the request-id window; the payment is kept: never again.
+        return RequestIdExpired(c.request_id)
     if stored is None:
         # Claimed by a transaction that rolled back in between: ask the caller to retry.
         return RequestInFlight(c.request_id)

@@ -11,7 +11,7 @@ it, the schedule has moved on.
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -39,11 +39,14 @@ from onebudget.payment.domain.model import (
     refusal_after_ledger,
 )
 from onebudget.payment.domain.schedules import (
+    backdated_unpaid,
     due_date,
     end_reclaim_terms,
     instalment_pence_due,
     instalment_period,
+    is_backdated,
     last_day_paid_for,
+    may_pay_now,
     plan_instalment,
     unspent_after,
     unspent_after_end,
@@ -58,26 +61,74 @@ from onebudget.payment.service_layer.outgoing import SCHEMA, event
 from onebudget.payment.service_layer.release import with_ledger_end as _with_ledger_end
 from onebudget.shared.clock import Clock
 from onebudget.shared.errors import DomainError
+from onebudget.shared.logging import get_logger
 from onebudget.shared.outbox import OutgoingEvent, add_to_outbox
+
+_log = get_logger("onebudget.payment.scheduler")
 
 REPAYMENT_DUE_DAYS = 28  # local practice: the notice's time limit (reg 15)
 
 
+@dataclass
+class SchedulerRun:
+    """One pass of the scheduler over the due schedules (it may span several calls of
+    `run_due_instalments` when more than `limit_max` instalments are due): the back-dated
+    instalments paid per schedule so far, and the schedules held back until the next run."""
+
+    backdated_paid: dict[uuid.UUID, int] = field(default_factory=dict)
+    held: set[uuid.UUID] = field(default_factory=set)
+
+
 async def run_due_instalments(
-    pool: asyncpg.Pool, settings: PaymentSettings, clock: Clock, limit_max: int
+    pool: asyncpg.Pool,
+    settings: PaymentSettings,
+    clock: Clock,
+    limit_max: int,
+    run: SchedulerRun | None = None,
 ) -> int:
     """Pay (or refuse) instalments due by England's date on `clock`, one transaction each;
-    returns how many were handled."""
+    returns how many were handled (fewer than `limit_max`: nothing else is due in this `run`).
+
+    A schedule gets at most `settings.catch_up_max` back-dated instalments paid in one run
+    (domain/schedules.py `may_pay_now`); beyond that it is held until the next run, flagged
+    (its `backdated_held` count, shown by GetSchedule) and logged `schedule_catch_up_limited`."""
+    run = run if run is not None else SchedulerRun()
     today = clock.today()
     handled = 0
     while handled < limit_max:
         async with pool.acquire() as conn, conn.transaction():
-            schedule = await repo.next_due_schedule(conn, today)
+            schedule = await repo.next_due_schedule(conn, today, skip=run.held)
             if schedule is None:
                 return handled
+            sid = schedule["schedule_id"]
+            due = due_date(
+                schedule["start_date"], schedule["every_weeks"], schedule["next_instalment_no"]
+            )
+            paid_before = run.backdated_paid.get(sid, 0)
+            if not may_pay_now(due, today, paid_before, settings.catch_up_max):
+                await _hold(conn, schedule, today, paid_before)
+                run.held.add(sid)
+                continue
             await _instalment(conn, settings, schedule, today, clock)
+        if is_backdated(due, today):
+            run.backdated_paid[sid] = paid_before + 1
         handled += 1
     return handled
+
+
+async def _hold(conn: asyncpg.Connection, s: Any, today: date, paid_this_run: int) -> None:
+    """Flag a schedule whose back-dated instalments are beyond this run's limit."""
+    held = backdated_unpaid(
+        s["start_date"], s["every_weeks"], s["next_instalment_no"], s["end_date"], today
+    )
+    await repo.flag_backdated(conn, s["schedule_id"], held)
+    _log.warning(
+        "schedule_catch_up_limited",
+        schedule_id=str(s["schedule_id"]),
+        paid_this_run=paid_this_run,
+        backdated_held=held,
+        next_due_date=s["next_due_date"].isoformat(),
+    )
 
 
 async def _instalment(
@@ -166,6 +217,8 @@ async def _instalment(
         - (plan.offset_pence if refused is None else 0),
         instalments_paid=s["instalments_paid"] + (1 if paid else 0),
         state="ENDED" if ended else "ACTIVE",
+        # Caught up: nothing back-dated is left, so no flag either.
+        backdated_held=s["backdated_held"] if is_backdated(nxt, today) and not ended else 0,
     )
     await add_to_outbox(conn, SCHEMA, events)
 

@@ -413,7 +413,7 @@ class BudgetStatement(_message.Message):
     def __init__(self, budget_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[StatementLine, _Mapping]]] = ..., posted_balance: _Optional[_Union[StreamPence, _Mapping]] = ..., available_balance: _Optional[_Union[StreamPence, _Mapping]] = ...) -> None: ...
 
 class Schedule(_message.Message):
-    __slots__ = ("schedule_id", "budget_id", "plan_line_id", "payee_id", "instalment_pence", "every_weeks", "start_date", "end_date", "state", "next_instalment_no", "next_due_date", "offset_outstanding_pence", "instalments_paid", "stop_reason")
+    __slots__ = ("schedule_id", "budget_id", "plan_line_id", "payee_id", "instalment_pence", "every_weeks", "start_date", "end_date", "state", "next_instalment_no", "next_due_date", "offset_outstanding_pence", "instalments_paid", "stop_reason", "backdated_held")
     SCHEDULE_ID_FIELD_NUMBER: _ClassVar[int]
     BUDGET_ID_FIELD_NUMBER: _ClassVar[int]
     PLAN_LINE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -428,6 +428,7 @@ class Schedule(_message.Message):
     OFFSET_OUTSTANDING_PENCE_FIELD_NUMBER: _ClassVar[int]
     INSTALMENTS_PAID_FIELD_NUMBER: _ClassVar[int]
     STOP_REASON_FIELD_NUMBER: _ClassVar[int]
+    BACKDATED_HELD_FIELD_NUMBER: _ClassVar[int]
     schedule_id: str
     budget_id: str
     plan_line_id: str
@@ -442,7 +443,8 @@ class Schedule(_message.Message):
     offset_outstanding_pence: int
     instalments_paid: int
     stop_reason: str
-    def __init__(self, schedule_id: _Optional[str] = ..., budget_id: _Optional[str] = ..., plan_line_id: _Optional[str] = ..., payee_id: _Optional[str] = ..., instalment_pence: _Optional[int] = ..., every_weeks: _Optional[int] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., state: _Optional[_Union[ScheduleState, str]] = ..., next_instalment_no: _Optional[int] = ..., next_due_date: _Optional[str] = ..., offset_outstanding_pence: _Optional[int] = ..., instalments_paid: _Optional[int] = ..., stop_reason: _Optional[str] = ...) -> None: ...
+    backdated_held: int
+    def __init__(self, schedule_id: _Optional[str] = ..., budget_id: _Optional[str] = ..., plan_line_id: _Optional[str] = ..., payee_id: _Optional[str] = ..., instalment_pence: _Optional[int] = ..., every_weeks: _Optional[int] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., state: _Optional[_Union[ScheduleState, str]] = ..., next_instalment_no: _Optional[int] = ..., next_due_date: _Optional[str] = ..., offset_outstanding_pence: _Optional[int] = ..., instalments_paid: _Optional[int] = ..., stop_reason: _Optional[str] = ..., backdated_held: _Optional[int] = ...) -> None: ...
 
 class CreateScheduleRequest(_message.Message):
     __slots__ = ("request_id", "budget_id", "plan_line_id", "payee_id", "instalment_pence", "every_weeks", "start_date", "end_date")

@@ -3,11 +3,12 @@ them)."""
 
 from __future__ import annotations
 
-from onebudget.shared.errors import NotFound
+from onebudget.shared.errors import FailedPrecondition, NotFound
 
 COMMISSIONER_NOT_FOUND = "COMMISSIONER_NOT_FOUND"
 ALLOCATION_NOT_FOUND = "ALLOCATION_NOT_FOUND"
 COUNCIL_NOT_FOUND = "COUNCIL_NOT_FOUND"
+STREAM_PRUNED = "STREAM_PRUNED"
 
 
 def commissioner_not_found(ods: str) -> NotFound:
@@ -31,4 +32,20 @@ def council_not_found(gss: str, year: int) -> NotFound:
         reason=COUNCIL_NOT_FOUND,
         message=f"council {gss} has no personal-budget pot reported for {year}",
         metadata={"council_gss_code": gss, "financial_year": str(year)},
+    )
+
+
+def stream_pruned(first_sequences: dict[str, int]) -> FailedPrecondition:
+    """RebuildReadModel replays every stream from its first event; a stream whose first
+    messages are gone (aged out by the stream retention, shared/retention.py, or purged) would
+    give a read model that silently misses them, so the rebuild is refused and says which."""
+    names = sorted(first_sequences)
+    return FailedPrecondition(
+        reason=STREAM_PRUNED,
+        message=(
+            "the read model cannot be rebuilt: stream "
+            + ", ".join(f"{n} starts at message {first_sequences[n]}" for n in names)
+            + " (earlier events were removed by the stream retention); the read model is kept"
+        ),
+        metadata={f"first_sequence_{n}": str(first_sequences[n]) for n in names},
     )

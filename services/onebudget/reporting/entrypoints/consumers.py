@@ -56,7 +56,7 @@ class ConsumerGroup:
             await self._resumed.wait()
             self._stopped.clear()
             tasks = [
-                asyncio.create_task(supervise(f"reporting-consumer-{c.durable_name}", c.run))
+                asyncio.create_task(supervise(f"reporting.consumer.{c.durable_name}", c.run))
                 for c in self.consumers()
             ]
             try:
@@ -84,6 +84,13 @@ class ConsumerGroup:
             with contextlib.suppress(NotFoundError):
                 await js.delete_consumer(stream, durable)
         return [durable for _, durable in DURABLES]
+
+    async def first_sequences(self) -> dict[str, int]:
+        firsts: dict[str, int] = {}
+        for stream, _durable in DURABLES:
+            info = await self._runtime.js.stream_info(stream)
+            firsts[stream] = info.state.first_seq
+        return firsts
 
 
 # The servicer (rebuild) and the background task must share one group per running service.

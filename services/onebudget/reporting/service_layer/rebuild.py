@@ -1,5 +1,9 @@
 """RebuildReadModel: wipe the read model and replay every stream from its start.
 
+A replay is only right while each stream still starts at its first event: once the stream
+retention (shared/retention.py) has removed its oldest messages, the rebuild is refused
+(FAILED_PRECONDITION, STREAM_PRUNED) before anything is wiped, and the read model stays as it is.
+
 The consumers are paused first, so no event is half-applied while the tables are emptied; then,
 in one transaction, the read model and its applied-event ids are wiped and the durable consumers
 are reset (deleted, to be created again delivering from the first message). Whatever happens in
@@ -15,9 +19,11 @@ from typing import Protocol
 import asyncpg
 
 from onebudget.reporting.adapters import read_model
+from onebudget.reporting.domain.errors import stream_pruned
 from onebudget.reporting.v1 import reporting_service_pb2 as api
 from onebudget.shared.errors import Violations
 from onebudget.shared.idempotency import check_request_id, run_idempotent
+from onebudget.shared.retention import stream_starts_at_first_event
 
 SCHEMA = "reporting"
 
@@ -31,6 +37,10 @@ class ConsumerControl(Protocol):
         """Make every durable consumer start again from the start of its stream."""
         ...
 
+    async def first_sequences(self) -> dict[str, int]:
+        """Each replayed stream's first message sequence now."""
+        ...
+
 
 async def rebuild(
     pool: asyncpg.Pool, control: ConsumerControl, request: api.RebuildReadModelRequest
@@ -38,6 +48,10 @@ async def rebuild(
     v = Violations()
     check_request_id(request.request_id, v)
     v.raise_if_any()
+    firsts = await control.first_sequences()
+    pruned = {n: seq for n, seq in firsts.items() if not stream_starts_at_first_event(seq)}
+    if pruned:
+        raise stream_pruned(pruned)
 
     async def effect(conn: asyncpg.Connection) -> api.RebuildReadModelResponse:
         await read_model.wipe(conn)
