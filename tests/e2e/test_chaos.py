@@ -5,8 +5,23 @@ every count matching, every part back by itself, the reports reconciled."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from onebudget.chaos.run import run_chaos
+
+
+def _failures_logged(logs: str) -> str:
+    """The services' own account of an unexpected answer (their `rpc_failed` lines, with the
+    traceback), so a failure here says why, not only that (the folder is swept after the run)."""
+    if not logs:
+        return "(no logs kept)"
+    found = [
+        line
+        for log in sorted(Path(logs).glob("*.log"))
+        for line in log.read_text(errors="replace").splitlines()
+        if "rpc_failed" in line or "Traceback" in line or "Error" in line
+    ]
+    return "\n".join(found[-40:]) or f"(nothing logged as failed in {logs})"
 
 
 async def test_every_part_crashes_in_turn_and_nothing_is_lost_or_duplicated() -> None:
@@ -14,7 +29,7 @@ async def test_every_part_crashes_in_turn_and_nothing_is_lost_or_duplicated() ->
         name=f"test-{os.getpid()}/chaos", people=12, in_flight=4, phase_s=1.0, down_s=1.0
     )
     print(report.markdown())
-    assert report.unexpected_errors == []
+    assert report.unexpected_errors == [], _failures_logged(report.logs)
     assert [f.part for f in report.faults] == [
         "postgresql",
         "nats",
