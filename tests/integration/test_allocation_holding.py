@@ -112,12 +112,24 @@ async def test_dates_outside_the_budgets_window_are_refused(
     assert revised.revision == 1
     reason, _ = await refused(
         stub.EndBudget(
-            pb.EndBudgetRequest(request_id=rid(), budget_id=budget.budget_id, ended_on="2027-06-01")
+            pb.EndBudgetRequest(
+                request_id=rid(),
+                budget_id=budget.budget_id,
+                ended_on="2027-06-01",
+                reasons=["needs met"],
+                notice_date="2026-06-01",
+            )
         ),
         grpc.StatusCode.FAILED_PRECONDITION,
     )
     assert reason == "DATE_OUTSIDE_BUDGET_PERIOD"
     ended = await stub.EndBudget(
-        pb.EndBudgetRequest(request_id=rid(), budget_id=budget.budget_id, ended_on="2026-12-01")
+        pb.EndBudgetRequest(
+            request_id=rid(),
+            budget_id=budget.budget_id,
+            ended_on="2026-12-01",
+            reasons=["needs met"],
+            notice_date="2026-06-01",
+        )
     )
     assert ended.status == pb.BUDGET_STATUS_ENDED
