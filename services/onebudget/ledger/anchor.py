@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import asyncpg
-import nats.errors
 from nats.js.api import StorageType, StreamConfig
 from nats.js.client import JetStreamContext
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import NotFoundError
 
+from onebudget.shared.bus import ensure_stream
 from onebudget.shared.logging import get_logger
 
 _log = get_logger("onebudget.ledger.anchor")
@@ -39,7 +38,6 @@ ANCHOR_INTERVAL_S = 5.0
 # Anchors kept per ledger (only the latest is needed; the rest are history): 14 h at 5 s.
 ANCHORS_KEPT_MAX = 10_000
 ANCHOR_PUBLISH_TIMEOUT_S = 5.0
-_STREAM_SETUP_S_MAX = 60.0
 
 _HEAD = """
 SELECT i.ledger_id, t.ts, t.hash FROM ledger.identity i
@@ -100,18 +98,7 @@ async def ensure_anchor_stream(js: JetStreamContext, replicas: int = 1) -> None:
         deny_delete=True,
         deny_purge=True,
     )
-    deadline = time.monotonic() + _STREAM_SETUP_S_MAX
-    while True:
-        try:
-            try:
-                await js.add_stream(config)
-            except BadRequestError:
-                await js.update_stream(config)
-            return
-        except nats.errors.TimeoutError:
-            if time.monotonic() >= deadline:
-                raise
-            await asyncio.sleep(0.5)
+    await ensure_stream(js, config)
 
 
 async def publish_anchor(

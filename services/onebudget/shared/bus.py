@@ -71,16 +71,23 @@ async def ensure_streams(js: JetStreamContext, replicas: int = 1, max_age_s: flo
             num_replicas=replicas,
             max_age=max_age_s,
         )
-        deadline = time.monotonic() + STREAM_SETUP_S_MAX
-        while True:
+        await ensure_stream(js, config)
+
+
+async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
+    """Create one stream, or bring an existing one to `config` (idempotent); a request that
+    times out (a JetStream cluster still electing a leader) is asked again, for up to
+    STREAM_SETUP_S_MAX seconds, then raises nats.errors.TimeoutError."""
+    deadline = time.monotonic() + STREAM_SETUP_S_MAX
+    while True:
+        try:
             try:
-                try:
-                    await js.add_stream(config)
-                except BadRequestError:
-                    await js.update_stream(config)
-                break
-            except nats.errors.TimeoutError:
-                if time.monotonic() >= deadline:
-                    raise
-                _log.warning("stream_setup_retry", stream=name)
-                await asyncio.sleep(0.5)
+                await js.add_stream(config)
+            except BadRequestError:
+                await js.update_stream(config)
+            return
+        except nats.errors.TimeoutError:
+            if time.monotonic() >= deadline:
+                raise
+            _log.warning("stream_setup_retry", stream=config.name)
+            await asyncio.sleep(0.5)
