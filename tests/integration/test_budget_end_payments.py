@@ -48,7 +48,11 @@ async def _balances(conn: asyncpg.Connection, ids: tuple[uuid.UUID, ...]) -> lis
 
 
 async def _allocation_ends(
-    conn: asyncpg.Connection, b: FundedBudget, ended_on: date, reason: str = "REQUESTED"
+    conn: asyncpg.Connection,
+    b: FundedBudget,
+    ended_on: date,
+    reason: str = "REQUESTED",
+    settings: PaymentSettings | None = None,
 ) -> None:
     """What allocation does: sweep each stream's available balance back to its funder in the
     ledger, then publish BudgetEnded (here handed to payment's consumer)."""
@@ -72,7 +76,7 @@ async def _allocation_ends(
         ended, source="allocation", aggregate_type="budget", aggregate_id=str(b.budget_id)
     ).envelope
     async with conn.transaction():
-        await on_allocation_event(conn, envelope)
+        await on_allocation_event(conn, envelope, settings or PaymentSettings())
 
 
 M = TypeVar("M", bound=Message)
@@ -141,6 +145,8 @@ async def test_an_end_stops_the_schedule_and_reclaims_what_was_paid_in_advance(
             owed = await conn.fetchrow("SELECT * FROM payment.repayments")
             assert owed["amount_pence"] == 28_000 * 21 // 28
             assert (owed["grounds"], owed["repayer"]) == (grounds, repayer)
+            # The notice's time limit is local practice: 28 days unless configured.
+            assert owed["due_date"] == _today() + timedelta(days=7 + 28)
             stopped = _events(await outbox(conn), "schedule.stopped.v1", ev.ScheduleStopped)
             assert [e.reason for e in stopped] == ["BUDGET_ENDED"]
             # A second delivery of the end changes nothing more.
@@ -182,3 +188,36 @@ async def test_an_end_cancels_open_reservations_and_sends_their_holds_to_the_fun
         cancelled = _events(await outbox(conn), "payment.cancelled.v1", ev.PaymentCancelled)
         assert len(cancelled) == len(holds)
         assert sum(r.amount_pence for c in cancelled for r in c.returned_to_funders) == 15_001
+
+
+async def test_the_reclaim_notices_time_limit_is_configured(start_service: StartService) -> None:
+    """Reg 15: a reclaim notice states a time limit; how long is local practice, so it is
+    ONEBUDGET_PAYMENT_REPAYMENT_DUE_DAYS (default 28), read once into PaymentSettings."""
+    host = await start_service(SPEC)
+    assert host.runtime is not None
+    channel, s = stub(host)
+    async with channel:
+        async with host.runtime.pool.acquire() as conn:
+            b = await funded_budget(
+                conn, (10**7, 0, 0), bp=(10000, 0, 0), management_option="DIRECT_PAYMENT"
+            )
+        dp = await payee(s, api.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT, person_id=b.person_id)
+        await s.CreateSchedule(
+            api.CreateScheduleRequest(
+                request_id=str(uuid.uuid4()),
+                budget_id=str(b.budget_id),
+                plan_line_id=str(b.line_id),
+                payee_id=dp,
+                instalment_pence=28_000,
+                every_weeks=4,
+                start_date=_today().isoformat(),
+            )
+        )
+        pool = host.runtime.pool
+        await run_due_instalments(pool, PaymentSettings(), SYSTEM_CLOCK, 100)
+        settings = PaymentSettings.from_env({"ONEBUDGET_PAYMENT_REPAYMENT_DUE_DAYS": "14"})
+        async with pool.acquire() as conn:
+            ended_on = _today() + timedelta(days=7)
+            await _allocation_ends(conn, b, ended_on, settings=settings)
+            due = await conn.fetchval("SELECT due_date FROM payment.repayments")
+    assert due == ended_on + timedelta(days=14)

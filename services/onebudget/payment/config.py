@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from onebudget.payment.domain.schedules import CATCH_UP_MAX_DEFAULT
+from onebudget.payment.domain.schedules import CATCH_UP_MAX_DEFAULT, REPAYMENT_DUE_DAYS_DEFAULT
 from onebudget.shared.config import ConfigError, ServiceConfig, env_int
 from onebudget.shared.policy import (
     EXCLUDED_CATEGORIES_DEFAULT,
@@ -39,6 +39,10 @@ class PaymentSettings:
     expiry_interval_s: int = 10
     # Unused direct-payment money above this many weeks of the weekly rate is offset (reg 13).
     offset_threshold_weeks: int = 8
+    # The time limit a reclaim notice this service raises by itself gives (what a direct payment
+    # paid in advance for days after a death, withdrawn consent or a budget's end): reg 15 says
+    # the notice states one; how long is local practice (shared/domain.md, "Reclaim").
+    repayment_due_days: int = REPAYMENT_DUE_DAYS_DEFAULT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> PaymentSettings:
@@ -75,6 +79,9 @@ class PaymentSettings:
                 cls.offset_threshold_weeks,
                 low=0,
                 high=104,
+            ),
+            repayment_due_days=env_int(
+                env, f"{prefix}REPAYMENT_DUE_DAYS", cls.repayment_due_days, low=1, high=366
             ),
         )
 

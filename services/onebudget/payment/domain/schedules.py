@@ -228,6 +228,8 @@ def end_reclaim_terms(end_reason: str) -> tuple[str, str]:
     return END_REASON_GROUNDS.get(end_reason, END_REASON_GROUNDS["REQUESTED"])
 
 
+# The time limit of a reclaim notice payment raises by itself (reg 15; local practice).
+REPAYMENT_DUE_DAYS_DEFAULT = 28
 CATCH_UP_MAX_DEFAULT = 13  # a year of 4-weekly instalments, a quarter of weekly ones
 
 

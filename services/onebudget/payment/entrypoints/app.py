@@ -63,7 +63,7 @@ def expiry_task(runtime: Runtime, settings: PaymentSettings) -> Callable[[], Awa
 def _background(runtime: Runtime) -> Sequence[Callable[[], Awaitable[None]]]:
     settings = PaymentSettings.from_env()
     return (
-        *payment_consumers(runtime),
+        *payment_consumers(runtime, settings),
         scheduler_task(runtime, settings),
         expiry_task(runtime, settings),
         # The ledger's chain head, published outside the database (ADR 13).

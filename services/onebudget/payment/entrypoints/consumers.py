@@ -9,6 +9,7 @@ gains fields keeps working; a message this build does not know is acked and skip
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date
@@ -18,12 +19,16 @@ import asyncpg
 from google.protobuf import json_format
 
 from onebudget.events.v1 import allocation_pb2, entitlement_pb2, envelope_pb2
+from onebudget.payment.config import PaymentSettings
 from onebudget.payment.service_layer import read_model, stopping
 from onebudget.payment.service_layer.read_model import BudgetFacts, PlanLineFacts
 from onebudget.payment.service_layer.scheduler import end_budget_payments, stop_payments
 from onebudget.shared.clock import england_date
 from onebudget.shared.consumer import EventConsumer, PoisonEvent
 from onebudget.shared.server import Runtime
+
+# Settings as the defaults say, for a handler called without the service's (tests, replays).
+DEFAULT_SETTINGS = PaymentSettings()
 
 SCHEMA = "payment"
 # Durable names are part of the deployment: renaming one replays its stream from the start.
@@ -106,7 +111,9 @@ def plan_line_facts(d: dict[str, Any], budget_id: object, *, agreed: bool) -> Pl
 
 
 async def on_allocation_event(
-    conn: asyncpg.Connection, envelope: envelope_pb2.EventEnvelope
+    conn: asyncpg.Connection,
+    envelope: envelope_pb2.EventEnvelope,
+    settings: PaymentSettings = DEFAULT_SETTINGS,
 ) -> None:
     d = _decode(envelope, allocation_pb2)
     if d is None:
@@ -129,7 +136,14 @@ async def on_allocation_event(
         await read_model.apply_budget(conn, facts)
         ended_on = _date(d.get("ended_on")) or _occurred_on(envelope)
         reason = str(d.get("reason") or "REQUESTED")
-        await end_budget_payments(conn, facts.budget_id, reason, ended_on, envelope.request_id)
+        await end_budget_payments(
+            conn,
+            facts.budget_id,
+            reason,
+            ended_on,
+            envelope.request_id,
+            settings.repayment_due_days,
+        )
     elif name == "PlanLineAdded":
         line = d.get("line") or {}
         await read_model.apply_plan_line(conn, plan_line_facts(line, budget_id, agreed=False))
@@ -150,7 +164,9 @@ async def _remove(conn: asyncpg.Connection, plan_line_id: object) -> None:
 
 
 async def on_entitlement_event(
-    conn: asyncpg.Connection, envelope: envelope_pb2.EventEnvelope
+    conn: asyncpg.Connection,
+    envelope: envelope_pb2.EventEnvelope,
+    settings: PaymentSettings = DEFAULT_SETTINGS,
 ) -> None:
     d = _decode(envelope, entitlement_pb2)
     if d is None:
@@ -162,10 +178,20 @@ async def on_entitlement_event(
     recorded = envelope.aggregate_version  # the person's version: the recording order
     if name == "PersonDied":
         on = _date(d.get("died_on")) or _occurred_on(envelope)
-        await stop_payments(conn, person_id, "DEATH", on, envelope.request_id, recorded)
+        await stop_payments(
+            conn, person_id, "DEATH", on, envelope.request_id, recorded, settings.repayment_due_days
+        )
     elif name == "ConsentWithdrawn":
         on = _date(d.get("withdrawn_on")) or _occurred_on(envelope)
-        await stop_payments(conn, person_id, "CONSENT_WITHDRAWN", on, envelope.request_id, recorded)
+        await stop_payments(
+            conn,
+            person_id,
+            "CONSENT_WITHDRAWN",
+            on,
+            envelope.request_id,
+            recorded,
+            settings.repayment_due_days,
+        )
     elif name == "EligibilityDecided":
         await stopping.eligibility_decided(
             conn,
@@ -190,14 +216,16 @@ def _occurred_on(envelope: envelope_pb2.EventEnvelope) -> date:
     return england_date(envelope.occurred_at.ToDatetime(tzinfo=UTC))
 
 
-def payment_consumers(runtime: Runtime) -> Sequence[Callable[[], Awaitable[None]]]:
+def payment_consumers(
+    runtime: Runtime, settings: PaymentSettings = DEFAULT_SETTINGS
+) -> Sequence[Callable[[], Awaitable[None]]]:
     allocation = EventConsumer(
         runtime.pool,
         runtime.js,
         schema=SCHEMA,
         stream="ALLOCATION",
         durable=ALLOCATION_DURABLE,
-        handler=on_allocation_event,
+        handler=functools.partial(on_allocation_event, settings=settings),
     )
     entitlement = EventConsumer(
         runtime.pool,
@@ -205,7 +233,7 @@ def payment_consumers(runtime: Runtime) -> Sequence[Callable[[], Awaitable[None]
         schema=SCHEMA,
         stream="ENTITLEMENT",
         durable=ENTITLEMENT_DURABLE,
-        handler=on_entitlement_event,
+        handler=functools.partial(on_entitlement_event, settings=settings),
         filter_subjects=ENTITLEMENT_SUBJECTS,
     )
     return (allocation.run, entitlement.run)

@@ -39,6 +39,7 @@ from onebudget.payment.domain.model import (
     refusal_after_ledger,
 )
 from onebudget.payment.domain.schedules import (
+    REPAYMENT_DUE_DAYS_DEFAULT,
     backdated_unpaid,
     due_date,
     end_reclaim_terms,
@@ -65,8 +66,6 @@ from onebudget.shared.logging import get_logger
 from onebudget.shared.outbox import OutgoingEvent, add_to_outbox
 
 _log = get_logger("onebudget.payment.scheduler")
-
-REPAYMENT_DUE_DAYS = 28  # local practice: the notice's time limit (reg 15)
 
 
 @dataclass
@@ -413,10 +412,12 @@ async def stop_payments(
     on: date,
     request_id: str,
     recorded: int = 0,
+    due_days: int = REPAYMENT_DUE_DAYS_DEFAULT,
 ) -> None:
     """Death or consent withdrawn (reg 17): schedules stop, holds are cancelled, and the part of
-    direct payments paid in advance for days after `on` is reclaimed. `recorded` is the
-    person's event version (a later granted PHB lifts a withdrawal: stopping.phb_granted)."""
+    direct payments paid in advance for days after `on` is reclaimed (the notice's time limit
+    `due_days` from `on`). `recorded` is the person's event version (a later granted PHB lifts a
+    withdrawal: stopping.phb_granted)."""
     if not await repo.stop_person(conn, person_id, why, on, recorded):
         return
     budget_ids = await repo.person_budget_ids(conn, person_id)
@@ -434,11 +435,11 @@ async def stop_payments(
         await add_to_outbox(
             conn, SCHEMA, [event(payload, "schedule", s["schedule_id"], row["version"], "")]
         )
-        await _reclaim_unspent(conn, s, why, on, request_id)
+        await _reclaim_unspent(conn, s, why, on, request_id, due_days)
 
 
 async def _reclaim_unspent(
-    conn: asyncpg.Connection, s: Any, why: str, on: date, request_id: str
+    conn: asyncpg.Connection, s: Any, why: str, on: date, request_id: str, due_days: int
 ) -> None:
     unspent = 0
     for p in await repo.paid_instalments(conn, s["schedule_id"]):
@@ -453,7 +454,7 @@ async def _reclaim_unspent(
         grounds="DEATH" if why == "DEATH" else "CONSENT_WITHDRAWN",
         reasons=[f"direct payment paid in advance for days after {on.isoformat()}"],
         amount_pence=unspent,
-        due=on + timedelta(days=REPAYMENT_DUE_DAYS),
+        due=on + timedelta(days=due_days),
         repayer="ESTATE" if why == "DEATH" else "PERSON",
         request_id=request_id,
         plan_line_id=s["plan_line_id"],
@@ -461,7 +462,12 @@ async def _reclaim_unspent(
 
 
 async def end_budget_payments(
-    conn: asyncpg.Connection, budget_id: uuid.UUID, end_reason: str, ended_on: date, request_id: str
+    conn: asyncpg.Connection,
+    budget_id: uuid.UUID,
+    end_reason: str,
+    ended_on: date,
+    request_id: str,
+    due_days: int = REPAYMENT_DUE_DAYS_DEFAULT,
 ) -> None:
     """A budget ended (allocation's BudgetEnded): everything that hangs on it ends too (issue 13,
     item 13). Its open reservations are cancelled (their holds go to the funders, as the end's
@@ -504,7 +510,7 @@ async def end_budget_payments(
             grounds=grounds,
             reasons=[f"direct payment paid in advance for days after {last.isoformat()}"],
             amount_pence=unspent,
-            due=ended_on + timedelta(days=REPAYMENT_DUE_DAYS),
+            due=ended_on + timedelta(days=due_days),
             repayer=repayer,
             request_id=request_id,
             plan_line_id=s["plan_line_id"],
