@@ -34,6 +34,7 @@ def _cmd_up(args: argparse.Namespace) -> int:
     stopping = threading.Event()
     starting = True
     code = 0
+    failed: list[StackFailed] = []
 
     def on_signal(_sig: int, _frame: FrameType | None) -> None:
         # While starting or loading, interrupt that work (the finally below stops everything);
@@ -42,11 +43,24 @@ def _cmd_up(args: argparse.Namespace) -> int:
             raise KeyboardInterrupt
         stopping.set()
 
+    def supervise() -> None:
+        # From the moment everything serves, demo load included: a child that dies is started
+        # again while the demo loads (its calls retry UNAVAILABLE meanwhile).
+        while not stopping.wait(SUPERVISE_EVERY_S):
+            try:
+                for line in stack.supervise_children(time.monotonic()):
+                    print(line, flush=True)
+            except StackFailed as gave_up:
+                failed.append(gave_up)
+                stopping.set()
+
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    supervisor = threading.Thread(target=supervise, name="supervise-children", daemon=True)
     try:
         stack.start()
         print(stack.describe(), flush=True)
+        supervisor.start()
         if args.demo:
             from onebudget.demo.run import load_and_report
 
@@ -55,17 +69,19 @@ def _cmd_up(args: argparse.Namespace) -> int:
         if args.exit_after_start:
             return 0
         starting = False
-        print("Press Ctrl-C to stop.", flush=True)
-        while not stopping.wait(SUPERVISE_EVERY_S):
-            for line in stack.supervise_children(time.monotonic()):
-                print(line, flush=True)
+        if not stopping.is_set():
+            print("Press Ctrl-C to stop.", flush=True)
+        stopping.wait()
     except KeyboardInterrupt:
         print("Interrupted.", flush=True)
         code = EXIT_INTERRUPTED
-    except StackFailed as failed:
-        print(f"onebudget up: {failed}", file=sys.stderr, flush=True)
-        code = 1
     finally:
+        stopping.set()
+        if supervisor.is_alive():
+            supervisor.join()
+        if failed:
+            print(f"onebudget up: {failed[0]}", file=sys.stderr, flush=True)
+            code = 1
         print("Stopping OneBudget ...", flush=True)
         stack.stop()
         print("Stopped.", flush=True)

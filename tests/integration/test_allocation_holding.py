@@ -7,6 +7,7 @@ moves nothing; a date inside the window is taken."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import date, timedelta
 
 import grpc
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from onebudget.allocation.entrypoints.app import SPEC
 from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.allocation.v1 import allocation_service_pb2_grpc as pb_grpc
+from onebudget.shared.clock import SYSTEM_CLOCK
 from onebudget.shared.server import ServiceHost
 from tests.conftest import StartService
 from tests.integration.test_allocation_api import (
@@ -123,6 +125,37 @@ async def test_dates_outside_the_budgets_window_are_refused(
         grpc.StatusCode.FAILED_PRECONDITION,
     )
     assert reason == "DATE_OUTSIDE_BUDGET_PERIOD"
+    # Found trying the stack: an end before the budget began, and a notice dated in the future
+    # (which ended the budget at once), were both taken. A second input of each kind.
+    start = date.fromisoformat(agreed.start_date)
+    for end in (start - timedelta(days=1), date(2026, 3, 1)):
+        reason, _ = await refused(
+            stub.EndBudget(
+                pb.EndBudgetRequest(
+                    request_id=rid(),
+                    budget_id=budget.budget_id,
+                    ended_on=end.isoformat(),
+                    reasons=["needs met"],
+                    notice_date="2025-06-01",
+                )
+            ),
+            grpc.StatusCode.FAILED_PRECONDITION,
+        )
+        assert reason == "DATE_OUTSIDE_BUDGET_PERIOD"
+    for ahead in (SYSTEM_CLOCK.today() + timedelta(days=1), date(2099, 1, 1)):
+        _, fields = await refused(
+            stub.EndBudget(
+                pb.EndBudgetRequest(
+                    request_id=rid(),
+                    budget_id=budget.budget_id,
+                    ended_on="2099-12-31",
+                    reasons=["needs met"],
+                    notice_date=ahead.isoformat(),
+                )
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        )
+        assert "notice_date" in fields
     ended = await stub.EndBudget(
         pb.EndBudgetRequest(
             request_id=rid(),

@@ -38,6 +38,7 @@ from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.shared import bus
 from onebudget.shared.aio import Supervision, cancel_and_wait, supervise
 from onebudget.shared.roles import RUNTIME_ROLE, runtime_database_url
+from onebudget.shared.runtime.ports import free_port
 from tests.conftest import FreshDatabase, StartService
 from tests.integration.test_payment_support import funded_budget, payee, release, stub
 
@@ -345,6 +346,25 @@ async def test_the_verify_command_checks_the_anchor(
     bad = await asyncio.to_thread(_ledger_cli, "verify", env)
     assert bad.returncode == 1
     assert "differs from its anchor" in bad.stdout
+
+
+async def test_the_ledger_commands_say_in_one_line_when_a_server_is_away(
+    superuser: asyncpg.Connection, db_url: str
+) -> None:
+    """Found trying the stack: with NATS killed, `ledger verify` and `ledger anchor` printed a
+    traceback per reconnect attempt and never returned. Now: one line, exit 2, at once."""
+    dead = f"nats://127.0.0.1:{free_port()}"
+    env = {**os.environ, "ONEBUDGET_DATABASE_URL": db_url, "ONEBUDGET_NATS_URL": dead}
+    for verb in ("verify", "anchor"):
+        done = await asyncio.to_thread(_ledger_cli, verb, env)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.strip().startswith(f"onebudget ledger: NATS at {dead} is unreachable")
+        assert len(done.stderr.strip().splitlines()) == 1
+        assert "Traceback" not in done.stdout + done.stderr
+    no_db = {**env, "ONEBUDGET_DATABASE_URL": f"postgresql://x@127.0.0.1:{free_port()}/x"}
+    done = await asyncio.to_thread(_ledger_cli, "verify", no_db)
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith("onebudget ledger: PostgreSQL is unreachable")
 
 
 # -- (c) payment rows and stored answers say what they said ----------------------------------------

@@ -82,3 +82,17 @@ def test_a_lines_payee_kind_agrees_with_how_its_money_is_held(
     option: str, kind: str, fits: bool
 ) -> None:
     assert payee_kind_fits_option(option, kind) is fits
+
+
+def test_a_budget_cannot_end_before_it_starts() -> None:
+    """Found trying the stack: a 2026 budget that started on 22 April was ended on 1 March 2026
+    (inside the planning window, before the budget began); an end is not before the start."""
+    start = D("2026-04-22")
+    early = budget_date_refusal(
+        "ended_on", D("2026-03-01"), year=2026, end_date=END, start_date=start
+    )
+    assert early is not None
+    assert early.metadata["earliest"] == "2026-04-22"
+    assert budget_date_refusal("ended_on", start, year=2026, end_date=END, start_date=start) is None
+    # Without a start (agreements, notices) the planning window still holds.
+    assert budget_date_refusal("agreed_on", D("2026-03-01"), year=2026, end_date=END) is None

@@ -15,23 +15,36 @@ from onebudget.payment.domain.schedules import (
 )
 
 END = date(2026, 9, 30)
+TODAY = date(2026, 10, 15)
 
 
 def test_an_end_with_reasons_and_an_earlier_notice_may_go_ahead() -> None:
-    assert end_notice_faults(["needs met"], date(2026, 9, 1), END) == []
-    assert end_notice_faults(["needs met"], END, END) == []
+    assert end_notice_faults(["needs met"], date(2026, 9, 1), END, TODAY) == []
+    assert end_notice_faults(["needs met"], END, END, TODAY) == []
 
 
 def test_an_end_without_reasons_or_notice_is_refused() -> None:
-    assert [f for f, _ in end_notice_faults([], None, END)] == ["reasons", "notice_date"]
-    assert [f for f, _ in end_notice_faults(["  "], date(2026, 9, 1), END)] == ["reasons"]
+    assert [f for f, _ in end_notice_faults([], None, END, TODAY)] == ["reasons", "notice_date"]
+    assert [f for f, _ in end_notice_faults(["  "], date(2026, 9, 1), END, TODAY)] == ["reasons"]
     too_many = ["r"] * (REASONS_MAX + 1)
-    assert [f for f, _ in end_notice_faults(too_many, date(2026, 9, 1), END)] == ["reasons"]
-    assert [f for f, _ in end_notice_faults(["x" * 201], date(2026, 9, 1), END)] == ["reasons"]
+    assert [f for f, _ in end_notice_faults(too_many, date(2026, 9, 1), END, TODAY)] == ["reasons"]
+    assert [f for f, _ in end_notice_faults(["x" * 201], date(2026, 9, 1), END, TODAY)] == [
+        "reasons"
+    ]
+
+
+def test_a_notice_dated_in_the_future_is_refused() -> None:
+    """A notice is one already given (found trying the stack: a notice dated a month ahead ended
+    the budget at once); today's notice is fine."""
+    ahead = date(2026, 10, 16)
+    assert [f for f, _ in end_notice_faults(["needs met"], ahead, END, TODAY)] == ["notice_date"]
+    assert end_notice_faults(["needs met"], TODAY, date(2026, 11, 1), TODAY) == []
 
 
 def test_an_end_before_its_notice_is_refused() -> None:
-    assert [f for f, _ in end_notice_faults(["needs met"], date(2026, 10, 1), END)] == ["ended_on"]
+    assert [f for f, _ in end_notice_faults(["needs met"], date(2026, 10, 1), END, TODAY)] == [
+        "ended_on"
+    ]
 
 
 def test_a_budget_pays_for_the_days_before_its_end() -> None:

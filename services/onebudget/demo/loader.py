@@ -28,7 +28,7 @@ from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as ent_grpc
 from onebudget.payment.domain import schedules
 from onebudget.payment.v1 import payment_service_pb2 as pay
 from onebudget.payment.v1 import payment_service_pb2_grpc as pay_grpc
-from onebudget.shared.client import error_reason
+from onebudget.shared.client import RETRYING_CHANNEL_OPTIONS, error_reason
 
 T = TypeVar("T")
 CONCURRENCY_MAX = 24
@@ -402,7 +402,11 @@ async def _first_paid_schedule(stubs: Stubs, loaded: Loaded) -> pay.Schedule | N
 async def load(addresses: Mapping[str, str], *, people_count: int, today: date) -> Loaded:
     people = synthetic.people(people_count, today=today)
     year = synthetic.financial_year_of(today)
-    channels = {name: grpc.aio.insecure_channel(address) for name, address in addresses.items()}
+    # A service restarted by `up` mid-load (or a database blip) is retried, not fatal.
+    channels = {
+        name: grpc.aio.insecure_channel(address, options=RETRYING_CHANNEL_OPTIONS)
+        for name, address in addresses.items()
+    }
     try:
         stubs = Stubs(
             ent_grpc.EntitlementServiceStub(channels["entitlement"]),  # type: ignore[no-untyped-call]

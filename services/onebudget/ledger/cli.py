@@ -8,9 +8,12 @@ import argparse
 import asyncio
 import os
 import sys
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import asyncpg
 import nats
+import nats.errors
 from nats.aio.client import Client as NatsClient
 
 from onebudget.ledger.anchor import (
@@ -24,12 +27,51 @@ from onebudget.ledger.audit import verify
 from onebudget.shared.runtime.stack_state import read_state
 
 CONNECT_TIMEOUT_S = 10.0
+T = TypeVar("T")
+
+
+class Unreachable(Exception):
+    """The database or NATS could not be reached: one line for the user, exit 2."""
+
+
+async def _quiet(_error: Exception) -> None:
+    """nats-py prints each connection error with a traceback unless told otherwise."""
 
 
 async def _connect_nats(url: str) -> NatsClient:
-    # Not shared/bus.connect: its reconnect logging would print into the command's output.
+    # Not shared/bus.connect: a command tries once and says so, where a service reconnects
+    # for ever (and nats-py's default error callback would print tracebacks into the output).
     servers = [u.strip() for u in url.split(",") if u.strip()]
-    return await nats.connect(servers, connect_timeout=CONNECT_TIMEOUT_S)
+    try:
+        return await nats.connect(
+            servers,
+            connect_timeout=CONNECT_TIMEOUT_S,
+            allow_reconnect=False,
+            # nats-py retries a first connection without end when this is 0 (or unset: 60
+            # attempts, 2 s apart); 1 tries the servers once more and gives up.
+            max_reconnect_attempts=1,
+            reconnect_time_wait=0.5,
+            error_cb=_quiet,
+        )
+    except (OSError, TimeoutError, nats.errors.Error) as error:
+        raise Unreachable(f"NATS at {url} is unreachable ({type(error).__name__})") from error
+
+
+async def _connect_db(url: str) -> asyncpg.Connection:
+    try:
+        conn: asyncpg.Connection = await asyncpg.connect(url, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError, asyncpg.PostgresError) as error:
+        raise Unreachable(f"PostgreSQL is unreachable ({type(error).__name__})") from error
+    return conn
+
+
+def _run(work: Coroutine[Any, Any, T]) -> T:
+    """Run a command's work; a server that cannot be reached is one line and exit 2."""
+    try:
+        return asyncio.run(work)
+    except Unreachable as unreachable:
+        print(f"onebudget ledger: {unreachable}", file=sys.stderr)
+        sys.exit(2)
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -50,7 +92,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
 
 
 async def _verify(url: str, nats_url: str) -> list[str]:
-    conn = await asyncpg.connect(url, timeout=CONNECT_TIMEOUT_S)
+    conn = await _connect_db(url)
     try:
         if not nats_url:
             return await verify(conn)
@@ -66,8 +108,12 @@ async def _verify(url: str, nats_url: str) -> list[str]:
 
 
 async def _anchor(url: str, nats_url: str) -> Anchor | None:
-    conn = await asyncpg.connect(url, timeout=CONNECT_TIMEOUT_S)
-    nc = await _connect_nats(nats_url)
+    conn = await _connect_db(url)
+    try:
+        nc = await _connect_nats(nats_url)
+    except Unreachable:
+        await conn.close()
+        raise
     try:
         js = nc.jetstream()
         await ensure_anchor_stream(js, int(os.environ.get("ONEBUDGET_STREAM_REPLICAS", "1")))
@@ -99,7 +145,7 @@ def _verify_command(_args: argparse.Namespace) -> int:
             " against its anchor",
             file=sys.stderr,
         )
-    problems = asyncio.run(_verify(url, nats_url))
+    problems = _run(_verify(url, nats_url))
     for problem in problems:
         print(problem)
     if problems:
@@ -114,6 +160,6 @@ def _anchor_command(_args: argparse.Namespace) -> int:
     if not nats_url:
         print("ONEBUDGET_NATS_URL is not set and no stack runs here", file=sys.stderr)
         sys.exit(2)
-    head = asyncio.run(_anchor(url, nats_url))
+    head = _run(_anchor(url, nats_url))
     print("nothing to anchor: no transfer yet" if head is None else f"anchored ts {head.ts}")
     return 0

@@ -3,6 +3,7 @@ what a refusal says, and a plain-text table."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,12 +17,40 @@ from onebudget.shared.runtime.stack_state import DEFAULT_ADDRESSES, service_addr
 
 __all__ = [
     "DEFAULT_ADDRESSES",
+    "RETRYING_CHANNEL_OPTIONS",
     "error_details",
     "error_reason",
     "explain",
     "service_address",
     "table",
 ]
+
+# gRPC's own retries (the channel's service config, gRFC A6) of a call the service could not
+# take: UNAVAILABLE (a service restarting, the database or the bus away) and ABORTED (a
+# concurrent transaction won). Safe for every OneBudget call: each mutation is idempotent by its
+# request_id, so a retry gets the first answer. Five attempts (gRPC's most) over about 15 s.
+RETRYING_CHANNEL_OPTIONS = (
+    (
+        "grpc.service_config",
+        json.dumps(
+            {
+                "methodConfig": [
+                    {
+                        "name": [{}],
+                        "retryPolicy": {
+                            "maxAttempts": 5,
+                            "initialBackoff": "1s",
+                            "maxBackoff": "8s",
+                            "backoffMultiplier": 2,
+                            "retryableStatusCodes": ["UNAVAILABLE", "ABORTED"],
+                        },
+                    }
+                ]
+            }
+        ),
+    ),
+    ("grpc.enable_retries", 1),
+)
 
 
 def error_details(

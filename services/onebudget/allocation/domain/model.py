@@ -96,7 +96,7 @@ def budget_dates_window(year: int, end_date: date) -> tuple[date, date]:
 
 
 def budget_date_refusal(
-    field: str, day: date, *, year: int, end_date: date
+    field: str, day: date, *, year: int, end_date: date, start_date: date | None = None
 ) -> DateOutsideBudgetPeriod | None:
     """FAILED_PRECONDITION reason DATE_OUTSIDE_BUDGET_PERIOD (metadata: field, date, earliest,
     latest) when `day` (an agreement, a revision notice or an end) is outside
@@ -106,8 +106,12 @@ def budget_date_refusal(
     budget live from its agreement to its end, NHS Digital PHB collection; a 2031 agreement on a
     2026-27 budget would leave the year's money agreed and no quarter with the budget). A
     written notice of a change (SI 2013/1617 reg 13: cuts need notice and reasons) is about
-    the budget's period, so it is dated within the window too; so is an end."""
+    the budget's period, so it is dated within the window too; so is an end, and an end (given
+    `start_date`, the budget's first day) is not before the budget starts: a budget cannot end
+    before it begins."""
     earliest, latest = budget_dates_window(year, end_date)
+    if start_date is not None:
+        earliest = max(earliest, start_date)
     if earliest <= day <= latest:
         return None
     return DateOutsideBudgetPeriod(
@@ -220,14 +224,15 @@ def uses_council_money(split: Split) -> bool:
 
 
 def end_notice_faults(
-    reasons: Iterable[str], notice_date: date | None, ended_on: date
+    reasons: Iterable[str], notice_date: date | None, ended_on: date, today: date
 ) -> list[tuple[str, str]]:
     """What is wrong with the notice of a budget's end, as (field, description) pairs; empty
     when it may end. Ending a budget is the deepest cut, and a cut needs written notice and
     reasons (SI 2013/1617 reg 13; shared/domain.md, "Payments"): at least one reason (1 to
     REASONS_MAX, each 1 to TEXT_LENGTH_MAX characters), the date of the written notice, and an
-    end date not before that notice. How long the notice must run is local practice, not
-    checked here."""
+    end date not before that notice. The notice is one already given: not dated after `today`
+    (England's date), as a stop of payments is not. How long the notice must run is local
+    practice, not checked here."""
     given = [r.strip() for r in reasons]
     faults: list[tuple[str, str]] = []
     if not 1 <= len(given) <= REASONS_MAX:
@@ -236,6 +241,8 @@ def end_notice_faults(
         faults.append(("reasons", f"each reason is 1 to {TEXT_LENGTH_MAX} characters"))
     if notice_date is None:
         faults.append(("notice_date", "required: the date of the written notice of the end"))
+    elif notice_date > today:
+        faults.append(("notice_date", "must not be in the future: the notice already given"))
     elif ended_on < notice_date:
         faults.append(("ended_on", "must not be before notice_date: notice comes first"))
     return faults

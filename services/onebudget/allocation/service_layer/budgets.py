@@ -656,10 +656,15 @@ def _agreed_event(budget: Row, lines: Sequence[Row], drawn: NhsFunding) -> ev.Bu
     )
 
 
-def _check_date(budget: Row, field: str, day: date) -> None:
-    """Refuse an agreement, notice or end date outside the budget's window (the domain rule)."""
+def _check_date(budget: Row, field: str, day: date, start_date: date | None = None) -> None:
+    """Refuse an agreement, notice or end date outside the budget's window (the domain rule);
+    an end also not before `start_date`, the budget's first day."""
     refused = model.budget_date_refusal(
-        field, day, year=budget["financial_year"], end_date=budget["end_date"]
+        field,
+        day,
+        year=budget["financial_year"],
+        end_date=budget["end_date"],
+        start_date=start_date,
     )
     if refused is not None:
         raise refused
@@ -820,7 +825,7 @@ async def end_budget(pool: asyncpg.Pool, request: pb.EndBudgetRequest, today: To
     if not v:
         # Ending is the deepest cut: written notice and reasons, the end not before the notice.
         for field, description in model.end_notice_faults(
-            request.reasons, notice, ended_on or today()
+            request.reasons, notice, ended_on or today(), today()
         ):
             v.add(field, description)
     v.raise_if_any()
@@ -831,7 +836,7 @@ async def end_budget(pool: asyncpg.Pool, request: pb.EndBudgetRequest, today: To
         if budget["status"] == BudgetStatus.ENDED:
             raise errors.precondition(errors.BUDGET_ENDED, "the budget has ended already")
         if ended_on is not None:
-            _check_date(budget, "ended_on", ended_on)
+            _check_date(budget, "ended_on", ended_on, start_date=budget["start_date"])
         ended = await finish(
             conn,
             budget,
