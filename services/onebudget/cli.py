@@ -17,7 +17,7 @@ from onebudget.entitlement.entrypoints.cli import add_commands as add_entitlemen
 from onebudget.ledger.cli import add_commands as add_ledger_commands
 from onebudget.payment.entrypoints.cli import add_commands as add_broker_commands
 from onebudget.reporting.entrypoints.cli import add_commands as add_report_commands
-from onebudget.shared.client import table
+from onebudget.shared.client import table, whole_number
 from onebudget.shared.config import ConfigError
 
 CommandAdder = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
@@ -132,7 +132,9 @@ def _add_up(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     up = sub.add_parser("up", help="start PostgreSQL, NATS and the four services")
     up.add_argument("--fresh", action="store_true", help="wipe .onebudget/run first")
     up.add_argument("--demo", action="store_true", help="load a synthetic year after start")
-    up.add_argument("--people", type=int, default=2000, help="people in the demo (2000)")
+    up.add_argument(
+        "--people", type=whole_number(1, 1_000_000), default=2000, help="people in the demo (2000)"
+    )
     up.add_argument(
         "--exit-after-start", action="store_true", help="start, print, stop (a smoke check)"
     )

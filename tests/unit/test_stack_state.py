@@ -147,3 +147,40 @@ def test_a_fault_is_one_line_not_a_traceback(
     assert code == 2
     assert err.strip().startswith("onebudget: ONEBUDGET_REPORTING_PORT")
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (
+            [
+                "broker",
+                "pay",
+                "--budget",
+                "b",
+                "--plan-line",
+                "l",
+                "--payee",
+                "p",
+                "--amount-pence",
+                "99999999999999999999999",
+            ],
+            "argument --amount-pence: 99999999999999999999999 is not whole pence from 0 to",
+        ),
+        (
+            ["report", "summary", "--commissioner", "QNQ", "--year", "99999999999"],
+            "argument --year: 99999999999 is not a year from 0 to 9,999",
+        ),
+        (["finance", "budgets", "--year", "abc"], "argument --year: 'abc' is not a year"),
+    ],
+)
+def test_a_number_out_of_range_is_named_not_a_python_error(
+    argv: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found trying the stack: these printed `onebudget: ValueError: Value out of range`."""
+    with pytest.raises(SystemExit) as exited:
+        cli.main(argv)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert says in err
+    assert "ValueError" not in err

@@ -3,8 +3,9 @@ what a refusal says, and a plain-text table."""
 
 from __future__ import annotations
 
+import argparse
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import grpc
@@ -12,17 +13,23 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
+from onebudget.shared.money import BASIS_POINTS_WHOLE, PENCE_MAX
+
 # Where a service listens: one decision, with the stack `onebudget up` started (its state file).
 from onebudget.shared.runtime.stack_state import DEFAULT_ADDRESSES, service_address
 
 __all__ = [
+    "BASIS_POINTS",
     "DEFAULT_ADDRESSES",
+    "PENCE",
     "RETRYING_CHANNEL_OPTIONS",
+    "YEAR",
     "error_details",
     "error_reason",
     "explain",
     "service_address",
     "table",
+    "whole_number",
 ]
 
 # gRPC's own retries (the channel's service config, gRFC A6) of a call the service could not
@@ -51,6 +58,30 @@ RETRYING_CHANNEL_OPTIONS = (
     ),
     ("grpc.enable_retries", 1),
 )
+
+
+def whole_number(low: int, high: int, what: str = "a whole number") -> Callable[[str], int]:
+    """An argparse `type` for a whole number from `low` to `high`: anything else is one line
+    naming the argument and the range (argparse.ArgumentTypeError), never a Python error such
+    as protobuf's "Value out of range" for an int64 field."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.replace("_", "").replace(",", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is not {what} from {low:,} to {high:,}")
+        return value
+
+    return parse
+
+
+# The CLIs' number arguments, bounded where the API's fields are (the service then judges the
+# value itself: a year it does not know, an amount a line cannot pay).
+YEAR = whole_number(0, 9_999, "a year")
+PENCE = whole_number(0, PENCE_MAX, "whole pence")
+BASIS_POINTS = whole_number(0, BASIS_POINTS_WHOLE, "basis points")
 
 
 def error_details(

@@ -21,7 +21,7 @@ import grpc
 
 from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.allocation.v1 import allocation_service_pb2_grpc as pb_grpc
-from onebudget.shared.client import explain, service_address, table
+from onebudget.shared.client import BASIS_POINTS, PENCE, YEAR, explain, service_address, table
 from onebudget.shared.money import BASIS_POINTS_WHOLE, format_pence
 
 CALL_TIMEOUT_S = 30.0
@@ -33,9 +33,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     commands = finance.add_subparsers(dest="finance_command", required=True, metavar="COMMAND")
     allocate = commands.add_parser("allocate", help="set a commissioner's allocation")
     allocate.add_argument("--commissioner", required=True, help="ODS code, e.g. 00L")
-    allocate.add_argument("--year", type=int, required=True, help="2026 = 2026-04-01..")
-    allocate.add_argument("--allocation-pence", type=int, required=True)
-    allocate.add_argument("--target-bp", type=int, required=True, help="PHB target, 500 = 5%%")
+    allocate.add_argument("--year", type=YEAR, required=True, help="2026 = 2026-04-01..")
+    allocate.add_argument("--allocation-pence", type=PENCE, required=True)
+    allocate.add_argument(
+        "--target-bp", type=BASIS_POINTS, required=True, help="PHB target, 500 = 5%%"
+    )
     allocate.add_argument(
         "--cohort",
         action="append",
@@ -51,11 +53,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     budgets.add_argument("--council", default="")
     budgets.add_argument("--person", default="")
     budgets.add_argument("--status", default="", choices=["", "DRAFT", "AGREED", "ENDED"])
-    budgets.add_argument("--year", type=int, default=0)
+    budgets.add_argument("--year", type=YEAR, default=0)
     budgets.set_defaults(func=_run(_budgets))
     close = commands.add_parser("close-year", help="close a financial year (after 31 March)")
     close.add_argument("--commissioner", required=True)
-    close.add_argument("--year", type=int, required=True)
+    close.add_argument("--year", type=YEAR, required=True)
     close.set_defaults(func=_run(_close_year))
 
 

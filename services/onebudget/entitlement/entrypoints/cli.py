@@ -15,7 +15,7 @@ import grpc
 from onebudget.entitlement.domain.model import Category
 from onebudget.entitlement.v1 import entitlement_service_pb2 as api
 from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as api_grpc
-from onebudget.shared.client import explain, service_address, table
+from onebudget.shared.client import explain, service_address, table, whole_number
 
 CALL_TIMEOUT_S = 10.0
 CATEGORIES = [c.value for c in Category]
@@ -44,7 +44,7 @@ def _add_people(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     listing = verbs.add_parser("list", help="list people")
     listing.add_argument("--commissioner", default="")
     listing.add_argument("--council", default="")
-    listing.add_argument("--page-size", type=int, default=50)
+    listing.add_argument("--page-size", type=whole_number(0, 1_000), default=50)
     listing.add_argument("--all", action="store_true", help="follow every page")
     listing.set_defaults(func=_call(_people_list))
 

@@ -18,7 +18,7 @@ from google.protobuf import json_format
 
 from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.payment.v1 import payment_service_pb2_grpc as api_grpc
-from onebudget.shared.client import explain, service_address
+from onebudget.shared.client import PENCE, explain, service_address
 from onebudget.shared.money import format_pence
 
 CALL_TIMEOUT_S = 30.0
@@ -111,7 +111,7 @@ def _payment_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--budget", required=True)
     parser.add_argument("--plan-line", required=True)
     parser.add_argument("--payee", required=True)
-    parser.add_argument("--amount-pence", type=int, required=True)
+    parser.add_argument("--amount-pence", type=PENCE, required=True)
     parser.add_argument("--period-start", default="", help="YYYY-MM-DD")
     parser.add_argument("--period-end", default="", help="YYYY-MM-DD")
     parser.add_argument("--reference", default="", help="the broker's reference")
@@ -129,7 +129,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     reserve.set_defaults(func=_run(_reserve))
     confirm = commands.add_parser("confirm", help="pay a reservation's actual amount")
     confirm.add_argument("--payment", required=True)
-    confirm.add_argument("--amount-pence", type=int, required=True)
+    confirm.add_argument("--amount-pence", type=PENCE, required=True)
     confirm.add_argument("--request-id", default="")
     confirm.set_defaults(func=_run(_confirm))
     cancel = commands.add_parser("cancel", help="cancel a reservation")

@@ -16,7 +16,7 @@ import grpc
 from onebudget.reporting.service_layer.mapping import cohort_label
 from onebudget.reporting.v1 import reporting_service_pb2 as api
 from onebudget.reporting.v1 import reporting_service_pb2_grpc as api_grpc
-from onebudget.shared.client import explain, service_address, table
+from onebudget.shared.client import YEAR, explain, service_address, table, whole_number
 from onebudget.shared.money import format_pence
 
 CALL_TIMEOUT_S = 30.0
@@ -46,9 +46,11 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
 
 def _commissioner_args(parser: argparse.ArgumentParser, *, quarter: bool) -> None:
     parser.add_argument("--commissioner", required=True, help="ODS code, e.g. 00L")
-    parser.add_argument("--year", type=int, required=True, help="financial year, e.g. 2026")
+    parser.add_argument("--year", type=YEAR, required=True, help="financial year, e.g. 2026")
     if quarter:
-        parser.add_argument("--quarter", type=int, default=0, help="1-4 (0: whole year)")
+        parser.add_argument(
+            "--quarter", type=whole_number(0, 4), default=0, help="1-4 (0: whole year)"
+        )
 
 
 DIFFERENCES_EXIT = 3  # `report reconcile` found differences (1 is a failed call)
