@@ -98,12 +98,19 @@ def _plan_line(line: Row, use: tuple[int, int]) -> pb.PlanLine:
 
 
 def _stream(
-    budget: Row, column: str, code: str, account_id: uuid.UUID, b: Balance, spent: int
+    budget: Row,
+    column: str,
+    code: str,
+    account_id: uuid.UUID,
+    b: Balance,
+    spent: int,
+    returned: int,
 ) -> Any:
     """One stream of a budget. `spent` is net of payee returns and repayments (the ledger's
-    `spent_by_account`), as each plan line's spent is; `returned_pence` is what went back to the
-    funder on a cut or an end."""
-    returned = budget[f"returned_{column}_pence"]
+    `spent_by_account`), as each plan line's spent is; `returned` is what went back to the
+    stream's funders in the ledger (`budget_funding`): on a cut or an end, and what payment sent
+    on after the end (a hold released, a reclaim received), so agreed = spent + reserved +
+    available + returned holds whichever service moved the money."""
     return pb.BudgetStream(
         funding_stream=code,
         account_id=str(account_id),
@@ -127,8 +134,13 @@ async def budget_message(conn: asyncpg.Connection, budget: Row) -> pb.Budget:
     )
     columns = {s: (c, code) for s, c, code in _STREAM_COLUMNS}
     spent = await ledger_reads.spent_by_account(conn, [a for _, a in accounts])
+    returned: dict[uuid.UUID, int] = {}
+    for move in await ledger_reads.budget_funding(conn, [a for _, a in accounts]):
+        account = move.budget_account_id
+        returned[account] = returned.get(account, 0) + move.returned_pence
     streams = [
-        _stream(budget, columns[s][0], columns[s][1], a, records[a], spent[a]) for s, a in accounts
+        _stream(budget, columns[s][0], columns[s][1], a, records[a], spent[a], returned.get(a, 0))
+        for s, a in accounts
     ]
     message = pb.Budget(
         budget_id=str(budget["budget_id"]),
