@@ -60,8 +60,11 @@ async def test_report_commands_print_tables_and_write_the_return(
         == 0
     )
     assert target.read_text().startswith("ODS_CODE,FINANCIAL_YEAR,QUARTER")
-    assert await asyncio.to_thread(main, ["report", "summary", *common, "--quarter", "7"]) == 1
-    assert "INVALID_ARGUMENT" in capsys.readouterr().err
+    # A quarter that is not 0-4 is refused by the command itself, one line naming it.
+    with pytest.raises(SystemExit) as refused:
+        await asyncio.to_thread(main, ["report", "summary", *common, "--quarter", "7"])
+    assert refused.value.code == 2
+    assert "argument --quarter: 7 is not a whole number from 0 to 4" in capsys.readouterr().err
     # A read model that no longer agrees with the ledger: reconcile prints the difference and
     # exits non-zero, so a scheduled check cannot take it for a clean run (it exited 0).
     await pool_of(stack.reporting).execute(

@@ -261,9 +261,11 @@ async def _budget(
 
 
 async def _model_agreed(stack: Stack, budget_ids: list[str], reclaimed: int) -> int:
-    """NHS money in budgets as allocation itself states it (no cuts here: returned = at end),
-    less the NHS money received reclaims sent back to the funders (payment's answers)."""
-    total = -reclaimed
+    """NHS money in budgets as allocation itself states it: agreed less what went back to the
+    funders, which allocation reads from the ledger (the end's sweep, and the NHS money received
+    reclaims sent on, `reclaimed`, payment's answers: so never subtracted twice)."""
+    assert reclaimed >= 0
+    total = 0
     for budget_id in budget_ids:
         b = await stack.alloc.GetBudget(al.GetBudgetRequest(budget_id=budget_id))
         nhs = next(s for s in b.streams if s.funding_stream == al.FUNDING_STREAM_NHS)
@@ -321,6 +323,28 @@ async def _replay_shuffled(shadow: asyncpg.Pool, envelopes: list[bytes], seed: i
                 "lines": [(1000, (10000, 0, 0), 1)],
                 "agreed_month": 0,
                 "raise": None,
+                "end": False,
+                "payments": [(1, 0, 10)],
+            }
+        ],
+    },
+    seed=0,
+)
+# And in any delivery order: a reclaim applied before the budget event that says which
+# ring-fence funded it (the return's cohort is read with the figures, not when applied).
+@example(
+    scenario={
+        "allocation": 8_961_314,
+        "target_bp": 50,
+        "mh_bp": 10,
+        "budgets": [
+            {
+                "cohort": 7,
+                "child": False,
+                "nhs_only": False,
+                "lines": [(1000, (10000, 0, 0), 1)],
+                "agreed_month": 0,
+                "raise": [(1000, (10000, 0, 0), 1), (42483, (10000, 0, 0), 1)],
                 "end": False,
                 "payments": [(1, 0, 10)],
             }

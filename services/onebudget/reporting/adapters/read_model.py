@@ -211,20 +211,6 @@ async def put_payment_move(conn: asyncpg.Connection, key: str, kind: str, m: Mov
     )
 
 
-async def nhs_funding_cohort(
-    conn: asyncpg.Connection, budget_id: str, account_id: str
-) -> str | None:
-    """The cohort under which `account_id` (a ring-fence) funded the budget, as its budget
-    events named it ("" for the general ring-fence), or None when it never did."""
-    cohort: str | None = await conn.fetchval(
-        "SELECT cohort FROM reporting.nhs_funding"
-        " WHERE budget_id = $1 AND account_id = $2 AND ring_fence LIMIT 1",
-        uuid.UUID(budget_id),
-        uuid.UUID(account_id),
-    )
-    return cohort
-
-
 async def put_nhs_funding_return(
     conn: asyncpg.Connection, key: str, draws: Sequence[NhsDraw], accounts: Sequence[str]
 ) -> None:
@@ -432,8 +418,15 @@ async def _nhs_draws(conn: asyncpg.Connection, ids: list[uuid.UUID]) -> list[Nhs
         "SELECT budget_id, on_date, ring_fence, cohort, pence FROM reporting.nhs_funding"
         " WHERE budget_id = ANY($1::uuid[])"
         " UNION ALL"
-        " SELECT budget_id, on_date, ring_fence, cohort, pence FROM reporting.nhs_funding_returns"
-        " WHERE budget_id = ANY($1::uuid[])",
+        # A return names its ring-fence by account; its cohort is the one under which that
+        # account funded the budget, read now (not when the return was applied: events may
+        # arrive in any order, the budget's own after the return's).
+        " SELECT r.budget_id, r.on_date, r.ring_fence,"
+        "  CASE WHEN r.ring_fence THEN (SELECT f.cohort FROM reporting.nhs_funding f"
+        "   WHERE f.budget_id = r.budget_id AND f.account_id = r.account_id AND f.ring_fence"
+        "   LIMIT 1) ELSE '' END,"
+        "  r.pence FROM reporting.nhs_funding_returns r"
+        " WHERE r.budget_id = ANY($1::uuid[])",
         ids,
     )
     return [

@@ -293,14 +293,13 @@ async def _to_funders(
     for r in returns:
         if r.funding_stream != "NHS" or not r.amount_pence:
             continue
-        cohort: str | None
         if r.passed_on_to_account_id or r.account_kind != "ring_fence":
             # A closed year's ring-fence passed it on: it rests in the general allocation.
-            account, ring_fence, cohort = r.passed_on_to_account_id or r.account_id, False, ""
+            account, ring_fence = r.passed_on_to_account_id or r.account_id, False
         else:
             account, ring_fence = r.account_id, True
-            cohort = await read_model.nhs_funding_cohort(conn, move.budget_id, account)
-        draws.append(NhsDraw(move.budget_id, move.on, ring_fence, cohort, -r.amount_pence))
+        # The ring-fence's cohort is read with the figures (read_model._nhs_draws), by account.
+        draws.append(NhsDraw(move.budget_id, move.on, ring_fence, "", -r.amount_pence))
         accounts.append(account)
     if draws:
         await read_model.put_nhs_funding_return(conn, key, draws, accounts)
