@@ -22,7 +22,6 @@ from onebudget.payment.domain.model import (
     Payee,
     PayeeKind,
     PaymentAsk,
-    PlanLine,
     check_payment,
     decide_payments,
     payee_for_option,
@@ -31,14 +30,20 @@ from onebudget.payment.domain.model import (
     stopped_refusal,
 )
 from onebudget.shared.errors import DomainError
+from tests.unit.test_payment_refusal_details import (
+    BUDGET,
+    CLIENT,
+    COUNCIL,
+    LINE,
+    NHS,
+    PAYEE,
+    PERSON,
+    _line,
+)
+from tests.unit.test_payment_refusal_details import _budget as _any_budget
 
 TODAY = date(2026, 6, 1)
-BUDGET = uuid.UUID("00000000-0000-4000-8000-0000000000b1")
-LINE = uuid.UUID("00000000-0000-4000-8000-0000000000c1")
-PAYEE = uuid.UUID("00000000-0000-4000-8000-0000000000d1")
-PERSON = uuid.UUID("00000000-0000-4000-8000-0000000000e1")
 OTHER = uuid.UUID("00000000-0000-4000-8000-0000000000e2")
-NHS, COUNCIL, CLIENT = (uuid.UUID(f"00000000-0000-4000-8000-0000000000a{k}") for k in (1, 2, 3))
 
 PERSON_STOPPED = "payments to this person have stopped (death or consent withdrawn)"
 BUDGET_STOPPED = "payments against this budget are stopped (ineligibility, misuse or fraud: reg 17)"
@@ -49,37 +54,9 @@ ANOTHER = "a direct-payment account holds one person's direct payment only"
 
 
 def _budget(**changes: object) -> Budget:
-    fields: dict[str, object] = {
-        "budget_id": BUDGET,
-        "person_id": PERSON,
-        "commissioner_ods_code": "QNQ",
-        "council_gss_code": "E10000015",
-        "state": "AGREED",
-        "start_date": date(2026, 4, 1),
-        "end_date": date(2027, 3, 31),
-        "accounts": (NHS, COUNCIL, CLIENT),
-    }
-    fields.update(changes)
-    return Budget(**fields)  # type: ignore[arg-type]
-
-
-def _line(**changes: object) -> PlanLine:
-    fields: dict[str, object] = {
-        "plan_line_id": LINE,
-        "budget_id": BUDGET,
-        "category": "personal_care",
-        "cost_pence": 1_000,
-        "basis_points": (6000, 4000, 0),
-        "management_option": "NOTIONAL",
-        "allowed_payee_id": None,
-        "allowed_payee_kind": "",
-        "agreed": True,
-        "removed": False,
-        "committed_pence": 0,
-        "committed_parts": (0, 0, 0),
-    }
-    fields.update(changes)
-    return PlanLine(**fields)  # type: ignore[arg-type]
+    """The budget of test_payment_refusal_details, held by PERSON (a direct-payment account's
+    holder is checked against it)."""
+    return _any_budget(**{"person_id": PERSON, **changes})
 
 
 PROVIDER = Payee(PAYEE, PayeeKind.PROVIDER, False, False)
