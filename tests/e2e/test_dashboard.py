@@ -12,7 +12,6 @@ from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 
-import grpc
 import pytest
 
 from onebudget.allocation.entrypoints.app import SPEC as ALLOCATION
@@ -24,6 +23,7 @@ from onebudget.reporting.entrypoints.app import SPEC as REPORTING
 from onebudget.reporting.entrypoints.dashboard import serve
 from onebudget.reporting.v1 import reporting_service_pb2 as rp
 from onebudget.reporting.v1 import reporting_service_pb2_grpc as rp_grpc
+from onebudget.shared.channels import open_channel
 from onebudget.shared.runtime.ports import free_port
 from tests.conftest import StartService
 
@@ -97,7 +97,7 @@ def caught_up_summary(
 ) -> rp.CommissionerSummary:
     """Once the reports count every budget and reconcile with the ledger: the summary. (Sync
     gRPC, so it runs in a thread: the services answer on the test's event loop.)"""
-    with grpc.insecure_channel(address) as channel:
+    with open_channel(address) as channel:
         stub = rp_grpc.ReportingServiceStub(channel)  # type: ignore[no-untyped-call]
         assert wait_reconciled(stub, commissioner, year, budgets)
         summary: rp.CommissionerSummary = stub.GetCommissionerSummary(

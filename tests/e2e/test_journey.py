@@ -37,6 +37,7 @@ from onebudget.payment.v1 import payment_service_pb2_grpc as pay_grpc
 from onebudget.reporting.entrypoints.app import SPEC as REPORTING
 from onebudget.reporting.v1 import reporting_service_pb2 as rp
 from onebudget.reporting.v1 import reporting_service_pb2_grpc as rp_grpc
+from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.client import error_reason
 from onebudget.shared.server import ServiceHost
 from tests.conftest import StartService
@@ -70,7 +71,7 @@ async def eventually(probe: Callable[[], Awaitable[T | None]], what: str) -> T:
 class Journey:
     def __init__(self, hosts: dict[str, ServiceHost]) -> None:
         self.hosts = hosts
-        self.channels = {n: grpc.aio.insecure_channel(h.address) for n, h in hosts.items()}
+        self.channels = {n: open_aio_channel(h.address) for n, h in hosts.items()}
         c = self.channels
         self.ent = en_grpc.EntitlementServiceStub(c["entitlement"])  # type: ignore[no-untyped-call]
         self.alloc = al_grpc.AllocationServiceStub(c["allocation"])  # type: ignore[no-untyped-call]

@@ -23,6 +23,7 @@ from onebudget.events.v1 import entitlement_pb2 as ent
 from onebudget.events.v1.envelope_pb2 import EventEnvelope
 from onebudget.ledger import store
 from onebudget.ledger.domain import Account, FundingStream, Transfer
+from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.outbox import new_event
 from onebudget.shared.server import ServiceHost
 from tests.conftest import StartService
@@ -42,7 +43,7 @@ async def host(start_service: StartService) -> ServiceHost:
 
 @pytest.fixture
 async def stub(host: ServiceHost) -> AsyncIterator[pb_grpc.AllocationServiceStub]:
-    async with grpc.aio.insecure_channel(host.address) as channel:
+    async with open_aio_channel(host.address) as channel:
         yield pb_grpc.AllocationServiceStub(channel)  # type: ignore[no-untyped-call]
 
 
@@ -421,7 +422,7 @@ async def test_the_one_setting_refuses_at_planning_and_at_agreement(
     """ONEBUDGET_EXCLUDED_CATEGORIES replaces the default list; a line planned before the policy
     excluded its category is refused when the plan is agreed, and no money moves."""
     first = await start_service(SPEC)
-    async with grpc.aio.insecure_channel(first.address) as channel:
+    async with open_aio_channel(first.address) as channel:
         stub = pb_grpc.AllocationServiceStub(channel)  # type: ignore[no-untyped-call]
         await setup_funders(stub)
         pool = pool_of(first)
@@ -429,7 +430,7 @@ async def test_the_one_setting_refuses_at_planning_and_at_agreement(
         await add(stub, budget.budget_id, line(), line(category="lottery_tickets"))
     monkeypatch.setenv("ONEBUDGET_EXCLUDED_CATEGORIES", "lottery_tickets, alcohol")
     second = await start_service(SPEC)
-    async with grpc.aio.insecure_channel(second.address) as channel:
+    async with open_aio_channel(second.address) as channel:
         stub = pb_grpc.AllocationServiceStub(channel)  # type: ignore[no-untyped-call]
         before, events = await money_snapshot(pool), await outbox_count(pool)
         metadata = await _excluded(

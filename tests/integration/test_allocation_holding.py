@@ -15,6 +15,7 @@ import pytest
 from onebudget.allocation.entrypoints.app import SPEC
 from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.allocation.v1 import allocation_service_pb2_grpc as pb_grpc
+from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.clock import SYSTEM_CLOCK
 from onebudget.shared.server import ServiceHost
 from tests.conftest import StartService
@@ -38,7 +39,7 @@ async def host(start_service: StartService) -> ServiceHost:
 
 @pytest.fixture
 async def stub(host: ServiceHost) -> AsyncIterator[pb_grpc.AllocationServiceStub]:
-    async with grpc.aio.insecure_channel(host.address) as channel:
+    async with open_aio_channel(host.address) as channel:
         yield pb_grpc.AllocationServiceStub(channel)  # type: ignore[no-untyped-call]
 
 

@@ -27,6 +27,7 @@ from onebudget.allocation.entrypoints.app import SPEC as ALLOCATION
 from onebudget.entitlement.entrypoints.app import SPEC as ENTITLEMENT
 from onebudget.payment.entrypoints.app import SPEC as PAYMENT
 from onebudget.reporting.entrypoints.app import SPEC as REPORTING
+from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.grpc_edge import STATUS_DETAILS_KEY
 from onebudget.shared.server import ServiceHost
 from tests.conftest import StartService
@@ -149,7 +150,7 @@ async def four(start_service: StartService) -> AsyncIterator[dict[str, Any]]:
     hosts: dict[str, ServiceHost] = {}
     for schema, (_name, spec) in SERVICES.items():
         hosts[schema] = await start_service(spec)
-    channels = {s: grpc.aio.insecure_channel(h.address) for s, h in hosts.items()}
+    channels = {s: open_aio_channel(h.address) for s, h in hosts.items()}
     runtime = hosts["payment"].runtime
     assert runtime is not None
     yield {"channels": channels, "pool": runtime.pool}

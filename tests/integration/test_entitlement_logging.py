@@ -15,6 +15,7 @@ import pytest
 
 from onebudget.entitlement.v1 import entitlement_service_pb2 as api
 from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as api_grpc
+from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.runtime.ports import free_port
 from onebudget.shared.stack import wait_serving
 from tests.integration.test_entitlement_support import new_nhs_number
@@ -24,7 +25,7 @@ FAMILY = "Quartermaine"
 
 
 async def _traffic(address: str, nhs: str) -> None:
-    async with grpc.aio.insecure_channel(address) as channel:
+    async with open_aio_channel(address) as channel:
         stub = api_grpc.EntitlementServiceStub(channel)  # type: ignore[no-untyped-call]
         request = api.RegisterPersonRequest(
             request_id=str(uuid.uuid4()),

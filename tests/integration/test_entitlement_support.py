@@ -23,6 +23,7 @@ from onebudget.entitlement.entrypoints.app import SPEC
 from onebudget.entitlement.v1 import entitlement_service_pb2 as api
 from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as api_grpc
 from onebudget.events.v1 import envelope_pb2
+from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.identifiers import nhs_check_digit
 from onebudget.shared.server import ServiceHost
 from tests.conftest import StartService
@@ -129,7 +130,7 @@ async def entitlement(start_service: StartService, nats_url: str) -> AsyncIterat
     host = await start_service(SPEC)
     nc = await nats.connect(nats_url)
     try:
-        async with grpc.aio.insecure_channel(host.address) as channel:
+        async with open_aio_channel(host.address) as channel:
             stub = api_grpc.EntitlementServiceStub(channel)  # type: ignore[no-untyped-call]
             ent = Ent(host, stub, nc)
             js = nc.jetstream()

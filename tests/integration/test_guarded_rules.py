@@ -24,6 +24,7 @@ from onebudget.payment.entrypoints.app import SPEC as PAYMENT
 from onebudget.payment.entrypoints.consumers import on_entitlement_event
 from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.payment.v1 import payment_service_pb2_grpc as api_grpc
+from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.outbox import new_event
 from onebudget.shared.server import ServiceHost
 from tests.conftest import StartService
@@ -157,7 +158,7 @@ async def alloc_host(start_service: StartService) -> ServiceHost:
 
 @pytest.fixture
 async def alloc(alloc_host: ServiceHost) -> AsyncIterator[pb_grpc.AllocationServiceStub]:
-    async with grpc.aio.insecure_channel(alloc_host.address) as channel:
+    async with open_aio_channel(alloc_host.address) as channel:
         yield pb_grpc.AllocationServiceStub(channel)  # type: ignore[no-untyped-call]
 
 

@@ -14,6 +14,7 @@ import pytest
 from onebudget.entitlement.entrypoints.app import SPEC
 from onebudget.entitlement.v1 import entitlement_service_pb2 as api
 from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as api_grpc
+from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.runtime.ports import free_port
 from tests.conftest import StartService
 from tests.integration.test_entitlement_support import new_nhs_number, rid
@@ -46,7 +47,7 @@ async def test_a_call_shows_in_the_metrics(start_service: StartService) -> None:
     before = await asyncio.to_thread(_scrape, port)
     ok = {"service": "entitlement", "method": METHOD, "code": "OK"}
     bad = {"service": "entitlement", "method": METHOD, "code": "INVALID_ARGUMENT"}
-    async with grpc.aio.insecure_channel(host.address) as channel:
+    async with open_aio_channel(host.address) as channel:
         stub = api_grpc.EntitlementServiceStub(channel)  # type: ignore[no-untyped-call]
         await stub.RegisterPerson(
             api.RegisterPersonRequest(

@@ -19,6 +19,7 @@ from onebudget.ledger import Account, FundingStream, Transfer
 from onebudget.payment.service_layer import read_model
 from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.payment.v1 import payment_service_pb2_grpc as api_grpc
+from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.server import ServiceHost
 
 STREAMS = (FundingStream.NHS, FundingStream.COUNCIL, FundingStream.CLIENT)
@@ -131,7 +132,7 @@ async def outbox(conn: asyncpg.Connection) -> list[Any]:
 
 
 def stub(host: ServiceHost) -> tuple[grpc.aio.Channel, api_grpc.PaymentServiceStub]:
-    channel = grpc.aio.insecure_channel(host.address)
+    channel = open_aio_channel(host.address)
     return channel, api_grpc.PaymentServiceStub(channel)  # type: ignore[no-untyped-call]
 
 

@@ -23,6 +23,7 @@ from onebudget.payment.entrypoints.app import SPEC as PAYMENT
 from onebudget.payment.v1 import payment_service_pb2
 from onebudget.reporting.entrypoints.app import SPEC as REPORTING
 from onebudget.reporting.v1 import reporting_service_pb2
+from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.errors import Violations
 from onebudget.shared.money import PENCE_MAX
 from onebudget.shared.server import ServiceSpec
@@ -148,7 +149,7 @@ async def test_every_amount_over_the_bound_is_refused_naming_its_field(
         hosts[spec.name] = await start_service(spec)
     refused = []
     for f in FIELDS:
-        async with grpc.aio.insecure_channel(hosts[f.spec.name].address) as channel:
+        async with open_aio_channel(hosts[f.spec.name].address) as channel:
             for value in OVER_BOUND:
                 code, fields = await _call(channel, f, value)
                 if code != INVALID_ARGUMENT or f.name not in fields:

@@ -20,6 +20,7 @@ from onebudget.reporting.entrypoints.grpc_servicer import READ_LAG_KEY
 from onebudget.reporting.v1 import reporting_service_pb2 as api
 from onebudget.reporting.v1 import reporting_service_pb2_grpc as api_grpc
 from onebudget.shared import db
+from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.runtime.infra import LocalInfra, project_state_dir
 from onebudget.shared.runtime.postgres import LocalPostgres
 from tests.conftest import StartService
@@ -62,7 +63,7 @@ async def test_reports_come_from_the_replica_and_reconcile(
     assert reporting.runtime is not None
     assert await reporting.runtime.reads.fetchval("SELECT pg_is_in_recovery()") is True
     assert await reporting.runtime.pool.fetchval("SELECT pg_is_in_recovery()") is False
-    channels = [grpc.aio.insecure_channel(h.address) for h in (allocation, reporting)]
+    channels = [open_aio_channel(h.address) for h in (allocation, reporting)]
     stack = Stack(
         allocation=allocation,
         payment=None,

@@ -30,6 +30,7 @@ from onebudget.reporting.entrypoints.app import SPEC as REPORTING
 from onebudget.reporting.entrypoints.consumers import DURABLES
 from onebudget.reporting.v1 import reporting_service_pb2 as api
 from onebudget.reporting.v1 import reporting_service_pb2_grpc as api_grpc
+from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.outbox import new_event
 from onebudget.shared.server import ServiceHost
 from tests.conftest import StartService
@@ -78,7 +79,7 @@ class Stack:
 
 
 def _channel(stack_channels: list[grpc.aio.Channel], host: ServiceHost) -> grpc.aio.Channel:
-    channel = grpc.aio.insecure_channel(host.address)
+    channel = open_aio_channel(host.address)
     stack_channels.append(channel)
     return channel
 

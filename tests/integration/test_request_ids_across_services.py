@@ -23,6 +23,7 @@ from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as en_grpc
 from onebudget.reporting.entrypoints.app import SPEC as REPORTING
 from onebudget.reporting.v1 import reporting_service_pb2 as rp
 from onebudget.reporting.v1 import reporting_service_pb2_grpc as rp_grpc
+from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.server import ServiceHost
 from tests.conftest import StartService
 from tests.integration.test_entitlement_support import new_nhs_number
@@ -77,7 +78,7 @@ def person(request_id: str, nhs: str, given: str = "Ada") -> en.RegisterPersonRe
 
 async def test_entitlement(start_service: StartService) -> None:
     host = await start_service(ENTITLEMENT)
-    async with grpc.aio.insecure_channel(host.address) as channel:
+    async with open_aio_channel(host.address) as channel:
         s = en_grpc.EntitlementServiceStub(channel)  # type: ignore[no-untyped-call]
         rid = str(uuid.uuid4())
         first = await s.RegisterPerson(person(rid, new_nhs_number()))
@@ -132,7 +133,7 @@ async def test_entitlement(start_service: StartService) -> None:
 
 async def test_allocation(start_service: StartService) -> None:
     host = await start_service(ALLOCATION)
-    async with grpc.aio.insecure_channel(host.address) as channel:
+    async with open_aio_channel(host.address) as channel:
         s = al_grpc.AllocationServiceStub(channel)  # type: ignore[no-untyped-call]
         rid = str(uuid.uuid4())
         ods, gss = new_ods(), new_gss()
@@ -182,7 +183,7 @@ async def test_reporting(start_service: StartService) -> None:
     (one after the other: two rebuilds at once can leave a reporting consumer task that does
     not stop, a race in ConsumerGroup.paused outside this test's subject)."""
     host = await start_service(REPORTING)
-    async with grpc.aio.insecure_channel(host.address) as channel:
+    async with open_aio_channel(host.address) as channel:
         s = rp_grpc.ReportingServiceStub(channel)  # type: ignore[no-untyped-call]
         rid = str(uuid.uuid4())
         answers = [

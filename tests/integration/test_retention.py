@@ -29,6 +29,7 @@ from onebudget.reporting.entrypoints.app import SPEC as REPORTING
 from onebudget.reporting.v1 import reporting_service_pb2 as rep
 from onebudget.reporting.v1 import reporting_service_pb2_grpc as rep_grpc
 from onebudget.shared import bus, db
+from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.clock import SYSTEM_CLOCK
 from onebudget.shared.plumbing import plumbing_migrations
 from onebudget.shared.pruning import prune
@@ -189,7 +190,7 @@ async def own_infra() -> AsyncIterator[LocalInfra]:
 
 
 async def _rebuild(host: ServiceHost) -> rep.RebuildReadModelResponse:
-    async with grpc.aio.insecure_channel(host.address) as channel:
+    async with open_aio_channel(host.address) as channel:
         stub_ = rep_grpc.ReportingServiceStub(channel)  # type: ignore[no-untyped-call]
         answer: rep.RebuildReadModelResponse = await stub_.RebuildReadModel(
             rep.RebuildReadModelRequest(request_id=str(uuid.uuid4()))

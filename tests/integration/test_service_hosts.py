@@ -17,6 +17,7 @@ from onebudget.allocation.entrypoints.app import SPEC as ALLOCATION
 from onebudget.entitlement.entrypoints.app import SPEC as ENTITLEMENT
 from onebudget.payment.entrypoints.app import SPEC as PAYMENT
 from onebudget.reporting.entrypoints.app import SPEC as REPORTING
+from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.runtime.ports import free_port
 from onebudget.shared.server import ServiceSpec
 from onebudget.shared.stack import wait_serving
@@ -26,14 +27,14 @@ SPECS = [ENTITLEMENT, ALLOCATION, PAYMENT, REPORTING]
 
 
 async def _health(address: str) -> int:
-    async with grpc.aio.insecure_channel(address) as channel:
+    async with open_aio_channel(address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=5)
         return int(reply.status)
 
 
 async def _reflected_services(address: str) -> set[str]:
-    async with grpc.aio.insecure_channel(address) as channel:
+    async with open_aio_channel(address) as channel:
         stub = reflection_pb2_grpc.ServerReflectionStub(channel)
         request = reflection_pb2.ServerReflectionRequest(list_services="")
         async for reply in stub.ServerReflectionInfo(iter([request])):

@@ -42,6 +42,7 @@ from onebudget.payment.entrypoints.app import SPEC
 from onebudget.payment.service_layer.scheduler import run_due_instalments
 from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.payment.v1 import payment_service_pb2_grpc as api_grpc
+from onebudget.shared.channels import open_channel
 from onebudget.shared.clock import SYSTEM_CLOCK, FixedClock
 from onebudget.shared.money import next_parts, split_by_basis_points, split_largest_remainder
 from onebudget.shared.server import ServiceHost
@@ -75,7 +76,7 @@ class Service:
         )
         self.host = ServiceHost(SPEC, config)
         self.run(self.host.start())
-        self.channel = grpc.insecure_channel(self.host.address)
+        self.channel = open_channel(self.host.address)
         self.stub = api_grpc.PaymentServiceStub(self.channel)  # type: ignore[no-untyped-call]
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:

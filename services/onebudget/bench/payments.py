@@ -30,6 +30,7 @@ from typing import Any
 import asyncpg
 
 from onebudget.shared import db
+from onebudget.shared.channels import open_aio_channel
 
 BUDGETS = 1_000
 DURATION_S = float(os.environ.get("ONEBUDGET_BENCH_DURATION_S", "10"))
@@ -67,7 +68,7 @@ async def _client(address: str, plan_file: str, mode: str, in_flight: int, secon
             broker_reference="BENCH",
         )
 
-    async with grpc.aio.insecure_channel(address) as channel:
+    async with open_aio_channel(address) as channel:
         stub = api_grpc.PaymentServiceStub(channel)  # type: ignore[no-untyped-call]
         stop_at = time.perf_counter() + seconds
         counter = iter(range(10**12))
@@ -224,12 +225,11 @@ async def _setup(url: str, nats_url: str) -> tuple[Any, dict[str, Any]]:
 
 
 async def _payee(host: Any) -> str:
-    import grpc
 
     from onebudget.payment.v1 import payment_service_pb2 as api
     from onebudget.payment.v1 import payment_service_pb2_grpc as api_grpc
 
-    async with grpc.aio.insecure_channel(host.address) as channel:
+    async with open_aio_channel(host.address) as channel:
         stub = api_grpc.PaymentServiceStub(channel)  # type: ignore[no-untyped-call]
         payee = await stub.RegisterPayee(
             api.RegisterPayeeRequest(

@@ -38,6 +38,7 @@ from onebudget.payment.v1 import payment_service_pb2_grpc as pay_grpc
 from onebudget.reporting.v1 import reporting_service_pb2 as rpt
 from onebudget.reporting.v1 import reporting_service_pb2_grpc as rpt_grpc
 from onebudget.shared import bus
+from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.clock import SYSTEM_CLOCK
 from onebudget.shared.runtime.infra import project_state_dir
 from onebudget.shared.stack import Stack, wait_serving
@@ -206,7 +207,7 @@ async def _set_up(stack: Stack, people: int) -> tuple[list[tuple[str, str]], str
     ]
     if not targets:
         raise RuntimeError("the synthetic world has no provider plan line to pay")
-    async with grpc.aio.insecure_channel(stack.addresses["payment"]) as channel:
+    async with open_aio_channel(stack.addresses["payment"]) as channel:
         stub = pay_grpc.PaymentServiceStub(channel)  # type: ignore[no-untyped-call]
         payee = await stub.RegisterPayee(
             pay.RegisterPayeeRequest(
@@ -263,7 +264,7 @@ async def _reconciled(stack: Stack) -> bool:
     commissioner = synthetic.COMMISSIONER[0]
     year = synthetic.financial_year_of(SYSTEM_CLOCK.today())
     deadline = time.monotonic() + SETTLE_TIMEOUT_S
-    async with grpc.aio.insecure_channel(stack.addresses["reporting"]) as channel:
+    async with open_aio_channel(stack.addresses["reporting"]) as channel:
         stub = rpt_grpc.ReportingServiceStub(channel)  # type: ignore[no-untyped-call]
         while time.monotonic() < deadline:
             try:
@@ -292,7 +293,7 @@ async def run_chaos(
         assert infra is not None
         assert infra.postgres is not None
         targets, payee_id = await _set_up(stack, people)
-        async with grpc.aio.insecure_channel(stack.addresses["payment"]) as channel:
+        async with open_aio_channel(stack.addresses["payment"]) as channel:
             stub = pay_grpc.PaymentServiceStub(channel)  # type: ignore[no-untyped-call]
             load = _Load(stub, targets, payee_id, report)
             brokers = [asyncio.create_task(load.broker(n)) for n in range(in_flight)]

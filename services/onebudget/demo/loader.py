@@ -28,6 +28,7 @@ from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as ent_grpc
 from onebudget.payment.domain import schedules
 from onebudget.payment.v1 import payment_service_pb2 as pay
 from onebudget.payment.v1 import payment_service_pb2_grpc as pay_grpc
+from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.client import RETRYING_CHANNEL_OPTIONS, error_reason
 
 T = TypeVar("T")
@@ -404,7 +405,7 @@ async def load(addresses: Mapping[str, str], *, people_count: int, today: date) 
     year = synthetic.financial_year_of(today)
     # A service restarted by `up` mid-load (or a database blip) is retried, not fatal.
     channels = {
-        name: grpc.aio.insecure_channel(address, options=RETRYING_CHANNEL_OPTIONS)
+        name: open_aio_channel(address, options=RETRYING_CHANNEL_OPTIONS)
         for name, address in addresses.items()
     }
     try:

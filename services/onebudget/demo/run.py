@@ -12,6 +12,7 @@ from onebudget.demo import loader, synthetic
 from onebudget.reporting.entrypoints.cli import summary_text, target_text
 from onebudget.reporting.v1 import reporting_service_pb2 as rpt
 from onebudget.reporting.v1 import reporting_service_pb2_grpc as rpt_grpc
+from onebudget.shared.channels import open_channel
 from onebudget.shared.client import explain
 from onebudget.shared.clock import SYSTEM_CLOCK
 
@@ -33,7 +34,7 @@ def load_and_report(addresses: Mapping[str, str], *, people_count: int) -> None:
         flush=True,
     )
     commissioner, year = synthetic.COMMISSIONER[0], synthetic.financial_year_of(today)
-    with grpc.insecure_channel(addresses["reporting"]) as channel:
+    with open_channel(addresses["reporting"]) as channel:
         stub = rpt_grpc.ReportingServiceStub(channel)  # type: ignore[no-untyped-call]
         reconciled = wait_reconciled(stub, commissioner, year, len(loaded.budgets))
         state = "reconciled with the ledger" if reconciled else "NOT yet reconciled"

@@ -13,6 +13,7 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
+from onebudget.shared.channels import open_channel
 from onebudget.shared.money import BASIS_POINTS_WHOLE, PENCE_MAX
 
 # Where a service listens: one decision, with the stack `onebudget up` started (its state file).
@@ -142,7 +143,7 @@ def health_of(address: str, timeout_s: float = 3.0) -> tuple[str, list[str]]:
     """A service's health (grpc.health.v1): its overall status name (SERVING, NOT_SERVING, or
     UNREACHABLE when it does not answer) and the names of its parts that are NOT_SERVING (a
     relay, a consumer, a batch worker, the scheduler, `nats`; shared/server.py)."""
-    with grpc.insecure_channel(address) as channel:
+    with open_channel(address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         try:
             overall = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout_s)

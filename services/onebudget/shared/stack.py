@@ -24,6 +24,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from onebudget.shared.channels import open_channel
 from onebudget.shared.runtime.infra import LocalInfra, project_state_dir, stop_child
 from onebudget.shared.runtime.ports import free_port
 from onebudget.shared.runtime.stack_state import (
@@ -76,7 +77,7 @@ def _port_or_free(preferred: int) -> int:
 def wait_serving(address: str, timeout_s: float = READY_TIMEOUT_S) -> None:
     """Block until the standard gRPC health check answers SERVING."""
     deadline = time.monotonic() + timeout_s
-    with grpc.insecure_channel(address) as channel:
+    with open_channel(address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
             try:
@@ -285,7 +286,7 @@ class Stack:
 
 def health_of(address: str, timeout_s: float = 2.0) -> str:
     """The standard health check's answer (SERVING, NOT_SERVING ...) or UNREACHABLE."""
-    with grpc.insecure_channel(address) as channel:
+    with open_channel(address) as channel:
         try:
             reply = health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(), timeout=timeout_s

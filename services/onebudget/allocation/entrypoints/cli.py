@@ -21,6 +21,7 @@ import grpc
 
 from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.allocation.v1 import allocation_service_pb2_grpc as pb_grpc
+from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.client import BASIS_POINTS, PENCE, YEAR, explain, service_address, table
 from onebudget.shared.money import BASIS_POINTS_WHOLE, format_pence
 
@@ -77,7 +78,7 @@ def _run(command: Command) -> Callable[[argparse.Namespace], int]:
 
 
 async def _with_stub(command: Command, args: argparse.Namespace) -> str:
-    async with grpc.aio.insecure_channel(service_address("allocation")) as channel:
+    async with open_aio_channel(service_address("allocation")) as channel:
         stub = pb_grpc.AllocationServiceStub(channel)  # type: ignore[no-untyped-call]
         return await command(stub, args)
 

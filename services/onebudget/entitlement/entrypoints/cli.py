@@ -15,6 +15,7 @@ import grpc
 from onebudget.entitlement.domain.model import Category
 from onebudget.entitlement.v1 import entitlement_service_pb2 as api
 from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as api_grpc
+from onebudget.shared.channels import open_channel
 from onebudget.shared.client import explain, service_address, table, whole_number
 
 CALL_TIMEOUT_S = 10.0
@@ -74,7 +75,7 @@ def _call(action: Action) -> Callable[[argparse.Namespace], int]:
     """Open a channel, run the action, and turn an RPC error into a readable message, exit 1."""
 
     def run(args: argparse.Namespace) -> int:
-        with grpc.insecure_channel(service_address("entitlement")) as channel:
+        with open_channel(service_address("entitlement")) as channel:
             stub = api_grpc.EntitlementServiceStub(channel)  # type: ignore[no-untyped-call]
             try:
                 action(stub, args)

@@ -18,6 +18,7 @@ from google.protobuf import json_format
 
 from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.payment.v1 import payment_service_pb2_grpc as api_grpc
+from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.client import PENCE, explain, service_address
 from onebudget.shared.money import format_pence
 
@@ -26,7 +27,7 @@ Call = Callable[[api_grpc.PaymentServiceStub, argparse.Namespace], Awaitable[Any
 
 
 async def _call(call: Call, args: argparse.Namespace) -> int:
-    async with grpc.aio.insecure_channel(service_address("payment")) as channel:
+    async with open_aio_channel(service_address("payment")) as channel:
         stub = api_grpc.PaymentServiceStub(channel)  # type: ignore[no-untyped-call]
         try:
             result = await call(stub, args)

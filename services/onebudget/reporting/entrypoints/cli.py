@@ -16,6 +16,7 @@ import grpc
 from onebudget.reporting.service_layer.mapping import cohort_label
 from onebudget.reporting.v1 import reporting_service_pb2 as api
 from onebudget.reporting.v1 import reporting_service_pb2_grpc as api_grpc
+from onebudget.shared.channels import open_channel
 from onebudget.shared.client import YEAR, explain, service_address, table, whole_number
 from onebudget.shared.money import format_pence
 
@@ -68,7 +69,7 @@ def _call(
     func: Callable[[Stub, argparse.Namespace], str | Printed],
 ) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        with grpc.insecure_channel(service_address("reporting")) as channel:
+        with open_channel(service_address("reporting")) as channel:
             try:
                 out = func(api_grpc.ReportingServiceStub(channel), args)  # type: ignore[no-untyped-call]
             except grpc.RpcError as error:

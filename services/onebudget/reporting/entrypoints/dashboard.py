@@ -26,6 +26,7 @@ import grpc
 from onebudget.reporting.service_layer.mapping import cohort_label
 from onebudget.reporting.v1 import reporting_service_pb2 as api
 from onebudget.reporting.v1 import reporting_service_pb2_grpc as api_grpc
+from onebudget.shared.channels import open_channel
 from onebudget.shared.client import error_reason, service_address
 from onebudget.shared.clock import SYSTEM_CLOCK
 from onebudget.shared.config import ConfigError, env_port, env_str
@@ -104,7 +105,7 @@ class Dashboard:
     """Fetches the three answers from the reporting service for one commissioner and year."""
 
     def __init__(self, reporting_address: str) -> None:
-        self._channel = grpc.insecure_channel(reporting_address)
+        self._channel = open_channel(reporting_address)
         self._stub = api_grpc.ReportingServiceStub(self._channel)  # type: ignore[no-untyped-call]
 
     def model(self, commissioner: str, year: int) -> dict[str, Any]:

@@ -1,0 +1,26 @@
+"""The one way any OneBudget client opens a gRPC channel to a service.
+
+Every caller (the CLI, the demo loader, the dashboard, the chaos and bench runners, the tests)
+opens its channels here, so how a channel is secured (TLS, issue 14) and who it speaks for (the
+caller's bearer token, issue 14) is decided in one place. `options` are grpc channel arguments
+(for example `shared.client.RETRYING_CHANNEL_OPTIONS`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import grpc
+
+ChannelOptions = Sequence[tuple[str, Any]]
+
+
+def open_channel(address: str, *, options: ChannelOptions = ()) -> grpc.Channel:
+    """A blocking channel to `address` (host:port)."""
+    return grpc.insecure_channel(address, options=list(options))
+
+
+def open_aio_channel(address: str, *, options: ChannelOptions = ()) -> grpc.aio.Channel:
+    """An asyncio channel to `address` (host:port)."""
+    return grpc.aio.insecure_channel(address, options=list(options))
