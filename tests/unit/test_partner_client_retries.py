@@ -181,3 +181,35 @@ def test_a_policy_backs_off_exponentially_to_its_ceiling() -> None:
     assert list(RetryPolicy(attempts=1).backoffs()) == []
     with pytest.raises(ValueError, match="attempts"):
         RetryPolicy(attempts=0)
+
+
+def test_the_partners_example_compiles_and_its_names_exist() -> None:
+    """docs/partners.md's ReleasePayment example: valid Python, importing what the package has,
+    calling the method with the client's own keyword arguments."""
+    import ast
+    import inspect
+    from pathlib import Path
+
+    import onebudget_client
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "partners.md").read_text()
+    (example,) = [b.split("\n", 1)[1] for b in text.split("```python")[1:2]]
+    tree = ast.parse(example.split("```", 1)[0])
+    imported = {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "onebudget_client"
+        for alias in node.names
+    }
+    assert imported == {"OneBudgetError", "PaymentClient", "RetryPolicy", "new_request_id"}
+    assert imported <= set(onebudget_client.__all__)
+    calls = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "release_payment"
+    ]
+    assert len(calls) == 1
+    accepted = set(inspect.signature(PaymentClient.release_payment).parameters) - {"self"}
+    assert {k.arg for k in calls[0].keywords} == accepted
