@@ -167,7 +167,7 @@ class PaymentClient:
         self, *, payment_id: str, reason: str, request_id: str | None = None
     ) -> payment_pb2.Payment:
         """Cancel a reservation; its hold returns to the budget. Raises OneBudgetError
-        (PAYMENT_NOT_FOUND, PAYMENT_NOT_RESERVED, RESERVATION_EXPIRED)."""
+        (PAYMENT_NOT_FOUND, PAYMENT_NOT_RESERVED: already confirmed, cancelled or expired)."""
         request = payment_pb2.CancelPaymentRequest(
             request_id=request_id or new_request_id(), payment_id=payment_id, reason=reason
         )

@@ -207,8 +207,8 @@ class EntitlementServiceServicer:
 
     def DecideReconsideration(self, request, context):
         """Decide a reconsideration the person asked for (once per request). Errors: NOT_FOUND
-        PHB_REQUEST_NOT_FOUND; FAILED_PRECONDITION RECONSIDERATION_NOT_REQUESTED, ALREADY_RECONSIDERED,
-        DATE_BEFORE_REQUEST, PERSON_DECEASED.
+        PHB_REQUEST_NOT_FOUND; FAILED_PRECONDITION RECONSIDERATION_NOT_REQUESTED, DATE_BEFORE_REQUEST
+        (decided_on before the reconsideration request).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

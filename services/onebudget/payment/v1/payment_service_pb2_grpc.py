@@ -232,8 +232,8 @@ class PaymentServiceServicer:
 
     def CancelPayment(self, request, context):
         """Cancel a reservation: its hold returns to the budget's streams. Errors: NOT_FOUND
-        PAYMENT_NOT_FOUND; FAILED_PRECONDITION PAYMENT_NOT_RESERVED (not an open reservation),
-        RESERVATION_EXPIRED.
+        PAYMENT_NOT_FOUND; FAILED_PRECONDITION PAYMENT_NOT_RESERVED (not an open reservation: already
+        confirmed, cancelled or expired).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
