@@ -77,9 +77,14 @@ def _file_sections(file: descriptor_pb2.FileDescriptorProto) -> Iterator[str]:
             yield f"| `{method.name}` | `{request}` | `{response}` | {doc} |"
         yield ""
     for e_index, enum in enumerate(file.enum_type):
-        values = ", ".join(f"`{v.name}`" for v in enum.value)
-        doc = notes.get((5, e_index), "")
-        yield f"### enum `{enum.name}`\n\n{doc}\n\nValues: {values}.\n".replace("\n\n\n", "\n\n")
+        yield f"### enum `{enum.name}`\n"
+        if text := notes.get((5, e_index)):
+            yield f"{text}\n"
+        yield "| value | number | meaning |\n|---|---|---|"
+        for v_index, value in enumerate(enum.value):
+            doc = _cell(notes.get((5, e_index, 2, v_index), ""))
+            yield f"| `{value.name}` | {value.number} | {doc} |"
+        yield ""
     for m_index, message in enumerate(file.message_type):
         yield from _message_section(message, (4, m_index), notes)
 

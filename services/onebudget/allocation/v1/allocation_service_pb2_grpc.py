@@ -136,13 +136,17 @@ class AllocationServiceServicer:
     """
 
     def RegisterCommissioner(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Register a commissioner (an ICB or sub-ICB location) by its ODS code. Errors: INVALID_ARGUMENT
+        (INVALID_REQUEST: ods_code, name); ALREADY_EXISTS COMMISSIONER_ALREADY_REGISTERED.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RegisterCouncil(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Register a council (a social-services authority) by its GSS code. Errors: INVALID_ARGUMENT
+        (INVALID_REQUEST: gss_code, name); ALREADY_EXISTS COUNCIL_ALREADY_REGISTERED.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -156,7 +160,9 @@ class AllocationServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetCommissionerAllocation(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A commissioner's allocation for a year, with its ring-fences and their balances. Errors:
+        NOT_FOUND COMMISSIONER_NOT_FOUND, ALLOCATION_NOT_FOUND.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -191,13 +197,17 @@ class AllocationServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetBudget(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """One budget with its streams and plan lines (spent, reserved and available per line, from the
+        ledger). Errors: NOT_FOUND BUDGET_NOT_FOUND.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListBudgets(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Budgets matching the filters, a page at a time (AIP-158). Errors: INVALID_ARGUMENT
+        (INVALID_REQUEST: a bad filter or page_token).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -212,7 +222,10 @@ class AllocationServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RemovePlanLine(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Remove a line from a draft budget's plan. Errors: NOT_FOUND BUDGET_NOT_FOUND,
+        PLAN_LINE_NOT_FOUND; FAILED_PRECONDITION BUDGET_ALREADY_AGREED (use ReviseBudget),
+        BUDGET_ENDED.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

@@ -141,13 +141,16 @@ class EntitlementServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetPerson(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """One person. Errors: NOT_FOUND PERSON_NOT_FOUND.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListPeople(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """People matching the filters, a page at a time (AIP-158). Errors: INVALID_ARGUMENT
+        (INVALID_REQUEST: a bad filter or page_token).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -181,7 +184,9 @@ class EntitlementServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetCommissionerPolicy(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A commissioner's policy: which categories carry a right to have a PHB (the statutory ones when
+        none was set).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -201,7 +206,10 @@ class EntitlementServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DecideReconsideration(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Decide a reconsideration the person asked for (once per request). Errors: NOT_FOUND
+        PHB_REQUEST_NOT_FOUND; FAILED_PRECONDITION RECONSIDERATION_NOT_REQUESTED, DATE_BEFORE_REQUEST
+        (decided_on before the reconsideration request).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -214,7 +222,9 @@ class EntitlementServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RecordReviewCompleted(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Record that a review was completed; the next one falls due from it. Errors: NOT_FOUND
+        REVIEW_SUBJECT_NOT_FOUND; FAILED_PRECONDITION REVIEW_BEFORE_START.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

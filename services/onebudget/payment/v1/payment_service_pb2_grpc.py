@@ -175,7 +175,9 @@ class PaymentServiceServicer:
     """
 
     def RegisterPayee(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Register someone the payment service can pay. Errors: INVALID_ARGUMENT (INVALID_REQUEST: kind,
+        name, person_id: required for a DIRECT_PAYMENT_ACCOUNT, empty for any other kind).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -189,7 +191,8 @@ class PaymentServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetPayee(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """One payee. Errors: NOT_FOUND PAYEE_NOT_FOUND.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -228,13 +231,17 @@ class PaymentServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CancelPayment(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Cancel a reservation: its hold returns to the budget's streams. Errors: NOT_FOUND
+        PAYMENT_NOT_FOUND; FAILED_PRECONDITION PAYMENT_NOT_RESERVED (not an open reservation: already
+        confirmed, cancelled or expired).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetPayment(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """One payment. Errors: NOT_FOUND PAYMENT_NOT_FOUND.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -274,7 +281,8 @@ class PaymentServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetSchedule(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """One direct-payment schedule with its next instalment. Errors: NOT_FOUND SCHEDULE_NOT_FOUND.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -301,19 +309,25 @@ class PaymentServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RecordRepaymentReceived(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Record money received against a repayment; each stream's part goes back to the funder that paid
+        it. Errors: NOT_FOUND REPAYMENT_NOT_FOUND; FAILED_PRECONDITION REPAYMENT_NOT_OPEN,
+        REPAYMENT_EXCEEDS_OUTSTANDING (more than is still owed).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def WriteOffRepayment(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Write off what is still owed on a repayment, with a reason and an approver. Errors: NOT_FOUND
+        REPAYMENT_NOT_FOUND; FAILED_PRECONDITION REPAYMENT_NOT_OPEN.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetRepayment(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """One repayment. Errors: NOT_FOUND REPAYMENT_NOT_FOUND.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
