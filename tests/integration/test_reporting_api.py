@@ -12,6 +12,7 @@ from onebudget.allocation.v1 import allocation_service_pb2 as al
 from onebudget.events.v1 import entitlement_pb2 as ent
 from onebudget.reporting.service_layer import projections
 from onebudget.reporting.v1 import reporting_service_pb2 as api
+from onebudget.shared.metrics import REGISTRY
 from onebudget.shared.outbox import new_event
 from tests.conftest import StartService
 from tests.integration.test_reporting_support import (
@@ -98,6 +99,12 @@ async def test_summary_from_the_streams_reconciles_with_the_ledger(stack: Stack)
     result = await reconcile(stack, ods)
     assert result.reconciled, result.differences
     assert result.figures_checked >= 11
+    # What the alert on reconcile differences watches (docs/operations.md).
+    labels = {"commissioner": ods, "financial_year": str(YEAR)}
+    assert REGISTRY.get_sample_value("onebudget_reconcile_differences", labels) == 0
+    ran = REGISTRY.get_sample_value("onebudget_reconcile_last_run_timestamp_seconds", labels)
+    assert ran is not None
+    assert ran > 0
 
 
 async def test_the_floor_per_cohort_and_the_money_beyond_it_reconcile(stack: Stack) -> None:
