@@ -5,6 +5,7 @@ through the event's envelope (stored in the outbox row) to reporting's projectio
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -13,9 +14,16 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from onebudget.events.v1 import envelope_pb2
+from onebudget.payment.config import PaymentSettings
+from onebudget.payment.entrypoints.app import SPEC as PAYMENT
+from onebudget.payment.service_layer.scheduler import SchedulerRun, run_due_instalments
 from onebudget.payment.v1 import payment_service_pb2 as pay
 from onebudget.shared import tracing
+from onebudget.shared.clock import SYSTEM_CLOCK
 from tests.conftest import StartService
+from tests.integration.test_payment_support import funded_budget
+from tests.integration.test_payment_support import payee as payment_payee
+from tests.integration.test_payment_support import stub as payment_stub
 from tests.integration.test_reporting_support import (
     agreed_budget,
     caught_up,
@@ -135,3 +143,53 @@ async def test_off_no_span_and_no_trace_in_the_envelope(start_service: StartServ
     for row in rows:
         envelope = envelope_pb2.EventEnvelope.FromString(row["envelope"])
         assert (envelope.traceparent, envelope.tracestate) == ("", "")
+
+
+async def test_each_instalment_the_scheduler_pays_starts_a_trace_its_event_carries(
+    spans: InMemorySpanExporter, start_service: StartService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No call starts an instalment: the scheduler opens a root span per instalment, and the
+    InstalmentPaid event carries it, so a direct payment can be followed too."""
+    monkeypatch.setenv("ONEBUDGET_PAYMENT_SCHEDULER_INTERVAL_S", "3600")  # the test drives it
+    host = await start_service(PAYMENT)
+    assert host.runtime is not None
+    pool = host.runtime.pool
+    channel, s = payment_stub(host)
+    async with channel:
+        async with pool.acquire() as conn:
+            b = await funded_budget(
+                conn, (10**7, 10**7, 0), bp=(7000, 3000, 0), management_option="DIRECT_PAYMENT"
+            )
+        dp = await payment_payee(s, pay.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT, person_id=b.person_id)
+        await s.CreateSchedule(
+            pay.CreateScheduleRequest(
+                request_id=rid(),
+                budget_id=str(b.budget_id),
+                plan_line_id=str(b.line_id),
+                payee_id=dp,
+                instalment_pence=40_001,
+                every_weeks=2,
+                start_date=(SYSTEM_CLOCK.today() - timedelta(weeks=4)).isoformat(),
+            )
+        )
+        spans.clear()
+        run = SchedulerRun()
+        await run_due_instalments(pool, PaymentSettings(), SYSTEM_CLOCK, 100, run)
+        rows = await pool.fetch(
+            "SELECT envelope FROM payment.outbox WHERE subject = $1",
+            "onebudget.payment.schedule.instalment_paid.v1",
+        )
+    assert run.paid == 3  # 4 weeks back, every 2 weeks: today's included
+    roots = {
+        f"{span.context.span_id:016x}": _hex_trace(span)
+        for span in spans.get_finished_spans()
+        if span.name == "payment.scheduler instalment" and span.context is not None
+    }
+    assert len(roots) == 3
+    carried = set()
+    for row in rows:
+        envelope = envelope_pb2.EventEnvelope.FromString(row["envelope"])
+        _version, trace_id, span_id, _flags = envelope.traceparent.split("-")
+        assert roots[span_id] == trace_id
+        carried.add(span_id)
+    assert carried == set(roots)  # one trace per instalment

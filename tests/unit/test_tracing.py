@@ -8,9 +8,10 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, ClassVar
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
 
 from onebudget.events.v1 import envelope_pb2
-from onebudget.shared import tracing
+from onebudget.shared import grpc_edge, tracing
 from onebudget.shared.config import ConfigError, otlp_endpoint
 from onebudget.shared.outbox import new_event
 
@@ -77,3 +78,21 @@ def test_configured_it_traces_exports_and_events_carry_the_span() -> None:
         server.server_close()
     assert tracing.TRACER is None
     assert _Collector.posted == ["/v1/traces"]
+
+
+async def _answer(request: Any, context: Any) -> str:
+    return "answered"
+
+
+def test_off_the_edge_adds_no_wrapper_on_it_adds_the_span() -> None:
+    """Cost when off: the edge decides when the server is built, so an RPC runs exactly the
+    handler it ran before tracing existed; on, one more layer opens the server span."""
+    assert tracing.TRACER is None
+    plain = grpc_edge._wrap("/x.v1.S/M", "payment", _answer)
+    assert plain.__name__ == "handle"
+    tracing.enable(TracerProvider())
+    try:
+        traced = grpc_edge._wrap("/x.v1.S/M", "payment", _answer)
+    finally:
+        tracing.disable()
+    assert traced.__name__ == "traced"

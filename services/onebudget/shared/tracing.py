@@ -12,7 +12,9 @@ TracerProvider to `enable`. Then:
   (payment's release batcher) takes the context it was submitted under (`current_trace`);
 - a durable consumer (shared/consumer.py) applies each event inside a CONSUMER span whose
   parent is the envelope's context, so a payment is one trace from the broker's call to the
-  reporting projection, and the events a consumer writes continue it.
+  reporting projection, and the events a consumer writes continue it;
+- work no call started (payment's scheduler paying an instalment) opens a root span of its own
+  (`internal_span`), so an instalment too is one trace from the scheduler to the projection.
 
 Off, each hook is one test of a module global (`TRACER is None`): no span, no context, no
 import of OpenTelemetry at all; an envelope's trace fields stay empty (no bytes on the wire).
@@ -137,6 +139,20 @@ def note_rpc_outcome(code: str) -> None:
     span.set_attribute("rpc.grpc.status_code", code)
     if code in ("INTERNAL", "UNKNOWN"):
         span.set_status(Status(StatusCode.ERROR))
+
+
+def internal_span(name: str, **attributes: str) -> contextlib.AbstractContextManager[Any]:
+    """A root span for work no call started (a scheduler's instalment), so the events it writes
+    start a trace of their own; nothing at all when tracing is off."""
+    tracer = TRACER
+    if tracer is None:
+        return contextlib.nullcontext()
+    from opentelemetry.context import Context
+    from opentelemetry.trace import SpanKind
+
+    return tracer.start_as_current_span(
+        name, context=Context(), kind=SpanKind.INTERNAL, attributes=attributes
+    )
 
 
 @contextlib.contextmanager

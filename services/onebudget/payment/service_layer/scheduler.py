@@ -60,6 +60,7 @@ from onebudget.payment.service_layer.handlers import (
 )
 from onebudget.payment.service_layer.outgoing import SCHEMA, event
 from onebudget.payment.service_layer.release import with_ledger_end as _with_ledger_end
+from onebudget.shared import tracing
 from onebudget.shared.clock import Clock
 from onebudget.shared.errors import DomainError
 from onebudget.shared.logging import get_logger
@@ -112,7 +113,11 @@ async def run_due_instalments(
                 await _hold(conn, schedule, today, paid_before)
                 run.held.add(sid)
                 continue
-            transfers = await _instalment(conn, settings, schedule, today, clock)
+            # A trace of its own per instalment (tracing on): its events carry it onwards.
+            with tracing.internal_span(
+                "payment.scheduler instalment", **{"onebudget.service": "payment"}
+            ):
+                transfers = await _instalment(conn, settings, schedule, today, clock)
         # Committed: count it.
         count_ledger_transfers("payment", "instalment", transfers)
         if transfers:
