@@ -43,6 +43,8 @@ async def stack(start_service: StartService) -> AsyncIterator[Stack]:
 
 async def test_summary_from_the_streams_reconciles_with_the_ledger(stack: Stack) -> None:
     ods, gss = new_ods(), new_gss()
+    funding = {"service": "allocation", "source": "rpc"}
+    moved_before = REGISTRY.get_sample_value("onebudget_ledger_transfers_total", funding) or 0
     await setup_funders(
         stack,
         ods,
@@ -99,6 +101,9 @@ async def test_summary_from_the_streams_reconciles_with_the_ledger(stack: Stack)
     result = await reconcile(stack, ods)
     assert result.reconciled, result.differences
     assert result.figures_checked >= 11
+    # Allocation's funding transfers were counted once their RPCs committed.
+    moved = REGISTRY.get_sample_value("onebudget_ledger_transfers_total", funding) or 0
+    assert moved > moved_before
     # What the alert on reconcile differences watches (docs/operations.md).
     labels = {"commissioner": ods, "financial_year": str(YEAR)}
     assert REGISTRY.get_sample_value("onebudget_reconcile_differences", labels) == 0

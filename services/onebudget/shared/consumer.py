@@ -30,7 +30,12 @@ from onebudget.events.v1 import envelope_pb2
 from onebudget.shared import tracing
 from onebudget.shared.aio import report_ok, report_trouble
 from onebudget.shared.logging import get_logger
-from onebudget.shared.metrics import SAMPLE_EVERY_S, count_consumed, set_consumer_pending
+from onebudget.shared.metrics import (
+    SAMPLE_EVERY_S,
+    count_consumed,
+    counting_ledger_transfers,
+    set_consumer_pending,
+)
 from onebudget.shared.transient import is_transient
 
 _log = get_logger("onebudget.consumer")
@@ -210,6 +215,10 @@ class EventConsumer:
             backoff = min(backoff * 2, self._settings.transient_backoff_s_max)
 
     async def _apply(self, event_id: uuid.UUID, envelope: envelope_pb2.EventEnvelope) -> bool:
+        with counting_ledger_transfers(self._schema, "event"):
+            return await self._apply_once(event_id, envelope)
+
+    async def _apply_once(self, event_id: uuid.UUID, envelope: envelope_pb2.EventEnvelope) -> bool:
         async with self._pool.acquire() as conn, conn.transaction():
             fresh = await conn.fetchval(
                 f"INSERT INTO {self._schema}.applied_events (consumer, event_id) VALUES ($1, $2)"

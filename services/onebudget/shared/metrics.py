@@ -18,7 +18,9 @@ default outside `onebudget up`, serves nothing); `onebudget up` gives each a fre
 - `onebudget_batch_size_commands{service, batcher}`: commands per batch of a command batcher
   (payment's release batcher, single calls and bulk chunks alike) and events per relay batch;
 - `onebudget_ledger_transfers_total{service, source}`: ledger transfers in transactions that
-  committed (counted after the commit, so a batch rolled back and retried counts once);
+  committed (counted after the commit, so a batch rolled back and retried counts once), by what
+  wrote them: `release` (payment's batcher), `instalment` (its scheduler), `rpc` (any other
+  mutating RPC), `event` (a consumer's effect), `expiry` (reservations past their timeout);
 - `onebudget_relay_published_total{service}` and `onebudget_relay_publish_lag_seconds{service}`:
   events the relay published, and each one's wait from its outbox commit to JetStream's ack;
 - `onebudget_consumer_events_total{service, consumer, outcome}` (applied, duplicate,
@@ -38,7 +40,9 @@ scrape never waits on the database.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -177,6 +181,35 @@ def count_ledger_transfers(service: str, source: str, count: int) -> None:
     """`count` ledger transfers committed (call after the commit, never inside it)."""
     if count:
         LEDGER_TRANSFERS.labels(service, source).inc(count)
+
+
+# The ledger transfers written so far in the transaction this task runs, when its owner counts
+# them (`counting_ledger_transfers`); None: nobody counts here (or the owner counts itself).
+_TRANSFER_TALLY: ContextVar[list[int] | None] = ContextVar("onebudget_transfer_tally", default=None)
+
+
+def note_ledger_transfers(count: int) -> None:
+    """Called by the ledger when it has written `count` transfers in the caller's transaction."""
+    tally = _TRANSFER_TALLY.get()
+    if tally is not None:
+        tally[0] += count
+
+
+@contextlib.contextmanager
+def counting_ledger_transfers(service: str, source: str | None) -> Iterator[None]:
+    """Around a transaction (enter before it begins, leave after it commits): the ledger
+    transfers written inside it are counted once the block ends without an exception, i.e.
+    after the commit; a transaction that fails or rolls back counts nothing. `source` None:
+    nothing is counted inside (a caller that counts for itself, as the release batcher does,
+    whose savepoint rounds the ledger refused are rolled back)."""
+    tally = [0]
+    token = _TRANSFER_TALLY.set(tally if source is not None else None)
+    try:
+        yield
+    finally:
+        _TRANSFER_TALLY.reset(token)
+    if source is not None:
+        count_ledger_transfers(service, source, tally[0])
 
 
 def observe_relay(service: str, lags_s: Sequence[float]) -> None:

@@ -57,7 +57,11 @@ from onebudget.shared.aio import (
 from onebudget.shared.clock import Clock, england_date
 from onebudget.shared.errors import DomainError
 from onebudget.shared.logging import get_logger
-from onebudget.shared.metrics import count_ledger_transfers, observe_batch
+from onebudget.shared.metrics import (
+    count_ledger_transfers,
+    counting_ledger_transfers,
+    observe_batch,
+)
 from onebudget.shared.request_keys import (
     IdempotencyKey,
     RequestIdExpired,
@@ -278,10 +282,13 @@ class ReleaseBatcher:
         self.stats.commands += len(batch)
         observe_batch("payment", "release", len(batch))
         try:
-            async with conn.transaction():
-                work = _Batch(conn, batch, self._settings, self.stats, self._view, self._clock)
-                outcomes = await work.run()
-                t = time.perf_counter()
+            # Counted below from the round the ledger took whole, not by the ledger's calls:
+            # a refused round is rolled back to its savepoint.
+            with counting_ledger_transfers("payment", None):
+                async with conn.transaction():
+                    work = _Batch(conn, batch, self._settings, self.stats, self._view, self._clock)
+                    outcomes = await work.run()
+                    t = time.perf_counter()
         except BaseException:
             self._view.clear()  # it holds what this transaction planned and did not commit
             raise

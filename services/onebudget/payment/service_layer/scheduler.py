@@ -64,7 +64,7 @@ from onebudget.shared import tracing
 from onebudget.shared.clock import Clock
 from onebudget.shared.errors import DomainError
 from onebudget.shared.logging import get_logger
-from onebudget.shared.metrics import count_ledger_transfers
+from onebudget.shared.metrics import count_ledger_transfers, counting_ledger_transfers
 from onebudget.shared.outbox import OutgoingEvent, add_to_outbox
 
 _log = get_logger("onebudget.payment.scheduler")
@@ -375,6 +375,11 @@ def _paid_events(
 
 async def expire_reservations(pool: asyncpg.Pool, limit_max: int = 500) -> int:
     """Let the ledger release holds past their timeout, then mark those payments EXPIRED."""
+    with counting_ledger_transfers("payment", "expiry"):
+        return await _expire_reservations(pool, limit_max)
+
+
+async def _expire_reservations(pool: asyncpg.Pool, limit_max: int) -> int:
     async with pool.acquire() as conn, conn.transaction():
         await ledger.expire_pending(conn, limit_max=limit_max)
         due = await repo.reserved_due(conn, limit_max)
