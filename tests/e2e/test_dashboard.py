@@ -264,5 +264,8 @@ async def test_reporting_down_is_503_not_404() -> None:
             fetch, f"http://127.0.0.1:{port}/?year=abc"
         )
         assert status == 400
+        # The process itself is alive (what `onebudget up` waits for).
+        status, _headers, body = await asyncio.to_thread(fetch, f"http://127.0.0.1:{port}/healthz")
+        assert (status, body) == (200, b"ok")
     finally:
         server.shutdown()

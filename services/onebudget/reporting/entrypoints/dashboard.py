@@ -11,7 +11,9 @@ are in the page when it arrives.
 
 - `/`: the page; `/dashboard.css` its stylesheet;
 - `/export.csv`: the target view per cohort and quarter as CSV (the page's "Download" link);
-- `/api/dashboard`: the same model as JSON.
+- `/api/dashboard`: the same model as JSON;
+- `/healthz`: 200 while the dashboard process runs (what `onebudget up` waits for: before the
+  demo is loaded, `/` rightly answers 404 for a commissioner reporting does not know yet).
 
 When the reporting service cannot answer (down, or too slow), every one of them answers
 503 Service Unavailable with `Retry-After`, never a 404: the figures exist, they cannot be read
@@ -200,7 +202,11 @@ def _handler(dashboard: Dashboard, defaults: tuple[str, int]) -> type[BaseHTTPRe
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             url = urlsplit(self.path)
-            if url.path == "/dashboard.css":
+            if url.path == "/healthz":
+                # The dashboard process answers (what `onebudget up` waits for), whether or not
+                # the reporting service has figures yet.
+                self._send(HTTPStatus.OK, "text/plain; charset=utf-8", b"ok")
+            elif url.path == "/dashboard.css":
                 self._send(HTTPStatus.OK, "text/css; charset=utf-8", view.STYLESHEET)
             elif url.path in ("/", "/api/dashboard", "/export.csv"):
                 self._figures(url.path, parse_qs(url.query))
