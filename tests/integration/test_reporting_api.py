@@ -12,6 +12,7 @@ from onebudget.allocation.v1 import allocation_service_pb2 as al
 from onebudget.events.v1 import entitlement_pb2 as ent
 from onebudget.reporting.service_layer import projections
 from onebudget.reporting.v1 import reporting_service_pb2 as api
+from onebudget.shared.metrics import REGISTRY
 from onebudget.shared.outbox import new_event
 from tests.conftest import StartService
 from tests.integration.test_reporting_support import (
@@ -42,6 +43,8 @@ async def stack(start_service: StartService) -> AsyncIterator[Stack]:
 
 async def test_summary_from_the_streams_reconciles_with_the_ledger(stack: Stack) -> None:
     ods, gss = new_ods(), new_gss()
+    funding = {"service": "allocation", "source": "rpc"}
+    moved_before = REGISTRY.get_sample_value("onebudget_ledger_transfers_total", funding) or 0
     await setup_funders(
         stack,
         ods,
@@ -98,6 +101,15 @@ async def test_summary_from_the_streams_reconciles_with_the_ledger(stack: Stack)
     result = await reconcile(stack, ods)
     assert result.reconciled, result.differences
     assert result.figures_checked >= 11
+    # Allocation's funding transfers were counted once their RPCs committed.
+    moved = REGISTRY.get_sample_value("onebudget_ledger_transfers_total", funding) or 0
+    assert moved > moved_before
+    # What the alert on reconcile differences watches (docs/operations.md).
+    labels = {"commissioner": ods, "financial_year": str(YEAR)}
+    assert REGISTRY.get_sample_value("onebudget_reconcile_differences", labels) == 0
+    ran = REGISTRY.get_sample_value("onebudget_reconcile_last_run_timestamp_seconds", labels)
+    assert ran is not None
+    assert ran > 0
 
 
 async def test_the_floor_per_cohort_and_the_money_beyond_it_reconcile(stack: Stack) -> None:

@@ -38,6 +38,7 @@ from onebudget.ledger.domain import (
     decide,
 )
 from onebudget.ledger.store import chain_hashes, create_transfer_groups
+from onebudget.shared.metrics import note_ledger_transfers
 
 ACCOUNT_COUNT_MAX = 100_000  # a view beyond this starts again empty (a bound on memory)
 # After a refused plan the view declines to plan for a while (the locked path decides), four
@@ -198,6 +199,8 @@ async def apply_plan(conn: asyncpg.Connection, plan: Plan) -> bool:
         [t.timeout_s for t in accepted],
         hashes,
     )
+    if applied:
+        note_ledger_transfers(len(accepted))  # counted if and when the caller commits
     return bool(applied)
 
 

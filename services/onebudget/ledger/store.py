@@ -35,6 +35,7 @@ from onebudget.ledger.domain import (
     decide,
     validate_account,
 )
+from onebudget.shared.metrics import note_ledger_transfers
 
 MIGRATIONS_PACKAGE = "onebudget.ledger.migrations"
 PAGE_SIZE_MAX = 1000
@@ -327,6 +328,7 @@ async def create_transfer_groups(
                 await _append(conn, accepted, head_hash)
             except asyncpg.CheckViolationError as error:
                 raise LedgerInvariantViolation(str(error)) from error
+            note_ledger_transfers(len(accepted))  # counted if and when the caller commits
     return results
 
 
@@ -418,6 +420,7 @@ async def expire_pending(
     the ledger clock forward to that instant first (tests, operations)."""
     async with _transaction(conn):
         count = await conn.fetchval("SELECT ledger.expire_pending($1, $2)", at, limit_max)
+    note_ledger_transfers(int(count))
     return int(count)
 
 

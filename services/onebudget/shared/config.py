@@ -102,6 +102,8 @@ class ServiceConfig:
     # The URL the service serves with after migrating with database_url; "" = database_url's
     # server and database as the run-time role (shared/roles.py, ADR 13).
     runtime_database_url: str = ""
+    # Where traces go (OTLP over HTTP, shared/tracing.py); "" = tracing off, the default.
+    otlp_endpoint: str = ""
 
     @classmethod
     def from_env(
@@ -133,4 +135,14 @@ class ServiceConfig:
                 if env.get("ONEBUDGET_RUNTIME_DATABASE_URL", "").strip()
                 else ""
             ),
+            otlp_endpoint=otlp_endpoint(env),
         )
+
+
+def otlp_endpoint(env: Mapping[str, str]) -> str:
+    """The OTLP/HTTP collector traces go to: ONEBUDGET_OTEL_EXPORTER_OTLP_ENDPOINT, else the
+    OpenTelemetry standard OTEL_EXPORTER_OTLP_ENDPOINT; "" (neither set) keeps tracing off."""
+    for name in ("ONEBUDGET_OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"):
+        if env.get(name, "").strip():
+            return env_url(env, name, ("http", "https"))
+    return ""

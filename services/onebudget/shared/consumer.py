@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -26,8 +27,15 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import BadRequestError
 
 from onebudget.events.v1 import envelope_pb2
+from onebudget.shared import tracing
 from onebudget.shared.aio import report_ok, report_trouble
 from onebudget.shared.logging import get_logger
+from onebudget.shared.metrics import (
+    SAMPLE_EVERY_S,
+    count_consumed,
+    counting_ledger_transfers,
+    set_consumer_pending,
+)
 from onebudget.shared.transient import is_transient
 
 _log = get_logger("onebudget.consumer")
@@ -74,6 +82,7 @@ class EventConsumer:
         self.applied_total = 0
         self.terminated_total = 0
         self.transient_retries_total = 0
+        self._pending_sampled_at = -SAMPLE_EVERY_S
 
     @property
     def durable_name(self) -> str:
@@ -100,14 +109,31 @@ class EventConsumer:
                         self._settings.fetch_batch_max, timeout=self._settings.fetch_timeout_s
                     )
                 except TimeoutError:
+                    await self._sample_pending()
                     continue
                 for msg in messages:
                     await self.process(msg)
+                if messages and messages[-1].metadata is not None:
+                    # Free with every delivery: what the stream holds beyond this batch.
+                    set_consumer_pending(
+                        self._schema, self._durable, messages[-1].metadata.num_pending
+                    )
         finally:
             # Leave nothing for the connection's drain to wait on at shutdown; an unacked
             # message is simply redelivered to whoever runs this consumer next.
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
+
+    async def _sample_pending(self) -> None:
+        """While idle, JetStream's num_pending of this consumer, at most every SAMPLE_EVERY_S
+        (a filtered consumer's pending count is only JetStream's to know)."""
+        now = time.monotonic()
+        if now - self._pending_sampled_at < SAMPLE_EVERY_S:
+            return
+        self._pending_sampled_at = now
+        with contextlib.suppress(Exception):  # a metric is never worth failing the consumer
+            info = await self._js.consumer_info(self._stream, self._durable, timeout=1.0)
+            set_consumer_pending(self._schema, self._durable, info.num_pending or 0)
 
     async def ensure_consumer(self) -> None:
         """Create the durable consumer (idempotent: the same config is accepted again)."""
@@ -124,6 +150,19 @@ class EventConsumer:
         except (DecodeError, ValueError) as exc:
             await self._terminate(msg, "undecodable", error=repr(exc))
             return
+        tracer = tracing.TRACER
+        if tracer is None:
+            await self._process(msg, event_id, envelope)
+            return
+        trace = (envelope.traceparent, envelope.tracestate)
+        with tracing.consumer_span(
+            tracer, self._schema, self._durable, envelope.type, envelope.event_id, trace
+        ):
+            await self._process(msg, event_id, envelope)
+
+    async def _process(
+        self, msg: Msg, event_id: uuid.UUID, envelope: envelope_pb2.EventEnvelope
+    ) -> None:
         try:
             applied = await self._apply_despite_outages(msg, event_id, envelope)
         except PoisonEvent as exc:
@@ -135,6 +174,7 @@ class EventConsumer:
         await msg.ack()
         if applied:
             self.applied_total += 1
+        count_consumed(self._schema, self._durable, "applied" if applied else "duplicate")
         _log.info(
             "event",
             consumer=self._durable,
@@ -175,6 +215,10 @@ class EventConsumer:
             backoff = min(backoff * 2, self._settings.transient_backoff_s_max)
 
     async def _apply(self, event_id: uuid.UUID, envelope: envelope_pb2.EventEnvelope) -> bool:
+        with counting_ledger_transfers(self._schema, "event"):
+            return await self._apply_once(event_id, envelope)
+
+    async def _apply_once(self, event_id: uuid.UUID, envelope: envelope_pb2.EventEnvelope) -> bool:
         async with self._pool.acquire() as conn, conn.transaction():
             fresh = await conn.fetchval(
                 f"INSERT INTO {self._schema}.applied_events (consumer, event_id) VALUES ($1, $2)"
@@ -202,6 +246,7 @@ class EventConsumer:
 
     async def _terminate(self, msg: Msg, why: str, **fields: str) -> None:
         self.terminated_total += 1
+        count_consumed(self._schema, self._durable, "terminated")
         _log.error("event_terminated", consumer=self._durable, why=why, **fields)
         with contextlib.suppress(Exception):
             await msg.term()

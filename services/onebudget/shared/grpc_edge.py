@@ -1,4 +1,5 @@
-"""The edge of every gRPC service: request context, error mapping and one log line per RPC.
+"""The edge of every gRPC service: request context, error mapping, one log line, metrics and,
+when tracing is on (shared/tracing.py), a server span per RPC.
 
 Typed domain errors become `google.rpc.Status` with `ErrorInfo` (stable reason, domain
 `<service>.onebudget`) and, for bad input, `BadRequest` field violations, sent in the
@@ -16,6 +17,7 @@ import grpc
 from google.protobuf import any_pb2, descriptor_pool, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 
+from onebudget.shared import tracing
 from onebudget.shared.edge_checks import bounded_violations, check_request, safe_deserializer
 from onebudget.shared.errors import (
     Aborted,
@@ -125,6 +127,7 @@ def _wrap(method: str, service: str, inner: Handler) -> Handler:
                 **fields,
             )
             observe_rpc(service, method, outcome, duration_s)
+            tracing.note_rpc_outcome(outcome)
 
         try:
             try:
@@ -162,7 +165,15 @@ def _wrap(method: str, service: str, inner: Handler) -> Handler:
             if not logged:
                 log_line()
 
-    return handle
+    tracer = tracing.TRACER
+    if tracer is None:
+        return handle  # off when the server is built: not one instruction more per call (ADR 20)
+
+    async def traced(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        with tracing.server_span(tracer, service, method, context.invocation_metadata()):
+            return await handle(request, context)
+
+    return traced
 
 
 class EdgeServicer:

@@ -16,6 +16,7 @@ from typing import TypeVar
 import asyncpg
 from google.protobuf.message import Message
 
+from onebudget.shared.metrics import counting_ledger_transfers
 from onebudget.shared.request_keys import (
     IdempotencyKey,
     RequestIdReused,
@@ -50,6 +51,18 @@ async def run_idempotent(
     (FAILED_PRECONDITION, REQUEST_IN_FLIGHT) if the first has no answer yet. Before `effect`
     runs, `request.request_id` is set to its canonical spelling."""
     key = IdempotencyKey.of(method, request)
+    with counting_ledger_transfers(schema, "rpc"):
+        return await _run_once(pool, schema, key, request, response_type, effect)
+
+
+async def _run_once(
+    pool: asyncpg.Pool,
+    schema: str,
+    key: IdempotencyKey,
+    request: Message,
+    response_type: type[ResponseT],
+    effect: Callable[[asyncpg.Connection], Awaitable[ResponseT]],
+) -> ResponseT:
     async with pool.acquire() as conn, conn.transaction():
         claimed = await conn.fetchval(
             f"INSERT INTO {schema}.idempotency (request_id, method, request_hash)"

@@ -15,6 +15,7 @@ from google.protobuf import any_pb2, timestamp_pb2
 from google.protobuf.message import Message
 
 from onebudget.events.v1 import envelope_pb2
+from onebudget.shared import tracing
 from onebudget.shared.clock import SYSTEM_CLOCK
 
 _CAMEL_BOUNDARY = re.compile(r"(?<!^)(?=[A-Z])")
@@ -64,8 +65,12 @@ def new_event(
     request_id: str = "",
     correlation_id: str = "",
     occurred_at: datetime | timestamp_pb2.Timestamp | None = None,
+    trace: tuple[str, str] | None = None,
 ) -> OutgoingEvent:
-    """`occurred_at` may come converted already (a batch of events of one instant)."""
+    """`occurred_at` may come converted already (a batch of events of one instant). `trace` is
+    the W3C (traceparent, tracestate) the event continues; None: the span current in this task
+    (shared/tracing.py; empty while tracing is off)."""
+    traceparent, tracestate = trace if trace is not None else tracing.current_trace()
     packed = any_pb2.Any()
     packed.Pack(payload)
     if isinstance(occurred_at, timestamp_pb2.Timestamp):
@@ -85,6 +90,8 @@ def new_event(
         request_id=request_id,
         payload=packed,
         source=source,
+        traceparent=traceparent,
+        tracestate=tracestate,
     )
     return OutgoingEvent(subject_for(source, aggregate_type, payload), envelope)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from nats.js.client import JetStreamContext
 
 from onebudget.shared.aio import report_ok, report_trouble
 from onebudget.shared.logging import get_logger
+from onebudget.shared.metrics import observe_batch, observe_relay
 from onebudget.shared.plumbing import outbox_channel
 
 _log = get_logger("onebudget.relay")
@@ -44,8 +46,10 @@ class OutboxRelay:
         schema: str,
         settings: RelaySettings | None = None,
         nc: NatsClient | None = None,
+        service: str = "",
     ) -> None:
         self._pool = pool
+        self._service = service or schema  # the metrics' label
         self._js = js
         self._nc: NatsClient = nc if nc is not None else js._nc
         self._acks: _Acks | None = None  # the batch whose acknowledgements are awaited
@@ -116,18 +120,23 @@ class OutboxRelay:
         """Publish one batch of unsent events; return how many were sent and stamped."""
         db = self._conn or self._pool
         rows = await db.fetch(
-            f"SELECT seq, event_id::text, subject, envelope FROM {self._schema}.outbox"
-            " WHERE sent_at IS NULL ORDER BY seq LIMIT $1",
+            f"SELECT seq, event_id::text, subject, envelope,"
+            " EXTRACT(EPOCH FROM clock_timestamp() - created_at)::float8 AS waited_s"
+            f" FROM {self._schema}.outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1",
             self._settings.batch_size_max,
         )
         if not rows:
             return 0
+        read_at = time.perf_counter()
         # Pipelined: every message goes out in seq order on one connection, then we await the
         # acks. If any ack fails, nothing is stamped and the whole batch is re-sent; JetStream
         # drops the ones it already holds (Nats-Msg-Id), so order is kept for new messages.
         await self._publish([(r["subject"], r["envelope"], r["event_id"]) for r in rows])
+        acked_s = time.perf_counter() - read_at
         await self._mark_sent([row["seq"] for row in rows])
         self.published_total += len(rows)
+        observe_batch(self._service, "outbox_relay", len(rows))
+        observe_relay(self._service, [row["waited_s"] + acked_s for row in rows])
         return len(rows)
 
     async def _publish(self, messages: list[tuple[str, bytes, str]]) -> None:

@@ -32,7 +32,7 @@ from grpc_reflection.v1alpha import reflection
 from nats.aio.client import Client as NatsClient
 from nats.js.client import JetStreamContext
 
-from onebudget.shared import bus, db
+from onebudget.shared import bus, db, tracing
 from onebudget.shared.aio import Supervision, cancel_and_wait, supervise, supervising
 from onebudget.shared.clock import SYSTEM_CLOCK, Clock
 from onebudget.shared.config import ConfigError, ServiceConfig
@@ -232,7 +232,9 @@ class ServiceHost:
     def _start_background(self, runtime: Runtime) -> None:
         factories: list[Callable[[], Awaitable[None]]] = list(self.spec.background(runtime))
         if self.spec.publishes:
-            relay = OutboxRelay(runtime.pool, runtime.js, self.spec.schema, nc=runtime.nc)
+            relay = OutboxRelay(
+                runtime.pool, runtime.js, self.spec.schema, nc=runtime.nc, service=self.spec.name
+            )
             factories.insert(0, relay.run)
             factories.append(
                 functools.partial(sample_database, self.spec.name, self.spec.schema, runtime.pool)
@@ -324,7 +326,11 @@ async def serve_until_signalled(hosts: Sequence[ServiceHost]) -> None:
 def run_service(spec: ServiceSpec, config: ServiceConfig) -> None:
     """Entry point of `python -m onebudget.<service>`."""
     configure_logging(config.log_level)
-    asyncio.run(serve_until_signalled([ServiceHost(spec, config)]))
+    tracing.configure(spec.name, config.otlp_endpoint)  # off unless an endpoint is set
+    try:
+        asyncio.run(serve_until_signalled([ServiceHost(spec, config)]))
+    finally:
+        tracing.shutdown()  # the spans still batched go out
 
 
 def service_main(spec: ServiceSpec, load_config: Callable[[], ServiceConfig]) -> int:

@@ -247,7 +247,8 @@ class Stack:
         port = _port_or_free(DASHBOARD_PORT)
         self._spawn("dashboard", DASHBOARD_MODULE, {"ONEBUDGET_DASHBOARD_PORT": str(port)}, logs)
         self.dashboard_url = f"http://127.0.0.1:{port}/"
-        wait_http(self.dashboard_url)
+        # Its own liveness: the page itself answers 404 until reporting knows the commissioner.
+        wait_http(f"{self.dashboard_url}healthz")
 
     def stop(self) -> None:
         """SIGTERM each service (graceful), then stop NATS and PostgreSQL."""

@@ -4,6 +4,7 @@ and background tasks (outbox relay, consumers, scheduler, reservation expiry).""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from onebudget.ledger.anchor import anchor_task
@@ -19,6 +20,7 @@ from onebudget.payment.service_layer.scheduler import (
 from onebudget.payment.v1.payment_service_pb2_grpc import add_PaymentServiceServicer_to_server
 from onebudget.shared.db import load_migrations
 from onebudget.shared.logging import get_logger
+from onebudget.shared.metrics import observe_scheduler_run
 from onebudget.shared.server import Runtime, ServicerBinding, ServiceSpec
 
 _log = get_logger("onebudget.payment")
@@ -34,6 +36,7 @@ def scheduler_task(runtime: Runtime, settings: PaymentSettings) -> Callable[[], 
         # One run lasts until nothing else is due (several calls when more than a batch is):
         # the catch-up limit counts back-dated instalments per schedule per run.
         this_run = SchedulerRun()
+        started = time.perf_counter()
         while True:
             paid = await run_due_instalments(
                 runtime.pool, settings, runtime.clock, settings.scheduler_batch_max, this_run
@@ -41,8 +44,12 @@ def scheduler_task(runtime: Runtime, settings: PaymentSettings) -> Callable[[], 
             if paid:
                 _log.info("instalments_run", count=paid)
             if paid < settings.scheduler_batch_max:
+                observe_scheduler_run(
+                    "payment", time.perf_counter() - started, this_run.paid, this_run.not_paid
+                )
                 this_run = SchedulerRun()
                 await asyncio.sleep(settings.scheduler_interval_s)
+                started = time.perf_counter()
             else:
                 await asyncio.sleep(0)
 

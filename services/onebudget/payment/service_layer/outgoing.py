@@ -21,6 +21,7 @@ def event(
     request_id: str,
     *,
     occurred_at: datetime | timestamp_pb2.Timestamp | None = None,
+    trace: tuple[str, str] | None = None,
 ) -> OutgoingEvent:
     """`aggregate_type` is payment, schedule or repayment (the subject's second part)."""
     return new_event(
@@ -31,4 +32,5 @@ def event(
         aggregate_version=version,
         request_id=request_id,
         occurred_at=occurred_at,
+        trace=trace,
     )

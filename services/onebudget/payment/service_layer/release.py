@@ -46,6 +46,7 @@ from onebudget.payment.service_layer import mapping
 from onebudget.payment.service_layer.outgoing import event
 from onebudget.payment.service_layer.validation import PaymentFields
 from onebudget.payment.v1 import payment_service_pb2 as api
+from onebudget.shared import tracing
 from onebudget.shared.aio import (
     cancel_and_wait,
     current_supervision,
@@ -56,6 +57,11 @@ from onebudget.shared.aio import (
 from onebudget.shared.clock import Clock, england_date
 from onebudget.shared.errors import DomainError
 from onebudget.shared.logging import get_logger
+from onebudget.shared.metrics import (
+    count_ledger_transfers,
+    counting_ledger_transfers,
+    observe_batch,
+)
 from onebudget.shared.request_keys import (
     IdempotencyKey,
     RequestIdExpired,
@@ -78,10 +84,21 @@ class Command:
     fields: PaymentFields
     reserve: bool
     sent: bytes = b""  # the request as sent (IdempotencyKey.sent)
+    # The caller's trace context (shared/tracing.py): the batch runs in another task, so the
+    # command carries it to its events.
+    trace: tuple[str, str] = tracing.NO_TRACE
 
     @classmethod
     def of(cls, key: IdempotencyKey, fields: PaymentFields, reserve: bool) -> Command:
-        return cls(key.request_id, key.method, key.digest, fields, reserve, key.sent)
+        return cls(
+            key.request_id,
+            key.method,
+            key.digest,
+            fields,
+            reserve,
+            key.sent,
+            tracing.current_trace(),
+        )
 
     @property
     def key(self) -> IdempotencyKey:
@@ -263,16 +280,21 @@ class ReleaseBatcher:
     async def _run(self, conn: asyncpg.Connection, batch: list[Command]) -> list[Outcome]:
         self.stats.batches += 1
         self.stats.commands += len(batch)
+        observe_batch("payment", "release", len(batch))
         try:
-            async with conn.transaction():
-                outcomes = await _Batch(
-                    conn, batch, self._settings, self.stats, self._view, self._clock
-                ).run()
-                t = time.perf_counter()
+            # Counted below from the round the ledger took whole, not by the ledger's calls:
+            # a refused round is rolled back to its savepoint.
+            with counting_ledger_transfers("payment", None):
+                async with conn.transaction():
+                    work = _Batch(conn, batch, self._settings, self.stats, self._view, self._clock)
+                    outcomes = await work.run()
+                    t = time.perf_counter()
         except BaseException:
             self._view.clear()  # it holds what this transaction planned and did not commit
             raise
         self.stats.add("commit", t)
+        # Committed: the transfers the batch kept (a round the ledger refused was rolled back).
+        count_ledger_transfers("payment", "release", work.transfers_written)
         return outcomes
 
 
@@ -294,6 +316,7 @@ class _Batch:
         self.settings = settings
         self.stats = stats
         self.outcomes: list[Outcome | None] = [None] * len(commands)
+        self.transfers_written = 0  # by the round the ledger took whole
         self._duplicates: list[tuple[int, int]] = []  # (index, index of the same request_id)
         self.now = clock.now()
         self.today = england_date(self.now)  # England's date at the batch's one instant
@@ -402,6 +425,7 @@ class _Batch:
             t = self.stats.add("ledger", t)
             refused = {k for k, result in enumerate(results) if not all(r is R.OK for r in result)}
             if not refused:
+                self.transfers_written = sum(len(g) for _, g in pending)
                 break
             await conn.execute("ROLLBACK TO SAVEPOINT release_batch")
             self.view.clear()  # it holds the transfers just rolled back
@@ -581,7 +605,9 @@ class _Batch:
                 payload = ev.PaymentReserved(expire_time=expire_time, **common)
             else:
                 payload = ev.PaymentReleased(**common)
-            e = event(payload, "payment", payment_id, 1, c.request_id, occurred_at=created)
+            e = event(
+                payload, "payment", payment_id, 1, c.request_id, occurred_at=created, trace=c.trace
+            )
             subjects[reserve] = e.subject
             event_ids.append(e.event_id)
             envelopes.append(e.envelope.SerializeToString())

@@ -60,9 +60,11 @@ from onebudget.payment.service_layer.handlers import (
 )
 from onebudget.payment.service_layer.outgoing import SCHEMA, event
 from onebudget.payment.service_layer.release import with_ledger_end as _with_ledger_end
+from onebudget.shared import tracing
 from onebudget.shared.clock import Clock
 from onebudget.shared.errors import DomainError
 from onebudget.shared.logging import get_logger
+from onebudget.shared.metrics import count_ledger_transfers, counting_ledger_transfers
 from onebudget.shared.outbox import OutgoingEvent, add_to_outbox
 
 _log = get_logger("onebudget.payment.scheduler")
@@ -76,6 +78,9 @@ class SchedulerRun:
 
     backdated_paid: dict[uuid.UUID, int] = field(default_factory=dict)
     held: set[uuid.UUID] = field(default_factory=set)
+    # What the run did, counted after each instalment's commit (for the metrics).
+    paid: int = 0
+    not_paid: int = 0
 
 
 async def run_due_instalments(
@@ -108,7 +113,17 @@ async def run_due_instalments(
                 await _hold(conn, schedule, today, paid_before)
                 run.held.add(sid)
                 continue
-            await _instalment(conn, settings, schedule, today, clock)
+            # A trace of its own per instalment (tracing on): its events carry it onwards.
+            with tracing.internal_span(
+                "payment.scheduler instalment", **{"onebudget.service": "payment"}
+            ):
+                transfers = await _instalment(conn, settings, schedule, today, clock)
+        # Committed: count it.
+        count_ledger_transfers("payment", "instalment", transfers)
+        if transfers:
+            run.paid += 1
+        else:
+            run.not_paid += 1
         if is_backdated(due, today):
             run.backdated_paid[sid] = paid_before + 1
         handled += 1
@@ -132,12 +147,14 @@ async def _hold(conn: asyncpg.Connection, s: Any, today: date, paid_this_run: in
 
 async def _instalment(
     conn: asyncpg.Connection, settings: PaymentSettings, s: Any, today: date, clock: Clock
-) -> None:
+) -> int:
+    """Pay (or refuse, or end) the schedule's next instalment; returns the ledger transfers
+    written (0: not paid)."""
     n = s["next_instalment_no"]
     due = due_date(s["start_date"], s["every_weeks"], n)
     if s["end_date"] is not None and due > s["end_date"]:
         await repo.update_schedule(conn, s["schedule_id"], state="ENDED")
-        return
+        return 0
     payment_id = instalment_payment_id(s["schedule_id"], n)
     budgets = await repo.budgets(conn, [s["budget_id"]])
     ctx = budgets.get(s["budget_id"])
@@ -220,6 +237,7 @@ async def _instalment(
         backdated_held=s["backdated_held"] if is_backdated(nxt, today) and not ended else 0,
     )
     await add_to_outbox(conn, SCHEMA, events)
+    return sum(1 for part in parts if part > 0) if paid else 0
 
 
 def _decide(
@@ -357,6 +375,11 @@ def _paid_events(
 
 async def expire_reservations(pool: asyncpg.Pool, limit_max: int = 500) -> int:
     """Let the ledger release holds past their timeout, then mark those payments EXPIRED."""
+    with counting_ledger_transfers("payment", "expiry"):
+        return await _expire_reservations(pool, limit_max)
+
+
+async def _expire_reservations(pool: asyncpg.Pool, limit_max: int) -> int:
     async with pool.acquire() as conn, conn.transaction():
         await ledger.expire_pending(conn, limit_max=limit_max)
         due = await repo.reserved_due(conn, limit_max)

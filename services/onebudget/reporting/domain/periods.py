@@ -51,6 +51,14 @@ def quarter_end(year: int, quarter: int) -> date:
     return quarter_start(year, quarter + 1) - timedelta(days=1)
 
 
+def is_provisional(year: int, quarter: int, today: date) -> bool:
+    """True while the quarter (1-4; 0: the whole year) has not ended on `today`, England's date
+    from the one clock: its last day is today or later, so its figures can still change and
+    are provisional, not a result (issue 16: on 29 November, Q3 and Q4 of that year are not
+    "not met", they are unfinished). The day after its last day it is final."""
+    return today <= quarter_end(year, quarter)
+
+
 def financial_year_of(day: date) -> int:
     return day.year if day.month >= 4 else day.year - 1
 

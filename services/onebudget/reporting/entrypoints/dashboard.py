@@ -1,15 +1,27 @@
-"""The finance dashboard: a small companion process that serves one page and one JSON view.
+"""The finance dashboard: a small companion process that serves one page, its CSV and one JSON
+view.
 
 `python -m onebudget.reporting.entrypoints.dashboard` (started by `onebudget up`) listens on
 ONEBUDGET_DASHBOARD_PORT and asks the reporting service (ONEBUDGET_REPORTING_ADDRESS) for the
 figures on each request, so the page shows exactly what `GetCommissionerSummary`,
-`GetTargetStatus` and `Reconcile` say: it computes nothing of its own. The page has no external
-resources (no CDN, no fonts): it works on a machine with no internet.
+`GetTargetStatus` and `Reconcile` say: it computes nothing of its own but which quarters are
+provisional (reporting/domain/periods.is_provisional, on the one clock). The page is rendered on
+the server (dashboard_view.py: HTML and SVG, no script, no external resource), so the figures
+are in the page when it arrives.
+
+- `/`: the page; `/dashboard.css` its stylesheet;
+- `/export.csv`: the target view per cohort and quarter as CSV (the page's "Download" link);
+- `/api/dashboard`: the same model as JSON;
+- `/healthz`: 200 while the dashboard process runs (what `onebudget up` waits for: before the
+  demo is loaded, `/` rightly answers 404 for a commissioner reporting does not know yet).
+
+When the reporting service cannot answer (down, or too slow), every one of them answers
+503 Service Unavailable with `Retry-After`, never a 404: the figures exist, they cannot be read
+now. An unknown commissioner or year is 404, a bad year 400.
 """
 
 from __future__ import annotations
 
-import importlib.resources
 import json
 import os
 import signal
@@ -23,17 +35,21 @@ from urllib.parse import parse_qs, urlsplit
 
 import grpc
 
+from onebudget.reporting.domain.periods import is_provisional
+from onebudget.reporting.entrypoints import dashboard_view as view
 from onebudget.reporting.service_layer.mapping import cohort_label
 from onebudget.reporting.v1 import reporting_service_pb2 as api
 from onebudget.reporting.v1 import reporting_service_pb2_grpc as api_grpc
 from onebudget.shared.channels import open_channel
 from onebudget.shared.client import error_reason, service_address
-from onebudget.shared.clock import SYSTEM_CLOCK
+from onebudget.shared.clock import SYSTEM_CLOCK, Clock
 from onebudget.shared.config import ConfigError, env_port, env_str
 
 CALL_TIMEOUT_S = 10.0
 DEFAULT_PORT = 8050
-PAGE = "dashboard.html"
+RETRY_AFTER_S = 5
+# The reporting service cannot answer now: the dashboard is unavailable, not the figures absent.
+_UNAVAILABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 
 
 def _fy(today: date) -> int:
@@ -55,14 +71,53 @@ def _people(counts: api.PeopleCounts) -> dict[str, Any]:
     }
 
 
+def _cohort(t: api.CohortTarget, year: int, today: date) -> dict[str, Any]:
+    """One cohort's target view: the whole year and each quarter (year to date at its end),
+    each marked provisional while it has not ended on `today`."""
+    return {
+        "cohort": cohort_label(t.cohort),
+        "target_basis_points": t.target_basis_points,
+        "target_pence": t.target_pence,
+        "year": {
+            "period_end": t.trend[-1].period_end if t.trend else "",
+            "agreed_pence": t.agreed_pence,
+            "agreed_basis_points": t.agreed_basis_points,
+            "met": t.met,
+            "gap_pence": t.gap_pence,
+            "above_floor_pence": t.above_floor_pence,
+            "provisional": is_provisional(year, 0, today),
+        },
+        "quarters": [
+            {
+                "quarter": p.quarter,
+                "period_end": p.period_end,
+                "agreed_pence": p.agreed_pence,
+                "agreed_basis_points": p.agreed_basis_points,
+                "met": p.met,
+                "gap_pence": p.gap_pence,
+                "above_floor_pence": p.above_floor_pence,
+                "provisional": is_provisional(year, p.quarter, today),
+            }
+            for p in t.trend
+        ],
+    }
+
+
 def dashboard_model(
-    summary: api.CommissionerSummary, target: api.TargetStatus, check: api.Reconciliation
+    summary: api.CommissionerSummary,
+    target: api.TargetStatus,
+    check: api.Reconciliation,
+    today: date,
 ) -> dict[str, Any]:
-    """The page's figures, straight from the reporting service's answers (pence, basis points)."""
+    """The page's figures, straight from the reporting service's answers (pence, basis points,
+    England's dates); `today` (the one clock) decides only which periods are provisional."""
+    year = summary.financial_year
     overall = next((t for t in target.targets if t.cohort == api.COHORT_ALL), None)
     return {
         "commissioner": summary.commissioner_ods_code,
-        "financial_year": summary.financial_year,
+        "financial_year": year,
+        "today": today.isoformat(),
+        "year_provisional": is_provisional(year, 0, today),
         "period_end": summary.period_end,
         "allocation_pence": summary.allocation_pence,
         "phb_target_pence": summary.phb_target_pence,
@@ -90,9 +145,11 @@ def dashboard_model(
                 "agreed_basis_points": p.agreed_basis_points,
                 "met": p.met,
                 "gap_pence": p.gap_pence,
+                "provisional": is_provisional(year, p.quarter, today),
             }
             for p in (overall.trend if overall is not None else [])
         ],
+        "cohorts": [_cohort(t, year, today) for t in target.targets],
         "people_at_period_end": _people(summary.people_with_phb.at_period_end),
         "people_year_to_date": _people(summary.people_with_phb.year_to_date),
         "reconciled": check.reconciled,
@@ -104,7 +161,8 @@ def dashboard_model(
 class Dashboard:
     """Fetches the three answers from the reporting service for one commissioner and year."""
 
-    def __init__(self, reporting_address: str) -> None:
+    def __init__(self, reporting_address: str, clock: Clock = SYSTEM_CLOCK) -> None:
+        self._clock = clock
         self._channel = open_channel(reporting_address)
         self._stub = api_grpc.ReportingServiceStub(self._channel)  # type: ignore[no-untyped-call]
 
@@ -123,43 +181,104 @@ class Dashboard:
             api.ReconcileRequest(commissioner_ods_code=commissioner, financial_year=year),
             timeout=CALL_TIMEOUT_S,
         )
-        return dashboard_model(summary, target, check)
+        return dashboard_model(summary, target, check, self._clock.today())
 
     def close(self) -> None:
         self._channel.close()
 
 
-def _handler(dashboard: Dashboard, defaults: tuple[str, int]) -> type[BaseHTTPRequestHandler]:
-    page = importlib.resources.files("onebudget.reporting.entrypoints").joinpath(PAGE).read_bytes()
+def _http_status(error: grpc.RpcError) -> HTTPStatus:
+    code = error.code()
+    if code in _UNAVAILABLE:
+        return HTTPStatus.SERVICE_UNAVAILABLE
+    if code == grpc.StatusCode.NOT_FOUND:
+        return HTTPStatus.NOT_FOUND
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        return HTTPStatus.BAD_REQUEST
+    return HTTPStatus.BAD_GATEWAY
 
+
+def _handler(dashboard: Dashboard, defaults: tuple[str, int]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             url = urlsplit(self.path)
-            if url.path == "/":
-                self._send(HTTPStatus.OK, "text/html; charset=utf-8", page)
-            elif url.path == "/api/dashboard":
-                self._api(parse_qs(url.query))
+            if url.path == "/healthz":
+                # The dashboard process answers (what `onebudget up` waits for), whether or not
+                # the reporting service has figures yet.
+                self._send(HTTPStatus.OK, "text/plain; charset=utf-8", b"ok")
+            elif url.path == "/dashboard.css":
+                self._send(HTTPStatus.OK, "text/css; charset=utf-8", view.STYLESHEET)
+            elif url.path in ("/", "/api/dashboard", "/export.csv"):
+                self._figures(url.path, parse_qs(url.query))
             else:
-                self._send(HTTPStatus.NOT_FOUND, "text/plain", b"not found")
+                self._send(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"not found")
 
-        def _api(self, query: dict[str, list[str]]) -> None:
+        def _figures(self, path: str, query: dict[str, list[str]]) -> None:
             commissioner = (query.get("commissioner") or [defaults[0]])[0]
+            raw_year = (query.get("year") or [str(defaults[1])])[0]
+            asked = {"commissioner": commissioner, "year": raw_year}
             try:
-                year = int((query.get("year") or [str(defaults[1])])[0])
-                body = dashboard.model(commissioner, year)
-                status = HTTPStatus.OK
+                model = dashboard.model(commissioner, int(raw_year))
             except ValueError:
-                body, status = {"error": "year must be a whole number"}, HTTPStatus.BAD_REQUEST
+                self._fail(path, HTTPStatus.BAD_REQUEST, "year must be a whole number", "", asked)
+                return
             except grpc.RpcError as error:
-                body = {"error": error.details(), "reason": error_reason(error)}
-                status = HTTPStatus.NOT_FOUND
-            self._send(status, "application/json", json.dumps(body).encode())
+                status = _http_status(error)
+                message = (
+                    "the reporting service is not answering; the figures are unavailable now"
+                    if status == HTTPStatus.SERVICE_UNAVAILABLE
+                    else str(error.details())
+                )
+                self._fail(path, status, message, error_reason(error), asked)
+                return
+            if path == "/":
+                self._send(HTTPStatus.OK, "text/html; charset=utf-8", view.render_page(model))
+            elif path == "/export.csv":
+                name = view.csv_file_name(model)
+                self._send(
+                    HTTPStatus.OK,
+                    "text/csv; charset=utf-8",
+                    view.render_csv(model),
+                    {"Content-Disposition": f'attachment; filename="{name}"'},
+                )
+            else:
+                self._send(HTTPStatus.OK, "application/json", json.dumps(model).encode())
 
-        def _send(self, status: HTTPStatus, kind: str, body: bytes) -> None:
+        def _fail(
+            self,
+            path: str,
+            status: HTTPStatus,
+            message: str,
+            reason: str,
+            asked: dict[str, str],
+        ) -> None:
+            headers = (
+                {"Retry-After": str(RETRY_AFTER_S)}
+                if status == HTTPStatus.SERVICE_UNAVAILABLE
+                else {}
+            )
+            if path == "/":
+                body = view.render_error(message, reason, asked)
+                self._send(status, "text/html; charset=utf-8", body, headers)
+            elif path == "/export.csv":
+                self._send(status, "text/plain; charset=utf-8", message.encode(), headers)
+            else:
+                body = json.dumps({"error": message, "reason": reason}).encode()
+                self._send(status, "application/json", body, headers)
+
+        def _send(
+            self,
+            status: HTTPStatus,
+            kind: str,
+            body: bytes,
+            headers: dict[str, str] | None = None,
+        ) -> None:
             self.send_response(status)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(body)
 
@@ -170,10 +289,15 @@ def _handler(dashboard: Dashboard, defaults: tuple[str, int]) -> type[BaseHTTPRe
 
 
 def serve(
-    host: str, port: int, reporting_address: str, defaults: tuple[str, int]
+    host: str,
+    port: int,
+    reporting_address: str,
+    defaults: tuple[str, int],
+    clock: Clock = SYSTEM_CLOCK,
 ) -> ThreadingHTTPServer:
-    """A running server (in a daemon thread); `shutdown()` stops it."""
-    dashboard = Dashboard(reporting_address)
+    """A running server (in a daemon thread); `shutdown()` stops it. `clock` decides which
+    quarters are provisional (the one clock; a FixedClock in tests)."""
+    dashboard = Dashboard(reporting_address, clock)
     server = ThreadingHTTPServer((host, port), _handler(dashboard, defaults))
     threading.Thread(target=server.serve_forever, name="dashboard", daemon=True).start()
     return server

@@ -17,6 +17,7 @@ from onebudget.reporting.domain.model import Allocation
 from onebudget.reporting.service_layer import mapping, validation
 from onebudget.reporting.v1 import reporting_service_pb2 as api
 from onebudget.shared.errors import Violations
+from onebudget.shared.metrics import observe_reconciliation
 
 
 class ReportQueries:
@@ -115,6 +116,7 @@ class ReportQueries:
             ledger = await ledger_reads.commissioner_money(conn, ods, year)
         reported = figures.money_figures(found)
         diffs = figures.differences(reported, ledger)
+        observe_reconciliation(ods, year, len(diffs))
         return api.Reconciliation(
             commissioner_ods_code=ods,
             financial_year=year,
