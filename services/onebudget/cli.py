@@ -163,13 +163,21 @@ def _cluster_size(text: str) -> int:
     return size
 
 
+def _add_broker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    # The broker's commands, and its reads across allocation and payment (broker_desk).
+    from onebudget import broker_desk
+
+    commands = add_broker_commands(sub, line_left=broker_desk.line_left)
+    broker_desk.add_commands(commands)
+
+
 def _command_adders() -> Sequence[CommandAdder]:
     return [
         _add_up,
         add_ledger_commands,
         add_entitlement_commands,
         add_finance_commands,
-        add_broker_commands,
+        _add_broker,
         add_report_commands,
     ]
 

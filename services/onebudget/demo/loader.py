@@ -428,6 +428,8 @@ async def load(addresses: Mapping[str, str], *, people_count: int, today: date) 
                     request_id=request_id("provider", index),
                     kind=pay.PAYEE_KIND_PROVIDER,
                     name=f"Synthetic Care Provider {index + 1} Ltd",
+                    # registered with the commissioner, so `broker payees` lists it
+                    organisation_code=synthetic.COMMISSIONER[0],
                 )
             )
             loaded.providers.append(provider.payee_id)

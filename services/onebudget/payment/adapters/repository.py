@@ -95,15 +95,59 @@ async def insert_payee(
     name: str,
     close_family: bool,
     person_id: uuid.UUID | None = None,
+    organisation_code: str = "",
 ) -> Any:
     return await conn.fetchrow(
-        "INSERT INTO payment.payees (payee_id, kind, name, close_family, person_id)"
-        " VALUES ($1, $2, $3, $4, $5) RETURNING *",
+        "INSERT INTO payment.payees (payee_id, kind, name, close_family, person_id,"
+        " organisation_code) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
         payee_id,
         kind,
         name,
         close_family,
         person_id,
+        organisation_code,
+    )
+
+
+@dataclass(frozen=True)
+class PayeeFilter:
+    """ListPayees' filters; empty / None matches any."""
+
+    organisation_code: str
+    person_id: uuid.UUID | None
+    kind: str
+
+
+async def list_payees(
+    conn: Conn, f: PayeeFilter, after: tuple[datetime, uuid.UUID] | None, limit: int
+) -> list[Any]:
+    """Payees matching `f`, oldest first (created_at, payee_id), after the key `after`."""
+    clauses: list[str] = []
+    args: list[Any] = []
+
+    def add(sql: str, *values: Any) -> None:
+        marks = []
+        for value in values:
+            args.append(value)
+            marks.append(f"${len(args)}")
+        clauses.append(sql.format(*marks))
+
+    if f.organisation_code:
+        add("organisation_code = {}", f.organisation_code)
+    if f.person_id is not None:
+        add("person_id = {}", f.person_id)
+    if f.kind:
+        add("kind = {}", f.kind)
+    if after is not None:
+        add("(created_at, payee_id) > ({}, {})", after[0], after[1])
+    where = " AND ".join(clauses) or "true"
+    args.append(limit)
+    return list(
+        await conn.fetch(
+            f"SELECT * FROM payment.payees WHERE {where}"
+            f" ORDER BY created_at, payee_id LIMIT ${len(args)}",
+            *args,
+        )
     )
 
 
