@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Mapping
+from datetime import date
+from pathlib import Path
 
 import grpc
 
 from onebudget.demo import loader, synthetic
+from onebudget.demo.rerun import DemoMismatch, DemoRecord, demo_day
 from onebudget.reporting.entrypoints.cli import summary_text, target_text
 from onebudget.reporting.v1 import reporting_service_pb2 as rpt
 from onebudget.reporting.v1 import reporting_service_pb2_grpc as rpt_grpc
@@ -17,16 +21,51 @@ from onebudget.shared.client import explain
 from onebudget.shared.clock import SYSTEM_CLOCK
 
 CATCH_UP_TIMEOUT_S = 120.0
+RECORD_NAME = "demo.json"
 
 
-def load_and_report(addresses: Mapping[str, str], *, people_count: int) -> None:
+def read_record(path: Path) -> DemoRecord | None:
+    """What the stack's last demo load recorded (None: none, or unreadable)."""
+    try:
+        body = json.loads(path.read_text())
+        return DemoRecord(people=int(body["people"]), today=date.fromisoformat(body["today"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def write_record(path: Path, record: DemoRecord) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"people": record.people, "today": record.today.isoformat()}))
+
+
+def load_and_report(
+    addresses: Mapping[str, str], *, people_count: int, state_dir: Path | None = None
+) -> None:
+    """Load the demo (again) and print the summary. `state_dir` is the stack's folder, where
+    the load records its size and day (demo.json) so that a rerun reproduces the same world,
+    and a rerun of another size stops with one line saying what to do (SystemExit)."""
     started = time.monotonic()
-    today = SYSTEM_CLOCK.today()
-    print(f"Loading a synthetic year ({people_count} people) ...", flush=True)
+    record_path = state_dir / RECORD_NAME if state_dir is not None else None
+    recorded = read_record(record_path) if record_path is not None else None
+    try:
+        today = demo_day(recorded, people_count, SYSTEM_CLOCK.today(), str(state_dir))
+    except DemoMismatch as mismatch:
+        raise SystemExit(f"onebudget up: {mismatch}") from None
+    if record_path is not None:
+        write_record(record_path, DemoRecord(people=people_count, today=today))
+    again = " again" if recorded is not None else ""
+    print(
+        f"Loading a synthetic year{again} ({people_count} people, as of {today.isoformat()}) ...",
+        flush=True,
+    )
     try:
         loaded = asyncio.run(loader.load(addresses, people_count=people_count, today=today))
+    except DemoMismatch as mismatch:
+        raise SystemExit(f"onebudget up: {mismatch}") from None
     except grpc.aio.AioRpcError as error:
         raise SystemExit(f"the demo load was refused:\n{explain(error)}") from None
+    for note in loaded.notes:
+        print(note, flush=True)
     print(
         f"Loaded {len(loaded.budgets)} agreed budgets, {len(loaded.payments)} provider payments"
         f" and {len(loaded.schedules)} direct-payment schedules"
