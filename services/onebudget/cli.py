@@ -69,7 +69,14 @@ def _cmd_up(args: argparse.Namespace) -> int:
         if args.demo:
             from onebudget.demo.run import load_and_report
 
-            load_and_report(stack.addresses, people_count=args.people, state_dir=stack_dir)
+            assert stack.infra is not None
+            load_and_report(
+                stack.addresses,
+                people_count=args.people,
+                state_dir=stack_dir,
+                database_url=stack.infra.database_url,
+                nats_url=stack.infra.nats_url,
+            )
             print(f"\n{stack.describe()}", flush=True)
         if args.exit_after_start:
             return 0

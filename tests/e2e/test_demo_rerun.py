@@ -15,14 +15,25 @@ from onebudget.allocation.v1 import allocation_service_pb2_grpc as al_grpc
 from onebudget.demo import loader
 from onebudget.demo.rerun import DemoMismatch, every_nth
 from onebudget.entitlement.entrypoints.app import SPEC as ENTITLEMENT
+from onebudget.payment.adapters import repository as payment_repository
 from onebudget.payment.entrypoints.app import SPEC as PAYMENT
 from onebudget.payment.v1 import payment_service_pb2 as pay
 from onebudget.payment.v1 import payment_service_pb2_grpc as pay_grpc
 from onebudget.reporting.entrypoints.app import SPEC as REPORTING
+from onebudget.shared import settling
 from onebudget.shared.channels import open_aio_channel
+from onebudget.shared.clock import SYSTEM_CLOCK
 from tests.conftest import StartService
 
 PEOPLE = 6
+DURABLES = {
+    "payment-read-model-allocation",
+    "payment-stop-entitlement",
+    "allocation-entitlement",
+    "reporting-allocation",
+    "reporting-payment",
+    "reporting-entitlement",
+}
 TODAY = date(2026, 11, 29)
 
 
@@ -43,6 +54,20 @@ async def test_the_demo_runs_again_after_changes_and_refuses_another_size(
     first = await loader.load(addresses, people_count=PEOPLE, today=TODAY)
     assert first.notes == []
     assert len(first.budgets) == PEOPLE
+    # The stack settles: outboxes drained, instalments due paid, every consumer current.
+    payment_host = hosts["payment"]
+
+    async def look() -> settling.Motion:
+        seen = await settling.observe(
+            payment_host.config.database_url,
+            payment_host.config.nats_url,
+            lambda conn: payment_repository.schedules_behind(conn, SYSTEM_CLOCK.today()),
+        )
+        # The bus is shared by the test session: only the services' own durables count here.
+        ours = {k: v for k, v in seen.consumers_behind.items() if k.split("/")[1] in DURABLES}
+        return settling.Motion(seen.outbox_unsent, ours, seen.schedules_behind)
+
+    assert await settling.wait_settled(look, timeout_s=90) == []
     again = await loader.load(addresses, people_count=PEOPLE, today=TODAY)
     assert again.notes == []
     assert _ids(again) == _ids(first)

@@ -626,6 +626,26 @@ async def update_schedule(conn: Conn, schedule_id: uuid.UUID, **fields: Any) -> 
     )
 
 
+async def schedules_behind(conn: Conn, today: date) -> int:
+    """Active schedules with an instalment due on or before `today` (England) that the scheduler
+    may pay and has not paid yet: on an agreed budget, within its end, with no open stop, no
+    death or withdrawn consent, no refused eligibility (the grounds stops.stop_grounds reads).
+    0 once the scheduler has caught up (shared/settling.py)."""
+    found = await conn.fetchval(
+        "SELECT count(*) FROM payment.schedules s"
+        " JOIN payment.budgets b ON b.budget_id = s.budget_id"
+        " LEFT JOIN payment.stopped_people p ON p.person_id = b.person_id"
+        " LEFT JOIN payment.payment_stops o ON o.budget_id = b.budget_id AND o.resumed_on IS NULL"
+        " LEFT JOIN payment.eligibility e ON e.person_id = b.person_id AND e.category = b.cohort"
+        " WHERE s.state = 'ACTIVE' AND s.next_due_date <= $1"
+        " AND (s.end_date IS NULL OR s.next_due_date <= s.end_date)"
+        " AND b.state = 'AGREED' AND (b.end_date IS NULL OR s.next_due_date <= b.end_date)"
+        " AND p.person_id IS NULL AND o.budget_id IS NULL AND e.granted IS DISTINCT FROM false",
+        today,
+    )
+    return int(found)
+
+
 async def next_due_schedule(conn: Conn, today: date, skip: Collection[uuid.UUID] = ()) -> Any:
     """One due schedule, locked, other than those in `skip` (held back for this run); another
     replica skips it (FOR UPDATE SKIP LOCKED)."""
