@@ -11,7 +11,12 @@ import asyncpg
 
 from onebudget.reporting.adapters.replica import read_lag_ms
 from onebudget.reporting.service_layer.queries import ReportQueries
-from onebudget.reporting.service_layer.rebuild import ConsumerControl, rebuild
+from onebudget.reporting.service_layer.rebuild import (
+    ConsumerControl,
+    read_model_status,
+    rebuild,
+    refuse_while_rebuilding,
+)
 from onebudget.reporting.v1 import reporting_service_pb2 as api
 from onebudget.reporting.v1 import reporting_service_pb2_grpc as api_grpc
 
@@ -47,6 +52,7 @@ class ReportingServicer(api_grpc.ReportingServiceServicer):
     async def GetCommissionerSummary(
         self, request: api.GetCommissionerSummaryRequest, context: Context
     ) -> api.CommissionerSummary:
+        await refuse_while_rebuilding(self._pool, self._consumers)
         answer = await self._queries.get_commissioner_summary(request)
         await self._say_lag(context)
         return answer
@@ -54,6 +60,7 @@ class ReportingServicer(api_grpc.ReportingServiceServicer):
     async def GetCouncilSummary(
         self, request: api.GetCouncilSummaryRequest, context: Context
     ) -> api.CouncilSummary:
+        await refuse_while_rebuilding(self._pool, self._consumers)
         answer = await self._queries.get_council_summary(request)
         await self._say_lag(context)
         return answer
@@ -61,6 +68,7 @@ class ReportingServicer(api_grpc.ReportingServiceServicer):
     async def GetTargetStatus(
         self, request: api.GetTargetStatusRequest, context: Context
     ) -> api.TargetStatus:
+        await refuse_while_rebuilding(self._pool, self._consumers)
         answer = await self._queries.get_target_status(request)
         await self._say_lag(context)
         return answer
@@ -68,6 +76,7 @@ class ReportingServicer(api_grpc.ReportingServiceServicer):
     async def ExportQuarterlyReturn(
         self, request: api.ExportQuarterlyReturnRequest, context: Context
     ) -> api.QuarterlyReturn:
+        await refuse_while_rebuilding(self._pool, self._consumers)
         answer = await self._queries.export_quarterly_return(request)
         await self._say_lag(context)
         return answer
@@ -75,6 +84,7 @@ class ReportingServicer(api_grpc.ReportingServiceServicer):
     async def Reconcile(
         self, request: api.ReconcileRequest, context: Context
     ) -> api.Reconciliation:
+        await refuse_while_rebuilding(self._pool, self._consumers)
         answer = await self._queries.reconcile(request)
         await self._say_lag(context)
         return answer
@@ -83,3 +93,8 @@ class ReportingServicer(api_grpc.ReportingServiceServicer):
         self, request: api.RebuildReadModelRequest, _: Context
     ) -> api.RebuildReadModelResponse:
         return await rebuild(self._pool, self._consumers, request)
+
+    async def GetReadModelStatus(
+        self, request: api.GetReadModelStatusRequest, _: Context
+    ) -> api.ReadModelStatus:
+        return await read_model_status(self._pool, self._consumers)

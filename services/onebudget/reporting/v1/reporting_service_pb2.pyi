@@ -328,3 +328,17 @@ class RebuildReadModelResponse(_message.Message):
     CONSUMERS_RESET_FIELD_NUMBER: _ClassVar[int]
     consumers_reset: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, consumers_reset: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetReadModelStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ReadModelStatus(_message.Message):
+    __slots__ = ("rebuilding", "applied_events", "total_events")
+    REBUILDING_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    rebuilding: bool
+    applied_events: int
+    total_events: int
+    def __init__(self, rebuilding: _Optional[bool] = ..., applied_events: _Optional[int] = ..., total_events: _Optional[int] = ...) -> None: ...
