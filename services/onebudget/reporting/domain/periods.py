@@ -60,6 +60,15 @@ def quarter_of(day: date) -> int:
     return {4: 1, 5: 1, 6: 1, 7: 2, 8: 2, 9: 2, 10: 3, 11: 3, 12: 3}.get(day.month, 4)
 
 
+def is_provisional(year: int, quarter: int, today: date) -> bool:
+    """Whether the period (quarter 1-4, or 0: the whole year) of financial `year` has not ended
+    on `today` (England's date, from the one clock): its last day is today or later, so its
+    figures are to date, not the period's result. The national PHB collection reports each
+    quarter after it ends (DAPB2184, quarterly, year to date at the quarter's end: domain.md,
+    "Reporting"); a quarter's target is judged on its figures at its end."""
+    return today <= quarter_end(year, quarter)
+
+
 def label(year: int) -> str:
     """2026 -> "2026-27" (as the national collections name a year)."""
     return f"{year}-{(year + 1) % 100:02d}"

@@ -38,7 +38,14 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         _commissioner_args(verb, quarter=name == "summary")
         verb.set_defaults(func=_call(func))
     quarterly = verbs.add_parser("quarterly", help="write the quarterly PHB return as CSV")
-    _commissioner_args(quarterly, quarter=True)
+    _commissioner_args(quarterly, quarter=False)
+    quarterly.add_argument(
+        "--quarter",
+        type=whole_number(1, 4),
+        required=True,
+        help="1-4, the quarter of the return (Q1 Apr-Jun .. Q4 Jan-Mar); a quarter not yet"
+        " ended is written as a provisional preview, named *-provisional.csv",
+    )
     quarterly.add_argument("--out", default="", help="file (default: the suggested file name)")
     quarterly.set_defaults(func=_call(_quarterly))
     rebuild = verbs.add_parser("rebuild", help="wipe the read model and replay the streams")
@@ -54,7 +61,10 @@ def _commissioner_args(parser: argparse.ArgumentParser, *, quarter: bool) -> Non
     parser.add_argument("--year", type=YEAR, required=True, help="financial year, e.g. 2026")
     if quarter:
         parser.add_argument(
-            "--quarter", type=whole_number(0, 4), default=0, help="1-4 (0: whole year)"
+            "--quarter",
+            type=whole_number(0, 4),
+            default=0,
+            help="1-4, the year to the quarter's end (0, the default: the whole year)",
         )
 
 
@@ -151,7 +161,11 @@ def summary_text(stub: Stub, commissioner: str, year: int, quarter: int = 0) -> 
         ],
     )
     title = f"{s.commissioner_ods_code} {s.financial_year} Q{s.quarter or '1-4'} to {s.period_end}"
+    if s.provisional:
+        title += f" (PROVISIONAL: the period ends {s.period_end}; figures to date)"
     met = "met" if s.target_met else "not met"
+    if s.provisional:
+        met += " so far (provisional)"
     return f"{title}\n\n{money}\n\nPHB target {met}\n\n{fences}\n\n{people}"
 
 
@@ -174,7 +188,7 @@ def target_text(stub: Stub, commissioner: str, year: int) -> str:
                 format_pence(target.target_pence),
                 format_pence(target.agreed_pence),
                 _bp(target.agreed_basis_points),
-                "yes" if target.met else "no",
+                _met(target.met, target.provisional),
                 format_pence(target.gap_pence),
                 format_pence(target.above_floor_pence),
             ]
@@ -186,7 +200,7 @@ def target_text(stub: Stub, commissioner: str, year: int) -> str:
                 "",
                 format_pence(p.agreed_pence),
                 _bp(p.agreed_basis_points),
-                "yes" if p.met else "no",
+                _met(p.met, p.provisional),
                 format_pence(p.gap_pence),
                 format_pence(p.above_floor_pence),
             ]
@@ -194,7 +208,19 @@ def target_text(stub: Stub, commissioner: str, year: int) -> str:
         ]
     # The target is a floor: "above floor" is agreed less target (negative: below it).
     header = ["cohort", "period", "target", "agreed", "% alloc", "met", "gap", "above floor"]
-    return _figures(header, rows)
+    note = (
+        "\n(provisional: the period has not ended; figures to date)"
+        if any(target.provisional for target in t.targets)
+        else ""
+    )
+    return _figures(header, rows) + note
+
+
+def _met(met: bool, provisional: bool) -> str:
+    """A period not yet ended is not judged: 'provisional', not 'no'."""
+    if provisional:
+        return "provisional"
+    return "yes" if met else "no"
 
 
 def _quarterly(stub: Stub, args: argparse.Namespace) -> str:
@@ -204,9 +230,18 @@ def _quarterly(stub: Stub, args: argparse.Namespace) -> str:
         ),
         timeout=CALL_TIMEOUT_S,
     )
-    path = Path(args.out or r.file_name)
+    name = r.file_name
+    if r.provisional:
+        name = name.removesuffix(".csv") + "-provisional.csv"
+        print(
+            f"onebudget report quarterly: Q{args.quarter} {args.year} has not ended: a provisional"
+            " preview of figures to date, not the quarter's national return",
+            file=sys.stderr,
+        )
+    path = Path(args.out or name)
     path.write_bytes(r.csv)
-    return f"wrote {path} ({len(r.columns)} columns)"
+    kind = "a PROVISIONAL preview" if r.provisional else "the return"
+    return f"wrote {path} ({kind}, {len(r.columns)} columns)"
 
 
 def _reconcile(stub: Stub, args: argparse.Namespace) -> Printed:

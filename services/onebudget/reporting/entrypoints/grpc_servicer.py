@@ -19,6 +19,7 @@ from onebudget.reporting.service_layer.rebuild import (
 )
 from onebudget.reporting.v1 import reporting_service_pb2 as api
 from onebudget.reporting.v1 import reporting_service_pb2_grpc as api_grpc
+from onebudget.shared.clock import SYSTEM_CLOCK, Clock
 
 SERVICE_NAME = "onebudget.reporting.v1.ReportingService"
 Context = Any  # grpc.aio.ServicerContext
@@ -35,11 +36,12 @@ class ReportingServicer(api_grpc.ReportingServiceServicer):
         *,
         reads: asyncpg.Pool | None = None,
         replica: bool = False,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._pool = pool
         self._reads = reads if reads is not None else pool
         self._replica = replica
-        self._queries = ReportQueries(self._reads)
+        self._queries = ReportQueries(self._reads, clock)
         self._consumers = consumers
 
     async def _say_lag(self, context: Context) -> None:
