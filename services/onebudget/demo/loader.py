@@ -5,6 +5,11 @@ council, set the allocation with its PHB ring-fence, register people, record eli
 PHBs, create and agree integrated budgets from costed plans, then pay: provider invoices by
 reserve and confirm, releases, 4-weekly direct payments by schedule, a few returns and one
 reclaim. Every call carries a request_id, so a rerun after an interruption moves nothing twice.
+
+A rerun of the same demo is the same world (demo/rerun.py): the refunds and the reclaim are
+chosen in the people's seeded order, not in the order concurrent tasks finish. A budget someone
+changed since (ended, payments stopped) is left as it is, with one line saying so; requests that
+meet another demo's data (REQUEST_ID_REUSED) stop the load with DemoMismatch, saying what to do.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import grpc
 from onebudget.allocation.v1 import allocation_service_pb2 as alloc
 from onebudget.allocation.v1 import allocation_service_pb2_grpc as alloc_grpc
 from onebudget.demo import synthetic
+from onebudget.demo.rerun import DemoMismatch, every_nth, in_seeded_order
 from onebudget.demo.synthetic import PersonSpec
 from onebudget.entitlement.v1 import entitlement_service_pb2 as ent
 from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as ent_grpc
@@ -44,6 +50,16 @@ NOT_YET_KNOWN = (
     "PLAN_LINE_NOT_AGREED",
 )
 NAMESPACE = uuid.UUID("6f1d3c52-7a34-4c2e-9b4e-0e5b1d2f6a10")
+# Refusals of one budget's payments on a rerun after someone changed it (ended it, stopped its
+# payments, paid from it): that budget is left as it is, the rest of the demo goes on.
+CHANGED_SINCE = (
+    "BUDGET_NOT_ACTIVE",
+    "PAYMENTS_STOPPED",
+    "PLAN_LINE_EXCEEDED",
+    "INSUFFICIENT_FUNDS",
+    "SERVICE_PERIOD_OUTSIDE_BUDGET",
+)
+REUSED = "REQUEST_ID_REUSED"
 
 
 def request_id(*parts: object) -> str:
@@ -82,8 +98,19 @@ class Stubs:
 class Loaded:
     budgets: dict[str, alloc.Budget] = field(default_factory=dict)
     providers: list[str] = field(default_factory=list)
-    payments: list[pay.Payment] = field(default_factory=list)
-    schedules: list[pay.Schedule] = field(default_factory=list)
+    # Per person (index in the seeded synthetic order): gathered concurrently, read in order.
+    payments_by_person: dict[int, list[pay.Payment]] = field(default_factory=dict)
+    schedules_by_person: dict[int, list[pay.Schedule]] = field(default_factory=dict)
+    # One line per budget left as it was on a rerun (someone changed it since).
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def payments(self) -> list[pay.Payment]:
+        return in_seeded_order(self.payments_by_person)
+
+    @property
+    def schedules(self) -> list[pay.Schedule]:
+        return in_seeded_order(self.schedules_by_person)
 
 
 async def _retry(call: Callable[[], Awaitable[T]], retry_reasons: tuple[str, ...]) -> T:
@@ -280,14 +307,21 @@ def first_of_kind(budget: alloc.Budget, option: int) -> alloc.PlanLine | None:
     return next((line for line in budget.plan_lines if line.management_option == option), None)
 
 
-async def pay_budget(stubs: Stubs, budget: alloc.Budget, loaded: Loaded, today: date) -> None:
-    """A broker's year so far: invoices reserved then confirmed, releases, a DP schedule."""
-    provider = loaded.providers[uuid.UUID(budget.budget_id).int % len(loaded.providers)]
+async def pay_budget(
+    stubs: Stubs, index: int, budget: alloc.Budget, loaded: Loaded, today: date
+) -> None:
+    """A broker's year so far: invoices reserved then confirmed, releases, a DP schedule.
+    `index` is the person's place in the seeded synthetic order (it picks the provider)."""
+    provider = loaded.providers[index % len(loaded.providers)]
+    # Started afresh on each attempt (a retry while payment learns the budget).
+    payments: list[pay.Payment] = []
+    loaded.payments_by_person[index] = payments
+    loaded.schedules_by_person[index] = []
     agreed = date.fromisoformat(budget.agreed_on)
     weeks = max(1, (today - agreed).days // 7)
     for line in budget.plan_lines:
         if line.management_option == alloc.MANAGEMENT_OPTION_DIRECT_PAYMENT:
-            await _direct_payments(stubs, budget, line, agreed, loaded)
+            await _direct_payments(stubs, index, budget, line, agreed, loaded)
             continue
         share = line.cost_pence * min(weeks, 52) // 52
         if share <= 0:
@@ -324,11 +358,16 @@ async def pay_budget(stubs: Stubs, budget: alloc.Budget, loaded: Loaded, today: 
                 broker_reference=f"REL-{line.plan_line_id[:8]}",
             )
         )
-        loaded.payments += [confirmed, released]
+        payments += [confirmed, released]
 
 
 async def _direct_payments(
-    stubs: Stubs, budget: alloc.Budget, line: alloc.PlanLine, agreed: date, loaded: Loaded
+    stubs: Stubs,
+    index: int,
+    budget: alloc.Budget,
+    line: alloc.PlanLine,
+    agreed: date,
+    loaded: Loaded,
 ) -> None:
     account = await stubs.payment.RegisterPayee(
         pay.RegisterPayeeRequest(
@@ -356,24 +395,47 @@ async def _direct_payments(
             end_date=budget.end_date,
         )
     )
-    loaded.schedules.append(schedule)
+    loaded.schedules_by_person.setdefault(index, []).append(schedule)
 
 
 async def money_back(stubs: Stubs, loaded: Loaded, today: date) -> None:
-    """Some providers refund part of a payment; one person's unused direct payment is reclaimed."""
-    for payment in loaded.payments[:: max(1, len(loaded.payments) // 20)]:
-        await stubs.payment.RecordReturn(
-            pay.RecordReturnRequest(
-                request_id=request_id("return", payment.payment_id),
-                payment_id=payment.payment_id,
-                amount_pence=max(1, payment.amount_pence // 10),
-                reason="visits cancelled; provider refunded the unused part",
-            )
+    """Some providers refund part of a payment; one person's unused direct payment is reclaimed.
+    Both are chosen in the people's seeded order, so a rerun chooses the same ones."""
+    for payment in every_nth(loaded.payments):
+        await _or_note(
+            loaded,
+            f"  payment {payment.payment_id}: no refund recorded",
+            stubs.payment.RecordReturn(
+                pay.RecordReturnRequest(
+                    request_id=request_id("return", payment.payment_id),
+                    payment_id=payment.payment_id,
+                    amount_pence=max(1, payment.amount_pence // 10),
+                    reason="visits cancelled; provider refunded the unused part",
+                )
+            ),
         )
     paid = await _first_paid_schedule(stubs, loaded)
     if paid is None:
         return
-    await stubs.payment.RequireRepayment(
+    await _or_note(
+        loaded, f"  budget {paid.budget_id}: no reclaim raised", _reclaim(stubs, paid, today)
+    )
+
+
+async def _or_note(loaded: Loaded, what: str, call: Awaitable[Any]) -> None:
+    """Await a call; a refusal because someone changed its budget since the demo loaded it is
+    a note, not the end of the demo (another demo's data, REQUEST_ID_REUSED, still stops it)."""
+    try:
+        await call
+    except grpc.aio.AioRpcError as error:
+        reason = error_reason(error)
+        if reason == REUSED or error.code() != grpc.StatusCode.FAILED_PRECONDITION:
+            raise
+        loaded.notes.append(f"{what} ({reason}: changed since the demo loaded it)")
+
+
+async def _reclaim(stubs: Stubs, paid: pay.Schedule, today: date) -> pay.Repayment:
+    raised: pay.Repayment = await stubs.payment.RequireRepayment(
         pay.RequireRepaymentRequest(
             request_id=request_id("reclaim", paid.schedule_id),
             budget_id=paid.budget_id,
@@ -385,22 +447,82 @@ async def money_back(stubs: Stubs, loaded: Loaded, today: date) -> None:
             repayer=pay.REPAYER_PERSON,
         )
     )
+    return raised
 
 
 async def _first_paid_schedule(stubs: Stubs, loaded: Loaded) -> pay.Schedule | None:
-    """The scheduler pays due instalments in the background: wait for the first to be paid."""
+    """The first schedule in the people's seeded order, once the scheduler (in the background)
+    has paid its first instalment; None when there is none, or it is not paid in time."""
+    if not loaded.schedules:
+        return None
+    first = loaded.schedules[0]
     for _ in range(RETRY_ATTEMPTS_MAX):
-        for schedule in loaded.schedules:
-            now: pay.Schedule = await stubs.payment.GetSchedule(
-                pay.GetScheduleRequest(schedule_id=schedule.schedule_id)
-            )
-            if now.instalments_paid > 0:
-                return now
+        now: pay.Schedule = await stubs.payment.GetSchedule(
+            pay.GetScheduleRequest(schedule_id=first.schedule_id)
+        )
+        if now.instalments_paid > 0:
+            return now
         await asyncio.sleep(RETRY_WAIT_S)
     return None
 
 
+async def _still_agreed(stubs: Stubs, budget: alloc.Budget) -> str:
+    """ "" when the budget is still agreed, else its status now (someone ended it)."""
+    now: alloc.Budget = await stubs.allocation.GetBudget(
+        alloc.GetBudgetRequest(budget_id=budget.budget_id)
+    )
+    if now.status == alloc.BUDGET_STATUS_AGREED:
+        return ""
+    return alloc.BudgetStatus.Name(now.status).removeprefix("BUDGET_STATUS_")
+
+
+async def _pay_or_note(
+    stubs: Stubs, index: int, budget: alloc.Budget, loaded: Loaded, today: date
+) -> None:
+    """Pay the budget (retries are answered as the first time); wait while payment has not yet
+    learnt the budget; a budget someone ended, or whose payments they stopped, since the demo
+    loaded it is left as it is with a note."""
+    for _ in range(RETRY_ATTEMPTS_MAX):
+        try:
+            await pay_budget(stubs, index, budget, loaded, today)
+            return
+        except grpc.aio.AioRpcError as error:
+            reason = error_reason(error)
+            if reason not in NOT_YET_KNOWN and reason not in CHANGED_SINCE:
+                raise
+            status = await _still_agreed(stubs, budget)
+            if status:
+                loaded.notes.append(_changed_note(budget, status.lower()))
+                return
+            if reason not in NOT_YET_KNOWN:
+                loaded.notes.append(_changed_note(budget, f"refused {reason}: changed"))
+                return
+        await asyncio.sleep(RETRY_WAIT_S)
+    await pay_budget(stubs, index, budget, loaded, today)
+
+
+def _changed_note(budget: alloc.Budget, why: str) -> str:
+    return (
+        f"  budget {budget.budget_id}: {why} since the demo loaded it;"
+        " its payments are left as they are"
+    )
+
+
 async def load(addresses: Mapping[str, str], *, people_count: int, today: date) -> Loaded:
+    """Load `people_count` synthetic people as of `today` (England). Raises DemoMismatch when
+    the stack holds another demo's data (a request_id reused with another payload)."""
+    try:
+        return await _load(addresses, people_count=people_count, today=today)
+    except grpc.aio.AioRpcError as error:
+        if error_reason(error) != REUSED:
+            raise
+        raise DemoMismatch(
+            "the demo data in this stack was loaded with other figures (another --people,"
+            " another day or another version of the demo); run with --fresh to load this one"
+        ) from None
+
+
+async def _load(addresses: Mapping[str, str], *, people_count: int, today: date) -> Loaded:
     people = synthetic.people(people_count, today=today)
     year = synthetic.financial_year_of(today)
     # A service restarted by `up` mid-load (or a database blip) is retried, not fatal.
@@ -417,25 +539,32 @@ async def load(addresses: Mapping[str, str], *, people_count: int, today: date) 
         loaded = Loaded()
         await set_up_funders(stubs, people, year)
 
-        async def enrol_one(person: PersonSpec) -> None:
+        order: dict[str, int] = {}
+
+        async def enrol_one(numbered: tuple[int, PersonSpec]) -> None:
+            index, person = numbered
             budget = await enrol(stubs, person, year)
             loaded.budgets[budget.budget_id] = budget
+            order[budget.budget_id] = index
 
-        await _bounded(people, enrol_one, "people and budgets")
+        await _bounded(list(enumerate(people)), enrol_one, "people and budgets")
         for index in range(8):
             provider = await stubs.payment.RegisterPayee(
                 pay.RegisterPayeeRequest(
                     request_id=request_id("provider", index),
                     kind=pay.PAYEE_KIND_PROVIDER,
                     name=f"Synthetic Care Provider {index + 1} Ltd",
+                    # registered with the commissioner, so `broker payees` lists it
+                    organisation_code=synthetic.COMMISSIONER[0],
                 )
             )
             loaded.providers.append(provider.payee_id)
 
         async def pay_one(budget: alloc.Budget) -> None:
-            await _retry(lambda: pay_budget(stubs, budget, loaded, today), NOT_YET_KNOWN)
+            await _pay_or_note(stubs, order[budget.budget_id], budget, loaded, today)
 
-        await _bounded(list(loaded.budgets.values()), pay_one, "payments and schedules")
+        budgets = sorted(loaded.budgets.values(), key=lambda b: order[b.budget_id])
+        await _bounded(budgets, pay_one, "payments and schedules")
         await money_back(stubs, loaded, today)
         return loaded
     finally:

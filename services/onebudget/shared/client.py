@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import grpc
@@ -121,15 +121,20 @@ def explain(error: grpc.aio.AioRpcError) -> str:
 
 
 def table(
-    headers: Sequence[str], rows: Sequence[Sequence[Any]], *, numbers_right: bool = False
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    numbers_right: bool = False,
+    right: Collection[int] = (),
 ) -> str:
     """Columns padded to their widest cell, with a rule under the headers; `numbers_right`
-    right-aligns every column but the first (figures line up by their last digit)."""
+    right-aligns every column but the first, `right` the columns at those indexes (figures
+    line up by their last digit)."""
     cells = [[str(c) for c in row] for row in [headers, *rows]]
     widths = [max(len(c) for c in column) for column in zip(*cells, strict=True)]
 
     def pad(i: int, text: str, width: int) -> str:
-        return text.rjust(width) if numbers_right and i else text.ljust(width)
+        return text.rjust(width) if (numbers_right and i) or i in right else text.ljust(width)
 
     lines = [
         "  ".join(pad(i, c, w) for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip()

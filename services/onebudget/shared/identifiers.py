@@ -51,3 +51,9 @@ def is_valid_ods_code(value: str) -> bool:
 
 def is_valid_gss_council_code(value: str) -> bool:
     return bool(_GSS_SOCIAL_CARE.match(value))
+
+
+def is_organisation_code(value: str) -> bool:
+    """A commissioner's ODS code or a social-services council's GSS code (the organisations a
+    payee may be registered with)."""
+    return is_valid_ods_code(value) or is_valid_gss_council_code(value)

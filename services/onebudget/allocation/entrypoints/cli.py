@@ -3,6 +3,7 @@
     onebudget finance allocate --commissioner 00L --year 2026 --allocation-pence 1000000000 \\
         --target-bp 500 --cohort LONG_TERM_CONDITION=200
     onebudget finance budgets --commissioner 00L [--status AGREED] [--year 2026]
+    onebudget finance budget --budget BUDGET_ID    # its plan lines and what is left on each
     onebudget finance close-year --commissioner 00L --year 2025
 
 The address comes from ONEBUDGET_ALLOCATION_ADDRESS (default 127.0.0.1:50052). Money prints in
@@ -50,12 +51,19 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     )
     allocate.set_defaults(func=_run(_allocate))
     budgets = commands.add_parser("budgets", help="list budgets")
-    budgets.add_argument("--commissioner", default="")
-    budgets.add_argument("--council", default="")
-    budgets.add_argument("--person", default="")
-    budgets.add_argument("--status", default="", choices=["", "DRAFT", "AGREED", "ENDED"])
-    budgets.add_argument("--year", type=YEAR, default=0)
+    budgets.add_argument("--commissioner", default="", help="ODS code, e.g. QNQ")
+    budgets.add_argument("--council", default="", help="GSS code, e.g. E06000036")
+    budgets.add_argument("--person", default="", help="the person's id")
+    budgets.add_argument(
+        "--status", default="", choices=["", "DRAFT", "AGREED", "ENDED"], help="one status only"
+    )
+    budgets.add_argument("--year", type=YEAR, default=0, help="financial year, 2026 = 2026-27")
     budgets.set_defaults(func=_run(_budgets))
+    budget = commands.add_parser(
+        "budget", help="one budget: its streams, plan lines and what is left on each line"
+    )
+    budget.add_argument("--budget", required=True, help="the budget's id (finance budgets)")
+    budget.set_defaults(func=_run(_budget))
     close = commands.add_parser("close-year", help="close a financial year (after 31 March)")
     close.add_argument("--commissioner", required=True)
     close.add_argument("--year", type=YEAR, required=True)
@@ -160,14 +168,17 @@ async def _close_year(stub: pb_grpc.AllocationServiceStub, args: argparse.Namesp
 
 
 def budgets_table(budgets: Sequence[pb.Budget]) -> str:
+    """One row per budget with its full id (to copy into `broker pay --budget`); money in
+    pounds, right-aligned."""
     rows = [
         (
-            b.budget_id[:8],
+            b.budget_id,
             b.commissioner_ods_code,
             b.council_gss_code or "-",
             pb.Cohort.Name(b.cohort).removeprefix("COHORT_"),
             b.financial_year,
             pb.BudgetStatus.Name(b.status).removeprefix("BUDGET_STATUS_"),
+            len(b.plan_lines),
             format_pence(b.agreed_pence),
             format_pence(b.spent_pence),
             format_pence(b.reserved_pence),
@@ -182,12 +193,92 @@ def budgets_table(budgets: Sequence[pb.Budget]) -> str:
         "cohort",
         "year",
         "status",
-        "agreed",
-        "spent",
-        "reserved",
-        "available",
+        "lines",
+        "agreed (£)",
+        "spent (£)",
+        "reserved (£)",
+        "available (£)",
     )
-    return table(headers, rows)
+    return table(headers, rows, right=range(6, 11))
+
+
+def _option(line: pb.PlanLine) -> str:
+    return pb.ManagementOption.Name(line.management_option).removeprefix("MANAGEMENT_OPTION_")
+
+
+def _payee_rule(line: pb.PlanLine) -> str:
+    kind = pb.PayeeKind.Name(line.allowed_payee_kind).removeprefix("PAYEE_KIND_")
+    if line.allowed_payee_id:
+        return line.allowed_payee_id
+    return "any" if kind == "UNSPECIFIED" else f"any {kind}"
+
+
+def budget_detail(budget: pb.Budget) -> str:
+    """A budget as a broker reads it: its ids, dates and state, each stream's money, and each
+    plan line with its full id, how it is held, who it may pay, and what is left on it (cost -
+    spent - reserved; pence shown in pounds, right-aligned)."""
+    status = pb.BudgetStatus.Name(budget.status).removeprefix("BUDGET_STATUS_")
+    cohort = pb.Cohort.Name(budget.cohort).removeprefix("COHORT_")
+    head = [
+        f"Budget {budget.budget_id} ({status}, {cohort}, {budget.financial_year})",
+        f"  person {budget.person_id}, commissioner {budget.commissioner_ods_code},"
+        f" council {budget.council_gss_code or '-'}, {budget.start_date} to {budget.end_date}",
+    ]
+    streams = table(
+        ("stream", "agreed (£)", "spent (£)", "reserved (£)", "available (£)", "returned (£)"),
+        [
+            (
+                pb.FundingStream.Name(s.funding_stream).removeprefix("FUNDING_STREAM_"),
+                format_pence(s.agreed_pence),
+                format_pence(s.spent_pence),
+                format_pence(s.reserved_pence),
+                format_pence(s.available_pence),
+                format_pence(s.returned_pence),
+            )
+            for s in budget.streams
+        ],
+        numbers_right=True,
+    )
+    lines = table(
+        (
+            "plan line",
+            "description",
+            "category",
+            "held as",
+            "may pay",
+            "cost (£)",
+            "spent (£)",
+            "reserved (£)",
+            "left (£)",
+        ),
+        [
+            (
+                line.plan_line_id,
+                line.description,
+                line.category,
+                _option(line),
+                _payee_rule(line),
+                format_pence(line.cost_pence),
+                format_pence(line.spent_pence),
+                format_pence(line.reserved_pence),
+                format_pence(line.available_pence),
+            )
+            for line in budget.plan_lines
+        ],
+        right=range(5, 9),
+    )
+    return "\n".join([*head, "", streams, "", lines, f"{len(budget.plan_lines)} plan line(s)"])
+
+
+async def get_budget(stub: pb_grpc.AllocationServiceStub, budget_id: str) -> pb.Budget:
+    found: pb.Budget = await stub.GetBudget(
+        pb.GetBudgetRequest(budget_id=budget_id), timeout=CALL_TIMEOUT_S
+    )
+    return found
+
+
+async def _budget(stub: pb_grpc.AllocationServiceStub, args: argparse.Namespace) -> str:
+    return budget_detail(await get_budget(stub, args.budget))
 
 
 async def _budgets(stub: pb_grpc.AllocationServiceStub, args: argparse.Namespace) -> str:

@@ -95,15 +95,59 @@ async def insert_payee(
     name: str,
     close_family: bool,
     person_id: uuid.UUID | None = None,
+    organisation_code: str = "",
 ) -> Any:
     return await conn.fetchrow(
-        "INSERT INTO payment.payees (payee_id, kind, name, close_family, person_id)"
-        " VALUES ($1, $2, $3, $4, $5) RETURNING *",
+        "INSERT INTO payment.payees (payee_id, kind, name, close_family, person_id,"
+        " organisation_code) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
         payee_id,
         kind,
         name,
         close_family,
         person_id,
+        organisation_code,
+    )
+
+
+@dataclass(frozen=True)
+class PayeeFilter:
+    """ListPayees' filters; empty / None matches any."""
+
+    organisation_code: str
+    person_id: uuid.UUID | None
+    kind: str
+
+
+async def list_payees(
+    conn: Conn, f: PayeeFilter, after: tuple[datetime, uuid.UUID] | None, limit: int
+) -> list[Any]:
+    """Payees matching `f`, oldest first (created_at, payee_id), after the key `after`."""
+    clauses: list[str] = []
+    args: list[Any] = []
+
+    def add(sql: str, *values: Any) -> None:
+        marks = []
+        for value in values:
+            args.append(value)
+            marks.append(f"${len(args)}")
+        clauses.append(sql.format(*marks))
+
+    if f.organisation_code:
+        add("organisation_code = {}", f.organisation_code)
+    if f.person_id is not None:
+        add("person_id = {}", f.person_id)
+    if f.kind:
+        add("kind = {}", f.kind)
+    if after is not None:
+        add("(created_at, payee_id) > ({}, {})", after[0], after[1])
+    where = " AND ".join(clauses) or "true"
+    args.append(limit)
+    return list(
+        await conn.fetch(
+            f"SELECT * FROM payment.payees WHERE {where}"
+            f" ORDER BY created_at, payee_id LIMIT ${len(args)}",
+            *args,
+        )
     )
 
 
@@ -580,6 +624,26 @@ async def update_schedule(conn: Conn, schedule_id: uuid.UUID, **fields: Any) -> 
         schedule_id,
         *[fields[n] for n in names],
     )
+
+
+async def schedules_behind(conn: Conn, today: date) -> int:
+    """Active schedules with an instalment due on or before `today` (England) that the scheduler
+    may pay and has not paid yet: on an agreed budget, within its end, with no open stop, no
+    death or withdrawn consent, no refused eligibility (the grounds stops.stop_grounds reads).
+    0 once the scheduler has caught up (shared/settling.py)."""
+    found = await conn.fetchval(
+        "SELECT count(*) FROM payment.schedules s"
+        " JOIN payment.budgets b ON b.budget_id = s.budget_id"
+        " LEFT JOIN payment.stopped_people p ON p.person_id = b.person_id"
+        " LEFT JOIN payment.payment_stops o ON o.budget_id = b.budget_id AND o.resumed_on IS NULL"
+        " LEFT JOIN payment.eligibility e ON e.person_id = b.person_id AND e.category = b.cohort"
+        " WHERE s.state = 'ACTIVE' AND s.next_due_date <= $1"
+        " AND (s.end_date IS NULL OR s.next_due_date <= s.end_date)"
+        " AND b.state = 'AGREED' AND (b.end_date IS NULL OR s.next_due_date <= b.end_date)"
+        " AND p.person_id IS NULL AND o.budget_id IS NULL AND e.granted IS DISTINCT FROM false",
+        today,
+    )
+    return int(found)
 
 
 async def next_due_schedule(conn: Conn, today: date, skip: Collection[uuid.UUID] = ()) -> Any:

@@ -1,7 +1,8 @@
-"""`onebudget broker pay|reserve|confirm|cancel|statement`: a care broker's commands.
+"""`onebudget broker pay|reserve|confirm|cancel|statement|payees`: a care broker's commands.
 
 The payment service's address comes from ONEBUDGET_PAYMENT_ADDRESS (default 127.0.0.1:50053).
-Amounts are pence. A refused call prints its reason and metadata and exits 1.
+Amounts are given in pence and printed in pounds; `--json` prints the API's answer as it is. A
+refused call prints its reason and metadata and exits 1.
 """
 
 from __future__ import annotations
@@ -19,11 +20,15 @@ from google.protobuf import json_format
 from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.payment.v1 import payment_service_pb2_grpc as api_grpc
 from onebudget.shared.channels import open_aio_channel
-from onebudget.shared.client import PENCE, explain, service_address
+from onebudget.shared.client import PENCE, explain, service_address, table, whole_number
 from onebudget.shared.money import format_pence
 
 CALL_TIMEOUT_S = 30.0
+PAGES_MAX = 100  # a listing stops after this many pages (200 payees each)
 Call = Callable[[api_grpc.PaymentServiceStub, argparse.Namespace], Awaitable[Any]]
+# What is left of a plan line (pence), asked of the service that owns plan lines (allocation) by
+# `onebudget.cli`, which wires the services' commands together; None when it cannot tell.
+LineLeft = Callable[[str, str], Awaitable["tuple[int, int] | None"]]
 
 
 async def _call(call: Call, args: argparse.Namespace) -> int:
@@ -34,12 +39,56 @@ async def _call(call: Call, args: argparse.Namespace) -> int:
         except grpc.aio.AioRpcError as error:
             print(explain(error), file=sys.stderr)
             return 1
+    if isinstance(result, api.Payment) and not getattr(args, "json", False):
+        left = None
+        if args.line_left is not None and result.plan_line_id:
+            left = await args.line_left(result.budget_id, result.plan_line_id)
+        result = format_payment(result, left)
     print(result if isinstance(result, str) else json_format.MessageToJson(result))
     return 0
 
 
 def _run(call: Call) -> Callable[[argparse.Namespace], int]:
     return lambda args: asyncio.run(_call(call, args))
+
+
+_STATE_WORDS = {
+    api.PAYMENT_STATE_RELEASED: "Paid",
+    api.PAYMENT_STATE_RESERVED: "Reserved",
+    api.PAYMENT_STATE_CONFIRMED: "Paid",
+    api.PAYMENT_STATE_CANCELLED: "Cancelled",
+    api.PAYMENT_STATE_EXPIRED: "Expired",
+}
+
+
+def format_payment(payment: api.Payment, line_left: tuple[int, int] | None = None) -> str:
+    """A payment as a person reads it: what happened in pounds, to whom, the payment id, the
+    split per funder (pence shown in pounds, right-aligned), and, when known, what is left on
+    the plan line (`line_left`: (left, cost) in pence)."""
+    word = _STATE_WORDS.get(payment.state, "Payment")
+    amount = payment.reserved_pence if payment.state == api.PAYMENT_STATE_RESERVED else 0
+    amount = amount or payment.amount_pence
+    lines = [
+        f"{word} {format_pence(amount)} to payee {payment.payee_id}",
+        f"  payment    {payment.payment_id}",
+        f"  budget     {payment.budget_id}",
+        f"  plan line  {payment.plan_line_id}",
+    ]
+    rows = [
+        ("NHS", format_pence(payment.streams.nhs_pence)),
+        ("council", format_pence(payment.streams.council_pence)),
+        ("client", format_pence(payment.streams.client_pence)),
+        ("total", format_pence(sum_streams(payment.streams))),
+    ]
+    lines += ["  " + row for row in table(("funder", "paid (£)"), rows, right=(1,)).splitlines()]
+    if line_left is not None:
+        left, cost = line_left
+        lines.append(f"Left on the plan line: {format_pence(left)} of {format_pence(cost)}")
+    return "\n".join(lines)
+
+
+def sum_streams(streams: api.StreamPence) -> int:
+    return streams.nhs_pence + streams.council_pence + streams.client_pence
 
 
 def _payment_fields(args: argparse.Namespace) -> dict[str, Any]:
@@ -108,20 +157,96 @@ def format_statement(statement: api.BudgetStatement) -> str:
     return "\n".join(rows)
 
 
+_PAYEE_KINDS = [
+    name.removeprefix("PAYEE_KIND_")
+    for name in api.PayeeKind.keys()  # noqa: SIM118 - an enum wrapper, not a dict
+    if name != "PAYEE_KIND_UNSPECIFIED"
+]
+
+
+async def _payees(stub: api_grpc.PaymentServiceStub, args: argparse.Namespace) -> str:
+    found = await list_payees(
+        stub,
+        organisation_code=args.organisation,
+        person_id=args.person,
+        kind=args.kind,
+        limit=args.limit,
+    )
+    return payees_table(found) + f"\n{len(found)} payee(s)"
+
+
+async def list_payees(
+    stub: api_grpc.PaymentServiceStub,
+    *,
+    organisation_code: str = "",
+    person_id: str = "",
+    kind: str = "",
+    limit: int = 0,
+) -> list[api.Payee]:
+    """Payees through ListPayees, page after page, up to `limit` (0: every page)."""
+    found: list[api.Payee] = []
+    token = ""
+    for _ in range(PAGES_MAX):
+        page = await stub.ListPayees(
+            api.ListPayeesRequest(
+                page_size=200,
+                page_token=token,
+                organisation_code=organisation_code,
+                person_id=person_id,
+                kind=f"PAYEE_KIND_{kind or 'UNSPECIFIED'}",
+            ),
+            timeout=CALL_TIMEOUT_S,
+        )
+        found.extend(page.payees)
+        token = page.next_page_token
+        if not token or (limit and len(found) >= limit):
+            break
+    return found[:limit] if limit else found
+
+
+def payees_table(payees: list[api.Payee]) -> str:
+    """Full payee ids (to copy into `broker pay --payee`), kind, name, organisation, holder."""
+    rows = [
+        (
+            p.payee_id,
+            api.PayeeKind.Name(p.kind).removeprefix("PAYEE_KIND_"),
+            p.name,
+            p.organisation_code or "-",
+            p.person_id or "-",
+        )
+        for p in payees
+    ]
+    return table(("payee", "kind", "name", "organisation", "holder (person)"), rows)
+
+
 def _payment_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--budget", required=True)
-    parser.add_argument("--plan-line", required=True)
-    parser.add_argument("--payee", required=True)
-    parser.add_argument("--amount-pence", type=PENCE, required=True)
+    parser.add_argument("--budget", required=True, help="the budget's id (finance budgets)")
+    parser.add_argument(
+        "--plan-line", required=True, help="the plan line's id (broker budget --budget ID)"
+    )
+    parser.add_argument("--payee", required=True, help="the payee's id (broker payees)")
+    parser.add_argument(
+        "--amount-pence", type=PENCE, required=True, help="whole pence, 10001 = £100.01"
+    )
     parser.add_argument("--period-start", default="", help="YYYY-MM-DD")
     parser.add_argument("--period-end", default="", help="YYYY-MM-DD")
     parser.add_argument("--reference", default="", help="the broker's reference")
     parser.add_argument("--request-id", default="", help="reuse to retry safely")
+    parser.add_argument("--json", action="store_true", help="print the API's answer as JSON")
 
 
-def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_commands(
+    subparsers: argparse._SubParsersAction,  # type: ignore[type-arg]
+    *,
+    line_left: LineLeft | None = None,
+) -> argparse._SubParsersAction:  # type: ignore[type-arg]
+    """The `broker` commands; their sub-parsers, for commands that read across services.
+    `line_left` tells `pay`, `reserve` and `confirm` what is left on the plan line."""
     broker = subparsers.add_parser("broker", help="care broker: pay and reserve against a plan")
-    commands = broker.add_subparsers(dest="broker_command", required=True, metavar="COMMAND")
+    broker.set_defaults(line_left=line_left)
+    commands: argparse._SubParsersAction = broker.add_subparsers(  # type: ignore[type-arg]
+        dest="broker_command", required=True, metavar="COMMAND"
+    )
     pay = commands.add_parser("pay", help="release a payment against a plan line")
     _payment_arguments(pay)
     pay.set_defaults(func=_run(_pay))
@@ -129,15 +254,32 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     _payment_arguments(reserve)
     reserve.set_defaults(func=_run(_reserve))
     confirm = commands.add_parser("confirm", help="pay a reservation's actual amount")
-    confirm.add_argument("--payment", required=True)
-    confirm.add_argument("--amount-pence", type=PENCE, required=True)
-    confirm.add_argument("--request-id", default="")
+    confirm.add_argument("--payment", required=True, help="the reservation's payment id")
+    confirm.add_argument(
+        "--amount-pence", type=PENCE, required=True, help="whole pence, at most the reservation"
+    )
+    confirm.add_argument("--request-id", default="", help="reuse to retry safely")
+    confirm.add_argument("--json", action="store_true", help="print the API's answer as JSON")
     confirm.set_defaults(func=_run(_confirm))
     cancel = commands.add_parser("cancel", help="cancel a reservation")
-    cancel.add_argument("--payment", required=True)
-    cancel.add_argument("--reason", default="")
-    cancel.add_argument("--request-id", default="")
+    cancel.add_argument("--payment", required=True, help="the reservation's payment id")
+    cancel.add_argument("--reason", default="", help="why, for the record")
+    cancel.add_argument("--request-id", default="", help="reuse to retry safely")
+    cancel.add_argument("--json", action="store_true", help="print the API's answer as JSON")
     cancel.set_defaults(func=_run(_cancel))
     statement = commands.add_parser("statement", help="a budget's movements and balances")
-    statement.add_argument("--budget", required=True)
+    statement.add_argument("--budget", required=True, help="the budget's id")
     statement.set_defaults(func=_run(_statement))
+    payees = commands.add_parser(
+        "payees", help="payees to pay, with their full ids (by organisation, holder, kind)"
+    )
+    payees.add_argument(
+        "--organisation", default="", help="ODS or GSS code the payees were registered with"
+    )
+    payees.add_argument("--person", default="", help="direct-payment accounts this person holds")
+    payees.add_argument("--kind", default="", choices=["", *_PAYEE_KINDS], help="one kind only")
+    payees.add_argument(
+        "--limit", type=whole_number(0, 1_000_000), default=0, help="at most this many (0: all)"
+    )
+    payees.set_defaults(func=_run(_payees))
+    return commands

@@ -34,6 +34,11 @@ class PaymentServicer(api_grpc.PaymentServiceServicer):
     async def GetPayee(self, request: api.GetPayeeRequest, _: Context) -> api.Payee:
         return await self._h.get_payee(request)
 
+    async def ListPayees(
+        self, request: api.ListPayeesRequest, _: Context
+    ) -> api.ListPayeesResponse:
+        return await self._h.list_payees(request)
+
     async def ReleasePayment(self, request: api.ReleasePaymentRequest, _: Context) -> api.Payment:
         return await self._h.release_payment(request)
 

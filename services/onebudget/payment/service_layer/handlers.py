@@ -58,6 +58,7 @@ from onebudget.shared.clock import Clock
 from onebudget.shared.errors import DomainError, FailedPrecondition, NotFound, Violations
 from onebudget.shared.grpc_edge import status_code_for
 from onebudget.shared.idempotency import IdempotencyKey, check_request_id, run_idempotent
+from onebudget.shared.identifiers import is_organisation_code
 from onebudget.shared.outbox import add_to_outbox
 from onebudget.shared.validation import check_pence, parse_date, parse_uuid
 
@@ -102,6 +103,11 @@ class PaymentHandlers:
             "person_id",
             "only a direct-payment account has a holder",
         )
+        v.check(
+            not request.organisation_code or is_organisation_code(request.organisation_code),
+            "organisation_code",
+            "a commissioner's ODS code (QNQ, 00L) or a council's GSS code (E06000036)",
+        )
         v.raise_if_any()
         kind = api.PayeeKind.Name(request.kind).removeprefix("PAYEE_KIND_")
 
@@ -114,6 +120,7 @@ class PaymentHandlers:
                 request.name,
                 request.close_family_member_in_household,
                 holder if account else None,
+                request.organisation_code,
             )
             await ledger.create_accounts(conn, payee_accounts(payee_id))
             return mapping.payee_message(row)
@@ -155,6 +162,40 @@ class PaymentHandlers:
         if row is None:
             raise _not_found(errors.PAYEE_NOT_FOUND, "payee", "payee_id", payee_id)
         return mapping.payee_message(row)
+
+    async def list_payees(self, request: api.ListPayeesRequest) -> api.ListPayeesResponse:
+        """Payees oldest first (AIP-132/158 paging), filtered by organisation_code, person_id
+        and kind. INVALID_ARGUMENT INVALID_REQUEST on a negative page_size, a person_id that is
+        not a UUID or a page_token of another query."""
+        v = Violations()
+        size = paging.page_size(request.page_size, v)
+        kind = (
+            ""
+            if request.kind == api.PAYEE_KIND_UNSPECIFIED
+            else api.PayeeKind.Name(request.kind).removeprefix("PAYEE_KIND_")
+        )
+        f = repo.PayeeFilter(
+            organisation_code=request.organisation_code,
+            person_id=parse_uuid(request.person_id, "person_id", v, required=False),
+            kind=kind,
+        )
+        query = repr(("payees", f.organisation_code, f.person_id, f.kind))
+        key = paging.decode_token(request.page_token, query, v)
+        v.raise_if_any()
+        after = None
+        if key is not None:
+            after = (datetime.fromisoformat(key[0]), uuid.UUID(key[1]))
+        async with self._pool.acquire() as conn:
+            rows = await repo.list_payees(conn, f, after, size + 1)
+        token = ""
+        if len(rows) > size:
+            last = rows[size - 1]
+            token = paging.encode_token(
+                [last["created_at"].isoformat(), str(last["payee_id"])], query
+            )
+        return api.ListPayeesResponse(
+            payees=[mapping.payee_message(r) for r in rows[:size]], next_page_token=token
+        )
 
     # -- releases and reservations (batched) -----------------------------------------------------
 

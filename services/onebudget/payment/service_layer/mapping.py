@@ -87,6 +87,7 @@ def payee_message(row: Row) -> api.Payee:
         approver=row["approver"] or "",
         create_time=timestamp(row["created_at"]),
         person_id=str(row["person_id"] or ""),
+        organisation_code=row["organisation_code"],
     )
 
 

@@ -154,6 +154,11 @@ class PaymentServiceStub:
                 request_serializer=onebudget_dot_payment_dot_v1_dot_payment__service__pb2.ResumePaymentsRequest.SerializeToString,
                 response_deserializer=onebudget_dot_payment_dot_v1_dot_payment__service__pb2.PaymentStop.FromString,
                 _registered_method=True)
+        self.ListPayees = channel.unary_unary(
+                '/onebudget.payment.v1.PaymentService/ListPayees',
+                request_serializer=onebudget_dot_payment_dot_v1_dot_payment__service__pb2.ListPayeesRequest.SerializeToString,
+                response_deserializer=onebudget_dot_payment_dot_v1_dot_payment__service__pb2.ListPayeesResponse.FromString,
+                _registered_method=True)
 
 
 class PaymentServiceServicer:
@@ -353,6 +358,18 @@ class PaymentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListPayees(self, request, context):
+        """Payees a page at a time, oldest first (create_time, then payee_id), so a broker finds the
+        payee_id a plan line or a payment needs (AIP-132). Filters, combined with AND, narrow the
+        list: organisation_code (the commissioner ODS or council GSS code a payee was registered
+        with), person_id (a direct-payment account's holder) and kind. Page size 0 = 50, above
+        200 = 200. Errors: INVALID_ARGUMENT INVALID_REQUEST (a negative page_size, a person_id that
+        is not a UUID, a page_token from another query).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PaymentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -460,6 +477,11 @@ def add_PaymentServiceServicer_to_server(servicer, server):
                     servicer.ResumePayments,
                     request_deserializer=onebudget_dot_payment_dot_v1_dot_payment__service__pb2.ResumePaymentsRequest.FromString,
                     response_serializer=onebudget_dot_payment_dot_v1_dot_payment__service__pb2.PaymentStop.SerializeToString,
+            ),
+            'ListPayees': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPayees,
+                    request_deserializer=onebudget_dot_payment_dot_v1_dot_payment__service__pb2.ListPayeesRequest.FromString,
+                    response_serializer=onebudget_dot_payment_dot_v1_dot_payment__service__pb2.ListPayeesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1044,6 +1066,33 @@ class PaymentService:
             '/onebudget.payment.v1.PaymentService/ResumePayments',
             onebudget_dot_payment_dot_v1_dot_payment__service__pb2.ResumePaymentsRequest.SerializeToString,
             onebudget_dot_payment_dot_v1_dot_payment__service__pb2.PaymentStop.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPayees(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onebudget.payment.v1.PaymentService/ListPayees',
+            onebudget_dot_payment_dot_v1_dot_payment__service__pb2.ListPayeesRequest.SerializeToString,
+            onebudget_dot_payment_dot_v1_dot_payment__service__pb2.ListPayeesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -312,6 +312,26 @@ async def wipe(conn: asyncpg.Connection) -> None:
     await conn.execute(f"TRUNCATE {tables}")
 
 
+async def set_rebuild_targets(
+    conn: asyncpg.Connection, targets: dict[str, tuple[int, int]]
+) -> None:
+    """Record what a rebuild replays: per stream, (first, last) sequence at its start."""
+    await conn.execute("DELETE FROM reporting.rebuild_targets")
+    await conn.executemany(
+        "INSERT INTO reporting.rebuild_targets (stream, first_seq, target_seq) VALUES ($1, $2, $3)",
+        [(stream, first, last) for stream, (first, last) in targets.items()],
+    )
+
+
+async def rebuild_targets(conn: asyncpg.Connection) -> dict[str, tuple[int, int]]:
+    rows = await conn.fetch("SELECT stream, first_seq, target_seq FROM reporting.rebuild_targets")
+    return {r["stream"]: (r["first_seq"], r["target_seq"]) for r in rows}
+
+
+async def clear_rebuild_targets(conn: asyncpg.Connection) -> None:
+    await conn.execute("DELETE FROM reporting.rebuild_targets")
+
+
 # -- reads ---------------------------------------------------------------------------------------
 
 

@@ -3,12 +3,13 @@ them)."""
 
 from __future__ import annotations
 
-from onebudget.shared.errors import FailedPrecondition, NotFound
+from onebudget.shared.errors import FailedPrecondition, NotFound, Unavailable
 
 COMMISSIONER_NOT_FOUND = "COMMISSIONER_NOT_FOUND"
 ALLOCATION_NOT_FOUND = "ALLOCATION_NOT_FOUND"
 COUNCIL_NOT_FOUND = "COUNCIL_NOT_FOUND"
 STREAM_PRUNED = "STREAM_PRUNED"
+READ_MODEL_REBUILDING = "READ_MODEL_REBUILDING"
 
 
 def commissioner_not_found(ods: str) -> NotFound:
@@ -48,4 +49,21 @@ def stream_pruned(first_sequences: dict[str, int]) -> FailedPrecondition:
             + " (earlier events were removed by the stream retention); the read model is kept"
         ),
         metadata={f"first_sequence_{n}": str(first_sequences[n]) for n in names},
+    )
+
+
+def read_model_rebuilding(applied_events: int, total_events: int, percent: int) -> Unavailable:
+    """A report asked while RebuildReadModel replays the streams: its figures would be partial,
+    so none is given (UNAVAILABLE, retry after a second; metadata: the replay's progress)."""
+    return Unavailable(
+        reason=READ_MODEL_REBUILDING,
+        message=(
+            f"the reports are being rebuilt: {applied_events:,} of {total_events:,} events"
+            f" replayed ({percent}%); ask again when the rebuild is done"
+        ),
+        metadata={
+            "applied_events": str(applied_events),
+            "total_events": str(total_events),
+            "percent": str(percent),
+        },
     )

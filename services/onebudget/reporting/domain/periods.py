@@ -51,14 +51,6 @@ def quarter_end(year: int, quarter: int) -> date:
     return quarter_start(year, quarter + 1) - timedelta(days=1)
 
 
-def is_provisional(year: int, quarter: int, today: date) -> bool:
-    """True while the quarter (1-4; 0: the whole year) has not ended on `today`, England's date
-    from the one clock: its last day is today or later, so its figures can still change and
-    are provisional, not a result (issue 16: on 29 November, Q3 and Q4 of that year are not
-    "not met", they are unfinished). The day after its last day it is final."""
-    return today <= quarter_end(year, quarter)
-
-
 def financial_year_of(day: date) -> int:
     return day.year if day.month >= 4 else day.year - 1
 
@@ -66,6 +58,15 @@ def financial_year_of(day: date) -> int:
 def quarter_of(day: date) -> int:
     """1-4: the quarter of its financial year that `day` falls in."""
     return {4: 1, 5: 1, 6: 1, 7: 2, 8: 2, 9: 2, 10: 3, 11: 3, 12: 3}.get(day.month, 4)
+
+
+def is_provisional(year: int, quarter: int, today: date) -> bool:
+    """Whether the period (quarter 1-4, or 0: the whole year) of financial `year` has not ended
+    on `today` (England's date, from the one clock): its last day is today or later, so its
+    figures are to date, not the period's result. The national PHB collection reports each
+    quarter after it ends (DAPB2184, quarterly, year to date at the quarter's end: domain.md,
+    "Reporting"); a quarter's target is judged on its figures at its end."""
+    return today <= quarter_end(year, quarter)
 
 
 def label(year: int) -> str:

@@ -24,6 +24,7 @@ def _servicers(runtime: Runtime) -> Sequence[ServicerBinding]:
         group_for(runtime),
         reads=runtime.reads,
         replica=runtime.replica_pool is not None,
+        clock=runtime.clock,
     )
     return ((add_ReportingServiceServicer_to_server, servicer, SERVICE_NAME),)
 

@@ -92,6 +92,26 @@ class ConsumerGroup:
             firsts[stream] = info.state.first_seq
         return firsts
 
+    async def last_sequences(self) -> dict[str, int]:
+        lasts: dict[str, int] = {}
+        for stream, _durable in DURABLES:
+            info = await self._runtime.js.stream_info(stream)
+            lasts[stream] = info.state.last_seq
+        return lasts
+
+    async def replay_positions(self) -> dict[str, tuple[int, bool]]:
+        positions: dict[str, tuple[int, bool]] = {}
+        for stream, durable in DURABLES:
+            try:
+                info = await self._runtime.js.consumer_info(stream, durable)
+            except NotFoundError:
+                positions[stream] = (0, False)  # reset, not yet created again
+                continue
+            floor = int(info.ack_floor.stream_seq or 0) if info.ack_floor else 0
+            idle = not info.num_pending and not info.num_ack_pending
+            positions[stream] = (floor, idle)
+        return positions
+
 
 # The servicer (rebuild) and the background task must share one group per running service.
 _GROUPS: dict[int, ConsumerGroup] = {}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import cast
 
 from onebudget.reporting.domain import figures as f
+from onebudget.reporting.domain import periods
 from onebudget.reporting.domain.model import GENERAL_COHORT, Category, Option
 from onebudget.reporting.v1 import reporting_service_pb2 as api
 
@@ -107,8 +109,13 @@ def council_summary(x: f.CouncilFigures) -> api.CouncilSummary:
 
 
 def target_status(
-    ods: str, year: int, allocation_pence: int, targets: tuple[f.CohortTarget, ...]
+    ods: str,
+    year: int,
+    allocation_pence: int,
+    targets: tuple[f.CohortTarget, ...],
+    today: date,
 ) -> api.TargetStatus:
+    """The targets, each point marked provisional while its period has not ended on `today`."""
     return api.TargetStatus(
         commissioner_ods_code=ods,
         financial_year=year,
@@ -131,10 +138,12 @@ def target_status(
                         met=p.met,
                         gap_pence=p.gap_pence,
                         above_floor_pence=p.above_floor_pence,
+                        provisional=periods.is_provisional(year, p.quarter, today),
                     )
                     for p in t.trend
                 ],
                 above_floor_pence=t.above_floor_pence,
+                provisional=periods.is_provisional(year, periods.WHOLE_YEAR, today),
             )
             for t in targets
         ],

@@ -12,17 +12,23 @@ from contextlib import asynccontextmanager
 import asyncpg
 
 from onebudget.reporting.adapters import ledger_reads, read_model
-from onebudget.reporting.domain import errors, figures, quarterly
+from onebudget.reporting.domain import errors, figures, periods, quarterly
 from onebudget.reporting.domain.model import Allocation
 from onebudget.reporting.service_layer import mapping, validation
 from onebudget.reporting.v1 import reporting_service_pb2 as api
+from onebudget.shared.clock import SYSTEM_CLOCK, Clock
 from onebudget.shared.errors import Violations
 from onebudget.shared.metrics import observe_reconciliation
 
 
 class ReportQueries:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, clock: Clock = SYSTEM_CLOCK) -> None:
+        """`clock` gives England's date that says whether a period has ended (provisional)."""
         self._pool = pool
+        self._clock = clock
+
+    def _provisional(self, year: int, quarter: int) -> bool:
+        return periods.is_provisional(year, quarter, self._clock.today())
 
     @asynccontextmanager
     async def _snapshot(self) -> AsyncIterator[asyncpg.Connection]:
@@ -53,7 +59,9 @@ class ReportQueries:
             found = await self.commissioner_figures(
                 conn, request.commissioner_ods_code, request.financial_year, request.quarter
             )
-        return mapping.commissioner_summary(found)
+        answer = mapping.commissioner_summary(found)
+        answer.provisional = self._provisional(request.financial_year, request.quarter)
+        return answer
 
     async def get_council_summary(
         self, request: api.GetCouncilSummaryRequest
@@ -69,11 +77,13 @@ class ReportQueries:
             if pot is None:
                 raise errors.council_not_found(gss, year)
             facts = await read_model.budget_facts(conn, year=year, council=gss)
-        return mapping.council_summary(
+        answer = mapping.council_summary(
             figures.council_figures(
                 pot, facts.budgets, facts.commitments, facts.payments, request.quarter
             )
         )
+        answer.provisional = self._provisional(year, request.quarter)
+        return answer
 
     async def get_target_status(self, request: api.GetTargetStatusRequest) -> api.TargetStatus:
         v = Violations()
@@ -85,7 +95,9 @@ class ReportQueries:
             allocation = await _allocation(conn, ods, year)
             facts = await read_model.budget_facts(conn, year=year, commissioner=ods)
         targets = figures.target_status(allocation, facts.budgets, facts.commitments)
-        return mapping.target_status(ods, year, allocation.allocation_pence, targets)
+        return mapping.target_status(
+            ods, year, allocation.allocation_pence, targets, self._clock.today()
+        )
 
     async def export_quarterly_return(
         self, request: api.ExportQuarterlyReturnRequest
@@ -103,6 +115,7 @@ class ReportQueries:
             csv=quarterly.to_csv(found),
             file_name=quarterly.file_name(found),
             columns=list(quarterly.COLUMNS),
+            provisional=self._provisional(request.financial_year, request.quarter),
         )
 
     async def reconcile(self, request: api.ReconcileRequest) -> api.Reconciliation:

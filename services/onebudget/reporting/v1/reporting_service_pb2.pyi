@@ -134,7 +134,7 @@ class PeopleSnapshot(_message.Message):
     def __init__(self, at_period_end: _Optional[_Union[PeopleCounts, _Mapping]] = ..., year_to_date: _Optional[_Union[PeopleCounts, _Mapping]] = ...) -> None: ...
 
 class CommissionerSummary(_message.Message):
-    __slots__ = ("commissioner_ods_code", "financial_year", "quarter", "period_end", "allocation_pence", "phb_target_basis_points", "phb_target_pence", "ring_fences", "nhs_agreed_pence", "nhs_agreed_basis_points", "nhs_agreed_ipb_pence", "nhs_paid_pence", "nhs_paid_basis_points", "target_met", "people_with_phb", "people_with_ipb", "year_closed", "nhs_beyond_ring_fences_pence")
+    __slots__ = ("commissioner_ods_code", "financial_year", "quarter", "period_end", "allocation_pence", "phb_target_basis_points", "phb_target_pence", "ring_fences", "nhs_agreed_pence", "nhs_agreed_basis_points", "nhs_agreed_ipb_pence", "nhs_paid_pence", "nhs_paid_basis_points", "target_met", "people_with_phb", "people_with_ipb", "year_closed", "nhs_beyond_ring_fences_pence", "provisional")
     COMMISSIONER_ODS_CODE_FIELD_NUMBER: _ClassVar[int]
     FINANCIAL_YEAR_FIELD_NUMBER: _ClassVar[int]
     QUARTER_FIELD_NUMBER: _ClassVar[int]
@@ -153,6 +153,7 @@ class CommissionerSummary(_message.Message):
     PEOPLE_WITH_IPB_FIELD_NUMBER: _ClassVar[int]
     YEAR_CLOSED_FIELD_NUMBER: _ClassVar[int]
     NHS_BEYOND_RING_FENCES_PENCE_FIELD_NUMBER: _ClassVar[int]
+    PROVISIONAL_FIELD_NUMBER: _ClassVar[int]
     commissioner_ods_code: str
     financial_year: int
     quarter: int
@@ -171,10 +172,11 @@ class CommissionerSummary(_message.Message):
     people_with_ipb: PeopleSnapshot
     year_closed: bool
     nhs_beyond_ring_fences_pence: int
-    def __init__(self, commissioner_ods_code: _Optional[str] = ..., financial_year: _Optional[int] = ..., quarter: _Optional[int] = ..., period_end: _Optional[str] = ..., allocation_pence: _Optional[int] = ..., phb_target_basis_points: _Optional[int] = ..., phb_target_pence: _Optional[int] = ..., ring_fences: _Optional[_Iterable[_Union[RingFenceStatus, _Mapping]]] = ..., nhs_agreed_pence: _Optional[int] = ..., nhs_agreed_basis_points: _Optional[int] = ..., nhs_agreed_ipb_pence: _Optional[int] = ..., nhs_paid_pence: _Optional[int] = ..., nhs_paid_basis_points: _Optional[int] = ..., target_met: _Optional[bool] = ..., people_with_phb: _Optional[_Union[PeopleSnapshot, _Mapping]] = ..., people_with_ipb: _Optional[_Union[PeopleSnapshot, _Mapping]] = ..., year_closed: _Optional[bool] = ..., nhs_beyond_ring_fences_pence: _Optional[int] = ...) -> None: ...
+    provisional: bool
+    def __init__(self, commissioner_ods_code: _Optional[str] = ..., financial_year: _Optional[int] = ..., quarter: _Optional[int] = ..., period_end: _Optional[str] = ..., allocation_pence: _Optional[int] = ..., phb_target_basis_points: _Optional[int] = ..., phb_target_pence: _Optional[int] = ..., ring_fences: _Optional[_Iterable[_Union[RingFenceStatus, _Mapping]]] = ..., nhs_agreed_pence: _Optional[int] = ..., nhs_agreed_basis_points: _Optional[int] = ..., nhs_agreed_ipb_pence: _Optional[int] = ..., nhs_paid_pence: _Optional[int] = ..., nhs_paid_basis_points: _Optional[int] = ..., target_met: _Optional[bool] = ..., people_with_phb: _Optional[_Union[PeopleSnapshot, _Mapping]] = ..., people_with_ipb: _Optional[_Union[PeopleSnapshot, _Mapping]] = ..., year_closed: _Optional[bool] = ..., nhs_beyond_ring_fences_pence: _Optional[int] = ..., provisional: _Optional[bool] = ...) -> None: ...
 
 class CouncilSummary(_message.Message):
-    __slots__ = ("council_gss_code", "financial_year", "quarter", "period_end", "pot_pence", "council_agreed_pence", "council_agreed_basis_points", "client_agreed_pence", "nhs_agreed_ipb_pence", "council_paid_pence", "client_paid_pence", "people_with_personal_budget", "people_with_ipb")
+    __slots__ = ("council_gss_code", "financial_year", "quarter", "period_end", "pot_pence", "council_agreed_pence", "council_agreed_basis_points", "client_agreed_pence", "nhs_agreed_ipb_pence", "council_paid_pence", "client_paid_pence", "people_with_personal_budget", "people_with_ipb", "provisional")
     COUNCIL_GSS_CODE_FIELD_NUMBER: _ClassVar[int]
     FINANCIAL_YEAR_FIELD_NUMBER: _ClassVar[int]
     QUARTER_FIELD_NUMBER: _ClassVar[int]
@@ -188,6 +190,7 @@ class CouncilSummary(_message.Message):
     CLIENT_PAID_PENCE_FIELD_NUMBER: _ClassVar[int]
     PEOPLE_WITH_PERSONAL_BUDGET_FIELD_NUMBER: _ClassVar[int]
     PEOPLE_WITH_IPB_FIELD_NUMBER: _ClassVar[int]
+    PROVISIONAL_FIELD_NUMBER: _ClassVar[int]
     council_gss_code: str
     financial_year: int
     quarter: int
@@ -201,7 +204,8 @@ class CouncilSummary(_message.Message):
     client_paid_pence: int
     people_with_personal_budget: PeopleSnapshot
     people_with_ipb: PeopleSnapshot
-    def __init__(self, council_gss_code: _Optional[str] = ..., financial_year: _Optional[int] = ..., quarter: _Optional[int] = ..., period_end: _Optional[str] = ..., pot_pence: _Optional[int] = ..., council_agreed_pence: _Optional[int] = ..., council_agreed_basis_points: _Optional[int] = ..., client_agreed_pence: _Optional[int] = ..., nhs_agreed_ipb_pence: _Optional[int] = ..., council_paid_pence: _Optional[int] = ..., client_paid_pence: _Optional[int] = ..., people_with_personal_budget: _Optional[_Union[PeopleSnapshot, _Mapping]] = ..., people_with_ipb: _Optional[_Union[PeopleSnapshot, _Mapping]] = ...) -> None: ...
+    provisional: bool
+    def __init__(self, council_gss_code: _Optional[str] = ..., financial_year: _Optional[int] = ..., quarter: _Optional[int] = ..., period_end: _Optional[str] = ..., pot_pence: _Optional[int] = ..., council_agreed_pence: _Optional[int] = ..., council_agreed_basis_points: _Optional[int] = ..., client_agreed_pence: _Optional[int] = ..., nhs_agreed_ipb_pence: _Optional[int] = ..., council_paid_pence: _Optional[int] = ..., client_paid_pence: _Optional[int] = ..., people_with_personal_budget: _Optional[_Union[PeopleSnapshot, _Mapping]] = ..., people_with_ipb: _Optional[_Union[PeopleSnapshot, _Mapping]] = ..., provisional: _Optional[bool] = ...) -> None: ...
 
 class GetTargetStatusRequest(_message.Message):
     __slots__ = ("commissioner_ods_code", "financial_year")
@@ -212,7 +216,7 @@ class GetTargetStatusRequest(_message.Message):
     def __init__(self, commissioner_ods_code: _Optional[str] = ..., financial_year: _Optional[int] = ...) -> None: ...
 
 class QuarterPoint(_message.Message):
-    __slots__ = ("quarter", "period_end", "agreed_pence", "agreed_basis_points", "met", "gap_pence", "above_floor_pence")
+    __slots__ = ("quarter", "period_end", "agreed_pence", "agreed_basis_points", "met", "gap_pence", "above_floor_pence", "provisional")
     QUARTER_FIELD_NUMBER: _ClassVar[int]
     PERIOD_END_FIELD_NUMBER: _ClassVar[int]
     AGREED_PENCE_FIELD_NUMBER: _ClassVar[int]
@@ -220,6 +224,7 @@ class QuarterPoint(_message.Message):
     MET_FIELD_NUMBER: _ClassVar[int]
     GAP_PENCE_FIELD_NUMBER: _ClassVar[int]
     ABOVE_FLOOR_PENCE_FIELD_NUMBER: _ClassVar[int]
+    PROVISIONAL_FIELD_NUMBER: _ClassVar[int]
     quarter: int
     period_end: str
     agreed_pence: int
@@ -227,10 +232,11 @@ class QuarterPoint(_message.Message):
     met: bool
     gap_pence: int
     above_floor_pence: int
-    def __init__(self, quarter: _Optional[int] = ..., period_end: _Optional[str] = ..., agreed_pence: _Optional[int] = ..., agreed_basis_points: _Optional[int] = ..., met: _Optional[bool] = ..., gap_pence: _Optional[int] = ..., above_floor_pence: _Optional[int] = ...) -> None: ...
+    provisional: bool
+    def __init__(self, quarter: _Optional[int] = ..., period_end: _Optional[str] = ..., agreed_pence: _Optional[int] = ..., agreed_basis_points: _Optional[int] = ..., met: _Optional[bool] = ..., gap_pence: _Optional[int] = ..., above_floor_pence: _Optional[int] = ..., provisional: _Optional[bool] = ...) -> None: ...
 
 class CohortTarget(_message.Message):
-    __slots__ = ("cohort", "target_basis_points", "target_pence", "agreed_pence", "agreed_basis_points", "met", "gap_pence", "trend", "above_floor_pence")
+    __slots__ = ("cohort", "target_basis_points", "target_pence", "agreed_pence", "agreed_basis_points", "met", "gap_pence", "trend", "above_floor_pence", "provisional")
     COHORT_FIELD_NUMBER: _ClassVar[int]
     TARGET_BASIS_POINTS_FIELD_NUMBER: _ClassVar[int]
     TARGET_PENCE_FIELD_NUMBER: _ClassVar[int]
@@ -240,6 +246,7 @@ class CohortTarget(_message.Message):
     GAP_PENCE_FIELD_NUMBER: _ClassVar[int]
     TREND_FIELD_NUMBER: _ClassVar[int]
     ABOVE_FLOOR_PENCE_FIELD_NUMBER: _ClassVar[int]
+    PROVISIONAL_FIELD_NUMBER: _ClassVar[int]
     cohort: Cohort
     target_basis_points: int
     target_pence: int
@@ -249,7 +256,8 @@ class CohortTarget(_message.Message):
     gap_pence: int
     trend: _containers.RepeatedCompositeFieldContainer[QuarterPoint]
     above_floor_pence: int
-    def __init__(self, cohort: _Optional[_Union[Cohort, str]] = ..., target_basis_points: _Optional[int] = ..., target_pence: _Optional[int] = ..., agreed_pence: _Optional[int] = ..., agreed_basis_points: _Optional[int] = ..., met: _Optional[bool] = ..., gap_pence: _Optional[int] = ..., trend: _Optional[_Iterable[_Union[QuarterPoint, _Mapping]]] = ..., above_floor_pence: _Optional[int] = ...) -> None: ...
+    provisional: bool
+    def __init__(self, cohort: _Optional[_Union[Cohort, str]] = ..., target_basis_points: _Optional[int] = ..., target_pence: _Optional[int] = ..., agreed_pence: _Optional[int] = ..., agreed_basis_points: _Optional[int] = ..., met: _Optional[bool] = ..., gap_pence: _Optional[int] = ..., trend: _Optional[_Iterable[_Union[QuarterPoint, _Mapping]]] = ..., above_floor_pence: _Optional[int] = ..., provisional: _Optional[bool] = ...) -> None: ...
 
 class TargetStatus(_message.Message):
     __slots__ = ("commissioner_ods_code", "financial_year", "allocation_pence", "targets")
@@ -274,14 +282,16 @@ class ExportQuarterlyReturnRequest(_message.Message):
     def __init__(self, commissioner_ods_code: _Optional[str] = ..., financial_year: _Optional[int] = ..., quarter: _Optional[int] = ...) -> None: ...
 
 class QuarterlyReturn(_message.Message):
-    __slots__ = ("csv", "file_name", "columns")
+    __slots__ = ("csv", "file_name", "columns", "provisional")
     CSV_FIELD_NUMBER: _ClassVar[int]
     FILE_NAME_FIELD_NUMBER: _ClassVar[int]
     COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    PROVISIONAL_FIELD_NUMBER: _ClassVar[int]
     csv: bytes
     file_name: str
     columns: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, csv: _Optional[bytes] = ..., file_name: _Optional[str] = ..., columns: _Optional[_Iterable[str]] = ...) -> None: ...
+    provisional: bool
+    def __init__(self, csv: _Optional[bytes] = ..., file_name: _Optional[str] = ..., columns: _Optional[_Iterable[str]] = ..., provisional: _Optional[bool] = ...) -> None: ...
 
 class ReconcileRequest(_message.Message):
     __slots__ = ("commissioner_ods_code", "financial_year")
@@ -328,3 +338,17 @@ class RebuildReadModelResponse(_message.Message):
     CONSUMERS_RESET_FIELD_NUMBER: _ClassVar[int]
     consumers_reset: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, consumers_reset: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetReadModelStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ReadModelStatus(_message.Message):
+    __slots__ = ("rebuilding", "applied_events", "total_events")
+    REBUILDING_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    rebuilding: bool
+    applied_events: int
+    total_events: int
+    def __init__(self, rebuilding: _Optional[bool] = ..., applied_events: _Optional[int] = ..., total_events: _Optional[int] = ...) -> None: ...

@@ -136,7 +136,7 @@ class StreamPence(_message.Message):
     def __init__(self, nhs_pence: _Optional[int] = ..., council_pence: _Optional[int] = ..., client_pence: _Optional[int] = ...) -> None: ...
 
 class Payee(_message.Message):
-    __slots__ = ("payee_id", "kind", "name", "close_family_member_in_household", "family_payment_approved", "approval_reason", "approver", "create_time", "person_id")
+    __slots__ = ("payee_id", "kind", "name", "close_family_member_in_household", "family_payment_approved", "approval_reason", "approver", "create_time", "person_id", "organisation_code")
     PAYEE_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -146,6 +146,7 @@ class Payee(_message.Message):
     APPROVER_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    ORGANISATION_CODE_FIELD_NUMBER: _ClassVar[int]
     payee_id: str
     kind: PayeeKind
     name: str
@@ -155,21 +156,24 @@ class Payee(_message.Message):
     approver: str
     create_time: _timestamp_pb2.Timestamp
     person_id: str
-    def __init__(self, payee_id: _Optional[str] = ..., kind: _Optional[_Union[PayeeKind, str]] = ..., name: _Optional[str] = ..., close_family_member_in_household: _Optional[bool] = ..., family_payment_approved: _Optional[bool] = ..., approval_reason: _Optional[str] = ..., approver: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., person_id: _Optional[str] = ...) -> None: ...
+    organisation_code: str
+    def __init__(self, payee_id: _Optional[str] = ..., kind: _Optional[_Union[PayeeKind, str]] = ..., name: _Optional[str] = ..., close_family_member_in_household: _Optional[bool] = ..., family_payment_approved: _Optional[bool] = ..., approval_reason: _Optional[str] = ..., approver: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., person_id: _Optional[str] = ..., organisation_code: _Optional[str] = ...) -> None: ...
 
 class RegisterPayeeRequest(_message.Message):
-    __slots__ = ("request_id", "kind", "name", "close_family_member_in_household", "person_id")
+    __slots__ = ("request_id", "kind", "name", "close_family_member_in_household", "person_id", "organisation_code")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CLOSE_FAMILY_MEMBER_IN_HOUSEHOLD_FIELD_NUMBER: _ClassVar[int]
     PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    ORGANISATION_CODE_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     kind: PayeeKind
     name: str
     close_family_member_in_household: bool
     person_id: str
-    def __init__(self, request_id: _Optional[str] = ..., kind: _Optional[_Union[PayeeKind, str]] = ..., name: _Optional[str] = ..., close_family_member_in_household: _Optional[bool] = ..., person_id: _Optional[str] = ...) -> None: ...
+    organisation_code: str
+    def __init__(self, request_id: _Optional[str] = ..., kind: _Optional[_Union[PayeeKind, str]] = ..., name: _Optional[str] = ..., close_family_member_in_household: _Optional[bool] = ..., person_id: _Optional[str] = ..., organisation_code: _Optional[str] = ...) -> None: ...
 
 class ApproveFamilyPayeeRequest(_message.Message):
     __slots__ = ("request_id", "payee_id", "reason", "approver")
@@ -633,3 +637,25 @@ class ResumePaymentsRequest(_message.Message):
     reasons: _containers.RepeatedScalarFieldContainer[str]
     resumed_on: str
     def __init__(self, request_id: _Optional[str] = ..., budget_id: _Optional[str] = ..., reasons: _Optional[_Iterable[str]] = ..., resumed_on: _Optional[str] = ...) -> None: ...
+
+class ListPayeesRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "organisation_code", "person_id", "kind")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    ORGANISATION_CODE_FIELD_NUMBER: _ClassVar[int]
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    organisation_code: str
+    person_id: str
+    kind: PayeeKind
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., organisation_code: _Optional[str] = ..., person_id: _Optional[str] = ..., kind: _Optional[_Union[PayeeKind, str]] = ...) -> None: ...
+
+class ListPayeesResponse(_message.Message):
+    __slots__ = ("payees", "next_page_token")
+    PAYEES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    payees: _containers.RepeatedCompositeFieldContainer[Payee]
+    next_page_token: str
+    def __init__(self, payees: _Optional[_Iterable[_Union[Payee, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
