@@ -43,9 +43,10 @@ from onebudget.payment.domain.model import (
     refusal_after_ledger,
 )
 from onebudget.payment.service_layer import mapping
-from onebudget.payment.service_layer.outgoing import event
+from onebudget.payment.service_layer.outgoing import SCHEMA, event
 from onebudget.payment.service_layer.validation import PaymentFields
 from onebudget.payment.v1 import payment_service_pb2 as api
+from onebudget.shared import audit
 from onebudget.shared.aio import (
     cancel_and_wait,
     current_supervision,
@@ -53,8 +54,12 @@ from onebudget.shared.aio import (
     report_trouble,
     supervise,
 )
+from onebudget.shared.audit_log import append as append_audit
+from onebudget.shared.audit_log import mark_recorded
 from onebudget.shared.clock import Clock, england_date
 from onebudget.shared.errors import DomainError
+from onebudget.shared.grpc_edge import status_code_for
+from onebudget.shared.identity import Actor, acting_as, current_actor, system_actor
 from onebudget.shared.logging import get_logger
 from onebudget.shared.request_keys import (
     IdempotencyKey,
@@ -78,6 +83,9 @@ class Command:
     fields: PaymentFields
     reserve: bool
     sent: bytes = b""  # the request as sent (IdempotencyKey.sent)
+    # Who asked (shared/identity.py), taken when the call made the command: the batch runs in
+    # a worker task, where current_actor() is not the caller's.
+    actor: Actor = field(default_factory=current_actor)
 
     @classmethod
     def of(cls, key: IdempotencyKey, fields: PaymentFields, reserve: bool) -> Command:
@@ -156,6 +164,13 @@ class ReleaseBatcher:
         self.stats = BatchStats()
 
     def start(self) -> None:
+        if not self._workers:
+            # Made from the first call's task: the workers act as the service, never as that
+            # caller (each command carries its own caller's actor).
+            with acting_as(system_actor("payment")):
+                self._start_workers()
+
+    def _start_workers(self) -> None:
         if not self._workers:
             self._workers = [
                 asyncio.create_task(
@@ -295,6 +310,7 @@ class _Batch:
         self.stats = stats
         self.outcomes: list[Outcome | None] = [None] * len(commands)
         self._duplicates: list[tuple[int, int]] = []  # (index, index of the same request_id)
+        self._replayed: set[int] = set()  # commands answered with a stored (or first) answer
         self.now = clock.now()
         self.today = england_date(self.now)  # England's date at the batch's one instant
 
@@ -306,11 +322,30 @@ class _Batch:
             await self._decide_and_write(fresh)
         for i, j in self._duplicates:
             self.outcomes[i] = self.outcomes[j]
+            self._replayed.add(i)
         out: list[Outcome] = []
         for outcome in self.outcomes:
             assert outcome is not None
             out.append(outcome)
+        await self._audit(out)
         return out
+
+    async def _audit(self, outcomes: list[Outcome]) -> None:
+        """One audit record per command, accepted or refused, in one statement, the batch's
+        last (ADR 17): the ledger's head is locked before the trail's, and each refusal is
+        marked recorded, so the edge does not record it a second time."""
+        entries: list[audit.AuditEntry] = []
+        for i, (c, outcome) in enumerate(zip(self.commands, outcomes, strict=True)):
+            resource = f"budgets/{c.fields.ask.budget_id}"
+            if isinstance(outcome, DomainError):
+                code, reason = status_code_for(outcome).name, outcome.reason
+                mark_recorded(outcome)
+            else:
+                code, reason = audit.OK, audit.REPLAYED if i in self._replayed else ""
+            entries.append(
+                audit.actor_entry(c.actor, c.method, c.request_id, resource, code, reason)
+            )
+        await append_audit(self.conn, SCHEMA, entries)
 
     async def _claim(self) -> list[int]:
         """Claim each request id once; replay stored answers; return the fresh commands.
@@ -338,6 +373,7 @@ class _Batch:
             j = first[c.request_id]
             if c.request_id not in claimed:  # an earlier batch's: each is compared with it
                 self.outcomes[i] = _replay(c, stored.get(c.request_id), c.request_id in paid)
+                self._replayed.add(i)
             elif j == i:
                 fresh.append(i)
             else:
@@ -459,6 +495,7 @@ class _Batch:
             if part
         ]
         last = len(moving) - 1
+        actor = audit.actor_label(acc.command.actor)  # the caller's, not this worker's
         moves: list[Transfer] = []
         for k, (stream, account, part) in enumerate(moving):
             assert account is not None
@@ -476,6 +513,7 @@ class _Batch:
                     timeout_s=timeout_s,
                     # A linked chain: every stream's part moves, or none does.
                     linked=k < last,
+                    actor=actor,
                 )
             )
         return moves
@@ -581,7 +619,9 @@ class _Batch:
                 payload = ev.PaymentReserved(expire_time=expire_time, **common)
             else:
                 payload = ev.PaymentReleased(**common)
-            e = event(payload, "payment", payment_id, 1, c.request_id, occurred_at=created)
+            e = event(
+                payload, "payment", payment_id, 1, c.request_id, occurred_at=created, actor=c.actor
+            )
             subjects[reserve] = e.subject
             event_ids.append(e.event_id)
             envelopes.append(e.envelope.SerializeToString())
