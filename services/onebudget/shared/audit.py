@@ -78,11 +78,12 @@ def _uuid_or_none(value: object) -> str | None:
         return None
 
 
-def _fields(message: Any) -> dict[str, Any]:
-    if message is None:
-        return {}
-    names = message.DESCRIPTOR.fields_by_name
-    return {name: getattr(message, name) for name in names}
+def _value(message: Any, field: str) -> object:
+    """The field's value, or None when the message has no such field (only the named fields are
+    read: a response may be large)."""
+    if message is None or field not in message.DESCRIPTOR.fields_by_name:
+        return None
+    return getattr(message, field)
 
 
 def resource_name(request: Any, response: Any = None) -> str:
@@ -91,16 +92,14 @@ def resource_name(request: Any, response: Any = None) -> str:
     else its answer's (a create names what it made), else an organisation code in the request;
     "-" when none is a well-formed value (a malformed id is never copied)."""
     for message in (request, response):
-        values = _fields(message)
         for field, collection in _ID_FIELDS:
-            found = _uuid_or_none(values.get(field))
+            found = _uuid_or_none(_value(message, field))
             if found is not None:
                 return f"{collection}/{found}"
-    values = _fields(request)
     for field, collection in _ORG_FIELDS:
-        code = values.get(field)
+        code = _value(request, field)
         if isinstance(code, str) and _ORG_CODE.fullmatch(code):
-            year = values.get("financial_year")
+            year = _value(request, "financial_year")
             if isinstance(year, int) and 1900 <= year <= 2099:
                 return f"{collection}/{code}/years/{year}"
             return f"{collection}/{code}"

@@ -17,6 +17,7 @@ import grpc
 
 from onebudget.shared.audit import AuditEntry, AuditRecord, ChainHead, entry
 from onebudget.shared.errors import DomainError
+from onebudget.shared.identity import Actor
 from onebudget.shared.logging import get_logger
 
 _log = get_logger("onebudget.audit")
@@ -74,13 +75,19 @@ class AuditRecorder:
         self._schema = schema
 
     async def refused(
-        self, method: str, request: Any, error: DomainError, code: grpc.StatusCode
+        self,
+        method: str,
+        request: Any,
+        error: DomainError,
+        code: grpc.StatusCode,
+        actor: Actor | None = None,
     ) -> None:
-        """Record `error` refusing `method` (its short name); never raises (a trail that cannot
-        be written is logged, and the caller still gets its refusal)."""
+        """Record `error` refusing `method` (its short name) for `actor` (the current actor when
+        None: an edge that sets the actor only around the handler passes it); never raises (a
+        trail that cannot be written is logged, and the caller still gets its refusal)."""
         if was_recorded(error) or code.name in _UNRECORDED:
             return
-        record = entry(method, request, outcome=code.name, reason=error.reason)
+        record = entry(method, request, actor=actor, outcome=code.name, reason=error.reason)
         try:
             async with self._pool.acquire() as conn, conn.transaction():
                 await append(conn, self._schema, [record])
