@@ -4,10 +4,13 @@ personal data, and that the chain check finds a changed, missing or inserted rec
 from __future__ import annotations
 
 import dataclasses
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from onebudget.allocation.v1 import allocation_service_pb2 as alloc
 from onebudget.entitlement.v1 import entitlement_service_pb2 as ent
@@ -169,3 +172,37 @@ def test_a_rehashed_chain_differs_from_its_anchor() -> None:
 @pytest.mark.parametrize("us", [0, 1, 999_999, 1_764_417_600_123_456])
 def test_epoch_microseconds_are_exact(us: int) -> None:
     assert audit.epoch_us(datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)) == us
+
+
+@given(
+    n=st.integers(1, 12),
+    data=st.data(),
+    kind=st.sampled_from(["change", "rehash", "delete", "truncate", "append"]),
+)
+def test_any_one_tampering_is_found_at_or_after_its_position(
+    n: int, data: st.DataObject, kind: str
+) -> None:
+    """Whatever one record is touched and however, verify names a position, never earlier than
+    the record touched (the head and, for a re-hash, the next link give it away)."""
+    records = chain(n)
+    head = head_of(records)
+    k = data.draw(st.integers(0, n - 1))
+    if kind == "change":
+        records[k] = dataclasses.replace(records[k], reason="FORGED")
+    elif kind == "rehash":
+        forged = dataclasses.replace(records[k], subject="someone-else")
+        records[k] = dataclasses.replace(
+            forged, hash=record_hash(forged.prev_hash, forged.seq, forged.content())
+        )
+    elif kind == "delete":
+        del records[k]
+    elif kind == "truncate":
+        records = records[:k]
+    else:
+        extra = chain(n + 1)[-1]
+        records.append(extra)
+    problems = chain_problems("t", records, head)
+    assert problems, (kind, k)
+    first = problems[0]
+    positions = [int(p) for p in re.findall(r"\d+", first)]
+    assert max(positions) >= k + 1, (kind, k, first)
