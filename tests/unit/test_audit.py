@@ -81,6 +81,7 @@ def test_no_personal_data_reaches_a_record() -> None:
 def test_only_calls_with_a_request_id_are_mutating() -> None:
     assert audit.is_mutating(pay.ReleasePaymentRequest())
     assert not audit.is_mutating(pay.GetPaymentRequest())
+    assert not audit.is_mutating(object())  # bytes that did not decode (found by the edge fuzz)
 
 
 # -- the chain ------------------------------------------------------------------------------------

@@ -107,8 +107,10 @@ def resource_name(request: Any, response: Any = None) -> str:
 
 
 def is_mutating(request: Any) -> bool:
-    """A mutating call's request carries a client request_id (AIP-155); reads do not."""
-    return "request_id" in request.DESCRIPTOR.fields_by_name
+    """A mutating call's request carries a client request_id (AIP-155); reads do not. Bytes
+    that did not decode (the edge's stand-in, no message) are not a call of anything."""
+    descriptor = getattr(request, "DESCRIPTOR", None)
+    return descriptor is not None and "request_id" in descriptor.fields_by_name
 
 
 def _masked(value: str) -> str:
