@@ -9,6 +9,7 @@ head, then the trail's). The rules (what a record says, the chain) are in shared
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -23,8 +24,10 @@ from onebudget.shared.logging import get_logger
 _log = get_logger("onebudget.audit")
 
 # Refusals not recorded: a caller with no valid token is nobody (it is logged; recording it
-# would let anyone fill the trail).
-_UNRECORDED = frozenset({"UNAUTHENTICATED"})
+# would let anyone fill the trail); UNAVAILABLE and ABORTED are no answer but "retry" (nothing
+# was decided, the database may be away: the retry is recorded when it is answered).
+_UNRECORDED = frozenset({"UNAUTHENTICATED", "UNAVAILABLE", "ABORTED"})
+RECORD_TIMEOUT_S = 2.0  # a refusal is never held up longer than this by its record
 _RECORDED_MARK = "_onebudget_audited"
 FETCH_BATCH = 2_000
 
@@ -89,9 +92,10 @@ class AuditRecorder:
             return
         record = entry(method, request, actor=actor, outcome=code.name, reason=error.reason)
         try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                await append(conn, self._schema, [record])
-        except Exception as failure:
+            async with asyncio.timeout(RECORD_TIMEOUT_S):
+                async with self._pool.acquire() as conn, conn.transaction():
+                    await append(conn, self._schema, [record])
+        except Exception as failure:  # the refusal must still reach its caller
             _log.warning("audit_refusal_not_recorded", method=method, error=repr(failure))
         mark_recorded(error)
 

@@ -242,8 +242,11 @@ class ReleaseBatcher:
                     while pending is not None:
                         units = await self._gather(pending)
                         pending = None
-                        await self._one_batch(conn, units)
-                        if conn.is_closed():
+                        if not await self._one_batch(conn, units) or conn.is_closed():
+                            # A failed batch gives its connection back: when PostgreSQL went
+                            # away, asyncpg may detach it from this worker only after the
+                            # failure, and the next batch on it would fail as INTERNAL
+                            # ("released back to the pool": seen by the chaos run).
                             break
                         with contextlib.suppress(TimeoutError):
                             pending = await asyncio.wait_for(self._next(), IDLE_S)
@@ -258,22 +261,32 @@ class ReleaseBatcher:
                 _log.warning("payment_batcher_no_connection", error=repr(error))
                 await asyncio.sleep(NO_CONNECTION_BACKOFF_S)
 
-    async def _one_batch(self, conn: asyncpg.Connection, units: list[_Unit]) -> None:
+    async def _one_batch(self, conn: asyncpg.Connection, units: list[_Unit]) -> bool:
+        """Run one batch; False when it failed (its callers learn why)."""
         commands = [c for u in units for c in u.commands]
         try:
             outcomes = await self._run(conn, commands)
         except Exception as error:  # every caller of the batch learns it failed
+            failure: Exception = error
+            if isinstance(error, asyncpg.InterfaceError) and "released back to the pool" in str(
+                error
+            ):
+                # PostgreSQL went away while this worker held the connection idle and asyncpg
+                # took it back: nothing was begun, so the callers retry (UNAVAILABLE), never
+                # INTERNAL (seen by the chaos run).
+                failure = ConnectionResetError("the database connection was lost")
             for unit in units:
-                unit.fail(error)
-            if is_transient(error):
-                report_trouble(error)
-            return
+                unit.fail(failure)
+            if is_transient(failure):
+                report_trouble(failure)
+            return False
         report_ok()
         at = 0
         for unit in units:
             n = len(unit.commands)
             unit.resolve(outcomes[at : at + n])
             at += n
+        return True
 
     async def _run(self, conn: asyncpg.Connection, batch: list[Command]) -> list[Outcome]:
         self.stats.batches += 1
