@@ -13,6 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from types import FrameType
 
 from onebudget.allocation.entrypoints.cli import add_commands as add_finance_commands
+from onebudget.audit_cli import add_commands as add_audit_commands
 from onebudget.entitlement.entrypoints.cli import add_commands as add_entitlement_commands
 from onebudget.ledger.cli import add_commands as add_ledger_commands
 from onebudget.payment.entrypoints.cli import add_commands as add_broker_commands
@@ -187,6 +188,7 @@ def _command_adders() -> Sequence[CommandAdder]:
     return [
         _add_up,
         add_ledger_commands,
+        add_audit_commands,
         add_entitlement_commands,
         add_finance_commands,
         _add_broker,

@@ -172,6 +172,9 @@ class Transfer:
     pending_id: UUID | None = None
     reverses_id: UUID | None = None
     timeout_s: int = 0
+    # Who makes it (shared/audit.actor_label); "" for the actor of the call or task in progress.
+    # Kept beside the transfer (ledger.transfer_actors), outside its hash (ledger migration 0090).
+    actor: str = ""
 
     @property
     def resolves(self) -> bool:

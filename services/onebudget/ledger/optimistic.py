@@ -37,7 +37,7 @@ from onebudget.ledger.domain import (
     Transfer,
     decide,
 )
-from onebudget.ledger.store import chain_hashes, create_transfer_groups
+from onebudget.ledger.store import chain_hashes, create_transfer_groups, transfer_actors
 from onebudget.shared.metrics import note_ledger_transfers
 
 ACCOUNT_COUNT_MAX = 100_000  # a view beyond this starts again empty (a bound on memory)
@@ -48,11 +48,13 @@ ACCOUNT_COUNT_MAX = 100_000  # a view beyond this starts again empty (a bound on
 PAUSE_S_MIN = 0.1
 PAUSE_S_MAX = 2.0
 
+# Who made each transfer is recorded only when the batch applied (CASE evaluates lazily).
 _APPLY = (
-    "SELECT ledger.apply_batch($1::bytea, $2::bigint, $3::uuid[], $4::bigint[], $5::bigint[],"
-    " $6::bigint[], $7::bigint[], $8::uuid[], $9::uuid[], $10::uuid[], $11::bigint[],"
-    " $12::text[], $13::text[], $14::text[], $15::text[], $16::bool[], $17::bool[],"
-    " $18::bool[], $19::int[], $20::bytea[])"
+    "SELECT CASE WHEN ledger.apply_batch($1::bytea, $2::bigint, $3::uuid[], $4::bigint[],"
+    " $5::bigint[], $6::bigint[], $7::bigint[], $8::uuid[], $9::uuid[], $10::uuid[],"
+    " $11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[], $16::bool[],"
+    " $17::bool[], $18::bool[], $19::int[], $20::bytea[])"
+    " THEN ledger.record_transfer_actors($8::uuid[], $21::text[]) ELSE false END"
 )
 
 
@@ -135,6 +137,7 @@ class Plan:
     expected_head: bytes
     base: int
     balances_before: dict[UUID, Balance]
+    actors: list[str] = field(default_factory=list)  # who makes each accepted transfer
 
 
 def _eligible(t: Transfer) -> bool:
@@ -167,7 +170,9 @@ def plan_batch(view: LedgerView, groups: Sequence[Sequence[Transfer]]) -> Plan |
     hashes = chain_hashes(head[1], accepted)
     if accepted:
         view.head = (accepted[-1].ts, hashes[-1])
-    return Plan(results, accepted, hashes, head[1], base, before)
+    flat = [t for group in groups for t in group]
+    actors = transfer_actors(flat, accepted)
+    return Plan(results, accepted, hashes, head[1], base, before, actors)
 
 
 async def apply_plan(conn: asyncpg.Connection, plan: Plan) -> bool:
@@ -198,6 +203,7 @@ async def apply_plan(conn: asyncpg.Connection, plan: Plan) -> bool:
         [t.funding for t in accepted],
         [t.timeout_s for t in accepted],
         hashes,
+        plan.actors,
     )
     if applied:
         note_ledger_transfers(len(accepted))  # counted if and when the caller commits

@@ -35,6 +35,8 @@ from onebudget.ledger.domain import (
     decide,
     validate_account,
 )
+from onebudget.shared.audit import actor_label
+from onebudget.shared.identity import current_actor
 from onebudget.shared.metrics import note_ledger_transfers
 
 MIGRATIONS_PACKAGE = "onebudget.ledger.migrations"
@@ -57,7 +59,8 @@ _INSERT_TRANSFERS = """
 SELECT ledger.append_transfers($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[],
     $6::text[], $7::text[], $8::text[], $9::bool[], $10::bool[], $11::bool[], $12::bool[],
     $13::bool[], $14::uuid[], $15::uuid[], $16::int[], $17::bigint[], $18::bigint[],
-    $19::bytea[], $20::bytea[])
+    $19::bytea[], $20::bytea[]),
+    ledger.record_transfer_actors($1::uuid[], $21::text[])
 """
 
 
@@ -278,8 +281,21 @@ async def _begin_batch(
     return _state_from_json(data), bytes.fromhex(data["head_hash"])
 
 
+def transfer_actors(requested: Sequence[Transfer], accepted: Sequence[StoredTransfer]) -> list[str]:
+    """Who makes each accepted transfer: the actor its request names, else the actor of the
+    call or task in progress (shared/identity.current_actor)."""
+    default = actor_label(current_actor())
+    named = {t.id: t.actor for t in requested if t.actor}
+    if not named:
+        return [default] * len(accepted)
+    return [named.get(t.id, default) for t in accepted]
+
+
 async def _append(
-    conn: asyncpg.Connection, accepted: Sequence[StoredTransfer], head_hash: bytes
+    conn: asyncpg.Connection,
+    accepted: Sequence[StoredTransfer],
+    head_hash: bytes,
+    actors: Sequence[str],
 ) -> None:
     """Insert the accepted transfers stamped (timestamps as decided, hashes chained from the
     head); the database checks every stamp set-based and refuses the statement if one is off."""
@@ -306,6 +322,7 @@ async def _append(
         [t.ts for t in accepted],
         [head_hash, *hashes[:-1]],
         hashes,
+        list(actors),
     )
 
 
@@ -325,7 +342,7 @@ async def create_transfer_groups(
         results, accepted = decide(groups, state)
         if accepted:
             try:
-                await _append(conn, accepted, head_hash)
+                await _append(conn, accepted, head_hash, transfer_actors(flat, accepted))
             except asyncpg.CheckViolationError as error:
                 raise LedgerInvariantViolation(str(error)) from error
             note_ledger_transfers(len(accepted))  # counted if and when the caller commits

@@ -5,6 +5,9 @@ Typed domain errors become `google.rpc.Status` with `ErrorInfo` (stable reason, 
 `<service>.onebudget`) and, for bad input, `BadRequest` field violations, sent in the
 `grpc-status-details-bin` trailer that grpcio-status clients decode. Any other exception becomes
 INTERNAL with a fixed message: the traceback goes to our log, never to the caller.
+
+A refused mutating call is recorded in the service's audit trail before the caller learns of
+it (shared/audit_log.AuditRecorder, ADR 17); accepted ones are recorded with their effect.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from google.protobuf import any_pb2, descriptor_pool, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 
 from onebudget.shared import tracing
+from onebudget.shared.audit import is_mutating
+from onebudget.shared.audit_log import AuditRecorder
 from onebudget.shared.edge_checks import bounded_violations, check_request, safe_deserializer
 from onebudget.shared.errors import (
     Aborted,
@@ -103,8 +108,11 @@ def _request_id(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> st
 Handler = Callable[[Any, "grpc.aio.ServicerContext[Any, Any]"], Awaitable[Any]]
 
 
-def _wrap(method: str, service: str, inner: Handler) -> Handler:
+def _wrap(
+    method: str, service: str, inner: Handler, recorder: AuditRecorder | None = None
+) -> Handler:
     domain = f"{service}.onebudget"
+    short_name = method.rsplit("/", 1)[-1]
 
     async def handle(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         started = time.perf_counter()
@@ -147,6 +155,8 @@ def _wrap(method: str, service: str, inner: Handler) -> Handler:
             status = to_rpc_status(error, domain)
             outcome = status_code_for(error).name
             fields["reason"] = error.reason
+            if recorder is not None and is_mutating(request):
+                await recorder.refused(short_name, request, error, status_code_for(error))
             log_line()
             await context.abort(
                 status_code_for(error),
@@ -181,13 +191,20 @@ class EdgeServicer:
     canonical log line) once, when the server is built. Same behaviour as `EdgeInterceptor`,
     without grpc.aio's interceptor chain (a coroutine and a lookup) on every call."""
 
-    def __init__(self, servicer: Any, service_name: str, service: str) -> None:
+    def __init__(
+        self,
+        servicer: Any,
+        service_name: str,
+        service: str,
+        recorder: AuditRecorder | None = None,
+    ) -> None:
+        """`recorder`: where refusals of mutating calls are recorded (the audit trail)."""
         self._servicer = servicer
         descriptor = descriptor_pool.Default().FindServiceByName(service_name)
         for m in descriptor.methods:
             inner = getattr(servicer, m.name)
             if not (m.client_streaming or m.server_streaming):
-                inner = _wrap(f"/{service_name}/{m.name}", service, inner)
+                inner = _wrap(f"/{service_name}/{m.name}", service, inner, recorder)
             setattr(self, m.name, inner)
 
     def __getattr__(self, name: str) -> Any:  # anything else the servicer has

@@ -6,6 +6,11 @@ concurrent call with the same id blocks on the primary key until the first commi
 its stored row: the same request gets the stored answer, any other request (another method or
 payload) is refused ALREADY_EXISTS, REQUEST_ID_REUSED. If the first rolled back (a refusal
 stores nothing), the second proceeds.
+
+Each call also leaves its record in the service's audit trail (shared/audit.py, ADR 17) in the
+same transaction: the answer and its record are one statement, the last before the commit. A
+retry given the stored answer is recorded too (reason REPLAYED); a refusal rolls this
+transaction back and the edge records it on its own.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from typing import TypeVar
 import asyncpg
 from google.protobuf.message import Message
 
+from onebudget.shared import audit
+from onebudget.shared.audit_log import append, append_args
 from onebudget.shared.metrics import counting_ledger_transfers
 from onebudget.shared.request_keys import (
     IdempotencyKey,
@@ -79,12 +86,19 @@ async def _run_once(
             )
             assert row is not None
             stored = StoredRequest(row["method"], row["request_hash"], row["response"])
-            return response_type.FromString(replay(stored, key))
+            answer = response_type.FromString(replay(stored, key))
+            record = audit.entry(key.method, request, answer, reason=audit.REPLAYED)
+            await append(conn, schema, [record])
+            return answer
         # The effect's rows and events carry the id in one spelling, whatever the client sent.
         setattr(request, "request_id", key.request_id)  # noqa: B010
         response = await effect(conn)
+        record = audit.entry(key.method, request, response)
         await conn.execute(
-            f"UPDATE {schema}.idempotency SET response = $2 WHERE request_id = $1",
+            f"WITH answered AS (UPDATE {schema}.idempotency SET response = $11"
+            " WHERE request_id = $10)"
+            f" SELECT {schema}.audit_append($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            *append_args([record]),
             key.request_id,
             response.SerializeToString(),
         )

@@ -16,7 +16,9 @@ from google.protobuf.message import Message
 
 from onebudget.events.v1 import envelope_pb2
 from onebudget.shared import tracing
+from onebudget.shared.audit import public_actor
 from onebudget.shared.clock import SYSTEM_CLOCK
+from onebudget.shared.identity import Actor, current_actor
 
 _CAMEL_BOUNDARY = re.compile(r"(?<!^)(?=[A-Z])")
 
@@ -45,6 +47,22 @@ def _new_event_id() -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+@lru_cache(maxsize=256)
+def _envelope_actor(actor: Actor) -> bytes:
+    shown = public_actor(actor)
+    return envelope_pb2.Actor(
+        subject=shown.subject,
+        role=str(shown.role),
+        organisations=shown.organisations,
+        client_id=shown.client_id,
+    ).SerializeToString()
+
+
+def envelope_actor(actor: Actor) -> envelope_pb2.Actor:
+    """The acting identity as the envelope carries it (no personal data: audit.public_actor)."""
+    return envelope_pb2.Actor.FromString(_envelope_actor(actor))
+
+
 @dataclass(frozen=True)
 class OutgoingEvent:
     subject: str
@@ -66,10 +84,13 @@ def new_event(
     correlation_id: str = "",
     occurred_at: datetime | timestamp_pb2.Timestamp | None = None,
     trace: tuple[str, str] | None = None,
+    actor: Actor | None = None,
 ) -> OutgoingEvent:
     """`occurred_at` may come converted already (a batch of events of one instant). `trace` is
     the W3C (traceparent, tracestate) the event continues; None: the span current in this task
-    (shared/tracing.py; empty while tracing is off)."""
+    (shared/tracing.py; empty while tracing is off). `actor` is who caused the event (the
+    envelope's `actor`): the actor of the call or task in progress unless given (a payment batch
+    passes each caller's)."""
     traceparent, tracestate = trace if trace is not None else tracing.current_trace()
     packed = any_pb2.Any()
     packed.Pack(payload)
@@ -92,6 +113,7 @@ def new_event(
         source=source,
         traceparent=traceparent,
         tracestate=tracestate,
+        actor=envelope_actor(actor if actor is not None else current_actor()),
     )
     return OutgoingEvent(subject_for(source, aggregate_type, payload), envelope)
 

@@ -8,6 +8,8 @@
   kept for the request-id window of shared/retention.py.
 - `applied_events`: the event ids a consumer has applied, written in the same transaction as the
   consumer's effect, so a redelivery has no second effect.
+- `audit_log` and `audit_head`: the service's audit trail (who did what, when, with what outcome;
+  shared/audit.py, ADR 17), appended only through `audit_append`, hash-chained, append-only.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import re
 
 from onebudget.shared.db import Migration
-from onebudget.shared.roles import schema_grants
+from onebudget.shared.roles import RUNTIME_ROLE, schema_grants
 
 _SCHEMA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}\Z")
 
@@ -163,4 +165,137 @@ CREATE INDEX idempotency_created ON {s}.idempotency USING brin (created_at);
         Migration(50, "0050_runtime_grants.sql", schema_grants(s)),
         Migration(51, "0051_answers_kept.sql", v51),
         Migration(60, "0060_retention.sql", v60),
+        Migration(90, "0090_audit_trail.sql", _audit_trail(s)),
     ]
+
+
+def _audit_trail(s: str) -> str:
+    """The audit trail of one service schema (ADR 17; shared/audit.py is the Python side).
+
+    One row per mutating call: who (subject, role, organisations, client), what (method,
+    request_id, resource), when (the database's clock at the append) and the outcome ("OK", or
+    the refusal's status code and reason). `seq` is the record's position in the chain (1, 2,
+    ...: no gaps, assigned under the head's row lock); `hash` = SHA-256(prev_hash || seq as 8
+    bytes || SHA-256(content)), content as `audit_content` encodes it (length-prefixed UTF-8,
+    so no field can run into the next). The run-time role may read and append, never update,
+    delete or truncate (no grant, and the triggers refuse even the owner)."""
+    genesis = "'\\x" + "00" * 32 + "'"
+    return f"""
+CREATE TABLE {s}.audit_log (
+    seq            bigint      PRIMARY KEY,
+    at             timestamptz NOT NULL,
+    subject        text        NOT NULL,
+    role           text        NOT NULL,
+    organisations  text[]      NOT NULL,
+    client_id      text        NOT NULL,
+    method         text        NOT NULL,
+    request_id     text        NOT NULL,
+    resource       text        NOT NULL,
+    outcome        text        NOT NULL,
+    reason         text        NOT NULL,
+    prev_hash      bytea       NOT NULL CHECK (octet_length(prev_hash) = 32),
+    hash           bytea       NOT NULL CHECK (octet_length(hash) = 32)
+);
+-- Auditors page by time, actor and resource (ListAuditRecords); rows arrive in time order.
+CREATE INDEX audit_log_at ON {s}.audit_log USING brin (at);
+CREATE INDEX audit_log_subject ON {s}.audit_log (subject, seq);
+CREATE INDEX audit_log_resource ON {s}.audit_log (resource, seq);
+
+-- The chain head: every append locks it first (one writer at a time per schema, a fixed order).
+-- `trail_id` names this trail among others on one bus (its anchors' subject), made once.
+CREATE TABLE {s}.audit_head (
+    id         smallint PRIMARY KEY CHECK (id = 1),
+    last_seq   bigint   NOT NULL,
+    last_hash  bytea    NOT NULL,
+    trail_id   uuid     NOT NULL DEFAULT gen_random_uuid()
+);
+INSERT INTO {s}.audit_head (id, last_seq, last_hash) VALUES (1, 0, {genesis});
+
+CREATE FUNCTION {s}.audit_field(value text) RETURNS bytea LANGUAGE sql IMMUTABLE STRICT AS
+$$ SELECT int4send(octet_length(convert_to(value, 'UTF8'))) || convert_to(value, 'UTF8') $$;
+
+-- What a record's hash covers besides its position and predecessor (shared/audit.content).
+CREATE FUNCTION {s}.audit_content(
+    at timestamptz, subject text, role text, organisations text[], client_id text,
+    method text, request_id text, resource text, outcome text, reason text
+) RETURNS bytea LANGUAGE sql STABLE STRICT AS $$
+SELECT int8send((extract(epoch FROM at) * 1000000)::bigint)
+    || {s}.audit_field(subject) || {s}.audit_field(role)
+    || int4send(cardinality(organisations))
+    || coalesce((SELECT string_agg({s}.audit_field(o), ''::bytea ORDER BY k)
+                 FROM unnest(organisations) WITH ORDINALITY AS u(o, k)), ''::bytea)
+    || {s}.audit_field(client_id) || {s}.audit_field(method) || {s}.audit_field(request_id)
+    || {s}.audit_field(resource) || {s}.audit_field(outcome) || {s}.audit_field(reason)
+$$;
+
+-- Append records (one per call; a payment batch's in one call), chained to the head, at one
+-- instant. `organisations` are each record's codes joined by ',' (ODS and GSS codes have none).
+-- Returns the last position written. Call it last in the transaction: it holds the head's row
+-- lock until the commit, so every other lock is taken before it (ledger head, then audit head).
+CREATE FUNCTION {s}.audit_append(
+    subjects text[], roles text[], organisations text[], client_ids text[], methods text[],
+    request_ids text[], resources text[], outcomes text[], reasons text[]
+) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    n integer := coalesce(cardinality(methods), 0);
+    now_at timestamptz := clock_timestamp();
+    base bigint;
+    h bytea;
+    digests bytea[];
+    prevs bytea[] := '{{}}';
+    hashes bytea[] := '{{}}';
+BEGIN
+    IF n = 0 THEN
+        RETURN NULL;
+    END IF;
+    SELECT last_seq, last_hash INTO base, h FROM {s}.audit_head WHERE id = 1 FOR UPDATE;
+    SELECT array_agg(sha256({s}.audit_content(now_at, u.subject, u.role,
+               coalesce(string_to_array(nullif(u.orgs, ''), ','), '{{}}'::text[]), u.client_id,
+               u.method, u.request_id, u.resource, u.outcome, u.reason)) ORDER BY u.k)
+      INTO digests
+      FROM unnest(subjects, roles, organisations, client_ids, methods, request_ids, resources,
+                  outcomes, reasons)
+           WITH ORDINALITY AS u(subject, role, orgs, client_id, method, request_id, resource,
+                                outcome, reason, k);
+    FOR i IN 1..n LOOP
+        prevs[i] := h;
+        h := sha256(h || int8send(base + i) || digests[i]);
+        hashes[i] := h;
+    END LOOP;
+    INSERT INTO {s}.audit_log (seq, at, subject, role, organisations, client_id, method,
+                               request_id, resource, outcome, reason, prev_hash, hash)
+    SELECT base + u.k, now_at, u.subject, u.role,
+           coalesce(string_to_array(nullif(u.orgs, ''), ','), '{{}}'::text[]), u.client_id,
+           u.method, u.request_id, u.resource, u.outcome, u.reason, prevs[u.k], hashes[u.k]
+      FROM unnest(subjects, roles, organisations, client_ids, methods, request_ids, resources,
+                  outcomes, reasons)
+           WITH ORDINALITY AS u(subject, role, orgs, client_id, method, request_id, resource,
+                                outcome, reason, k);
+    UPDATE {s}.audit_head SET last_seq = base + n, last_hash = h WHERE id = 1;
+    RETURN base + n;
+END $$;
+
+-- Append-only: no record is changed, deleted or truncated, by anyone (the owner included, while
+-- the triggers are on); the head only moves forward.
+CREATE FUNCTION {s}.audit_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the audit trail is append-only (% refused)', TG_OP
+        USING ERRCODE = 'integrity_constraint_violation';
+END $$;
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON {s}.audit_log
+    FOR EACH ROW EXECUTE FUNCTION {s}.audit_refuse();
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON {s}.audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION {s}.audit_refuse();
+CREATE TRIGGER audit_head_kept BEFORE INSERT OR DELETE ON {s}.audit_head
+    FOR EACH ROW EXECUTE FUNCTION {s}.audit_refuse();
+CREATE TRIGGER audit_head_no_truncate BEFORE TRUNCATE ON {s}.audit_head
+    FOR EACH STATEMENT EXECUTE FUNCTION {s}.audit_refuse();
+CREATE TRIGGER audit_head_forward BEFORE UPDATE ON {s}.audit_head
+    FOR EACH ROW WHEN (NEW.last_seq < OLD.last_seq OR NEW.id <> OLD.id
+                       OR NEW.trail_id <> OLD.trail_id)
+    EXECUTE FUNCTION {s}.audit_refuse();
+
+-- The run-time role reads and appends; the default privileges of migration 50 gave it more.
+REVOKE UPDATE, DELETE, TRUNCATE ON {s}.audit_log FROM {RUNTIME_ROLE};
+REVOKE INSERT, DELETE, TRUNCATE ON {s}.audit_head FROM {RUNTIME_ROLE};
+"""

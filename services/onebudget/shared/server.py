@@ -32,12 +32,17 @@ from grpc_reflection.v1alpha import reflection
 from nats.aio.client import Client as NatsClient
 from nats.js.client import JetStreamContext
 
-from onebudget.shared import bus, db, tracing
+from onebudget.audit.v1.audit_service_pb2_grpc import add_AuditServiceServicer_to_server
+from onebudget.shared import audit_anchor, bus, db, tracing
 from onebudget.shared.aio import Supervision, cancel_and_wait, supervise, supervising
+from onebudget.shared.audit_log import AuditRecorder
+from onebudget.shared.audit_service import SERVICE_NAME as AUDIT_SERVICE_NAME
+from onebudget.shared.audit_service import AuditServicer
 from onebudget.shared.clock import SYSTEM_CLOCK, Clock
 from onebudget.shared.config import ConfigError, ServiceConfig
 from onebudget.shared.db import Migration
 from onebudget.shared.grpc_edge import EdgeServicer, SafeDecodingServer
+from onebudget.shared.identity import acting_as, system_actor
 from onebudget.shared.logging import configure_logging, get_logger
 from onebudget.shared.metrics import SUPERVISION, MetricsEndpoint, sample_database
 from onebudget.shared.plumbing import plumbing_migrations
@@ -146,7 +151,9 @@ class ServiceHost:
         self._service_names = ["", *names]
         for name in self._service_names:
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
-        with supervising(self.parts):
+        # Background work (relay, consumers, scheduler, pruner) acts as the service itself: its
+        # ledger transfers and events name `system:<service>` (shared/identity.py, ADR 17).
+        with supervising(self.parts), acting_as(system_actor(self.spec.name)):
             self._start_background(self.runtime)
         self._watcher = asyncio.create_task(self._watch_health(), name="health")
         self.metrics = MetricsEndpoint(self.config.metrics_port, self.config.grpc_host)
@@ -212,11 +219,19 @@ class ServiceHost:
 
     def _add_servicers(self, server: grpc.aio.Server, runtime: Runtime) -> list[str]:
         names: list[str] = []
-        for add, servicer, name in self.spec.servicers(runtime):
+        recorder = AuditRecorder(runtime.pool, self.spec.schema)
+        # Every service also serves its own audit trail to auditors (ADR 17).
+        audit_trail: ServicerBinding = (
+            add_AuditServiceServicer_to_server,
+            AuditServicer(runtime.reads, self.spec.schema, self.spec.name),
+            AUDIT_SERVICE_NAME,
+        )
+        for add, servicer, name in [*self.spec.servicers(runtime), audit_trail]:
             # Business methods get the edge (typed errors -> google.rpc.Status, one log line,
             # requests that do not decode refused as INVALID_ARGUMENT); health and reflection,
             # added below, do not.
-            add(EdgeServicer(servicer, name, self.spec.name), SafeDecodingServer(server))
+            # Refused mutating calls go to the schema's audit trail (ADR 17).
+            add(EdgeServicer(servicer, name, self.spec.name, recorder), SafeDecodingServer(server))
             names.append(name)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
@@ -240,6 +255,12 @@ class ServiceHost:
                 functools.partial(sample_database, self.spec.name, self.spec.schema, runtime.pool)
             )
         factories.append(pruner(runtime.pool, self.spec.schema, self.retention, runtime.clock))
+        # The audit trail's head, anchored in JetStream so verify sees a re-hashed trail (ADR 17).
+        factories.append(
+            audit_anchor.anchor_task(
+                runtime.pool, runtime.js, self.spec.schema, replicas=self.config.stream_replicas
+            )
+        )
         taken: set[str] = set()
         for factory in factories:
             name = f"{self.spec.name}.{part_label(factory)}"

@@ -7,6 +7,7 @@ from datetime import datetime
 from google.protobuf import timestamp_pb2
 from google.protobuf.message import Message
 
+from onebudget.shared.identity import Actor
 from onebudget.shared.outbox import OutgoingEvent, new_event
 
 SOURCE = "payment"
@@ -22,8 +23,10 @@ def event(
     *,
     occurred_at: datetime | timestamp_pb2.Timestamp | None = None,
     trace: tuple[str, str] | None = None,
+    actor: Actor | None = None,
 ) -> OutgoingEvent:
-    """`aggregate_type` is payment, schedule or repayment (the subject's second part)."""
+    """`aggregate_type` is payment, schedule or repayment (the subject's second part); `actor`
+    who caused it, when not the actor of the task in progress (a batch's callers)."""
     return new_event(
         payload,
         source=SOURCE,
@@ -33,4 +36,5 @@ def event(
         request_id=request_id,
         occurred_at=occurred_at,
         trace=trace,
+        actor=actor,
     )

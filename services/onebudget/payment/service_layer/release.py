@@ -43,10 +43,10 @@ from onebudget.payment.domain.model import (
     refusal_after_ledger,
 )
 from onebudget.payment.service_layer import mapping
-from onebudget.payment.service_layer.outgoing import event
+from onebudget.payment.service_layer.outgoing import SCHEMA, event
 from onebudget.payment.service_layer.validation import PaymentFields
 from onebudget.payment.v1 import payment_service_pb2 as api
-from onebudget.shared import tracing
+from onebudget.shared import audit, tracing
 from onebudget.shared.aio import (
     cancel_and_wait,
     current_supervision,
@@ -54,8 +54,12 @@ from onebudget.shared.aio import (
     report_trouble,
     supervise,
 )
+from onebudget.shared.audit_log import append as append_audit
+from onebudget.shared.audit_log import mark_recorded
 from onebudget.shared.clock import Clock, england_date
 from onebudget.shared.errors import DomainError
+from onebudget.shared.grpc_edge import status_code_for
+from onebudget.shared.identity import Actor, acting_as, current_actor, system_actor
 from onebudget.shared.logging import get_logger
 from onebudget.shared.metrics import (
     count_ledger_transfers,
@@ -87,6 +91,9 @@ class Command:
     # The caller's trace context (shared/tracing.py): the batch runs in another task, so the
     # command carries it to its events.
     trace: tuple[str, str] = tracing.NO_TRACE
+    # Who asked (shared/identity.py), taken when the call made the command: the batch runs in
+    # a worker task, where current_actor() is not the caller's.
+    actor: Actor = field(default_factory=current_actor)
 
     @classmethod
     def of(cls, key: IdempotencyKey, fields: PaymentFields, reserve: bool) -> Command:
@@ -174,6 +181,13 @@ class ReleaseBatcher:
 
     def start(self) -> None:
         if not self._workers:
+            # Made from the first call's task: the workers act as the service, never as that
+            # caller (each command carries its own caller's actor).
+            with acting_as(system_actor("payment")):
+                self._start_workers()
+
+    def _start_workers(self) -> None:
+        if not self._workers:
             self._workers = [
                 asyncio.create_task(
                     supervise(f"payment.batcher-{i}", self._work, parent=self._parent),
@@ -244,8 +258,11 @@ class ReleaseBatcher:
                     while pending is not None:
                         units = await self._gather(pending)
                         pending = None
-                        await self._one_batch(conn, units)
-                        if conn.is_closed():
+                        if not await self._one_batch(conn, units) or conn.is_closed():
+                            # A failed batch gives its connection back: when PostgreSQL went
+                            # away, asyncpg may detach it from this worker only after the
+                            # failure, and the next batch on it would fail as INTERNAL
+                            # ("released back to the pool": seen by the chaos run).
                             break
                         with contextlib.suppress(TimeoutError):
                             pending = await asyncio.wait_for(self._next(), IDLE_S)
@@ -260,22 +277,32 @@ class ReleaseBatcher:
                 _log.warning("payment_batcher_no_connection", error=repr(error))
                 await asyncio.sleep(NO_CONNECTION_BACKOFF_S)
 
-    async def _one_batch(self, conn: asyncpg.Connection, units: list[_Unit]) -> None:
+    async def _one_batch(self, conn: asyncpg.Connection, units: list[_Unit]) -> bool:
+        """Run one batch; False when it failed (its callers learn why)."""
         commands = [c for u in units for c in u.commands]
         try:
             outcomes = await self._run(conn, commands)
         except Exception as error:  # every caller of the batch learns it failed
+            failure: Exception = error
+            if isinstance(error, asyncpg.InterfaceError) and "released back to the pool" in str(
+                error
+            ):
+                # PostgreSQL went away while this worker held the connection idle and asyncpg
+                # took it back: nothing was begun, so the callers retry (UNAVAILABLE), never
+                # INTERNAL (seen by the chaos run).
+                failure = ConnectionResetError("the database connection was lost")
             for unit in units:
-                unit.fail(error)
-            if is_transient(error):
-                report_trouble(error)
-            return
+                unit.fail(failure)
+            if is_transient(failure):
+                report_trouble(failure)
+            return False
         report_ok()
         at = 0
         for unit in units:
             n = len(unit.commands)
             unit.resolve(outcomes[at : at + n])
             at += n
+        return True
 
     async def _run(self, conn: asyncpg.Connection, batch: list[Command]) -> list[Outcome]:
         self.stats.batches += 1
@@ -318,6 +345,7 @@ class _Batch:
         self.outcomes: list[Outcome | None] = [None] * len(commands)
         self.transfers_written = 0  # by the round the ledger took whole
         self._duplicates: list[tuple[int, int]] = []  # (index, index of the same request_id)
+        self._replayed: set[int] = set()  # commands answered with a stored (or first) answer
         self.now = clock.now()
         self.today = england_date(self.now)  # England's date at the batch's one instant
 
@@ -329,11 +357,30 @@ class _Batch:
             await self._decide_and_write(fresh)
         for i, j in self._duplicates:
             self.outcomes[i] = self.outcomes[j]
+            self._replayed.add(i)
         out: list[Outcome] = []
         for outcome in self.outcomes:
             assert outcome is not None
             out.append(outcome)
+        await self._audit(out)
         return out
+
+    async def _audit(self, outcomes: list[Outcome]) -> None:
+        """One audit record per command, accepted or refused, in one statement, the batch's
+        last (ADR 17): the ledger's head is locked before the trail's, and each refusal is
+        marked recorded, so the edge does not record it a second time."""
+        entries: list[audit.AuditEntry] = []
+        for i, (c, outcome) in enumerate(zip(self.commands, outcomes, strict=True)):
+            resource = f"budgets/{c.fields.ask.budget_id}"
+            if isinstance(outcome, DomainError):
+                code, reason = status_code_for(outcome).name, outcome.reason
+                mark_recorded(outcome)
+            else:
+                code, reason = audit.OK, audit.REPLAYED if i in self._replayed else ""
+            entries.append(
+                audit.actor_entry(c.actor, c.method, c.request_id, resource, code, reason)
+            )
+        await append_audit(self.conn, SCHEMA, entries)
 
     async def _claim(self) -> list[int]:
         """Claim each request id once; replay stored answers; return the fresh commands.
@@ -361,6 +408,7 @@ class _Batch:
             j = first[c.request_id]
             if c.request_id not in claimed:  # an earlier batch's: each is compared with it
                 self.outcomes[i] = _replay(c, stored.get(c.request_id), c.request_id in paid)
+                self._replayed.add(i)
             elif j == i:
                 fresh.append(i)
             else:
@@ -483,6 +531,7 @@ class _Batch:
             if part
         ]
         last = len(moving) - 1
+        actor = audit.actor_label(acc.command.actor)  # the caller's, not this worker's
         moves: list[Transfer] = []
         for k, (stream, account, part) in enumerate(moving):
             assert account is not None
@@ -500,6 +549,7 @@ class _Batch:
                     timeout_s=timeout_s,
                     # A linked chain: every stream's part moves, or none does.
                     linked=k < last,
+                    actor=actor,
                 )
             )
         return moves
@@ -606,7 +656,14 @@ class _Batch:
             else:
                 payload = ev.PaymentReleased(**common)
             e = event(
-                payload, "payment", payment_id, 1, c.request_id, occurred_at=created, trace=c.trace
+                payload,
+                "payment",
+                payment_id,
+                1,
+                c.request_id,
+                occurred_at=created,
+                trace=c.trace,
+                actor=c.actor,
             )
             subjects[reserve] = e.subject
             event_ids.append(e.event_id)
