@@ -38,9 +38,10 @@ from onebudget.payment.v1 import payment_service_pb2_grpc as pay_grpc
 from onebudget.reporting.v1 import reporting_service_pb2 as rpt
 from onebudget.reporting.v1 import reporting_service_pb2_grpc as rpt_grpc
 from onebudget.shared import bus
-from onebudget.shared.channels import open_aio_channel
+from onebudget.shared.channels import open_aio_channel, use_token
 from onebudget.shared.clock import SYSTEM_CLOCK
 from onebudget.shared.runtime.infra import project_state_dir
+from onebudget.shared.runtime.issuer import RoleTokens
 from onebudget.shared.stack import Stack, wait_serving
 
 RETRYABLE = frozenset(
@@ -288,6 +289,11 @@ async def run_chaos(
     report = ChaosReport()
     stack = Stack(name=name, fresh=True)
     await asyncio.to_thread(stack.start)
+    assert stack.issuer is not None
+    # The load's staff (issue 14): each call in the role it needs, for the demo's organisations.
+    use_token(
+        RoleTokens(stack.issuer, (synthetic.COMMISSIONER[0], synthetic.COUNCIL[0]), subject="chaos")
+    )
     try:
         infra = stack.infra
         assert infra is not None

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
+    from onebudget.shared.auth import OidcSettings
     from onebudget.shared.retention import RetentionPolicy
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -102,12 +103,16 @@ class ServiceConfig:
     # The URL the service serves with after migrating with database_url; "" = database_url's
     # server and database as the run-time role (shared/roles.py, ADR 13).
     runtime_database_url: str = ""
+    # Who issues the bearer tokens callers present (shared/auth.py, issue 14); None: the
+    # service refuses to start, as every business call needs a verified token.
+    oidc: OidcSettings | None = None
 
     @classmethod
     def from_env(
         cls, service: str, default_port: int, env: Mapping[str, str] | None = None
     ) -> ServiceConfig:
-        from onebudget.shared.retention import RetentionPolicy  # it builds on this module
+        from onebudget.shared.auth import OidcSettings  # they build on this module
+        from onebudget.shared.retention import RetentionPolicy
 
         env = os.environ if env is None else env
         prefix = f"ONEBUDGET_{service.upper()}"
@@ -133,4 +138,5 @@ class ServiceConfig:
                 if env.get("ONEBUDGET_RUNTIME_DATABASE_URL", "").strip()
                 else ""
             ),
+            oidc=OidcSettings.from_env(env),
         )

@@ -16,6 +16,7 @@ import grpc
 from google.protobuf import any_pb2, descriptor_pool, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 
+from onebudget.shared.auth import TokenVerifier, bearer_token
 from onebudget.shared.edge_checks import bounded_violations, check_request, safe_deserializer
 from onebudget.shared.errors import (
     Aborted,
@@ -24,10 +25,14 @@ from onebudget.shared.errors import (
     FailedPrecondition,
     InvalidArgument,
     NotFound,
+    PermissionDenied,
+    Unauthenticated,
     Unavailable,
 )
+from onebudget.shared.identity import Actor, acting_as
 from onebudget.shared.logging import get_logger
 from onebudget.shared.metrics import observe_rpc
+from onebudget.shared.permissions import check_permission
 from onebudget.shared.transient import as_retryable
 
 _log = get_logger("onebudget.rpc")
@@ -39,6 +44,8 @@ _CODES: list[tuple[type[DomainError], grpc.StatusCode]] = [
     (AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
     (Aborted, grpc.StatusCode.ABORTED),
     (Unavailable, grpc.StatusCode.UNAVAILABLE),
+    (Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
+    (PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
 ]
 # Methods that are plumbing, not business: no canonical log line, no wrapping.
 _QUIET_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
@@ -101,7 +108,21 @@ def _request_id(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> st
 Handler = Callable[[Any, "grpc.aio.ServicerContext[Any, Any]"], Awaitable[Any]]
 
 
-def _wrap(method: str, service: str, inner: Handler) -> Handler:
+class Guard:
+    """Who may pass the edge (issue 14): the caller's bearer token is verified for the
+    service's audience (shared/auth.py), then its role checked against the permission table
+    (shared/permissions.py). Raises Unauthenticated / PermissionDenied; returns the Actor."""
+
+    def __init__(self, verifier: TokenVerifier) -> None:
+        self.verifier = verifier
+
+    async def admit(self, method: str, context: grpc.aio.ServicerContext[Any, Any]) -> Actor:
+        actor = await self.verifier.verify(bearer_token(context.invocation_metadata()))
+        check_permission(actor, method)
+        return actor
+
+
+def _wrap(method: str, service: str, inner: Handler, guard: Guard) -> Handler:
     domain = f"{service}.onebudget"
 
     async def handle(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
@@ -128,8 +149,13 @@ def _wrap(method: str, service: str, inner: Handler) -> Handler:
 
         try:
             try:
+                # Who is calling first: an unproven caller learns nothing about its request.
+                actor = await guard.admit(method, context)
+                fields["subject"] = actor.subject
+                fields["role"] = actor.role.value
                 check_request(request)  # decoded, no control characters, known enum values
-                return await inner(request, context)
+                with acting_as(actor):
+                    return await inner(request, context)
             except (DomainError, grpc.aio.AbortError):
                 raise
             except Exception as failure:
@@ -170,24 +196,48 @@ class EdgeServicer:
     canonical log line) once, when the server is built. Same behaviour as `EdgeInterceptor`,
     without grpc.aio's interceptor chain (a coroutine and a lookup) on every call."""
 
-    def __init__(self, servicer: Any, service_name: str, service: str) -> None:
+    def __init__(self, servicer: Any, service_name: str, service: str, guard: Guard) -> None:
         self._servicer = servicer
         descriptor = descriptor_pool.Default().FindServiceByName(service_name)
         for m in descriptor.methods:
             inner = getattr(servicer, m.name)
+            method = f"/{service_name}/{m.name}"
             if not (m.client_streaming or m.server_streaming):
-                inner = _wrap(f"/{service_name}/{m.name}", service, inner)
+                inner = _wrap(method, service, inner, guard)
+            else:
+                inner = _guard_stream(method, inner, guard)
             setattr(self, m.name, inner)
 
     def __getattr__(self, name: str) -> Any:  # anything else the servicer has
         return getattr(self._servicer, name)
 
 
+def _guard_stream(method: str, inner: Any, guard: Guard) -> Any:
+    """A streaming method (none today) is admitted like a unary one before it runs."""
+
+    async def handle(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        try:
+            actor = await guard.admit(method, context)
+        except (Unauthenticated, PermissionDenied) as error:
+            status = to_rpc_status(error, "onebudget")
+            await context.abort(
+                status_code_for(error),
+                error.message,
+                trailing_metadata=((STATUS_DETAILS_KEY, status.SerializeToString()),),
+            )
+        with acting_as(actor):
+            async for reply in inner(request, context):
+                yield reply
+
+    return handle
+
+
 class EdgeInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """Wraps every unary-unary business method with error mapping and the canonical log line."""
 
-    def __init__(self, service: str) -> None:
+    def __init__(self, service: str, guard: Guard) -> None:
         self._service = service
+        self._guard = guard
         # Wrapped once per method, not once per call: the server's handler for a method is fixed.
         self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
@@ -204,7 +254,7 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         if handler is None or handler.unary_unary is None or method.startswith(_QUIET_PREFIXES):
             return handler
         wrapped = grpc.unary_unary_rpc_method_handler(
-            _wrap(method, self._service, handler.unary_unary),
+            _wrap(method, self._service, handler.unary_unary, self._guard),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )

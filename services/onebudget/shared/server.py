@@ -34,10 +34,12 @@ from nats.js.client import JetStreamContext
 
 from onebudget.shared import bus, db
 from onebudget.shared.aio import Supervision, cancel_and_wait, supervise, supervising
+from onebudget.shared.auth import TokenVerifier, audience_for
 from onebudget.shared.clock import SYSTEM_CLOCK, Clock
 from onebudget.shared.config import ConfigError, ServiceConfig
 from onebudget.shared.db import Migration
-from onebudget.shared.grpc_edge import EdgeServicer, SafeDecodingServer
+from onebudget.shared.grpc_edge import EdgeServicer, Guard, SafeDecodingServer
+from onebudget.shared.identity import acting_as, system_actor
 from onebudget.shared.logging import configure_logging, get_logger
 from onebudget.shared.metrics import SUPERVISION, MetricsEndpoint, sample_database
 from onebudget.shared.plumbing import plumbing_migrations
@@ -105,6 +107,7 @@ class ServiceHost:
         self.clock = clock
         self.port = 0
         self._server: grpc.aio.Server | None = None
+        self._guard: Guard | None = None
         self._health = _Health()
         self._tasks: list[asyncio.Task[None]] = []
         self._watcher: asyncio.Task[None] | None = None
@@ -117,6 +120,9 @@ class ServiceHost:
         self.metrics: MetricsEndpoint | None = None
 
     async def start(self) -> None:
+        if self.config.oidc is None:
+            raise ConfigError(NO_ISSUER)
+        self._guard = Guard(TokenVerifier(self.config.oidc, audience_for(self.spec.name)))
         # Migrate as the role given (it may create schemas and roles), then serve as the
         # run-time role, which cannot write the ledger but through its API (ADR 13).
         owner = await db.create_pool(self.config.database_url, min_size=1, max_size=1)
@@ -138,7 +144,9 @@ class ServiceHost:
             )
         self.runtime = Runtime(self.config, pool, nc, js, self.clock, replica)
         self._server = grpc.aio.server()
-        with supervising(self.parts):  # what the servicers start later belongs to this service
+        # What the servicers and background tasks start acts as the service itself (issue 14):
+        # a task copies the context it was created in.
+        with supervising(self.parts), acting_as(system_actor(self.spec.name)):
             names = self._add_servicers(self._server, self.runtime)
         bind = f"{self.config.grpc_host}:{self.config.grpc_port}"
         self.port = self._server.add_insecure_port(bind)
@@ -146,7 +154,7 @@ class ServiceHost:
         self._service_names = ["", *names]
         for name in self._service_names:
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
-        with supervising(self.parts):
+        with supervising(self.parts), acting_as(system_actor(self.spec.name)):
             self._start_background(self.runtime)
         self._watcher = asyncio.create_task(self._watch_health(), name="health")
         self.metrics = MetricsEndpoint(self.config.metrics_port, self.config.grpc_host)
@@ -212,11 +220,15 @@ class ServiceHost:
 
     def _add_servicers(self, server: grpc.aio.Server, runtime: Runtime) -> list[str]:
         names: list[str] = []
+        assert self._guard is not None, "start() makes the guard first"
         for add, servicer, name in self.spec.servicers(runtime):
             # Business methods get the edge (typed errors -> google.rpc.Status, one log line,
             # requests that do not decode refused as INVALID_ARGUMENT); health and reflection,
             # added below, do not.
-            add(EdgeServicer(servicer, name, self.spec.name), SafeDecodingServer(server))
+            add(
+                EdgeServicer(servicer, name, self.spec.name, self._guard),
+                SafeDecodingServer(server),
+            )
             names.append(name)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
@@ -273,6 +285,10 @@ class ServiceHost:
 
 
 HEALTH_POLL_S = 0.2
+NO_ISSUER = (
+    "ONEBUDGET_OIDC_ISSUER and ONEBUDGET_OIDC_JWKS_URL are not set: every call needs a"
+    " verified bearer token (docs/security.md)"
+)
 
 
 def part_label(factory: Callable[[], Awaitable[None]]) -> str:
@@ -333,6 +349,9 @@ def service_main(spec: ServiceSpec, load_config: Callable[[], ServiceConfig]) ->
         config = load_config()
     except ConfigError as exc:
         print(f"onebudget-{spec.name}: configuration error: {exc}", file=sys.stderr)
+        return 2
+    if config.oidc is None:
+        print(f"onebudget-{spec.name}: configuration error: {NO_ISSUER}", file=sys.stderr)
         return 2
     run_service(spec, config)
     return 0

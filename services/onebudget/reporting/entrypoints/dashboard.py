@@ -26,10 +26,11 @@ import grpc
 from onebudget.reporting.service_layer.mapping import cohort_label
 from onebudget.reporting.v1 import reporting_service_pb2 as api
 from onebudget.reporting.v1 import reporting_service_pb2_grpc as api_grpc
-from onebudget.shared.channels import open_channel
+from onebudget.shared.channels import open_channel, use_token
 from onebudget.shared.client import error_reason, service_address
 from onebudget.shared.clock import SYSTEM_CLOCK
 from onebudget.shared.config import ConfigError, env_port, env_str
+from onebudget.shared.runtime.issuer import LocalIssuer, RoleTokens, issuer_dir
 
 CALL_TIMEOUT_S = 10.0
 DEFAULT_PORT = 8050
@@ -187,6 +188,11 @@ def main() -> int:
         print(f"onebudget-dashboard: configuration error: {exc}", file=sys.stderr)
         return 2
     commissioner = env_str(os.environ, "ONEBUDGET_DASHBOARD_COMMISSIONER", "QNQ")
+    issuer = os.environ.get("ONEBUDGET_OIDC_ISSUER", "").strip()
+    if issuer:
+        # Under `onebudget up`: the dashboard reads as a finance officer of its commissioner,
+        # with tokens from the local issuer's key (issue 14; docs/security.md).
+        use_token(RoleTokens(LocalIssuer(issuer_dir(), issuer), (commissioner,), "dashboard"))
     server = serve(
         host, port, service_address("reporting"), (commissioner, _fy(SYSTEM_CLOCK.today()))
     )
