@@ -114,7 +114,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
             "GetCouncilSummary": (COF, AU),
             "GetTargetStatus": (CF, AU),
             "ExportQuarterlyReturn": (CF, AU),
-            "Reconcile": (CF, COF, AU),
+            "Reconcile": (CF, AU),
             # Rebuilds the read model from the event streams: no figure can become anything but
             # what the events say; still never anonymous.
             "RebuildReadModel": (CF,),
