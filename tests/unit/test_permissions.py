@@ -16,6 +16,7 @@ from onebudget.shared.permissions import (
     check_permission,
     check_scope,
 )
+from onebudget.shared.securitydoc import SECURITY_DOC, current_section, render_roles
 
 
 def _rpcs_in_protos() -> set[str]:
@@ -133,3 +134,10 @@ def test_the_auditor_and_the_system_see_every_organisation_and_nobody_none() -> 
     check_scope(Actor("a-1", Role.AUDITOR), ["00L"])
     check_scope(system_actor("payment"), ["00L"])
     assert _denied(lambda: check_scope(ANONYMOUS, ["QNQ"])) == "PERMISSION_DENIED_ANONYMOUS"
+
+
+def test_the_security_doc_roles_are_not_stale() -> None:
+    text = SECURITY_DOC.read_text()
+    assert current_section(text) == render_roles(), (
+        "docs/security.md's roles are stale: run scripts/gen-protos"
+    )
