@@ -238,11 +238,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     (ONEBUDGET_LOG_LEVEL=debug shows the traceback for a bug report)."""
     args = build_parser().parse_args(argv)
     if args.command not in NO_LOGIN:
-        from onebudget.shared.channels import use_token
+        from onebudget.shared.channels import default_token, use_token
         from onebudget.shared.login import NotLoggedIn, stored_token
 
+        # A program that runs the CLI in its own process with its own identity (the tests)
+        # keeps it; otherwise the login's token.
         try:
-            use_token(stored_token())
+            if default_token() is None:
+                use_token(stored_token())
         except NotLoggedIn as why:
             print(f"onebudget: {why}", file=sys.stderr)
             return 2

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from onebudget import cli
+from onebudget.shared import channels
 from onebudget.shared.config import ConfigError
 from onebudget.shared.identity import Actor, Role
 from onebudget.shared.runtime import stack_state
@@ -23,6 +24,8 @@ from tests.conftest import TEST_ISSUER
 @pytest.fixture
 def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ONEBUDGET_STATE_DIR", str(tmp_path))
+    # The CLI as a user runs it: no identity but its login's (the tests' own is set aside).
+    monkeypatch.setattr(channels, "_default_token", [])
     return tmp_path
 
 

@@ -30,6 +30,11 @@ def use_token(source: TokenSource | str | None) -> None:
         _default_token.append(_as_source(source))
 
 
+def default_token() -> TokenSource | None:
+    """The process's default token source (`use_token`), or None."""
+    return _default_token[0] if _default_token else None
+
+
 def _as_source(token: TokenSource | str) -> TokenSource:
     if isinstance(token, str):
         fixed = token
