@@ -7,9 +7,13 @@ RebuildReadModel."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +32,7 @@ from onebudget.entitlement.v1 import entitlement_service_pb2 as ent
 from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as ent_grpc
 from onebudget.payment.v1 import payment_service_pb2 as pay
 from onebudget.payment.v1 import payment_service_pb2_grpc as pay_grpc
+from onebudget.reporting.entrypoints.dashboard import serve
 from onebudget.reporting.v1 import reporting_service_pb2 as rpt
 from onebudget.reporting.v1 import reporting_service_pb2_grpc as rpt_grpc
 from onebudget.shared.channels import open_aio_channel
@@ -350,3 +355,40 @@ def test_a_service_with_no_issuer_refuses_to_start() -> None:
     assert done.returncode == 2
     assert "ONEBUDGET_OIDC_ISSUER" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def _dashboard_get(url: str, token: str) -> tuple[int, dict[str, Any]]:
+    bearer = {"Authorization": f"Bearer {token}"}
+    request = urllib.request.Request(url, headers=bearer)  # noqa: S310 (loopback)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as reply:  # noqa: S310 (loopback)
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.loads(refused.read())
+
+
+async def test_the_dashboard_shows_a_user_only_their_organisations_figures(
+    start_service: StartService,
+) -> None:
+    stack = await start_stack(start_service, payment=False)
+    ods, gss = new_ods(), new_gss()
+    await setup_funders(stack, ods, gss, allocation=12_345_600)
+    await caught_up(stack)
+    server = serve("127.0.0.1", 0, stack.reporting.address, ("QNQ", YEAR))
+    base = f"http://127.0.0.1:{server.server_address[1]}/api/dashboard?year={YEAR}"
+    try:
+        own = _token(Role.COMMISSIONER_FINANCE, (ods,), "onebudget-reporting")
+        status, body = await asyncio.to_thread(_dashboard_get, base, own)
+        assert status == 200, body  # their own commissioner by default
+        assert body["allocation_pence"] == 12_345_600
+        other = _token(Role.COMMISSIONER_FINANCE, ("00L",), "onebudget-reporting")
+        status, body = await asyncio.to_thread(_dashboard_get, f"{base}&commissioner={ods}", other)
+        assert (status, body["reason"]) == (403, "PERMISSION_DENIED_ORGANISATION")
+        expired = _token(
+            Role.COMMISSIONER_FINANCE, (ods,), "onebudget-reporting", now=time.time() - 7200
+        )
+        status, body = await asyncio.to_thread(_dashboard_get, base, expired)
+        assert (status, body["reason"]) == (401, "TOKEN_EXPIRED")
+    finally:
+        server.shutdown()
+        server.server_close()

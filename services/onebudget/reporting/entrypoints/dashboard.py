@@ -22,10 +22,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import grpc
+import jwt
 
 from onebudget.reporting.service_layer.mapping import cohort_label
 from onebudget.reporting.v1 import reporting_service_pb2 as api
 from onebudget.reporting.v1 import reporting_service_pb2_grpc as api_grpc
+from onebudget.shared.auth import ORGANISATIONS_CLAIM
 from onebudget.shared.channels import open_channel, use_token
 from onebudget.shared.client import error_reason, service_address
 from onebudget.shared.clock import SYSTEM_CLOCK
@@ -106,21 +108,33 @@ class Dashboard:
     """Fetches the three answers from the reporting service for one commissioner and year."""
 
     def __init__(self, reporting_address: str) -> None:
+        self._address = reporting_address
         self._channel = open_channel(reporting_address)
         self._stub = api_grpc.ReportingServiceStub(self._channel)  # type: ignore[no-untyped-call]
 
-    def model(self, commissioner: str, year: int) -> dict[str, Any]:
-        summary = self._stub.GetCommissionerSummary(
+    def model(self, commissioner: str, year: int, token: str = "") -> dict[str, Any]:
+        """The page's figures; with a user's bearer `token` they are asked for as that user
+        (the reporting service then shows only their organisation's: issue 14), else as the
+        dashboard's own identity."""
+        if not token:
+            return self._model(self._stub, commissioner, year)
+        with open_channel(self._address, token=token) as channel:
+            stub = api_grpc.ReportingServiceStub(channel)  # type: ignore[no-untyped-call]
+            return self._model(stub, commissioner, year)
+
+    @staticmethod
+    def _model(stub: Any, commissioner: str, year: int) -> dict[str, Any]:
+        summary = stub.GetCommissionerSummary(
             api.GetCommissionerSummaryRequest(
                 commissioner_ods_code=commissioner, financial_year=year, quarter=0
             ),
             timeout=CALL_TIMEOUT_S,
         )
-        target = self._stub.GetTargetStatus(
+        target = stub.GetTargetStatus(
             api.GetTargetStatusRequest(commissioner_ods_code=commissioner, financial_year=year),
             timeout=CALL_TIMEOUT_S,
         )
-        check = self._stub.Reconcile(
+        check = stub.Reconcile(
             api.ReconcileRequest(commissioner_ods_code=commissioner, financial_year=year),
             timeout=CALL_TIMEOUT_S,
         )
@@ -128,6 +142,25 @@ class Dashboard:
 
     def close(self) -> None:
         self._channel.close()
+
+
+HTTP_FOR_CODE = {
+    grpc.StatusCode.UNAUTHENTICATED: HTTPStatus.UNAUTHORIZED,
+    grpc.StatusCode.PERMISSION_DENIED: HTTPStatus.FORBIDDEN,
+}
+
+
+def _first_organisation(token: str) -> str:
+    """The first organisation a token names, to choose the page's commissioner (not trusted:
+    the reporting service verifies the token and decides)."""
+    if not token:
+        return ""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        return ""
+    organisations = claims.get(ORGANISATIONS_CLAIM) or [""]
+    return str(organisations[0]) if isinstance(organisations, list) else ""
 
 
 def _handler(dashboard: Dashboard, defaults: tuple[str, int]) -> type[BaseHTTPRequestHandler]:
@@ -144,16 +177,22 @@ def _handler(dashboard: Dashboard, defaults: tuple[str, int]) -> type[BaseHTTPRe
                 self._send(HTTPStatus.NOT_FOUND, "text/plain", b"not found")
 
         def _api(self, query: dict[str, list[str]]) -> None:
-            commissioner = (query.get("commissioner") or [defaults[0]])[0]
+            # A user's own identity (issue 14): `Authorization: Bearer <token>` is passed on to
+            # the reporting service, which verifies it and refuses another organisation's
+            # figures; the user's first organisation is the page's default.
+            scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+            token = token.strip() if scheme.lower() == "bearer" else ""
+            default = _first_organisation(token) or defaults[0]
+            commissioner = (query.get("commissioner") or [default])[0]
             try:
                 year = int((query.get("year") or [str(defaults[1])])[0])
-                body = dashboard.model(commissioner, year)
+                body = dashboard.model(commissioner, year, token)
                 status = HTTPStatus.OK
             except ValueError:
                 body, status = {"error": "year must be a whole number"}, HTTPStatus.BAD_REQUEST
             except grpc.RpcError as error:
                 body = {"error": error.details(), "reason": error_reason(error)}
-                status = HTTPStatus.NOT_FOUND
+                status = HTTP_FOR_CODE.get(error.code(), HTTPStatus.NOT_FOUND)
             self._send(status, "application/json", json.dumps(body).encode())
 
         def _send(self, status: HTTPStatus, kind: str, body: bytes) -> None:
