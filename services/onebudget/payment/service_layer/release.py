@@ -55,6 +55,7 @@ from onebudget.shared.aio import (
 )
 from onebudget.shared.clock import Clock, england_date
 from onebudget.shared.errors import DomainError
+from onebudget.shared.identity import acting_as, current_actor
 from onebudget.shared.logging import get_logger
 from onebudget.shared.request_keys import (
     IdempotencyKey,
@@ -153,17 +154,21 @@ class ReleaseBatcher:
         # The workers start at the first call, from an RPC: made here, inside ServiceHost's
         # start, the supervision this captures is the service's, so health sees the workers.
         self._parent = current_supervision()
+        # ... and so is the actor: the workers act as the service (issue 14), never as the
+        # caller whose call happened to start them (a task keeps the context it was made in).
+        self._actor = current_actor()
         self.stats = BatchStats()
 
     def start(self) -> None:
         if not self._workers:
-            self._workers = [
-                asyncio.create_task(
-                    supervise(f"payment.batcher-{i}", self._work, parent=self._parent),
-                    name=f"payment-batcher-{i}",
-                )
-                for i in range(self._settings.batch_workers)
-            ]
+            with acting_as(self._actor):
+                self._workers = [
+                    asyncio.create_task(
+                        supervise(f"payment.batcher-{i}", self._work, parent=self._parent),
+                        name=f"payment-batcher-{i}",
+                    )
+                    for i in range(self._settings.batch_workers)
+                ]
 
     async def stop(self) -> None:
         await cancel_and_wait(self._workers)
