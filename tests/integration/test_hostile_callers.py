@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -342,7 +343,8 @@ async def test_reporting_refuses_an_anonymous_rebuild_and_other_commissioners(
 
 
 def test_a_service_with_no_issuer_refuses_to_start() -> None:
-    env = {"PATH": "/usr/bin:/bin", "ONEBUDGET_DATABASE_URL": "postgresql://127.0.0.1:1/x"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONEBUDGET_")}
+    env["ONEBUDGET_DATABASE_URL"] = "postgresql://127.0.0.1:1/x"
     env["ONEBUDGET_NATS_URL"] = "nats://127.0.0.1:1"
     done = subprocess.run(
         [sys.executable, "-m", "onebudget.payment"],
