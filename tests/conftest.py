@@ -7,18 +7,27 @@ Tests that need an empty database get their own with `fresh_database`.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 import structlog
 from hypothesis import HealthCheck, settings
 
 from onebudget.shared import db
+from onebudget.shared.auth import OidcSettings
+from onebudget.shared.channels import use_token
 from onebudget.shared.clock import SYSTEM_CLOCK, Clock
 from onebudget.shared.config import ServiceConfig
+from onebudget.shared.identity import acting_as, system_actor
 from onebudget.shared.runtime.infra import LocalInfra, sweep_dead_test_infra
+from onebudget.shared.runtime.issuer import LocalIssuer, RoleTokens
 from onebudget.shared.server import ServiceHost, ServiceSpec
 
 # Bounded examples for every run; `deep` for long local runs (HYPOTHESIS_PROFILE=deep).
@@ -47,6 +56,52 @@ structlog.configure(
         structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback),
     ]
 )
+
+
+# --- Identities (issue 14) ----------------------------------------------------------------------
+# One test issuer per test process: a fresh ES256 key and its JWKS served on a loopback port.
+# Every service a test starts verifies tokens against it (`service_config`), and every channel a
+# test opens carries a token it signed (`use_token`): the tests' staff act, call by call, in the
+# role the permission table allows for the method (shared/runtime/issuer.RoleTokens), for the
+# organisations the test itself has named in its requests (commissioner and council codes, most
+# of them random per test). Hostile callers (tests/integration/test_hostile_callers.py) send
+# their own tokens. Service layers called directly, not through the edge, act as the system.
+_ISSUER_DIR = Path(tempfile.mkdtemp(prefix="onebudget-test-issuer-"))
+atexit.register(shutil.rmtree, _ISSUER_DIR, True)
+TEST_ISSUER = LocalIssuer(_ISSUER_DIR)
+TEST_JWKS = TEST_ISSUER.serve()
+TEST_OIDC = OidcSettings(TEST_ISSUER.issuer, TEST_JWKS.jwks_url)
+ORGANISATION_FIELDS = ("commissioner_ods_code", "council_gss_code", "ods_code", "gss_code")
+ORGANISATIONS_KEPT = 150
+# The organisations of the budgets test helpers write straight into a service's tables (never
+# named in a request), then those the tests name, oldest first.
+FIXTURE_ORGANISATIONS = (
+    "QNQ", "00L", "D4U1Y", "15N", "E10000015", "E38000001", "E06000036", "E10000014",
+    "E09000001", "E06000001", "E06000047", "E10000008", "E09000033", "E08000035", "E08000001",
+    "E07000008", "E07000001", "E06000023",
+)  # fmt: skip
+_named: dict[str, None] = dict.fromkeys(FIXTURE_ORGANISATIONS)
+
+
+def _note_organisations(request: Any) -> None:
+    for name in ORGANISATION_FIELDS:
+        code = getattr(request, name, "")
+        if isinstance(code, str) and 0 < len(code) <= 16 and code not in _named:
+            _named[code] = None
+            while len(_named) > ORGANISATIONS_KEPT:
+                del _named[next(c for c in _named if c not in FIXTURE_ORGANISATIONS)]
+
+
+TEST_TOKENS = RoleTokens(TEST_ISSUER, lambda: tuple(_named), subject="test")
+
+
+def _test_token(method: str, request: Any) -> str:
+    _note_organisations(request)
+    return TEST_TOKENS(method)
+
+
+use_token(_test_token)
+acting_as(system_actor("tests")).__enter__()
 
 
 @pytest.fixture(scope="session")
@@ -108,6 +163,7 @@ def service_config(
         "log_level": "info",
         "pool_size_max": 10,
         "shutdown_grace_s": 2,
+        "oidc": TEST_OIDC,
     }
     fields.update(overrides)
     return ServiceConfig(**fields)  # type: ignore[arg-type]

@@ -70,6 +70,14 @@ def _cmd_up(args: argparse.Namespace) -> int:
         if args.demo:
             from onebudget.demo.run import load_and_report
 
+            # The demo's staff: each call in the role it needs, for the demo's ICB and council.
+            from onebudget.demo.synthetic import COMMISSIONER, COUNCIL
+            from onebudget.shared.channels import use_token
+            from onebudget.shared.runtime.issuer import RoleTokens
+
+            assert stack.issuer is not None
+            use_token(RoleTokens(stack.issuer, (COMMISSIONER[0], COUNCIL[0]), subject="demo"))
+
             assert stack.infra is not None
             load_and_report(
                 stack.addresses,
@@ -141,6 +149,40 @@ def _cmd_status(_args: argparse.Namespace) -> int:
     return 0 if healthy else 1
 
 
+def _cmd_login(args: argparse.Namespace) -> int:
+    """Store a short-lived token for the CLI (shared/login.py)."""
+    from onebudget.shared.login import NotLoggedIn, login
+
+    try:
+        print(login(args.role, args.org, args.subject))
+    except NotLoggedIn as why:
+        print(f"onebudget: {why}", file=sys.stderr)
+        return 2
+    return 0
+
+
+# Commands that never call a business RPC, so need no login.
+NO_LOGIN = frozenset({"up", "status", "login", "ledger"})
+
+
+def _add_login(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from onebudget.shared.login import CALLER_ROLES
+
+    login = sub.add_parser(
+        "login", help="a 15-minute token for the CLI from the local stack's issuer"
+    )
+    login.add_argument("--role", required=True, choices=CALLER_ROLES)
+    login.add_argument(
+        "--org",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="an ODS / GSS code the role acts for (repeat for several)",
+    )
+    login.add_argument("--subject", default="", help="who you are (default: local:<user>)")
+    login.set_defaults(func=_cmd_login)
+
+
 def _add_up(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     up = sub.add_parser("up", help="start PostgreSQL, NATS and the four services")
     up.add_argument("--fresh", action="store_true", help="wipe .onebudget/run first")
@@ -187,6 +229,7 @@ def _add_broker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 def _command_adders() -> Sequence[CommandAdder]:
     return [
         _add_up,
+        _add_login,
         add_ledger_commands,
         add_audit_commands,
         add_entitlement_commands,
@@ -216,6 +259,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; its exit code. A fault is one line on stderr, never a traceback
     (ONEBUDGET_LOG_LEVEL=debug shows the traceback for a bug report)."""
     args = build_parser().parse_args(argv)
+    if args.command not in NO_LOGIN:
+        from onebudget.shared.channels import default_token, use_token
+        from onebudget.shared.login import NotLoggedIn, stored_token
+
+        # A program that runs the CLI in its own process with its own identity (the tests)
+        # keeps it; otherwise the login's token.
+        try:
+            if default_token() is None:
+                use_token(stored_token())
+        except NotLoggedIn as why:
+            print(f"onebudget: {why}", file=sys.stderr)
+            return 2
     try:
         result: int = args.func(args)
     except KeyboardInterrupt:

@@ -135,6 +135,17 @@ def test_up_supervises_its_children_and_the_cli_finds_it_among_two(tmp_path: Pat
         # Each service's Prometheus metrics, where status says.
         with urllib.request.urlopen(status["payment"][3], timeout=10) as reply:  # noqa: S310
             assert b'onebudget_background_task_running{service="payment"' in reply.read()
+        # Not logged in: one line, exit 2; then a finance officer of QNQ logs in (issue 14).
+        anonymous = _onebudget(
+            tmp_path, "report", "summary", "--commissioner", "QNQ", "--year", "2026"
+        )
+        assert anonymous.returncode == 2
+        assert anonymous.stderr.startswith("onebudget: not logged in"), anonymous.stderr
+        logged_in = _onebudget(tmp_path, "login", "--role", "commissioner_finance", "--org", "QNQ")
+        assert logged_in.returncode == 0, logged_in.stderr
+        assert "logged in as commissioner_finance for QNQ" in logged_in.stdout
+        assert (tmp_path / "token").stat().st_mode & 0o777 == 0o600
+        assert (tmp_path / "issuer" / "signing-key.pem").stat().st_mode & 0o777 == 0o600
         # The CLI reaches this stack, not the squatters: a read of the ledger's accounts.
         listed = _onebudget(
             tmp_path, "report", "summary", "--commissioner", "QNQ", "--year", "2026"

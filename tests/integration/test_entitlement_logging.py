@@ -18,6 +18,7 @@ from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as api_grpc
 from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.runtime.ports import free_port
 from onebudget.shared.stack import wait_serving
+from tests.conftest import TEST_OIDC, TEST_TOKENS
 from tests.integration.test_entitlement_support import new_nhs_number
 
 GIVEN = "Philippa"
@@ -53,6 +54,8 @@ def test_service_logs_no_nhs_number_and_no_name(pg_url: str, nats_url: str) -> N
         "ONEBUDGET_NATS_URL": nats_url,
         "ONEBUDGET_ENTITLEMENT_PORT": str(port),
         "ONEBUDGET_LOG_LEVEL": "debug",
+        "ONEBUDGET_OIDC_ISSUER": TEST_OIDC.issuer,
+        "ONEBUDGET_OIDC_JWKS_URL": TEST_OIDC.jwks_url,
     }
     child = subprocess.Popen(
         [sys.executable, "-m", "onebudget.entitlement"],
@@ -75,6 +78,8 @@ def test_service_logs_no_nhs_number_and_no_name(pg_url: str, nats_url: str) -> N
     assert nhs not in logs
     assert GIVEN not in logs
     assert FAMILY not in logs
+    assert "Bearer" not in logs  # nor the caller's token (issue 14)
+    assert TEST_TOKENS("/onebudget.entitlement.v1.EntitlementService/RegisterPerson") not in logs
 
 
 def test_tracebacks_are_masked_too() -> None:

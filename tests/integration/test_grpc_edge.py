@@ -15,9 +15,22 @@ from grpc_status import rpc_status
 from structlog.testing import capture_logs
 
 from onebudget.shared.errors import FailedPrecondition, FieldViolation, InvalidArgument
-from onebudget.shared.grpc_edge import INTERNAL_MESSAGE, EdgeInterceptor, EdgeServicer
+from onebudget.shared.grpc_edge import INTERNAL_MESSAGE, EdgeInterceptor, EdgeServicer, Guard
+from onebudget.shared.identity import Actor, Role
 
 SERVICE = "onebudget.test.v1.Probe"
+
+
+class _AdmitAll(Guard):
+    """The probe's methods are in no permission table: this edge admits every caller, so the
+    tests here see only the error mapping (tests/integration/test_hostile_callers.py tests the
+    real guard)."""
+
+    def __init__(self) -> None:
+        pass
+
+    async def admit(self, method: str, context: Any) -> Actor:
+        return Actor("probe-caller", Role.AUDITOR)
 
 
 async def _invalid(_request: Any, _context: Any) -> wrappers_pb2.StringValue:
@@ -53,7 +66,7 @@ def _handler(fn: Any) -> grpc.RpcMethodHandler:
 
 @pytest.fixture
 async def channel() -> AsyncIterator[grpc.aio.Channel]:
-    server = grpc.aio.server(interceptors=[EdgeInterceptor("probe")])
+    server = grpc.aio.server(interceptors=[EdgeInterceptor("probe", _AdmitAll())])
     handlers = {
         "Invalid": _handler(_invalid),
         "Precondition": _handler(_precondition),
@@ -154,8 +167,8 @@ class _Health(health_pb2_grpc.HealthServicer):  # type: ignore[misc]
 
 async def test_edge_servicer_wraps_unary_methods_only() -> None:
     inner = _Health()
-    edged = EdgeServicer(inner, "grpc.health.v1.Health", "probe")
-    assert edged.Watch == inner.Watch  # streaming: handed over as it is
+    edged = EdgeServicer(inner, "grpc.health.v1.Health", "probe", _AdmitAll())
+    assert edged.Watch != inner.Watch  # streaming: admitted by the guard, no error mapping
     assert edged.marker == "kept"  # anything else: the servicer's own
     server = grpc.aio.server()
     health_pb2_grpc.add_HealthServicer_to_server(edged, server)

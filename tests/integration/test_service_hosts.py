@@ -21,7 +21,7 @@ from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.runtime.ports import free_port
 from onebudget.shared.server import ServiceSpec
 from onebudget.shared.stack import wait_serving
-from tests.conftest import StartService
+from tests.conftest import TEST_OIDC, StartService
 
 SPECS = [ENTITLEMENT, ALLOCATION, PAYMENT, REPORTING]
 
@@ -61,6 +61,8 @@ def test_process_stops_cleanly_on_sigterm(pg_url: str, nats_url: str, spec: Serv
         **os.environ,
         "ONEBUDGET_DATABASE_URL": pg_url,
         "ONEBUDGET_NATS_URL": nats_url,
+        "ONEBUDGET_OIDC_ISSUER": TEST_OIDC.issuer,
+        "ONEBUDGET_OIDC_JWKS_URL": TEST_OIDC.jwks_url,
         f"ONEBUDGET_{spec.name.upper()}_PORT": str(port),
     }
     child = subprocess.Popen(

@@ -49,6 +49,7 @@ from onebudget.ledger import store
 from onebudget.ledger.domain import Account, FundingStream, Transfer
 from onebudget.shared import standing
 from onebudget.shared.errors import DomainError
+from onebudget.shared.identity import acting_as, system_actor
 from onebudget.shared.money import share_of, split_by_basis_points
 from onebudget.shared.outbox import new_event
 from onebudget.shared.policy import CategoryPolicy
@@ -131,7 +132,10 @@ class AllocationMachine(RuleBasedStateMachine):
         self.recorded = 0
 
     def run(self, coro: Any) -> Any:
-        return self.loop.run_until_complete(coro)
+        # The machine drives allocation's service layer directly, as the service's own work
+        # would (issue 14: no service layer acts for nobody).
+        with acting_as(system_actor("allocation")):
+            return self.loop.run_until_complete(coro)
 
     async def _create_db(self) -> None:
         admin = await asyncpg.connect(self.pg_url)

@@ -12,15 +12,20 @@ from pathlib import Path
 import pytest
 
 from onebudget import cli
+from onebudget.shared import channels
 from onebudget.shared.config import ConfigError
+from onebudget.shared.identity import Actor, Role
 from onebudget.shared.runtime import stack_state
 from onebudget.shared.runtime.stack_state import StackState, read_state, service_address
 from onebudget.shared.stack import describe_exit
+from tests.conftest import TEST_ISSUER
 
 
 @pytest.fixture
 def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ONEBUDGET_STATE_DIR", str(tmp_path))
+    # The CLI as a user runs it: no identity but its login's (the tests' own is set aside).
+    monkeypatch.setattr(channels, "_default_token", [])
     return tmp_path
 
 
@@ -138,9 +143,43 @@ def test_status_says_when_nothing_runs(state_dir: Path, capsys: pytest.CaptureFi
     assert "OneBudget is not running here" in capsys.readouterr().err
 
 
+def _logged_in(state_dir: Path, ttl_s: int = 900) -> None:
+    finance = Actor("f-1", Role.COMMISSIONER_FINANCE, ("QNQ",))
+    (state_dir / "token").write_text(TEST_ISSUER.mint(finance, ttl_s=ttl_s))
+
+
+@pytest.mark.parametrize(
+    ("token", "says"),
+    [(None, "not logged in"), (-60, "your login has expired"), (0, "not logged in")],
+)
+def test_a_command_without_a_live_login_is_one_line_and_exit_2(
+    state_dir: Path, capsys: pytest.CaptureFixture[str], token: int | None, says: str
+) -> None:
+    if token is not None:
+        if token:
+            _logged_in(state_dir, ttl_s=token)
+        else:
+            (state_dir / "token").write_text("")
+    code = cli.main(["report", "summary", "--commissioner", "QNQ", "--year", "2026"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(f"onebudget: {says}"), err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_login_without_a_running_stack_says_so(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = cli.main(["login", "--role", "care_broker", "--org", "QNQ"])
+    assert code == 2
+    assert "no local stack runs here" in capsys.readouterr().err
+    assert not (state_dir / "token").exists()
+
+
 def test_a_fault_is_one_line_not_a_traceback(
     state_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    _logged_in(state_dir)
     monkeypatch.setenv("ONEBUDGET_REPORTING_PORT", "not-a-port")
     code = cli.main(["report", "summary", "--commissioner", "QNQ", "--year", "2026"])
     err = capsys.readouterr().err

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
 from onebudget.events.v1 import envelope_pb2
 from onebudget.shared import grpc_edge, tracing
+from onebudget.shared.auth import TokenVerifier
 from onebudget.shared.config import ConfigError, otlp_endpoint
 from onebudget.shared.outbox import new_event
 
@@ -80,6 +81,10 @@ def test_configured_it_traces_exports_and_events_carry_the_span() -> None:
     assert _Collector.posted == ["/v1/traces"]
 
 
+# Never called here: the test looks only at what the edge builds, not at a call.
+_UNUSED_GUARD = grpc_edge.Guard(cast(TokenVerifier, object()))
+
+
 async def _answer(request: Any, context: Any) -> str:
     return "answered"
 
@@ -88,11 +93,11 @@ def test_off_the_edge_adds_no_wrapper_on_it_adds_the_span() -> None:
     """Cost when off: the edge decides when the server is built, so an RPC runs exactly the
     handler it ran before tracing existed; on, one more layer opens the server span."""
     assert tracing.TRACER is None
-    plain = grpc_edge._wrap("/x.v1.S/M", "payment", _answer)
+    plain = grpc_edge._wrap("/x.v1.S/M", "payment", _answer, _UNUSED_GUARD)
     assert plain.__name__ == "handle"
     tracing.enable(TracerProvider())
     try:
-        traced = grpc_edge._wrap("/x.v1.S/M", "payment", _answer)
+        traced = grpc_edge._wrap("/x.v1.S/M", "payment", _answer, _UNUSED_GUARD)
     finally:
         tracing.disable()
     assert traced.__name__ == "traced"

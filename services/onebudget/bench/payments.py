@@ -30,7 +30,7 @@ from typing import Any
 import asyncpg
 
 from onebudget.shared import db
-from onebudget.shared.channels import open_aio_channel
+from onebudget.shared.channels import open_aio_channel, use_token
 
 BUDGETS = 1_000
 DURATION_S = float(os.environ.get("ONEBUDGET_BENCH_DURATION_S", "10"))
@@ -68,7 +68,8 @@ async def _client(address: str, plan_file: str, mode: str, in_flight: int, secon
             broker_reference="BENCH",
         )
 
-    async with open_aio_channel(address) as channel:
+    # A care broker's token, signed by the bench's issuer (issue 14): every call is verified.
+    async with open_aio_channel(address, token=plan["token"]) as channel:
         stub = api_grpc.PaymentServiceStub(channel)  # type: ignore[no-untyped-call]
         stop_at = time.perf_counter() + seconds
         counter = iter(range(10**12))
@@ -121,6 +122,9 @@ async def _client(address: str, plan_file: str, mode: str, in_flight: int, secon
 # -- the service side --------------------------------------------------------------------------
 
 _STATS: list[Any] = []  # the batcher's timing counters of the service under test
+_JWKS: list[Any] = []  # the bench issuer's JWKS server
+BENCH_ORGANISATIONS = ("QNQ", "E10000015")  # the bench budgets' commissioner and council
+VERIFY_CALLS = 2_000  # token verifications timed for the auth row
 
 
 def _capturing(servicers: Any) -> Any:
@@ -140,10 +144,16 @@ async def _setup(url: str, nats_url: str) -> tuple[Any, dict[str, Any]]:
     from onebudget.ledger import Account, FundingStream, Transfer
     from onebudget.payment.entrypoints.app import SPEC
     from onebudget.payment.service_layer import read_model
+    from onebudget.shared.auth import OidcSettings
     from onebudget.shared.config import ServiceConfig
     from onebudget.shared.logging import configure_logging
+    from onebudget.shared.runtime.infra import project_state_dir
+    from onebudget.shared.runtime.issuer import LocalIssuer, RoleTokens
     from onebudget.shared.server import ServiceHost
 
+    issuer = LocalIssuer(project_state_dir() / "bench-issuer")
+    _JWKS.append(issuer.serve())
+    use_token(RoleTokens(issuer, BENCH_ORGANISATIONS, subject="bench"))
     config = ServiceConfig(
         service="payment",
         database_url=url,
@@ -153,6 +163,7 @@ async def _setup(url: str, nats_url: str) -> tuple[Any, dict[str, Any]]:
         log_level="warning",
         pool_size_max=8,
         shutdown_grace_s=5,
+        oidc=OidcSettings(issuer.issuer, _JWKS[-1].jwks_url),
     )
     configure_logging("warning")  # the per-RPC line at info would make the terminal the limit
     host = ServiceHost(replace(SPEC, servicers=_capturing(SPEC.servicers)), config)
@@ -421,17 +432,51 @@ async def run(database_url: str) -> str:
             host, plan = await _setup(url, nats.url)
             try:
                 plan["payee"] = await _payee(host)
+                plan["token"] = _broker_token()
                 plan_file = str((nats_dir / "plan.json").resolve())
                 await asyncio.to_thread(Path(plan_file).write_text, json.dumps(plan))
                 stats = _STATS[-1]
                 cells = [await _cell(host, stats, plan_file, "unary", n) for n in IN_FLIGHT]
                 cells.append(await _cell(host, stats, plan_file, "bulk", BULK_IN_FLIGHT))
                 profile = await _profile(host, plan_file)
+                verify_us = await _verify_cost_us()
             finally:
                 await host.stop()
     finally:
         nats.stop()
-    return _render(cells, profile)
+        for server in _JWKS:
+            server.close()
+    return _render(cells, profile) + (
+        f"\n\nBearer token verification (issue 14: ES256 signature, iss, aud, exp, nbf; key"
+        f" cached): {verify_us:.0f} µs per call, mean of {VERIFY_CALLS:,} in the service's"
+        " process, part of every row above."
+    )
+
+
+def _broker_token() -> str:
+    """A care broker's token for the load generator, living the whole run (an hour)."""
+    from onebudget.shared.identity import Actor, Role
+    from onebudget.shared.runtime.infra import project_state_dir
+    from onebudget.shared.runtime.issuer import LocalIssuer
+
+    issuer = LocalIssuer(project_state_dir() / "bench-issuer", _JWKS[-1].base_url)
+    broker = Actor("bench:broker", Role.CARE_BROKER, BENCH_ORGANISATIONS)
+    return issuer.mint(broker, ttl_s=3_600)
+
+
+async def _verify_cost_us() -> float:
+    """Mean microseconds one bearer token verification takes (the edge's per-call cost)."""
+    from onebudget.shared.auth import OidcSettings, TokenVerifier, audience_for
+
+    verifier = TokenVerifier(
+        OidcSettings(_JWKS[-1].base_url, _JWKS[-1].jwks_url), audience_for("payment")
+    )
+    token = _broker_token()
+    await verifier.verify(token)  # the JWKS fetch, once
+    started = time.perf_counter()
+    for _ in range(VERIFY_CALLS):
+        await verifier.verify(token)
+    return (time.perf_counter() - started) / VERIFY_CALLS * 1e6
 
 
 def main(argv: list[str] | None = None) -> int:

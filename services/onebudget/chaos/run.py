@@ -38,9 +38,10 @@ from onebudget.payment.v1 import payment_service_pb2_grpc as pay_grpc
 from onebudget.reporting.v1 import reporting_service_pb2 as rpt
 from onebudget.reporting.v1 import reporting_service_pb2_grpc as rpt_grpc
 from onebudget.shared import bus
-from onebudget.shared.channels import open_aio_channel
+from onebudget.shared.channels import default_token, open_aio_channel, use_token
 from onebudget.shared.clock import SYSTEM_CLOCK
 from onebudget.shared.runtime.infra import project_state_dir
+from onebudget.shared.runtime.issuer import RoleTokens
 from onebudget.shared.stack import Stack, wait_serving
 
 RETRYABLE = frozenset(
@@ -288,6 +289,12 @@ async def run_chaos(
     report = ChaosReport()
     stack = Stack(name=name, fresh=True)
     await asyncio.to_thread(stack.start)
+    assert stack.issuer is not None
+    # The load's staff (issue 14): each call in the role it needs, for the demo's organisations;
+    # the caller's own identity is given back at the end (run in a test, it is the test's).
+    callers = default_token()
+    organisations = (synthetic.COMMISSIONER[0], synthetic.COUNCIL[0])
+    use_token(RoleTokens(stack.issuer, organisations, subject="chaos"))
     try:
         infra = stack.infra
         assert infra is not None
@@ -321,6 +328,7 @@ async def run_chaos(
                 await asyncio.gather(*brokers)
         await _settle_and_count(stack, load)
     finally:
+        use_token(callers)
         await asyncio.to_thread(stack.stop)
     report.seconds = time.monotonic() - started
     folder = project_state_dir() / name

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
+    from onebudget.shared.auth import OidcSettings
     from onebudget.shared.retention import RetentionPolicy
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -104,12 +105,16 @@ class ServiceConfig:
     runtime_database_url: str = ""
     # Where traces go (OTLP over HTTP, shared/tracing.py); "" = tracing off, the default.
     otlp_endpoint: str = ""
+    # Who issues the bearer tokens callers present (shared/auth.py, issue 14); None: the
+    # service refuses to start, as every business call needs a verified token.
+    oidc: OidcSettings | None = None
 
     @classmethod
     def from_env(
         cls, service: str, default_port: int, env: Mapping[str, str] | None = None
     ) -> ServiceConfig:
-        from onebudget.shared.retention import RetentionPolicy  # it builds on this module
+        from onebudget.shared.auth import OidcSettings  # they build on this module
+        from onebudget.shared.retention import RetentionPolicy
 
         env = os.environ if env is None else env
         prefix = f"ONEBUDGET_{service.upper()}"
@@ -136,6 +141,7 @@ class ServiceConfig:
                 else ""
             ),
             otlp_endpoint=otlp_endpoint(env),
+            oidc=OidcSettings.from_env(env),
         )
 
 

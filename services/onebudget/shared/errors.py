@@ -90,3 +90,17 @@ class Violations:
 
     def __bool__(self) -> bool:
         return bool(self._items)
+
+
+@dataclass
+class Unauthenticated(DomainError):
+    """The caller is not proven (UNAUTHENTICATED): no bearer token, or one that is expired, not
+    yet valid, forged, signed with another key or `alg: none`, or for another issuer or
+    audience (issue 14, shared/auth.py). Nothing was done."""
+
+
+@dataclass
+class PermissionDenied(DomainError):
+    """A proven caller may not do this (PERMISSION_DENIED): its role is not allowed the method,
+    or the resource belongs to an organisation (or person) it does not act for
+    (shared/permissions.py). Nothing was done."""

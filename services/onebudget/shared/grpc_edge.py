@@ -23,6 +23,7 @@ from google.rpc import error_details_pb2, status_pb2
 from onebudget.shared import tracing
 from onebudget.shared.audit import is_mutating
 from onebudget.shared.audit_log import AuditRecorder
+from onebudget.shared.auth import TokenVerifier, bearer_token
 from onebudget.shared.edge_checks import bounded_violations, check_request, safe_deserializer
 from onebudget.shared.errors import (
     Aborted,
@@ -31,10 +32,14 @@ from onebudget.shared.errors import (
     FailedPrecondition,
     InvalidArgument,
     NotFound,
+    PermissionDenied,
+    Unauthenticated,
     Unavailable,
 )
+from onebudget.shared.identity import Actor, acting_as
 from onebudget.shared.logging import get_logger
 from onebudget.shared.metrics import observe_rpc
+from onebudget.shared.permissions import check_permission
 from onebudget.shared.transient import as_retryable
 
 _log = get_logger("onebudget.rpc")
@@ -46,6 +51,8 @@ _CODES: list[tuple[type[DomainError], grpc.StatusCode]] = [
     (AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
     (Aborted, grpc.StatusCode.ABORTED),
     (Unavailable, grpc.StatusCode.UNAVAILABLE),
+    (Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
+    (PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
 ]
 # Methods that are plumbing, not business: no canonical log line, no wrapping.
 _QUIET_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
@@ -108,8 +115,30 @@ def _request_id(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> st
 Handler = Callable[[Any, "grpc.aio.ServicerContext[Any, Any]"], Awaitable[Any]]
 
 
+class Guard:
+    """Who may pass the edge (issue 14): the caller's bearer token is verified for the
+    service's audience (shared/auth.py), then its role checked against the permission table
+    (shared/permissions.py). Raises Unauthenticated / PermissionDenied; returns the Actor."""
+
+    def __init__(self, verifier: TokenVerifier) -> None:
+        self.verifier = verifier
+
+    async def authenticate(self, context: grpc.aio.ServicerContext[Any, Any]) -> Actor:
+        """The caller its token proves (Unauthenticated if none is proven)."""
+        return await self.verifier.verify(bearer_token(context.invocation_metadata()))
+
+    async def admit(self, method: str, context: grpc.aio.ServicerContext[Any, Any]) -> Actor:
+        actor = await self.authenticate(context)
+        check_permission(actor, method)
+        return actor
+
+
 def _wrap(
-    method: str, service: str, inner: Handler, recorder: AuditRecorder | None = None
+    method: str,
+    service: str,
+    inner: Handler,
+    guard: Guard,
+    recorder: AuditRecorder | None = None,
 ) -> Handler:
     domain = f"{service}.onebudget"
     short_name = method.rsplit("/", 1)[-1]
@@ -119,6 +148,7 @@ def _wrap(
         outcome = "OK"
         fields: dict[str, Any] = {}
         logged = False
+        caller: Actor | None = None  # proven by the guard; None while unproven
 
         def log_line() -> None:
             # The canonical line is written before the caller learns the outcome (an abort
@@ -139,8 +169,14 @@ def _wrap(
 
         try:
             try:
+                # Who is calling first: an unproven caller learns nothing about its request.
+                actor = caller = await guard.authenticate(context)
+                check_permission(actor, method)  # a refusal's record names the proven caller
+                fields["subject"] = actor.subject
+                fields["role"] = actor.role.value
                 check_request(request)  # decoded, no control characters, known enum values
-                return await inner(request, context)
+                with acting_as(actor):
+                    return await inner(request, context)
             except (DomainError, grpc.aio.AbortError):
                 raise
             except Exception as failure:
@@ -156,7 +192,9 @@ def _wrap(
             outcome = status_code_for(error).name
             fields["reason"] = error.reason
             if recorder is not None and is_mutating(request):
-                await recorder.refused(short_name, request, error, status_code_for(error))
+                await recorder.refused(
+                    short_name, request, error, status_code_for(error), actor=caller
+                )
             log_line()
             await context.abort(
                 status_code_for(error),
@@ -196,26 +234,52 @@ class EdgeServicer:
         servicer: Any,
         service_name: str,
         service: str,
+        guard: Guard,
         recorder: AuditRecorder | None = None,
     ) -> None:
-        """`recorder`: where refusals of mutating calls are recorded (the audit trail)."""
+        """`guard`: who may call (issue 14); `recorder`: where refusals of mutating calls are
+        recorded (the audit trail)."""
         self._servicer = servicer
         descriptor = descriptor_pool.Default().FindServiceByName(service_name)
         for m in descriptor.methods:
             inner = getattr(servicer, m.name)
+            method = f"/{service_name}/{m.name}"
             if not (m.client_streaming or m.server_streaming):
-                inner = _wrap(f"/{service_name}/{m.name}", service, inner, recorder)
+                inner = _wrap(method, service, inner, guard, recorder)
+            else:
+                inner = _guard_stream(method, inner, guard)
             setattr(self, m.name, inner)
 
     def __getattr__(self, name: str) -> Any:  # anything else the servicer has
         return getattr(self._servicer, name)
 
 
+def _guard_stream(method: str, inner: Any, guard: Guard) -> Any:
+    """A streaming method (none today) is admitted like a unary one before it runs."""
+
+    async def handle(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        try:
+            actor = await guard.admit(method, context)
+        except (Unauthenticated, PermissionDenied) as error:
+            status = to_rpc_status(error, "onebudget")
+            await context.abort(
+                status_code_for(error),
+                error.message,
+                trailing_metadata=((STATUS_DETAILS_KEY, status.SerializeToString()),),
+            )
+        with acting_as(actor):
+            async for reply in inner(request, context):
+                yield reply
+
+    return handle
+
+
 class EdgeInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """Wraps every unary-unary business method with error mapping and the canonical log line."""
 
-    def __init__(self, service: str) -> None:
+    def __init__(self, service: str, guard: Guard) -> None:
         self._service = service
+        self._guard = guard
         # Wrapped once per method, not once per call: the server's handler for a method is fixed.
         self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
@@ -232,7 +296,7 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         if handler is None or handler.unary_unary is None or method.startswith(_QUIET_PREFIXES):
             return handler
         wrapped = grpc.unary_unary_rpc_method_handler(
-            _wrap(method, self._service, handler.unary_unary),
+            _wrap(method, self._service, handler.unary_unary, self._guard),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )

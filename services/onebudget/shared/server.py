@@ -38,10 +38,11 @@ from onebudget.shared.aio import Supervision, cancel_and_wait, supervise, superv
 from onebudget.shared.audit_log import AuditRecorder
 from onebudget.shared.audit_service import SERVICE_NAME as AUDIT_SERVICE_NAME
 from onebudget.shared.audit_service import AuditServicer
+from onebudget.shared.auth import TokenVerifier, audience_for
 from onebudget.shared.clock import SYSTEM_CLOCK, Clock
 from onebudget.shared.config import ConfigError, ServiceConfig
 from onebudget.shared.db import Migration
-from onebudget.shared.grpc_edge import EdgeServicer, SafeDecodingServer
+from onebudget.shared.grpc_edge import EdgeServicer, Guard, SafeDecodingServer
 from onebudget.shared.identity import acting_as, system_actor
 from onebudget.shared.logging import configure_logging, get_logger
 from onebudget.shared.metrics import SUPERVISION, MetricsEndpoint, sample_database
@@ -110,6 +111,7 @@ class ServiceHost:
         self.clock = clock
         self.port = 0
         self._server: grpc.aio.Server | None = None
+        self._guard: Guard | None = None
         self._health = _Health()
         self._tasks: list[asyncio.Task[None]] = []
         self._watcher: asyncio.Task[None] | None = None
@@ -122,6 +124,9 @@ class ServiceHost:
         self.metrics: MetricsEndpoint | None = None
 
     async def start(self) -> None:
+        if self.config.oidc is None:
+            raise ConfigError(NO_ISSUER)
+        self._guard = Guard(TokenVerifier(self.config.oidc, audience_for(self.spec.name)))
         # Migrate as the role given (it may create schemas and roles), then serve as the
         # run-time role, which cannot write the ledger but through its API (ADR 13).
         owner = await db.create_pool(self.config.database_url, min_size=1, max_size=1)
@@ -143,7 +148,9 @@ class ServiceHost:
             )
         self.runtime = Runtime(self.config, pool, nc, js, self.clock, replica)
         self._server = grpc.aio.server()
-        with supervising(self.parts):  # what the servicers start later belongs to this service
+        # What the servicers and background tasks start acts as the service itself (issue 14):
+        # a task copies the context it was created in.
+        with supervising(self.parts), acting_as(system_actor(self.spec.name)):
             names = self._add_servicers(self._server, self.runtime)
         bind = f"{self.config.grpc_host}:{self.config.grpc_port}"
         self.port = self._server.add_insecure_port(bind)
@@ -219,6 +226,7 @@ class ServiceHost:
 
     def _add_servicers(self, server: grpc.aio.Server, runtime: Runtime) -> list[str]:
         names: list[str] = []
+        assert self._guard is not None, "start() makes the guard first"
         recorder = AuditRecorder(runtime.pool, self.spec.schema)
         # Every service also serves its own audit trail to auditors (ADR 17).
         audit_trail: ServicerBinding = (
@@ -227,11 +235,14 @@ class ServiceHost:
             AUDIT_SERVICE_NAME,
         )
         for add, servicer, name in [*self.spec.servicers(runtime), audit_trail]:
-            # Business methods get the edge (typed errors -> google.rpc.Status, one log line,
-            # requests that do not decode refused as INVALID_ARGUMENT); health and reflection,
-            # added below, do not.
-            # Refused mutating calls go to the schema's audit trail (ADR 17).
-            add(EdgeServicer(servicer, name, self.spec.name, recorder), SafeDecodingServer(server))
+            # Business methods get the edge (who may call, typed errors -> google.rpc.Status,
+            # one log line, requests that do not decode refused as INVALID_ARGUMENT); health
+            # and reflection, added below, do not. Refused mutating calls go to the schema's
+            # audit trail (ADR 17).
+            add(
+                EdgeServicer(servicer, name, self.spec.name, self._guard, recorder),
+                SafeDecodingServer(server),
+            )
             names.append(name)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
@@ -296,6 +307,10 @@ class ServiceHost:
 
 
 HEALTH_POLL_S = 0.2
+NO_ISSUER = (
+    "ONEBUDGET_OIDC_ISSUER and ONEBUDGET_OIDC_JWKS_URL are not set: every call needs a"
+    " verified bearer token (docs/security.md)"
+)
 
 
 def part_label(factory: Callable[[], Awaitable[None]]) -> str:
@@ -360,6 +375,9 @@ def service_main(spec: ServiceSpec, load_config: Callable[[], ServiceConfig]) ->
         config = load_config()
     except ConfigError as exc:
         print(f"onebudget-{spec.name}: configuration error: {exc}", file=sys.stderr)
+        return 2
+    if config.oidc is None:
+        print(f"onebudget-{spec.name}: configuration error: {NO_ISSUER}", file=sys.stderr)
         return 2
     run_service(spec, config)
     return 0

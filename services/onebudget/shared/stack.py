@@ -26,6 +26,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from onebudget.shared.channels import open_channel
 from onebudget.shared.runtime.infra import LocalInfra, project_state_dir, stop_child
+from onebudget.shared.runtime.issuer import JwksServer, LocalIssuer, issuer_dir
 from onebudget.shared.runtime.ports import free_port
 from onebudget.shared.runtime.stack_state import (
     DEFAULT_ADDRESSES,
@@ -118,10 +119,17 @@ class Stack:
     _how: dict[str, tuple[str, dict[str, str], Path]] = field(default_factory=dict)
     _exits: dict[str, list[float]] = field(default_factory=dict)  # monotonic times, per child
     _restart_at: dict[str, float] = field(default_factory=dict)
+    # The local token issuer (issue 14): its key under the state dir, its JWKS served here.
+    issuer: LocalIssuer | None = None
+    jwks: JwksServer | None = None
 
     def env(self) -> dict[str, str]:
         assert self.infra is not None
+        assert self.issuer is not None
+        assert self.jwks is not None
         env = dict(os.environ)
+        env["ONEBUDGET_OIDC_ISSUER"] = self.issuer.issuer
+        env["ONEBUDGET_OIDC_JWKS_URL"] = self.jwks.jwks_url
         env["ONEBUDGET_DATABASE_URL"] = self.infra.database_url
         env["ONEBUDGET_NATS_URL"] = self.infra.nats_url
         env["ONEBUDGET_STREAM_REPLICAS"] = str(self.nats_cluster_size)
@@ -137,6 +145,9 @@ class Stack:
             self.name, fresh=self.fresh, nats_cluster_size=self.nats_cluster_size
         ).start()
         try:
+            if self.issuer is None:
+                self.issuer = LocalIssuer(issuer_dir())
+            self.jwks = self.issuer.serve()
             for service, preferred in SERVICES.items():
                 port = _port_or_free(preferred)
                 self.addresses[service] = f"127.0.0.1:{port}"
@@ -175,6 +186,8 @@ class Stack:
                 logs=str(project_state_dir() / self.name / "logs"),
                 restarts=dict(self.restarts),
                 metrics=dict(self.metrics),
+                issuer=self.issuer.issuer if self.issuer else "",
+                jwks_url=self.jwks.jwks_url if self.jwks else "",
             ),
             self.name,
         )
@@ -269,6 +282,9 @@ class Stack:
         if self.infra is not None:
             self.infra.stop()
             self.infra = None
+        if self.jwks is not None:
+            self.jwks.close()
+            self.jwks = None
 
     def describe(self) -> str:
         assert self.infra is not None
@@ -281,6 +297,8 @@ class Stack:
                 f"  {'postgresql':<12} {self.infra.database_url}",
                 f"  {'nats':<12} {self.infra.nats_url}",
                 f"  {'logs':<12} {project_state_dir() / self.name / 'logs'}",
+                f"  {'issuer':<12} {self.jwks.jwks_url if self.jwks else ''}"
+                "  (onebudget login --role ROLE --org CODE)",
             ]
         )
 

@@ -16,6 +16,8 @@ from onebudget.events.v1 import allocation_pb2 as ev
 from onebudget.ledger import chart, store
 from onebudget.shared.errors import Violations
 from onebudget.shared.idempotency import check_request_id, run_idempotent
+from onebudget.shared.identity import current_actor
+from onebudget.shared.permissions import check_scope
 from onebudget.shared.validation import check_pence
 
 SCHEMA = "allocation"
@@ -29,6 +31,7 @@ async def register_commissioner(
     validation.check_ods(request.ods_code, "ods_code", v)
     validation.check_name(request.name, "name", v)
     v.raise_if_any()
+    check_scope(current_actor(), [request.ods_code])
 
     async def effect(conn: asyncpg.Connection) -> pb.Commissioner:
         if not await repo.insert_commissioner(conn, request.ods_code, request.name.strip()):
@@ -50,6 +53,7 @@ async def register_council(pool: asyncpg.Pool, request: pb.RegisterCouncilReques
     validation.check_gss(request.gss_code, "gss_code", v)
     validation.check_name(request.name, "name", v)
     v.raise_if_any()
+    check_scope(current_actor(), [request.gss_code])
 
     async def effect(conn: asyncpg.Connection) -> pb.Council:
         if not await repo.insert_council(conn, request.gss_code, request.name.strip()):
@@ -91,6 +95,7 @@ async def set_commissioner_allocation(
     validation.check_basis_points(request.phb_target_basis_points, "phb_target_basis_points", v)
     cohorts = _cohort_targets(request, v)
     v.raise_if_any()
+    check_scope(current_actor(), [request.commissioner_ods_code])
     targets = model.ring_fence_targets(
         request.allocation_pence, request.phb_target_basis_points, cohorts
     )
@@ -172,6 +177,7 @@ async def get_commissioner_allocation(
     validation.check_ods(request.commissioner_ods_code, "commissioner_ods_code", v)
     validation.check_year(request.financial_year, "financial_year", v)
     v.raise_if_any()
+    check_scope(current_actor(), [request.commissioner_ods_code])
     async with pool.acquire() as conn:
         row = await repo.get_commissioner_allocation(
             conn, request.commissioner_ods_code, request.financial_year
@@ -194,6 +200,7 @@ async def set_council_allocation(
     validation.check_year(request.financial_year, "financial_year", v)
     check_pence(request.pot_pence, "pot_pence", v)
     v.raise_if_any()
+    check_scope(current_actor(), [request.council_gss_code])
     gss, year = request.council_gss_code, request.financial_year
 
     async def effect(conn: asyncpg.Connection) -> pb.CouncilAllocation:
@@ -255,6 +262,7 @@ async def close_financial_year(
     validation.check_ods(request.commissioner_ods_code, "commissioner_ods_code", v)
     validation.check_year(request.financial_year, "financial_year", v)
     v.raise_if_any()
+    check_scope(current_actor(), [request.commissioner_ods_code])
 
     async def effect(conn: asyncpg.Connection) -> pb.CommissionerAllocation:
         return await _close(conn, request, today())

@@ -25,8 +25,10 @@ from onebudget.ledger import chart, store
 from onebudget.ledger import reads as ledger_reads
 from onebudget.ledger.domain import FundingStream
 from onebudget.shared import paging
-from onebudget.shared.errors import Aborted, DomainError, Violations
+from onebudget.shared.errors import Aborted, DomainError, PermissionDenied, Violations
 from onebudget.shared.idempotency import check_request_id, run_idempotent
+from onebudget.shared.identity import current_actor
+from onebudget.shared.permissions import check_scope
 from onebudget.shared.policy import CategoryPolicy
 from onebudget.shared.standing import Decision
 from onebudget.shared.validation import check_pence, parse_date, require_uuid
@@ -133,6 +135,9 @@ async def _create(
     ods = request.commissioner_ods_code or person["commissioner_ods_code"]
     if not ods or not await repo.commissioner_exists(conn, ods):
         raise errors.not_found(errors.COMMISSIONER_NOT_FOUND, "commissioner", ods)
+    check_scope(
+        current_actor(), (ods, request.council_gss_code or person["council_gss_code"] or "")
+    )
     funders.check_cohort_funders(
         cohort,
         council_named=bool(request.council_gss_code),
@@ -211,7 +216,26 @@ async def _locked_budget(conn: asyncpg.Connection, budget_id: uuid.UUID) -> Row:
     budget = await repo.get_budget(conn, budget_id, for_update=True)
     if budget is None:
         raise errors.not_found(errors.BUDGET_NOT_FOUND, "budget", str(budget_id))
+    _check_scope(budget)
     return budget
+
+
+def _check_scope(budget: Row) -> None:
+    """The acting caller works for the budget's commissioner or council, or holds it (issue
+    14, shared/permissions.check_scope); raises PermissionDenied."""
+    check_scope(
+        current_actor(),
+        (budget["commissioner_ods_code"], budget["council_gss_code"] or ""),
+        str(budget["person_id"]),
+    )
+
+
+def _in_scope(budget: Row) -> bool:
+    try:
+        _check_scope(budget)
+    except PermissionDenied:
+        return False
+    return True
 
 
 def _require_status(budget: Row, wanted: BudgetStatus) -> None:
@@ -963,6 +987,7 @@ async def get_budget(pool: asyncpg.Pool, request: pb.GetBudgetRequest) -> pb.Bud
         budget = await repo.get_budget(conn, budget_id)
         if budget is None:
             raise errors.not_found(errors.BUDGET_NOT_FOUND, "budget", str(budget_id))
+        _check_scope(budget)
         return await mapping.budget_message(conn, budget)
 
 
@@ -998,7 +1023,8 @@ async def list_budgets(
     after = uuid.UUID(key[0]) if key else None
     async with pool.acquire() as conn:
         rows = await repo.list_budgets(conn, filters, after, size + 1)
-        budgets = [await mapping.budget_message(conn, row) for row in rows[:size]]
+        # Only budgets of the caller's organisations are shown (a page may then be short).
+        budgets = [await mapping.budget_message(conn, r) for r in rows[:size] if _in_scope(r)]
     last = rows[size - 1]["budget_id"] if len(rows) > size else None
     token = paging.encode_token([str(last)], query) if last is not None else ""
     return pb.ListBudgetsResponse(budgets=budgets, next_page_token=token)

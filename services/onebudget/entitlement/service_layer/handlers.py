@@ -27,6 +27,8 @@ from onebudget.shared import identifiers, paging
 from onebudget.shared.clock import Clock
 from onebudget.shared.errors import FailedPrecondition, NotFound, Violations
 from onebudget.shared.idempotency import check_request_id, run_idempotent
+from onebudget.shared.identity import current_actor
+from onebudget.shared.permissions import check_scope
 from onebudget.shared.validation import require_uuid
 
 SCHEMA = "entitlement"
@@ -145,6 +147,8 @@ class EntitlementHandlers:
         _check_ods(request.commissioner_ods_code, "commissioner_ods_code", v)
         _check_gss(request.council_gss_code, "council_gss_code", v)
         v.raise_if_any()
+        # Only for a commissioner or council the caller works for (issue 14).
+        check_scope(current_actor(), [request.commissioner_ods_code, request.council_gss_code])
 
         async def effect(conn: Conn) -> api.Person:
             person = await repo.insert_person(

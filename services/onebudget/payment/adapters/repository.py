@@ -212,6 +212,15 @@ def _line(row: Any) -> PlanLine:
     )
 
 
+async def budget_owners(conn: Conn, budget_id: uuid.UUID) -> Any:
+    """A budget's commissioner, council and person (the scope check's), or None."""
+    return await conn.fetchrow(
+        "SELECT commissioner_ods_code, council_gss_code, person_id"
+        " FROM payment.budgets WHERE budget_id = $1",
+        budget_id,
+    )
+
+
 async def budgets(conn: Conn, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, BudgetContext]:
     """Each budget with whether its payments are stopped (stops.stop_grounds decides)."""
     rows = await conn.fetch(

@@ -55,16 +55,28 @@ from onebudget.payment.service_layer.validation import (
 from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.shared import paging
 from onebudget.shared.clock import Clock
-from onebudget.shared.errors import DomainError, FailedPrecondition, NotFound, Violations
+from onebudget.shared.errors import (
+    DomainError,
+    FailedPrecondition,
+    NotFound,
+    PermissionDenied,
+    Violations,
+)
 from onebudget.shared.grpc_edge import status_code_for
 from onebudget.shared.idempotency import IdempotencyKey, check_request_id, run_idempotent
 from onebudget.shared.identifiers import is_organisation_code
+from onebudget.shared.identity import Role, current_actor
 from onebudget.shared.outbox import add_to_outbox
+from onebudget.shared.permissions import check_scope
 from onebudget.shared.validation import check_pence, parse_date, parse_uuid
 
 REASONS_COUNT_MAX = 20
 _NO_RESULT = api.ReleasePaymentResult()  # a placeholder, replaced before the answer goes out
 Conn: TypeAlias = asyncpg.Connection
+
+
+UNSCOPED = (Role.SYSTEM, Role.AUDITOR)  # see every organisation (permissions.check_scope)
+OWNERS_CACHED_MAX = 100_000
 
 
 def _not_found(reason: str, what: str, key: str, value: object) -> NotFound:
@@ -78,6 +90,32 @@ class PaymentHandlers:
         self._settings = settings
         self._clock = clock
         self.batcher = ReleaseBatcher(pool, settings, clock)
+        # Each budget's commissioner, council and person, for the scope check (issue 14): they
+        # never change once the budget is agreed, so they are read once per budget.
+        self._owners: dict[uuid.UUID, tuple[tuple[str, str], str]] = {}
+
+    async def _check_scope(self, budget_id: uuid.UUID) -> None:
+        """The acting caller works for the budget's commissioner or council (a broker pays only
+        from budgets of its organisations), or holds it; raises PermissionDenied
+        (shared/permissions.check_scope). An unknown budget is left to the command, which
+        refuses it BUDGET_NOT_FOUND."""
+        actor = current_actor()
+        if actor.role in UNSCOPED:
+            return
+        owners = self._owners.get(budget_id)
+        if owners is None:
+            async with self._pool.acquire() as conn:
+                row = await repo.budget_owners(conn, budget_id)
+            if row is None:
+                return
+            owners = (
+                (row["commissioner_ods_code"], row["council_gss_code"] or ""),
+                str(row["person_id"] or ""),
+            )
+            if len(self._owners) >= OWNERS_CACHED_MAX:
+                self._owners.clear()
+            self._owners[budget_id] = owners
+        check_scope(actor, owners[0], owners[1])
 
     async def _idempotent(self, method: str, request: Any, response_type: Any, effect: Any) -> Any:
         return await run_idempotent(self._pool, SCHEMA, method, request, response_type, effect)
@@ -212,6 +250,7 @@ class PaymentHandlers:
             fields = payment_fields(request, v)
             v.raise_if_any()
             assert fields is not None
+        await self._check_scope(fields.ask.budget_id)
         command = Command.of(IdempotencyKey.of(method, request), fields, reserve)
         return await self.batcher.submit(command)
 
@@ -241,6 +280,11 @@ class PaymentHandlers:
                     iv.raise_if_any()
                 except DomainError as error:
                     results.append(api.ReleasePaymentResult(error=payment_error(error)))
+                continue
+            try:
+                await self._check_scope(fields.ask.budget_id)
+            except PermissionDenied as refused:
+                results.append(api.ReleasePaymentResult(error=payment_error(refused)))
                 continue
             commands.append(Command.of(IdempotencyKey.of("ReleasePayment", item), fields, False))
             queued.append(len(results))
@@ -405,6 +449,7 @@ class PaymentHandlers:
             found = await repo.budgets(conn, [budget_id])
             if budget_id not in found:
                 raise _not_found(errors.BUDGET_NOT_FOUND, "budget", "budget_id", budget_id)
+            await self._check_scope(budget_id)
             return await budget_statement(conn, found[budget_id].budget)
 
     # -- returns and repayments ------------------------------------------------------------------

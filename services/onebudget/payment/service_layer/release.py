@@ -59,7 +59,7 @@ from onebudget.shared.audit_log import mark_recorded
 from onebudget.shared.clock import Clock, england_date
 from onebudget.shared.errors import DomainError
 from onebudget.shared.grpc_edge import status_code_for
-from onebudget.shared.identity import Actor, acting_as, current_actor, system_actor
+from onebudget.shared.identity import Actor, acting_as, current_actor
 from onebudget.shared.logging import get_logger
 from onebudget.shared.metrics import (
     count_ledger_transfers,
@@ -177,24 +177,21 @@ class ReleaseBatcher:
         # The workers start at the first call, from an RPC: made here, inside ServiceHost's
         # start, the supervision this captures is the service's, so health sees the workers.
         self._parent = current_supervision()
+        # ... and so is the actor: the workers act as the service (issue 14), never as the
+        # caller whose call happened to start them (a task keeps the context it was made in).
+        self._actor = current_actor()
         self.stats = BatchStats()
 
     def start(self) -> None:
         if not self._workers:
-            # Made from the first call's task: the workers act as the service, never as that
-            # caller (each command carries its own caller's actor).
-            with acting_as(system_actor("payment")):
-                self._start_workers()
-
-    def _start_workers(self) -> None:
-        if not self._workers:
-            self._workers = [
-                asyncio.create_task(
-                    supervise(f"payment.batcher-{i}", self._work, parent=self._parent),
-                    name=f"payment-batcher-{i}",
-                )
-                for i in range(self._settings.batch_workers)
-            ]
+            with acting_as(self._actor):
+                self._workers = [
+                    asyncio.create_task(
+                        supervise(f"payment.batcher-{i}", self._work, parent=self._parent),
+                        name=f"payment-batcher-{i}",
+                    )
+                    for i in range(self._settings.batch_workers)
+                ]
 
     async def stop(self) -> None:
         await cancel_and_wait(self._workers)

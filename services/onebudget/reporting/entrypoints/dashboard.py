@@ -34,16 +34,19 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import grpc
+import jwt
 
 from onebudget.reporting.domain.periods import is_provisional
 from onebudget.reporting.entrypoints import dashboard_view as view
 from onebudget.reporting.service_layer.mapping import cohort_label
 from onebudget.reporting.v1 import reporting_service_pb2 as api
 from onebudget.reporting.v1 import reporting_service_pb2_grpc as api_grpc
-from onebudget.shared.channels import open_channel
+from onebudget.shared.auth import ORGANISATIONS_CLAIM
+from onebudget.shared.channels import open_channel, use_token
 from onebudget.shared.client import error_reason, service_address
 from onebudget.shared.clock import SYSTEM_CLOCK, Clock
 from onebudget.shared.config import ConfigError, env_port, env_str
+from onebudget.shared.runtime.issuer import LocalIssuer, RoleTokens, issuer_dir
 
 CALL_TIMEOUT_S = 10.0
 DEFAULT_PORT = 8050
@@ -163,21 +166,32 @@ class Dashboard:
 
     def __init__(self, reporting_address: str, clock: Clock = SYSTEM_CLOCK) -> None:
         self._clock = clock
+        self._address = reporting_address
         self._channel = open_channel(reporting_address)
         self._stub = api_grpc.ReportingServiceStub(self._channel)  # type: ignore[no-untyped-call]
 
-    def model(self, commissioner: str, year: int) -> dict[str, Any]:
-        summary = self._stub.GetCommissionerSummary(
+    def model(self, commissioner: str, year: int, token: str = "") -> dict[str, Any]:
+        """The page's figures; with a user's bearer `token` they are asked for as that user
+        (the reporting service then shows only their organisation's: issue 14), else as the
+        dashboard's own identity."""
+        if not token:
+            return self._model(self._stub, commissioner, year)
+        with open_channel(self._address, token=token) as channel:
+            stub = api_grpc.ReportingServiceStub(channel)  # type: ignore[no-untyped-call]
+            return self._model(stub, commissioner, year)
+
+    def _model(self, stub: Any, commissioner: str, year: int) -> dict[str, Any]:
+        summary = stub.GetCommissionerSummary(
             api.GetCommissionerSummaryRequest(
                 commissioner_ods_code=commissioner, financial_year=year, quarter=0
             ),
             timeout=CALL_TIMEOUT_S,
         )
-        target = self._stub.GetTargetStatus(
+        target = stub.GetTargetStatus(
             api.GetTargetStatusRequest(commissioner_ods_code=commissioner, financial_year=year),
             timeout=CALL_TIMEOUT_S,
         )
-        check = self._stub.Reconcile(
+        check = stub.Reconcile(
             api.ReconcileRequest(commissioner_ods_code=commissioner, financial_year=year),
             timeout=CALL_TIMEOUT_S,
         )
@@ -191,11 +205,28 @@ def _http_status(error: grpc.RpcError) -> HTTPStatus:
     code = error.code()
     if code in _UNAVAILABLE:
         return HTTPStatus.SERVICE_UNAVAILABLE
+    if code == grpc.StatusCode.UNAUTHENTICATED:
+        return HTTPStatus.UNAUTHORIZED
+    if code == grpc.StatusCode.PERMISSION_DENIED:
+        return HTTPStatus.FORBIDDEN
     if code == grpc.StatusCode.NOT_FOUND:
         return HTTPStatus.NOT_FOUND
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return HTTPStatus.BAD_REQUEST
     return HTTPStatus.BAD_GATEWAY
+
+
+def _first_organisation(token: str) -> str:
+    """The first organisation a token names, to choose the page's commissioner (not trusted:
+    the reporting service verifies the token and decides)."""
+    if not token:
+        return ""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        return ""
+    organisations = claims.get(ORGANISATIONS_CLAIM) or [""]
+    return str(organisations[0]) if isinstance(organisations, list) else ""
 
 
 def _handler(dashboard: Dashboard, defaults: tuple[str, int]) -> type[BaseHTTPRequestHandler]:
@@ -214,11 +245,17 @@ def _handler(dashboard: Dashboard, defaults: tuple[str, int]) -> type[BaseHTTPRe
                 self._send(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"not found")
 
         def _figures(self, path: str, query: dict[str, list[str]]) -> None:
-            commissioner = (query.get("commissioner") or [defaults[0]])[0]
+            # A user's own identity (issue 14): `Authorization: Bearer <token>` is passed on to
+            # the reporting service, which verifies it and refuses another organisation's
+            # figures; the user's first organisation is the page's default.
+            scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+            token = token.strip() if scheme.lower() == "bearer" else ""
+            default = _first_organisation(token) or defaults[0]
+            commissioner = (query.get("commissioner") or [default])[0]
             raw_year = (query.get("year") or [str(defaults[1])])[0]
             asked = {"commissioner": commissioner, "year": raw_year}
             try:
-                model = dashboard.model(commissioner, int(raw_year))
+                model = dashboard.model(commissioner, int(raw_year), token)
             except ValueError:
                 self._fail(path, HTTPStatus.BAD_REQUEST, "year must be a whole number", "", asked)
                 return
@@ -311,6 +348,11 @@ def main() -> int:
         print(f"onebudget-dashboard: configuration error: {exc}", file=sys.stderr)
         return 2
     commissioner = env_str(os.environ, "ONEBUDGET_DASHBOARD_COMMISSIONER", "QNQ")
+    issuer = os.environ.get("ONEBUDGET_OIDC_ISSUER", "").strip()
+    if issuer:
+        # Under `onebudget up`: the dashboard reads as a finance officer of its commissioner,
+        # with tokens from the local issuer's key (issue 14; docs/security.md).
+        use_token(RoleTokens(LocalIssuer(issuer_dir(), issuer), (commissioner,), "dashboard"))
     server = serve(
         host, port, service_address("reporting"), (commissioner, _fy(SYSTEM_CLOCK.today()))
     )

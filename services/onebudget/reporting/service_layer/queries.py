@@ -18,7 +18,9 @@ from onebudget.reporting.service_layer import mapping, validation
 from onebudget.reporting.v1 import reporting_service_pb2 as api
 from onebudget.shared.clock import SYSTEM_CLOCK, Clock
 from onebudget.shared.errors import Violations
+from onebudget.shared.identity import current_actor
 from onebudget.shared.metrics import observe_reconciliation
+from onebudget.shared.permissions import check_scope
 
 
 class ReportQueries:
@@ -55,6 +57,8 @@ class ReportQueries:
         validation.check_year(request.financial_year, v)
         validation.check_quarter(request.quarter, v)
         v.raise_if_any()
+        # Each commissioner's (council's) figures only for its own staff (issue 14).
+        check_scope(current_actor(), [request.commissioner_ods_code])
         async with self._snapshot() as conn:
             found = await self.commissioner_figures(
                 conn, request.commissioner_ods_code, request.financial_year, request.quarter
@@ -71,6 +75,8 @@ class ReportQueries:
         validation.check_year(request.financial_year, v)
         validation.check_quarter(request.quarter, v)
         v.raise_if_any()
+        # Each commissioner's (council's) figures only for its own staff (issue 14).
+        check_scope(current_actor(), [request.council_gss_code])
         gss, year = request.council_gss_code, request.financial_year
         async with self._snapshot() as conn:
             pot = await read_model.get_council_pot(conn, gss, year)
@@ -90,6 +96,8 @@ class ReportQueries:
         validation.check_ods(request.commissioner_ods_code, v)
         validation.check_year(request.financial_year, v)
         v.raise_if_any()
+        # Each commissioner's (council's) figures only for its own staff (issue 14).
+        check_scope(current_actor(), [request.commissioner_ods_code])
         ods, year = request.commissioner_ods_code, request.financial_year
         async with self._snapshot() as conn:
             allocation = await _allocation(conn, ods, year)
@@ -107,6 +115,8 @@ class ReportQueries:
         validation.check_year(request.financial_year, v)
         validation.check_quarter(request.quarter, v, whole_year_allowed=False)
         v.raise_if_any()
+        # Each commissioner's (council's) figures only for its own staff (issue 14).
+        check_scope(current_actor(), [request.commissioner_ods_code])
         async with self._snapshot() as conn:
             found = await self.commissioner_figures(
                 conn, request.commissioner_ods_code, request.financial_year, request.quarter
@@ -123,6 +133,8 @@ class ReportQueries:
         validation.check_ods(request.commissioner_ods_code, v)
         validation.check_year(request.financial_year, v)
         v.raise_if_any()
+        # Each commissioner's (council's) figures only for its own staff (issue 14).
+        check_scope(current_actor(), [request.commissioner_ods_code])
         ods, year = request.commissioner_ods_code, request.financial_year
         async with self._snapshot() as conn:
             found = await self.commissioner_figures(conn, ods, year, 0)

@@ -47,6 +47,8 @@ class StackState:
     logs: str = ""
     restarts: dict[str, int] = field(default_factory=dict)
     metrics: dict[str, str] = field(default_factory=dict)  # each service's /metrics URL
+    issuer: str = ""  # the local token issuer (`iss`) and its JWKS (issue 14)
+    jwks_url: str = ""
 
 
 def state_path(stack: str = STACK_NAME) -> Path:
@@ -81,6 +83,8 @@ def read_state(stack: str = STACK_NAME) -> StackState | None:
             logs=str(raw.get("logs", "")),
             restarts={str(k): int(v) for k, v in raw.get("restarts", {}).items()},
             metrics={str(k): str(v) for k, v in raw.get("metrics", {}).items()},
+            issuer=str(raw.get("issuer", "")),
+            jwks_url=str(raw.get("jwks_url", "")),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None

@@ -1,0 +1,66 @@
+"""`onebudget login`: a short-lived bearer token for the CLI, from the local stack's issuer.
+
+Issue 14. `onebudget login --role ROLE --org CODE` signs a token (TOKEN_TTL_S, 15 minutes) with
+the local issuer's key (shared/runtime/issuer.py) for the stack `up` runs here, and keeps it in
+`<state dir>/token` (mode 0600). Every command that calls a service sends it; when there is
+none, or it has expired, the command stops with one line and exit 2 (`NotLoggedIn`). With an
+external identity provider, put its access token in that file instead (docs/security.md).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import jwt
+
+from onebudget.shared.clock import SYSTEM_CLOCK
+from onebudget.shared.identity import Actor, Role
+from onebudget.shared.runtime.issuer import TOKEN_TTL_S, LocalIssuer, issuer_dir, token_path
+from onebudget.shared.runtime.stack_state import read_state
+
+CALLER_ROLES = tuple(r.value for r in Role if r is not Role.SYSTEM)
+
+
+class NotLoggedIn(Exception):
+    """No token, or an expired one: the one line the CLI prints before exiting 2."""
+
+
+def login(role: str, organisations: Sequence[str], subject: str = "") -> str:
+    """Mint and store the CLI's token; the line to print. Raises NotLoggedIn when no local
+    stack runs here (its issuer is the one the services trust)."""
+    state = read_state()
+    if state is None or not state.issuer:
+        raise NotLoggedIn("no local stack runs here to log in to: start it with `onebudget up`")
+    actor = Actor(subject or f"local:{getpass.getuser()}", Role(role), tuple(organisations))
+    token = LocalIssuer(issuer_dir(), state.issuer).mint(actor, ttl_s=TOKEN_TTL_S)
+    path = token_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(token)
+    partial.replace(path)
+    until = datetime.fromtimestamp(SYSTEM_CLOCK.now().timestamp() + TOKEN_TTL_S, UTC)
+    orgs = ", ".join(organisations) or "no organisation"
+    return f"logged in as {role} for {orgs} until {until:%H:%M} UTC ({path})"
+
+
+def stored_token() -> str:
+    """The CLI's token; raises NotLoggedIn when there is none or it has expired."""
+    try:
+        token = token_path().read_text().strip()
+    except OSError:
+        token = ""
+    if not token:
+        raise NotLoggedIn("not logged in: run `onebudget login --role ROLE --org CODE` first")
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+        expires = float(claims.get("exp", 0))
+    except (jwt.InvalidTokenError, TypeError, ValueError):
+        expires = 0.0
+    if expires <= SYSTEM_CLOCK.now().timestamp():
+        raise NotLoggedIn("your login has expired: run `onebudget login --role ROLE --org CODE`")
+    return token

@@ -1,0 +1,396 @@
+"""Hostile callers (issue 14, "Done means"): for every service, a call with no token, an expired
+one, a forged one (another key), `alg: none`, a token for another service (its audience),
+another issuer's, the wrong role and the wrong organisation is refused with the right code and
+ErrorInfo reason, and changes nothing (the service's outbox and tables, and a read, say so).
+The issue's own attacks are here: an anonymous SetCommissionerAllocation and an anonymous
+RebuildReadModel."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import grpc
+import jwt
+import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from onebudget.allocation.v1 import allocation_service_pb2 as al
+from onebudget.allocation.v1 import allocation_service_pb2_grpc as al_grpc
+from onebudget.entitlement.entrypoints.app import SPEC as ENTITLEMENT
+from onebudget.entitlement.v1 import entitlement_service_pb2 as ent
+from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as ent_grpc
+from onebudget.payment.v1 import payment_service_pb2 as pay
+from onebudget.payment.v1 import payment_service_pb2_grpc as pay_grpc
+from onebudget.reporting.entrypoints.dashboard import serve
+from onebudget.reporting.v1 import reporting_service_pb2 as rpt
+from onebudget.reporting.v1 import reporting_service_pb2_grpc as rpt_grpc
+from onebudget.shared.channels import open_aio_channel
+from onebudget.shared.identity import Actor, Role
+from onebudget.shared.runtime.issuer import LocalIssuer
+from tests.conftest import TEST_ISSUER, StartService
+from tests.integration.test_entitlement_support import new_nhs_number
+from tests.integration.test_reporting_support import (
+    YEAR,
+    agreed_budget,
+    caught_up,
+    eligible_person,
+    new_gss,
+    new_ods,
+    plan_line,
+    pool_of,
+    rid,
+    setup_funders,
+    start_stack,
+)
+
+
+def _token(
+    role: Role,
+    organisations: tuple[str, ...],
+    audience: str,
+    *,
+    issuer: LocalIssuer = TEST_ISSUER,
+    iss: str | None = None,
+    now: float | None = None,
+    ttl_s: int = 600,
+) -> str:
+    """A token signed by `issuer` (the test issuer: the services trust it), naming `iss`."""
+    actor = Actor(f"hostile:{role.value}", role, organisations)
+    return issuer.mint(actor, [audience], ttl_s, now=now, issuer=iss)
+
+
+def _alg_none(audience: str) -> str:
+    claims = {
+        "iss": TEST_ISSUER.issuer,
+        "sub": "hostile:none",
+        "aud": [audience],
+        "exp": int(time.time()) + 600,
+        "onebudget_role": "commissioner_finance",
+        "onebudget_organisations": ["QNQ"],
+    }
+    return jwt.encode(claims, "", algorithm="none")
+
+
+@dataclass
+class Attack:
+    """One hostile token and what the service must answer."""
+
+    name: str
+    token: str
+    code: grpc.StatusCode
+    reason: str
+
+
+def attacks(
+    service: str, right_role: Role, wrong_role: Role, own: tuple[str, ...], other: str
+) -> list[Attack]:
+    """Every hostile caller of the issue against `service`, whose rightful caller has
+    `right_role` for organisations `own`; `other` is an organisation the resource is not of."""
+    audience = f"onebudget-{service}"
+    another = "onebudget-entitlement" if service != "entitlement" else "onebudget-payment"
+    now = time.time()
+    forger = LocalIssuer(TEST_ISSUER.directory.parent / f"forger-{service}")
+    unauth = grpc.StatusCode.UNAUTHENTICATED
+    denied = grpc.StatusCode.PERMISSION_DENIED
+    return [
+        Attack("no token", "", unauth, "TOKEN_MISSING"),
+        Attack(
+            "expired",
+            _token(right_role, own, audience, now=now - 7200, ttl_s=600),
+            unauth,
+            "TOKEN_EXPIRED",
+        ),
+        Attack(
+            "forged (another key, the real issuer's name)",
+            _token(right_role, own, audience, issuer=forger, iss=TEST_ISSUER.issuer),
+            unauth,
+            "TOKEN_INVALID",
+        ),
+        Attack("alg none", _alg_none(audience), unauth, "TOKEN_INVALID"),
+        Attack(
+            "a token for another service replayed",
+            _token(right_role, own, another),
+            unauth,
+            "TOKEN_AUDIENCE",
+        ),
+        Attack(
+            "another issuer",
+            _token(right_role, own, audience, iss="https://idp.evil.example"),
+            unauth,
+            "TOKEN_ISSUER",
+        ),
+        Attack("wrong role", _token(wrong_role, own, audience), denied, "PERMISSION_DENIED_ROLE"),
+        Attack(
+            "wrong organisation",
+            _token(right_role, (other,), audience),
+            denied,
+            "PERMISSION_DENIED_ORGANISATION",
+        ),
+    ]
+
+
+Call = Callable[[grpc.aio.Channel], Awaitable[Any]]
+
+
+def _reason(error: grpc.aio.AioRpcError, service: str) -> str:
+    """The ErrorInfo reason, from the service's own domain."""
+    status = rpc_status.from_call(error)
+    assert status is not None
+    for detail in status.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            assert info.domain == f"{service}.onebudget"
+            return str(info.reason)
+    return ""
+
+
+async def refused_every_way(address: str, service: str, call: Call, hostile: list[Attack]) -> None:
+    for attack in hostile:
+        async with open_aio_channel(address, token=attack.token) as channel:
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await call(channel)
+        error = refused.value
+        assert (error.code(), _reason(error, service)) == (attack.code, attack.reason), attack.name
+
+
+async def _count(pool: asyncpg.Pool, table: str) -> int:
+    return int(await pool.fetchval(f"SELECT count(*) FROM {table}"))
+
+
+async def test_entitlement_refuses_hostile_callers(start_service: StartService) -> None:
+    host = await start_service(ENTITLEMENT)
+    ods, gss = new_ods(), new_gss()
+    request = ent.RegisterPersonRequest(
+        request_id=rid(),
+        nhs_number=new_nhs_number(),
+        given_name="Ada",
+        family_name="Lovelace",
+        date_of_birth="1960-05-17",
+        commissioner_ods_code=ods,
+        council_gss_code=gss,
+    )
+
+    async def register(channel: grpc.aio.Channel) -> Any:
+        stub = ent_grpc.EntitlementServiceStub(channel)  # type: ignore[no-untyped-call]
+        return await stub.RegisterPerson(request)
+
+    hostile = attacks("entitlement", Role.CARE_MANAGER, Role.CARE_BROKER, (ods,), "00L")
+    # The wrong organisation: a care manager of another commissioner and council.
+    await refused_every_way(host.address, "entitlement", register, hostile)
+    pool = pool_of(host)
+    assert await _count(pool, "entitlement.people") == 0
+    assert await _count(pool, "entitlement.outbox") == 0
+    # The rightful caller is let in (the same request, now accepted once).
+    rightful = _token(Role.CARE_MANAGER, (ods,), "onebudget-entitlement")
+    async with open_aio_channel(host.address, token=rightful) as channel:
+        person = await register(channel)
+    assert person.commissioner_ods_code == ods
+    assert await _count(pool, "entitlement.people") == 1
+
+
+async def test_allocation_refuses_an_anonymous_allocation_and_every_hostile_caller(
+    start_service: StartService,
+) -> None:
+    stack = await start_stack(start_service, payment=False)
+    ods, gss = new_ods(), new_gss()
+    await stack.alloc.RegisterCommissioner(
+        al.RegisterCommissionerRequest(request_id=rid(), ods_code=ods, name="NHS Example")
+    )
+    # The issue's attack: whoever set a year first owned it. Now nobody but the ICB's own
+    # finance officer may.
+    attack = al.SetCommissionerAllocationRequest(
+        request_id=rid(),
+        commissioner_ods_code=ods,
+        financial_year=YEAR,
+        allocation_pence=1,
+        phb_target_basis_points=500,
+    )
+
+    async def allocate(channel: grpc.aio.Channel) -> Any:
+        stub = al_grpc.AllocationServiceStub(channel)  # type: ignore[no-untyped-call]
+        return await stub.SetCommissionerAllocation(attack)
+
+    hostile = attacks("allocation", Role.COMMISSIONER_FINANCE, Role.CARE_BROKER, (ods,), ods)
+    hostile[-1] = Attack(
+        "a finance officer of another commissioner",
+        _token(Role.COMMISSIONER_FINANCE, ("00L", gss), "onebudget-allocation"),
+        grpc.StatusCode.PERMISSION_DENIED,
+        "PERMISSION_DENIED_ORGANISATION",
+    )
+    outbox = await _count(pool_of(stack.allocation), "allocation.outbox")
+    await refused_every_way(stack.allocation.address, "allocation", allocate, hostile)
+    assert await _count(pool_of(stack.allocation), "allocation.commissioner_allocations") == 0
+    assert await _count(pool_of(stack.allocation), "allocation.outbox") == outbox
+    with pytest.raises(grpc.aio.AioRpcError) as missing:
+        await stack.alloc.GetCommissionerAllocation(
+            al.GetCommissionerAllocationRequest(commissioner_ods_code=ods, financial_year=YEAR)
+        )
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+    # ... and another commissioner's officer cannot read it either.
+    nosy = _token(Role.COMMISSIONER_FINANCE, ("00L",), "onebudget-allocation")
+    async with open_aio_channel(stack.allocation.address, token=nosy) as channel:
+        stub = al_grpc.AllocationServiceStub(channel)  # type: ignore[no-untyped-call]
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.GetCommissionerAllocation(
+                al.GetCommissionerAllocationRequest(commissioner_ods_code=ods, financial_year=YEAR)
+            )
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    # The rightful officer sets it.
+    rightful = _token(Role.COMMISSIONER_FINANCE, (ods,), "onebudget-allocation")
+    async with open_aio_channel(stack.allocation.address, token=rightful) as channel:
+        assert (await allocate(channel)).allocation_pence == 1
+
+
+async def test_payment_refuses_hostile_brokers_and_moves_no_money(
+    start_service: StartService,
+) -> None:
+    stack = await start_stack(start_service)
+    assert stack.pay is not None
+    assert stack.payment is not None
+    ods, gss = new_ods(), new_gss()
+    await setup_funders(stack, ods, gss)
+    person = await eligible_person(stack, ods, gss)
+    budget = await agreed_budget(
+        stack, person, ods, gss, [plan_line(100_000, (10_000, 0, 0))], nhs_only=True
+    )
+    await caught_up(stack, payment_too=True)
+    payee = await stack.pay.RegisterPayee(
+        pay.RegisterPayeeRequest(
+            request_id=rid(), kind=pay.PAYEE_KIND_PROVIDER, name="Attacker's Care Ltd"
+        )
+    )
+    release = pay.ReleasePaymentRequest(
+        request_id=rid(),
+        budget_id=budget.budget_id,
+        plan_line_id=budget.plan_lines[0].plan_line_id,
+        payee_id=payee.payee_id,
+        amount_pence=5_000,
+        broker_reference="HOSTILE",
+    )
+
+    async def pay_out(channel: grpc.aio.Channel) -> Any:
+        stub = pay_grpc.PaymentServiceStub(channel)  # type: ignore[no-untyped-call]
+        return await stub.ReleasePayment(release)
+
+    # A broker working for another commissioner and council cannot pay from this budget.
+    hostile = attacks("payment", Role.CARE_BROKER, Role.AUDITOR, (ods,), "00L")
+    pool = pool_of(stack.payment)
+    outbox = await _count(pool, "payment.outbox")
+    await refused_every_way(stack.payment.address, "payment", pay_out, hostile)
+    assert await _count(pool, "payment.payments") == 0
+    assert await _count(pool, "payment.outbox") == outbox
+    ask = pay.GetBudgetStatementRequest(budget_id=budget.budget_id)
+    before = await stack.pay.GetBudgetStatement(ask)
+    # In a bulk call, the other broker's item is refused, item by item.
+    other_broker = _token(Role.CARE_BROKER, ("00L",), "onebudget-payment")
+    async with open_aio_channel(stack.payment.address, token=other_broker) as channel:
+        stub = pay_grpc.PaymentServiceStub(channel)  # type: ignore[no-untyped-call]
+        bulk = await stub.ReleasePayments(
+            pay.ReleasePaymentsRequest(request_id=rid(), payments=[release])
+        )
+    assert bulk.results[0].error.reason == "PERMISSION_DENIED_ORGANISATION"
+    assert await _count(pool, "payment.payments") == 0
+    # Nor may that broker read the budget's statement.
+    async with open_aio_channel(stack.payment.address, token=other_broker) as channel:
+        stub = pay_grpc.PaymentServiceStub(channel)  # type: ignore[no-untyped-call]
+        with pytest.raises(grpc.aio.AioRpcError) as nosy:
+            await stub.GetBudgetStatement(ask)
+    assert nosy.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert await stack.pay.GetBudgetStatement(ask) == before
+    # A broker working for the budget's commissioner pays.
+    rightful = _token(Role.CARE_BROKER, ("00L", ods), "onebudget-payment")
+    async with open_aio_channel(stack.payment.address, token=rightful) as channel:
+        assert (await pay_out(channel)).amount_pence == 5_000
+
+
+async def test_reporting_refuses_an_anonymous_rebuild_and_other_commissioners(
+    start_service: StartService,
+) -> None:
+    stack = await start_stack(start_service, payment=False)
+    ods, gss = new_ods(), new_gss()
+    await setup_funders(stack, ods, gss)
+    await caught_up(stack)
+    ask = rpt.GetCommissionerSummaryRequest(commissioner_ods_code=ods, financial_year=YEAR)
+    before = await stack.report.GetCommissionerSummary(ask)
+
+    async def rebuild(channel: grpc.aio.Channel) -> Any:
+        stub = rpt_grpc.ReportingServiceStub(channel)  # type: ignore[no-untyped-call]
+        return await stub.RebuildReadModel(rpt.RebuildReadModelRequest(request_id=rid()))
+
+    async def read(channel: grpc.aio.Channel) -> Any:
+        stub = rpt_grpc.ReportingServiceStub(channel)  # type: ignore[no-untyped-call]
+        return await stub.GetCommissionerSummary(ask)
+
+    # The issue's attack: an anonymous RebuildReadModel wiped the read model.
+    hostile = attacks("reporting", Role.COMMISSIONER_FINANCE, Role.CARE_BROKER, (ods,), "00L")
+    await refused_every_way(stack.reporting.address, "reporting", rebuild, hostile[:-1])
+    # Each commissioner's figures for its own officers only.
+    await refused_every_way(stack.reporting.address, "reporting", read, hostile)
+    assert await stack.report.GetCommissionerSummary(ask) == before
+
+
+def test_a_service_with_no_issuer_refuses_to_start() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONEBUDGET_")}
+    env["ONEBUDGET_DATABASE_URL"] = "postgresql://127.0.0.1:1/x"
+    env["ONEBUDGET_NATS_URL"] = "nats://127.0.0.1:1"
+    done = subprocess.run(
+        [sys.executable, "-m", "onebudget.payment"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "ONEBUDGET_OIDC_ISSUER" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def _dashboard_get(url: str, token: str) -> tuple[int, dict[str, Any]]:
+    bearer = {"Authorization": f"Bearer {token}"}
+    request = urllib.request.Request(url, headers=bearer)  # noqa: S310 (loopback)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as reply:  # noqa: S310 (loopback)
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.loads(refused.read())
+
+
+async def test_the_dashboard_shows_a_user_only_their_organisations_figures(
+    start_service: StartService,
+) -> None:
+    stack = await start_stack(start_service, payment=False)
+    ods, gss = new_ods(), new_gss()
+    await setup_funders(stack, ods, gss, allocation=12_345_600)
+    await caught_up(stack)
+    server = serve("127.0.0.1", 0, stack.reporting.address, ("QNQ", YEAR))
+    base = f"http://127.0.0.1:{server.server_address[1]}/api/dashboard?year={YEAR}"
+    try:
+        own = _token(Role.COMMISSIONER_FINANCE, (ods,), "onebudget-reporting")
+        status, body = await asyncio.to_thread(_dashboard_get, base, own)
+        assert status == 200, body  # their own commissioner by default
+        assert body["allocation_pence"] == 12_345_600
+        other = _token(Role.COMMISSIONER_FINANCE, ("00L",), "onebudget-reporting")
+        status, body = await asyncio.to_thread(_dashboard_get, f"{base}&commissioner={ods}", other)
+        assert (status, body["reason"]) == (403, "PERMISSION_DENIED_ORGANISATION")
+        expired = _token(
+            Role.COMMISSIONER_FINANCE, (ods,), "onebudget-reporting", now=time.time() - 7200
+        )
+        status, body = await asyncio.to_thread(_dashboard_get, base, expired)
+        assert (status, body["reason"]) == (401, "TOKEN_EXPIRED")
+    finally:
+        server.shutdown()
+        server.server_close()
