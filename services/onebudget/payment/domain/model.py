@@ -523,7 +523,6 @@ def decide_payments(
     after it (its line's commitment, its accounts' balances). Parts are the line's next parts
     over its life (`PlanLine.next_parts`, ADR 7); refusals follow the module's precedence."""
     committed: dict[UUID, Parts] = {}
-    funded: dict[UUID, Parts] = {}  # F per line, once per decision
     left = dict(available)
     out: list[Accepted | DomainError] = []
     for ask in asks:
@@ -542,20 +541,19 @@ def decide_payments(
         if exceeded is not None:
             out.append(exceeded)
             continue
-        whole = funded.get(ask.plan_line_id)
-        if whole is None:
-            whole = funded[ask.plan_line_id] = line.funded_parts()
-        x, y, z = next_parts(whole, done, ask.amount_pence)
-        parts = (x, y, z)
+        parts = line.next_parts(ask.amount_pence, done)
         accounts = ctx.budget.accounts
-        have = {s: left.get(a, 0) if a else 0 for s, a in zip(STREAMS, accounts, strict=True)}
+        # A stream with no account has nothing available (check_funds reads it as 0).
+        have = {STREAMS[i]: left.get(a, 0) for i, a in enumerate(accounts) if a is not None}
         short = check_funds(parts, have)
         if short is not None:
             out.append(short)
             continue
-        for account, part in zip(accounts, parts, strict=True):
-            if part and account is not None:
-                left[account] = left.get(account, 0) - part
+        for i, part in enumerate(parts):
+            if part:
+                account = accounts[i]
+                assert account is not None  # check_funds refused a part with no account
+                left[account] -= part
         committed[ask.plan_line_id] = add_parts(done, parts)
         out.append(Accepted(ask, parts))
     return out
