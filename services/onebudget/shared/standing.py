@@ -41,10 +41,12 @@ def holds_over(new: Decision, held: Decision | None) -> bool:
     order is unknown on either side (0) or equal, `new`, seen later, wins."""
     if held is None:
         return True
-    if new.decided_on != held.decided_on:
-        return new.decided_on > held.decided_on
-    if new.recorded and held.recorded and new.recorded != held.recorded:
-        return new.recorded > held.recorded
+    if new.decided_on < held.decided_on:
+        return False
+    if new.decided_on > held.decided_on:
+        return True
+    if new.recorded and held.recorded:
+        return new.recorded >= held.recorded
     return True
 
 

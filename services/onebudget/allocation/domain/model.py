@@ -181,9 +181,13 @@ class PlanLineTerms:
 
     def stream_pence(self) -> dict[FundingStream, int]:
         """The cost split exactly across the streams (largest remainder)."""
-        parts = split_by_basis_points(self.cost_pence, self.split.as_list())
-        assert sum(parts) == self.cost_pence
-        return dict(zip(STREAMS, parts, strict=True))
+        nhs, council, client = split_by_basis_points(self.cost_pence, self.split.as_list())
+        assert nhs + council + client == self.cost_pence
+        return {
+            FundingStream.NHS: nhs,
+            FundingStream.COUNCIL: council,
+            FundingStream.CLIENT: client,
+        }
 
 
 def is_category_code(value: str) -> bool:

@@ -369,19 +369,61 @@ def check_payment(
 
     Funds are checked by `check_funds`; `decide_payments` calls both in that order."""
     if budget is None:
-        return BudgetNotFound("no such budget", budget_id=ask.budget_id)
-    if stopped:
-        return stopped_refusal(ask.budget_id, stopped, stop_grounds)
-    if ended_in_ledger or not budget.active_on(today):
+        return _budget_not_found(ask)
+    refused = _state_refusal(
+        ask,
+        BudgetContext(budget, stopped, ended_in_ledger, stop_grounds),
+        line,
+        payee,
+        excluded_categories,
+        today,
+    )
+    if refused is not None:
+        return refused
+    assert line is not None
+    return _line_limit_refusal(ask, line, line_committed_pence)
+
+
+def _budget_not_found(ask: PaymentAsk) -> BudgetNotFound:
+    return BudgetNotFound("no such budget", budget_id=ask.budget_id)
+
+
+def _context_refusal(
+    ask: PaymentAsk,
+    ctx: BudgetContext | None,
+    line: PlanLine | None,
+    payee: Payee | None,
+    excluded_categories: frozenset[str],
+    today: date,
+) -> DomainError | None:
+    """The first state rule the ask breaks (every rule of the precedence before money), or None;
+    `ctx` None: there is no such budget."""
+    if ctx is None:
+        return _budget_not_found(ask)
+    return _state_refusal(ask, ctx, line, payee, excluded_categories, today)
+
+
+def _state_refusal(
+    ask: PaymentAsk,
+    ctx: BudgetContext,
+    line: PlanLine | None,
+    payee: Payee | None,
+    excluded_categories: frozenset[str],
+    today: date,
+) -> DomainError | None:
+    budget = ctx.budget
+    if ctx.stopped:
+        return stopped_refusal(ask.budget_id, ctx.stopped, ctx.stop_grounds)
+    if ctx.ended_in_ledger or not budget.active_on(today):
         return BudgetNotActive(
             "the budget is not agreed and active",
             budget_id=ask.budget_id,
-            state="ENDED" if ended_in_ledger else budget.state,
+            state="ENDED" if ctx.ended_in_ledger else budget.state,
         )
     outside = service_period_refusal(budget, ask.period_start, ask.period_end)
     if outside is not None:
         return outside
-    return _check_line(ask, budget, line, payee, excluded_categories, line_committed_pence)
+    return _check_line(ask, budget, line, payee, excluded_categories)
 
 
 def _check_line(
@@ -390,7 +432,6 @@ def _check_line(
     line: PlanLine | None,
     payee: Payee | None,
     excluded_categories: frozenset[str],
-    line_committed_pence: int,
 ) -> DomainError | None:
     if line is None or line.budget_id != ask.budget_id or line.removed:
         return PlanLineNotFound("no such plan line in this budget", plan_line_id=ask.plan_line_id)
@@ -417,6 +458,12 @@ def _check_line(
             "paying a close family member in the household needs a recorded approval",
             payee_id=payee.payee_id,
         )
+    return None
+
+
+def _line_limit_refusal(
+    ask: PaymentAsk, line: PlanLine, line_committed_pence: int
+) -> PlanLineExceeded | None:
     remaining = line.cost_pence - line_committed_pence
     if ask.amount_pence > remaining:
         return PlanLineExceeded(
@@ -476,44 +523,37 @@ def decide_payments(
     after it (its line's commitment, its accounts' balances). Parts are the line's next parts
     over its life (`PlanLine.next_parts`, ADR 7); refusals follow the module's precedence."""
     committed: dict[UUID, Parts] = {}
-    funded: dict[UUID, Parts] = {}  # F per line, once per decision
     left = dict(available)
     out: list[Accepted | DomainError] = []
     for ask in asks:
         ctx = budgets.get(ask.budget_id)
         line = lines.get(ask.plan_line_id)
-        done = committed.get(ask.plan_line_id) or (line.committed_parts if line else (0, 0, 0))
-        refused = check_payment(
-            ask,
-            budget=ctx.budget if ctx else None,
-            line=line,
-            payee=payees.get(ask.payee_id),
-            stopped=ctx.stopped if ctx else False,
-            excluded_categories=excluded_categories,
-            line_committed_pence=sum(done),
-            today=today,
-            ended_in_ledger=ctx.ended_in_ledger if ctx else False,
-            stop_grounds=ctx.stop_grounds if ctx else "",
+        refused = _context_refusal(
+            ask, ctx, line, payees.get(ask.payee_id), excluded_categories, today
         )
         if refused is not None:
             out.append(refused)
             continue
         assert ctx is not None
         assert line is not None
-        whole = funded.get(ask.plan_line_id)
-        if whole is None:
-            whole = funded[ask.plan_line_id] = line.funded_parts()
-        x, y, z = next_parts(whole, done, ask.amount_pence)
-        parts = (x, y, z)
+        done = committed.get(ask.plan_line_id) or line.committed_parts
+        exceeded = _line_limit_refusal(ask, line, sum(done))
+        if exceeded is not None:
+            out.append(exceeded)
+            continue
+        parts = line.next_parts(ask.amount_pence, done)
         accounts = ctx.budget.accounts
-        have = {s: left.get(a, 0) if a else 0 for s, a in zip(STREAMS, accounts, strict=True)}
+        # A stream with no account has nothing available (check_funds reads it as 0).
+        have = {STREAMS[i]: left.get(a, 0) for i, a in enumerate(accounts) if a is not None}
         short = check_funds(parts, have)
         if short is not None:
             out.append(short)
             continue
-        for account, part in zip(accounts, parts, strict=True):
-            if part and account is not None:
-                left[account] = left.get(account, 0) - part
+        for i, part in enumerate(parts):
+            if part:
+                account = accounts[i]
+                assert account is not None  # check_funds refused a part with no account
+                left[account] -= part
         committed[ask.plan_line_id] = add_parts(done, parts)
         out.append(Accepted(ask, parts))
     return out
@@ -573,7 +613,7 @@ def proportional_parts(amount_pence: int, basis: Sequence[int]) -> list[int]:
     never more than a stream's basis when amount <= sum(basis)."""
     assert 0 < amount_pence <= sum(basis)
     parts = split_largest_remainder(amount_pence, list(basis))
-    assert all(p <= b for p, b in zip(parts, basis, strict=True))
+    assert all(part <= basis[i] for i, part in enumerate(parts))
     return parts
 
 
@@ -589,21 +629,8 @@ def refusal_after_ledger(
 ) -> DomainError:
     """The ledger refused an ask `decide_payments` accepted (its state moved in between): the
     state rule it breaks now, if any, before the ledger's money reason (the precedence)."""
-    state = check_payment(
-        ask,
-        budget=ctx.budget if ctx else None,
-        line=line,
-        payee=payee,
-        stopped=ctx.stopped if ctx else False,
-        excluded_categories=excluded_categories,
-        line_committed_pence=0,
-        today=today,
-        ended_in_ledger=ctx.ended_in_ledger if ctx else False,
-        stop_grounds=ctx.stop_grounds if ctx else "",
-    )
-    if state is not None and not is_money_refusal(state):
-        return state
-    return ledger_refusal(results)
+    state = _context_refusal(ask, ctx, line, payee, excluded_categories, today)
+    return state if state is not None else ledger_refusal(results)
 
 
 class ConfirmExceedsReserved(PaymentRefused):
