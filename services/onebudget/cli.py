@@ -162,7 +162,15 @@ def _cmd_login(args: argparse.Namespace) -> int:
 
 
 # Commands that never call a business RPC, so need no login.
-NO_LOGIN = frozenset({"up", "status", "login", "ledger"})
+# Commands that call no service's API: they read the stack's own state, PostgreSQL and NATS as
+# its operator does (the ledger's and the audit trail's verification), so they need no login.
+NO_LOGIN = frozenset({"up", "status", "login", "ledger", "audit verify"})
+
+
+def needs_login(args: argparse.Namespace) -> bool:
+    """Whether the command calls a service and so needs the login's bearer token."""
+    command = f"{args.command} {getattr(args, 'audit_command', '')}".strip()
+    return args.command not in NO_LOGIN and command not in NO_LOGIN
 
 
 def _add_login(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -259,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; its exit code. A fault is one line on stderr, never a traceback
     (ONEBUDGET_LOG_LEVEL=debug shows the traceback for a bug report)."""
     args = build_parser().parse_args(argv)
-    if args.command not in NO_LOGIN:
+    if needs_login(args):
         from onebudget.shared.channels import default_token, use_token
         from onebudget.shared.login import NotLoggedIn, stored_token
 
