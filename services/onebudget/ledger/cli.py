@@ -127,6 +127,8 @@ def _urls() -> tuple[str, str]:
     """(database, NATS): from the environment, else from the stack `onebudget up` runs here."""
     state = read_state()
     url = os.environ.get("ONEBUDGET_DATABASE_URL", "") or (state.postgresql if state else "")
+    if state is not None and state.pgpass and not os.environ.get("ONEBUDGET_DATABASE_URL"):
+        os.environ["PGPASSFILE"] = state.pgpass  # the stack's server asks for a password
     nats_url = os.environ.get("ONEBUDGET_NATS_URL", "") or (state.nats if state else "")
     if not url:
         print(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from onebudget.shared.db import Migration
-from onebudget.shared.roles import schema_grants
+from onebudget.shared.roles import schema_grants, service_schema_grants
 
 _SCHEMA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}\Z")
 
@@ -163,4 +163,6 @@ CREATE INDEX idempotency_created ON {s}.idempotency USING brin (created_at);
         Migration(50, "0050_runtime_grants.sql", schema_grants(s)),
         Migration(51, "0051_answers_kept.sql", v51),
         Migration(60, "0060_retention.sql", v60),
+        # One role per service (ADR 16): the schema's rows are its own service's role's only.
+        Migration(80, "0080_service_role_grants.sql", service_schema_grants(s)),
     ]

@@ -125,7 +125,9 @@ class ServiceHost:
         finally:
             await owner.close()
         pool = await db.create_pool(
-            runtime_database_url(self.config.database_url, self.config.runtime_database_url),
+            runtime_database_url(
+                self.config.database_url, self.spec.name, self.config.runtime_database_url
+            ),
             max_size=self.config.pool_size_max,
         )
         nc = await bus.connect(self.config.nats_url, name=f"onebudget-{self.spec.name}")

@@ -175,6 +175,7 @@ class Stack:
                 logs=str(project_state_dir() / self.name / "logs"),
                 restarts=dict(self.restarts),
                 metrics=dict(self.metrics),
+                pgpass=str(self.infra.postgres.passfile) if self.infra.postgres else "",
             ),
             self.name,
         )

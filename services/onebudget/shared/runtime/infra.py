@@ -2,7 +2,9 @@
 
 When `ONEBUDGET_DATABASE_URL` / `ONEBUDGET_NATS_URL` are set, those servers are used as they are.
 Otherwise an embedded PostgreSQL and a NATS server with JetStream start under `.onebudget/<name>/`
-on free loopback ports, and `stop()` stops exactly what was started here.
+on free loopback ports, and `stop()` stops exactly what was started here. The embedded server
+asks every client for a password (ADR 16): this process, and the services it starts, find them in
+the server's password file, which `start()` names in PGPASSFILE (libpq's and asyncpg's variable).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class LocalInfra:
                 )
                 self.postgres.start(fresh=self.fresh)
                 self.database_url = self.postgres.url
+                os.environ["PGPASSFILE"] = str(self.postgres.passfile)
             if not self.nats_url:
                 self.nats = (
                     LocalNatsCluster(base / "nats", self.nats_cluster_size)

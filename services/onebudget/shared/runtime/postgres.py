@@ -2,7 +2,15 @@
 packages, no running service and no Docker.
 
 PostgreSQL refuses to run as root (and CI runs as root), so as root the server runs as a dedicated
-system user that owns only the data directory. The server re-parents itself, so it is always
+system user and group (`onebudget_pg`, no other groups) that own only the data directory (0700).
+Run as another user, the server runs as that user: it cannot switch users without root.
+
+No one is trusted (ADR 16): the cluster is made with SCRAM-SHA-256 for every local and host
+connection (pg_hba.conf, written again at every start), a random superuser password, and one
+random password per service role (shared/roles.py). The passwords live in one password file,
+`<base_dir>/pgpass` (0600, libpq's format), that clients find through PGPASSFILE; none is ever in
+a process's arguments, a URL or a log line. A cluster made before this (trust) is given its
+passwords and the new pg_hba.conf at its next start. The server re-parents itself, so it is always
 stopped with `pg_ctl stop`; a server left behind by a killed run is found through its
 `postmaster.pid` and stopped before the next start, so a stale lock never breaks a start.
 """
@@ -19,7 +27,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from onebudget.shared.roles import SERVICE_ROLES
 from onebudget.shared.runtime.ports import free_port, pid_alive
+from onebudget.shared.runtime.secrets import (
+    new_password,
+    pgpass_text,
+    read_pgpass,
+    scram_sha256_verifier,
+    write_private,
+)
 
 PG_SYSTEM_USER = "onebudget_pg"
 PG_DATABASE = "onebudget"
@@ -63,6 +79,18 @@ def _ensure_system_user() -> pwd.struct_passwd:
         return pwd.getpwnam(PG_SYSTEM_USER)
 
 
+# Every connection, over the socket or TCP, replication included, proves a SCRAM password.
+PG_HBA = """\
+# Written by OneBudget (shared/runtime/postgres.py, ADR 16): nobody is trusted.
+local   all             all                                     scram-sha-256
+host    all             all             127.0.0.1/32            scram-sha-256
+host    all             all             ::1/128                 scram-sha-256
+local   replication     all                                     scram-sha-256
+host    replication     all             127.0.0.1/32            scram-sha-256
+host    replication     all             ::1/128                 scram-sha-256
+"""
+
+
 @dataclass
 class LocalPostgres:
     """One PostgreSQL cluster under `base_dir` (data, socket and log live there)."""
@@ -84,21 +112,44 @@ class LocalPostgres:
         return self.base_dir / "postgres.log"
 
     @property
+    def passfile(self) -> Path:
+        """The password file (0600) of the superuser and every service role."""
+        return self.base_dir / "pgpass"
+
+    @property
     def url(self) -> str:
+        """The superuser's URL, without its password (PGPASSFILE=`passfile` supplies it)."""
         return f"postgresql://{PG_ROLE}@127.0.0.1:{self.port}/{PG_DATABASE}"
 
     def _run_as(self) -> str | None:
         return PG_SYSTEM_USER if os.geteuid() == 0 else None
 
-    def _pg(self, tool: str, *args: str, timeout: float = START_TIMEOUT_S) -> str:
+    def _owner(self) -> tuple[int, int]:
+        if os.geteuid() != 0:
+            return -1, -1
+        entry = _ensure_system_user()
+        return entry.pw_uid, entry.pw_gid
+
+    def _env(self) -> dict[str, str]:
+        return {**os.environ, "PGPASSFILE": str(self.passfile)}
+
+    def _pg(
+        self, tool: str, *args: str, timeout: float = START_TIMEOUT_S, stdin: str | None = None
+    ) -> str:
         cmd = [str(_pg_bin_dir() / tool), *args]
+        run_as = self._run_as()
         done = subprocess.run(
             cmd,
-            user=self._run_as(),
+            user=run_as,
+            # Its own group and no others (root's supplementary groups are not passed on).
+            group=run_as,
+            extra_groups=[] if run_as else None,
             capture_output=True,
             text=True,
             timeout=timeout,
             cwd=self.base_dir,
+            env=self._env(),
+            input=stdin,
             check=False,
         )
         if done.returncode != 0:
@@ -113,6 +164,8 @@ class LocalPostgres:
             _allow_traverse(self.base_dir)
             for path in [self.base_dir, *self.base_dir.rglob("*")]:
                 os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+        # The server's folder (data, socket, log, password file) is its owner's alone.
+        self.base_dir.chmod(0o700)
 
     def stop_leftover(self) -> None:
         """Stop a server that an earlier, killed run left on this data directory."""
@@ -130,9 +183,72 @@ class LocalPostgres:
         self._prepare_dirs()
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
+        trusting = PG_ROLE not in read_pgpass(self.passfile)  # made before ADR 16
+        if not trusting:
+            self._write_hba()
         self.port = self.port or free_port()
         self._pg_ctl_start()
+        if trusting:
+            self._set_password(PG_ROLE, new_password())
+            self._write_hba()
+            self._pg("pg_ctl", "-D", str(self.data_dir), "reload")
         self._ensure_database()
+        self._provision_service_roles()
+
+    def _write_passwords(self, passwords: dict[str, str]) -> None:
+        uid, gid = self._owner()
+        write_private(self.passfile, pgpass_text(passwords), uid=uid, gid=gid)
+
+    def _write_hba(self) -> None:
+        uid, gid = self._owner()
+        write_private(self.data_dir / "pg_hba.conf", PG_HBA, uid=uid, gid=gid)
+
+    def _psql_script(self, sql: str, database: str = "postgres") -> None:
+        """Run `sql` as the superuser, given on standard input (never in the arguments)."""
+        self._pg(
+            "psql",
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            PG_ROLE,
+            "-d",
+            database,
+            "-f",
+            "-",
+            stdin=sql,
+        )
+
+    def _set_password(self, role: str, password: str) -> None:
+        """Give `role` its password (as a SCRAM verifier) and keep it in the password file."""
+        self._psql_script(f"ALTER ROLE {role} PASSWORD '{scram_sha256_verifier(password)}';")
+        self._write_passwords({**read_pgpass(self.passfile), role: password})
+
+    def _provision_service_roles(self) -> None:
+        """Each service's LOGIN role with its own password (made once, kept in the password
+        file): what a database administrator does for a managed server (deploy/README.md)."""
+        passwords = read_pgpass(self.passfile)
+        for role in SERVICE_ROLES:
+            passwords.setdefault(role, new_password())
+        self._write_passwords(passwords)
+        script = "".join(
+            f"""
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
+        CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOREPLICATION;
+    END IF;
+END $$;
+ALTER ROLE {role} PASSWORD '{scram_sha256_verifier(passwords[role])}';
+"""
+            for role in SERVICE_ROLES
+        )
+        self._psql_script(script)
 
     def start_replica_of(self, primary: LocalPostgres) -> None:
         """A streaming replica of `primary` (a hot standby: read-only queries, replaying the
@@ -142,6 +258,8 @@ class LocalPostgres:
         if self.base_dir.exists():
             shutil.rmtree(self.base_dir)
         self._prepare_dirs()
+        # The replica's own copy of the password file: its walreceiver reads it (0600, its user).
+        self._write_passwords(read_pgpass(primary.passfile))
         self._pg(
             "pg_basebackup",
             "-h",
@@ -173,6 +291,11 @@ class LocalPostgres:
         _stop_single_user(partial)
         shutil.rmtree(partial, ignore_errors=True)
         no_sync = ["--no-sync"] if self.tuned_for_tests else []
+        # The superuser's password reaches initdb in a 0600 file, removed once it is used.
+        password = new_password()
+        pwfile = self.base_dir / "initdb.pw"
+        uid, gid = self._owner()
+        write_private(pwfile, password + "\n", uid=uid, gid=gid)
         try:
             self._pg(
                 "initdb",
@@ -180,7 +303,8 @@ class LocalPostgres:
                 str(partial),
                 "-U",
                 PG_ROLE,
-                "--auth=trust",
+                "--auth=scram-sha-256",
+                f"--pwfile={pwfile}",
                 "--encoding=UTF8",
                 "--locale=C",
                 *no_sync,
@@ -189,7 +313,10 @@ class LocalPostgres:
             _stop_single_user(partial)
             shutil.rmtree(partial, ignore_errors=True)
             raise
+        finally:
+            pwfile.unlink(missing_ok=True)
         partial.rename(self.data_dir)
+        self._write_passwords({PG_ROLE: password})
 
     def _server_options(self) -> str:
         opts = [
@@ -232,13 +359,17 @@ class LocalPostgres:
             "postgres",
             "-tAc",
         ]
-        found = subprocess.run([*base, query], capture_output=True, text=True, check=True).stdout
+        env = self._env()
+        found = subprocess.run(
+            [*base, query], capture_output=True, text=True, check=True, env=env
+        ).stdout
         if found.strip() != "1":
             subprocess.run(
                 [*base, f"CREATE DATABASE {PG_DATABASE}"],
                 capture_output=True,
                 text=True,
                 check=True,
+                env=env,
             )
 
     def stop(self, mode: str = "fast") -> None:

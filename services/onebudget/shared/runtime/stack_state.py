@@ -47,6 +47,7 @@ class StackState:
     logs: str = ""
     restarts: dict[str, int] = field(default_factory=dict)
     metrics: dict[str, str] = field(default_factory=dict)  # each service's /metrics URL
+    pgpass: str = ""  # the embedded PostgreSQL's password file (0600; ADR 16), "" for none
 
 
 def state_path(stack: str = STACK_NAME) -> Path:
@@ -81,6 +82,7 @@ def read_state(stack: str = STACK_NAME) -> StackState | None:
             logs=str(raw.get("logs", "")),
             restarts={str(k): int(v) for k, v in raw.get("restarts", {}).items()},
             metrics={str(k): str(v) for k, v in raw.get("metrics", {}).items()},
+            pgpass=str(raw.get("pgpass", "")),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
