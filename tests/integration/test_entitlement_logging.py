@@ -18,6 +18,7 @@ from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as api_grpc
 from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.runtime.ports import free_port
 from onebudget.shared.stack import wait_serving
+from tests.conftest import tls_env
 from tests.integration.test_entitlement_support import new_nhs_number
 
 GIVEN = "Philippa"
@@ -53,6 +54,7 @@ def test_service_logs_no_nhs_number_and_no_name(pg_url: str, nats_url: str) -> N
         "ONEBUDGET_NATS_URL": nats_url,
         "ONEBUDGET_ENTITLEMENT_PORT": str(port),
         "ONEBUDGET_LOG_LEVEL": "debug",
+        **tls_env(),
     }
     child = subprocess.Popen(
         [sys.executable, "-m", "onebudget.entitlement"],

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from onebudget.shared.retention import RetentionPolicy
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 
 class ConfigError(ValueError):
@@ -102,6 +103,10 @@ class ServiceConfig:
     # The URL the service serves with after migrating with database_url; "" = database_url's
     # server and database as the run-time role (shared/roles.py, ADR 13).
     runtime_database_url: str = ""
+    # gRPC over TLS (ADR 16): the service's PEM certificate and private key; "" serves
+    # plaintext, which only a loopback address may (`check_transport`).
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
 
     @classmethod
     def from_env(
@@ -133,4 +138,18 @@ class ServiceConfig:
                 if env.get("ONEBUDGET_RUNTIME_DATABASE_URL", "").strip()
                 else ""
             ),
-        )
+            tls_cert_file=env_str(env, "ONEBUDGET_TLS_CERT_FILE", ""),
+            tls_key_file=env_str(env, "ONEBUDGET_TLS_KEY_FILE", ""),
+        ).check_transport()
+
+    def check_transport(self) -> ServiceConfig:
+        """Refuse a certificate without its key (or the reverse), and plaintext gRPC on an
+        address other machines reach: only loopback may serve without TLS (ADR 16)."""
+        if bool(self.tls_cert_file) != bool(self.tls_key_file):
+            raise ConfigError("ONEBUDGET_TLS_CERT_FILE and ONEBUDGET_TLS_KEY_FILE go together")
+        if not self.tls_cert_file and self.grpc_host not in LOOPBACK_HOSTS:
+            raise ConfigError(
+                f"ONEBUDGET_GRPC_HOST={self.grpc_host} needs TLS: set ONEBUDGET_TLS_CERT_FILE"
+                " and ONEBUDGET_TLS_KEY_FILE"
+            )
+        return self

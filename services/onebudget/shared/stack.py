@@ -25,7 +25,13 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from onebudget.shared.channels import open_channel
-from onebudget.shared.runtime.infra import LocalInfra, project_state_dir, stop_child
+from onebudget.shared.runtime.certs import local_ca
+from onebudget.shared.runtime.infra import (
+    LocalInfra,
+    project_passwords_file,
+    project_state_dir,
+    stop_child,
+)
 from onebudget.shared.runtime.ports import free_port
 from onebudget.shared.runtime.stack_state import (
     DEFAULT_ADDRESSES,
@@ -33,6 +39,7 @@ from onebudget.shared.runtime.stack_state import (
     remove_state,
     write_state,
 )
+from onebudget.shared.tls import CA_FILE_VARIABLE
 
 # The default port of each service: the one table in stack_state, which clients read too.
 SERVICES: dict[str, int] = {
@@ -114,6 +121,7 @@ class Stack:
     dashboard_url: str = ""
     metrics: dict[str, str] = field(default_factory=dict)  # /metrics URL per service
     restarts: dict[str, int] = field(default_factory=dict)
+    tls_ca: str = ""  # the CA file the services' certificates are verified with
     _children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _how: dict[str, tuple[str, dict[str, str], Path]] = field(default_factory=dict)
     _exits: dict[str, list[float]] = field(default_factory=dict)  # monotonic times, per child
@@ -133,6 +141,11 @@ class Stack:
         # Children a killed run of this stack left behind (their pid files) are stopped first.
         for pid_file in (project_state_dir() / self.name).glob("pids/*.pid"):
             stop_child(pid_file)
+        # gRPC over TLS (ADR 16): the project's CA, a certificate per service; this process and
+        # its children verify the services with the CA.
+        ca = local_ca()
+        os.environ[CA_FILE_VARIABLE] = str(ca.ca_file)
+        self.tls_ca = str(ca.ca_file)
         self.infra = LocalInfra(
             self.name, fresh=self.fresh, nats_cluster_size=self.nats_cluster_size
         ).start()
@@ -145,12 +158,15 @@ class Stack:
             for service, address in self.addresses.items():
                 metrics_port = free_port()
                 self.metrics[service] = f"http://127.0.0.1:{metrics_port}/metrics"
+                certificate = ca.server_certificate(service)
                 self._spawn(
                     service,
                     f"onebudget.{service}",
                     {
                         f"ONEBUDGET_{service.upper()}_PORT": address.rsplit(":", 1)[1],
                         f"ONEBUDGET_{service.upper()}_METRICS_PORT": str(metrics_port),
+                        "ONEBUDGET_TLS_CERT_FILE": str(certificate.cert_file),
+                        "ONEBUDGET_TLS_KEY_FILE": str(certificate.key_file),
                     },
                     logs,
                 )
@@ -175,7 +191,8 @@ class Stack:
                 logs=str(project_state_dir() / self.name / "logs"),
                 restarts=dict(self.restarts),
                 metrics=dict(self.metrics),
-                pgpass=str(self.infra.postgres.passfile) if self.infra.postgres else "",
+                pgpass=str(project_passwords_file()) if self.infra.postgres else "",
+                tls_ca=self.tls_ca,
             ),
             self.name,
         )

@@ -4,7 +4,8 @@ When `ONEBUDGET_DATABASE_URL` / `ONEBUDGET_NATS_URL` are set, those servers are 
 Otherwise an embedded PostgreSQL and a NATS server with JetStream start under `.onebudget/<name>/`
 on free loopback ports, and `stop()` stops exactly what was started here. The embedded server
 asks every client for a password (ADR 16): this process, and the services it starts, find them in
-the server's password file, which `start()` names in PGPASSFILE (libpq's and asyncpg's variable).
+the project's password file (`.onebudget/pgpass`, 0600; the same passwords for every embedded
+server of the project), which `start()` names in PGPASSFILE (libpq's and asyncpg's variable).
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ def project_state_dir() -> Path:
     return Path.cwd().resolve() / ".onebudget"
 
 
+def project_passwords_file() -> Path:
+    """The password file (0600) of every embedded PostgreSQL of the project: one superuser
+    password and one per service role, made once (ADR 16); PGPASSFILE names it."""
+    return project_state_dir() / "pgpass"
+
+
 @dataclass
 class LocalInfra:
     name: str
@@ -48,11 +55,13 @@ class LocalInfra:
         try:
             if not self.database_url:
                 self.postgres = LocalPostgres(
-                    base / "postgres", tuned_for_tests=self.tuned_for_tests
+                    base / "postgres",
+                    tuned_for_tests=self.tuned_for_tests,
+                    passwords_file=project_passwords_file(),
                 )
                 self.postgres.start(fresh=self.fresh)
                 self.database_url = self.postgres.url
-                os.environ["PGPASSFILE"] = str(self.postgres.passfile)
+                os.environ["PGPASSFILE"] = str(project_passwords_file())
             if not self.nats_url:
                 self.nats = (
                     LocalNatsCluster(base / "nats", self.nats_cluster_size)

@@ -30,6 +30,7 @@ from pathlib import Path
 from onebudget.shared.roles import SERVICE_ROLES
 from onebudget.shared.runtime.ports import free_port, pid_alive
 from onebudget.shared.runtime.secrets import (
+    ensure_passwords,
     new_password,
     pgpass_text,
     read_pgpass,
@@ -98,6 +99,10 @@ class LocalPostgres:
     base_dir: Path
     tuned_for_tests: bool = False
     port: int = 0
+    # The passwords to give the roles: a password file shared by every embedded server of a
+    # project (`.onebudget/pgpass`, made once; LocalInfra), so one PGPASSFILE serves them all;
+    # None: this server's own (made here at its first start).
+    passwords_file: Path | None = None
 
     def __post_init__(self) -> None:
         # Absolute: the tools run with the data directory's parent as their working directory.
@@ -113,8 +118,19 @@ class LocalPostgres:
 
     @property
     def passfile(self) -> Path:
-        """The password file (0600) of the superuser and every service role."""
+        """This server's password file (0600, its owner's): the superuser and every service
+        role, as the server has them now. Its own tools (and a replica's walreceiver) use it."""
         return self.base_dir / "pgpass"
+
+    def _wanted_passwords(self) -> dict[str, str]:
+        """The superuser's and each service role's password: the shared file's, else this
+        server's own; any missing is made (and kept)."""
+        if self.passwords_file is not None:
+            return ensure_passwords(self.passwords_file, (PG_ROLE, *SERVICE_ROLES))
+        passwords = read_pgpass(self.passfile)
+        for role in (PG_ROLE, *SERVICE_ROLES):
+            passwords.setdefault(role, new_password())
+        return passwords
 
     @property
     def url(self) -> str:
@@ -181,19 +197,21 @@ class LocalPostgres:
         if fresh and self.base_dir.exists():
             shutil.rmtree(self.base_dir)
         self._prepare_dirs()
+        wanted = self._wanted_passwords()
         if not (self.data_dir / "PG_VERSION").exists():
-            self._initdb()
-        trusting = PG_ROLE not in read_pgpass(self.passfile)  # made before ADR 16
-        if not trusting:
+            self._initdb(wanted[PG_ROLE])
+        held = read_pgpass(self.passfile).get(PG_ROLE)  # None: a cluster made before ADR 16
+        if held is not None:
             self._write_hba()
         self.port = self.port or free_port()
         self._pg_ctl_start()
-        if trusting:
-            self._set_password(PG_ROLE, new_password())
+        if held != wanted[PG_ROLE]:  # trusting still, or another superuser password
+            self._set_password(PG_ROLE, wanted[PG_ROLE])
+        if held is None:
             self._write_hba()
             self._pg("pg_ctl", "-D", str(self.data_dir), "reload")
         self._ensure_database()
-        self._provision_service_roles()
+        self._provision_service_roles(wanted)
 
     def _write_passwords(self, passwords: dict[str, str]) -> None:
         uid, gid = self._owner()
@@ -229,12 +247,9 @@ class LocalPostgres:
         self._psql_script(f"ALTER ROLE {role} PASSWORD '{scram_sha256_verifier(password)}';")
         self._write_passwords({**read_pgpass(self.passfile), role: password})
 
-    def _provision_service_roles(self) -> None:
-        """Each service's LOGIN role with its own password (made once, kept in the password
-        file): what a database administrator does for a managed server (deploy/README.md)."""
-        passwords = read_pgpass(self.passfile)
-        for role in SERVICE_ROLES:
-            passwords.setdefault(role, new_password())
+    def _provision_service_roles(self, passwords: dict[str, str]) -> None:
+        """Each service's LOGIN role with its own password (kept in the password file): what a
+        database administrator does for a managed server (deploy/README.md)."""
         self._write_passwords(passwords)
         script = "".join(
             f"""
@@ -280,7 +295,7 @@ ALTER ROLE {role} PASSWORD '{scram_sha256_verifier(passwords[role])}';
         self.port = self.port or free_port()
         self._pg_ctl_start()
 
-    def _initdb(self) -> None:
+    def _initdb(self, password: str) -> None:
         """Make the cluster in a side folder and rename it into place when initdb succeeded: an
         interrupted initdb (Ctrl-C while `up` starts) leaves no half-made cluster that a later
         start would take for a whole one (initdb writes PG_VERSION early), and its single-user
@@ -292,7 +307,6 @@ ALTER ROLE {role} PASSWORD '{scram_sha256_verifier(passwords[role])}';
         shutil.rmtree(partial, ignore_errors=True)
         no_sync = ["--no-sync"] if self.tuned_for_tests else []
         # The superuser's password reaches initdb in a 0600 file, removed once it is used.
-        password = new_password()
         pwfile = self.base_dir / "initdb.pw"
         uid, gid = self._owner()
         write_private(pwfile, password + "\n", uid=uid, gid=gid)

@@ -9,6 +9,7 @@ carries it in clear.
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import hmac
 import os
@@ -74,3 +75,28 @@ def pgpass_text(passwords: dict[str, str]) -> str:
     """A password file (libpq's format) giving each role its password on any host, port and
     database of the server it is used for."""
     return "".join(f"*:*:*:{role}:{password}\n" for role, password in sorted(passwords.items()))
+
+
+def ensure_passwords(path: Path, roles: tuple[str, ...]) -> dict[str, str]:
+    """The password of each of `roles` from the password file `path` (0600), any missing made
+    and written there first; one process at a time (several test sessions share the file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.with_name(path.name + ".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            passwords = read_pgpass(path)
+            missing = [role for role in roles if role not in passwords]
+            if missing or stat_mode(path) != 0o600:
+                passwords.update({role: new_password() for role in missing})
+                write_private(path, pgpass_text(passwords))
+            return passwords
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def stat_mode(path: Path) -> int:
+    """The permission bits of `path` (0 if it does not exist)."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        return 0

@@ -48,6 +48,7 @@ class StackState:
     restarts: dict[str, int] = field(default_factory=dict)
     metrics: dict[str, str] = field(default_factory=dict)  # each service's /metrics URL
     pgpass: str = ""  # the embedded PostgreSQL's password file (0600; ADR 16), "" for none
+    tls_ca: str = ""  # the CA (PEM) the services' certificates are verified with (ADR 16)
 
 
 def state_path(stack: str = STACK_NAME) -> Path:
@@ -83,6 +84,7 @@ def read_state(stack: str = STACK_NAME) -> StackState | None:
             restarts={str(k): int(v) for k, v in raw.get("restarts", {}).items()},
             metrics={str(k): str(v) for k, v in raw.get("metrics", {}).items()},
             pgpass=str(raw.get("pgpass", "")),
+            tls_ca=str(raw.get("tls_ca", "")),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
