@@ -16,10 +16,11 @@ import structlog
 from hypothesis import HealthCheck, settings
 
 from onebudget.shared import db
+from onebudget.shared.bus import USER_VARIABLE, nats_user
 from onebudget.shared.clock import SYSTEM_CLOCK, Clock
 from onebudget.shared.config import ServiceConfig
 from onebudget.shared.runtime.certs import IssuedCertificate, local_ca
-from onebudget.shared.runtime.infra import LocalInfra, sweep_dead_test_infra
+from onebudget.shared.runtime.infra import LocalInfra, nats_password_file, sweep_dead_test_infra
 from onebudget.shared.server import ServiceHost, ServiceSpec
 from onebudget.shared.tls import CA_FILE_VARIABLE
 
@@ -64,14 +65,19 @@ def tls_certificate() -> IssuedCertificate:
     return _TLS[0]
 
 
-def tls_env() -> dict[str, str]:
+def tls_env(service: str = "") -> dict[str, str]:
     """The environment that makes a service process a test starts serve TLS with the session's
-    certificate (clients verify it with ONEBUDGET_TLS_CA_FILE, set for the session)."""
+    certificate (clients verify it with ONEBUDGET_TLS_CA_FILE, set for the session), and, given
+    its name, speak on the session's NATS as its own user."""
     assert _TLS, "the session's certificate is made by the tls_certificate fixture"
-    return {
+    env = {
         "ONEBUDGET_TLS_CERT_FILE": str(_TLS[0].cert_file),
         "ONEBUDGET_TLS_KEY_FILE": str(_TLS[0].key_file),
     }
+    if service and os.environ.get(USER_VARIABLE) and "ONEBUDGET_NATS_URL" not in os.environ:
+        env["ONEBUDGET_NATS_USER"] = nats_user(service)
+        env["ONEBUDGET_NATS_PASSWORD_FILE"] = str(nats_password_file(nats_user(service)))
+    return env
 
 
 @pytest.fixture(scope="session")
@@ -126,8 +132,14 @@ def service_config(
     certificate, a short grace period; `overrides` set any other field (pool size, stream
     replicas, a read replica...)."""
     tls = {"tls_cert_file": str(_TLS[0].cert_file), "tls_key_file": str(_TLS[0].key_file)}
+    # On the session's NATS (which has users), the service speaks as its own user (ADR 16).
+    own = nats_user(spec.name)
+    nats = {"nats_user": own, "nats_password_file": str(nats_password_file(own))}
     fields: dict[str, object] = {
         **(tls if _TLS else {}),
+        **(
+            nats if os.environ.get(USER_VARIABLE) and "ONEBUDGET_NATS_URL" not in os.environ else {}
+        ),
         "service": spec.name,
         "database_url": database_url,
         "nats_url": nats_url,

@@ -54,7 +54,7 @@ def test_service_logs_no_nhs_number_and_no_name(pg_url: str, nats_url: str) -> N
         "ONEBUDGET_NATS_URL": nats_url,
         "ONEBUDGET_ENTITLEMENT_PORT": str(port),
         "ONEBUDGET_LOG_LEVEL": "debug",
-        **tls_env(),
+        **tls_env("entitlement"),
     }
     child = subprocess.Popen(
         [sys.executable, "-m", "onebudget.entitlement"],

@@ -62,7 +62,7 @@ def test_process_stops_cleanly_on_sigterm(pg_url: str, nats_url: str, spec: Serv
         "ONEBUDGET_DATABASE_URL": pg_url,
         "ONEBUDGET_NATS_URL": nats_url,
         f"ONEBUDGET_{spec.name.upper()}_PORT": str(port),
-        **tls_env(),
+        **tls_env(spec.name),
     }
     child = subprocess.Popen(
         [sys.executable, "-m", f"onebudget.{spec.name}"],

@@ -107,6 +107,10 @@ class ServiceConfig:
     # plaintext, which only a loopback address may (`check_transport`).
     tls_cert_file: str = ""
     tls_key_file: str = ""
+    # The NATS user the service connects as, and the file holding its password (ADR 16);
+    # "" = a server without users.
+    nats_user: str = ""
+    nats_password_file: str = ""
 
     @classmethod
     def from_env(
@@ -140,6 +144,8 @@ class ServiceConfig:
             ),
             tls_cert_file=env_str(env, "ONEBUDGET_TLS_CERT_FILE", ""),
             tls_key_file=env_str(env, "ONEBUDGET_TLS_KEY_FILE", ""),
+            nats_user=env_str(env, "ONEBUDGET_NATS_USER", ""),
+            nats_password_file=env_str(env, "ONEBUDGET_NATS_PASSWORD_FILE", ""),
         ).check_transport()
 
     def check_transport(self) -> ServiceConfig:

@@ -131,7 +131,12 @@ class ServiceHost:
             ),
             max_size=self.config.pool_size_max,
         )
-        nc = await bus.connect(self.config.nats_url, name=f"onebudget-{self.spec.name}")
+        nc = await bus.connect(
+            self.config.nats_url,
+            name=f"onebudget-{self.spec.name}",
+            user=self.config.nats_user,
+            password_file=self.config.nats_password_file,
+        )
         js = nc.jetstream()
         await bus.ensure_streams(js, self.config.stream_replicas, self.retention.stream_max_age_s)
         replica = None

@@ -24,10 +24,12 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from onebudget.shared.bus import OPERATOR_USER, nats_user
 from onebudget.shared.channels import open_channel
 from onebudget.shared.runtime.certs import local_ca
 from onebudget.shared.runtime.infra import (
     LocalInfra,
+    nats_password_file,
     project_passwords_file,
     project_state_dir,
     stop_child,
@@ -167,6 +169,7 @@ class Stack:
                         f"ONEBUDGET_{service.upper()}_METRICS_PORT": str(metrics_port),
                         "ONEBUDGET_TLS_CERT_FILE": str(certificate.cert_file),
                         "ONEBUDGET_TLS_KEY_FILE": str(certificate.key_file),
+                        **self._nats_credentials(service),
                     },
                     logs,
                 )
@@ -177,6 +180,17 @@ class Stack:
         except BaseException:
             self.stop()
             raise
+
+    def _nats_credentials(self, service: str) -> dict[str, str]:
+        """A service speaks on the embedded NATS as its own user (ADR 16)."""
+        assert self.infra is not None
+        if self.infra.nats is None:
+            return {}  # ONEBUDGET_NATS_URL's server: the environment's credentials, if any
+        user = nats_user(service)
+        return {
+            "ONEBUDGET_NATS_USER": user,
+            "ONEBUDGET_NATS_PASSWORD_FILE": str(nats_password_file(user)),
+        }
 
     def write_state(self) -> Path:
         """Write where everything listens (and the restarts so far) for the CLI to find."""
@@ -193,6 +207,9 @@ class Stack:
                 metrics=dict(self.metrics),
                 pgpass=str(project_passwords_file()) if self.infra.postgres else "",
                 tls_ca=self.tls_ca,
+                nats_password_file=(
+                    str(nats_password_file(OPERATOR_USER)) if self.infra.nats else ""
+                ),
             ),
             self.name,
         )

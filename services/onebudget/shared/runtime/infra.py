@@ -18,9 +18,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from onebudget.shared.bus import (
+    OPERATOR_USER,
+    PASSWORD_FILE_VARIABLE,
+    USER_VARIABLE,
+    nats_user,
+)
+from onebudget.shared.roles import SERVICES
 from onebudget.shared.runtime.nats import LocalNats, LocalNatsCluster
 from onebudget.shared.runtime.ports import pid_alive
 from onebudget.shared.runtime.postgres import LocalPostgres
+from onebudget.shared.runtime.secrets import ensure_passwords, stat_mode, write_private
 
 
 def project_state_dir() -> Path:
@@ -35,6 +43,25 @@ def project_passwords_file() -> Path:
     """The password file (0600) of every embedded PostgreSQL of the project: one superuser
     password and one per service role, made once (ADR 16); PGPASSFILE names it."""
     return project_state_dir() / "pgpass"
+
+
+NATS_USERS = (OPERATOR_USER, *(nats_user(s) for s in SERVICES))
+
+
+def nats_password_file(user: str) -> Path:
+    """The file (0600) holding the password of NATS user `user` on the project's embedded
+    servers (ONEBUDGET_NATS_PASSWORD_FILE)."""
+    return project_state_dir() / "nats-credentials" / user
+
+
+def project_nats_users() -> dict[str, str]:
+    """Every NATS user's password (made once, ADR 16), each also in its own password file."""
+    passwords = ensure_passwords(project_state_dir() / "nats-passwords", NATS_USERS)
+    for user in NATS_USERS:
+        path = nats_password_file(user)
+        if not path.exists() or stat_mode(path) != 0o600 or path.read_text() != passwords[user]:
+            write_private(path, passwords[user])
+    return passwords
 
 
 @dataclass
@@ -63,13 +90,17 @@ class LocalInfra:
                 self.database_url = self.postgres.url
                 os.environ["PGPASSFILE"] = str(project_passwords_file())
             if not self.nats_url:
+                users = project_nats_users()
                 self.nats = (
-                    LocalNatsCluster(base / "nats", self.nats_cluster_size)
+                    LocalNatsCluster(base / "nats", self.nats_cluster_size, users=users)
                     if self.nats_cluster_size > 1
-                    else LocalNats(base / "nats")
+                    else LocalNats(base / "nats", users=users)
                 )
                 self.nats.start(fresh=self.fresh)
                 self.nats_url = self.nats.url
+                # This process speaks as the operator; each service it starts as itself.
+                os.environ[USER_VARIABLE] = OPERATOR_USER
+                os.environ[PASSWORD_FILE_VARIABLE] = str(nats_password_file(OPERATOR_USER))
         except BaseException:
             self.stop()
             raise
