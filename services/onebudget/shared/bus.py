@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -119,12 +120,18 @@ async def connect(url: str, *, name: str, user: str = "", password_file: str = "
     }
     # A cluster is named by all its nodes, comma-separated: the client fails over among them.
     servers = [u.strip() for u in url.split(",") if u.strip()]
+    tls: dict[str, Any] = {}
+    ca_file = os.environ.get("ONEBUDGET_TLS_CA_FILE", "").strip()
+    if ca_file and any(s.startswith("tls://") for s in servers):
+        # NATS over TLS (deploy/nats): the server verified against the same CA as gRPC's.
+        tls["tls"] = ssl.create_default_context(cafile=ca_file)
     return await nats.connect(
         servers,
         name=name,
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.2,
         **auth_options(user, password_file),
+        **tls,
         **callbacks,
     )
 

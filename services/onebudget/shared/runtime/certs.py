@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from onebudget.shared.clock import SYSTEM_CLOCK
 from onebudget.shared.runtime.secrets import write_private
 
 CA_DAYS = 825
@@ -42,7 +43,7 @@ class IssuedCertificate:
 
 
 def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
+    return SYSTEM_CLOCK.now()  # the one clock (shared/clock.py), an aware UTC instant
 
 
 def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
