@@ -41,12 +41,14 @@ from onebudget.shared.runtime.stack_state import (
     remove_state,
     write_state,
 )
+from onebudget.shared.sealing import KEY_FILE_VARIABLE
 from onebudget.shared.tls import CA_FILE_VARIABLE
 
 # The default port of each service: the one table in stack_state, which clients read too.
 SERVICES: dict[str, int] = {
     name: int(address.rsplit(":", 1)[1]) for name, address in DEFAULT_ADDRESSES.items()
 }
+KEY_HOLDERS = ("entitlement", "reporting")  # hold the personal-data key (shared/sealing.py)
 RESTARTS_MAX = 5  # exits of one child within CRASH_WINDOW_S that `up` restarts
 CRASH_WINDOW_S = 300.0
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0)
@@ -170,6 +172,12 @@ class Stack:
                         "ONEBUDGET_TLS_CERT_FILE": str(certificate.cert_file),
                         "ONEBUDGET_TLS_KEY_FILE": str(certificate.key_file),
                         **self._nats_credentials(service),
+                        # Only the services that seal or open personal data hold its key.
+                        **(
+                            {}
+                            if service in ("entitlement", "reporting")
+                            else {KEY_FILE_VARIABLE: ""}
+                        ),
                     },
                     logs,
                 )
@@ -263,6 +271,8 @@ class Stack:
     def _spawn(self, name: str, module: str, extra_env: dict[str, str], logs: Path) -> None:
         self._how[name] = (module, extra_env, logs)
         env = {**self.env(), **extra_env}
+        if name not in KEY_HOLDERS:  # only the services that seal or open personal data
+            env.pop(KEY_FILE_VARIABLE, None)
         log = (logs / f"{name}.log").open("ab")
         self._children[name] = subprocess.Popen(
             [sys.executable, "-m", module],

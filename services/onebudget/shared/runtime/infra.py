@@ -28,7 +28,13 @@ from onebudget.shared.roles import SERVICES
 from onebudget.shared.runtime.nats import LocalNats, LocalNatsCluster
 from onebudget.shared.runtime.ports import pid_alive
 from onebudget.shared.runtime.postgres import LocalPostgres
-from onebudget.shared.runtime.secrets import ensure_passwords, stat_mode, write_private
+from onebudget.shared.runtime.secrets import (
+    ensure_passwords,
+    ensure_secret_file,
+    stat_mode,
+    write_private,
+)
+from onebudget.shared.sealing import KEY_FILE_VARIABLE, new_key_text
 
 
 def project_state_dir() -> Path:
@@ -77,6 +83,10 @@ class LocalInfra:
 
     def start(self) -> LocalInfra:
         base = project_state_dir() / self.name
+        # The key that seals personal data in events (shared/sealing.py), made once per project.
+        if not os.environ.get(KEY_FILE_VARIABLE):
+            key = ensure_secret_file(project_state_dir() / "personal-data.key", new_key_text)
+            os.environ[KEY_FILE_VARIABLE] = str(key)
         self.database_url = os.environ.get("ONEBUDGET_DATABASE_URL", "")
         self.nats_url = os.environ.get("ONEBUDGET_NATS_URL", "")
         try:

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 SCRAM_ITERATIONS = 4096  # PostgreSQL's own default (scram_iterations)
@@ -100,3 +101,16 @@ def stat_mode(path: Path) -> int:
         return path.stat().st_mode & 0o7777
     except FileNotFoundError:
         return 0
+
+
+def ensure_secret_file(path: Path, make: Callable[[], str]) -> Path:
+    """`path` (0600) holding a secret `make()` made the first time; one process at a time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.with_name(path.name + ".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not path.exists() or stat_mode(path) != 0o600:
+                write_private(path, path.read_text() if path.exists() else make())
+            return path
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
