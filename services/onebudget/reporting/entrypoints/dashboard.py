@@ -9,9 +9,12 @@ resources (no CDN, no fonts): it works on a machine with no internet.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import importlib.resources
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -129,10 +132,47 @@ class Dashboard:
         self._channel.close()
 
 
+def _inline_hashes(page: bytes, tag: str) -> list[str]:
+    """CSP source expressions ('sha256-...') of the page's inline <tag> blocks."""
+    found = re.findall(rb"<" + tag.encode() + rb"[^>]*>(.*?)</" + tag.encode() + rb">", page, re.S)
+    return [
+        f"'sha256-{base64.b64encode(hashlib.sha256(body).digest()).decode()}'" for body in found
+    ]
+
+
+def security_headers(page: bytes) -> dict[str, str]:
+    """What every answer of the dashboard says to the browser (issue 14): nothing runs or loads
+    but the page's own script and style (by their hashes) and its own /api; no framing, no
+    sniffing of content types, no referrer. (No Server banner: see Handler.version_string.)"""
+    scripts = " ".join(_inline_hashes(page, "script"))
+    styles = " ".join(_inline_hashes(page, "style"))
+    return {
+        "Content-Security-Policy": (
+            f"default-src 'none'; script-src {scripts}; style-src {styles}; "
+            "connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; "
+            "frame-ancestors 'none'"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "no-referrer",
+        "Cross-Origin-Opener-Policy": "same-origin",
+        "Cross-Origin-Resource-Policy": "same-origin",
+    }
+
+
 def _handler(dashboard: Dashboard, defaults: tuple[str, int]) -> type[BaseHTTPRequestHandler]:
     page = importlib.resources.files("onebudget.reporting.entrypoints").joinpath(PAGE).read_bytes()
+    headers = security_headers(page)
 
     class Handler(BaseHTTPRequestHandler):
+        def version_string(self) -> str:
+            return ""  # no Server banner (BaseHTTPServer would name Python and its version)
+
+        def send_header(self, keyword: str, value: str) -> None:
+            if keyword.lower() == "server":
+                return  # not even an empty one
+            super().send_header(keyword, value)
+
         def do_GET(self) -> None:
             url = urlsplit(self.path)
             if url.path == "/":
@@ -160,6 +200,8 @@ def _handler(dashboard: Dashboard, defaults: tuple[str, int]) -> type[BaseHTTPRe
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(body)
 
