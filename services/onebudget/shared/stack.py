@@ -273,6 +273,9 @@ class Stack:
         env = {**self.env(), **extra_env}
         if name not in KEY_HOLDERS:  # only the services that seal or open personal data
             env.pop(KEY_FILE_VARIABLE, None)
+        if name not in SERVICES:  # the dashboard: a gRPC client, no database, no bus
+            for variable in ("PGPASSFILE", "ONEBUDGET_NATS_USER", "ONEBUDGET_NATS_PASSWORD_FILE"):
+                env.pop(variable, None)
         log = (logs / f"{name}.log").open("ab")
         self._children[name] = subprocess.Popen(
             [sys.executable, "-m", module],
