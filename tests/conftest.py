@@ -22,13 +22,16 @@ from hypothesis import HealthCheck, settings
 
 from onebudget.shared import db
 from onebudget.shared.auth import OidcSettings
+from onebudget.shared.bus import USER_VARIABLE, nats_user
 from onebudget.shared.channels import use_token
 from onebudget.shared.clock import SYSTEM_CLOCK, Clock
 from onebudget.shared.config import ServiceConfig
 from onebudget.shared.identity import acting_as, system_actor
-from onebudget.shared.runtime.infra import LocalInfra, sweep_dead_test_infra
+from onebudget.shared.runtime.certs import IssuedCertificate, local_ca
+from onebudget.shared.runtime.infra import LocalInfra, nats_password_file, sweep_dead_test_infra
 from onebudget.shared.runtime.issuer import LocalIssuer, RoleTokens
 from onebudget.shared.server import ServiceHost, ServiceSpec
+from onebudget.shared.tls import CA_FILE_VARIABLE
 
 # Bounded examples for every run; `deep` for long local runs (HYPOTHESIS_PROFILE=deep).
 settings.register_profile(
@@ -102,6 +105,32 @@ def _test_token(method: str, request: Any) -> str:
 
 use_token(_test_token)
 acting_as(system_actor("tests")).__enter__()
+# The services tests start serve TLS (ADR 16) with one certificate of the project's CA, made once
+# per session (and kept between sessions); every channel a test opens verifies it.
+_TLS: list[IssuedCertificate] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tls_certificate() -> IssuedCertificate:
+    if not _TLS:
+        _TLS.append(local_ca().server_certificate("tests"))
+        os.environ[CA_FILE_VARIABLE] = str(_TLS[0].ca_file)
+    return _TLS[0]
+
+
+def tls_env(service: str = "") -> dict[str, str]:
+    """The environment that makes a service process a test starts serve TLS with the session's
+    certificate (clients verify it with ONEBUDGET_TLS_CA_FILE, set for the session), and, given
+    its name, speak on the session's NATS as its own user."""
+    assert _TLS, "the session's certificate is made by the tls_certificate fixture"
+    env = {
+        "ONEBUDGET_TLS_CERT_FILE": str(_TLS[0].cert_file),
+        "ONEBUDGET_TLS_KEY_FILE": str(_TLS[0].key_file),
+    }
+    if service and os.environ.get(USER_VARIABLE) and "ONEBUDGET_NATS_URL" not in os.environ:
+        env["ONEBUDGET_NATS_USER"] = nats_user(service)
+        env["ONEBUDGET_NATS_PASSWORD_FILE"] = str(nats_password_file(nats_user(service)))
+    return env
 
 
 @pytest.fixture(scope="session")
@@ -152,9 +181,18 @@ StartService = Callable[..., Awaitable[ServiceHost]]
 def service_config(
     spec: ServiceSpec, database_url: str, nats_url: str, **overrides: object
 ) -> ServiceConfig:
-    """A service's configuration in a test: loopback, a free port, a short grace period;
-    `overrides` set any other field (pool size, stream replicas, a read replica...)."""
+    """A service's configuration in a test: loopback, a free port, TLS with the session's
+    certificate, a short grace period; `overrides` set any other field (pool size, stream
+    replicas, a read replica...)."""
+    tls = {"tls_cert_file": str(_TLS[0].cert_file), "tls_key_file": str(_TLS[0].key_file)}
+    # On the session's NATS (which has users), the service speaks as its own user (ADR 16).
+    own = nats_user(spec.name)
+    nats = {"nats_user": own, "nats_password_file": str(nats_password_file(own))}
     fields: dict[str, object] = {
+        **(tls if _TLS else {}),
+        **(
+            nats if os.environ.get(USER_VARIABLE) and "ONEBUDGET_NATS_URL" not in os.environ else {}
+        ),
         "service": spec.name,
         "database_url": database_url,
         "nats_url": nats_url,

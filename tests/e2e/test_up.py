@@ -17,6 +17,7 @@ import pytest
 
 from onebudget.shared.runtime.ports import pid_alive
 from onebudget.shared.stack import SERVICES, wait_serving
+from onebudget.shared.tls import CA_FILE_VARIABLE
 
 READY_LINE = "Press Ctrl-C to stop."
 
@@ -60,12 +61,16 @@ def _server_pids(state_dir: Path) -> list[int]:
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_up_serves_and_stops_cleanly(tmp_path: Path, stop_signal: signal.Signals) -> None:
+def test_up_serves_and_stops_cleanly(
+    tmp_path: Path, stop_signal: signal.Signals, monkeypatch: pytest.MonkeyPatch
+) -> None:
     child = _start(tmp_path)
     try:
         banner = _read_until_ready(child)
         addresses = dict(re.findall(r"^\s+(\w+)\s+grpc://(\S+)$", banner, re.MULTILINE))
         assert set(addresses) == set(SERVICES)
+        # The services serve TLS with certificates of that stack's own CA (ADR 16).
+        monkeypatch.setenv(CA_FILE_VARIABLE, str(tmp_path / "tls" / "ca.pem"))
         for address in addresses.values():
             wait_serving(address, timeout_s=10)
         servers = _server_pids(tmp_path)
@@ -111,7 +116,10 @@ def _status(state_dir: Path) -> dict[str, list[str]]:
     return {row[0]: row[1:] for row in rows if not row[0].startswith("logs")}
 
 
-def test_up_supervises_its_children_and_the_cli_finds_it_among_two(tmp_path: Path) -> None:
+def test_up_supervises_its_children_and_the_cli_finds_it_among_two(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CA_FILE_VARIABLE, str(tmp_path / "tls" / "ca.pem"))  # that stack's CA
     # Another "stack" holds the default ports: listening sockets that never answer (a client
     # that fell back to the defaults would hang there, not reach our stack).
     squatters = []

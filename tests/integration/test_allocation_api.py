@@ -23,6 +23,7 @@ from onebudget.events.v1 import entitlement_pb2 as ent
 from onebudget.events.v1.envelope_pb2 import EventEnvelope
 from onebudget.ledger import store
 from onebudget.ledger.domain import Account, FundingStream, Transfer
+from onebudget.shared import bus
 from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.outbox import new_event
 from onebudget.shared.server import ServiceHost
@@ -729,6 +730,7 @@ async def test_close_year_returns_unused_ring_fence(
 async def test_death_event_over_nats_ends_budgets_once(
     stub: pb_grpc.AllocationServiceStub,
     host: ServiceHost,
+    nats_url: str,
 ) -> None:
     await setup_funders(stub)
     pool = pool_of(host)
@@ -744,11 +746,14 @@ async def test_death_event_over_nats_ends_budgets_once(
         aggregate_type="person",
         aggregate_id=person,
     )
-    assert host.runtime is not None
-    js = host.runtime.js
+    # Entitlement's event, so published as the operator: allocation's own NATS user may not
+    # publish entitlement's subjects (ADR 16).
+    operator = await bus.connect(nats_url, name="test-operator")
+    js = operator.jetstream()
     # Published twice under different message ids: JetStream keeps both, the consumer applies one.
     for _ in range(2):
         await js.publish(died.subject, died.envelope.SerializeToString())
+    await operator.close()
     for _ in range(200):
         again = await stub.GetBudget(pb.GetBudgetRequest(budget_id=budget.budget_id))
         if again.status == pb.BUDGET_STATUS_ENDED:

@@ -209,7 +209,7 @@ async def test_the_service_role_can_only_append(
     channel, s = stub(host)
     async with channel:
         await payee(s)
-    conn = await asyncpg.connect(runtime_database_url(host.config.database_url))
+    conn = await asyncpg.connect(runtime_database_url(host.config.database_url, "payment"))
     try:
         before = await trail(conn)
         with pytest.raises(asyncpg.InsufficientPrivilegeError):

@@ -37,7 +37,7 @@ async def pool(fresh_database: FreshDatabase) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture
 async def nc(nats_url: str) -> AsyncIterator[NatsClient]:
-    client = await nats.connect(nats_url)
+    client = await nats.connect(nats_url, **bus.auth_options())
     await bus.ensure_streams(client.jetstream())
     yield client
     await client.close()

@@ -27,6 +27,7 @@ from onebudget.allocation.entrypoints.app import SPEC as ALLOCATION
 from onebudget.entitlement.entrypoints.app import SPEC as ENTITLEMENT
 from onebudget.payment.entrypoints.app import SPEC as PAYMENT
 from onebudget.reporting.entrypoints.app import SPEC as REPORTING
+from onebudget.shared import db
 from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.grpc_edge import STATUS_DETAILS_KEY
 from onebudget.shared.server import ServiceHost
@@ -151,9 +152,11 @@ async def four(start_service: StartService) -> AsyncIterator[dict[str, Any]]:
     for schema, (_name, spec) in SERVICES.items():
         hosts[schema] = await start_service(spec)
     channels = {s: open_aio_channel(h.address) for s, h in hosts.items()}
-    runtime = hosts["payment"].runtime
-    assert runtime is not None
-    yield {"channels": channels, "pool": runtime.pool}
+    # Every schema is looked at, so as the migrating role: a service's own role may read only
+    # its own schema (ADR 16).
+    pool = await db.create_pool(hosts["payment"].config.database_url, max_size=2)
+    yield {"channels": channels, "pool": pool}
+    await pool.close()
     for channel in channels.values():
         await channel.close()
 

@@ -18,7 +18,7 @@ from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as api_grpc
 from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.runtime.ports import free_port
 from onebudget.shared.stack import wait_serving
-from tests.conftest import TEST_OIDC, TEST_TOKENS
+from tests.conftest import TEST_OIDC, TEST_TOKENS, tls_env
 from tests.integration.test_entitlement_support import new_nhs_number
 
 GIVEN = "Philippa"
@@ -56,6 +56,7 @@ def test_service_logs_no_nhs_number_and_no_name(pg_url: str, nats_url: str) -> N
         "ONEBUDGET_LOG_LEVEL": "debug",
         "ONEBUDGET_OIDC_ISSUER": TEST_OIDC.issuer,
         "ONEBUDGET_OIDC_JWKS_URL": TEST_OIDC.jwks_url,
+        **tls_env("entitlement"),
     }
     child = subprocess.Popen(
         [sys.executable, "-m", "onebudget.entitlement"],

@@ -14,6 +14,7 @@ from google.protobuf import field_mask_pb2
 
 from onebudget.entitlement.v1 import entitlement_service_pb2 as api
 from onebudget.events.v1 import entitlement_pb2 as ev
+from onebudget.shared import sealing
 from tests.conftest import StartService
 from tests.integration.test_entitlement_support import (
     Ent,
@@ -46,10 +47,18 @@ async def test_register_get_and_event_once(ent: Ent) -> None:
     assert envelope.aggregate_version == 1
     payload = ev.PersonRegistered()
     assert envelope.payload.Unpack(payload)
-    assert payload.nhs_number == nhs
     assert (payload.commissioner_ods_code, payload.council_gss_code) == ("QNQ", "E10000014")
-    assert b"Ada" not in envelope.SerializeToString()
-    assert b"Lovelace" not in envelope.SerializeToString()
+    # Issue 14: no NHS number and no date of birth in clear in an event; the date of birth is
+    # sealed for this person (reporting opens it), the NHS number is in none.
+    stored = envelope.SerializeToString()
+    for personal in (b"Ada", b"Lovelace", nhs.encode(), b"1960-05-17", b"19600517"):
+        assert personal not in stored
+    assert (payload.nhs_number, payload.date_of_birth) == ("", "")
+    key = sealing.configured_key()
+    assert key is not None
+    assert sealing.unseal(key, payload.date_of_birth_sealed, person.person_id) == "1960-05-17"
+    with pytest.raises(sealing.SealError):
+        sealing.unseal(key, payload.date_of_birth_sealed, str(uuid.uuid4()))  # another person
 
 
 async def test_retry_returns_first_answer_and_publishes_nothing_new(ent: Ent) -> None:
@@ -188,6 +197,9 @@ async def test_update_person_details_records_reason_and_publishes_field_names(en
     assert list(payload.changed_fields) == ["council_gss_code", "family_name"]
     assert payload.council_gss_code == "E06000001"
     assert b"Byron" not in envelope.SerializeToString()
+    assert b"1960-05-17" not in envelope.SerializeToString()
+    assert payload.date_of_birth == ""
+    assert payload.date_of_birth_sealed
 
 
 @pytest.mark.parametrize(

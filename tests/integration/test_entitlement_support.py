@@ -23,6 +23,7 @@ from onebudget.entitlement.entrypoints.app import SPEC
 from onebudget.entitlement.v1 import entitlement_service_pb2 as api
 from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as api_grpc
 from onebudget.events.v1 import envelope_pb2
+from onebudget.shared import bus
 from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.identifiers import nhs_check_digit
 from onebudget.shared.server import ServiceHost
@@ -128,7 +129,7 @@ class Ent:
 @asynccontextmanager
 async def entitlement(start_service: StartService, nats_url: str) -> AsyncIterator[Ent]:
     host = await start_service(SPEC)
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(nats_url, **bus.auth_options())
     try:
         async with open_aio_channel(host.address) as channel:
             stub = api_grpc.EntitlementServiceStub(channel)  # type: ignore[no-untyped-call]

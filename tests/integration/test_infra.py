@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 import nats
 
+from onebudget.shared import bus
 from tests.conftest import FreshDatabase
 
 
@@ -29,7 +30,7 @@ async def test_fresh_database_is_empty(fresh_database: FreshDatabase) -> None:
 
 
 async def test_nats_has_jetstream(nats_url: str) -> None:
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(nats_url, **bus.auth_options())
     try:
         info = await nc.jetstream().account_info()
         assert info.limits is not None

@@ -14,10 +14,18 @@ import asyncpg
 import nats
 import pytest
 
-from onebudget.shared.runtime.infra import sweep_dead_test_infra
+from onebudget.shared.runtime.infra import project_passwords_file, sweep_dead_test_infra
 from onebudget.shared.runtime.nats import LocalNats
 from onebudget.shared.runtime.ports import pid_alive
 from onebudget.shared.runtime.postgres import LocalPostgres
+
+# The project's passwords, which the session's PGPASSFILE holds (ADR 16).
+PASSWORDS = project_passwords_file()
+
+
+@pytest.fixture(autouse=True)
+def _passwords(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PGPASSFILE", str(PASSWORDS))
 
 
 async def _pg_answers(url: str) -> int:
@@ -30,10 +38,10 @@ async def _pg_answers(url: str) -> int:
 
 
 def test_postgres_left_running_by_a_killed_run_is_replaced(tmp_path: Path) -> None:
-    first = LocalPostgres(tmp_path / "pg", tuned_for_tests=True)
+    first = LocalPostgres(tmp_path / "pg", tuned_for_tests=True, passwords_file=PASSWORDS)
     first.start()
     # The run that started it dies without stopping it; the next run must start anyway.
-    second = LocalPostgres(tmp_path / "pg", tuned_for_tests=True)
+    second = LocalPostgres(tmp_path / "pg", tuned_for_tests=True, passwords_file=PASSWORDS)
     second.start()
     try:
         assert asyncio.run(_pg_answers(second.url)) == 42
@@ -43,11 +51,11 @@ def test_postgres_left_running_by_a_killed_run_is_replaced(tmp_path: Path) -> No
 
 
 def test_postgres_stale_pid_file_does_not_break_start(tmp_path: Path) -> None:
-    server = LocalPostgres(tmp_path / "pg", tuned_for_tests=True)
+    server = LocalPostgres(tmp_path / "pg", tuned_for_tests=True, passwords_file=PASSWORDS)
     server.start()
     pid = int((server.data_dir / "postmaster.pid").read_text().splitlines()[0])
     os.kill(pid, signal.SIGKILL)  # a machine crash: the pid file stays behind
-    again = LocalPostgres(tmp_path / "pg", tuned_for_tests=True)
+    again = LocalPostgres(tmp_path / "pg", tuned_for_tests=True, passwords_file=PASSWORDS)
     again.start()
     try:
         assert asyncio.run(_pg_answers(again.url)) == 42
@@ -56,7 +64,7 @@ def test_postgres_stale_pid_file_does_not_break_start(tmp_path: Path) -> None:
 
 
 def test_postgres_restart_keeps_data_and_fresh_replaces_it(tmp_path: Path) -> None:
-    server = LocalPostgres(tmp_path / "pg", tuned_for_tests=True)
+    server = LocalPostgres(tmp_path / "pg", tuned_for_tests=True, passwords_file=PASSWORDS)
     server.start()
 
     async def create() -> None:

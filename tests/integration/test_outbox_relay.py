@@ -60,7 +60,7 @@ async def received_event_ids(
     nats_url: str, tag: str, expected: int, timeout_s: float = 20
 ) -> list[str]:
     """Every event id on the ENTITLEMENT stream for `tag` (duplicates kept, in stream order)."""
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(nats_url, **bus.auth_options())
     try:
         js = nc.jetstream()
         sub = await js.pull_subscribe(

@@ -21,7 +21,7 @@ from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.runtime.ports import free_port
 from onebudget.shared.server import ServiceSpec
 from onebudget.shared.stack import wait_serving
-from tests.conftest import TEST_OIDC, StartService
+from tests.conftest import TEST_OIDC, StartService, tls_env
 
 SPECS = [ENTITLEMENT, ALLOCATION, PAYMENT, REPORTING]
 
@@ -64,6 +64,7 @@ def test_process_stops_cleanly_on_sigterm(pg_url: str, nats_url: str, spec: Serv
         "ONEBUDGET_OIDC_ISSUER": TEST_OIDC.issuer,
         "ONEBUDGET_OIDC_JWKS_URL": TEST_OIDC.jwks_url,
         f"ONEBUDGET_{spec.name.upper()}_PORT": str(port),
+        **tls_env(spec.name),
     }
     child = subprocess.Popen(
         [sys.executable, "-m", f"onebudget.{spec.name}"],

@@ -37,7 +37,7 @@ from onebudget.payment.entrypoints.app import SPEC as PAYMENT
 from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.shared import bus
 from onebudget.shared.aio import Supervision, cancel_and_wait, supervise
-from onebudget.shared.roles import RUNTIME_ROLE, runtime_database_url
+from onebudget.shared.roles import runtime_database_url
 from onebudget.shared.runtime.ports import free_port
 from tests.conftest import FreshDatabase, StartService
 from tests.integration.test_payment_support import funded_budget, payee, release, stub
@@ -69,8 +69,8 @@ async def db_url(fresh_database: FreshDatabase) -> str:
 
 @pytest.fixture
 async def as_service(db_url: str) -> AsyncIterator[asyncpg.Connection]:
-    """A connection as the role the services run as."""
-    conn = await asyncpg.connect(runtime_database_url(db_url))
+    """A connection as the role payment runs as (a writer of the ledger through its API)."""
+    conn = await asyncpg.connect(runtime_database_url(db_url, "payment"))
     try:
         yield conn
     finally:
@@ -87,7 +87,7 @@ def transfer(debit: uuid.UUID, credit: uuid.UUID, amount: int) -> Transfer:
 async def test_the_service_role_writes_the_ledger_only_through_its_api(
     as_service: asyncpg.Connection,
 ) -> None:
-    assert await as_service.fetchval("SELECT current_user") == RUNTIME_ROLE
+    assert await as_service.fetchval("SELECT current_user") == "onebudget_payment"
     assert set(await ledger.create_accounts(as_service, ACCOUNTS)) == {
         ledger.CreateAccountResult.OK
     }
@@ -137,7 +137,7 @@ async def test_a_running_service_holds_no_superuser_and_cannot_insert_a_transfer
             " FROM pg_roles WHERE rolname = current_user"
         )
         assert row is not None
-        assert row["name"] == RUNTIME_ROLE
+        assert row["name"] == "onebudget_payment"
         assert row["rolsuper"] is False
         assert row["rolcreaterole"] is False
         assert row["rolcreatedb"] is False
@@ -289,7 +289,9 @@ async def test_an_unanchored_ledger_or_another_ledgers_anchor_is_seen(
 async def test_the_supervised_task_publishes_the_head_as_it_moves(
     db_url: str, js: JetStreamContext
 ) -> None:
-    pool = await asyncpg.create_pool(runtime_database_url(db_url), min_size=1, max_size=2)
+    pool = await asyncpg.create_pool(
+        runtime_database_url(db_url, "payment"), min_size=1, max_size=2
+    )
     status = Supervision("anchor")
     task = asyncio.create_task(supervise("anchor", anchor_task(pool, js, interval_s=0.05), status))
     try:

@@ -76,3 +76,26 @@ def test_bad_configuration_stops_start_up_with_one_line(service: str) -> None:
     assert len(lines) == 1, done.stderr
     assert "out of range" in lines[0]
     assert "Traceback" not in done.stderr
+
+
+def test_plaintext_grpc_is_for_loopback_only() -> None:
+    base = {
+        "ONEBUDGET_DATABASE_URL": "postgresql://postgres@db/ob",
+        "ONEBUDGET_NATS_URL": "nats://nats:4222",
+    }
+    assert ServiceConfig.from_env("payment", 50053, base).tls_cert_file == ""
+    with pytest.raises(ConfigError, match=r"ONEBUDGET_GRPC_HOST=0\.0\.0\.0 needs TLS"):
+        ServiceConfig.from_env("payment", 50053, {**base, "ONEBUDGET_GRPC_HOST": "0.0.0.0"})
+    with pytest.raises(ConfigError, match="go together"):
+        ServiceConfig.from_env("payment", 50053, {**base, "ONEBUDGET_TLS_CERT_FILE": "/x.pem"})
+    served = ServiceConfig.from_env(
+        "payment",
+        50053,
+        {
+            **base,
+            "ONEBUDGET_GRPC_HOST": "0.0.0.0",
+            "ONEBUDGET_TLS_CERT_FILE": "/run/tls/tls.crt",
+            "ONEBUDGET_TLS_KEY_FILE": "/run/tls/tls.key",
+        },
+    )
+    assert (served.tls_cert_file, served.tls_key_file) == ("/run/tls/tls.crt", "/run/tls/tls.key")

@@ -38,8 +38,10 @@ def test_deployments_run_the_service_with_grpc_probes_on_its_port() -> None:
         assert container["args"] == [f"onebudget.{name}"]
         port = container["ports"][0]["containerPort"]
         assert port == SERVICES[name]
-        assert container["readinessProbe"]["grpc"]["port"] == port
-        assert container["livenessProbe"]["grpc"]["port"] == port
+        # Over TLS (Kubernetes' own gRPC probe speaks none): onebudget.shared.probe.
+        probe = ["python", "-m", "onebudget.shared.probe", name]
+        assert container["readinessProbe"]["exec"]["command"] == probe
+        assert container["livenessProbe"]["exec"]["command"] == probe
         env = {e["name"]: e.get("value") for e in container["env"]}
         assert env[f"ONEBUDGET_{name.upper()}_PORT"] == str(port)
         grace = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
@@ -53,6 +55,7 @@ def test_configmap_values_are_accepted_by_the_services_config() -> None:
         config = ServiceConfig.from_env(name, port, {**data, **GOOD_URLS})
         assert config.stream_replicas == 3
         assert config.grpc_host == "0.0.0.0"
+        assert config.tls_cert_file.startswith("/run/onebudget/tls/")  # 0.0.0.0 needs TLS
 
 
 def test_every_variable_set_in_deploy_is_read_by_the_code() -> None:
@@ -71,3 +74,98 @@ def test_nats_cluster_has_three_routes_and_jetstream() -> None:
     conf = (DEPLOY / "nats" / "nats-server.conf").read_text()
     assert "jetstream {" in conf
     assert len(re.findall(r"nats://nats-\d\.nats:6222", conf)) == 3
+
+
+from onebudget.shared.bus import publish_subjects  # noqa: E402
+
+
+def _containers() -> dict[str, dict[str, Any]]:
+    return {name: d["spec"]["template"]["spec"] for name, d in _of_kind("Deployment").items()}
+
+
+def test_certificates_and_credentials_come_from_secrets() -> None:
+    """ADR 16: each service's TLS certificate and NATS password are files mounted from its own
+    Secrets; the personal-data key only where it is used; database URLs from a Secret."""
+    for name, pod in _containers().items():
+        volumes = {v["name"]: v["secret"]["secretName"] for v in pod["volumes"]}
+        assert volumes["tls"] == f"onebudget-{name}-tls"
+        assert volumes["nats"] == f"onebudget-{name}-nats"
+        assert ("personal-data" in volumes) == (name in ("entitlement", "reporting"))
+        container = pod["containers"][0]
+        mounts = {m["name"]: m for m in container["volumeMounts"]}
+        assert all(m["readOnly"] for m in mounts.values())
+        env = {e["name"]: e for e in container["env"]}
+        assert env["ONEBUDGET_NATS_USER"]["value"] == f"onebudget_{name}"
+        for url in ("ONEBUDGET_DATABASE_URL", "ONEBUDGET_RUNTIME_DATABASE_URL"):
+            assert env[url]["valueFrom"]["secretKeyRef"]["name"] == f"onebudget-{name}-database"
+        assert pod["securityContext"]["runAsNonRoot"] is True
+    config = _of_kind("ConfigMap")["onebudget-config"]["data"]
+    assert config["ONEBUDGET_NATS_URL"].startswith("tls://")
+    assert config["ONEBUDGET_TLS_CA_FILE"] == "/run/onebudget/tls/ca.crt"
+
+
+def test_every_service_has_a_network_policy_and_the_rest_is_denied() -> None:
+    policies = _of_kind("NetworkPolicy")
+    deny = policies["default-deny"]["spec"]
+    assert deny["podSelector"] == {}
+    assert set(deny["policyTypes"]) == {"Ingress", "Egress"}
+    assert "ingress" not in deny
+    assert "egress" not in deny
+    for name, port in SERVICES.items():
+        spec = policies[name]["spec"]
+        assert spec["podSelector"]["matchLabels"] == {"app": name}
+        assert set(spec["policyTypes"]) == {"Ingress", "Egress"}
+        # In: its own gRPC port only.
+        assert [p["port"] for rule in spec["ingress"] for p in rule["ports"]] == [port]
+        # Out: PostgreSQL, NATS clients' port and DNS; never another service's gRPC port.
+        out = {p["port"] for rule in spec["egress"] for p in rule["ports"]}
+        assert out == {5432, 4222, 53}
+    assert "nats" in policies
+
+
+def test_nats_users_may_publish_only_their_own_subjects() -> None:
+    conf = (DEPLOY / "nats" / "nats-server.conf").read_text()
+    assert "authorization {" in conf
+    assert "tls {" in conf
+    for name in SERVICES:
+        block = conf.split(f"user: onebudget_{name}\n", 1)[1].split("subscribe", 1)[0]
+        allowed = re.search(r"allow: \[(.*)\]", block)
+        assert allowed is not None
+        subjects = [s.strip().strip('"') for s in allowed.group(1).split(",")]
+        own = [s for s in subjects if s.startswith("onebudget.")]
+        assert own == publish_subjects(name)
+        assert f"password: ${name.upper()}_NATS_PASSWORD" in block
+
+
+# What a secret looks like, assembled here so that this file does not look like one itself.
+_PEM_KEY = re.compile("-----BEGIN [A-Z ]*" + "PRIVATE KEY-----")
+_URL_PASSWORD = re.compile(r"(postgres(?:ql)?|nats|tls)://[^/\s:@]+:[^@\s/]+@")
+_NATS_PASSWORD = re.compile(r"password:\s*(?!\$)\S+")
+
+
+def test_no_secret_is_in_the_repository() -> None:
+    """No private key, no URL with a password, no NATS password in clear in any tracked file
+    (the local stack makes its own under the git-ignored .onebudget/)."""
+    import subprocess
+
+    root = DEPLOY.parent
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert len(tracked) > 100
+    found = []
+    for name in tracked:
+        path = root / name
+        if not path.is_file() or path.suffix in (".png", ".jpg", ".ico"):
+            continue
+        text = path.read_text(errors="replace")
+        if _PEM_KEY.search(text):
+            found.append(f"{name}: a private key")
+        for match in _URL_PASSWORD.finditer(text):
+            if name.startswith("tests/"):
+                continue  # tests spell out URLs with made-up passwords to check they are dropped
+            found.append(f"{name}: a URL with a password ({match.group(1)})")
+        if name.startswith("deploy/") and _NATS_PASSWORD.search(text):
+            found.append(f"{name}: a password in clear")
+    assert found == []
+    assert ".onebudget" in (root / ".gitignore").read_text()

@@ -147,13 +147,18 @@ async def _setup(url: str, nats_url: str) -> tuple[Any, dict[str, Any]]:
     from onebudget.shared.auth import OidcSettings
     from onebudget.shared.config import ServiceConfig
     from onebudget.shared.logging import configure_logging
+    from onebudget.shared.runtime.certs import local_ca
     from onebudget.shared.runtime.infra import project_state_dir
     from onebudget.shared.runtime.issuer import LocalIssuer, RoleTokens
     from onebudget.shared.server import ServiceHost
+    from onebudget.shared.tls import CA_FILE_VARIABLE
 
     issuer = LocalIssuer(project_state_dir() / "bench-issuer")
     _JWKS.append(issuer.serve())
     use_token(RoleTokens(issuer, BENCH_ORGANISATIONS, subject="bench"))
+    # Over TLS, as every service serves (ADR 16): the project's CA, verified by the driver.
+    certificate = local_ca().server_certificate("bench")
+    os.environ[CA_FILE_VARIABLE] = str(certificate.ca_file)
     config = ServiceConfig(
         service="payment",
         database_url=url,
@@ -164,6 +169,8 @@ async def _setup(url: str, nats_url: str) -> tuple[Any, dict[str, Any]]:
         pool_size_max=8,
         shutdown_grace_s=5,
         oidc=OidcSettings(issuer.issuer, _JWKS[-1].jwks_url),
+        tls_cert_file=str(certificate.cert_file),
+        tls_key_file=str(certificate.key_file),
     )
     configure_logging("warning")  # the per-RPC line at info would make the terminal the limit
     host = ServiceHost(replace(SPEC, servicers=_capturing(SPEC.servicers)), config)

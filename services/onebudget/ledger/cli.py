@@ -24,6 +24,12 @@ from onebudget.ledger.anchor import (
     publish_anchor,
 )
 from onebudget.ledger.audit import verify
+from onebudget.shared.bus import (
+    OPERATOR_USER,
+    PASSWORD_FILE_VARIABLE,
+    USER_VARIABLE,
+    auth_options,
+)
 from onebudget.shared.runtime.stack_state import read_state
 
 CONNECT_TIMEOUT_S = 10.0
@@ -52,6 +58,7 @@ async def _connect_nats(url: str) -> NatsClient:
             max_reconnect_attempts=1,
             reconnect_time_wait=0.5,
             error_cb=_quiet,
+            **auth_options(),  # ONEBUDGET_NATS_USER, else the stack's operator (`_urls`)
         )
     except (OSError, TimeoutError, nats.errors.Error) as error:
         raise Unreachable(f"NATS at {url} is unreachable ({type(error).__name__})") from error
@@ -127,6 +134,12 @@ def _urls() -> tuple[str, str]:
     """(database, NATS): from the environment, else from the stack `onebudget up` runs here."""
     state = read_state()
     url = os.environ.get("ONEBUDGET_DATABASE_URL", "") or (state.postgresql if state else "")
+    if state is not None and state.pgpass and not os.environ.get("ONEBUDGET_DATABASE_URL"):
+        os.environ["PGPASSFILE"] = state.pgpass  # the stack's server asks for a password
+    if state is not None and state.nats_password_file and not os.environ.get("ONEBUDGET_NATS_URL"):
+        # The stack's NATS has users (ADR 16): a person at the CLI speaks as its operator.
+        os.environ.setdefault(USER_VARIABLE, OPERATOR_USER)
+        os.environ.setdefault(PASSWORD_FILE_VARIABLE, state.nats_password_file)
     nats_url = os.environ.get("ONEBUDGET_NATS_URL", "") or (state.nats if state else "")
     if not url:
         print(

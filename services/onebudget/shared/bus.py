@@ -1,10 +1,20 @@
-"""NATS JetStream: connection and the streams every service publishes to."""
+"""NATS JetStream: connection and the streams every service publishes to.
+
+Who may publish what (ADR 16): each service connects as its own NATS user
+(`onebudget_<service>`, ONEBUDGET_NATS_USER, its password in the file ONEBUDGET_NATS_PASSWORD_FILE)
+and may publish only its own subjects (`publish_subjects`), so a consumer can trust which service
+sent an event; replies reach it on an inbox prefix of its own. `OPERATOR_USER` is for people and
+tools (the CLI's anchors, the tests, chaos): every subject, like an administrator's account.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import ssl
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import nats
@@ -29,7 +39,71 @@ STREAMS: dict[str, str] = {
 DUPLICATE_WINDOW_S = 600.0
 
 
-async def connect(url: str, *, name: str) -> NatsClient:
+OPERATOR_USER = "onebudget_operator"
+USER_VARIABLE = "ONEBUDGET_NATS_USER"
+PASSWORD_FILE_VARIABLE = "ONEBUDGET_NATS_PASSWORD_FILE"  # noqa: S105 (a variable's name)
+# The subjects of the JetStream API no service needs and nobody should use to unwrite events.
+DENIED_API = (
+    "$JS.API.STREAM.DELETE.>",
+    "$JS.API.STREAM.PURGE.>",
+    "$JS.API.STREAM.MSG.DELETE.>",
+)
+
+
+def nats_user(service: str) -> str:
+    """The NATS user `service` connects as: `onebudget_<service>`."""
+    return f"onebudget_{service}"
+
+
+def publish_subjects(service: str) -> list[str]:
+    """The subjects `service` may publish (ADR 16): its own events, and for the ledger's writers
+    (allocation, payment) the ledger's anchors (ledger/anchor.py)."""
+    own = [f"onebudget.{service}.>"]
+    if service in ("allocation", "payment"):
+        own.append("onebudget.ledger.anchor.v1.*")
+    return own
+
+
+def inbox_prefix(user: str) -> str:
+    """Where `user`'s replies come (its own, so no other user may subscribe to them)."""
+    return f"_INBOX_{user}"
+
+
+def user_permissions(service: str) -> dict[str, Any]:
+    """NATS permissions of `service`'s user: publish its own subjects and the JetStream API
+    (streams and consumers, acks) but not deleting or purging; subscribe to its own inbox."""
+    return {
+        "publish": {
+            "allow": [*publish_subjects(service), "$JS.API.>", "$JS.ACK.>", "$JS.FC.>"],
+            "deny": list(DENIED_API),
+        },
+        "subscribe": {"allow": [f"{inbox_prefix(nats_user(service))}.>"]},
+    }
+
+
+def credentials_from_env() -> tuple[str, str]:
+    """(user, password file) from ONEBUDGET_NATS_USER / ONEBUDGET_NATS_PASSWORD_FILE ("" each
+    when unset: a server without users)."""
+    return (
+        os.environ.get(USER_VARIABLE, "").strip(),
+        os.environ.get(PASSWORD_FILE_VARIABLE, "").strip(),
+    )
+
+
+def auth_options(user: str = "", password_file: str = "") -> dict[str, Any]:
+    """nats-py connect options for `user` with the password in `password_file` (the
+    environment's when not given): never a password in a URL, an argument or a log."""
+    if not user:
+        user, password_file = credentials_from_env()
+    if not user:
+        return {}
+    password = Path(password_file).read_text().strip() if password_file else ""
+    return {"user": user, "password": password, "inbox_prefix": inbox_prefix(user)}
+
+
+async def connect(url: str, *, name: str, user: str = "", password_file: str = "") -> NatsClient:
+    """Connect to NATS as `user` (default: the environment's, see `auth_options`)."""
+
     async def on_error(exc: Exception) -> None:
         _log.warning("nats_error", error=str(exc))
 
@@ -46,8 +120,19 @@ async def connect(url: str, *, name: str) -> NatsClient:
     }
     # A cluster is named by all its nodes, comma-separated: the client fails over among them.
     servers = [u.strip() for u in url.split(",") if u.strip()]
+    tls: dict[str, Any] = {}
+    ca_file = os.environ.get("ONEBUDGET_TLS_CA_FILE", "").strip()
+    if ca_file and any(s.startswith("tls://") for s in servers):
+        # NATS over TLS (deploy/nats): the server verified against the same CA as gRPC's.
+        tls["tls"] = ssl.create_default_context(cafile=ca_file)
     return await nats.connect(
-        servers, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.2, **callbacks
+        servers,
+        name=name,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.2,
+        **auth_options(user, password_file),
+        **tls,
+        **callbacks,
     )
 
 

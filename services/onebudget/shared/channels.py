@@ -13,6 +13,8 @@ from typing import Any
 
 import grpc
 
+from onebudget.shared.tls import channel_credentials, client_ca_file
+
 ChannelOptions = Sequence[tuple[str, Any]]
 
 # --- Who the channel speaks for: the bearer token (issue 14, shared/auth.py) -----------------
@@ -112,9 +114,15 @@ class _AioBearerInterceptor(
 def open_channel(
     address: str, *, options: ChannelOptions = (), token: TokenSource | str | None = None
 ) -> grpc.Channel:
-    """A blocking channel to `address` (host:port) whose calls carry `token` (or the process's
-    default, `use_token`) as `authorization: Bearer ...`."""
-    channel = grpc.insecure_channel(address, options=list(options))
+    """A blocking channel to `address` (host:port): TLS, verified against the CA (see
+    `_transport`), whose calls carry `token` (or the process's default, `use_token`) as
+    `authorization: Bearer ...`."""
+    ca_file = _transport()
+    channel = (
+        grpc.secure_channel(address, channel_credentials(ca_file), options=list(options))
+        if ca_file
+        else grpc.insecure_channel(address, options=list(options))
+    )
     source = _token_source(token)
     return (
         channel if source is None else grpc.intercept_channel(channel, _BearerInterceptor(source))
@@ -124,7 +132,22 @@ def open_channel(
 def open_aio_channel(
     address: str, *, options: ChannelOptions = (), token: TokenSource | str | None = None
 ) -> grpc.aio.Channel:
-    """An asyncio channel to `address` (host:port); the token as for `open_channel`."""
+    """An asyncio channel to `address` (host:port): TLS and the token as for `open_channel`."""
     source = _token_source(token)
     interceptors = [] if source is None else [_AioBearerInterceptor(source)]
+    ca_file = _transport()
+    if ca_file:
+        return grpc.aio.secure_channel(
+            address, channel_credentials(ca_file), options=list(options), interceptors=interceptors
+        )
     return grpc.aio.insecure_channel(address, options=list(options), interceptors=interceptors)
+
+
+# -- transport (issue 14, ADR 16) ------------------------------------------------------------------
+
+
+def _transport() -> str:
+    """The CA file the channel verifies the service against (shared/tls.py: ONEBUDGET_TLS_CA_FILE,
+    else the running stack's CA); "" only where none is known, and a TLS service then refuses
+    the plaintext connection."""
+    return client_ca_file()

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from onebudget.shared.retention import RetentionPolicy
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 
 class ConfigError(ValueError):
@@ -108,6 +109,14 @@ class ServiceConfig:
     # Who issues the bearer tokens callers present (shared/auth.py, issue 14); None: the
     # service refuses to start, as every business call needs a verified token.
     oidc: OidcSettings | None = None
+    # gRPC over TLS (ADR 16): the service's PEM certificate and private key; "" serves
+    # plaintext, which only a loopback address may (`check_transport`).
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    # The NATS user the service connects as, and the file holding its password (ADR 16);
+    # "" = a server without users.
+    nats_user: str = ""
+    nats_password_file: str = ""
 
     @classmethod
     def from_env(
@@ -142,7 +151,23 @@ class ServiceConfig:
             ),
             otlp_endpoint=otlp_endpoint(env),
             oidc=OidcSettings.from_env(env),
-        )
+            tls_cert_file=env_str(env, "ONEBUDGET_TLS_CERT_FILE", ""),
+            tls_key_file=env_str(env, "ONEBUDGET_TLS_KEY_FILE", ""),
+            nats_user=env_str(env, "ONEBUDGET_NATS_USER", ""),
+            nats_password_file=env_str(env, "ONEBUDGET_NATS_PASSWORD_FILE", ""),
+        ).check_transport()
+
+    def check_transport(self) -> ServiceConfig:
+        """Refuse a certificate without its key (or the reverse), and plaintext gRPC on an
+        address other machines reach: only loopback may serve without TLS (ADR 16)."""
+        if bool(self.tls_cert_file) != bool(self.tls_key_file):
+            raise ConfigError("ONEBUDGET_TLS_CERT_FILE and ONEBUDGET_TLS_KEY_FILE go together")
+        if not self.tls_cert_file and self.grpc_host not in LOOPBACK_HOSTS:
+            raise ConfigError(
+                f"ONEBUDGET_GRPC_HOST={self.grpc_host} needs TLS: set ONEBUDGET_TLS_CERT_FILE"
+                " and ONEBUDGET_TLS_KEY_FILE"
+            )
+        return self
 
 
 def otlp_endpoint(env: Mapping[str, str]) -> str:

@@ -17,7 +17,12 @@ from __future__ import annotations
 import re
 
 from onebudget.shared.db import Migration
-from onebudget.shared.roles import RUNTIME_ROLE, schema_grants
+from onebudget.shared.roles import (
+    RUNTIME_ROLE,
+    schema_grants,
+    service_role,
+    service_schema_grants,
+)
 
 _SCHEMA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}\Z")
 
@@ -165,6 +170,8 @@ CREATE INDEX idempotency_created ON {s}.idempotency USING brin (created_at);
         Migration(50, "0050_runtime_grants.sql", schema_grants(s)),
         Migration(51, "0051_answers_kept.sql", v51),
         Migration(60, "0060_retention.sql", v60),
+        # One role per service (ADR 16): the schema's rows are its own service's role's only.
+        Migration(80, "0080_service_role_grants.sql", service_schema_grants(s)),
         Migration(90, "0090_audit_trail.sql", _audit_trail(s)),
     ]
 
@@ -295,7 +302,8 @@ CREATE TRIGGER audit_head_forward BEFORE UPDATE ON {s}.audit_head
                        OR NEW.trail_id <> OLD.trail_id)
     EXECUTE FUNCTION {s}.audit_refuse();
 
--- The run-time role reads and appends; the default privileges of migration 50 gave it more.
-REVOKE UPDATE, DELETE, TRUNCATE ON {s}.audit_log FROM {RUNTIME_ROLE};
-REVOKE INSERT, DELETE, TRUNCATE ON {s}.audit_head FROM {RUNTIME_ROLE};
+-- The run-time roles read and append; the default privileges of migrations 50 (ADR 13's shared
+-- role) and 80 (the service's own role, ADR 16) gave them more.
+REVOKE UPDATE, DELETE, TRUNCATE ON {s}.audit_log FROM {RUNTIME_ROLE}, {service_role(s)};
+REVOKE INSERT, DELETE, TRUNCATE ON {s}.audit_head FROM {RUNTIME_ROLE}, {service_role(s)};
 """

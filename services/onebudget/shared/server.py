@@ -51,6 +51,7 @@ from onebudget.shared.pruning import pruner
 from onebudget.shared.relay import OutboxRelay
 from onebudget.shared.retention import RetentionPolicy
 from onebudget.shared.roles import runtime_database_url
+from onebudget.shared.tls import server_credentials
 
 _log = get_logger("onebudget.server")
 
@@ -135,10 +136,17 @@ class ServiceHost:
         finally:
             await owner.close()
         pool = await db.create_pool(
-            runtime_database_url(self.config.database_url, self.config.runtime_database_url),
+            runtime_database_url(
+                self.config.database_url, self.spec.name, self.config.runtime_database_url
+            ),
             max_size=self.config.pool_size_max,
         )
-        nc = await bus.connect(self.config.nats_url, name=f"onebudget-{self.spec.name}")
+        nc = await bus.connect(
+            self.config.nats_url,
+            name=f"onebudget-{self.spec.name}",
+            user=self.config.nats_user,
+            password_file=self.config.nats_password_file,
+        )
         js = nc.jetstream()
         await bus.ensure_streams(js, self.config.stream_replicas, self.retention.stream_max_age_s)
         replica = None
@@ -147,13 +155,20 @@ class ServiceHost:
                 self.config.read_database_url, max_size=self.config.pool_size_max
             )
         self.runtime = Runtime(self.config, pool, nc, js, self.clock, replica)
-        self._server = grpc.aio.server()
+        # No SO_REUSEPORT: a second server on the port (another stack, a leftover) makes the bind
+        # fail instead of silently sharing the connections.
+        self._server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
         # What the servicers and background tasks start acts as the service itself (issue 14):
         # a task copies the context it was created in.
         with supervising(self.parts), acting_as(system_actor(self.spec.name)):
             names = self._add_servicers(self._server, self.runtime)
         bind = f"{self.config.grpc_host}:{self.config.grpc_port}"
-        self.port = self._server.add_insecure_port(bind)
+        if self.config.tls_cert_file:  # TLS only: a plaintext connection is refused (ADR 16)
+            self.port = self._server.add_secure_port(
+                bind, server_credentials(self.config.tls_cert_file, self.config.tls_key_file)
+            )
+        else:  # loopback only (ServiceConfig.check_transport)
+            self.port = self._server.add_insecure_port(bind)
         await self._server.start()
         self._service_names = ["", *names]
         for name in self._service_names:
@@ -169,6 +184,7 @@ class ServiceHost:
             "service_started",
             service=self.spec.name,
             address=self.address,
+            tls=bool(self.config.tls_cert_file),
             metrics_port=self.metrics.port,
         )
 

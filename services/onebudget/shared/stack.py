@@ -24,8 +24,16 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from onebudget.shared.bus import OPERATOR_USER, nats_user
 from onebudget.shared.channels import open_channel
-from onebudget.shared.runtime.infra import LocalInfra, project_state_dir, stop_child
+from onebudget.shared.runtime.certs import local_ca
+from onebudget.shared.runtime.infra import (
+    LocalInfra,
+    nats_password_file,
+    project_passwords_file,
+    project_state_dir,
+    stop_child,
+)
 from onebudget.shared.runtime.issuer import JwksServer, LocalIssuer, issuer_dir
 from onebudget.shared.runtime.ports import free_port
 from onebudget.shared.runtime.stack_state import (
@@ -34,11 +42,14 @@ from onebudget.shared.runtime.stack_state import (
     remove_state,
     write_state,
 )
+from onebudget.shared.sealing import KEY_FILE_VARIABLE
+from onebudget.shared.tls import CA_FILE_VARIABLE
 
 # The default port of each service: the one table in stack_state, which clients read too.
 SERVICES: dict[str, int] = {
     name: int(address.rsplit(":", 1)[1]) for name, address in DEFAULT_ADDRESSES.items()
 }
+KEY_HOLDERS = ("entitlement", "reporting")  # hold the personal-data key (shared/sealing.py)
 RESTARTS_MAX = 5  # exits of one child within CRASH_WINDOW_S that `up` restarts
 CRASH_WINDOW_S = 300.0
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0)
@@ -115,6 +126,7 @@ class Stack:
     dashboard_url: str = ""
     metrics: dict[str, str] = field(default_factory=dict)  # /metrics URL per service
     restarts: dict[str, int] = field(default_factory=dict)
+    tls_ca: str = ""  # the CA file the services' certificates are verified with
     _children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _how: dict[str, tuple[str, dict[str, str], Path]] = field(default_factory=dict)
     _exits: dict[str, list[float]] = field(default_factory=dict)  # monotonic times, per child
@@ -141,6 +153,11 @@ class Stack:
         # Children a killed run of this stack left behind (their pid files) are stopped first.
         for pid_file in (project_state_dir() / self.name).glob("pids/*.pid"):
             stop_child(pid_file)
+        # gRPC over TLS (ADR 16): the project's CA, a certificate per service; this process and
+        # its children verify the services with the CA.
+        ca = local_ca()
+        os.environ[CA_FILE_VARIABLE] = str(ca.ca_file)
+        self.tls_ca = str(ca.ca_file)
         self.infra = LocalInfra(
             self.name, fresh=self.fresh, nats_cluster_size=self.nats_cluster_size
         ).start()
@@ -156,12 +173,22 @@ class Stack:
             for service, address in self.addresses.items():
                 metrics_port = free_port()
                 self.metrics[service] = f"http://127.0.0.1:{metrics_port}/metrics"
+                certificate = ca.server_certificate(service)
                 self._spawn(
                     service,
                     f"onebudget.{service}",
                     {
                         f"ONEBUDGET_{service.upper()}_PORT": address.rsplit(":", 1)[1],
                         f"ONEBUDGET_{service.upper()}_METRICS_PORT": str(metrics_port),
+                        "ONEBUDGET_TLS_CERT_FILE": str(certificate.cert_file),
+                        "ONEBUDGET_TLS_KEY_FILE": str(certificate.key_file),
+                        **self._nats_credentials(service),
+                        # Only the services that seal or open personal data hold its key.
+                        **(
+                            {}
+                            if service in ("entitlement", "reporting")
+                            else {KEY_FILE_VARIABLE: ""}
+                        ),
                     },
                     logs,
                 )
@@ -172,6 +199,17 @@ class Stack:
         except BaseException:
             self.stop()
             raise
+
+    def _nats_credentials(self, service: str) -> dict[str, str]:
+        """A service speaks on the embedded NATS as its own user (ADR 16)."""
+        assert self.infra is not None
+        if self.infra.nats is None:
+            return {}  # ONEBUDGET_NATS_URL's server: the environment's credentials, if any
+        user = nats_user(service)
+        return {
+            "ONEBUDGET_NATS_USER": user,
+            "ONEBUDGET_NATS_PASSWORD_FILE": str(nats_password_file(user)),
+        }
 
     def write_state(self) -> Path:
         """Write where everything listens (and the restarts so far) for the CLI to find."""
@@ -188,6 +226,11 @@ class Stack:
                 metrics=dict(self.metrics),
                 issuer=self.issuer.issuer if self.issuer else "",
                 jwks_url=self.jwks.jwks_url if self.jwks else "",
+                pgpass=str(project_passwords_file()) if self.infra.postgres else "",
+                tls_ca=self.tls_ca,
+                nats_password_file=(
+                    str(nats_password_file(OPERATOR_USER)) if self.infra.nats else ""
+                ),
             ),
             self.name,
         )
@@ -241,6 +284,11 @@ class Stack:
     def _spawn(self, name: str, module: str, extra_env: dict[str, str], logs: Path) -> None:
         self._how[name] = (module, extra_env, logs)
         env = {**self.env(), **extra_env}
+        if name not in KEY_HOLDERS:  # only the services that seal or open personal data
+            env.pop(KEY_FILE_VARIABLE, None)
+        if name not in SERVICES:  # the dashboard: a gRPC client, no database, no bus
+            for variable in ("PGPASSFILE", "ONEBUDGET_NATS_USER", "ONEBUDGET_NATS_PASSWORD_FILE"):
+                env.pop(variable, None)
         log = (logs / f"{name}.log").open("ab")
         self._children[name] = subprocess.Popen(
             [sys.executable, "-m", module],

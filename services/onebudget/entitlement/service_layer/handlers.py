@@ -23,7 +23,7 @@ from onebudget.entitlement.service_layer import mapping
 from onebudget.entitlement.service_layer.outgoing import publish
 from onebudget.entitlement.v1 import entitlement_service_pb2 as api
 from onebudget.events.v1 import entitlement_pb2 as ev
-from onebudget.shared import identifiers, paging
+from onebudget.shared import identifiers, paging, sealing
 from onebudget.shared.clock import Clock
 from onebudget.shared.errors import FailedPrecondition, NotFound, Violations
 from onebudget.shared.idempotency import check_request_id, run_idempotent
@@ -119,6 +119,13 @@ async def _living_person(conn: Conn, person_id: uuid.UUID) -> Any:
     return person
 
 
+def _sealed_birth(person_id: str, born: date) -> bytes:
+    """The date of birth sealed for reporting (shared/sealing.py), or nothing when no
+    personal-data key is configured (reporting then judges a child by the decision's flag)."""
+    key = sealing.configured_key()
+    return sealing.seal(key, format_date(born), person_id) if key is not None else b""
+
+
 class EntitlementHandlers:
     def __init__(self, pool: asyncpg.Pool, clock: Clock) -> None:
         """Dates in requests are England's calendar dates; "the future" is judged by
@@ -167,8 +174,9 @@ class EntitlementHandlers:
                 request.request_id,
                 ev.PersonRegistered(
                     person_id=str(person["person_id"]),
-                    nhs_number=nhs_number,
-                    date_of_birth=format_date(born),
+                    # No NHS number, no date of birth in clear (issue 14): JetStream keeps events
+                    # for years, and every service reads them.
+                    date_of_birth_sealed=_sealed_birth(str(person["person_id"]), born),
                     commissioner_ods_code=person["commissioner_ods_code"],
                     council_gss_code=person["council_gss_code"],
                 ),
@@ -242,7 +250,7 @@ class EntitlementHandlers:
                 ev.PersonDetailsUpdated(
                     person_id=str(person_id),
                     changed_fields=sorted(changed),
-                    date_of_birth=format_date(updated["date_of_birth"]),
+                    date_of_birth_sealed=_sealed_birth(str(person_id), updated["date_of_birth"]),
                     commissioner_ods_code=updated["commissioner_ods_code"],
                     council_gss_code=updated["council_gss_code"],
                 ),

@@ -47,32 +47,36 @@ REVIEW_KIND_DIRECT_PAYMENT: ReviewKind
 REVIEW_KIND_CARE_PLAN: ReviewKind
 
 class PersonRegistered(_message.Message):
-    __slots__ = ("person_id", "nhs_number", "date_of_birth", "commissioner_ods_code", "council_gss_code")
+    __slots__ = ("person_id", "nhs_number", "date_of_birth", "commissioner_ods_code", "council_gss_code", "date_of_birth_sealed")
     PERSON_ID_FIELD_NUMBER: _ClassVar[int]
     NHS_NUMBER_FIELD_NUMBER: _ClassVar[int]
     DATE_OF_BIRTH_FIELD_NUMBER: _ClassVar[int]
     COMMISSIONER_ODS_CODE_FIELD_NUMBER: _ClassVar[int]
     COUNCIL_GSS_CODE_FIELD_NUMBER: _ClassVar[int]
+    DATE_OF_BIRTH_SEALED_FIELD_NUMBER: _ClassVar[int]
     person_id: str
     nhs_number: str
     date_of_birth: str
     commissioner_ods_code: str
     council_gss_code: str
-    def __init__(self, person_id: _Optional[str] = ..., nhs_number: _Optional[str] = ..., date_of_birth: _Optional[str] = ..., commissioner_ods_code: _Optional[str] = ..., council_gss_code: _Optional[str] = ...) -> None: ...
+    date_of_birth_sealed: bytes
+    def __init__(self, person_id: _Optional[str] = ..., nhs_number: _Optional[str] = ..., date_of_birth: _Optional[str] = ..., commissioner_ods_code: _Optional[str] = ..., council_gss_code: _Optional[str] = ..., date_of_birth_sealed: _Optional[bytes] = ...) -> None: ...
 
 class PersonDetailsUpdated(_message.Message):
-    __slots__ = ("person_id", "changed_fields", "date_of_birth", "commissioner_ods_code", "council_gss_code")
+    __slots__ = ("person_id", "changed_fields", "date_of_birth", "commissioner_ods_code", "council_gss_code", "date_of_birth_sealed")
     PERSON_ID_FIELD_NUMBER: _ClassVar[int]
     CHANGED_FIELDS_FIELD_NUMBER: _ClassVar[int]
     DATE_OF_BIRTH_FIELD_NUMBER: _ClassVar[int]
     COMMISSIONER_ODS_CODE_FIELD_NUMBER: _ClassVar[int]
     COUNCIL_GSS_CODE_FIELD_NUMBER: _ClassVar[int]
+    DATE_OF_BIRTH_SEALED_FIELD_NUMBER: _ClassVar[int]
     person_id: str
     changed_fields: _containers.RepeatedScalarFieldContainer[str]
     date_of_birth: str
     commissioner_ods_code: str
     council_gss_code: str
-    def __init__(self, person_id: _Optional[str] = ..., changed_fields: _Optional[_Iterable[str]] = ..., date_of_birth: _Optional[str] = ..., commissioner_ods_code: _Optional[str] = ..., council_gss_code: _Optional[str] = ...) -> None: ...
+    date_of_birth_sealed: bytes
+    def __init__(self, person_id: _Optional[str] = ..., changed_fields: _Optional[_Iterable[str]] = ..., date_of_birth: _Optional[str] = ..., commissioner_ods_code: _Optional[str] = ..., council_gss_code: _Optional[str] = ..., date_of_birth_sealed: _Optional[bytes] = ...) -> None: ...
 
 class EligibilityDecided(_message.Message):
     __slots__ = ("person_id", "decision_id", "category", "outcome", "reasons", "decided_on", "deciding_body", "commissioner_ods_code", "council_gss_code", "child")

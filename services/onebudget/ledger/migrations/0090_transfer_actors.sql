@@ -35,5 +35,7 @@ ALTER TABLE ledger.transfer_actors OWNER TO onebudget_ledger;
 ALTER FUNCTION ledger.record_transfer_actors(uuid[], text[]) OWNER TO onebudget_ledger;
 ALTER FUNCTION ledger.transfer_actors_kept() OWNER TO onebudget_ledger;
 REVOKE EXECUTE ON FUNCTION ledger.record_transfer_actors(uuid[], text[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION ledger.record_transfer_actors(uuid[], text[]) TO onebudget_app;
-GRANT SELECT ON ledger.transfer_actors TO onebudget_app;
+-- The ledger's writers (allocation, payment) record actors through the API; its readers read
+-- them (ADR 16's two groups, ledger migration 0080).
+GRANT EXECUTE ON FUNCTION ledger.record_transfer_actors(uuid[], text[]) TO onebudget_ledger_writer;
+GRANT SELECT ON ledger.transfer_actors TO onebudget_ledger_reader, onebudget_ledger_writer;

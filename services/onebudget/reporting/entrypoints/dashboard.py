@@ -216,6 +216,23 @@ def _http_status(error: grpc.RpcError) -> HTTPStatus:
     return HTTPStatus.BAD_GATEWAY
 
 
+# What every answer of the dashboard says to the browser (issue 14). The page is rendered on the
+# server with no script and one same-origin stylesheet, so the policy allows no script at all and
+# styles only from this origin; no framing, no sniffing of content types, no referrer. (No Server
+# banner: see Handler.version_string.)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none';"
+        " form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+
 def _first_organisation(token: str) -> str:
     """The first organisation a token names, to choose the page's commissioner (not trusted:
     the reporting service verifies the token and decides)."""
@@ -231,6 +248,14 @@ def _first_organisation(token: str) -> str:
 
 def _handler(dashboard: Dashboard, defaults: tuple[str, int]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        def version_string(self) -> str:
+            return ""  # no Server banner (BaseHTTPServer would name Python and its version)
+
+        def send_header(self, keyword: str, value: str) -> None:
+            if keyword.lower() == "server":
+                return  # not even an empty one
+            super().send_header(keyword, value)
+
         def do_GET(self) -> None:
             url = urlsplit(self.path)
             if url.path == "/healthz":
@@ -314,7 +339,7 @@ def _handler(dashboard: Dashboard, defaults: tuple[str, int]) -> type[BaseHTTPRe
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
-            for name, value in (headers or {}).items():
+            for name, value in {**SECURITY_HEADERS, **(headers or {})}.items():
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(body)

@@ -30,13 +30,17 @@ from onebudget.reporting.domain.model import (
     NhsDraw,
     RingFence,
 )
+from onebudget.shared import sealing
 from onebudget.shared.clock import england_date
 from onebudget.shared.consumer import PoisonEvent
+from onebudget.shared.logging import get_logger
 
 # Payments are dated by the day they happened in England (a 00:30 BST payment is that day's).
 
 M = TypeVar("M", bound=Message)
 Handler = Callable[[asyncpg.Connection, envelope_pb2.EventEnvelope], Awaitable[None]]
+
+_log = get_logger("onebudget.reporting.projections")
 
 
 def _unpack(envelope: envelope_pb2.EventEnvelope, kind: type[M]) -> M:
@@ -352,11 +356,28 @@ async def _born(conn: asyncpg.Connection, env: envelope_pb2.EventEnvelope) -> No
         en.PersonDetailsUpdated.DESCRIPTOR.full_name: en.PersonDetailsUpdated,
     }
     e: Any = _unpack(env, kinds[env.type])
-    born = _date(e.date_of_birth)
+    born = _date(_birth_date_text(e))
     if born is None or not e.person_id:
         return
     correction = env.type == en.PersonDetailsUpdated.DESCRIPTOR.full_name
     await read_model.put_birth_date(conn, e.person_id, born, correction=correction)
+
+
+def _birth_date_text(e: Any) -> str:
+    """The event's date of birth: sealed (issue 14; opened with the personal-data key,
+    shared/sealing.py), or in clear in an event published before. "" when there is none or it
+    does not open here (no key, another key): the person is then judged a child by the
+    eligibility decision's flag."""
+    if e.date_of_birth_sealed:
+        key = sealing.configured_key()
+        if key is None:
+            return ""
+        try:
+            return sealing.unseal(key, e.date_of_birth_sealed, e.person_id)
+        except sealing.SealError:
+            _log.warning("birth_date_unopened", person_id=e.person_id)
+            return ""
+    return str(e.date_of_birth)
 
 
 def _name(message: type[Message]) -> str:

@@ -2,7 +2,10 @@
 
 When `ONEBUDGET_DATABASE_URL` / `ONEBUDGET_NATS_URL` are set, those servers are used as they are.
 Otherwise an embedded PostgreSQL and a NATS server with JetStream start under `.onebudget/<name>/`
-on free loopback ports, and `stop()` stops exactly what was started here.
+on free loopback ports, and `stop()` stops exactly what was started here. The embedded server
+asks every client for a password (ADR 16): this process, and the services it starts, find them in
+the project's password file (`.onebudget/pgpass`, 0600; the same passwords for every embedded
+server of the project), which `start()` names in PGPASSFILE (libpq's and asyncpg's variable).
 """
 
 from __future__ import annotations
@@ -15,9 +18,23 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from onebudget.shared.bus import (
+    OPERATOR_USER,
+    PASSWORD_FILE_VARIABLE,
+    USER_VARIABLE,
+    nats_user,
+)
+from onebudget.shared.roles import SERVICES
 from onebudget.shared.runtime.nats import LocalNats, LocalNatsCluster
 from onebudget.shared.runtime.ports import pid_alive
 from onebudget.shared.runtime.postgres import LocalPostgres
+from onebudget.shared.runtime.secrets import (
+    ensure_passwords,
+    ensure_secret_file,
+    stat_mode,
+    write_private,
+)
+from onebudget.shared.sealing import KEY_FILE_VARIABLE, new_key_text
 
 
 def project_state_dir() -> Path:
@@ -26,6 +43,31 @@ def project_state_dir() -> Path:
     if explicit:
         return Path(explicit).resolve()
     return Path.cwd().resolve() / ".onebudget"
+
+
+def project_passwords_file() -> Path:
+    """The password file (0600) of every embedded PostgreSQL of the project: one superuser
+    password and one per service role, made once (ADR 16); PGPASSFILE names it."""
+    return project_state_dir() / "pgpass"
+
+
+NATS_USERS = (OPERATOR_USER, *(nats_user(s) for s in SERVICES))
+
+
+def nats_password_file(user: str) -> Path:
+    """The file (0600) holding the password of NATS user `user` on the project's embedded
+    servers (ONEBUDGET_NATS_PASSWORD_FILE)."""
+    return project_state_dir() / "nats-credentials" / user
+
+
+def project_nats_users() -> dict[str, str]:
+    """Every NATS user's password (made once, ADR 16), each also in its own password file."""
+    passwords = ensure_passwords(project_state_dir() / "nats-passwords", NATS_USERS)
+    for user in NATS_USERS:
+        path = nats_password_file(user)
+        if not path.exists() or stat_mode(path) != 0o600 or path.read_text() != passwords[user]:
+            write_private(path, passwords[user])
+    return passwords
 
 
 @dataclass
@@ -41,23 +83,34 @@ class LocalInfra:
 
     def start(self) -> LocalInfra:
         base = project_state_dir() / self.name
+        # The key that seals personal data in events (shared/sealing.py), made once per project.
+        if not os.environ.get(KEY_FILE_VARIABLE):
+            key = ensure_secret_file(project_state_dir() / "personal-data.key", new_key_text)
+            os.environ[KEY_FILE_VARIABLE] = str(key)
         self.database_url = os.environ.get("ONEBUDGET_DATABASE_URL", "")
         self.nats_url = os.environ.get("ONEBUDGET_NATS_URL", "")
         try:
             if not self.database_url:
                 self.postgres = LocalPostgres(
-                    base / "postgres", tuned_for_tests=self.tuned_for_tests
+                    base / "postgres",
+                    tuned_for_tests=self.tuned_for_tests,
+                    passwords_file=project_passwords_file(),
                 )
                 self.postgres.start(fresh=self.fresh)
                 self.database_url = self.postgres.url
+                os.environ["PGPASSFILE"] = str(project_passwords_file())
             if not self.nats_url:
+                users = project_nats_users()
                 self.nats = (
-                    LocalNatsCluster(base / "nats", self.nats_cluster_size)
+                    LocalNatsCluster(base / "nats", self.nats_cluster_size, users=users)
                     if self.nats_cluster_size > 1
-                    else LocalNats(base / "nats")
+                    else LocalNats(base / "nats", users=users)
                 )
                 self.nats.start(fresh=self.fresh)
                 self.nats_url = self.nats.url
+                # This process speaks as the operator; each service it starts as itself.
+                os.environ[USER_VARIABLE] = OPERATOR_USER
+                os.environ[PASSWORD_FILE_VARIABLE] = str(nats_password_file(OPERATOR_USER))
         except BaseException:
             self.stop()
             raise

@@ -2,6 +2,10 @@
 
 The server is our child process; its pid is written to a file so that a server left behind by a
 killed run is stopped before the next start (no orphan keeps the port or the store's lock).
+
+With `users` (ADR 16), the server gets a configuration file (`nats-server.conf`, 0600) naming one
+user per service, with permissions to publish only its own subjects (shared/bus.py), and the
+operator: a connection without a user and password is refused.
 """
 
 from __future__ import annotations
@@ -18,7 +22,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from onebudget.shared.bus import OPERATOR_USER, user_permissions
+from onebudget.shared.roles import SERVICES
 from onebudget.shared.runtime.ports import free_port, pid_alive
+from onebudget.shared.runtime.secrets import write_private
 
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
@@ -56,6 +63,8 @@ class LocalNats:
     cluster_name: str = ""
     cluster_port: int = 0
     routes: tuple[str, ...] = ()
+    # user -> password: OPERATOR_USER and `onebudget_<service>`; empty: no users (anyone).
+    users: dict[str, str] = field(default_factory=dict, repr=False)
     _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -90,7 +99,28 @@ class LocalNats:
         self._spawn()
         self._wait_ready()
 
+    @property
+    def config_file(self) -> Path:
+        return self.base_dir / "nats-server.conf"
+
+    def _write_config(self) -> None:
+        """The users and their permissions (JSON, which NATS configuration files accept)."""
+        users: list[dict[str, object]] = []
+        for user, password in sorted(self.users.items()):
+            entry: dict[str, object] = {"user": user, "password": password}
+            service = user.removeprefix("onebudget_")
+            if user != OPERATOR_USER and service in SERVICES:
+                entry["permissions"] = user_permissions(service)
+            elif user != OPERATOR_USER:
+                continue  # a name that is neither a service's nor the operator's: no user
+            users.append(entry)
+        write_private(self.config_file, json.dumps({"authorization": {"users": users}}, indent=1))
+
     def _spawn(self) -> None:
+        config = []
+        if self.users:
+            self._write_config()
+            config = ["-c", str(self.config_file)]
         cmd = [
             str(nats_server_binary()),
             "-js",
@@ -104,6 +134,7 @@ class LocalNats:
             str(self.monitor_port),
             "-P",
             str(self.pid_file),
+            *config,
         ]
         if self.cluster_name:
             cmd += [
@@ -174,6 +205,7 @@ class LocalNatsCluster:
     base_dir: Path
     size: int = 3
     nodes: list[LocalNats] = field(default_factory=list)
+    users: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.base_dir = self.base_dir.resolve()
@@ -194,6 +226,7 @@ class LocalNatsCluster:
                     cluster_name=CLUSTER_NAME,
                     cluster_port=cluster_ports[i],
                     routes=routes,
+                    users=self.users,
                 )
                 for i in range(self.size)
             ]

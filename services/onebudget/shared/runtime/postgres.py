@@ -2,7 +2,15 @@
 packages, no running service and no Docker.
 
 PostgreSQL refuses to run as root (and CI runs as root), so as root the server runs as a dedicated
-system user that owns only the data directory. The server re-parents itself, so it is always
+system user and group (`onebudget_pg`, no other groups) that own only the data directory (0700).
+Run as another user, the server runs as that user: it cannot switch users without root.
+
+No one is trusted (ADR 16): the cluster is made with SCRAM-SHA-256 for every local and host
+connection (pg_hba.conf, written again at every start), a random superuser password, and one
+random password per service role (shared/roles.py). The passwords live in one password file,
+`<base_dir>/pgpass` (0600, libpq's format), that clients find through PGPASSFILE; none is ever in
+a process's arguments, a URL or a log line. A cluster made before this (trust) is given its
+passwords and the new pg_hba.conf at its next start. The server re-parents itself, so it is always
 stopped with `pg_ctl stop`; a server left behind by a killed run is found through its
 `postmaster.pid` and stopped before the next start, so a stale lock never breaks a start.
 """
@@ -19,7 +27,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from onebudget.shared.roles import SERVICE_ROLES
 from onebudget.shared.runtime.ports import free_port, pid_alive
+from onebudget.shared.runtime.secrets import (
+    ensure_passwords,
+    new_password,
+    pgpass_text,
+    read_pgpass,
+    scram_sha256_verifier,
+    write_private,
+)
 
 PG_SYSTEM_USER = "onebudget_pg"
 PG_DATABASE = "onebudget"
@@ -63,6 +80,18 @@ def _ensure_system_user() -> pwd.struct_passwd:
         return pwd.getpwnam(PG_SYSTEM_USER)
 
 
+# Every connection, over the socket or TCP, replication included, proves a SCRAM password.
+PG_HBA = """\
+# Written by OneBudget (shared/runtime/postgres.py, ADR 16): nobody is trusted.
+local   all             all                                     scram-sha-256
+host    all             all             127.0.0.1/32            scram-sha-256
+host    all             all             ::1/128                 scram-sha-256
+local   replication     all                                     scram-sha-256
+host    replication     all             127.0.0.1/32            scram-sha-256
+host    replication     all             ::1/128                 scram-sha-256
+"""
+
+
 @dataclass
 class LocalPostgres:
     """One PostgreSQL cluster under `base_dir` (data, socket and log live there)."""
@@ -70,6 +99,10 @@ class LocalPostgres:
     base_dir: Path
     tuned_for_tests: bool = False
     port: int = 0
+    # The passwords to give the roles: a password file shared by every embedded server of a
+    # project (`.onebudget/pgpass`, made once; LocalInfra), so one PGPASSFILE serves them all;
+    # None: this server's own (made here at its first start).
+    passwords_file: Path | None = None
 
     def __post_init__(self) -> None:
         # Absolute: the tools run with the data directory's parent as their working directory.
@@ -84,21 +117,55 @@ class LocalPostgres:
         return self.base_dir / "postgres.log"
 
     @property
+    def passfile(self) -> Path:
+        """This server's password file (0600, its owner's): the superuser and every service
+        role, as the server has them now. Its own tools (and a replica's walreceiver) use it."""
+        return self.base_dir / "pgpass"
+
+    def _wanted_passwords(self) -> dict[str, str]:
+        """The superuser's and each service role's password: the shared file's, else this
+        server's own; any missing is made (and kept)."""
+        if self.passwords_file is not None:
+            return ensure_passwords(self.passwords_file, (PG_ROLE, *SERVICE_ROLES))
+        passwords = read_pgpass(self.passfile)
+        for role in (PG_ROLE, *SERVICE_ROLES):
+            passwords.setdefault(role, new_password())
+        return passwords
+
+    @property
     def url(self) -> str:
+        """The superuser's URL, without its password (PGPASSFILE=`passfile` supplies it)."""
         return f"postgresql://{PG_ROLE}@127.0.0.1:{self.port}/{PG_DATABASE}"
 
     def _run_as(self) -> str | None:
         return PG_SYSTEM_USER if os.geteuid() == 0 else None
 
-    def _pg(self, tool: str, *args: str, timeout: float = START_TIMEOUT_S) -> str:
+    def _owner(self) -> tuple[int, int]:
+        if os.geteuid() != 0:
+            return -1, -1
+        entry = _ensure_system_user()
+        return entry.pw_uid, entry.pw_gid
+
+    def _env(self) -> dict[str, str]:
+        return {**os.environ, "PGPASSFILE": str(self.passfile)}
+
+    def _pg(
+        self, tool: str, *args: str, timeout: float = START_TIMEOUT_S, stdin: str | None = None
+    ) -> str:
         cmd = [str(_pg_bin_dir() / tool), *args]
+        run_as = self._run_as()
         done = subprocess.run(
             cmd,
-            user=self._run_as(),
+            user=run_as,
+            # Its own group and no others (root's supplementary groups are not passed on).
+            group=run_as,
+            extra_groups=[] if run_as else None,
             capture_output=True,
             text=True,
             timeout=timeout,
             cwd=self.base_dir,
+            env=self._env(),
+            input=stdin,
             check=False,
         )
         if done.returncode != 0:
@@ -113,6 +180,8 @@ class LocalPostgres:
             _allow_traverse(self.base_dir)
             for path in [self.base_dir, *self.base_dir.rglob("*")]:
                 os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+        # The server's folder (data, socket, log, password file) is its owner's alone.
+        self.base_dir.chmod(0o700)
 
     def stop_leftover(self) -> None:
         """Stop a server that an earlier, killed run left on this data directory."""
@@ -128,11 +197,73 @@ class LocalPostgres:
         if fresh and self.base_dir.exists():
             shutil.rmtree(self.base_dir)
         self._prepare_dirs()
+        wanted = self._wanted_passwords()
         if not (self.data_dir / "PG_VERSION").exists():
-            self._initdb()
+            self._initdb(wanted[PG_ROLE])
+        held = read_pgpass(self.passfile).get(PG_ROLE)  # None: a cluster made before ADR 16
+        if held is not None:
+            self._write_hba()
         self.port = self.port or free_port()
         self._pg_ctl_start()
+        if held != wanted[PG_ROLE]:  # trusting still, or another superuser password
+            self._set_password(PG_ROLE, wanted[PG_ROLE])
+        if held is None:
+            self._write_hba()
+            self._pg("pg_ctl", "-D", str(self.data_dir), "reload")
         self._ensure_database()
+        self._provision_service_roles(wanted)
+
+    def _write_passwords(self, passwords: dict[str, str]) -> None:
+        uid, gid = self._owner()
+        write_private(self.passfile, pgpass_text(passwords), uid=uid, gid=gid)
+
+    def _write_hba(self) -> None:
+        uid, gid = self._owner()
+        write_private(self.data_dir / "pg_hba.conf", PG_HBA, uid=uid, gid=gid)
+
+    def _psql_script(self, sql: str, database: str = "postgres") -> None:
+        """Run `sql` as the superuser, given on standard input (never in the arguments)."""
+        self._pg(
+            "psql",
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            PG_ROLE,
+            "-d",
+            database,
+            "-f",
+            "-",
+            stdin=sql,
+        )
+
+    def _set_password(self, role: str, password: str) -> None:
+        """Give `role` its password (as a SCRAM verifier) and keep it in the password file."""
+        self._psql_script(f"ALTER ROLE {role} PASSWORD '{scram_sha256_verifier(password)}';")
+        self._write_passwords({**read_pgpass(self.passfile), role: password})
+
+    def _provision_service_roles(self, passwords: dict[str, str]) -> None:
+        """Each service's LOGIN role with its own password (kept in the password file): what a
+        database administrator does for a managed server (deploy/README.md)."""
+        self._write_passwords(passwords)
+        script = "".join(
+            f"""
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
+        CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOREPLICATION;
+    END IF;
+END $$;
+ALTER ROLE {role} PASSWORD '{scram_sha256_verifier(passwords[role])}';
+"""
+            for role in SERVICE_ROLES
+        )
+        self._psql_script(script)
 
     def start_replica_of(self, primary: LocalPostgres) -> None:
         """A streaming replica of `primary` (a hot standby: read-only queries, replaying the
@@ -142,6 +273,8 @@ class LocalPostgres:
         if self.base_dir.exists():
             shutil.rmtree(self.base_dir)
         self._prepare_dirs()
+        # The replica's own copy of the password file: its walreceiver reads it (0600, its user).
+        self._write_passwords(read_pgpass(primary.passfile))
         self._pg(
             "pg_basebackup",
             "-h",
@@ -162,7 +295,7 @@ class LocalPostgres:
         self.port = self.port or free_port()
         self._pg_ctl_start()
 
-    def _initdb(self) -> None:
+    def _initdb(self, password: str) -> None:
         """Make the cluster in a side folder and rename it into place when initdb succeeded: an
         interrupted initdb (Ctrl-C while `up` starts) leaves no half-made cluster that a later
         start would take for a whole one (initdb writes PG_VERSION early), and its single-user
@@ -173,6 +306,10 @@ class LocalPostgres:
         _stop_single_user(partial)
         shutil.rmtree(partial, ignore_errors=True)
         no_sync = ["--no-sync"] if self.tuned_for_tests else []
+        # The superuser's password reaches initdb in a 0600 file, removed once it is used.
+        pwfile = self.base_dir / "initdb.pw"
+        uid, gid = self._owner()
+        write_private(pwfile, password + "\n", uid=uid, gid=gid)
         try:
             self._pg(
                 "initdb",
@@ -180,7 +317,8 @@ class LocalPostgres:
                 str(partial),
                 "-U",
                 PG_ROLE,
-                "--auth=trust",
+                "--auth=scram-sha-256",
+                f"--pwfile={pwfile}",
                 "--encoding=UTF8",
                 "--locale=C",
                 *no_sync,
@@ -189,7 +327,10 @@ class LocalPostgres:
             _stop_single_user(partial)
             shutil.rmtree(partial, ignore_errors=True)
             raise
+        finally:
+            pwfile.unlink(missing_ok=True)
         partial.rename(self.data_dir)
+        self._write_passwords({PG_ROLE: password})
 
     def _server_options(self) -> str:
         opts = [
@@ -232,13 +373,17 @@ class LocalPostgres:
             "postgres",
             "-tAc",
         ]
-        found = subprocess.run([*base, query], capture_output=True, text=True, check=True).stdout
+        env = self._env()
+        found = subprocess.run(
+            [*base, query], capture_output=True, text=True, check=True, env=env
+        ).stdout
         if found.strip() != "1":
             subprocess.run(
                 [*base, f"CREATE DATABASE {PG_DATABASE}"],
                 capture_output=True,
                 text=True,
                 check=True,
+                env=env,
             )
 
     def stop(self, mode: str = "fast") -> None:

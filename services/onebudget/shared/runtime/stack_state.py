@@ -49,6 +49,9 @@ class StackState:
     metrics: dict[str, str] = field(default_factory=dict)  # each service's /metrics URL
     issuer: str = ""  # the local token issuer (`iss`) and its JWKS (issue 14)
     jwks_url: str = ""
+    pgpass: str = ""  # the embedded PostgreSQL's password file (0600; ADR 16), "" for none
+    tls_ca: str = ""  # the CA (PEM) the services' certificates are verified with (ADR 16)
+    nats_password_file: str = ""  # the NATS operator's password file (0600; ADR 16)
 
 
 def state_path(stack: str = STACK_NAME) -> Path:
@@ -85,6 +88,9 @@ def read_state(stack: str = STACK_NAME) -> StackState | None:
             metrics={str(k): str(v) for k, v in raw.get("metrics", {}).items()},
             issuer=str(raw.get("issuer", "")),
             jwks_url=str(raw.get("jwks_url", "")),
+            pgpass=str(raw.get("pgpass", "")),
+            tls_ca=str(raw.get("tls_ca", "")),
+            nats_password_file=str(raw.get("nats_password_file", "")),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
