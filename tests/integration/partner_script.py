@@ -2,7 +2,8 @@
 sys.path holds only the client wheel and grpcio / protobuf / googleapis-common-protos: proof that
 the client package works alone. Prints one JSON object of what it saw.
 
-argv: wheel path, folder with the third-party packages, payment address, JSON of the ids.
+argv: wheel path, folder with the third-party packages, payment address, JSON of the ids (and
+the CA file and the bearer token to call with).
 """
 
 from __future__ import annotations
@@ -22,7 +23,16 @@ def main() -> None:
         "onebudget_importable": importlib.util.find_spec("onebudget") is not None,
         "client_from": __import__("onebudget_client").__file__,
     }
-    with PaymentClient.connect(address, retry=RetryPolicy(attempts=3)) as client:
+    import grpc
+
+    with open(ids["ca_file"], "rb") as ca:
+        credentials = grpc.ssl_channel_credentials(ca.read())
+    with PaymentClient.connect(
+        address,
+        credentials=credentials,
+        access_token=ids["access_token"],
+        retry=RetryPolicy(attempts=3),
+    ) as client:
         request_id = new_request_id()
         terms = {
             "budget_id": ids["budget_id"],

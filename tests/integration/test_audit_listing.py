@@ -8,6 +8,7 @@ import os
 import sys
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import grpc
 import pytest
@@ -22,7 +23,7 @@ from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.clock import SYSTEM_CLOCK
 from onebudget.shared.identity import Actor, Role, acting_as
-from tests.conftest import StartService
+from tests.conftest import TEST_ISSUER, StartService
 
 QNQ_BROKER = Actor("broker-qnq", Role.CARE_BROKER, ("QNQ",))
 OTHER_BROKER = Actor("broker-00l", Role.CARE_BROKER, ("00L",))
@@ -34,7 +35,9 @@ def _payee() -> api.RegisterPayeeRequest:
     )
 
 
-async def test_auditors_page_and_filter_the_trail(start_service: StartService) -> None:
+async def test_auditors_page_and_filter_the_trail(
+    start_service: StartService, tmp_path: Path
+) -> None:
     host = await start_service(SPEC)
     assert host.runtime is not None
     handlers = PaymentHandlers(host.runtime.pool, PaymentSettings(), SYSTEM_CLOCK)
@@ -86,9 +89,14 @@ async def test_auditors_page_and_filter_the_trail(start_service: StartService) -
 
     # The command runs while this process serves payment: not a blocking subprocess.run.
     command = [sys.executable, "-m", "onebudget", "audit", "list", "--service", "payment"]
+    # ... logged in as an auditor (issue 14: only auditors read the trail).
+    auditor = Actor("auditor-1", Role.AUDITOR)
+    (tmp_path / "token").write_text(TEST_ISSUER.mint(auditor, ["onebudget-payment"]))
+    env = {**os.environ, "ONEBUDGET_PAYMENT_ADDRESS": host.address}
+    env["ONEBUDGET_STATE_DIR"] = str(tmp_path)
     done = await asyncio.create_subprocess_exec(
         *command, "--org", "00L", "--since", "2000-01-01",
-        env={**os.environ, "ONEBUDGET_PAYMENT_ADDRESS": host.address},
+        env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip

@@ -30,6 +30,7 @@ from onebudget.shared.idempotency import run_idempotent
 from onebudget.shared.identity import Actor, Role, acting_as, current_actor, system_actor
 from onebudget.shared.plumbing import plumbing_migrations
 from onebudget.shared.roles import runtime_database_url
+from onebudget.shared.runtime.issuer import role_for
 from tests.conftest import FreshDatabase, StartService
 from tests.integration.test_payment_support import funded_budget, outbox, payee, release, stub
 
@@ -77,8 +78,15 @@ async def test_each_call_leaves_one_record_refusals_on_their_own(
         assert rows[0]["resource"] == f"payees/{provider}"
         assert {r["resource"] for r in rows[1:]} == {f"budgets/{b.budget_id}"}
         assert rows[1]["request_id"] == ask.request_id == rows[2]["request_id"]
-        # Nobody has set an actor yet (issue 14's edge will): the call is anonymous, and says so.
-        assert {(r["subject"], r["role"]) for r in rows} == {("anonymous", "system")}
+        # Each record names the caller its token proved (issue 14's edge), refusals included.
+        roles = {
+            r["method"]: role_for(f"/onebudget.payment.v1.PaymentService/{r['method']}")
+            for r in rows
+        }
+        assert None not in roles.values()
+        assert [(r["subject"], r["role"]) for r in rows] == [
+            (f"test:{roles[r['method']]}", str(roles[r["method"]])) for r in rows
+        ]
         assert await whole(conn) == []
 
 

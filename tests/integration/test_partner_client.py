@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -18,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from onebudget.payment.entrypoints.app import SPEC
-from tests.conftest import StartService
+from onebudget.shared.tls import CA_FILE_VARIABLE
+from tests.conftest import TEST_TOKENS, StartService
 from tests.integration.test_payment_support import funded_budget, payee, stub
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,6 +107,9 @@ async def test_a_partner_pays_retries_and_reads_a_refusal_with_the_client_alone(
         provider = await payee(s)
     ids = {"budget_id": str(budget.budget_id), "plan_line_id": str(budget.line_id)}
     ids["payee_id"] = provider
+    # As a partner calls: over TLS, verified with the deployment's CA, with a bearer token.
+    ids["ca_file"] = os.environ[CA_FILE_VARIABLE]
+    ids["access_token"] = TEST_TOKENS("/onebudget.payment.v1.PaymentService/ReleasePayment")
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-I", "-S", str(SCRIPT),
         str(client_wheel), str(third_party), host.address, json.dumps(ids),

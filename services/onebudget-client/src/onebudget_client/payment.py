@@ -40,8 +40,9 @@ class PaymentClient:
     """PaymentService calls with safe retries and typed refusals.
 
     `channel` is any grpc.Channel (open it with the TLS credentials your deployment uses, or use
-    `PaymentClient.connect`); `metadata` is sent with every call (e.g. ("authorization",
-    "Bearer ...")); `timeout_s` is each attempt's deadline.
+    `PaymentClient.connect`); `access_token` is your OAuth 2.0 bearer token, sent with every
+    call as `authorization: Bearer ...`; `metadata` is sent with every call too; `timeout_s` is
+    each attempt's deadline.
     """
 
     def __init__(
@@ -51,13 +52,18 @@ class PaymentClient:
         retry: RetryPolicy | None = None,
         timeout_s: float = 10.0,
         metadata: Sequence[tuple[str, str]] = (),
+        access_token: str = "",
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._channel = channel
         self._stub: Any = payment_grpc.PaymentServiceStub(channel)  # type: ignore[no-untyped-call]
         self._retry = retry or RetryPolicy()
         self._timeout_s = timeout_s
-        self._metadata = tuple(metadata)
+        # Every business call needs the caller's OAuth 2.0 bearer token (an access token from
+        # the identity provider the deployment trusts); without one the service answers
+        # UNAUTHENTICATED TOKEN_MISSING.
+        bearer = (("authorization", f"Bearer {access_token}"),) if access_token else ()
+        self._metadata = tuple(metadata) + bearer
         self._sleep = sleep
 
     @classmethod
