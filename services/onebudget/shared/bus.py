@@ -56,11 +56,13 @@ def nats_user(service: str) -> str:
 
 
 def publish_subjects(service: str) -> list[str]:
-    """The subjects `service` may publish (ADR 16): its own events, and for the ledger's writers
+    """The subjects `service` may publish (ADR 16): its own events, its audit trail's anchors
+    (every service keeps a trail: shared/audit_anchor.py, ADR 17), and for the ledger's writers
     (allocation, payment) the ledger's anchors (ledger/anchor.py)."""
     own = [f"onebudget.{service}.>"]
     if service in ("allocation", "payment"):
         own.append("onebudget.ledger.anchor.v1.*")
+    own.append("onebudget.audit.anchor.v1.*")
     return own
 
 
