@@ -154,7 +154,7 @@ def _cmd_login(args: argparse.Namespace) -> int:
     from onebudget.shared.login import NotLoggedIn, login
 
     try:
-        print(login(args.role, args.org, args.subject))
+        print(login(args.role, args.org, args.subject, args.scope))
     except NotLoggedIn as why:
         print(f"onebudget: {why}", file=sys.stderr)
         return 2
@@ -188,6 +188,14 @@ def _add_login(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="an ODS / GSS code the role acts for (repeat for several)",
     )
     login.add_argument("--subject", default="", help="who you are (default: local:<user>)")
+    login.add_argument(
+        "--scope",
+        action="append",
+        default=[],
+        metavar="SERVICE.METHOD",
+        help="an RPC an integration partner's client is registered for, e.g."
+        " payment.ReleasePayment (repeat for several; integration_partner only)",
+    )
     login.set_defaults(func=_cmd_login)
 
 

@@ -25,9 +25,12 @@ def dashboard_url() -> Iterator[str]:
         server.shutdown()
 
 
-def _get(url: str) -> tuple[int, dict[str, str], bytes]:
+def _get(url: str, authorization: str = "") -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url)  # noqa: S310 (loopback)
+    if authorization:
+        request.add_header("Authorization", authorization)
     try:
-        with urllib.request.urlopen(url, timeout=10) as reply:  # noqa: S310 (loopback)
+        with urllib.request.urlopen(request, timeout=10) as reply:  # noqa: S310 (loopback)
             return reply.status, dict(reply.headers.items()), reply.read()
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers.items()), error.read()
@@ -61,3 +64,15 @@ def test_the_policy_runs_no_script_and_styles_only_from_the_dashboard(dashboard_
     assert re.search(rb"<script", page) is None
     assert re.search(rb"<style", page) is None
     assert b'rel="stylesheet" href="/dashboard.css"' in page
+
+
+@pytest.mark.parametrize("authorization", ["Basic YTpi", "Token abc", "Bearer", "Bearer   "])
+@pytest.mark.parametrize("path", ["/", "/api/dashboard", "/export.csv"])
+def test_credentials_that_are_not_a_bearer_token_are_refused(
+    dashboard_url: str, path: str, authorization: str
+) -> None:
+    """Found by a new user: `Authorization: Basic ...` showed the dashboard's own figures as if
+    no credentials had been sent. Refused 401 before reporting is asked (it is not even up)."""
+    status, headers, _ = _get(dashboard_url + path, authorization)
+    assert status == 401
+    assert headers["X-Frame-Options"] == "DENY"

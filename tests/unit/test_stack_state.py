@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jwt
 import pytest
 
 from onebudget import cli
@@ -150,12 +151,19 @@ def _logged_in(state_dir: Path, ttl_s: int = 900) -> None:
 
 @pytest.mark.parametrize(
     ("token", "says"),
-    [(None, "not logged in"), (-60, "your login has expired"), (0, "not logged in")],
+    [
+        (None, "not logged in"),
+        (-60, "your login has expired"),
+        (0, "not logged in"),
+        (1, "your login file holds no token"),  # a file that is not a JWT is not an expired login
+    ],
 )
 def test_a_command_without_a_live_login_is_one_line_and_exit_2(
     state_dir: Path, capsys: pytest.CaptureFixture[str], token: int | None, says: str
 ) -> None:
-    if token is not None:
+    if token == 1:
+        (state_dir / "token").write_text("not-a-token")
+    elif token is not None:
         if token:
             _logged_in(state_dir, ttl_s=token)
         else:
@@ -174,6 +182,45 @@ def test_login_without_a_running_stack_says_so(
     assert code == 2
     assert "no local stack runs here" in capsys.readouterr().err
     assert not (state_dir / "token").exists()
+
+
+def _a_stack_runs_here() -> None:
+    stack_state.write_state(
+        StackState(pid=os.getpid(), services={}, issuer="http://127.0.0.1:9/issuer")
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--role", "care_broker", "--org", "QNQ,ZZZ"], "--org 'QNQ,ZZZ' is not an ODS or GSS"),
+        (["--role", "care_broker", "--org", "QNQ", "--scope", "payment.ReleasePayment"],
+         "--scope is for --role integration_partner only"),
+    ],
+)  # fmt: skip
+def test_login_refuses_what_no_service_would_accept(
+    state_dir: Path, capsys: pytest.CaptureFixture[str], args: list[str], says: str
+) -> None:
+    _a_stack_runs_here()
+    assert cli.main(["login", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"onebudget: {says}"), err
+    assert len(err.strip().splitlines()) == 1
+    assert not (state_dir / "token").exists()
+
+
+def test_a_partner_logs_in_with_the_rpcs_its_client_is_registered_for(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _a_stack_runs_here()
+    login = ["login", "--role", "integration_partner", "--org", "QNQ"]
+    scopes = ["--scope", "payment.ReleasePayment", "--scope", "payment.GetPayment"]
+    assert cli.main([*login, *scopes]) == 0
+    assert "logged in as integration_partner for QNQ" in capsys.readouterr().out
+    token = (state_dir / "token").read_text()
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["scope"] == "payment.ReleasePayment payment.GetPayment"
+    assert claims["onebudget_organisations"] == ["QNQ"]
 
 
 def test_a_fault_is_one_line_not_a_traceback(

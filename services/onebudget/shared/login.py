@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import jwt
 
 from onebudget.shared.clock import SYSTEM_CLOCK
+from onebudget.shared.identifiers import is_organisation_code
 from onebudget.shared.identity import Actor, Role
 from onebudget.shared.runtime.issuer import TOKEN_TTL_S, LocalIssuer, issuer_dir, token_path
 from onebudget.shared.runtime.stack_state import read_state
@@ -28,14 +29,29 @@ class NotLoggedIn(Exception):
     """No token, or an expired one: the one line the CLI prints before exiting 2."""
 
 
-def login(role: str, organisations: Sequence[str], subject: str = "") -> str:
-    """Mint and store the CLI's token; the line to print. Raises NotLoggedIn when no local
-    stack runs here (its issuer is the one the services trust)."""
+def login(
+    role: str, organisations: Sequence[str], subject: str = "", scopes: Sequence[str] = ()
+) -> str:
+    """Mint and store the CLI's token; the line to print. `scopes` are the RPCs an
+    integration partner's client is registered for ("payment.ReleasePayment", shared/auth.py
+    scope_name). Raises NotLoggedIn when no local stack runs here (its issuer is the one the
+    services trust), an organisation is not an ODS / GSS code, or scopes are given to a role
+    other than integration_partner."""
     state = read_state()
     if state is None or not state.issuer:
         raise NotLoggedIn("no local stack runs here to log in to: start it with `onebudget up`")
+    for code in organisations:
+        if not is_organisation_code(code):
+            raise NotLoggedIn(
+                f"--org {code!r} is not an ODS or GSS code (one code per --org; repeat --org"
+                " for several)"
+            )
+    if scopes and role != Role.INTEGRATION_PARTNER.value:
+        raise NotLoggedIn("--scope is for --role integration_partner only")
     actor = Actor(subject or f"local:{getpass.getuser()}", Role(role), tuple(organisations))
-    token = LocalIssuer(issuer_dir(), state.issuer).mint(actor, ttl_s=TOKEN_TTL_S)
+    token = LocalIssuer(issuer_dir(), state.issuer).mint(
+        actor, ttl_s=TOKEN_TTL_S, scope=" ".join(scopes)
+    )
     path = token_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
@@ -60,7 +76,10 @@ def stored_token() -> str:
         claims = jwt.decode(token, options={"verify_signature": False})
         expires = float(claims.get("exp", 0))
     except (jwt.InvalidTokenError, TypeError, ValueError):
-        expires = 0.0
+        raise NotLoggedIn(
+            f"your login file holds no token ({token_path()}): run `onebudget login --role"
+            " ROLE --org CODE`"
+        ) from None
     if expires <= SYSTEM_CLOCK.now().timestamp():
         raise NotLoggedIn("your login has expired: run `onebudget login --role ROLE --org CODE`")
     return token

@@ -273,12 +273,19 @@ def _handler(dashboard: Dashboard, defaults: tuple[str, int]) -> type[BaseHTTPRe
             # A user's own identity (issue 14): `Authorization: Bearer <token>` is passed on to
             # the reporting service, which verifies it and refuses another organisation's
             # figures; the user's first organisation is the page's default.
-            scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+            header = self.headers.get("Authorization", "")
+            scheme, _, token = header.partition(" ")
             token = token.strip() if scheme.lower() == "bearer" else ""
             default = _first_organisation(token) or defaults[0]
             commissioner = (query.get("commissioner") or [default])[0]
             raw_year = (query.get("year") or [str(defaults[1])])[0]
             asked = {"commissioner": commissioner, "year": raw_year}
+            if header.strip() and not token:
+                # Credentials that are not a bearer token (Basic, an empty Bearer) are refused,
+                # never taken as no credentials at all.
+                message = "Authorization must be `Bearer <token>`"
+                self._fail(path, HTTPStatus.UNAUTHORIZED, message, "TOKEN_INVALID", asked)
+                return
             try:
                 model = dashboard.model(commissioner, int(raw_year), token)
             except ValueError:
