@@ -160,22 +160,24 @@ async def test_a_batch_records_each_callers_actor_in_one_statement(
 async def test_a_refused_effect_leaves_its_refusal_and_nothing_else(
     fresh_database: FreshDatabase,
 ) -> None:
+    # A database of its own: its payment schema has the plumbing only (and so the grants of
+    # payment's own role, ADR 16), none of the service's tables.
     url = await fresh_database()
     pool = await db.create_pool(url, max_size=12)
     try:
-        await db.apply_migration_list(pool, "plumbing", plumbing_migrations("t"))
+        await db.apply_migration_list(pool, "plumbing", plumbing_migrations("payment"))
         request = api.CancelPaymentRequest(
             request_id=str(uuid.uuid4()), payment_id=str(uuid.UUID(int=5))
         )
 
         async def refuse(conn: asyncpg.Connection) -> api.Payment:
-            await conn.execute("CREATE TABLE t.effect (x int)")  # an effect, then a refusal
+            await conn.execute("CREATE TABLE payment.effect (x int)")  # an effect, then a refusal
             raise FailedPrecondition(reason="NOT_NOW", message="no")
 
         with acting_as(BROKER), pytest.raises(FailedPrecondition):
-            await run_idempotent(pool, "t", "CancelPayment", request, api.Payment, refuse)
-        assert await trail(pool, "t") == []  # rolled back with the effect
-        assert await pool.fetchval("SELECT to_regclass('t.effect')") is None
+            await run_idempotent(pool, "payment", "CancelPayment", request, api.Payment, refuse)
+        assert await trail(pool, "payment") == []  # rolled back with the effect
+        assert await pool.fetchval("SELECT to_regclass('payment.effect')") is None
 
         async def accept(conn: asyncpg.Connection) -> api.Payment:
             return api.Payment(payment_id=request.payment_id)
@@ -186,14 +188,14 @@ async def test_a_refused_effect_leaves_its_refusal_and_nothing_else(
                 request_id=str(uuid.uuid4()), payment_id=str(uuid.UUID(int=i))
             )
             with acting_as(BROKER):
-                await run_idempotent(pool, "t", "CancelPayment", ask, api.Payment, accept)
+                await run_idempotent(pool, "payment", "CancelPayment", ask, api.Payment, accept)
 
         await asyncio.gather(*(one(i) for i in range(40)))
-        rows = await trail(pool, "t")
+        rows = await trail(pool, "payment")
         assert [r["seq"] for r in rows] == list(range(1, 41))
         assert {r["subject"] for r in rows} == {"broker-7f3a"}
         async with pool.acquire() as conn:
-            assert await whole(conn, "t") == []
+            assert await whole(conn, "payment") == []
     finally:
         await pool.close()
 
