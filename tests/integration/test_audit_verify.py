@@ -10,11 +10,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import asyncpg
-import nats
 import pytest
 
 from onebudget.payment.entrypoints.app import SPEC
-from onebudget.shared import audit
+from onebudget.shared import audit, bus
 from onebudget.shared.audit_anchor import ensure_anchor_stream, publish_anchor, verify_trail
 from onebudget.shared.audit_log import records
 from onebudget.shared.server import ServiceHost
@@ -32,7 +31,7 @@ class Trail:
     nats_url: str
 
     async def verify(self) -> list[str]:
-        nc = await nats.connect(self.nats_url)
+        nc = await bus.connect(self.nats_url, name="test-operator")
         try:
             return await verify_trail(self.su, "payment", nc.jetstream())
         finally:
@@ -70,7 +69,7 @@ async def trail(start_service: StartService, nats_url: str) -> AsyncIterator[Tra
         for _ in range(5):
             await payee(s)
     su = await asyncpg.connect(host.config.database_url)
-    nc = await nats.connect(nats_url)
+    nc = await bus.connect(nats_url, name="test-operator")
     try:
         await ensure_anchor_stream(nc.jetstream())
         anchored = await publish_anchor(su, nc.jetstream(), "payment")
