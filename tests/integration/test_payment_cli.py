@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
+import uuid
 from pathlib import Path
 
 from onebudget.payment.entrypoints.app import SPEC
 from onebudget.shared.identity import Actor, Role
+from onebudget.shared.runtime.ports import free_port
 from tests.conftest import TEST_ISSUER, StartService
 from tests.integration.test_payment_support import funded_budget, payee, stub
 
@@ -62,3 +65,20 @@ async def test_broker_pays_and_reads_the_statement(
     assert "NHS     posted £93.99, available £93.99" in out or (
         "NHS     posted £94.00, available £94.00" in out
     )
+
+
+async def test_a_payment_the_service_never_answered_says_so_with_the_id_to_retry(
+    tmp_path: Path,
+) -> None:
+    """Found by a new user: with the payment service down, `broker pay` said `refused:
+    UNAVAILABLE ... UNKNOWN` and printed no request_id, so the broker could not retry safely."""
+    nobody = f"127.0.0.1:{free_port()}"  # nothing listens here
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    args = ["--budget", ids[0], "--plan-line", ids[1], "--payee", ids[2]]
+    code, _, err = await _broker(nobody, tmp_path, "pay", *args, "--amount-pence", "100")
+    assert code == 1
+    assert err.startswith("not answered (UNAVAILABLE)"), err
+    assert "refused" not in err
+    retry = re.search(r"--request-id ([0-9a-f-]{36})", err)
+    assert retry is not None, err
+    assert uuid.UUID(retry.group(1))

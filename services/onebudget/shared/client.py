@@ -108,10 +108,25 @@ def error_reason(error: grpc.aio.AioRpcError | grpc.RpcError) -> str:
     return info.reason if info is not None else ""
 
 
-def explain(error: grpc.aio.AioRpcError) -> str:
-    """A refusal for people: code, message, reason with its details, and each bad field."""
-    lines = [f"refused: {error.code().name}: {error.details()}"]
+# Codes a call may end with though the service never decided it (down, unreachable, too slow):
+# not a refusal, and the request may or may not have been applied.
+NOT_ANSWERED_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
+
+
+def explain(error: grpc.aio.AioRpcError, request_id: str = "") -> str:
+    """A refusal for people: code, message, reason with its details, and each bad field. A call
+    the service never answered (NOT_ANSWERED_CODES without ErrorInfo) is said as such, with the
+    `request_id` to retry with: the same id can never pay twice (issue 16)."""
     info, bad = error_details(error)
+    if info is None and error.code() in NOT_ANSWERED_CODES:
+        lines = [
+            f"not answered ({error.code().name}): the service did not answer, so this may or may"
+            " not have been done; is the stack running? (`onebudget status`)"
+        ]
+        if request_id:
+            lines.append(f"  retry safely with: --request-id {request_id}")
+        return "\n".join(lines)
+    lines = [f"refused: {error.code().name}: {error.details()}"]
     if info is not None:
         lines.append(f"  reason: {info.reason}")
         lines += [f"    {key}: {value}" for key, value in sorted(info.metadata.items())]

@@ -32,12 +32,15 @@ LineLeft = Callable[[str, str], Awaitable["tuple[int, int] | None"]]
 
 
 async def _call(call: Call, args: argparse.Namespace) -> int:
+    if hasattr(args, "request_id") and not args.request_id:
+        # Chosen before the call, so a call that is never answered can be retried with it.
+        args.request_id = str(uuid.uuid4())
     async with open_aio_channel(service_address("payment")) as channel:
         stub = api_grpc.PaymentServiceStub(channel)  # type: ignore[no-untyped-call]
         try:
             result = await call(stub, args)
         except grpc.aio.AioRpcError as error:
-            print(explain(error), file=sys.stderr)
+            print(explain(error, getattr(args, "request_id", "")), file=sys.stderr)
             return 1
     if isinstance(result, api.Payment) and not getattr(args, "json", False):
         left = None
