@@ -316,6 +316,135 @@ async def test_payment_refuses_hostile_brokers_and_moves_no_money(
         assert (await pay_out(channel)).amount_pence == 5_000
 
 
+async def _refused_elsewhere(address: str, role: Role, call: Call) -> None:
+    """`call` by a `role` of organisation ZZZ (no part of the resource) is refused
+    PERMISSION_DENIED reason PERMISSION_DENIED_ORGANISATION by the service at `address`."""
+    service = SERVICE_AT[address]
+    token = _token(role, ("ZZZ",), f"onebudget-{service}")
+    async with open_aio_channel(address, token=token) as channel:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await call(channel)
+    found = (refused.value.code(), _reason(refused.value, service))
+    assert found == (grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED_ORGANISATION")
+
+
+SERVICE_AT: dict[str, str] = {}  # each started service's address -> its name
+
+
+def _rpc(stub_type: Any, method: str, request: Any) -> Call:
+    """A Call of `method` of `stub_type` (a generated gRPC stub class) with `request`."""
+
+    async def call(channel: grpc.aio.Channel) -> Any:
+        return await getattr(stub_type(channel), method)(request)
+
+    return call
+
+
+async def test_payment_scopes_reservations_stops_and_payees_to_the_budgets_organisations(
+    start_service: StartService,
+) -> None:
+    """Issue 14: ConfirmPayment, CancelPayment, StopPayments, ResumePayments and RegisterPayee
+    check the caller's organisations against the budget's (or the payee's); a caller of
+    organisation ZZZ changes nothing."""
+    stack = await start_stack(start_service)
+    assert stack.pay is not None
+    assert stack.payment is not None
+    SERVICE_AT[stack.payment.address] = "payment"
+    ods, gss = new_ods(), new_gss()
+    await setup_funders(stack, ods, gss)
+    person = await eligible_person(stack, ods, gss)
+    budget = await agreed_budget(
+        stack, person, ods, gss, [plan_line(100_000, (10_000, 0, 0))], nhs_only=True
+    )
+    await caught_up(stack, payment_too=True)
+    payee = await stack.pay.RegisterPayee(
+        pay.RegisterPayeeRequest(request_id=rid(), kind=pay.PAYEE_KIND_PROVIDER, name="Care Co")
+    )
+    held = [
+        await stack.pay.ReservePayment(
+            pay.ReservePaymentRequest(
+                request_id=rid(),
+                budget_id=budget.budget_id,
+                plan_line_id=budget.plan_lines[0].plan_line_id,
+                payee_id=payee.payee_id,
+                amount_pence=1_000,
+                broker_reference=f"HOLD-{n}",
+            )
+        )
+        for n in range(2)
+    ]
+    pool = pool_of(stack.payment)
+    address = stack.payment.address
+
+    async def snapshot() -> tuple[Any, ...]:
+        return (
+            await pool.fetch("SELECT payment_id, state, version FROM payment.payments ORDER BY 1"),
+            await _count(pool, "payment.payment_stops"),
+            await _count(pool, "payment.payees"),
+            await _count(pool, "payment.outbox"),
+        )
+
+    def stub_of(channel: grpc.aio.Channel) -> Any:
+        return pay_grpc.PaymentServiceStub(channel)  # type: ignore[no-untyped-call]
+
+    stub = pay_grpc.PaymentServiceStub
+
+    before = await snapshot()
+    # 1. Another organisation's broker neither confirms nor cancels this budget's reservation.
+    for hold in held:
+        confirm = pay.ConfirmPaymentRequest(
+            request_id=rid(), payment_id=hold.payment_id, amount_pence=1_000
+        )
+        cancel = pay.CancelPaymentRequest(
+            request_id=rid(), payment_id=hold.payment_id, reason="not mine"
+        )
+        await _refused_elsewhere(address, Role.CARE_BROKER, _rpc(stub, "ConfirmPayment", confirm))
+        await _refused_elsewhere(address, Role.CARE_BROKER, _rpc(stub, "CancelPayment", cancel))
+    assert await snapshot() == before
+    # 2. Nor does another organisation's finance officer or care manager stop its payments, or
+    # resume them once stopped.
+    stop = pay.StopPaymentsRequest(
+        request_id=rid(),
+        budget_id=budget.budget_id,
+        grounds=pay.STOP_GROUNDS_MISUSE,
+        reasons=["misuse"],
+    )
+    for role in (Role.COMMISSIONER_FINANCE, Role.CARE_MANAGER):
+        await _refused_elsewhere(address, role, _rpc(stub, "StopPayments", stop))
+    assert await snapshot() == before
+    await stack.pay.StopPayments(stop)
+    stopped = await snapshot()
+    resume = pay.ResumePaymentsRequest(
+        request_id=rid(), budget_id=budget.budget_id, reasons=["resolved"]
+    )
+    for role in (Role.COMMISSIONER_FINANCE, Role.COUNCIL_FINANCE):
+        await _refused_elsewhere(address, role, _rpc(stub, "ResumePayments", resume))
+    assert await snapshot() == stopped
+    # 3. A broker registers a provider only for its own organisations, and a direct-payment
+    # account only for a person with a budget of one of them.
+    provider = pay.RegisterPayeeRequest(
+        request_id=rid(), kind=pay.PAYEE_KIND_PROVIDER, name="Care Co", organisation_code=ods
+    )
+    account = pay.RegisterPayeeRequest(
+        request_id=rid(), kind=pay.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT, name="DP", person_id=person
+    )
+    unknown = pay.RegisterPayeeRequest(
+        request_id=rid(), kind=pay.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT, name="DP", person_id=rid()
+    )
+    for request in (provider, account, unknown):
+        await _refused_elsewhere(address, Role.CARE_BROKER, _rpc(stub, "RegisterPayee", request))
+    assert await snapshot() == stopped
+    # The budget's own broker does each.
+    rightful = _token(Role.CARE_BROKER, (ods,), "onebudget-payment")
+    async with open_aio_channel(address, token=rightful) as channel:
+        assert (await stub_of(channel).RegisterPayee(provider)).organisation_code == ods
+        assert (await stub_of(channel).RegisterPayee(account)).person_id == person
+        cancelled = await stub_of(channel).CancelPayment(
+            pay.CancelPaymentRequest(request_id=rid(), payment_id=held[1].payment_id)
+        )
+    assert cancelled.state == pay.PAYMENT_STATE_CANCELLED
+
+
 async def test_reporting_refuses_an_anonymous_rebuild_and_other_commissioners(
     start_service: StartService,
 ) -> None:
