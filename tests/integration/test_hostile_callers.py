@@ -23,6 +23,7 @@ import asyncpg
 import grpc
 import jwt
 import pytest
+from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -443,6 +444,126 @@ async def test_payment_scopes_reservations_stops_and_payees_to_the_budgets_organ
             pay.CancelPaymentRequest(request_id=rid(), payment_id=held[1].payment_id)
         )
     assert cancelled.state == pay.PAYMENT_STATE_CANCELLED
+
+
+async def test_entitlement_scopes_every_person_and_commissioner_to_the_callers_organisations(
+    start_service: StartService,
+) -> None:
+    """Issue 14: every entitlement RPC naming a person or a commissioner checks the caller's
+    organisations against the person's commissioner/council (as entitlement records them) or the
+    code; a care manager or finance officer of organisation ZZZ reads nothing and changes
+    nothing, and ListPeople without a filter shows only the caller's organisations' people."""
+    host = await start_service(ENTITLEMENT)
+    SERVICE_AT[host.address] = "entitlement"
+    ods, gss = new_ods(), new_gss()
+    stub = ent_grpc.EntitlementServiceStub
+    rightful = _token(Role.CARE_MANAGER, (ods,), "onebudget-entitlement")
+    async with open_aio_channel(host.address, token=rightful) as channel:
+        person = await stub(channel).RegisterPerson(  # type: ignore[no-untyped-call]
+            ent.RegisterPersonRequest(
+                request_id=rid(),
+                nhs_number=new_nhs_number(),
+                given_name="Ada",
+                family_name="Lovelace",
+                date_of_birth="1960-05-17",
+                commissioner_ods_code=ods,
+                council_gss_code=gss,
+            )
+        )
+    pool = pool_of(host)
+
+    async def snapshot() -> tuple[Any, ...]:
+        return (
+            await pool.fetch("SELECT person_id, state, version FROM entitlement.people"),
+            await _count(pool, "entitlement.outbox"),
+            await _count(pool, "entitlement.eligibility_decisions"),
+            await _count(pool, "entitlement.phb_requests"),
+            await _count(pool, "entitlement.commissioner_policies"),
+            await _count(pool, "entitlement.person_corrections"),
+        )
+
+    before = await snapshot()
+    pid = person.person_id
+    chc = ent.ELIGIBILITY_CATEGORY_CHC
+    as_manager: list[tuple[str, Any]] = [
+        ("GetPerson", ent.GetPersonRequest(person_id=pid)),
+        (
+            "RecordDeath",
+            ent.RecordDeathRequest(request_id=rid(), person_id=pid, died_on="2026-06-01"),
+        ),
+        ("ListPeople", ent.ListPeopleRequest(commissioner_ods_code=ods)),
+        ("ListPeople", ent.ListPeopleRequest(council_gss_code=gss)),
+        (
+            "UpdatePersonDetails",
+            ent.UpdatePersonDetailsRequest(
+                request_id=rid(),
+                person_id=pid,
+                person=ent.Person(given_name="Eve"),
+                update_mask=field_mask_pb2.FieldMask(paths=["given_name"]),
+                reason="hostile",
+            ),
+        ),
+        (
+            "RecordEligibilityDecision",
+            ent.RecordEligibilityDecisionRequest(
+                request_id=rid(),
+                person_id=pid,
+                category=chc,
+                outcome=ent.DECISION_OUTCOME_GRANTED,
+                decided_on="2026-04-01",
+                deciding_body="hostile",
+            ),
+        ),
+        ("ListEligibility", ent.ListEligibilityRequest(person_id=pid)),
+        (
+            "RequestPersonalHealthBudget",
+            ent.RequestPersonalHealthBudgetRequest(
+                request_id=rid(), person_id=pid, category=chc, requested_on="2026-04-02"
+            ),
+        ),
+        (
+            "RecordConsentWithdrawn",
+            ent.RecordConsentWithdrawnRequest(
+                request_id=rid(), person_id=pid, withdrawn_on="2026-06-01"
+            ),
+        ),
+        (
+            "ListReviewsDue",
+            ent.ListReviewsDueRequest(
+                commissioner_ods_code=ods, due_from="2026-01-01", due_to="2027-12-31"
+            ),
+        ),
+    ]
+    for method, request in as_manager:
+        await _refused_elsewhere(host.address, Role.CARE_MANAGER, _rpc(stub, method, request))
+    as_finance: list[tuple[str, Any]] = [
+        (
+            "SetCommissionerPolicy",
+            ent.SetCommissionerPolicyRequest(
+                request_id=rid(), commissioner_ods_code=ods, extended_categories=[chc]
+            ),
+        ),
+        ("GetCommissionerPolicy", ent.GetCommissionerPolicyRequest(commissioner_ods_code=ods)),
+    ]
+    for method, request in as_finance:
+        await _refused_elsewhere(
+            host.address, Role.COMMISSIONER_FINANCE, _rpc(stub, method, request)
+        )
+    assert await snapshot() == before
+    # Unfiltered, another organisation's care manager sees none of this organisation's people.
+    nosy = _token(Role.CARE_MANAGER, ("ZZZ",), "onebudget-entitlement")
+    async with open_aio_channel(host.address, token=nosy) as channel:
+        everyone = await stub(channel).ListPeople(ent.ListPeopleRequest())  # type: ignore[no-untyped-call]
+    assert pid not in [p.person_id for p in everyone.people]
+    # The person's own care manager reads and records.
+    async with open_aio_channel(host.address, token=rightful) as channel:
+        assert (await stub(channel).GetPerson(ent.GetPersonRequest(person_id=pid))).person_id == pid  # type: ignore[no-untyped-call]
+        listed = await stub(channel).ListPeople(ent.ListPeopleRequest())  # type: ignore[no-untyped-call]
+        assert [p.person_id for p in listed.people] == [pid]
+        dead = await stub(channel).RecordDeath(  # type: ignore[no-untyped-call]
+            ent.RecordDeathRequest(request_id=rid(), person_id=pid, died_on="2026-06-01")
+        )
+    assert dead.state == ent.PERSON_STATE_DECEASED
 
 
 async def test_reporting_refuses_an_anonymous_rebuild_and_other_commissioners(
