@@ -74,7 +74,13 @@ atexit.register(shutil.rmtree, _ISSUER_DIR, True)
 TEST_ISSUER = LocalIssuer(_ISSUER_DIR)
 TEST_JWKS = TEST_ISSUER.serve()
 TEST_OIDC = OidcSettings(TEST_ISSUER.issuer, TEST_JWKS.jwks_url)
-ORGANISATION_FIELDS = ("commissioner_ods_code", "council_gss_code", "ods_code", "gss_code")
+ORGANISATION_FIELDS = (
+    "commissioner_ods_code",
+    "council_gss_code",
+    "ods_code",
+    "gss_code",
+    "organisation_code",
+)
 ORGANISATIONS_KEPT = 150
 # The organisations of the budgets test helpers write straight into a service's tables (never
 # named in a request), then those the tests name, oldest first.

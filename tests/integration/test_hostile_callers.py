@@ -23,6 +23,7 @@ import asyncpg
 import grpc
 import jwt
 import pytest
+from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -314,6 +315,255 @@ async def test_payment_refuses_hostile_brokers_and_moves_no_money(
     rightful = _token(Role.CARE_BROKER, ("00L", ods), "onebudget-payment")
     async with open_aio_channel(stack.payment.address, token=rightful) as channel:
         assert (await pay_out(channel)).amount_pence == 5_000
+
+
+async def _refused_elsewhere(address: str, role: Role, call: Call) -> None:
+    """`call` by a `role` of organisation ZZZ (no part of the resource) is refused
+    PERMISSION_DENIED reason PERMISSION_DENIED_ORGANISATION by the service at `address`."""
+    service = SERVICE_AT[address]
+    token = _token(role, ("ZZZ",), f"onebudget-{service}")
+    async with open_aio_channel(address, token=token) as channel:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await call(channel)
+    found = (refused.value.code(), _reason(refused.value, service))
+    assert found == (grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED_ORGANISATION")
+
+
+SERVICE_AT: dict[str, str] = {}  # each started service's address -> its name
+
+
+def _rpc(stub_type: Any, method: str, request: Any) -> Call:
+    """A Call of `method` of `stub_type` (a generated gRPC stub class) with `request`."""
+
+    async def call(channel: grpc.aio.Channel) -> Any:
+        return await getattr(stub_type(channel), method)(request)
+
+    return call
+
+
+async def test_payment_scopes_reservations_stops_and_payees_to_the_budgets_organisations(
+    start_service: StartService,
+) -> None:
+    """Issue 14: ConfirmPayment, CancelPayment, StopPayments, ResumePayments and RegisterPayee
+    check the caller's organisations against the budget's (or the payee's); a caller of
+    organisation ZZZ changes nothing."""
+    stack = await start_stack(start_service)
+    assert stack.pay is not None
+    assert stack.payment is not None
+    SERVICE_AT[stack.payment.address] = "payment"
+    ods, gss = new_ods(), new_gss()
+    await setup_funders(stack, ods, gss)
+    person = await eligible_person(stack, ods, gss)
+    budget = await agreed_budget(
+        stack, person, ods, gss, [plan_line(100_000, (10_000, 0, 0))], nhs_only=True
+    )
+    await caught_up(stack, payment_too=True)
+    payee = await stack.pay.RegisterPayee(
+        pay.RegisterPayeeRequest(request_id=rid(), kind=pay.PAYEE_KIND_PROVIDER, name="Care Co")
+    )
+    held = [
+        await stack.pay.ReservePayment(
+            pay.ReservePaymentRequest(
+                request_id=rid(),
+                budget_id=budget.budget_id,
+                plan_line_id=budget.plan_lines[0].plan_line_id,
+                payee_id=payee.payee_id,
+                amount_pence=1_000,
+                broker_reference=f"HOLD-{n}",
+            )
+        )
+        for n in range(2)
+    ]
+    pool = pool_of(stack.payment)
+    address = stack.payment.address
+
+    async def snapshot() -> tuple[Any, ...]:
+        return (
+            await pool.fetch("SELECT payment_id, state, version FROM payment.payments ORDER BY 1"),
+            await _count(pool, "payment.payment_stops"),
+            await _count(pool, "payment.payees"),
+            await _count(pool, "payment.outbox"),
+        )
+
+    def stub_of(channel: grpc.aio.Channel) -> Any:
+        return pay_grpc.PaymentServiceStub(channel)  # type: ignore[no-untyped-call]
+
+    stub = pay_grpc.PaymentServiceStub
+
+    before = await snapshot()
+    # 1. Another organisation's broker neither confirms nor cancels this budget's reservation.
+    for hold in held:
+        confirm = pay.ConfirmPaymentRequest(
+            request_id=rid(), payment_id=hold.payment_id, amount_pence=1_000
+        )
+        cancel = pay.CancelPaymentRequest(
+            request_id=rid(), payment_id=hold.payment_id, reason="not mine"
+        )
+        await _refused_elsewhere(address, Role.CARE_BROKER, _rpc(stub, "ConfirmPayment", confirm))
+        await _refused_elsewhere(address, Role.CARE_BROKER, _rpc(stub, "CancelPayment", cancel))
+    assert await snapshot() == before
+    # 2. Nor does another organisation's finance officer or care manager stop its payments, or
+    # resume them once stopped.
+    stop = pay.StopPaymentsRequest(
+        request_id=rid(),
+        budget_id=budget.budget_id,
+        grounds=pay.STOP_GROUNDS_MISUSE,
+        reasons=["misuse"],
+    )
+    for role in (Role.COMMISSIONER_FINANCE, Role.CARE_MANAGER):
+        await _refused_elsewhere(address, role, _rpc(stub, "StopPayments", stop))
+    assert await snapshot() == before
+    await stack.pay.StopPayments(stop)
+    stopped = await snapshot()
+    resume = pay.ResumePaymentsRequest(
+        request_id=rid(), budget_id=budget.budget_id, reasons=["resolved"]
+    )
+    for role in (Role.COMMISSIONER_FINANCE, Role.COUNCIL_FINANCE):
+        await _refused_elsewhere(address, role, _rpc(stub, "ResumePayments", resume))
+    assert await snapshot() == stopped
+    # 3. A broker registers a provider only for its own organisations, and a direct-payment
+    # account only for a person with a budget of one of them.
+    provider = pay.RegisterPayeeRequest(
+        request_id=rid(), kind=pay.PAYEE_KIND_PROVIDER, name="Care Co", organisation_code=ods
+    )
+    account = pay.RegisterPayeeRequest(
+        request_id=rid(), kind=pay.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT, name="DP", person_id=person
+    )
+    unknown = pay.RegisterPayeeRequest(
+        request_id=rid(), kind=pay.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT, name="DP", person_id=rid()
+    )
+    for request in (provider, account, unknown):
+        await _refused_elsewhere(address, Role.CARE_BROKER, _rpc(stub, "RegisterPayee", request))
+    assert await snapshot() == stopped
+    # The budget's own broker does each.
+    rightful = _token(Role.CARE_BROKER, (ods,), "onebudget-payment")
+    async with open_aio_channel(address, token=rightful) as channel:
+        assert (await stub_of(channel).RegisterPayee(provider)).organisation_code == ods
+        assert (await stub_of(channel).RegisterPayee(account)).person_id == person
+        cancelled = await stub_of(channel).CancelPayment(
+            pay.CancelPaymentRequest(request_id=rid(), payment_id=held[1].payment_id)
+        )
+    assert cancelled.state == pay.PAYMENT_STATE_CANCELLED
+
+
+async def test_entitlement_scopes_every_person_and_commissioner_to_the_callers_organisations(
+    start_service: StartService,
+) -> None:
+    """Issue 14: every entitlement RPC naming a person or a commissioner checks the caller's
+    organisations against the person's commissioner/council (as entitlement records them) or the
+    code; a care manager or finance officer of organisation ZZZ reads nothing and changes
+    nothing, and ListPeople without a filter shows only the caller's organisations' people."""
+    host = await start_service(ENTITLEMENT)
+    SERVICE_AT[host.address] = "entitlement"
+    ods, gss = new_ods(), new_gss()
+    stub = ent_grpc.EntitlementServiceStub
+    rightful = _token(Role.CARE_MANAGER, (ods,), "onebudget-entitlement")
+    async with open_aio_channel(host.address, token=rightful) as channel:
+        person = await stub(channel).RegisterPerson(  # type: ignore[no-untyped-call]
+            ent.RegisterPersonRequest(
+                request_id=rid(),
+                nhs_number=new_nhs_number(),
+                given_name="Ada",
+                family_name="Lovelace",
+                date_of_birth="1960-05-17",
+                commissioner_ods_code=ods,
+                council_gss_code=gss,
+            )
+        )
+    pool = pool_of(host)
+
+    async def snapshot() -> tuple[Any, ...]:
+        return (
+            await pool.fetch("SELECT person_id, state, version FROM entitlement.people"),
+            await _count(pool, "entitlement.outbox"),
+            await _count(pool, "entitlement.eligibility_decisions"),
+            await _count(pool, "entitlement.phb_requests"),
+            await _count(pool, "entitlement.commissioner_policies"),
+            await _count(pool, "entitlement.person_corrections"),
+        )
+
+    before = await snapshot()
+    pid = person.person_id
+    chc = ent.ELIGIBILITY_CATEGORY_CHC
+    as_manager: list[tuple[str, Any]] = [
+        ("GetPerson", ent.GetPersonRequest(person_id=pid)),
+        (
+            "RecordDeath",
+            ent.RecordDeathRequest(request_id=rid(), person_id=pid, died_on="2026-06-01"),
+        ),
+        ("ListPeople", ent.ListPeopleRequest(commissioner_ods_code=ods)),
+        ("ListPeople", ent.ListPeopleRequest(council_gss_code=gss)),
+        (
+            "UpdatePersonDetails",
+            ent.UpdatePersonDetailsRequest(
+                request_id=rid(),
+                person_id=pid,
+                person=ent.Person(given_name="Eve"),
+                update_mask=field_mask_pb2.FieldMask(paths=["given_name"]),
+                reason="hostile",
+            ),
+        ),
+        (
+            "RecordEligibilityDecision",
+            ent.RecordEligibilityDecisionRequest(
+                request_id=rid(),
+                person_id=pid,
+                category=chc,
+                outcome=ent.DECISION_OUTCOME_GRANTED,
+                decided_on="2026-04-01",
+                deciding_body="hostile",
+            ),
+        ),
+        ("ListEligibility", ent.ListEligibilityRequest(person_id=pid)),
+        (
+            "RequestPersonalHealthBudget",
+            ent.RequestPersonalHealthBudgetRequest(
+                request_id=rid(), person_id=pid, category=chc, requested_on="2026-04-02"
+            ),
+        ),
+        (
+            "RecordConsentWithdrawn",
+            ent.RecordConsentWithdrawnRequest(
+                request_id=rid(), person_id=pid, withdrawn_on="2026-06-01"
+            ),
+        ),
+        (
+            "ListReviewsDue",
+            ent.ListReviewsDueRequest(
+                commissioner_ods_code=ods, due_from="2026-01-01", due_to="2027-12-31"
+            ),
+        ),
+    ]
+    for method, request in as_manager:
+        await _refused_elsewhere(host.address, Role.CARE_MANAGER, _rpc(stub, method, request))
+    as_finance: list[tuple[str, Any]] = [
+        (
+            "SetCommissionerPolicy",
+            ent.SetCommissionerPolicyRequest(
+                request_id=rid(), commissioner_ods_code=ods, extended_categories=[chc]
+            ),
+        ),
+        ("GetCommissionerPolicy", ent.GetCommissionerPolicyRequest(commissioner_ods_code=ods)),
+    ]
+    for method, request in as_finance:
+        await _refused_elsewhere(
+            host.address, Role.COMMISSIONER_FINANCE, _rpc(stub, method, request)
+        )
+    assert await snapshot() == before
+    # Unfiltered, another organisation's care manager sees none of this organisation's people.
+    nosy = _token(Role.CARE_MANAGER, ("ZZZ",), "onebudget-entitlement")
+    async with open_aio_channel(host.address, token=nosy) as channel:
+        everyone = await stub(channel).ListPeople(ent.ListPeopleRequest())  # type: ignore[no-untyped-call]
+    assert pid not in [p.person_id for p in everyone.people]
+    # The person's own care manager reads and records.
+    async with open_aio_channel(host.address, token=rightful) as channel:
+        assert (await stub(channel).GetPerson(ent.GetPersonRequest(person_id=pid))).person_id == pid  # type: ignore[no-untyped-call]
+        listed = await stub(channel).ListPeople(ent.ListPeopleRequest())  # type: ignore[no-untyped-call]
+        assert [p.person_id for p in listed.people] == [pid]
+        dead = await stub(channel).RecordDeath(  # type: ignore[no-untyped-call]
+            ent.RecordDeathRequest(request_id=rid(), person_id=pid, died_on="2026-06-01")
+        )
+    assert dead.state == ent.PERSON_STATE_DECEASED
 
 
 async def test_reporting_refuses_an_anonymous_rebuild_and_other_commissioners(

@@ -369,13 +369,18 @@ async def _direct_payments(
     agreed: date,
     loaded: Loaded,
 ) -> None:
-    account = await stubs.payment.RegisterPayee(
-        pay.RegisterPayeeRequest(
-            request_id=request_id("dp-account", budget.budget_id),
-            kind=pay.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT,
-            name=f"Direct payment account {budget.person_id[:8]}",
-            person_id=budget.person_id,  # it holds this person's direct payment only
-        )
+    # Payment lets a broker register the account only for a person with a budget of the
+    # broker's organisations (issue 14): wait while it learns this budget from allocation.
+    account = await _retry(
+        lambda: stubs.payment.RegisterPayee(
+            pay.RegisterPayeeRequest(
+                request_id=request_id("dp-account", budget.budget_id),
+                kind=pay.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT,
+                name=f"Direct payment account {budget.person_id[:8]}",
+                person_id=budget.person_id,  # it holds this person's direct payment only
+            )
+        ),
+        ("PERMISSION_DENIED_ORGANISATION",),
     )
     # 4-weekly in advance from the agreement to the budget's end, covering the line's cost
     # (SI 2013/1617 reg 13): the least equal instalment that does, the last one paying the rest.

@@ -72,16 +72,22 @@ async def list_people(
     limit: int,
     commissioner: str,
     council: str,
+    organisations: list[str] | None = None,
 ) -> list[Row]:
+    """People by id; `organisations` (None: any) keeps those whose commissioner or council is
+    one of them (the caller's scope)."""
     rows: list[Row] = await pool.fetch(
         f"SELECT {_PERSON_COLUMNS} FROM entitlement.people"
         " WHERE ($1::uuid IS NULL OR person_id > $1)"
         " AND ($2 = '' OR commissioner_ods_code = $2) AND ($3 = '' OR council_gss_code = $3)"
+        " AND ($5::text[] IS NULL OR commissioner_ods_code = ANY($5)"
+        " OR council_gss_code = ANY($5))"
         " ORDER BY person_id LIMIT $4",
         after,
         commissioner,
         council,
         limit,
+        organisations,
     )
     return rows
 

@@ -27,7 +27,7 @@ from onebudget.shared import identifiers, paging, sealing
 from onebudget.shared.clock import Clock
 from onebudget.shared.errors import FailedPrecondition, NotFound, Violations
 from onebudget.shared.idempotency import check_request_id, run_idempotent
-from onebudget.shared.identity import current_actor
+from onebudget.shared.identity import Role, current_actor
 from onebudget.shared.permissions import check_scope
 from onebudget.shared.validation import require_uuid
 
@@ -89,6 +89,9 @@ def _check_nhs_number(value: str, field: str, violations: Violations) -> str:
     return normalised
 
 
+UNSCOPED = (Role.SYSTEM, Role.AUDITOR)  # see every organisation (permissions.check_scope)
+
+
 def _person_not_found(person_id: uuid.UUID) -> NotFound:
     return NotFound(
         reason=errors.PERSON_NOT_FOUND,
@@ -109,11 +112,24 @@ def _before_birth(what: str) -> FailedPrecondition:
     )
 
 
+def check_person_scope(person: Any) -> None:
+    """The acting caller works for the person's commissioner or council as entitlement records
+    them (or is the person); raises PermissionDenied PERMISSION_DENIED_ORGANISATION (or
+    _PERSON, _ANONYMOUS) by shared/permissions.check_scope (issue 14)."""
+    check_scope(
+        current_actor(),
+        [person["commissioner_ods_code"], person["council_gss_code"] or ""],
+        str(person["person_id"]),
+    )
+
+
 async def _living_person(conn: Conn, person_id: uuid.UUID) -> Any:
-    """The person's row, locked for this transaction (their changes and versions serialise)."""
+    """The person's row, locked for this transaction (their changes and versions serialise),
+    if the caller may act on them (check_person_scope)."""
     person = await repo.get_person(conn, person_id, for_update=True)
     if person is None:
         raise _person_not_found(person_id)
+    check_person_scope(person)
     if person["state"] == PersonState.DECEASED:
         raise _deceased()
     return person
@@ -192,6 +208,7 @@ class EntitlementHandlers:
         person = await repo.get_person(self._pool, person_id)
         if person is None:
             raise _person_not_found(person_id)
+        check_person_scope(person)
         return mapping.person_to_api(person)
 
     async def list_people(self, request: api.ListPeopleRequest) -> api.ListPeopleResponse:
@@ -205,12 +222,17 @@ class EntitlementHandlers:
         key = paging.decode_token(request.page_token, query, v)
         after = require_uuid(key[0], "page_token", v) if key else None
         v.raise_if_any()
+        actor = current_actor()
+        named = [c for c in (request.commissioner_ods_code, request.council_gss_code) if c]
+        if named or actor.role not in UNSCOPED:
+            check_scope(actor, named or actor.organisations)
         rows = await repo.list_people(
             self._pool,
             after=after,
             limit=size + 1,
             commissioner=request.commissioner_ods_code,
             council=request.council_gss_code,
+            organisations=None if actor.role in UNSCOPED else list(actor.organisations),
         )
         page = rows[:size]
         token = ""
@@ -232,6 +254,10 @@ class EntitlementHandlers:
             person = await repo.get_person(conn, person_id, for_update=True)
             if person is None:
                 raise _person_not_found(person_id)
+            check_person_scope(person)
+            moved = [changes.get(k, "") for k in ("commissioner_ods_code", "council_gss_code")]
+            if any(moved):  # nor moves them to an organisation it does not act for
+                check_scope(current_actor(), moved)
             changed = {k: val for k, val in changes.items() if person[k] != val}
             if not changed:
                 return mapping.person_to_api(person)
@@ -427,8 +453,10 @@ class EntitlementHandlers:
         key = paging.decode_token(request.page_token, query, v)
         before = _int_key(key, v)
         v.raise_if_any()
-        if await repo.get_person(self._pool, person_id) is None:
+        person = await repo.get_person(self._pool, person_id)
+        if person is None:
             raise _person_not_found(person_id)
+        check_person_scope(person)
         rows = await repo.list_decisions(self._pool, person_id, before_seq=before, limit=size + 1)
         page = rows[:size]
         token = paging.encode_token([str(page[-1]["seq"])], query) if len(rows) > size else ""
@@ -453,6 +481,8 @@ class EntitlementHandlers:
         v.raise_if_any()
         extended = sorted({c.value for c in categories if c is not None})
 
+        check_scope(current_actor(), [request.commissioner_ods_code])
+
         async def effect(conn: Conn) -> api.CommissionerPolicy:
             row = await repo.upsert_policy(conn, request.commissioner_ods_code, extended)
             return _policy_to_api(row["commissioner_ods_code"], row)
@@ -465,6 +495,7 @@ class EntitlementHandlers:
         v = Violations()
         _check_ods(request.commissioner_ods_code, "commissioner_ods_code", v)
         v.raise_if_any()
+        check_scope(current_actor(), [request.commissioner_ods_code])
         row = await repo.get_extended_categories(self._pool, request.commissioner_ods_code)
         return _policy_to_api(request.commissioner_ods_code, row)
 

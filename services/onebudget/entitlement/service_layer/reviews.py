@@ -20,7 +20,7 @@ from onebudget.entitlement.domain.reviews import (
     next_review,
 )
 from onebudget.entitlement.service_layer import mapping
-from onebudget.entitlement.service_layer.handlers import SCHEMA
+from onebudget.entitlement.service_layer.handlers import SCHEMA, check_person_scope
 from onebudget.entitlement.service_layer.outgoing import publish
 from onebudget.entitlement.v1 import entitlement_service_pb2 as api
 from onebudget.events.v1 import allocation_pb2, envelope_pb2, payment_pb2
@@ -31,6 +31,8 @@ from onebudget.shared.consumer import PoisonEvent
 from onebudget.shared.errors import FailedPrecondition, NotFound, Violations
 from onebudget.shared.idempotency import check_request_id, run_idempotent
 from onebudget.shared.identifiers import is_valid_ods_code
+from onebudget.shared.identity import current_actor
+from onebudget.shared.permissions import check_scope
 
 SUBJECT_ID_LENGTH_MAX = 100
 EventT = TypeVar("EventT", bound=Message)
@@ -59,6 +61,7 @@ class ReviewHandlers:
         key = paging.decode_token(request.page_token, query, v)
         after = _review_key(key, v)
         v.raise_if_any()
+        check_scope(current_actor(), [request.commissioner_ods_code])
         rows = await repo.list_reviews_due(
             self._pool,
             commissioner=request.commissioner_ods_code,
@@ -103,6 +106,9 @@ class ReviewHandlers:
                     reason=errors.REVIEW_SUBJECT_NOT_FOUND,
                     message=f"no {kind} {request.subject_id!r} is known to need reviews",
                 )
+            reviewed = await repo.get_person(conn, subject["person_id"])
+            if reviewed is not None:
+                check_person_scope(reviewed)
             if on < subject["started_on"]:
                 raise FailedPrecondition(
                     reason=errors.REVIEW_BEFORE_START,

@@ -221,6 +221,25 @@ async def budget_owners(conn: Conn, budget_id: uuid.UUID) -> Any:
     )
 
 
+async def person_organisations(conn: Conn, person_id: uuid.UUID) -> list[str]:
+    """The commissioners and councils of every budget of the person (the scope check's for a
+    direct-payment account): empty when payment knows no budget of theirs."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT commissioner_ods_code, council_gss_code"
+        " FROM payment.budgets WHERE person_id = $1",
+        person_id,
+    )
+    return [code for row in rows for code in row if code]
+
+
+async def payment_budget(conn: Conn, payment_id: uuid.UUID) -> uuid.UUID | None:
+    """The budget a payment is from (the scope check's), or None for an unknown payment."""
+    found: uuid.UUID | None = await conn.fetchval(
+        "SELECT budget_id FROM payment.payments WHERE payment_id = $1", payment_id
+    )
+    return found
+
+
 async def budgets(conn: Conn, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, BudgetContext]:
     """Each budget with whether its payments are stopped (stops.stop_grounds decides)."""
     rows = await conn.fetch(

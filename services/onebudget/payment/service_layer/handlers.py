@@ -117,6 +117,42 @@ class PaymentHandlers:
             self._owners[budget_id] = owners
         check_scope(actor, owners[0], owners[1])
 
+    async def _check_budget_scope(self, budget_id: str) -> None:
+        """_check_scope for a budget id as the caller sent it; a malformed one is left to the
+        command's validation (INVALID_ARGUMENT)."""
+        try:
+            parsed = uuid.UUID(budget_id)
+        except ValueError:
+            return
+        await self._check_scope(parsed)
+
+    async def _check_payment_scope(self, payment_id: uuid.UUID) -> None:
+        """_check_scope for the budget a payment is from (a reservation is confirmed or cancelled
+        only by a caller of that budget's organisations); an unknown payment is left to the
+        command (PAYMENT_NOT_FOUND)."""
+        if current_actor().role in UNSCOPED:
+            return
+        async with self._pool.acquire() as conn:
+            budget_id = await repo.payment_budget(conn, payment_id)
+        if budget_id is not None:
+            await self._check_scope(budget_id)
+
+    async def _check_payee_scope(self, organisation_code: str, holder: uuid.UUID | None) -> None:
+        """A payee is registered only within the caller's organisations: a provider's
+        `organisation_code` (when given) must be one the caller acts for, and a direct-payment
+        account's holder must have a budget of an organisation the caller acts for (a person
+        payment knows no budget of is refused); raises PermissionDenied
+        PERMISSION_DENIED_ORGANISATION (shared/permissions.check_scope, issue 14)."""
+        actor = current_actor()
+        if actor.role in UNSCOPED:
+            return
+        if organisation_code:
+            check_scope(actor, [organisation_code])
+        if holder is not None:
+            async with self._pool.acquire() as conn:
+                organisations = await repo.person_organisations(conn, holder)
+            check_scope(actor, organisations, str(holder))
+
     async def _idempotent(self, method: str, request: Any, response_type: Any, effect: Any) -> Any:
         return await run_idempotent(self._pool, SCHEMA, method, request, response_type, effect)
 
@@ -147,6 +183,7 @@ class PaymentHandlers:
             "a commissioner's ODS code (QNQ, 00L) or a council's GSS code (E06000036)",
         )
         v.raise_if_any()
+        await self._check_payee_scope(request.organisation_code, holder if account else None)
         kind = api.PayeeKind.Name(request.kind).removeprefix("PAYEE_KIND_")
 
         async def effect(conn: Conn) -> api.Payee:
@@ -310,6 +347,7 @@ class PaymentHandlers:
         check_pence(request.amount_pence, "amount_pence", v)
         v.raise_if_any()
         assert payment_id is not None
+        await self._check_payment_scope(payment_id)
 
         async def effect(conn: Conn) -> api.Payment:
             row = await self._reserved(conn, payment_id)
@@ -354,6 +392,7 @@ class PaymentHandlers:
         check_text(request.reason, "reason", v, required=False, limit=TEXT_LENGTH_MAX)
         v.raise_if_any()
         assert payment_id is not None
+        await self._check_payment_scope(payment_id)
 
         async def effect(conn: Conn) -> api.Payment:
             row = await self._reserved(conn, payment_id)
@@ -757,9 +796,11 @@ class PaymentHandlers:
     # -- stopping (payment/service_layer/stopping.py) ---------------------------------------------
 
     async def stop_payments(self, request: api.StopPaymentsRequest) -> api.PaymentStop:
+        await self._check_budget_scope(request.budget_id)
         return await stopping.stop_payments(self._pool, request, self._clock)
 
     async def resume_payments(self, request: api.ResumePaymentsRequest) -> api.PaymentStop:
+        await self._check_budget_scope(request.budget_id)
         return await stopping.resume_payments(self._pool, request, self._clock)
 
     async def get_schedule(self, request: api.GetScheduleRequest) -> api.Schedule:
