@@ -127,9 +127,13 @@ class Guard:
         """The caller its token proves (Unauthenticated if none is proven)."""
         return await self.verifier.verify(bearer_token(context.invocation_metadata()))
 
+    def authorise(self, actor: Actor, method: str) -> None:
+        """Whether the proven `actor` may call `method` (PermissionDenied if not)."""
+        check_permission(actor, method)
+
     async def admit(self, method: str, context: grpc.aio.ServicerContext[Any, Any]) -> Actor:
         actor = await self.authenticate(context)
-        check_permission(actor, method)
+        self.authorise(actor, method)
         return actor
 
 
@@ -171,7 +175,7 @@ def _wrap(
             try:
                 # Who is calling first: an unproven caller learns nothing about its request.
                 actor = caller = await guard.authenticate(context)
-                check_permission(actor, method)  # a refusal's record names the proven caller
+                guard.authorise(actor, method)  # a refusal's record names the proven caller
                 fields["subject"] = actor.subject
                 fields["role"] = actor.role.value
                 check_request(request)  # decoded, no control characters, known enum values
