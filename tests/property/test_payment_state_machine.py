@@ -154,7 +154,10 @@ class PaymentMachine(RuleBasedStateMachine):
         self.budget: FundedBudget = self.svc.run(self._budget(funds, bp, cost))
         self.provider = self._payee(api.PAYEE_KIND_PROVIDER)
         self.dp = self._payee(api.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT, self.budget.person_id)
-        self.other_dp = self._payee(api.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT, uuid.uuid4())
+        # Another person's account: a person with a budget of the same organisations, as a
+        # broker may register an account only for a person whose budget it works on (issue 14).
+        other = self.svc.run(self._budget((0, 0, 0), bp, 1))
+        self.other_dp = self._payee(api.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT, other.person_id)
         self.available = list(funds)
         self.spent = {self.provider: [0, 0, 0], self.dp: [0, 0, 0], self.other_dp: [0, 0, 0]}
         # What received repayments sent back to the funders (issue 13, item 12), per stream.
