@@ -161,7 +161,6 @@ def _cmd_login(args: argparse.Namespace) -> int:
     return 0
 
 
-# Commands that never call a business RPC, so need no login.
 # Commands that call no service's API: they read the stack's own state, PostgreSQL and NATS as
 # its operator does (the ledger's and the audit trail's verification), so they need no login.
 NO_LOGIN = frozenset({"up", "status", "login", "ledger", "audit verify"})
