@@ -296,8 +296,14 @@ def _children_cpu_s(parent: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-async def _postmaster(conn: asyncpg.Connection) -> int:
-    data = await conn.fetchval("SHOW data_directory")
+async def _postmaster(admin_url: str) -> int:
+    """The PostgreSQL server's process id, read as the superuser: the service's own role may not
+    examine `data_directory` (issue 14, a role per service)."""
+    conn = await asyncpg.connect(admin_url)
+    try:
+        data = await conn.fetchval("SHOW data_directory")
+    finally:
+        await conn.close()
     text = await asyncio.to_thread(Path(data, "postmaster.pid").read_text)
     return int(text.split()[0])
 
@@ -306,10 +312,12 @@ async def _unsent(conn: asyncpg.Connection) -> int:
     return int(await conn.fetchval("SELECT count(*) FROM payment.outbox WHERE sent_at IS NULL"))
 
 
-async def _cell(host: Any, stats: Any, plan_file: str, mode: str, in_flight: int) -> dict[str, Any]:
+async def _cell(
+    host: Any, stats: Any, plan_file: str, mode: str, in_flight: int, admin_url: str
+) -> dict[str, Any]:
     before = (stats.batches, stats.commands, dict(stats.seconds))
+    postmaster = await _postmaster(admin_url)
     async with host.runtime.pool.acquire() as conn:
-        postmaster = await _postmaster(conn)
         events_before = await conn.fetchval("SELECT count(*) FROM payment.outbox")
     pg_cpu = _children_cpu_s(postmaster)
     children_cpu = os.times().children_user + os.times().children_system
@@ -443,8 +451,8 @@ async def run(database_url: str) -> str:
                 plan_file = str((nats_dir / "plan.json").resolve())
                 await asyncio.to_thread(Path(plan_file).write_text, json.dumps(plan))
                 stats = _STATS[-1]
-                cells = [await _cell(host, stats, plan_file, "unary", n) for n in IN_FLIGHT]
-                cells.append(await _cell(host, stats, plan_file, "bulk", BULK_IN_FLIGHT))
+                cells = [await _cell(host, stats, plan_file, "unary", n, url) for n in IN_FLIGHT]
+                cells.append(await _cell(host, stats, plan_file, "bulk", BULK_IN_FLIGHT, url))
                 profile = await _profile(host, plan_file)
                 verify_us = await _verify_cost_us()
             finally:
