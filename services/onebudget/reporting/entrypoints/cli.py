@@ -10,7 +10,6 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import grpc
 
@@ -18,7 +17,16 @@ from onebudget.reporting.service_layer.mapping import cohort_label
 from onebudget.reporting.v1 import reporting_service_pb2 as api
 from onebudget.reporting.v1 import reporting_service_pb2_grpc as api_grpc
 from onebudget.shared.channels import open_channel
-from onebudget.shared.client import YEAR, explain, service_address, table, whole_number
+from onebudget.shared.client import (
+    STDOUT,
+    YEAR,
+    explain,
+    output_path,
+    service_address,
+    table,
+    whole_number,
+    write_output,
+)
 from onebudget.shared.money import format_pence
 
 CALL_TIMEOUT_S = 30.0
@@ -46,7 +54,13 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         help="1-4, the quarter of the return (Q1 Apr-Jun .. Q4 Jan-Mar); a quarter not yet"
         " ended is written as a provisional preview, named *-provisional.csv",
     )
-    quarterly.add_argument("--out", default="", help="file (default: the suggested file name)")
+    quarterly.add_argument(
+        "--out",
+        type=output_path,
+        default=None,
+        metavar="FILE",
+        help="the CSV file to write, - for standard output (default: the suggested file name)",
+    )
     quarterly.set_defaults(func=_call(_quarterly))
     rebuild = verbs.add_parser("rebuild", help="wipe the read model and replay the streams")
     rebuild.add_argument("--request-id", default="", help="reuse to retry safely")
@@ -90,7 +104,8 @@ def _call(
                 print(explain(error), file=sys.stderr)
                 return 1
         printed = out if isinstance(out, Printed) else Printed(out)
-        print(printed.text)
+        if printed.text:  # nothing more on stdout after a CSV written to it
+            print(printed.text)
         return printed.exit_status
 
     return run
@@ -238,10 +253,13 @@ def _quarterly(stub: Stub, args: argparse.Namespace) -> str:
             " preview of figures to date, not the quarter's national return",
             file=sys.stderr,
         )
-    path = Path(args.out or name)
-    path.write_bytes(r.csv)
+    where = write_output(args.out or name, r.csv)
     kind = "a PROVISIONAL preview" if r.provisional else "the return"
-    return f"wrote {path} ({kind}, {len(r.columns)} columns)"
+    said = f"wrote {where} ({kind}, {len(r.columns)} columns)"
+    if args.out == STDOUT:  # the CSV alone on stdout, so it can be piped
+        print(said, file=sys.stderr)
+        return ""
+    return said
 
 
 def _reconcile(stub: Stub, args: argparse.Namespace) -> Printed:
