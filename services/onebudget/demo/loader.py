@@ -27,7 +27,13 @@ import grpc
 from onebudget.allocation.v1 import allocation_service_pb2 as alloc
 from onebudget.allocation.v1 import allocation_service_pb2_grpc as alloc_grpc
 from onebudget.demo import synthetic
-from onebudget.demo.rerun import DemoMismatch, every_nth, in_seeded_order
+from onebudget.demo.rerun import (
+    DemoMismatch,
+    EndedBudget,
+    ended_notes,
+    every_nth,
+    in_seeded_order,
+)
 from onebudget.demo.synthetic import PersonSpec
 from onebudget.entitlement.v1 import entitlement_service_pb2 as ent
 from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as ent_grpc
@@ -506,6 +512,33 @@ async def _pay_or_note(
     await pay_budget(stubs, index, budget, loaded, today)
 
 
+async def _ended_budgets(stubs: Stubs, year: int) -> list[EndedBudget]:
+    """The commissioner's budgets of `year` that have ended (ListBudgets, every page)."""
+    found: list[EndedBudget] = []
+    token = ""
+    while True:
+        page = await stubs.allocation.ListBudgets(
+            alloc.ListBudgetsRequest(
+                page_size=200,
+                page_token=token,
+                commissioner_ods_code=synthetic.COMMISSIONER[0],
+                status=alloc.BUDGET_STATUS_ENDED,
+                financial_year=year,
+            )
+        )
+        found += [
+            EndedBudget(
+                b.budget_id,
+                b.ended_on,
+                alloc.EndReason.Name(b.end_reason).removeprefix("END_REASON_"),
+            )
+            for b in page.budgets
+        ]
+        token = page.next_page_token
+        if not token:
+            return found
+
+
 def _changed_note(budget: alloc.Budget, why: str) -> str:
     return (
         f"  budget {budget.budget_id}: {why} since the demo loaded it;"
@@ -571,6 +604,10 @@ async def _load(addresses: Mapping[str, str], *, people_count: int, today: date)
         budgets = sorted(loaded.budgets.values(), key=lambda b: order[b.budget_id])
         await _bounded(budgets, pay_one, "payments and schedules")
         await money_back(stubs, loaded, today)
+        ended = await _ended_budgets(stubs, year)
+        ended.sort(key=lambda e: order.get(e.budget_id, len(order)))
+        mine = [e for e in ended if e.budget_id in loaded.budgets]
+        loaded.notes += ended_notes(mine, loaded.notes)
         return loaded
     finally:
         for channel in channels.values():
