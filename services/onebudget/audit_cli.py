@@ -19,6 +19,7 @@ from onebudget.ledger.cli import _connect_db, _connect_nats, _run, _urls
 from onebudget.shared.audit_anchor import SERVICE_SCHEMAS, verify_trail
 from onebudget.shared.channels import open_channel
 from onebudget.shared.client import explain, service_address, table, whole_number
+from onebudget.shared.progress import Progress
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -190,14 +191,19 @@ async def _verify(url: str, nats_url: str, schemas: tuple[str, ...]) -> list[str
             for s in schemas
             if await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{s}.audit_log")
         ]
-        if not nats_url:
-            return [p for s in present for p in await verify_trail(conn, s)]
-        nc = await _connect_nats(nats_url)
-        try:
-            js = nc.jetstream()
-            return [p for s in present for p in await verify_trail(conn, s, js)]
-        finally:
-            await nc.close()
+        # Each trail is read whole: the progress by trail (shared/progress) on stderr.
+        with Progress("audit verify", len(present), unit="trails") as progress:
+            nc = await _connect_nats(nats_url) if nats_url else None
+            try:
+                js = nc.jetstream() if nc is not None else None
+                problems: list[str] = []
+                for schema in present:
+                    problems += await verify_trail(conn, schema, js)
+                    progress.advance()
+                return problems
+            finally:
+                if nc is not None:
+                    await nc.close()
     finally:
         await conn.close()
 

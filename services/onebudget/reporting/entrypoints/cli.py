@@ -28,6 +28,7 @@ from onebudget.shared.client import (
     write_output,
 )
 from onebudget.shared.money import format_pence
+from onebudget.shared.progress import Progress
 
 CALL_TIMEOUT_S = 30.0
 
@@ -288,19 +289,6 @@ def _reconcile(stub: Stub, args: argparse.Namespace) -> Printed:
 
 
 REBUILD_POLL_S = 0.5
-PLAIN_PROGRESS_EVERY_S = 5.0  # a progress line this often when stderr is not a terminal
-
-
-def progress_line(applied: int, total: int, elapsed_s: float) -> str:
-    """`replayed 1,200 of 5,400 events (22%), 800 events/s, about 6 s left`: the replay's
-    progress with its rate and an estimate of the time left (none until a rate is known)."""
-    percent = applied * 100 // total if total else 100
-    line = f"replayed {applied:,} of {total:,} events ({percent}%)"
-    if elapsed_s <= 0 or applied <= 0:
-        return line
-    rate = applied / elapsed_s
-    left = (total - applied) / rate
-    return f"{line}, {rate:,.0f} events/s, about {left:,.0f} s left"
 
 
 def _rebuild(stub: Stub, args: argparse.Namespace) -> str:
@@ -312,26 +300,20 @@ def _rebuild(stub: Stub, args: argparse.Namespace) -> str:
     print("read model wiped; replaying: " + ", ".join(r.consumers_reset), file=sys.stderr)
     if args.no_wait:
         return "rebuilding: the reports answer READ_MODEL_REBUILDING until the replay is done"
-    terminal = sys.stderr.isatty()
-    said = 0.0
     total = 0
-    while True:
-        status: api.ReadModelStatus = stub.GetReadModelStatus(
-            api.GetReadModelStatusRequest(), timeout=CALL_TIMEOUT_S
-        )
-        if not status.rebuilding:
-            break
-        total = status.total_events
-        elapsed = time.monotonic() - started
-        line = progress_line(status.applied_events, status.total_events, elapsed)
-        if terminal:
-            print(f"\r{line}\033[K", end="", file=sys.stderr, flush=True)
-        elif elapsed - said >= PLAIN_PROGRESS_EVERY_S:
-            said = elapsed
-            print(line, file=sys.stderr, flush=True)
-        time.sleep(REBUILD_POLL_S)
-    if terminal:
-        print(file=sys.stderr)
+    # The replay's progress with its rate and an estimate (shared/progress: a bar on a
+    # terminal, plain lines otherwise), until the service says the read model is current.
+    with Progress("replaying", 0, unit="events") as progress:
+        while True:
+            status: api.ReadModelStatus = stub.GetReadModelStatus(
+                api.GetReadModelStatusRequest(), timeout=CALL_TIMEOUT_S
+            )
+            if not status.rebuilding:
+                break
+            total = status.total_events
+            progress.update(status.applied_events, status.total_events)
+            time.sleep(REBUILD_POLL_S)
+        progress.update(total, total)
     took = time.monotonic() - started
     counted = f"{total:,} events " if total else ""
     return f"rebuilt: {counted}replayed in {took:.1f} s; the reports are current"
