@@ -26,7 +26,7 @@ from onebudget.shared.bus import (
     USER_VARIABLE,
     nats_user,
 )
-from onebudget.shared.roles import SERVICES
+from onebudget.shared.roles import SERVICES, service_role
 from onebudget.shared.runtime.certs import local_ca
 from onebudget.shared.runtime.nats import LocalNats, LocalNatsCluster
 from onebudget.shared.runtime.ports import pid_alive
@@ -34,6 +34,7 @@ from onebudget.shared.runtime.postgres import LocalPostgres
 from onebudget.shared.runtime.secrets import (
     ensure_passwords,
     ensure_secret_file,
+    pgpass_text,
     stat_mode,
     write_private,
 )
@@ -55,6 +56,25 @@ def project_passwords_file() -> Path:
     """The password file (0600) of every embedded PostgreSQL of the project: one superuser
     password and one per service role, made once (ADR 16); PGPASSFILE names it."""
     return project_state_dir() / "pgpass"
+
+
+def service_passwords_file(service: str) -> Path:
+    """The password file (0600) of one service's process (ADR 16): only its own role's
+    password, never the superuser's; `onebudget up` names it in that service's PGPASSFILE."""
+    return project_state_dir() / "pgpass.d" / service
+
+
+def ensure_service_passwords_file(service: str) -> Path:
+    """Write `service_passwords_file(service)` from the project's password file: the one line
+    of the service's role (made if missing; rewritten when it or its mode differs)."""
+    role = service_role(service)
+    passwords = ensure_passwords(project_passwords_file(), (role,))
+    path = service_passwords_file(service)
+    text = pgpass_text({role: passwords[role]})
+    if not path.exists() or stat_mode(path) != 0o600 or path.read_text() != text:
+        write_private(path, text)
+    path.parent.chmod(0o700)
+    return path
 
 
 NATS_USERS = (OPERATOR_USER, *(nats_user(s) for s in SERVICES))
