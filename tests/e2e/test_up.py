@@ -3,6 +3,7 @@ on Ctrl-C or SIGTERM leaving no process and no lock behind; a second start works
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -12,10 +13,14 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
+from onebudget.shared.roles import service_role
 from onebudget.shared.runtime.ports import pid_alive
+from onebudget.shared.runtime.postgres import PG_ROLE
+from onebudget.shared.runtime.secrets import read_pgpass
 from onebudget.shared.stack import SERVICES, wait_serving
 from onebudget.shared.tls import CA_FILE_VARIABLE
 
@@ -60,6 +65,30 @@ def _server_pids(state_dir: Path) -> list[int]:
     return pids
 
 
+def _assert_services_hold_only_their_own_secrets(state_dir: Path) -> None:
+    """Issue 14, "no superuser at run time" (ADR 16): every service process of the stack was
+    started after the migrations, with its own role's URL and a password file holding only its
+    own role's password; nothing in its environment or arguments holds the superuser's; and
+    it speaks to NATS over TLS."""
+    superuser_password = read_pgpass(state_dir / "pgpass")[PG_ROLE]
+    assert json.loads((state_dir / "run" / "stack.json").read_text())["nats"].startswith("tls://")
+    for service in SERVICES:
+        pid = int((state_dir / "run" / "pids" / f"{service}.pid").read_text())
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        assert superuser_password.encode() not in environ + cmdline, service
+        variables = dict(
+            entry.decode().split("=", 1) for entry in environ.split(b"\0") if b"=" in entry
+        )
+        passfile = Path(variables["PGPASSFILE"])
+        assert superuser_password not in passfile.read_text(), service
+        assert set(read_pgpass(passfile)) == {service_role(service)}
+        assert passfile.stat().st_mode & 0o777 == 0o600
+        assert variables["ONEBUDGET_MIGRATE"] == "false"
+        assert urlsplit(variables["ONEBUDGET_DATABASE_URL"]).username == service_role(service)
+        assert (state_dir / "run" / "logs" / f"{service}-migrate.log").exists()
+
+
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_up_serves_and_stops_cleanly(
     tmp_path: Path, stop_signal: signal.Signals, monkeypatch: pytest.MonkeyPatch
@@ -75,6 +104,7 @@ def test_up_serves_and_stops_cleanly(
             wait_serving(address, timeout_s=10)
         servers = _server_pids(tmp_path)
         assert len(servers) == 2
+        _assert_services_hold_only_their_own_secrets(tmp_path)
         child.send_signal(stop_signal)
         out, _ = child.communicate(timeout=60)
     finally:

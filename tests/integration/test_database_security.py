@@ -21,8 +21,17 @@ from onebudget.entitlement.entrypoints.app import SPEC as ENTITLEMENT
 from onebudget.payment.entrypoints.app import SPEC as PAYMENT
 from onebudget.reporting.entrypoints.app import SPEC as REPORTING
 from onebudget.shared import db
-from onebudget.shared.roles import LEGACY_RUNTIME_ROLE, SERVICE_ROLES, runtime_database_url
-from onebudget.shared.runtime.infra import LocalInfra
+from onebudget.shared.roles import (
+    LEGACY_RUNTIME_ROLE,
+    SERVICE_ROLES,
+    runtime_database_url,
+    service_role,
+)
+from onebudget.shared.runtime.infra import (
+    LocalInfra,
+    ensure_service_passwords_file,
+    project_passwords_file,
+)
 from onebudget.shared.runtime.postgres import PG_ROLE, PG_SYSTEM_USER, LocalPostgres, _pg_bin_dir
 from onebudget.shared.runtime.secrets import read_pgpass
 from onebudget.shared.server import prepare_database
@@ -182,6 +191,9 @@ async def two_services_database(fresh_database: FreshDatabase) -> str:
         "COPY (SELECT 1) TO PROGRAM 'id'",
         "CREATE SCHEMA intruder",
         "SET ROLE onebudget_entitlement",
+        "CREATE ROLE intruder LOGIN PASSWORD 'x'",
+        "ALTER ROLE onebudget_payment CREATEROLE",
+        "ALTER ROLE onebudget_entitlement PASSWORD 'x'",
     ],
 )
 async def test_the_payment_role_cannot_touch_the_entitlement_schema_or_run_programs(
@@ -238,3 +250,39 @@ async def test_the_shared_role_of_adr_13_may_no_longer_log_in(two_services_datab
     assert len(roles) == len(SERVICE_ROLES)
     for role in roles:
         assert not any(role[k] for k in list(role.keys())[1:]), role["rolname"]
+
+
+REFUSED_LOGINS = (
+    asyncpg.InvalidPasswordError,
+    asyncpg.InvalidAuthorizationSpecificationError,
+    asyncpg.ClientConfigurationError,
+)
+
+
+@pytest.mark.parametrize("service", ["payment", "reporting"])
+async def test_a_services_password_file_holds_its_own_role_only(
+    two_services_database: str, service: str
+) -> None:
+    """What `onebudget up` gives a service (ADR 16, no superuser at run time): a 0600 password
+    file with its own role's password, with which it serves as its role and cannot log in as
+    the superuser (or another service), nor create a role."""
+    passfile = ensure_service_passwords_file(service)
+    assert stat.S_IMODE(passfile.stat().st_mode) == 0o600
+    assert stat.S_IMODE(passfile.parent.stat().st_mode) == 0o700
+    held = read_pgpass(passfile)
+    assert set(held) == {service_role(service)}
+    superuser_password = read_pgpass(project_passwords_file())[PG_ROLE]
+    assert superuser_password not in passfile.read_text()
+
+    own = runtime_database_url(two_services_database, service)
+    conn = await asyncpg.connect(own, passfile=str(passfile))
+    try:
+        assert await conn.fetchval("SELECT current_user") == service_role(service)
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("CREATE ROLE intruder")
+    finally:
+        await conn.close()
+    other = "entitlement"
+    for url in (two_services_database, runtime_database_url(two_services_database, other)):
+        with pytest.raises(REFUSED_LOGINS):
+            await asyncpg.connect(url, passfile=str(passfile))

@@ -66,6 +66,7 @@ async def test_a_connection_without_a_user_is_refused(embedded: LocalInfra) -> N
             max_reconnect_attempts=1,
             connect_timeout=3,
             error_cb=quiet,
+            tls=bus.tls_context(),  # over TLS, trusting the CA: refused for having no user
         )
     assert "authorization" in str(refused.value).lower() or isinstance(
         refused.value, nats.errors.NoServersError
@@ -85,6 +86,7 @@ async def test_a_wrong_password_is_refused(embedded: LocalInfra) -> None:
             max_reconnect_attempts=1,
             connect_timeout=3,
             error_cb=quiet,
+            tls=bus.tls_context(),
         )
 
 

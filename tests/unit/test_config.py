@@ -35,6 +35,7 @@ def test_good_environment() -> None:
         ("ONEBUDGET_PAYMENT_PORT", "70000", "out of range"),
         ("ONEBUDGET_PAYMENT_PORT", "fifty", "not a whole number"),
         ("ONEBUDGET_LOG_LEVEL", "loud", "must be one of"),
+        ("ONEBUDGET_MIGRATE", "maybe", "must be one of"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str, says: str) -> None:
@@ -53,6 +54,14 @@ def test_a_nats_cluster_is_named_by_all_its_nodes() -> None:
     )
     assert config.nats_url == nodes
     assert config.stream_replicas == 3
+
+
+@pytest.mark.parametrize(("value", "migrates"), [("", True), ("true", True), ("false", False)])
+def test_a_service_migrates_at_start_up_unless_told_not_to(value: str, migrates: bool) -> None:
+    """`onebudget up` migrates first and starts each service with ONEBUDGET_MIGRATE=false
+    (ADR 24); a service started on its own migrates itself."""
+    config = ServiceConfig.from_env("payment", 50053, {**GOOD, "ONEBUDGET_MIGRATE": value})
+    assert config.migrate is migrates
 
 
 def test_missing_database_url() -> None:
@@ -99,3 +108,16 @@ def test_plaintext_grpc_is_for_loopback_only() -> None:
         },
     )
     assert (served.tls_cert_file, served.tls_key_file) == ("/run/tls/tls.crt", "/run/tls/tls.key")
+
+
+def test_an_unknown_command_is_one_line_of_usage() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "onebudget.payment", "migrat"],
+        env={**os.environ, **GOOD},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == "usage: python -m onebudget.payment [migrate]"

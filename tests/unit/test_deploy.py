@@ -96,8 +96,18 @@ def test_certificates_and_credentials_come_from_secrets() -> None:
         assert all(m["readOnly"] for m in mounts.values())
         env = {e["name"]: e for e in container["env"]}
         assert env["ONEBUDGET_NATS_USER"]["value"] == f"onebudget_{name}"
-        for url in ("ONEBUDGET_DATABASE_URL", "ONEBUDGET_RUNTIME_DATABASE_URL"):
-            assert env[url]["valueFrom"]["secretKeyRef"]["name"] == f"onebudget-{name}-database"
+        # ADR 24: the serving container holds its own role's URL only and does not migrate...
+        own = {"name": f"onebudget-{name}-database", "key": "runtime-url"}
+        assert env["ONEBUDGET_DATABASE_URL"]["valueFrom"]["secretKeyRef"] == own
+        assert env["ONEBUDGET_MIGRATE"]["value"] == "false"
+        assert "ONEBUDGET_RUNTIME_DATABASE_URL" not in env
+        # ...its init container migrates with the migrating role's, from a Secret of its own.
+        [init] = pod["initContainers"]
+        assert init["args"] == [f"onebudget.{name}", "migrate"]
+        init_env = {e["name"]: e for e in init["env"]}
+        migrating = {"name": f"onebudget-{name}-migrate", "key": "url"}
+        assert init_env["ONEBUDGET_DATABASE_URL"]["valueFrom"]["secretKeyRef"] == migrating
+        assert init["securityContext"]["allowPrivilegeEscalation"] is False
         assert pod["securityContext"]["runAsNonRoot"] is True
     config = _of_kind("ConfigMap")["onebudget-config"]["data"]
     assert config["ONEBUDGET_NATS_URL"].startswith("tls://")

@@ -5,6 +5,12 @@ Who may publish what (ADR 16): each service connects as its own NATS user
 and may publish only its own subjects (`publish_subjects`), so a consumer can trust which service
 sent an event; replies reach it on an inbox prefix of its own. `OPERATOR_USER` is for people and
 tools (the CLI's anchors, the tests, chaos): every subject, like an administrator's account.
+
+Over TLS (ADR 16, docs/security-transport.md): a server that requires TLS (the embedded one, and
+production's `tls {}`) is verified against the CA every client trusts, ONEBUDGET_TLS_CA_FILE, else
+the CA of the stack running here (shared/tls.client_ca_file, as for gRPC); `auth_options` carries
+that context, so every client that connects with it, through `connect` or nats-py directly,
+verifies the server the same way. A client that does not trust the CA is refused.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import BadRequestError
 
 from onebudget.shared.logging import get_logger
+from onebudget.shared.tls import client_ca_file
 
 _log = get_logger("onebudget.bus")
 
@@ -92,15 +99,35 @@ def credentials_from_env() -> tuple[str, str]:
     )
 
 
+def tls_context(ca_file: str = "") -> ssl.SSLContext | None:
+    """The TLS context a NATS client verifies the server with: it trusts only the CA in
+    `ca_file` (default: `client_ca_file()`, ONEBUDGET_TLS_CA_FILE else the running stack's CA)
+    and checks the server's name or address against its certificate; None when no CA is known
+    (then a server that requires TLS is checked against the system's CAs, and a local one is
+    refused). nats-py upgrades to TLS only when the server requires it, so the context is
+    harmless against a plain server."""
+    ca_file = ca_file or client_ca_file()
+    if not ca_file:
+        return None
+    context = ssl.create_default_context(cafile=ca_file)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
 def auth_options(user: str = "", password_file: str = "") -> dict[str, Any]:
     """nats-py connect options for `user` with the password in `password_file` (the
-    environment's when not given): never a password in a URL, an argument or a log."""
+    environment's when not given): never a password in a URL, an argument or a log; and the
+    TLS context that verifies the server with the project's CA (`tls_context`)."""
+    options: dict[str, Any] = {}
+    context = tls_context()
+    if context is not None:
+        options["tls"] = context
     if not user:
         user, password_file = credentials_from_env()
     if not user:
-        return {}
+        return options
     password = Path(password_file).read_text().strip() if password_file else ""
-    return {"user": user, "password": password, "inbox_prefix": inbox_prefix(user)}
+    return {**options, "user": user, "password": password, "inbox_prefix": inbox_prefix(user)}
 
 
 async def connect(url: str, *, name: str, user: str = "", password_file: str = "") -> NatsClient:
@@ -122,18 +149,12 @@ async def connect(url: str, *, name: str, user: str = "", password_file: str = "
     }
     # A cluster is named by all its nodes, comma-separated: the client fails over among them.
     servers = [u.strip() for u in url.split(",") if u.strip()]
-    tls: dict[str, Any] = {}
-    ca_file = os.environ.get("ONEBUDGET_TLS_CA_FILE", "").strip()
-    if ca_file and any(s.startswith("tls://") for s in servers):
-        # NATS over TLS (deploy/nats): the server verified against the same CA as gRPC's.
-        tls["tls"] = ssl.create_default_context(cafile=ca_file)
     return await nats.connect(
         servers,
         name=name,
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.2,
-        **auth_options(user, password_file),
-        **tls,
+        **auth_options(user, password_file),  # the user, and TLS verified with the CA
         **callbacks,
     )
 

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+# `python -m onebudget.<service> migrate`: apply the migrations and exit (shared/server.py).
+MIGRATE_COMMAND = "migrate"
 
 
 class ConfigError(ValueError):
@@ -117,6 +119,11 @@ class ServiceConfig:
     # "" = a server without users.
     nats_user: str = ""
     nats_password_file: str = ""
+    # Whether the service applies its migrations at start-up with database_url (ADR 16):
+    # True for a service started on its own (tests, a developer); `onebudget up` migrates every
+    # service first, as the migrating role, then starts each with False and only its own
+    # role's URL and password, so no serving process knows the superuser's password.
+    migrate: bool = True
 
     @classmethod
     def from_env(
@@ -155,6 +162,7 @@ class ServiceConfig:
             tls_key_file=env_str(env, "ONEBUDGET_TLS_KEY_FILE", ""),
             nats_user=env_str(env, "ONEBUDGET_NATS_USER", ""),
             nats_password_file=env_str(env, "ONEBUDGET_NATS_PASSWORD_FILE", ""),
+            migrate=env_choice(env, "ONEBUDGET_MIGRATE", "true", ("true", "false")) == "true",
         ).check_transport()
 
     def check_transport(self) -> ServiceConfig:

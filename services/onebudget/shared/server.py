@@ -40,7 +40,7 @@ from onebudget.shared.audit_service import SERVICE_NAME as AUDIT_SERVICE_NAME
 from onebudget.shared.audit_service import AuditServicer
 from onebudget.shared.auth import TokenVerifier, audience_for
 from onebudget.shared.clock import SYSTEM_CLOCK, Clock
-from onebudget.shared.config import ConfigError, ServiceConfig
+from onebudget.shared.config import MIGRATE_COMMAND, ConfigError, ServiceConfig
 from onebudget.shared.db import Migration
 from onebudget.shared.grpc_edge import EdgeServicer, Guard, SafeDecodingServer
 from onebudget.shared.identity import acting_as, system_actor
@@ -101,6 +101,16 @@ async def prepare_database(pool: asyncpg.Pool, spec: ServiceSpec) -> None:
     await db.apply_migration_list(pool, spec.schema, spec.migrations())
 
 
+async def migrate(spec: ServiceSpec, database_url: str) -> None:
+    """Apply `spec`'s migrations (`prepare_database`) as the role of `database_url` (one that
+    may create schemas and roles: the embedded server's superuser locally)."""
+    owner = await db.create_pool(database_url, min_size=1, max_size=1)
+    try:
+        await prepare_database(owner, spec)
+    finally:
+        await owner.close()
+
+
 class ServiceHost:
     """Starts and stops one service; usable from `__main__` and from tests."""
 
@@ -128,13 +138,11 @@ class ServiceHost:
         if self.config.oidc is None:
             raise ConfigError(NO_ISSUER)
         self._guard = Guard(TokenVerifier(self.config.oidc, audience_for(self.spec.name)))
-        # Migrate as the role given (it may create schemas and roles), then serve as the
-        # run-time role, which cannot write the ledger but through its API (ADR 13).
-        owner = await db.create_pool(self.config.database_url, min_size=1, max_size=1)
-        try:
-            await prepare_database(owner, self.spec)
-        finally:
-            await owner.close()
+        # Migrate as the role given (it may create schemas and roles), unless that was done
+        # before this process started (`onebudget up`, a migration job: ADR 16), then serve as
+        # the run-time role, which cannot write the ledger but through its API (ADR 13).
+        if self.config.migrate:
+            await migrate(self.spec, self.config.database_url)
         pool = await db.create_pool(
             runtime_database_url(
                 self.config.database_url, self.spec.name, self.config.runtime_database_url
@@ -385,13 +393,29 @@ def run_service(spec: ServiceSpec, config: ServiceConfig) -> None:
         tracing.shutdown()  # the spans still batched go out
 
 
-def service_main(spec: ServiceSpec, load_config: Callable[[], ServiceConfig]) -> int:
-    """`python -m onebudget.<service>`: a bad configuration is one line on stderr, exit 2."""
+def service_main(
+    spec: ServiceSpec,
+    load_config: Callable[[], ServiceConfig],
+    argv: Sequence[str] | None = None,
+) -> int:
+    """`python -m onebudget.<service>`: serve until SIGTERM; `python -m onebudget.<service>
+    migrate`: apply the service's migrations with ONEBUDGET_DATABASE_URL and exit (what
+    `onebudget up` runs before it starts the services, so they need not know that URL's
+    password: ADR 16). A bad configuration is one line on stderr, exit 2."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args not in ([], [MIGRATE_COMMAND]):
+        print(f"usage: python -m onebudget.{spec.name} [{MIGRATE_COMMAND}]", file=sys.stderr)
+        return 2
     try:
         config = load_config()
     except ConfigError as exc:
         print(f"onebudget-{spec.name}: configuration error: {exc}", file=sys.stderr)
         return 2
+    if args == [MIGRATE_COMMAND]:
+        configure_logging(config.log_level)
+        asyncio.run(migrate(spec, config.database_url))
+        _log.info("service_migrated", service=spec.name)
+        return 0
     if config.oidc is None:
         print(f"onebudget-{spec.name}: configuration error: {NO_ISSUER}", file=sys.stderr)
         return 2

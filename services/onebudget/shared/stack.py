@@ -26,9 +26,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from onebudget.shared.bus import OPERATOR_USER, nats_user
 from onebudget.shared.channels import open_channel
+from onebudget.shared.config import MIGRATE_COMMAND
+from onebudget.shared.roles import runtime_database_url
 from onebudget.shared.runtime.certs import local_ca
 from onebudget.shared.runtime.infra import (
     LocalInfra,
+    ensure_service_passwords_file,
     nats_password_file,
     project_passwords_file,
     project_state_dir,
@@ -72,6 +75,7 @@ def describe_exit(code: int) -> str:
 DASHBOARD_PORT = 8050
 DASHBOARD_MODULE = "onebudget.reporting.entrypoints.dashboard"
 READY_TIMEOUT_S = 60.0
+MIGRATE_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 20.0
 
 
@@ -170,6 +174,9 @@ class Stack:
                 self.addresses[service] = f"127.0.0.1:{port}"
             logs = project_state_dir() / self.name / "logs"
             logs.mkdir(parents=True, exist_ok=True)
+            # Every service's migrations first, as the migrating role, in processes of their
+            # own that end before any service starts (ADR 16); the services never see its URL.
+            self.migrate(logs)
             for service, address in self.addresses.items():
                 metrics_port = free_port()
                 self.metrics[service] = f"http://127.0.0.1:{metrics_port}/metrics"
@@ -183,6 +190,7 @@ class Stack:
                         "ONEBUDGET_TLS_CERT_FILE": str(certificate.cert_file),
                         "ONEBUDGET_TLS_KEY_FILE": str(certificate.key_file),
                         **self._nats_credentials(service),
+                        **self._database_credentials(service),
                         # Only the services that seal or open personal data hold its key.
                         **(
                             {}
@@ -199,6 +207,57 @@ class Stack:
         except BaseException:
             self.stop()
             raise
+
+    def migrate(self, logs: Path) -> None:
+        """Run `python -m onebudget.<service> migrate` for every service, at once (migrations
+        take their own locks, as when the services migrated at start-up), with this process's
+        environment: the migrating URL and, for the embedded server, the project's password
+        file. Each writes `<service>-migrate.log`. Raises RuntimeError naming the log of a
+        service whose migrations failed or took longer than MIGRATE_TIMEOUT_S (all together)."""
+        children: dict[str, subprocess.Popen[bytes]] = {}
+        env = self.env()
+        for service in SERVICES:
+            with (logs / f"{service}-migrate.log").open("ab") as log:
+                children[service] = subprocess.Popen(
+                    [sys.executable, "-m", f"onebudget.{service}", MIGRATE_COMMAND],
+                    env=env,
+                    stdout=log,
+                    stderr=log,
+                    start_new_session=True,
+                )
+        failed = []
+        try:
+            deadline = time.monotonic() + MIGRATE_TIMEOUT_S
+            for service, child in children.items():
+                try:
+                    code = child.wait(max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    code = None  # killed below
+                if code != 0:
+                    failed.append(service)
+        finally:
+            for child in children.values():
+                if child.poll() is None:
+                    child.kill()
+                    child.wait()
+        if failed:
+            names = ", ".join(str(logs / f"{s}-migrate.log") for s in failed)
+            raise RuntimeError(f"migrations failed for {', '.join(failed)}; see {names}")
+
+    def _database_credentials(self, service: str) -> dict[str, str]:
+        """What a service serves the database with (ADR 16): its own role's URL (no password in
+        it) and, on the embedded server, a password file holding that role's password only, so
+        no service process knows the superuser's; migrations were done (`migrate`)."""
+        assert self.infra is not None
+        url = runtime_database_url(
+            self.infra.database_url,
+            service,
+            os.environ.get("ONEBUDGET_RUNTIME_DATABASE_URL", "").strip(),
+        )
+        credentials = {"ONEBUDGET_DATABASE_URL": url, "ONEBUDGET_MIGRATE": "false"}
+        if self.infra.postgres is not None:
+            credentials["PGPASSFILE"] = str(ensure_service_passwords_file(service))
+        return credentials
 
     def _nats_credentials(self, service: str) -> dict[str, str]:
         """A service speaks on the embedded NATS as its own user (ADR 16)."""

@@ -6,6 +6,8 @@ on free loopback ports, and `stop()` stops exactly what was started here. The em
 asks every client for a password (ADR 16): this process, and the services it starts, find them in
 the project's password file (`.onebudget/pgpass`, 0600; the same passwords for every embedded
 server of the project), which `start()` names in PGPASSFILE (libpq's and asyncpg's variable).
+The embedded NATS serves TLS only, with a certificate of the project's CA (shared/runtime/
+certs.py), which this process and the services it starts verify it with (ONEBUDGET_TLS_CA_FILE).
 """
 
 from __future__ import annotations
@@ -24,17 +26,22 @@ from onebudget.shared.bus import (
     USER_VARIABLE,
     nats_user,
 )
-from onebudget.shared.roles import SERVICES
+from onebudget.shared.roles import SERVICES, service_role
+from onebudget.shared.runtime.certs import local_ca
 from onebudget.shared.runtime.nats import LocalNats, LocalNatsCluster
 from onebudget.shared.runtime.ports import pid_alive
 from onebudget.shared.runtime.postgres import LocalPostgres
 from onebudget.shared.runtime.secrets import (
     ensure_passwords,
     ensure_secret_file,
+    pgpass_text,
     stat_mode,
     write_private,
 )
 from onebudget.shared.sealing import KEY_FILE_VARIABLE, new_key_text
+from onebudget.shared.tls import CA_FILE_VARIABLE
+
+NATS_CERTIFICATE_NAME = "nats"  # the embedded NATS server's certificate: .onebudget/tls/nats.pem
 
 
 def project_state_dir() -> Path:
@@ -49,6 +56,25 @@ def project_passwords_file() -> Path:
     """The password file (0600) of every embedded PostgreSQL of the project: one superuser
     password and one per service role, made once (ADR 16); PGPASSFILE names it."""
     return project_state_dir() / "pgpass"
+
+
+def service_passwords_file(service: str) -> Path:
+    """The password file (0600) of one service's process (ADR 16): only its own role's
+    password, never the superuser's; `onebudget up` names it in that service's PGPASSFILE."""
+    return project_state_dir() / "pgpass.d" / service
+
+
+def ensure_service_passwords_file(service: str) -> Path:
+    """Write `service_passwords_file(service)` from the project's password file: the one line
+    of the service's role (made if missing; rewritten when it or its mode differs)."""
+    role = service_role(service)
+    passwords = ensure_passwords(project_passwords_file(), (role,))
+    path = service_passwords_file(service)
+    text = pgpass_text({role: passwords[role]})
+    if not path.exists() or stat_mode(path) != 0o600 or path.read_text() != text:
+        write_private(path, text)
+    path.parent.chmod(0o700)
+    return path
 
 
 NATS_USERS = (OPERATOR_USER, *(nats_user(s) for s in SERVICES))
@@ -101,10 +127,15 @@ class LocalInfra:
                 os.environ["PGPASSFILE"] = str(project_passwords_file())
             if not self.nats_url:
                 users = project_nats_users()
+                # NATS over TLS (ADR 16): clients verify the server with the project's CA.
+                certificate = local_ca().server_certificate(NATS_CERTIFICATE_NAME)
+                os.environ.setdefault(CA_FILE_VARIABLE, str(certificate.ca_file))
                 self.nats = (
-                    LocalNatsCluster(base / "nats", self.nats_cluster_size, users=users)
+                    LocalNatsCluster(
+                        base / "nats", self.nats_cluster_size, users=users, tls=certificate
+                    )
                     if self.nats_cluster_size > 1
-                    else LocalNats(base / "nats", users=users)
+                    else LocalNats(base / "nats", users=users, tls=certificate)
                 )
                 self.nats.start(fresh=self.fresh)
                 self.nats_url = self.nats.url

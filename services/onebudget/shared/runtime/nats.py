@@ -6,6 +6,12 @@ killed run is stopped before the next start (no orphan keeps the port or the sto
 With `users` (ADR 16), the server gets a configuration file (`nats-server.conf`, 0600) naming one
 user per service, with permissions to publish only its own subjects (shared/bus.py), and the
 operator: a connection without a user and password is refused.
+
+With `tls` (a server certificate of the project's CA, shared/runtime/certs.py), the same file
+gets a `tls {}` block: every client connection must be TLS (a plain-text client is refused before
+it can send a byte of its own), clients verify the server with the CA, and the server does not ask
+clients for a certificate (they prove who they are with their user and password). Its URL is then
+`tls://127.0.0.1:<port>`. The routes between a cluster's nodes stay plain TCP on loopback.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from pathlib import Path
 
 from onebudget.shared.bus import OPERATOR_USER, user_permissions
 from onebudget.shared.roles import SERVICES
+from onebudget.shared.runtime.certs import IssuedCertificate
 from onebudget.shared.runtime.ports import free_port, pid_alive
 from onebudget.shared.runtime.secrets import write_private
 
@@ -65,6 +72,8 @@ class LocalNats:
     routes: tuple[str, ...] = ()
     # user -> password: OPERATOR_USER and `onebudget_<service>`; empty: no users (anyone).
     users: dict[str, str] = field(default_factory=dict, repr=False)
+    # The server's certificate and key (ADR 16): clients must speak TLS; None: plain TCP.
+    tls: IssuedCertificate | None = None
     _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -72,7 +81,8 @@ class LocalNats:
 
     @property
     def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
+        scheme = "tls" if self.tls is not None else "nats"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     @property
     def pid_file(self) -> Path:
@@ -104,7 +114,8 @@ class LocalNats:
         return self.base_dir / "nats-server.conf"
 
     def _write_config(self) -> None:
-        """The users and their permissions (JSON, which NATS configuration files accept)."""
+        """The users and their permissions, and TLS (JSON, which NATS configuration files
+        accept)."""
         users: list[dict[str, object]] = []
         for user, password in sorted(self.users.items()):
             entry: dict[str, object] = {"user": user, "password": password}
@@ -114,11 +125,16 @@ class LocalNats:
             elif user != OPERATOR_USER:
                 continue  # a name that is neither a service's nor the operator's: no user
             users.append(entry)
-        write_private(self.config_file, json.dumps({"authorization": {"users": users}}, indent=1))
+        config: dict[str, object] = {}
+        if self.users:
+            config["authorization"] = {"users": users}
+        if self.tls is not None:
+            config["tls"] = tls_block(self.tls)
+        write_private(self.config_file, json.dumps(config, indent=1))
 
     def _spawn(self) -> None:
         config = []
-        if self.users:
+        if self.users or self.tls is not None:
             self._write_config()
             config = ["-c", str(self.config_file)]
         cmd = [
@@ -206,6 +222,7 @@ class LocalNatsCluster:
     size: int = 3
     nodes: list[LocalNats] = field(default_factory=list)
     users: dict[str, str] = field(default_factory=dict, repr=False)
+    tls: IssuedCertificate | None = None
 
     def __post_init__(self) -> None:
         self.base_dir = self.base_dir.resolve()
@@ -227,6 +244,7 @@ class LocalNatsCluster:
                     cluster_port=cluster_ports[i],
                     routes=routes,
                     users=self.users,
+                    tls=self.tls,
                 )
                 for i in range(self.size)
             ]
@@ -273,6 +291,21 @@ class LocalNatsCluster:
         """Kill -9 every node (the whole bus crashes); `start` brings them back."""
         for node in self.nodes:
             node.kill()
+
+
+TLS_HANDSHAKE_TIMEOUT_S = 2.0
+
+
+def tls_block(certificate: IssuedCertificate) -> dict[str, object]:
+    """The server's `tls {}` block (ADR 16): its certificate and key; `verify` false, so a
+    client shows no certificate (it proves itself with its user and password) but must speak
+    TLS, and verifies the server against the CA."""
+    return {
+        "cert_file": str(certificate.cert_file),
+        "key_file": str(certificate.key_file),
+        "verify": False,
+        "timeout": TLS_HANDSHAKE_TIMEOUT_S,
+    }
 
 
 def _wait_gone(pid: int, timeout_s: float) -> None:
