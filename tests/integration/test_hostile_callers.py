@@ -446,6 +446,199 @@ async def test_payment_scopes_reservations_stops_and_payees_to_the_budgets_organ
     assert cancelled.state == pay.PAYMENT_STATE_CANCELLED
 
 
+async def test_payment_scopes_every_read_schedule_return_repayment_and_payee(
+    start_service: StartService,
+) -> None:
+    """Issue 14: every other payment RPC naming a resource checks the caller's organisations
+    against the budget's (a payment's, schedule's or repayment's budget) or the payee's: a
+    caller of organisation ZZZ is refused PERMISSION_DENIED_ORGANISATION (reads too) and
+    changes nothing (no row, no event, no audit record of a success); ListPayments and
+    ListPayees show it nothing of this organisation; a budget holder reads only their own
+    statement. The budget's own staff do each."""
+    stack = await start_stack(start_service)
+    assert stack.pay is not None
+    assert stack.payment is not None
+    SERVICE_AT[stack.payment.address] = "payment"
+    ods, gss = new_ods(), new_gss()
+    await setup_funders(stack, ods, gss)
+    person = await eligible_person(stack, ods, gss)
+    budget = await agreed_budget(
+        stack,
+        person,
+        ods,
+        gss,
+        [
+            plan_line(100_000, (10_000, 0, 0)),
+            plan_line(100_000, (10_000, 0, 0), al.MANAGEMENT_OPTION_DIRECT_PAYMENT),
+        ],
+        nhs_only=True,
+    )
+    await caught_up(stack, payment_too=True)
+    bid = budget.budget_id
+    provider = await stack.pay.RegisterPayee(
+        pay.RegisterPayeeRequest(
+            request_id=rid(), kind=pay.PAYEE_KIND_PROVIDER, name="Care Co", organisation_code=ods
+        )
+    )
+    family = await stack.pay.RegisterPayee(
+        pay.RegisterPayeeRequest(
+            request_id=rid(),
+            kind=pay.PAYEE_KIND_PERSONAL_ASSISTANT,
+            name="A daughter",
+            close_family_member_in_household=True,
+            organisation_code=ods,
+        )
+    )
+    account = await stack.pay.RegisterPayee(
+        pay.RegisterPayeeRequest(
+            request_id=rid(),
+            kind=pay.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT,
+            name="DP",
+            person_id=person,
+        )
+    )
+    paid = await stack.pay.ReleasePayment(
+        pay.ReleasePaymentRequest(
+            request_id=rid(),
+            budget_id=bid,
+            plan_line_id=budget.plan_lines[0].plan_line_id,
+            payee_id=provider.payee_id,
+            amount_pence=5_000,
+            broker_reference="PAID",
+        )
+    )
+    create = pay.CreateScheduleRequest(
+        request_id=rid(),
+        budget_id=bid,
+        plan_line_id=budget.plan_lines[1].plan_line_id,
+        payee_id=account.payee_id,
+        instalment_pence=100_000,  # one instalment: the whole line
+        every_weeks=4,
+        start_date="2027-02-01",
+        end_date="2027-02-01",
+    )
+    schedule = await stack.pay.CreateSchedule(create)
+    require = pay.RequireRepaymentRequest(
+        request_id=rid(),
+        budget_id=bid,
+        payee_id=provider.payee_id,
+        grounds=pay.REPAYMENT_GROUNDS_OUTSIDE_PLAN,
+        reasons=["reg 15"],
+        amount_pence=1_000,
+        due_date="2026-12-31",
+        repayer=pay.REPAYER_PAYEE,
+    )
+    owed = await stack.pay.RequireRepayment(require)
+    pool = pool_of(stack.payment)
+    address = stack.payment.address
+
+    async def snapshot() -> tuple[Any, ...]:
+        return (
+            await pool.fetch("SELECT payment_id, state, version FROM payment.payments ORDER BY 1"),
+            await pool.fetch("SELECT schedule_id, version FROM payment.schedules ORDER BY 1"),
+            await pool.fetch("SELECT repayment_id, version FROM payment.repayments ORDER BY 1"),
+            await pool.fetch("SELECT payee_id, approved_at FROM payment.payees ORDER BY 1"),
+            await _count(pool, "payment.returns"),
+            await _count(pool, "payment.outbox"),
+            await _count(pool, "payment.idempotency"),
+        )
+
+    stub = pay_grpc.PaymentServiceStub
+    before = await snapshot()
+    again = {"request_id": rid()}
+    refused: list[tuple[tuple[Role, ...], str, Any]] = [
+        ((Role.CARE_BROKER,), "GetPayment", pay.GetPaymentRequest(payment_id=paid.payment_id)),
+        ((Role.CARE_BROKER,), "GetBudgetStatement", pay.GetBudgetStatementRequest(budget_id=bid)),
+        ((Role.CARE_BROKER,), "CreateSchedule", pay.CreateScheduleRequest(**{
+            **{f.name: v for f, v in create.ListFields()}, **again})),
+        ((Role.CARE_BROKER, Role.CARE_MANAGER), "GetSchedule",
+         pay.GetScheduleRequest(schedule_id=schedule.schedule_id)),
+        ((Role.COMMISSIONER_FINANCE, Role.COUNCIL_FINANCE), "OffsetAccumulatedFunds",
+         pay.OffsetAccumulatedFundsRequest(
+             request_id=rid(), schedule_id=schedule.schedule_id,
+             unused_balance_pence=90_000, as_of="2027-01-01")),
+        ((Role.CARE_BROKER,), "RecordReturn", pay.RecordReturnRequest(
+            request_id=rid(), payment_id=paid.payment_id, amount_pence=100, reason="hostile")),
+        ((Role.COMMISSIONER_FINANCE, Role.COUNCIL_FINANCE), "RequireRepayment",
+         pay.RequireRepaymentRequest(**{
+             **{f.name: v for f, v in require.ListFields()}, **{"request_id": rid()}})),
+        ((Role.CARE_BROKER, Role.COMMISSIONER_FINANCE), "RecordRepaymentReceived",
+         pay.RecordRepaymentReceivedRequest(
+             request_id=rid(), repayment_id=owed.repayment_id, amount_pence=500)),
+        ((Role.COMMISSIONER_FINANCE, Role.COUNCIL_FINANCE), "WriteOffRepayment",
+         pay.WriteOffRepaymentRequest(
+             request_id=rid(), repayment_id=owed.repayment_id, reason="hostile",
+             approver="ZZZ")),
+        ((Role.CARE_BROKER, Role.COMMISSIONER_FINANCE), "GetRepayment",
+         pay.GetRepaymentRequest(repayment_id=owed.repayment_id)),
+        ((Role.COMMISSIONER_FINANCE, Role.CARE_MANAGER), "ApproveFamilyPayee",
+         pay.ApproveFamilyPayeeRequest(
+             request_id=rid(), payee_id=family.payee_id, reason="hostile", approver="ZZZ")),
+        ((Role.CARE_BROKER,), "GetPayee", pay.GetPayeeRequest(payee_id=provider.payee_id)),
+        ((Role.CARE_BROKER,), "GetPayee", pay.GetPayeeRequest(payee_id=account.payee_id)),
+    ]  # fmt: skip
+    for roles, method, request in refused:
+        for role in roles:
+            await _refused_elsewhere(address, role, _rpc(stub, method, request))
+    assert await snapshot() == before
+    successes = await pool.fetchval(
+        "SELECT count(*) FROM payment.audit_log WHERE subject LIKE 'hostile:%' AND outcome = 'OK'"
+    )
+    assert successes == 0
+    # A budget holder reads their own statement only.
+    someone_else = Actor(rid(), Role.BUDGET_HOLDER)
+    holder = Actor(person, Role.BUDGET_HOLDER)
+    ask = pay.GetBudgetStatementRequest(budget_id=bid)
+    for actor, allowed in ((someone_else, False), (holder, True)):
+        token = TEST_ISSUER.mint(actor, ["onebudget-payment"], 600)
+        async with open_aio_channel(address, token=token) as channel:
+            if allowed:
+                assert (await stub(channel).GetBudgetStatement(ask)).budget_id == bid  # type: ignore[no-untyped-call]
+                continue
+            with pytest.raises(grpc.aio.AioRpcError) as nosy:
+                await stub(channel).GetBudgetStatement(ask)  # type: ignore[no-untyped-call]
+        found = (nosy.value.code(), _reason(nosy.value, "payment"))
+        assert found == (grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED_PERSON")
+    # Lists show another organisation's staff none of this organisation's payments and payees;
+    # an auditor and the budget's own broker see them.
+    payees = {provider.payee_id, family.payee_id, account.payee_id}
+    for role, org, shown in (
+        (Role.CARE_BROKER, "ZZZ", False),
+        (Role.COMMISSIONER_FINANCE, "ZZZ", False),
+        (Role.AUDITOR, "", True),
+        (Role.CARE_BROKER, ods, True),
+    ):
+        token = _token(role, (org,) if org else (), "onebudget-payment")
+        async with open_aio_channel(address, token=token) as channel:
+            listed = await stub(channel).ListPayments(pay.ListPaymentsRequest(budget_id=bid))  # type: ignore[no-untyped-call]
+            listed_ids = [p.payment_id for p in listed.payments]
+            assert listed_ids == ([paid.payment_id] if shown else [])
+            by_payee = pay.ListPaymentsRequest(payee_id=provider.payee_id)
+            everywhere = await stub(channel).ListPayments(by_payee)  # type: ignore[no-untyped-call]
+            assert [p.payment_id for p in everywhere.payments] == listed_ids
+            seen: set[str] = set()
+            for ask_payees in (
+                pay.ListPayeesRequest(organisation_code=ods),
+                pay.ListPayeesRequest(person_id=person),
+            ):
+                found = await stub(channel).ListPayees(ask_payees)  # type: ignore[no-untyped-call]
+                seen |= {p.payee_id for p in found.payees}
+            assert seen == (payees if shown else set())
+    # The budget's own staff read and act on each.
+    broker = _token(Role.CARE_BROKER, (ods,), "onebudget-payment")
+    async with open_aio_channel(address, token=broker) as channel:
+        assert (await stub(channel).GetPayment(refused[0][2])).payment_id == paid.payment_id  # type: ignore[no-untyped-call]
+        assert (await stub(channel).GetPayee(refused[-1][2])).payee_id == account.payee_id  # type: ignore[no-untyped-call]
+        returned = await stub(channel).RecordReturn(refused[5][2])  # type: ignore[no-untyped-call]
+        assert returned.amount_pence == 100
+    finance = _token(Role.COMMISSIONER_FINANCE, (ods,), "onebudget-payment")
+    async with open_aio_channel(address, token=finance) as channel:
+        approved = await stub(channel).ApproveFamilyPayee(refused[10][2])  # type: ignore[no-untyped-call]
+        assert approved.payee_id == family.payee_id
+        written_off = await stub(channel).WriteOffRepayment(refused[8][2])  # type: ignore[no-untyped-call]
+        assert written_off.repayment_id == owed.repayment_id
+
+
 async def test_entitlement_scopes_every_person_and_commissioner_to_the_callers_organisations(
     start_service: StartService,
 ) -> None:

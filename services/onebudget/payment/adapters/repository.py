@@ -116,6 +116,9 @@ class PayeeFilter:
     organisation_code: str
     person_id: uuid.UUID | None
     kind: str
+    # The caller's organisations (issue 14): only payees of one of them, or of none (a payee
+    # registered with no organisation and no holder); None: every payee (auditor, system).
+    organisations: tuple[str, ...] | None = None
 
 
 async def list_payees(
@@ -138,6 +141,17 @@ async def list_payees(
         add("person_id = {}", f.person_id)
     if f.kind:
         add("kind = {}", f.kind)
+    if f.organisations is not None:
+        # The same organisations handlers._payee_organisations gives check_scope: the payee's
+        # own code, and its holder's budgets' commissioners and councils.
+        add(
+            "(organisation_code = ANY({0}::text[])"
+            " OR (organisation_code = '' AND person_id IS NULL)"
+            " OR EXISTS (SELECT 1 FROM payment.budgets b WHERE b.person_id = payees.person_id"
+            " AND (b.commissioner_ods_code = ANY({0}::text[])"
+            " OR b.council_gss_code = ANY({0}::text[]))))",
+            list(f.organisations),
+        )
     if after is not None:
         add("(created_at, payee_id) > ({}, {})", after[0], after[1])
     where = " AND ".join(clauses) or "true"
@@ -232,12 +246,22 @@ async def person_organisations(conn: Conn, person_id: uuid.UUID) -> list[str]:
     return [code for row in rows for code in row if code]
 
 
-async def payment_budget(conn: Conn, payment_id: uuid.UUID) -> uuid.UUID | None:
-    """The budget a payment is from (the scope check's), or None for an unknown payment."""
+async def budget_of(conn: Conn, table: str, key: str, value: uuid.UUID) -> uuid.UUID | None:
+    """The budget a payment, schedule or repayment (`table` "payments", "schedules" or
+    "repayments", keyed by `key`) is of, for the scope check; None when there is no such row.
+    A row's budget never changes, so this is read outside the command's transaction."""
+    assert (table, key) in _BUDGET_KEYED
     found: uuid.UUID | None = await conn.fetchval(
-        "SELECT budget_id FROM payment.payments WHERE payment_id = $1", payment_id
+        f"SELECT budget_id FROM payment.{table} WHERE {key} = $1", value
     )
     return found
+
+
+_BUDGET_KEYED = {
+    ("payments", "payment_id"),
+    ("schedules", "schedule_id"),
+    ("repayments", "repayment_id"),
+}
 
 
 async def budgets(conn: Conn, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, BudgetContext]:
@@ -474,6 +498,9 @@ class PaymentFilter:
     broker_reference: str
     period_start: date | None
     period_end: date | None
+    # The caller's organisations (issue 14): only payments from budgets whose commissioner or
+    # council is one of them; None: every payment (auditor, system).
+    organisations: tuple[str, ...] | None = None
 
 
 async def list_payments(
@@ -496,6 +523,15 @@ async def list_payments(
         add("coalesce(service_period_end, service_period_start) >= ?", f.period_start)
     if f.period_end is not None:
         add("service_period_start <= ?", f.period_end)
+    if f.organisations is not None:
+        # The organisations handlers._check_scope gives check_scope: the budget's commissioner
+        # and council.
+        add(
+            "budget_id IN (SELECT b.budget_id FROM payment.budgets b"
+            " WHERE b.commissioner_ods_code = ANY(?::text[])",
+            list(f.organisations),
+        )
+        clauses[-1] += f" OR b.council_gss_code = ANY(${len(args)}::text[]))"
     if after is not None:
         add("(created_at, payment_id) > (?", after[0])
         clauses[-1] += f", ${len(args) + 1})"
