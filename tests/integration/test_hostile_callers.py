@@ -639,6 +639,128 @@ async def test_payment_scopes_every_read_schedule_return_repayment_and_payee(
         assert written_off.repayment_id == owed.repayment_id
 
 
+def _as(subject: str, role: Role, organisations: tuple[str, ...], service: str) -> str:
+    """A token of the test issuer for `subject` acting as `role` of `organisations`."""
+    actor = Actor(subject, role, organisations)
+    return TEST_ISSUER.mint(actor, [f"onebudget-{service}"], 600)
+
+
+async def _denied(service: str, call: Awaitable[Any]) -> tuple[grpc.StatusCode, str, str]:
+    """The code, ErrorInfo reason and message of `call`'s refusal by `service`."""
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await call
+    error = refused.value
+    return error.code(), _reason(error, service), error.details() or ""
+
+
+async def test_a_request_id_answers_only_the_caller_who_first_used_it(
+    start_service: StartService,
+) -> None:
+    """Issue 14: a retry under a stored request_id is answered only to the caller who made the
+    first request. Another caller sending the same request with that id (another
+    organisation's care manager; another broker, even of the same organisation; an item of
+    a bulk call) is refused PERMISSION_DENIED, PERMISSION_DENIED_REQUEST_ID, learns nothing of
+    the first answer, and nothing changes; the first caller's own retry (a new token) still
+    gets its answer."""
+    stack = await start_stack(start_service)
+    assert stack.pay is not None
+    assert stack.payment is not None
+    ods, gss = new_ods(), new_gss()
+    await setup_funders(stack, ods, gss)
+    person = await eligible_person(stack, ods, gss)
+    budget = await agreed_budget(
+        stack, person, ods, gss, [plan_line(100_000, (10_000, 0, 0))], nhs_only=True
+    )
+    draft = await stack.alloc.CreateBudget(
+        al.CreateBudgetRequest(
+            request_id=rid(),
+            person_id=await eligible_person(stack, ods, gss),
+            financial_year=YEAR,
+            commissioner_ods_code=ods,
+            nhs_only=True,
+        )
+    )
+    await caught_up(stack, payment_too=True)
+    # 1. Allocation: a care manager of ods adds a plan line; a care manager of ZZZ sending the
+    # same request with the same id is not handed the budget (its scope check runs inside the
+    # command's transaction, which a replay never reaches).
+    add = al.AddPlanLineRequest(
+        request_id=rid(), budget_id=draft.budget_id, line=plan_line(5_000, (10_000, 0, 0))
+    )
+    alloc = al_grpc.AllocationServiceStub
+    apool = pool_of(stack.allocation)
+    address = stack.allocation.address
+    async with open_aio_channel(
+        address, token=_as("cm:a", Role.CARE_MANAGER, (ods,), "allocation")
+    ) as channel:
+        first = await alloc(channel).AddPlanLine(add)  # type: ignore[no-untyped-call]
+    audit_before = await _count(apool, "allocation.audit_log")
+    lines_before = await apool.fetch("SELECT * FROM allocation.plan_lines ORDER BY 1")
+    for org in ("ZZZ", ods):
+        token = _as("cm:b", Role.CARE_MANAGER, (org,), "allocation")
+        async with open_aio_channel(address, token=token) as channel:
+            code, reason, details = await _denied("allocation", alloc(channel).AddPlanLine(add))  # type: ignore[no-untyped-call]
+        assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED_REQUEST_ID")
+        assert first.budget_id not in details
+        assert "AddPlanLine" not in details
+    assert await apool.fetch("SELECT * FROM allocation.plan_lines ORDER BY 1") == lines_before
+    successes = await apool.fetchval(
+        "SELECT count(*) FROM allocation.audit_log WHERE subject = 'cm:b' AND outcome = 'OK'"
+    )
+    assert successes == 0
+    assert await _count(apool, "allocation.audit_log") == audit_before + 2  # the refusals
+    async with open_aio_channel(
+        address, token=_as("cm:a", Role.CARE_MANAGER, (ods,), "allocation")
+    ) as channel:
+        assert await alloc(channel).AddPlanLine(add) == first  # type: ignore[no-untyped-call]
+    # 2. Payment (the batcher's own idempotency): broker A releases; broker B of the same
+    # organisation passes the scope check but not the request_id's caller check, unary or bulk.
+    provider = await stack.pay.RegisterPayee(
+        pay.RegisterPayeeRequest(
+            request_id=rid(), kind=pay.PAYEE_KIND_PROVIDER, name="Care Co", organisation_code=ods
+        )
+    )
+    release = pay.ReleasePaymentRequest(
+        request_id=rid(),
+        budget_id=budget.budget_id,
+        plan_line_id=budget.plan_lines[0].plan_line_id,
+        payee_id=provider.payee_id,
+        amount_pence=2_500,
+        broker_reference="A-1",
+    )
+    payment = pay_grpc.PaymentServiceStub
+    address = stack.payment.address
+    ppool = pool_of(stack.payment)
+    async with open_aio_channel(
+        address, token=_as("broker:a", Role.CARE_BROKER, (ods,), "payment")
+    ) as channel:
+        paid = await payment(channel).ReleasePayment(release)  # type: ignore[no-untyped-call]
+    before = (
+        await ppool.fetch("SELECT payment_id, state, version FROM payment.payments ORDER BY 1"),
+        await _count(ppool, "payment.outbox"),
+    )
+    async with open_aio_channel(
+        address, token=_as("broker:b", Role.CARE_BROKER, (ods,), "payment")
+    ) as channel:
+        code, reason, details = await _denied("payment", payment(channel).ReleasePayment(release))  # type: ignore[no-untyped-call]
+        assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED_REQUEST_ID")
+        assert paid.payment_id not in details
+        bulk = await payment(channel).ReleasePayments(  # type: ignore[no-untyped-call]
+            pay.ReleasePaymentsRequest(request_id=rid(), payments=[release])
+        )
+    assert bulk.results[0].WhichOneof("outcome") == "error"
+    assert bulk.results[0].error.reason == "PERMISSION_DENIED_REQUEST_ID"
+    assert paid.payment_id not in str(bulk)
+    assert (
+        await ppool.fetch("SELECT payment_id, state, version FROM payment.payments ORDER BY 1"),
+        await _count(ppool, "payment.outbox"),
+    ) == before
+    async with open_aio_channel(
+        address, token=_as("broker:a", Role.CARE_BROKER, (ods,), "payment")
+    ) as channel:
+        assert await payment(channel).ReleasePayment(release) == paid  # type: ignore[no-untyped-call]
+
+
 async def test_entitlement_scopes_every_person_and_commissioner_to_the_callers_organisations(
     start_service: StartService,
 ) -> None:

@@ -22,17 +22,22 @@ Conn: TypeAlias = asyncpg.Connection
 
 
 async def claim_requests(
-    conn: Conn, request_ids: Sequence[str], methods: Sequence[str], digests: Sequence[bytes]
+    conn: Conn,
+    request_ids: Sequence[str],
+    methods: Sequence[str],
+    digests: Sequence[bytes],
+    actors: Sequence[str],
 ) -> tuple[set[str], set[str]]:
     """Claim request ids (sorted, so two batches lock them in one order): the ones claimed now,
     and the ones a kept payment row already carries (never claimed again, so a retry after the
     request-id window, its idempotency row pruned, cannot pay twice: shared/retention.py).
+    `actors`: each request's caller's subject (shared/request_keys.py, one caller per id).
     One round trip, as before."""
     rows = await conn.fetch(
         "WITH paid AS (SELECT DISTINCT p.request_id FROM payment.payments p"
         "  WHERE p.request_id = ANY($1::text[])),"
-        " claimed AS (INSERT INTO payment.idempotency (request_id, method, request_hash)"
-        "  SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[]) AS u(r, m, h)"
+        " claimed AS (INSERT INTO payment.idempotency (request_id, method, request_hash, actor)"
+        "  SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[]) AS u(r, m, h, a)"
         "  WHERE u.r NOT IN (SELECT request_id FROM paid) ORDER BY r"
         "  ON CONFLICT (request_id) DO NOTHING RETURNING request_id)"
         " SELECT request_id, true AS claimed FROM claimed"
@@ -40,6 +45,7 @@ async def claim_requests(
         list(request_ids),
         list(methods),
         list(digests),
+        list(actors),
     )
     claimed = {row["request_id"] for row in rows if row["claimed"]}
     return claimed, {row["request_id"] for row in rows if not row["claimed"]}
@@ -47,7 +53,7 @@ async def claim_requests(
 
 async def stored_requests(conn: Conn, request_ids: Sequence[str]) -> dict[str, Any]:
     rows = await conn.fetch(
-        "SELECT request_id, method, request_hash, response FROM payment.idempotency"
+        "SELECT request_id, method, request_hash, response, actor FROM payment.idempotency"
         " WHERE request_id = ANY($1::text[])",
         list(request_ids),
     )
