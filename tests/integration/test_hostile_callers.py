@@ -899,9 +899,11 @@ async def test_reporting_refuses_an_anonymous_rebuild_and_other_commissioners(
         stub = rpt_grpc.ReportingServiceStub(channel)  # type: ignore[no-untyped-call]
         return await stub.GetCommissionerSummary(ask)
 
-    # The issue's attack: an anonymous RebuildReadModel wiped the read model.
+    # The issue's attack: an anonymous RebuildReadModel wiped the read model. Only the platform
+    # operator rebuilds: a commissioner's finance officer is the wrong role (issue 14).
+    rebuilders = attacks("reporting", Role.PLATFORM_OPERATOR, Role.COMMISSIONER_FINANCE, (ods,), "")
+    await refused_every_way(stack.reporting.address, "reporting", rebuild, rebuilders[:-1])
     hostile = attacks("reporting", Role.COMMISSIONER_FINANCE, Role.CARE_BROKER, (ods,), "00L")
-    await refused_every_way(stack.reporting.address, "reporting", rebuild, hostile[:-1])
     # Each commissioner's figures for its own officers only.
     await refused_every_way(stack.reporting.address, "reporting", read, hostile)
     assert await stack.report.GetCommissionerSummary(ask) == before
