@@ -41,7 +41,11 @@ from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.identity import Actor, Role
 from onebudget.shared.runtime.issuer import LocalIssuer
 from tests.conftest import TEST_ISSUER, StartService
-from tests.integration.test_entitlement_support import new_nhs_number
+from tests.integration.test_entitlement_eligibility import _phb as ent_api_phb
+from tests.integration.test_entitlement_reviews import _dp_started as dp_started
+from tests.integration.test_entitlement_reviews import _publish as publish
+from tests.integration.test_entitlement_reviews import _wait_due as wait_due
+from tests.integration.test_entitlement_support import entitlement, new_nhs_number
 from tests.integration.test_reporting_support import (
     YEAR,
     agreed_budget,
@@ -879,6 +883,85 @@ async def test_entitlement_scopes_every_person_and_commissioner_to_the_callers_o
             ent.RecordDeathRequest(request_id=rid(), person_id=pid, died_on="2026-06-01")
         )
     assert dead.state == ent.PERSON_STATE_DECEASED
+
+
+async def test_entitlement_scopes_reconsiderations_and_completed_reviews(
+    start_service: StartService, nats_url: str
+) -> None:
+    """Issue 14: RequestReconsideration, DecideReconsideration (the PHB request's person) and
+    RecordReviewCompleted (the review subject's person) check the person's commissioner and
+    council as entitlement records them: a care manager of organisation ZZZ is refused
+    PERMISSION_DENIED_ORGANISATION and changes nothing; the person's own care manager does each."""
+    ods, gss = new_ods(), new_gss()
+    async with entitlement(start_service, nats_url) as client:
+        SERVICE_AT[client.host.address] = "entitlement"
+        person = await client.register(commissioner_ods_code=ods, council_gss_code=gss)
+        pid = person.person_id
+        await client.decide(pid)
+        phb = await client.stub.RequestPersonalHealthBudget(
+            ent_api_phb(pid, not_appropriate_reasons=["in hospital for assessment"])
+        )
+        assert phb.state == ent.PERSONAL_HEALTH_BUDGET_REQUEST_STATE_REFUSED
+        await publish(client, dp_started(pid, "2024-01-31", nhs_funded=True))
+        [due] = await wait_due(client, 1, ods)
+        pool = pool_of(client.host)
+
+        async def snapshot() -> tuple[Any, ...]:
+            return (
+                await pool.fetch("SELECT * FROM entitlement.phb_requests ORDER BY 1"),
+                await pool.fetch("SELECT * FROM entitlement.review_subjects ORDER BY 1, 2"),
+                await _count(pool, "entitlement.reviews_completed"),
+                await _count(pool, "entitlement.outbox"),
+                await _count(pool, "entitlement.idempotency"),
+            )
+
+        stub = ent_grpc.EntitlementServiceStub
+        ask = ent.RequestReconsiderationRequest(
+            request_id=rid(), phb_request_id=phb.phb_request_id, requested_on="2024-05-10"
+        )
+        decide = ent.DecideReconsiderationRequest(
+            request_id=rid(),
+            phb_request_id=phb.phb_request_id,
+            outcome=ent.DECISION_OUTCOME_GRANTED,
+            reasons=["discharged"],
+            decided_on="2024-06-01",
+        )
+        reviewed = ent.RecordReviewCompletedRequest(
+            request_id=rid(),
+            kind=ent.REVIEW_KIND_DIRECT_PAYMENT,
+            subject_id=due.subject_id,
+            completed_on="2024-04-15",
+        )
+        before = await snapshot()
+        for method, request in (
+            ("RequestReconsideration", ask),
+            ("RecordReviewCompleted", reviewed),
+        ):
+            await _refused_elsewhere(
+                client.host.address, Role.CARE_MANAGER, _rpc(stub, method, request)
+            )
+        assert await snapshot() == before
+        rightful = _token(Role.CARE_MANAGER, (ods,), "onebudget-entitlement")
+        async with open_aio_channel(client.host.address, token=rightful) as channel:
+            asked = await stub(channel).RequestReconsideration(ask)  # type: ignore[no-untyped-call]
+        assert asked.state == ent.PERSONAL_HEALTH_BUDGET_REQUEST_STATE_RECONSIDERATION_REQUESTED
+        # Now there is a reconsideration to decide: not by another organisation's care manager.
+        pending = await snapshot()
+        await _refused_elsewhere(
+            client.host.address, Role.CARE_MANAGER, _rpc(stub, "DecideReconsideration", decide)
+        )
+        assert await snapshot() == pending
+        successes = await pool.fetchval(
+            "SELECT count(*) FROM entitlement.audit_log"
+            " WHERE subject LIKE 'hostile:%' AND role = 'care_manager' AND outcome = 'OK'"
+            " AND method IN ('RecordReviewCompleted', 'DecideReconsideration')"
+        )
+        assert successes == 0
+        async with open_aio_channel(client.host.address, token=rightful) as channel:
+            decided = await stub(channel).DecideReconsideration(decide)  # type: ignore[no-untyped-call]
+            done = await stub(channel).RecordReviewCompleted(reviewed)  # type: ignore[no-untyped-call]
+        assert decided.reconsidered
+        assert done.last_completed_on == "2024-04-15"
 
 
 async def test_reporting_refuses_an_anonymous_rebuild_and_other_commissioners(
