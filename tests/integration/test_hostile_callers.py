@@ -41,7 +41,11 @@ from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.identity import Actor, Role
 from onebudget.shared.runtime.issuer import LocalIssuer
 from tests.conftest import TEST_ISSUER, StartService
-from tests.integration.test_entitlement_support import new_nhs_number
+from tests.integration.test_entitlement_eligibility import _phb as ent_api_phb
+from tests.integration.test_entitlement_reviews import _dp_started as dp_started
+from tests.integration.test_entitlement_reviews import _publish as publish
+from tests.integration.test_entitlement_reviews import _wait_due as wait_due
+from tests.integration.test_entitlement_support import entitlement, new_nhs_number
 from tests.integration.test_reporting_support import (
     YEAR,
     agreed_budget,
@@ -446,6 +450,321 @@ async def test_payment_scopes_reservations_stops_and_payees_to_the_budgets_organ
     assert cancelled.state == pay.PAYMENT_STATE_CANCELLED
 
 
+async def test_payment_scopes_every_read_schedule_return_repayment_and_payee(
+    start_service: StartService,
+) -> None:
+    """Issue 14: every other payment RPC naming a resource checks the caller's organisations
+    against the budget's (a payment's, schedule's or repayment's budget) or the payee's: a
+    caller of organisation ZZZ is refused PERMISSION_DENIED_ORGANISATION (reads too) and
+    changes nothing (no row, no event, no audit record of a success); ListPayments and
+    ListPayees show it nothing of this organisation; a budget holder reads only their own
+    statement. The budget's own staff do each."""
+    stack = await start_stack(start_service)
+    assert stack.pay is not None
+    assert stack.payment is not None
+    SERVICE_AT[stack.payment.address] = "payment"
+    ods, gss = new_ods(), new_gss()
+    await setup_funders(stack, ods, gss)
+    person = await eligible_person(stack, ods, gss)
+    budget = await agreed_budget(
+        stack,
+        person,
+        ods,
+        gss,
+        [
+            plan_line(100_000, (10_000, 0, 0)),
+            plan_line(100_000, (10_000, 0, 0), al.MANAGEMENT_OPTION_DIRECT_PAYMENT),
+        ],
+        nhs_only=True,
+    )
+    await caught_up(stack, payment_too=True)
+    bid = budget.budget_id
+    provider = await stack.pay.RegisterPayee(
+        pay.RegisterPayeeRequest(
+            request_id=rid(), kind=pay.PAYEE_KIND_PROVIDER, name="Care Co", organisation_code=ods
+        )
+    )
+    family = await stack.pay.RegisterPayee(
+        pay.RegisterPayeeRequest(
+            request_id=rid(),
+            kind=pay.PAYEE_KIND_PERSONAL_ASSISTANT,
+            name="A daughter",
+            close_family_member_in_household=True,
+            organisation_code=ods,
+        )
+    )
+    account = await stack.pay.RegisterPayee(
+        pay.RegisterPayeeRequest(
+            request_id=rid(),
+            kind=pay.PAYEE_KIND_DIRECT_PAYMENT_ACCOUNT,
+            name="DP",
+            person_id=person,
+        )
+    )
+    paid = await stack.pay.ReleasePayment(
+        pay.ReleasePaymentRequest(
+            request_id=rid(),
+            budget_id=bid,
+            plan_line_id=budget.plan_lines[0].plan_line_id,
+            payee_id=provider.payee_id,
+            amount_pence=5_000,
+            broker_reference="PAID",
+        )
+    )
+    create = pay.CreateScheduleRequest(
+        request_id=rid(),
+        budget_id=bid,
+        plan_line_id=budget.plan_lines[1].plan_line_id,
+        payee_id=account.payee_id,
+        instalment_pence=100_000,  # one instalment: the whole line
+        every_weeks=4,
+        start_date="2027-02-01",
+        end_date="2027-02-01",
+    )
+    schedule = await stack.pay.CreateSchedule(create)
+    require = pay.RequireRepaymentRequest(
+        request_id=rid(),
+        budget_id=bid,
+        payee_id=provider.payee_id,
+        grounds=pay.REPAYMENT_GROUNDS_OUTSIDE_PLAN,
+        reasons=["reg 15"],
+        amount_pence=1_000,
+        due_date="2026-12-31",
+        repayer=pay.REPAYER_PAYEE,
+    )
+    owed = await stack.pay.RequireRepayment(require)
+    pool = pool_of(stack.payment)
+    address = stack.payment.address
+
+    async def snapshot() -> tuple[Any, ...]:
+        return (
+            await pool.fetch("SELECT payment_id, state, version FROM payment.payments ORDER BY 1"),
+            await pool.fetch("SELECT schedule_id, version FROM payment.schedules ORDER BY 1"),
+            await pool.fetch("SELECT repayment_id, version FROM payment.repayments ORDER BY 1"),
+            await pool.fetch("SELECT payee_id, approved_at FROM payment.payees ORDER BY 1"),
+            await _count(pool, "payment.returns"),
+            await _count(pool, "payment.outbox"),
+            await _count(pool, "payment.idempotency"),
+        )
+
+    stub = pay_grpc.PaymentServiceStub
+    before = await snapshot()
+    again = {"request_id": rid()}
+    refused: list[tuple[tuple[Role, ...], str, Any]] = [
+        ((Role.CARE_BROKER,), "GetPayment", pay.GetPaymentRequest(payment_id=paid.payment_id)),
+        ((Role.CARE_BROKER,), "GetBudgetStatement", pay.GetBudgetStatementRequest(budget_id=bid)),
+        ((Role.CARE_BROKER,), "CreateSchedule", pay.CreateScheduleRequest(**{
+            **{f.name: v for f, v in create.ListFields()}, **again})),
+        ((Role.CARE_BROKER, Role.CARE_MANAGER), "GetSchedule",
+         pay.GetScheduleRequest(schedule_id=schedule.schedule_id)),
+        ((Role.COMMISSIONER_FINANCE, Role.COUNCIL_FINANCE), "OffsetAccumulatedFunds",
+         pay.OffsetAccumulatedFundsRequest(
+             request_id=rid(), schedule_id=schedule.schedule_id,
+             unused_balance_pence=90_000, as_of="2027-01-01")),
+        ((Role.CARE_BROKER,), "RecordReturn", pay.RecordReturnRequest(
+            request_id=rid(), payment_id=paid.payment_id, amount_pence=100, reason="hostile")),
+        ((Role.COMMISSIONER_FINANCE, Role.COUNCIL_FINANCE), "RequireRepayment",
+         pay.RequireRepaymentRequest(**{
+             **{f.name: v for f, v in require.ListFields()}, **{"request_id": rid()}})),
+        ((Role.CARE_BROKER, Role.COMMISSIONER_FINANCE), "RecordRepaymentReceived",
+         pay.RecordRepaymentReceivedRequest(
+             request_id=rid(), repayment_id=owed.repayment_id, amount_pence=500)),
+        ((Role.COMMISSIONER_FINANCE, Role.COUNCIL_FINANCE), "WriteOffRepayment",
+         pay.WriteOffRepaymentRequest(
+             request_id=rid(), repayment_id=owed.repayment_id, reason="hostile",
+             approver="ZZZ")),
+        ((Role.CARE_BROKER, Role.COMMISSIONER_FINANCE), "GetRepayment",
+         pay.GetRepaymentRequest(repayment_id=owed.repayment_id)),
+        ((Role.COMMISSIONER_FINANCE, Role.CARE_MANAGER), "ApproveFamilyPayee",
+         pay.ApproveFamilyPayeeRequest(
+             request_id=rid(), payee_id=family.payee_id, reason="hostile", approver="ZZZ")),
+        ((Role.CARE_BROKER,), "GetPayee", pay.GetPayeeRequest(payee_id=provider.payee_id)),
+        ((Role.CARE_BROKER,), "GetPayee", pay.GetPayeeRequest(payee_id=account.payee_id)),
+    ]  # fmt: skip
+    for roles, method, request in refused:
+        for role in roles:
+            await _refused_elsewhere(address, role, _rpc(stub, method, request))
+    assert await snapshot() == before
+    successes = await pool.fetchval(
+        "SELECT count(*) FROM payment.audit_log WHERE subject LIKE 'hostile:%' AND outcome = 'OK'"
+    )
+    assert successes == 0
+    # A budget holder reads their own statement only.
+    someone_else = Actor(rid(), Role.BUDGET_HOLDER)
+    holder = Actor(person, Role.BUDGET_HOLDER)
+    ask = pay.GetBudgetStatementRequest(budget_id=bid)
+    for actor, allowed in ((someone_else, False), (holder, True)):
+        token = TEST_ISSUER.mint(actor, ["onebudget-payment"], 600)
+        async with open_aio_channel(address, token=token) as channel:
+            if allowed:
+                assert (await stub(channel).GetBudgetStatement(ask)).budget_id == bid  # type: ignore[no-untyped-call]
+                continue
+            with pytest.raises(grpc.aio.AioRpcError) as nosy:
+                await stub(channel).GetBudgetStatement(ask)  # type: ignore[no-untyped-call]
+        found = (nosy.value.code(), _reason(nosy.value, "payment"))
+        assert found == (grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED_PERSON")
+    # Lists show another organisation's staff none of this organisation's payments and payees;
+    # an auditor and the budget's own broker see them.
+    payees = {provider.payee_id, family.payee_id, account.payee_id}
+    for role, org, shown in (
+        (Role.CARE_BROKER, "ZZZ", False),
+        (Role.COMMISSIONER_FINANCE, "ZZZ", False),
+        (Role.AUDITOR, "", True),
+        (Role.CARE_BROKER, ods, True),
+    ):
+        token = _token(role, (org,) if org else (), "onebudget-payment")
+        async with open_aio_channel(address, token=token) as channel:
+            listed = await stub(channel).ListPayments(pay.ListPaymentsRequest(budget_id=bid))  # type: ignore[no-untyped-call]
+            listed_ids = [p.payment_id for p in listed.payments]
+            assert listed_ids == ([paid.payment_id] if shown else [])
+            by_payee = pay.ListPaymentsRequest(payee_id=provider.payee_id)
+            everywhere = await stub(channel).ListPayments(by_payee)  # type: ignore[no-untyped-call]
+            assert [p.payment_id for p in everywhere.payments] == listed_ids
+            seen: set[str] = set()
+            for ask_payees in (
+                pay.ListPayeesRequest(organisation_code=ods),
+                pay.ListPayeesRequest(person_id=person),
+            ):
+                found = await stub(channel).ListPayees(ask_payees)  # type: ignore[no-untyped-call]
+                seen |= {p.payee_id for p in found.payees}
+            assert seen == (payees if shown else set())
+    # The budget's own staff read and act on each.
+    broker = _token(Role.CARE_BROKER, (ods,), "onebudget-payment")
+    async with open_aio_channel(address, token=broker) as channel:
+        assert (await stub(channel).GetPayment(refused[0][2])).payment_id == paid.payment_id  # type: ignore[no-untyped-call]
+        assert (await stub(channel).GetPayee(refused[-1][2])).payee_id == account.payee_id  # type: ignore[no-untyped-call]
+        returned = await stub(channel).RecordReturn(refused[5][2])  # type: ignore[no-untyped-call]
+        assert returned.amount_pence == 100
+    finance = _token(Role.COMMISSIONER_FINANCE, (ods,), "onebudget-payment")
+    async with open_aio_channel(address, token=finance) as channel:
+        approved = await stub(channel).ApproveFamilyPayee(refused[10][2])  # type: ignore[no-untyped-call]
+        assert approved.payee_id == family.payee_id
+        written_off = await stub(channel).WriteOffRepayment(refused[8][2])  # type: ignore[no-untyped-call]
+        assert written_off.repayment_id == owed.repayment_id
+
+
+def _as(subject: str, role: Role, organisations: tuple[str, ...], service: str) -> str:
+    """A token of the test issuer for `subject` acting as `role` of `organisations`."""
+    actor = Actor(subject, role, organisations)
+    return TEST_ISSUER.mint(actor, [f"onebudget-{service}"], 600)
+
+
+async def _denied(service: str, call: Awaitable[Any]) -> tuple[grpc.StatusCode, str, str]:
+    """The code, ErrorInfo reason and message of `call`'s refusal by `service`."""
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await call
+    error = refused.value
+    return error.code(), _reason(error, service), error.details() or ""
+
+
+async def test_a_request_id_answers_only_the_caller_who_first_used_it(
+    start_service: StartService,
+) -> None:
+    """Issue 14: a retry under a stored request_id is answered only to the caller who made the
+    first request. Another caller sending the same request with that id (another
+    organisation's care manager; another broker, even of the same organisation; an item of
+    a bulk call) is refused PERMISSION_DENIED, PERMISSION_DENIED_REQUEST_ID, learns nothing of
+    the first answer, and nothing changes; the first caller's own retry (a new token) still
+    gets its answer."""
+    stack = await start_stack(start_service)
+    assert stack.pay is not None
+    assert stack.payment is not None
+    ods, gss = new_ods(), new_gss()
+    await setup_funders(stack, ods, gss)
+    person = await eligible_person(stack, ods, gss)
+    budget = await agreed_budget(
+        stack, person, ods, gss, [plan_line(100_000, (10_000, 0, 0))], nhs_only=True
+    )
+    draft = await stack.alloc.CreateBudget(
+        al.CreateBudgetRequest(
+            request_id=rid(),
+            person_id=await eligible_person(stack, ods, gss),
+            financial_year=YEAR,
+            commissioner_ods_code=ods,
+            nhs_only=True,
+        )
+    )
+    await caught_up(stack, payment_too=True)
+    # 1. Allocation: a care manager of ods adds a plan line; a care manager of ZZZ sending the
+    # same request with the same id is not handed the budget (its scope check runs inside the
+    # command's transaction, which a replay never reaches).
+    add = al.AddPlanLineRequest(
+        request_id=rid(), budget_id=draft.budget_id, line=plan_line(5_000, (10_000, 0, 0))
+    )
+    alloc = al_grpc.AllocationServiceStub
+    apool = pool_of(stack.allocation)
+    address = stack.allocation.address
+    async with open_aio_channel(
+        address, token=_as("cm:a", Role.CARE_MANAGER, (ods,), "allocation")
+    ) as channel:
+        first = await alloc(channel).AddPlanLine(add)  # type: ignore[no-untyped-call]
+    audit_before = await _count(apool, "allocation.audit_log")
+    lines_before = await apool.fetch("SELECT * FROM allocation.plan_lines ORDER BY 1")
+    for org in ("ZZZ", ods):
+        token = _as("cm:b", Role.CARE_MANAGER, (org,), "allocation")
+        async with open_aio_channel(address, token=token) as channel:
+            code, reason, details = await _denied("allocation", alloc(channel).AddPlanLine(add))  # type: ignore[no-untyped-call]
+        assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED_REQUEST_ID")
+        assert first.budget_id not in details
+        assert "AddPlanLine" not in details
+    assert await apool.fetch("SELECT * FROM allocation.plan_lines ORDER BY 1") == lines_before
+    successes = await apool.fetchval(
+        "SELECT count(*) FROM allocation.audit_log WHERE subject = 'cm:b' AND outcome = 'OK'"
+    )
+    assert successes == 0
+    assert await _count(apool, "allocation.audit_log") == audit_before + 2  # the refusals
+    async with open_aio_channel(
+        address, token=_as("cm:a", Role.CARE_MANAGER, (ods,), "allocation")
+    ) as channel:
+        assert await alloc(channel).AddPlanLine(add) == first  # type: ignore[no-untyped-call]
+    # 2. Payment (the batcher's own idempotency): broker A releases; broker B of the same
+    # organisation passes the scope check but not the request_id's caller check, unary or bulk.
+    provider = await stack.pay.RegisterPayee(
+        pay.RegisterPayeeRequest(
+            request_id=rid(), kind=pay.PAYEE_KIND_PROVIDER, name="Care Co", organisation_code=ods
+        )
+    )
+    release = pay.ReleasePaymentRequest(
+        request_id=rid(),
+        budget_id=budget.budget_id,
+        plan_line_id=budget.plan_lines[0].plan_line_id,
+        payee_id=provider.payee_id,
+        amount_pence=2_500,
+        broker_reference="A-1",
+    )
+    payment = pay_grpc.PaymentServiceStub
+    address = stack.payment.address
+    ppool = pool_of(stack.payment)
+    async with open_aio_channel(
+        address, token=_as("broker:a", Role.CARE_BROKER, (ods,), "payment")
+    ) as channel:
+        paid = await payment(channel).ReleasePayment(release)  # type: ignore[no-untyped-call]
+    before = (
+        await ppool.fetch("SELECT payment_id, state, version FROM payment.payments ORDER BY 1"),
+        await _count(ppool, "payment.outbox"),
+    )
+    async with open_aio_channel(
+        address, token=_as("broker:b", Role.CARE_BROKER, (ods,), "payment")
+    ) as channel:
+        code, reason, details = await _denied("payment", payment(channel).ReleasePayment(release))  # type: ignore[no-untyped-call]
+        assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED_REQUEST_ID")
+        assert paid.payment_id not in details
+        bulk = await payment(channel).ReleasePayments(  # type: ignore[no-untyped-call]
+            pay.ReleasePaymentsRequest(request_id=rid(), payments=[release])
+        )
+    assert bulk.results[0].WhichOneof("outcome") == "error"
+    assert bulk.results[0].error.reason == "PERMISSION_DENIED_REQUEST_ID"
+    assert paid.payment_id not in str(bulk)
+    assert (
+        await ppool.fetch("SELECT payment_id, state, version FROM payment.payments ORDER BY 1"),
+        await _count(ppool, "payment.outbox"),
+    ) == before
+    async with open_aio_channel(
+        address, token=_as("broker:a", Role.CARE_BROKER, (ods,), "payment")
+    ) as channel:
+        assert await payment(channel).ReleasePayment(release) == paid  # type: ignore[no-untyped-call]
+
+
 async def test_entitlement_scopes_every_person_and_commissioner_to_the_callers_organisations(
     start_service: StartService,
 ) -> None:
@@ -566,6 +885,85 @@ async def test_entitlement_scopes_every_person_and_commissioner_to_the_callers_o
     assert dead.state == ent.PERSON_STATE_DECEASED
 
 
+async def test_entitlement_scopes_reconsiderations_and_completed_reviews(
+    start_service: StartService, nats_url: str
+) -> None:
+    """Issue 14: RequestReconsideration, DecideReconsideration (the PHB request's person) and
+    RecordReviewCompleted (the review subject's person) check the person's commissioner and
+    council as entitlement records them: a care manager of organisation ZZZ is refused
+    PERMISSION_DENIED_ORGANISATION and changes nothing; the person's own care manager does each."""
+    ods, gss = new_ods(), new_gss()
+    async with entitlement(start_service, nats_url) as client:
+        SERVICE_AT[client.host.address] = "entitlement"
+        person = await client.register(commissioner_ods_code=ods, council_gss_code=gss)
+        pid = person.person_id
+        await client.decide(pid)
+        phb = await client.stub.RequestPersonalHealthBudget(
+            ent_api_phb(pid, not_appropriate_reasons=["in hospital for assessment"])
+        )
+        assert phb.state == ent.PERSONAL_HEALTH_BUDGET_REQUEST_STATE_REFUSED
+        await publish(client, dp_started(pid, "2024-01-31", nhs_funded=True))
+        [due] = await wait_due(client, 1, ods)
+        pool = pool_of(client.host)
+
+        async def snapshot() -> tuple[Any, ...]:
+            return (
+                await pool.fetch("SELECT * FROM entitlement.phb_requests ORDER BY 1"),
+                await pool.fetch("SELECT * FROM entitlement.review_subjects ORDER BY 1, 2"),
+                await _count(pool, "entitlement.reviews_completed"),
+                await _count(pool, "entitlement.outbox"),
+                await _count(pool, "entitlement.idempotency"),
+            )
+
+        stub = ent_grpc.EntitlementServiceStub
+        ask = ent.RequestReconsiderationRequest(
+            request_id=rid(), phb_request_id=phb.phb_request_id, requested_on="2024-05-10"
+        )
+        decide = ent.DecideReconsiderationRequest(
+            request_id=rid(),
+            phb_request_id=phb.phb_request_id,
+            outcome=ent.DECISION_OUTCOME_GRANTED,
+            reasons=["discharged"],
+            decided_on="2024-06-01",
+        )
+        reviewed = ent.RecordReviewCompletedRequest(
+            request_id=rid(),
+            kind=ent.REVIEW_KIND_DIRECT_PAYMENT,
+            subject_id=due.subject_id,
+            completed_on="2024-04-15",
+        )
+        before = await snapshot()
+        for method, request in (
+            ("RequestReconsideration", ask),
+            ("RecordReviewCompleted", reviewed),
+        ):
+            await _refused_elsewhere(
+                client.host.address, Role.CARE_MANAGER, _rpc(stub, method, request)
+            )
+        assert await snapshot() == before
+        rightful = _token(Role.CARE_MANAGER, (ods,), "onebudget-entitlement")
+        async with open_aio_channel(client.host.address, token=rightful) as channel:
+            asked = await stub(channel).RequestReconsideration(ask)  # type: ignore[no-untyped-call]
+        assert asked.state == ent.PERSONAL_HEALTH_BUDGET_REQUEST_STATE_RECONSIDERATION_REQUESTED
+        # Now there is a reconsideration to decide: not by another organisation's care manager.
+        pending = await snapshot()
+        await _refused_elsewhere(
+            client.host.address, Role.CARE_MANAGER, _rpc(stub, "DecideReconsideration", decide)
+        )
+        assert await snapshot() == pending
+        successes = await pool.fetchval(
+            "SELECT count(*) FROM entitlement.audit_log"
+            " WHERE subject LIKE 'hostile:%' AND role = 'care_manager' AND outcome = 'OK'"
+            " AND method IN ('RecordReviewCompleted', 'DecideReconsideration')"
+        )
+        assert successes == 0
+        async with open_aio_channel(client.host.address, token=rightful) as channel:
+            decided = await stub(channel).DecideReconsideration(decide)  # type: ignore[no-untyped-call]
+            done = await stub(channel).RecordReviewCompleted(reviewed)  # type: ignore[no-untyped-call]
+        assert decided.reconsidered
+        assert done.last_completed_on == "2024-04-15"
+
+
 async def test_reporting_refuses_an_anonymous_rebuild_and_other_commissioners(
     start_service: StartService,
 ) -> None:
@@ -584,9 +982,11 @@ async def test_reporting_refuses_an_anonymous_rebuild_and_other_commissioners(
         stub = rpt_grpc.ReportingServiceStub(channel)  # type: ignore[no-untyped-call]
         return await stub.GetCommissionerSummary(ask)
 
-    # The issue's attack: an anonymous RebuildReadModel wiped the read model.
+    # The issue's attack: an anonymous RebuildReadModel wiped the read model. Only the platform
+    # operator rebuilds: a commissioner's finance officer is the wrong role (issue 14).
+    rebuilders = attacks("reporting", Role.PLATFORM_OPERATOR, Role.COMMISSIONER_FINANCE, (ods,), "")
+    await refused_every_way(stack.reporting.address, "reporting", rebuild, rebuilders[:-1])
     hostile = attacks("reporting", Role.COMMISSIONER_FINANCE, Role.CARE_BROKER, (ods,), "00L")
-    await refused_every_way(stack.reporting.address, "reporting", rebuild, hostile[:-1])
     # Each commissioner's figures for its own officers only.
     await refused_every_way(stack.reporting.address, "reporting", read, hostile)
     assert await stack.report.GetCommissionerSummary(ask) == before

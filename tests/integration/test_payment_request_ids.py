@@ -17,7 +17,8 @@ from onebudget.payment.entrypoints.app import SPEC
 from onebudget.payment.service_layer.handlers import PaymentHandlers
 from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.shared.errors import DomainError
-from tests.conftest import StartService
+from onebudget.shared.identity import Actor, Role, acting_as
+from tests.conftest import TEST_TOKENS, StartService
 from tests.integration.test_payment_support import (
     FundedBudget,
     available,
@@ -163,11 +164,21 @@ async def test_reserve_and_release_sharing_a_request_id(start_service: StartServ
             b = await funded_budget(conn, FUNDS)
             provider = await payee(s)
             rid = str(uuid.uuid4())
-            paid, held = await asyncio.gather(
-                handlers.release_payment(release(b, provider, 300, request_id=rid)),
-                handlers.reserve_payment(reserve(b, provider, 300, rid)),
-                return_exceptions=True,
+            # As the broker the gRPC calls below act as (a request_id answers one caller only).
+            broker = Actor(
+                f"{TEST_TOKENS.subject}:care_broker", Role.CARE_BROKER, TEST_TOKENS.organisations()
             )
+            with acting_as(broker):
+                # The budget's organisations read once (a read), so the scope check of each
+                # command below waits on nothing and the release is queued first.
+                await handlers.get_budget_statement(
+                    api.GetBudgetStatementRequest(budget_id=str(b.budget_id))
+                )
+                paid, held = await asyncio.gather(
+                    handlers.release_payment(release(b, provider, 300, request_id=rid)),
+                    handlers.reserve_payment(reserve(b, provider, 300, rid)),
+                    return_exceptions=True,
+                )
             assert isinstance(paid, api.Payment)
             assert paid.kind == api.PAYMENT_KIND_RELEASE
             assert isinstance(held, DomainError)

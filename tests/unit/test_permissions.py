@@ -81,6 +81,25 @@ def test_a_role_not_in_the_rule_is_refused() -> None:
     check_permission(broker, RELEASE)
 
 
+def test_only_the_platform_operator_rebuilds_the_read_model() -> None:
+    """Issue 14: a rebuild wipes every organisation's reports until the replay is done, so no
+    role scoped to one organisation decides it (a finance officer of any commissioner or
+    council), nor the read-only auditor; the platform operator, for no organisation, does, and
+    may otherwise only ask how the rebuild is going."""
+    assert allowed_roles(REBUILD) == {Role.PLATFORM_OPERATOR}
+    for role in (Role.COMMISSIONER_FINANCE, Role.COUNCIL_FINANCE, Role.CARE_MANAGER):
+        officer = Actor("f-1", role, ("QNQ", "E06000036"))
+        assert _denied(lambda a=officer: check_permission(a, REBUILD)) == "PERMISSION_DENIED_ROLE"
+    operator = Actor("ops-1", Role.PLATFORM_OPERATOR)
+    check_permission(operator, REBUILD)
+    operated = sorted(
+        m.rsplit("/", 1)[1] for m, r in PERMISSIONS.items() if Role.PLATFORM_OPERATOR in r
+    )
+    assert operated == ["GetReadModelStatus", "RebuildReadModel"]
+    # It acts for no organisation: any organisation's resource is refused.
+    assert _denied(lambda: check_scope(operator, ["QNQ"])) == "PERMISSION_DENIED_ORGANISATION"
+
+
 def test_an_rpc_with_no_rule_is_refused_to_everyone() -> None:
     unknown = "/onebudget.payment.v1.PaymentService/MoveEverything"
     assert allowed_roles(unknown) == frozenset()

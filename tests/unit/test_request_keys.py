@@ -11,15 +11,23 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from onebudget.payment.v1 import payment_service_pb2 as api
-from onebudget.shared.errors import AlreadyExists, FailedPrecondition, InvalidArgument, Violations
+from onebudget.shared.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    PermissionDenied,
+    Violations,
+)
 from onebudget.shared.request_keys import (
     IdempotencyKey,
+    RequestIdOfAnotherCaller,
     RequestIdReused,
     RequestInFlight,
     StoredRequest,
     canonical_request_id,
     check_request_id,
     replay,
+    same_caller,
     same_request,
 )
 
@@ -120,7 +128,7 @@ def test_reused_is_already_exists_with_its_reason() -> None:
     first = IdempotencyKey.of("ReleasePayment", _release(ID, 300))
     stored = StoredRequest(first.method, first.digest, b"answer")
     with pytest.raises(AlreadyExists) as caught:
-        replay(stored, IdempotencyKey.of("ReservePayment", _release(ID, 300)))
+        replay(stored, IdempotencyKey.of("ReservePayment", _release(ID, 300)), "a")
     assert caught.value.reason == "REQUEST_ID_REUSED"
     assert caught.value.metadata == {"request_id": ID, "first_method": "ReleasePayment"}
 
@@ -129,11 +137,41 @@ def test_in_flight_only_for_the_same_request() -> None:
     first = IdempotencyKey.of("ReleasePayment", _release(ID, 300))
     pending = StoredRequest(first.method, first.digest, None)
     with pytest.raises(RequestInFlight) as caught:
-        replay(pending, first)
+        replay(pending, first, "a")
     assert isinstance(caught.value, FailedPrecondition)
     assert caught.value.reason == "REQUEST_IN_FLIGHT"
     with pytest.raises(RequestIdReused):
-        replay(pending, IdempotencyKey.of("ReleasePayment", _release(ID, 400)))
+        replay(pending, IdempotencyKey.of("ReleasePayment", _release(ID, 400)), "a")
+
+
+def test_another_callers_request_id_is_refused_before_anything_is_compared() -> None:
+    """Issue 14: a stored answer is given only to the caller who made the first request; any
+    other caller (the same payload or not, answered yet or not) is refused PERMISSION_DENIED,
+    PERMISSION_DENIED_REQUEST_ID, and told neither the answer nor the first method."""
+    first = IdempotencyKey.of("ReleasePayment", _release(ID, 300))
+    stored = StoredRequest(first.method, first.digest, b"answer", "broker:a")
+    pending = StoredRequest(first.method, first.digest, None, "broker:a")
+    assert replay(stored, first, "broker:a") == b"answer"
+    other = IdempotencyKey.of("ReservePayment", _release(ID, 999))
+    for row, key in ((stored, first), (pending, first), (stored, other)):
+        with pytest.raises(PermissionDenied) as caught:
+            replay(row, key, "broker:b")
+        assert isinstance(caught.value, RequestIdOfAnotherCaller)
+        assert caught.value.reason == "PERMISSION_DENIED_REQUEST_ID"
+        assert caught.value.metadata == {"request_id": ID}
+        assert "answer" not in caught.value.message
+    # In one batch too: the second caller's duplicate is refused, the first's retry is not.
+    same_caller("broker:a", "broker:a", ID)
+    with pytest.raises(RequestIdOfAnotherCaller):
+        same_caller("broker:a", "broker:b", ID)
+
+
+def test_rows_stored_before_the_caller_rule_answer_any_caller_as_before() -> None:
+    """A row with no caller (None: stored before the rule) is answered as before."""
+    first = IdempotencyKey.of("ReleasePayment", _release(ID, 300))
+    old = StoredRequest(first.method, first.digest, b"answer")
+    assert replay(old, first, "broker:a") == replay(old, first, "broker:b") == b"answer"
+    same_caller(None, "broker:b", ID)
 
 
 def test_rows_stored_before_the_rule_still_answer_their_retries() -> None:
@@ -145,7 +183,7 @@ def test_rows_stored_before_the_rule_still_answer_their_retries() -> None:
         hashlib.sha256(sent.SerializeToString(deterministic=True)).digest(),
         b"answer",
     )
-    assert replay(old, IdempotencyKey.of("ReleasePayment", sent)) == b"answer"
+    assert replay(old, IdempotencyKey.of("ReleasePayment", sent), "a") == b"answer"
     refused = [
         IdempotencyKey.of("ReleasePayment", _release(ID)),  # another spelling: refused, safe
         IdempotencyKey.of("ReleasePayment", _release(upper, 301)),
@@ -153,7 +191,7 @@ def test_rows_stored_before_the_rule_still_answer_their_retries() -> None:
     ]
     for key in refused:
         with pytest.raises(RequestIdReused):
-            replay(old, key)
+            replay(old, key, "a")
 
 
 _uuids = st.uuids().map(str)
@@ -181,6 +219,7 @@ def _respell(request: api.ReleasePaymentRequest, how: int) -> api.ReleasePayment
     st.integers(0, 6),
     st.integers(0, 6),
     st.booleans(),
+    st.sampled_from(["a", "b", None]),
 )
 def test_same_key_same_answer_else_refused(
     m1: str,
@@ -190,10 +229,13 @@ def test_same_key_same_answer_else_refused(
     spell1: int,
     spell2: int,
     retry: bool,
+    first_caller: str | None,
 ) -> None:
     """For any two requests sharing a request_id (in any accepted spellings): the second gets the
-    first's answer exactly when it has the same method and the same canonical payload, in a batch
-    and from the store alike; otherwise it is refused REQUEST_ID_REUSED."""
+    first's answer exactly when it is of the same caller (or the row has none: stored before the
+    caller rule), has the same method and the same canonical payload, in a batch and from the
+    store alike; another caller is refused PERMISSION_DENIED_REQUEST_ID whatever it sends,
+    otherwise it is refused REQUEST_ID_REUSED."""
     if retry:
         m2, r2 = m1, r1
     r2 = _respell(r2, 0)
@@ -203,12 +245,17 @@ def test_same_key_same_answer_else_refused(
     )
     first = IdempotencyKey.of(m1, _respell(r1, spell1))
     second = IdempotencyKey.of(m2, _respell(r2, spell2))
-    stored = StoredRequest(first.method, first.digest, b"first answer")
-    if same:
+    stored = StoredRequest(first.method, first.digest, b"first answer", first_caller)
+    if first_caller == "b":  # the second caller is "a"
+        with pytest.raises(RequestIdOfAnotherCaller):
+            replay(stored, second, "a")
+        with pytest.raises(RequestIdOfAnotherCaller):
+            same_caller(first_caller, "a", second.request_id)
+    elif same:
         same_request(first, second)
-        assert replay(stored, second) == b"first answer"
+        assert replay(stored, second, "a") == b"first answer"
     else:
         with pytest.raises(RequestIdReused):
             same_request(first, second)
         with pytest.raises(RequestIdReused):
-            replay(stored, second)
+            replay(stored, second, "a")

@@ -11,6 +11,10 @@ Each call also leaves its record in the service's audit trail (shared/audit.py, 
 same transaction: the answer and its record are one statement, the last before the commit. A
 retry given the stored answer is recorded too (reason REPLAYED); a refusal rolls this
 transaction back and the edge records it on its own.
+
+The row keeps the subject of the acting caller (shared/identity.current_actor); a retry by
+another caller is refused PERMISSION_DENIED, PERMISSION_DENIED_REQUEST_ID and told nothing
+(shared/request_keys.py, "One caller per request_id").
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from google.protobuf.message import Message
 
 from onebudget.shared import audit
 from onebudget.shared.audit_log import append, append_args
+from onebudget.shared.identity import current_actor
 from onebudget.shared.metrics import counting_ledger_transfers
 from onebudget.shared.request_keys import (
     IdempotencyKey,
@@ -54,7 +59,9 @@ async def run_idempotent(
 ) -> ResponseT:
     """Run `effect` in a transaction at most once per `request.request_id` (in any accepted
     spelling); a retry gets the first answer. Raises RequestIdReused (ALREADY_EXISTS,
-    REQUEST_ID_REUSED) for another request with the same id, RequestInFlight
+    REQUEST_ID_REUSED) for another request with the same id, RequestIdOfAnotherCaller
+    (PERMISSION_DENIED, PERMISSION_DENIED_REQUEST_ID) when another caller used the id first
+    (shared/request_keys.py), RequestInFlight
     (FAILED_PRECONDITION, REQUEST_IN_FLIGHT) if the first has no answer yet. Before `effect`
     runs, `request.request_id` is set to its canonical spelling."""
     key = IdempotencyKey.of(method, request)
@@ -70,23 +77,27 @@ async def _run_once(
     response_type: type[ResponseT],
     effect: Callable[[asyncpg.Connection], Awaitable[ResponseT]],
 ) -> ResponseT:
+    actor = current_actor().subject
     async with pool.acquire() as conn, conn.transaction():
         claimed = await conn.fetchval(
-            f"INSERT INTO {schema}.idempotency (request_id, method, request_hash)"
-            " VALUES ($1, $2, $3) ON CONFLICT (request_id) DO NOTHING RETURNING true",
+            f"INSERT INTO {schema}.idempotency (request_id, method, request_hash, actor)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (request_id) DO NOTHING RETURNING true",
             key.request_id,
             key.method,
             key.digest,
+            actor,
         )
         if not claimed:
             row = await conn.fetchrow(
-                f"SELECT method, request_hash, response FROM {schema}.idempotency"
+                f"SELECT method, request_hash, response, actor FROM {schema}.idempotency"
                 " WHERE request_id = $1",
                 key.request_id,
             )
             assert row is not None
-            stored = StoredRequest(row["method"], row["request_hash"], row["response"])
-            answer = response_type.FromString(replay(stored, key))
+            stored = StoredRequest(
+                row["method"], row["request_hash"], row["response"], row["actor"]
+            )
+            answer = response_type.FromString(replay(stored, key, actor))
             record = audit.entry(key.method, request, answer, reason=audit.REPLAYED)
             await append(conn, schema, [record])
             return answer

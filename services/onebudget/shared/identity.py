@@ -15,6 +15,9 @@ Roles are the users' own words (issue 14, "Roles and scope"):
 - `auditor`: read-only, everything, including the audit trail.
 - `budget_holder`: reads their own budget and statement only (organisation is empty; the subject
   names the person).
+- `platform_operator`: runs the deployment as a whole, for no organisation: rebuilds the
+  reporting read model (which every organisation's reports depend on) and reads its status;
+  touches no organisation's resources (docs/security.md).
 - `system`: a service's own background work; never granted to a caller's token.
 """
 
@@ -35,6 +38,7 @@ class Role(enum.StrEnum):
     INTEGRATION_PARTNER = "integration_partner"
     AUDITOR = "auditor"
     BUDGET_HOLDER = "budget_holder"
+    PLATFORM_OPERATOR = "platform_operator"
     SYSTEM = "system"
 
 

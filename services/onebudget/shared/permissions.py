@@ -9,8 +9,9 @@ has no rule; docs/security.md's table of roles is generated from it). The edge
 
 Roles (shared/identity.py): commissioner finance (an ODS code), council finance (a GSS code),
 care broker, care manager, integration partner (only RPCs its client is registered for, named
-in its token's `scope`), auditor (read-only, everything) and the budget holder (their own
-budget and statement only).
+in its token's `scope`), auditor (read-only, everything), the budget holder (their own
+budget and statement only) and the platform operator (the deployment as a whole: the reporting
+read model's rebuild, for no organisation).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ CM = Role.CARE_MANAGER
 IP = Role.INTEGRATION_PARTNER
 AU = Role.AUDITOR
 BH = Role.BUDGET_HOLDER
+PO = Role.PLATFORM_OPERATOR
 
 _ENTITLEMENT = "/onebudget.entitlement.v1.EntitlementService/"
 _ALLOCATION = "/onebudget.allocation.v1.AllocationService/"
@@ -117,12 +119,14 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
             "GetTargetStatus": (CF, AU),
             "ExportQuarterlyReturn": (CF, AU),
             "Reconcile": (CF, AU),
-            # Rebuilds the read model from the event streams: no figure can become anything but
-            # what the events say; still never anonymous.
-            "RebuildReadModel": (CF,),
+            # Wipes and rebuilds the whole read model from the event streams: every
+            # organisation's reports answer READ_MODEL_REBUILDING until it is done, so no role
+            # scoped to one organisation may decide it (issue 14), and the auditor only reads.
+            # The platform operator, who runs the deployment for no organisation, does.
+            "RebuildReadModel": (PO,),
             # Whether the read model is current or being rebuilt, and the replay's progress: no
-            # figures, so every finance role may ask.
-            "GetReadModelStatus": (CF, COF, AU),
+            # figures, so every finance role and the operator may ask.
+            "GetReadModelStatus": (CF, COF, AU, PO),
         },
     ),
     # Each service serves its own audit trail (ADR 17): read by auditors only.

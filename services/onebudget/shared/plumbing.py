@@ -163,6 +163,20 @@ END $$;
 CREATE INDEX outbox_created ON {s}.outbox USING brin (created_at);
 CREATE INDEX idempotency_created ON {s}.idempotency USING brin (created_at);
 """
+    # One caller per request_id (issue 14, shared/request_keys.py): the subject of the caller
+    # who made the first request, given its answer alone; NULL for rows stored before (answered
+    # as before). Kept, like the request it names, once written.
+    v130 = f"""
+ALTER TABLE {s}.idempotency ADD COLUMN actor text;
+DROP TRIGGER idempotency_answer_kept ON {s}.idempotency;
+CREATE TRIGGER idempotency_answer_kept BEFORE UPDATE ON {s}.idempotency
+    FOR EACH ROW
+    WHEN (OLD.response IS NOT NULL
+          OR (NEW.request_id, NEW.method, NEW.request_hash, NEW.created_at, NEW.actor)
+             IS DISTINCT FROM
+             (OLD.request_id, OLD.method, OLD.request_hash, OLD.created_at, OLD.actor))
+    EXECUTE FUNCTION {s}.refuse_answer_change();
+"""
     return [
         Migration(1, "0001_plumbing.sql", v1),
         Migration(2, "0002_canonical_request_ids.sql", v2),
@@ -173,6 +187,7 @@ CREATE INDEX idempotency_created ON {s}.idempotency USING brin (created_at);
         # One role per service (ADR 16): the schema's rows are its own service's role's only.
         Migration(80, "0080_service_role_grants.sql", service_schema_grants(s)),
         Migration(90, "0090_audit_trail.sql", _audit_trail(s)),
+        Migration(130, "0130_request_id_callers.sql", v130),
     ]
 
 

@@ -35,6 +35,19 @@ compared on its own): `IdempotencyKey.legacy_digest()` is that value (worked out
 stored row is met, so the hot path hashes once), so a retry of an old request
 sent as before is still answered, and one that differs in anything (its spelling included) is
 refused, which moves nothing.
+
+**One caller per request_id** (issue 14). A stored answer is given back only to the caller who
+made the first request: the row keeps the acting identity's subject (the token's `sub`,
+shared/identity.py) and a retry by any other subject is refused `PERMISSION_DENIED` reason
+`PERMISSION_DENIED_REQUEST_ID`, before anything else is compared, so the other caller learns
+neither the answer nor the first request's method (only that the id is taken). Why the subject
+and not the organisations: the answer was decided under the first caller's scope checks (the
+resource's organisations, a budget holder's person), which a command may run only inside its
+transaction (after the lookup), so only the same caller is sure to pass them again; the subject
+is stable across a caller's tokens (a retry after a new login is still answered), while a
+caller's organisations in a token may change. Rows stored before this rule have no subject
+(`None`): they are answered as before, to any caller who may call the method, until the
+request-id window of shared/retention.py forgets them.
 """
 
 from __future__ import annotations
@@ -46,11 +59,12 @@ from typing import NamedTuple
 
 from google.protobuf.message import Message
 
-from onebudget.shared.errors import AlreadyExists, FailedPrecondition, Violations
+from onebudget.shared.errors import AlreadyExists, FailedPrecondition, PermissionDenied, Violations
 
 REQUEST_ID_REUSED = "REQUEST_ID_REUSED"
 REQUEST_IN_FLIGHT = "REQUEST_IN_FLIGHT"
 REQUEST_ID_EXPIRED = "REQUEST_ID_EXPIRED"
+REQUEST_ID_OF_ANOTHER_CALLER = "PERMISSION_DENIED_REQUEST_ID"
 DIGEST_VERSION = b"onebudget.request.v2\x00"
 
 _HYPHENATED = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -130,12 +144,14 @@ class IdempotencyKey(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class StoredRequest:
-    """An idempotency row: the first request's method and digest, and its answer (None while
-    the first request's transaction has not committed)."""
+    """An idempotency row: the first request's method and digest, its answer (None while
+    the first request's transaction has not committed) and the subject of the caller who made
+    it (None for rows stored before the one-caller rule)."""
 
     method: str
     request_hash: bytes
     response: bytes | None
+    actor: str | None = None
 
 
 class RequestIdReused(AlreadyExists):
@@ -147,6 +163,27 @@ class RequestIdReused(AlreadyExists):
             message="this request_id was already used for a different request",
             metadata={"request_id": request_id, "first_method": first_method},
         )
+
+
+class RequestIdOfAnotherCaller(PermissionDenied):
+    """PERMISSION_DENIED, reason PERMISSION_DENIED_REQUEST_ID: the request_id was first used by
+    another caller; its answer is theirs (nothing about it is told)."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(
+            reason=REQUEST_ID_OF_ANOTHER_CALLER,
+            message="this request_id was used by another caller; choose a new one",
+            metadata={"request_id": request_id},
+        )
+
+
+def same_caller(first_actor: str | None, actor: str, request_id: str) -> None:
+    """The caller `actor` (a subject) meets `request_id`, first used by `first_actor` (None:
+    a row stored before this rule, answered to anyone as before). Raises
+    RequestIdOfAnotherCaller (PERMISSION_DENIED, PERMISSION_DENIED_REQUEST_ID) when they differ;
+    checked before the request itself is compared (module docstring, "One caller")."""
+    if first_actor is not None and first_actor != actor:
+        raise RequestIdOfAnotherCaller(request_id)
 
 
 class RequestInFlight(FailedPrecondition):
@@ -186,12 +223,16 @@ def same_request(first: IdempotencyKey, key: IdempotencyKey) -> None:
         raise RequestIdReused(key.request_id, first.method)
 
 
-def replay(stored: StoredRequest, key: IdempotencyKey) -> bytes:
-    """The stored answer to give `key`, whose request_id is taken by `stored`.
+def replay(stored: StoredRequest, key: IdempotencyKey, actor: str) -> bytes:
+    """The stored answer to give `key`, sent by the caller whose subject is `actor`, whose
+    request_id is taken by `stored`.
 
-    Raises RequestIdReused (ALREADY_EXISTS) when `stored` is another request (another method,
-    or another payload), and RequestInFlight (FAILED_PRECONDITION) when it is the same request
-    but has no answer yet."""
+    Raises RequestIdOfAnotherCaller (PERMISSION_DENIED, PERMISSION_DENIED_REQUEST_ID) when
+    another caller made `stored` (checked first: that caller learns nothing of it),
+    RequestIdReused (ALREADY_EXISTS) when `stored` is another request (another method, or
+    another payload), and RequestInFlight (FAILED_PRECONDITION) when it is the same request but
+    has no answer yet."""
+    same_caller(stored.actor, actor, key.request_id)
     same = stored.request_hash == key.digest or (
         key.sent != b"" and stored.request_hash == key.legacy_digest()
     )

@@ -23,6 +23,7 @@ SCOPES = {
     Role.INTEGRATION_PARTNER: "its client's organisations; only RPCs named in its `scope`",
     Role.AUDITOR: "every organisation, read-only",
     Role.BUDGET_HOLDER: "their own budget (the token's `sub` is their person id)",
+    Role.PLATFORM_OPERATOR: "none: the deployment as a whole, no organisation's resources",
 }
 
 

@@ -22,17 +22,22 @@ Conn: TypeAlias = asyncpg.Connection
 
 
 async def claim_requests(
-    conn: Conn, request_ids: Sequence[str], methods: Sequence[str], digests: Sequence[bytes]
+    conn: Conn,
+    request_ids: Sequence[str],
+    methods: Sequence[str],
+    digests: Sequence[bytes],
+    actors: Sequence[str],
 ) -> tuple[set[str], set[str]]:
     """Claim request ids (sorted, so two batches lock them in one order): the ones claimed now,
     and the ones a kept payment row already carries (never claimed again, so a retry after the
     request-id window, its idempotency row pruned, cannot pay twice: shared/retention.py).
+    `actors`: each request's caller's subject (shared/request_keys.py, one caller per id).
     One round trip, as before."""
     rows = await conn.fetch(
         "WITH paid AS (SELECT DISTINCT p.request_id FROM payment.payments p"
         "  WHERE p.request_id = ANY($1::text[])),"
-        " claimed AS (INSERT INTO payment.idempotency (request_id, method, request_hash)"
-        "  SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[]) AS u(r, m, h)"
+        " claimed AS (INSERT INTO payment.idempotency (request_id, method, request_hash, actor)"
+        "  SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[]) AS u(r, m, h, a)"
         "  WHERE u.r NOT IN (SELECT request_id FROM paid) ORDER BY r"
         "  ON CONFLICT (request_id) DO NOTHING RETURNING request_id)"
         " SELECT request_id, true AS claimed FROM claimed"
@@ -40,6 +45,7 @@ async def claim_requests(
         list(request_ids),
         list(methods),
         list(digests),
+        list(actors),
     )
     claimed = {row["request_id"] for row in rows if row["claimed"]}
     return claimed, {row["request_id"] for row in rows if not row["claimed"]}
@@ -47,7 +53,7 @@ async def claim_requests(
 
 async def stored_requests(conn: Conn, request_ids: Sequence[str]) -> dict[str, Any]:
     rows = await conn.fetch(
-        "SELECT request_id, method, request_hash, response FROM payment.idempotency"
+        "SELECT request_id, method, request_hash, response, actor FROM payment.idempotency"
         " WHERE request_id = ANY($1::text[])",
         list(request_ids),
     )
@@ -116,6 +122,9 @@ class PayeeFilter:
     organisation_code: str
     person_id: uuid.UUID | None
     kind: str
+    # The caller's organisations (issue 14): only payees of one of them, or of none (a payee
+    # registered with no organisation and no holder); None: every payee (auditor, system).
+    organisations: tuple[str, ...] | None = None
 
 
 async def list_payees(
@@ -138,6 +147,17 @@ async def list_payees(
         add("person_id = {}", f.person_id)
     if f.kind:
         add("kind = {}", f.kind)
+    if f.organisations is not None:
+        # The same organisations handlers._payee_organisations gives check_scope: the payee's
+        # own code, and its holder's budgets' commissioners and councils.
+        add(
+            "(organisation_code = ANY({0}::text[])"
+            " OR (organisation_code = '' AND person_id IS NULL)"
+            " OR EXISTS (SELECT 1 FROM payment.budgets b WHERE b.person_id = payees.person_id"
+            " AND (b.commissioner_ods_code = ANY({0}::text[])"
+            " OR b.council_gss_code = ANY({0}::text[]))))",
+            list(f.organisations),
+        )
     if after is not None:
         add("(created_at, payee_id) > ({}, {})", after[0], after[1])
     where = " AND ".join(clauses) or "true"
@@ -232,12 +252,22 @@ async def person_organisations(conn: Conn, person_id: uuid.UUID) -> list[str]:
     return [code for row in rows for code in row if code]
 
 
-async def payment_budget(conn: Conn, payment_id: uuid.UUID) -> uuid.UUID | None:
-    """The budget a payment is from (the scope check's), or None for an unknown payment."""
+async def budget_of(conn: Conn, table: str, key: str, value: uuid.UUID) -> uuid.UUID | None:
+    """The budget a payment, schedule or repayment (`table` "payments", "schedules" or
+    "repayments", keyed by `key`) is of, for the scope check; None when there is no such row.
+    A row's budget never changes, so this is read outside the command's transaction."""
+    assert (table, key) in _BUDGET_KEYED
     found: uuid.UUID | None = await conn.fetchval(
-        "SELECT budget_id FROM payment.payments WHERE payment_id = $1", payment_id
+        f"SELECT budget_id FROM payment.{table} WHERE {key} = $1", value
     )
     return found
+
+
+_BUDGET_KEYED = {
+    ("payments", "payment_id"),
+    ("schedules", "schedule_id"),
+    ("repayments", "repayment_id"),
+}
 
 
 async def budgets(conn: Conn, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, BudgetContext]:
@@ -474,6 +504,9 @@ class PaymentFilter:
     broker_reference: str
     period_start: date | None
     period_end: date | None
+    # The caller's organisations (issue 14): only payments from budgets whose commissioner or
+    # council is one of them; None: every payment (auditor, system).
+    organisations: tuple[str, ...] | None = None
 
 
 async def list_payments(
@@ -496,6 +529,15 @@ async def list_payments(
         add("coalesce(service_period_end, service_period_start) >= ?", f.period_start)
     if f.period_end is not None:
         add("service_period_start <= ?", f.period_end)
+    if f.organisations is not None:
+        # The organisations handlers._check_scope gives check_scope: the budget's commissioner
+        # and council.
+        add(
+            "budget_id IN (SELECT b.budget_id FROM payment.budgets b"
+            " WHERE b.commissioner_ods_code = ANY(?::text[])",
+            list(f.organisations),
+        )
+        clauses[-1] += f" OR b.council_gss_code = ANY(${len(args)}::text[]))"
     if after is not None:
         add("(created_at, payment_id) > (?", after[0])
         clauses[-1] += f", ${len(args) + 1})"

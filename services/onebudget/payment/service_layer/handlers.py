@@ -127,15 +127,44 @@ class PaymentHandlers:
         await self._check_scope(parsed)
 
     async def _check_payment_scope(self, payment_id: uuid.UUID) -> None:
-        """_check_scope for the budget a payment is from (a reservation is confirmed or cancelled
-        only by a caller of that budget's organisations); an unknown payment is left to the
-        command (PAYMENT_NOT_FOUND)."""
+        """_check_scope for the budget a payment is from (a reservation is confirmed or cancelled,
+        a payment returned, only by a caller of that budget's organisations); an unknown payment
+        is left to the command (PAYMENT_NOT_FOUND)."""
+        await self._check_scope_of("payments", "payment_id", payment_id)
+
+    async def _check_scope_of(self, table: str, key: str, value: uuid.UUID) -> None:
+        """_check_scope for the budget the payment, schedule or repayment `value` (a row of
+        `table`, keyed by `key`) is of; an unknown one is left to the command (its NOT_FOUND).
+        Raises PermissionDenied PERMISSION_DENIED_ORGANISATION (issue 14)."""
         if current_actor().role in UNSCOPED:
             return
         async with self._pool.acquire() as conn:
-            budget_id = await repo.payment_budget(conn, payment_id)
+            budget_id = await repo.budget_of(conn, table, key, value)
         if budget_id is not None:
             await self._check_scope(budget_id)
+
+    async def _check_payee_row_scope(self, conn: Conn, row: Any) -> None:
+        """A payee (a row of payment.payees) belongs to the organisation it was registered with
+        and, for a direct-payment account, to its holder's budgets' commissioners and councils;
+        the caller must act for one of them (shared/permissions.check_scope), else
+        PermissionDenied PERMISSION_DENIED_ORGANISATION. A payee registered with neither an
+        organisation nor a holder is shared: any caller whose role allows the RPC may act on it
+        (docs/security.md)."""
+        actor = current_actor()
+        if actor.role in UNSCOPED:
+            return
+        holder = row["person_id"]
+        organisations = [row["organisation_code"]] if row["organisation_code"] else []
+        if holder is not None:
+            organisations += await repo.person_organisations(conn, holder)
+        if organisations or holder is not None:
+            check_scope(actor, organisations, str(holder or ""))
+
+    def _organisations_shown(self) -> tuple[str, ...] | None:
+        """What a list may show the caller: None (everything) for the auditor and the system,
+        else the organisations it acts for (the same rule as check_scope)."""
+        actor = current_actor()
+        return None if actor.role in UNSCOPED else actor.organisations
 
     async def _check_payee_scope(self, organisation_code: str, holder: uuid.UUID | None) -> None:
         """A payee is registered only within the caller's organisations: a provider's
@@ -211,6 +240,10 @@ class PaymentHandlers:
         check_text(request.approver, "approver", v, required=True)
         v.raise_if_any()
         assert payee_id is not None
+        async with self._pool.acquire() as conn:
+            found = await repo.payee_row(conn, payee_id)
+            if found is not None:
+                await self._check_payee_row_scope(conn, found)
 
         async def effect(conn: Conn) -> api.Payee:
             row = await repo.payee_row(conn, payee_id, for_update=True)
@@ -234,13 +267,15 @@ class PaymentHandlers:
         assert payee_id is not None
         async with self._pool.acquire() as conn:
             row = await repo.payee_row(conn, payee_id)
-        if row is None:
-            raise _not_found(errors.PAYEE_NOT_FOUND, "payee", "payee_id", payee_id)
+            if row is None:
+                raise _not_found(errors.PAYEE_NOT_FOUND, "payee", "payee_id", payee_id)
+            await self._check_payee_row_scope(conn, row)
         return mapping.payee_message(row)
 
     async def list_payees(self, request: api.ListPayeesRequest) -> api.ListPayeesResponse:
         """Payees oldest first (AIP-132/158 paging), filtered by organisation_code, person_id
-        and kind. INVALID_ARGUMENT INVALID_REQUEST on a negative page_size, a person_id that is
+        and kind, and to the caller's organisations (as _check_payee_row_scope; an auditor sees
+        all). INVALID_ARGUMENT INVALID_REQUEST on a negative page_size, a person_id that is
         not a UUID or a page_token of another query."""
         v = Violations()
         size = paging.page_size(request.page_size, v)
@@ -253,6 +288,7 @@ class PaymentHandlers:
             organisation_code=request.organisation_code,
             person_id=parse_uuid(request.person_id, "person_id", v, required=False),
             kind=kind,
+            organisations=self._organisations_shown(),
         )
         query = repr(("payees", f.organisation_code, f.person_id, f.kind))
         key = paging.decode_token(request.page_token, query, v)
@@ -447,6 +483,7 @@ class PaymentHandlers:
             row = await repo.payment_row(conn, payment_id)
         if row is None:
             raise _not_found(errors.PAYMENT_NOT_FOUND, "payment", "payment_id", payment_id)
+        await self._check_scope(row["budget_id"])
         return mapping.payment_message(row)
 
     async def list_payments(self, request: api.ListPaymentsRequest) -> api.ListPaymentsResponse:
@@ -458,6 +495,8 @@ class PaymentHandlers:
             broker_reference=request.broker_reference,
             period_start=parse_date(request.period_start, "period_start", v),
             period_end=parse_date(request.period_end, "period_end", v),
+            # Only payments from budgets of the caller's organisations (an auditor sees all).
+            organisations=self._organisations_shown(),
         )
         query = repr((f.budget_id, f.payee_id, f.broker_reference, f.period_start, f.period_end))
         key = paging.decode_token(request.page_token, query, v)
@@ -501,6 +540,7 @@ class PaymentHandlers:
         check_text(request.reason, "reason", v, required=True)
         v.raise_if_any()
         assert payment_id is not None
+        await self._check_payment_scope(payment_id)
 
         async def effect(conn: Conn) -> api.Return:
             row = await repo.payment_row(conn, payment_id, for_update=True)
@@ -561,6 +601,7 @@ class PaymentHandlers:
         assert budget_id is not None
         assert payee_id is not None
         assert due is not None
+        await self._check_scope(budget_id)
         grounds = api.RepaymentGrounds.Name(request.grounds).removeprefix("REPAYMENT_GROUNDS_")
         repayer = api.Repayer.Name(request.repayer).removeprefix("REPAYER_")
 
@@ -592,6 +633,7 @@ class PaymentHandlers:
         check_pence(request.amount_pence, "amount_pence", v)
         v.raise_if_any()
         assert repayment_id is not None
+        await self._check_scope_of("repayments", "repayment_id", repayment_id)
 
         async def effect(conn: Conn) -> api.Repayment:
             row = await self._open_repayment(conn, repayment_id)
@@ -645,6 +687,7 @@ class PaymentHandlers:
         check_text(request.approver, "approver", v, required=True)
         v.raise_if_any()
         assert repayment_id is not None
+        await self._check_scope_of("repayments", "repayment_id", repayment_id)
 
         async def effect(conn: Conn) -> api.Repayment:
             row = await self._open_repayment(conn, repayment_id)
@@ -690,6 +733,7 @@ class PaymentHandlers:
             row = await repo.repayment_row(conn, repayment_id)
         if row is None:
             raise _not_found(errors.REPAYMENT_NOT_FOUND, "repayment", "repayment_id", repayment_id)
+        await self._check_scope(row["budget_id"])
         return mapping.repayment_message(row)
 
     # -- schedules -------------------------------------------------------------------------------
@@ -715,6 +759,7 @@ class PaymentHandlers:
         assert line_id is not None
         assert payee_id is not None
         assert start is not None
+        await self._check_scope(budget_id)
 
         async def effect(conn: Conn) -> api.Schedule:
             last = await self._check_schedulable(
@@ -812,6 +857,7 @@ class PaymentHandlers:
             row = await repo.schedule_row(conn, schedule_id)
         if row is None:
             raise _not_found(errors.SCHEDULE_NOT_FOUND, "schedule", "schedule_id", schedule_id)
+        await self._check_scope(row["budget_id"])
         return mapping.schedule_message(row)
 
     async def offset_accumulated_funds(
@@ -824,6 +870,7 @@ class PaymentHandlers:
         parse_date(request.as_of, "as_of", v, required=True)
         v.raise_if_any()
         assert schedule_id is not None
+        await self._check_scope_of("schedules", "schedule_id", schedule_id)
 
         async def effect(conn: Conn) -> api.Schedule:
             row = await repo.schedule_row(conn, schedule_id, for_update=True)

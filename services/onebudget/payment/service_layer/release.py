@@ -69,10 +69,12 @@ from onebudget.shared.metrics import (
 from onebudget.shared.request_keys import (
     IdempotencyKey,
     RequestIdExpired,
+    RequestIdOfAnotherCaller,
     RequestIdReused,
     RequestInFlight,
     StoredRequest,
     replay,
+    same_caller,
     same_request,
 )
 from onebudget.shared.transient import is_transient
@@ -396,6 +398,7 @@ class _Batch:
             ids,
             [self.commands[first[r]].method for r in ids],
             [self.commands[first[r]].digest for r in ids],
+            [self.commands[first[r]].actor.subject for r in ids],
         )
         replays = [r for r in ids if r not in claimed]
         stored = await repo.stored_requests(self.conn, replays) if replays else {}
@@ -410,8 +413,10 @@ class _Batch:
                 fresh.append(i)
             else:
                 try:
+                    # Another caller's request_id is refused before the requests are compared.
+                    same_caller(self.commands[j].actor.subject, c.actor.subject, c.request_id)
                     same_request(self.commands[j].key, c.key)
-                except RequestIdReused as error:
+                except (RequestIdReused, RequestIdOfAnotherCaller) as error:
                     self.outcomes[i] = error
                 else:
                     self._duplicates.append((i, j))  # answered with its first, in `run`
@@ -679,9 +684,11 @@ def _replay(c: Command, stored: Any, paid: bool) -> api.Payment | Exception:
     if stored is None:
         # Claimed by a transaction that rolled back in between: ask the caller to retry.
         return RequestInFlight(c.request_id)
-    row = StoredRequest(stored["method"], stored["request_hash"], stored["response"])
+    row = StoredRequest(
+        stored["method"], stored["request_hash"], stored["response"], stored["actor"]
+    )
     try:
-        return api.Payment.FromString(replay(row, c.key))
+        return api.Payment.FromString(replay(row, c.key, c.actor.subject))
     except DomainError as error:
         return error
 
