@@ -5,9 +5,11 @@ proves it); services call these functions, inside their own transaction when the
 Each takes an asyncpg connection and returns typed values, never rows. All amounts are pence.
 Plain SELECTs only: nothing here takes a lock or writes.
 
-The queries are the ones the services used before they moved here (issue 12), unchanged:
-reporting's reconcile (invariant 9) and allocation's budget views rely on them, and on the
-indexes of migration 0004.
+The queries are the ones the services used before they moved here (issue 12): reporting's
+reconcile (invariant 9) and allocation's budget views rely on them. Per-account figures read
+`ledger.entries`, since migration 0170 (ADR 22) a view that derives each transfer's two legs from
+the transfer row, served by the transfers' (debit_account_id, ts) and (credit_account_id, ts)
+indexes; no entry rows are stored.
 """
 
 from __future__ import annotations
@@ -142,7 +144,7 @@ GROUP BY 1, 2, 3
 
 
 async def flows(conn: asyncpg.Connection, account_ids: Sequence[uuid.UUID]) -> list[Flow]:
-    """Posted flows of each of `account_ids`, per counterparty, from the entries."""
+    """Posted flows of each of `account_ids`, per counterparty, from its transfers' legs."""
     rows = await conn.fetch(_FLOWS, list(account_ids))
     return [
         Flow(
@@ -221,13 +223,11 @@ async def swept_by_budget_end(
     if not account_ids:
         return set()
     rows = await conn.fetch(
-        "SELECT DISTINCT e.account_id FROM ledger.entries e"
-        " JOIN ledger.transfers t ON t.id = e.transfer_id"
-        " WHERE e.account_id = ANY($1::uuid[]) AND t.reason = 'budget_ended'"
-        " AND t.debit_account_id = e.account_id",
+        "SELECT DISTINCT debit_account_id FROM ledger.transfers"
+        " WHERE debit_account_id = ANY($1::uuid[]) AND reason = 'budget_ended'",
         list(account_ids),
     )
-    return {row["account_id"] for row in rows}
+    return {row["debit_account_id"] for row in rows}
 
 
 # -- who funded a budget (payment: repayments go back to their funders) ---------------------------
