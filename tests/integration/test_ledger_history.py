@@ -4,14 +4,16 @@ every per-account read finds its rows through the indexes on each side of a tran
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 import pytest
 
 from onebudget import ledger
-from onebudget.ledger import Account, FundingStream, Transfer, reads
+from onebudget.ledger import Account, FundingStream, Transfer, growth, reads
 from onebudget.ledger import CreateTransferResult as R
 from onebudget.ledger.store import _ACCOUNT_HISTORY, _BALANCE_AT, MIGRATIONS_PACKAGE
 from onebudget.shared import db
@@ -22,7 +24,10 @@ BUDGET = uuid.UUID(int=2)
 PROVIDER = uuid.UUID(int=3)
 OTHER = uuid.UUID(int=4)
 WITHOUT_ENTRIES = 170
-_ENTRY_ROWS = "SELECT * FROM ledger.entries ORDER BY ts, account_id"
+_ENTRY_ROWS = (
+    "SELECT account_id, ts, transfer_id, debits_posted, credits_posted, debits_pending,"
+    " credits_pending FROM ledger.entries ORDER BY ts, account_id"
+)
 
 
 @pytest.fixture
@@ -126,28 +131,57 @@ async def test_a_stored_entry_missing_is_refused_too(url: str, before: asyncpg.C
         await _migrate(url)
 
 
-# Every per-account read of the ledger, with its arguments. With sequential scans off the planner
-# still scans a table sequentially when no index can serve the query: none of these may.
-def _per_account_reads() -> list[tuple[str, tuple[object, ...]]]:
+# Every per-account read of the ledger, with its arguments.
+def _per_account_reads(busy: uuid.UUID) -> list[tuple[str, tuple[object, ...]]]:
     accounts = [BUDGET, PROVIDER]
     return [
         (_ACCOUNT_HISTORY, (PROVIDER, -1, 101)),
+        (_ACCOUNT_HISTORY, (busy, -1, 101)),
         (_BALANCE_AT, (PROVIDER, 2**62)),
+        (_BALANCE_AT, (busy, 2**62)),
         (reads._PLAN_LINE_USE, (accounts, ["line-1"])),
         (reads._SPENT_BY_ACCOUNT, (accounts,)),
         (reads._RING_FENCE_FLOWS, (ALLOCATION,)),
         (reads._FLOWS, (accounts,)),
         (reads._BUDGET_FUNDING, (accounts,)),
+        (
+            "SELECT DISTINCT debit_account_id FROM ledger.transfers"
+            " WHERE debit_account_id = ANY($1::uuid[]) AND reason = 'budget_ended'",
+            (accounts,),
+        ),
     ]
+
+
+def _scans_of_transfers(node: dict[str, Any]) -> list[dict[str, Any]]:
+    found = [node] if node.get("Relation Name") == "transfers" else []
+    for child in node.get("Plans", []):
+        found += _scans_of_transfers(child)
+    return found
 
 
 async def test_per_account_reads_use_the_indexes_on_each_side(
     url: str, before: asyncpg.Connection
 ) -> None:
+    """On a ledger of 20,000 transfers between 300 payees (seeded as the growth bench seeds, through
+    the ledger's insert path), every per-account read finds the transfers
+    through an index condition: no sequential scan, no whole-index scan, of ledger.transfers."""
     await _migrate(url)
+    payees, busy = [uuid.uuid4() for _ in range(300)], uuid.uuid4()
+    opened = await ledger.create_accounts(
+        before,
+        [Account(p, "payee", f"payee-{i}", FundingStream.NHS) for i, p in enumerate(payees)]
+        + [Account(busy, "payee", "busy", FundingStream.NHS)],
+    )
+    assert set(opened) == {ledger.CreateAccountResult.OK}
+    for start in range(0, 20_000, 5_000):
+        await growth.seed_transfers(before, 5_000, payees, busy, start)
     await before.execute("ANALYZE")
-    await before.execute("SET enable_seqscan = off")
-    for sql, args in _per_account_reads():
-        plan = "\n".join(r[0] for r in await before.fetch("EXPLAIN " + sql, *args))
-        assert "Seq Scan on transfers" not in plan, (sql, plan)
-        assert "transfers_debit_ts" in plan or "transfers_credit_ts" in plan, (sql, plan)
+    assert await ledger.verify(before) == []
+    for sql, args in _per_account_reads(busy):
+        (plan,) = json.loads(await before.fetchval("EXPLAIN (FORMAT JSON) " + sql, *args))
+        scans = _scans_of_transfers(plan["Plan"])
+        assert scans, sql
+        for scan in scans:
+            kind = scan["Node Type"]
+            assert kind in {"Index Scan", "Index Only Scan", "Bitmap Heap Scan"}, (sql, plan)
+            assert "Index Cond" in scan or "Recheck Cond" in scan, (sql, plan)

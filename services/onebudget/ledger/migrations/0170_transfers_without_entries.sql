@@ -65,9 +65,11 @@ DROP FUNCTION ledger.entries_insert_guard();
 CREATE INDEX transfers_debit_ts ON ledger.transfers (debit_account_id, ts);
 CREATE INDEX transfers_credit_ts ON ledger.transfers (credit_account_id, ts);
 
--- The entries, derived: one leg per account a transfer names (the rule above). Nothing can
--- write it (a view of a UNION ALL is not updatable). A predicate on account_id reaches each
--- branch as a predicate on one side's index.
+-- The entries, derived: one leg per account a transfer names (the rule above), the columns of
+-- the table it replaces first, then what the ledger's reads filter and group on (the other
+-- account of the transfer, its reason, whether it is a funding move, its plan line), so no read
+-- joins back to the transfer. Nothing can write it (a view of a UNION ALL is not updatable). A
+-- predicate on account_id reaches each branch as an index condition on one side's index.
 CREATE VIEW ledger.entries AS
 SELECT t.debit_account_id AS account_id, t.ts, t.id AS transfer_id,
        CASE WHEN t.pending OR t.void_pending OR t.expire_pending THEN 0
@@ -75,7 +77,8 @@ SELECT t.debit_account_id AS account_id, t.ts, t.id AS transfer_id,
        0::bigint AS credits_posted,
        CASE WHEN t.pending THEN t.amount
             WHEN t.pending_id IS NOT NULL THEN -p.amount ELSE 0 END AS debits_pending,
-       0::bigint AS credits_pending
+       0::bigint AS credits_pending,
+       t.credit_account_id AS counterparty_id, t.reason, t.funding, t.plan_line_ref
 FROM ledger.transfers t LEFT JOIN ledger.transfers p ON p.id = t.pending_id
 UNION ALL
 SELECT t.credit_account_id, t.ts, t.id,
@@ -83,7 +86,8 @@ SELECT t.credit_account_id, t.ts, t.id,
        CASE WHEN t.pending OR t.void_pending OR t.expire_pending THEN 0 ELSE t.amount END,
        0::bigint,
        CASE WHEN t.pending THEN t.amount
-            WHEN t.pending_id IS NOT NULL THEN -p.amount ELSE 0 END
+            WHEN t.pending_id IS NOT NULL THEN -p.amount ELSE 0 END,
+       t.debit_account_id, t.reason, t.funding, t.plan_line_ref
 FROM ledger.transfers t LEFT JOIN ledger.transfers p ON p.id = t.pending_id;
 
 ALTER VIEW ledger.entries OWNER TO onebudget_ledger;
