@@ -53,7 +53,11 @@ def test_growth_target_compares_the_medians_empty_and_grown() -> None:
     def runs(*per_s: int) -> list[Cell]:
         return [Cell("hot", "optimistic", 128, n * 3, 3.0, 1.0, 5.0) for n in per_s]
 
-    verifies = [(100_000, 1.0, []), (1_000_000, 10.5, []), (10_000_000, 110.0, [])]
+    verifies: list[tuple[int, float, list[str]]] = [
+        (100_000, 1.0, []),
+        (1_000_000, 10.5, []),
+        (10_000_000, 110.0, []),
+    ]
     within = _render(
         10_000_000,
         3.0,
