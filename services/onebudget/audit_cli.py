@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 import grpc
@@ -17,7 +18,8 @@ from onebudget.audit.v1 import audit_service_pb2_grpc as pb_grpc
 from onebudget.ledger.cli import _connect_db, _connect_nats, _run, _urls
 from onebudget.shared.audit_anchor import SERVICE_SCHEMAS, verify_trail
 from onebudget.shared.channels import open_channel
-from onebudget.shared.client import explain, service_address, table
+from onebudget.shared.client import explain, service_address, table, whole_number
+from onebudget.shared.progress import Progress
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -53,13 +55,17 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
         "--service", action="append", choices=SERVICE_SCHEMAS, help="only this service's trail"
     )
     listing.add_argument(
-        "--limit", type=int, default=1_000, help="at most this many records (default 1000)"
+        "--limit",
+        type=whole_number(1, LIMIT_MAX),
+        default=1_000,
+        help=f"at most this many records, 1 to {LIMIT_MAX:,} (default 1000)",
     )
-    listing.set_defaults(func=_list_command)
+    listing.set_defaults(func=_list_command, check=_checks_for(listing))
 
 
 CALL_TIMEOUT_S = 10.0
 PAGE_SIZE = 200
+LIMIT_MAX = 1_000_000  # records `audit list` prints at most
 
 
 def _instant(text: str) -> datetime:
@@ -95,6 +101,30 @@ def list_records(
             break
         request.page_token = page.next_page_token
     return service, found[:limit]
+
+
+def time_range_error(since: datetime | None, until: datetime | None) -> str:
+    """Why `--since` / `--until` cannot both hold, in the options the user typed ("" when
+    they can): the services' ListAuditRecords would refuse it naming its own fields
+    (`end_time`, `start_time`), which the user never typed (issue 16)."""
+    if since is not None and until is not None and not since < until:
+        return (
+            f"argument --until: {until.isoformat()} is not after --since {since.isoformat()}"
+            " (--until is the first instant not listed)"
+        )
+    return ""
+
+
+def _checks_for(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], None]:
+    """What argparse cannot check option by option (`onebudget.cli.main` runs it before any
+    login or call): a usage error, exit 2, from `parser`."""
+
+    def check(args: argparse.Namespace) -> None:
+        refused = time_range_error(args.since, args.until)
+        if refused:
+            parser.error(refused)
+
+    return check
 
 
 def _list_command(args: argparse.Namespace) -> int:
@@ -161,14 +191,19 @@ async def _verify(url: str, nats_url: str, schemas: tuple[str, ...]) -> list[str
             for s in schemas
             if await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{s}.audit_log")
         ]
-        if not nats_url:
-            return [p for s in present for p in await verify_trail(conn, s)]
-        nc = await _connect_nats(nats_url)
-        try:
-            js = nc.jetstream()
-            return [p for s in present for p in await verify_trail(conn, s, js)]
-        finally:
-            await nc.close()
+        # Each trail is read whole: the progress by trail (shared/progress) on stderr.
+        with Progress("audit verify", len(present), unit="trails") as progress:
+            nc = await _connect_nats(nats_url) if nats_url else None
+            try:
+                js = nc.jetstream() if nc is not None else None
+                problems: list[str] = []
+                for schema in present:
+                    problems += await verify_trail(conn, schema, js)
+                    progress.advance()
+                return problems
+            finally:
+                if nc is not None:
+                    await nc.close()
     finally:
         await conn.close()
 

@@ -97,13 +97,25 @@ async def _budget_with_payees(budget_id: str) -> str:
             pay_grpc.PaymentServiceStub(channel),  # type: ignore[no-untyped-call]
             budget,
         )
-    more = (
-        f"\n(at most {PAYEES_PER_KIND_MAX} per kind; all of them:"
-        f" onebudget broker payees --organisation {budget.commissioner_ods_code})"
-    )
     return (
         f"{budget_detail(budget)}\n\nPayees these lines may pay\n{payees_table(payees)}"
-        f"\n{len(payees)} payee(s){more}"
+        f"\n{len(payees)} payee(s)\n{payees_hint(budget)}"
+    )
+
+
+def payees_hint(budget: al.Budget) -> str:
+    """Where to find every payee the budget may pay: those registered with its commissioner
+    and council (`--organisation`), and the person's own direct-payment accounts (`--person`),
+    which no organisation lists."""
+    organisations = [
+        f"onebudget broker payees --organisation {code}"
+        for code in (budget.commissioner_ods_code, budget.council_gss_code)
+        if code
+    ]
+    return (
+        f"(at most {PAYEES_PER_KIND_MAX} per kind; all of them: {'; '.join(organisations)};"
+        f" the person's direct-payment accounts: onebudget broker payees --person"
+        f" {budget.person_id})"
     )
 
 

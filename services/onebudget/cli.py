@@ -18,7 +18,7 @@ from onebudget.entitlement.entrypoints.cli import add_commands as add_entitlemen
 from onebudget.ledger.cli import add_commands as add_ledger_commands
 from onebudget.payment.entrypoints.cli import add_commands as add_broker_commands
 from onebudget.reporting.entrypoints.cli import add_commands as add_report_commands
-from onebudget.shared.client import table, whole_number
+from onebudget.shared.client import OutputFailed, table, whole_number
 from onebudget.shared.config import ConfigError
 
 CommandAdder = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
@@ -274,6 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; its exit code. A fault is one line on stderr, never a traceback
     (ONEBUDGET_LOG_LEVEL=debug shows the traceback for a bug report)."""
     args = build_parser().parse_args(argv)
+    if hasattr(args, "check"):  # checks across a command's options: a usage error, exit 2
+        args.check(args)
     if needs_login(args):
         from onebudget.shared.channels import default_token, use_token
         from onebudget.shared.login import NotLoggedIn, stored_token
@@ -290,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.func(args)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    except ConfigError as bad:
+    except (ConfigError, OutputFailed) as bad:
         print(f"onebudget: {bad}", file=sys.stderr)
         return 2
     except Exception as error:

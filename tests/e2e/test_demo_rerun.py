@@ -5,6 +5,7 @@ rerun of another size against the same data stops with DemoMismatch saying to us
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 import pytest
@@ -15,6 +16,8 @@ from onebudget.allocation.v1 import allocation_service_pb2_grpc as al_grpc
 from onebudget.demo import loader
 from onebudget.demo.rerun import DemoMismatch, every_nth
 from onebudget.entitlement.entrypoints.app import SPEC as ENTITLEMENT
+from onebudget.entitlement.v1 import entitlement_service_pb2 as ent
+from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as ent_grpc
 from onebudget.payment.adapters import repository as payment_repository
 from onebudget.payment.entrypoints.app import SPEC as PAYMENT
 from onebudget.payment.v1 import payment_service_pb2 as pay
@@ -73,14 +76,24 @@ async def test_the_demo_runs_again_after_changes_and_refuses_another_size(
     assert _ids(again) == _ids(first)
     assert every_nth(_ids(again)) == every_nth(_ids(first))
 
-    # Someone ends one budget and stops another's payments with the tools, then reruns.
-    ended, stopped = sorted(first.budgets)[:2]
+    # Someone ends one budget, stops another's payments and records a third person's death
+    # with the tools, then reruns.
+    ended, stopped, died = sorted(first.budgets)[:3]
     async with (
         open_aio_channel(addresses["allocation"]) as a,
         open_aio_channel(addresses["payment"]) as p,
+        open_aio_channel(addresses["entitlement"]) as e,
     ):
         alloc = al_grpc.AllocationServiceStub(a)  # type: ignore[no-untyped-call]
         payment = pay_grpc.PaymentServiceStub(p)  # type: ignore[no-untyped-call]
+        people = ent_grpc.EntitlementServiceStub(e)  # type: ignore[no-untyped-call]
+        await people.RecordDeath(
+            ent.RecordDeathRequest(
+                request_id="8c1b7e2a-3f4d-4b6e-9a0c-5d2e1f3a4b7c",
+                person_id=first.budgets[died].person_id,
+                died_on=min(TODAY, SYSTEM_CLOCK.today()).isoformat(),
+            )
+        )
         await alloc.EndBudget(
             al.EndBudgetRequest(
                 request_id="5a0e8f0c-51c4-4a57-9d1e-6b0f7f3f2c11",
@@ -99,9 +112,23 @@ async def test_the_demo_runs_again_after_changes_and_refuses_another_size(
                 stopped_on=TODAY.isoformat(),
             )
         )
+        # Allocation ends the budget when it learns the death (an event): wait for it.
+        for _ in range(120):
+            now = await alloc.GetBudget(al.GetBudgetRequest(budget_id=died))
+            if now.status == al.BUDGET_STATUS_ENDED:
+                break
+            await asyncio.sleep(0.25)
+        assert now.end_reason == al.END_REASON_PERSON_DIED
     after = await loader.load(addresses, people_count=PEOPLE, today=TODAY)
     assert _ids(after) == _ids(first)  # every request was answered as the first time
     assert all("\n" not in note for note in after.notes)
+    # Each ended budget is said, the death as such (a rerun said nothing of it: every request
+    # was a retry answered as the first time, so nothing was refused).
+    assert [n for n in after.notes if died in n] == [
+        f"  budget {died}: ended by the person's death on {now.ended_on} since the demo loaded"
+        " it; it is left as it is (nothing more is paid from it)"
+    ]
+    assert any(ended in note and "ended" in note for note in after.notes)
 
     with pytest.raises(DemoMismatch) as refused:
         await loader.load(addresses, people_count=PEOPLE + 3, today=TODAY)

@@ -87,6 +87,9 @@ async def test_a_whole_trail_verifies(trail: Trail) -> None:
     assert await trail.verify() == []
     done = trail.command()
     assert (done.returncode, done.stdout) == (0, "OK\n"), done.stderr
+    # Its progress, off a terminal: one plain last line on stderr (shared/progress).
+    assert "audit verify: done, 1 trails in " in done.stderr
+    assert "\r" not in done.stderr
 
 
 async def test_a_changed_record_is_seen_at_its_position(trail: Trail) -> None:

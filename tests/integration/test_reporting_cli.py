@@ -60,6 +60,17 @@ async def test_report_commands_print_tables_and_write_the_return(
         == 0
     )
     assert target.read_text().startswith("ODS_CODE,FINANCIAL_YEAR,QUARTER")
+    # `--out -` is standard output (it wrote a file named "-"): the CSV alone, so it can be
+    # piped; where it went is said on stderr.
+    quarterly_to_stdout = ["report", "quarterly", *common, "--quarter", "1", "--out", "-"]
+    assert await asyncio.to_thread(main, quarterly_to_stdout) == 0
+    printed = capsys.readouterr()
+    # (The in-process services log to this test's stdout too: the CSV's lines are all there.)
+    written = target.read_bytes().decode()
+    assert written in printed.out
+    assert "wrote standard output" not in printed.out
+    assert "wrote standard output" in printed.err
+    assert not await asyncio.to_thread(Path("-").exists)
     # A quarter that is not 0-4 is refused by the command itself, one line naming it.
     with pytest.raises(SystemExit) as refused:
         await asyncio.to_thread(main, ["report", "summary", *common, "--quarter", "7"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import uuid
 from collections.abc import AsyncIterator
 
@@ -101,6 +102,9 @@ async def test_report_rebuild_shows_progress_and_ends_current(
     assert await asyncio.to_thread(main, ["report", "rebuild"]) == 0
     captured = capsys.readouterr()
     assert "read model wiped; replaying" in captured.err
+    # Off a terminal (captured): plain progress lines, the last with the count and the rate.
+    assert re.search(r"^replaying: done, [\d,]+ events in [\d.]+ s", captured.err, re.M)
+    assert "\r" not in captured.err
     assert "\nrebuilt: " in captured.out
     assert "the reports are current" in captured.out
     status = await stack.report.GetReadModelStatus(api.GetReadModelStatusRequest())

@@ -343,6 +343,9 @@ async def test_the_verify_command_checks_the_anchor(
     assert anchored.stdout.startswith("anchored ts ")
     ok = await asyncio.to_thread(_ledger_cli, "verify", env)
     assert (ok.returncode, ok.stdout.strip()) == (0, "OK")
+    # Its progress, off a terminal: plain lines on stderr (shared/progress), no control codes.
+    assert "ledger verify: done, 8 checks in " in ok.stderr
+    assert "\r" not in ok.stderr
     await _rewrite_and_rehash(superuser, 2)
     bad = await asyncio.to_thread(_ledger_cli, "verify", env)
     assert bad.returncode == 1

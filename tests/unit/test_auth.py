@@ -141,3 +141,65 @@ def test_claims_name_a_role_and_organisations() -> None:
     ):
         with pytest.raises(Unauthenticated):
             actor_from_claims({"sub": "s", **bad})
+
+
+async def test_a_remembered_token_is_refused_once_it_expires(
+    issuer: tuple[LocalIssuer, JwksServer],
+) -> None:
+    local, served = issuer
+    now = [time.time()]
+    verifier = TokenVerifier(OidcSettings(local.issuer, served.jwks_url), PAYMENT, lambda: now[0])
+    token = local.mint(BROKER, now=now[0], ttl_s=60)
+    for _ in range(2):  # the second answer is the remembered one
+        assert (await verifier.verify(token)).subject == "broker-1"
+    now[0] += 60 + auth.LEEWAY_S - 1
+    assert (await verifier.verify(token)).subject == "broker-1"  # still inside the leeway
+    now[0] += 2
+    assert await _reason(verifier, token) == "TOKEN_EXPIRED"
+    assert token not in verifier._verified  # forgotten: a later call is verified in full
+
+
+async def test_a_remembered_token_stops_verifying_when_its_key_leaves_the_jwks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = LocalIssuer(tmp_path / "old")
+    served = old.serve()
+    verifier = _verifier(served, old.issuer)
+    token = old.mint(BROKER)
+    assert (await verifier.verify(token)).subject == "broker-1"
+    port = served.port
+    served.close()
+    # The issuer rotates: the same address now publishes only a new key.
+    new = LocalIssuer(tmp_path / "new", old.issuer)
+    rotated = JwksServer(new.jwks(), "127.0.0.1", port)
+    try:
+        assert (await verifier.verify(token)).subject == "broker-1"  # key cache still fresh
+        monkeypatch.setattr(auth, "KEYS_TTL_S", 0.0)  # the key is due a check against the JWKS
+        assert await _reason(verifier, token) == "TOKEN_INVALID"
+        assert (await verifier.verify(new.mint(BROKER))).subject == "broker-1"
+    finally:
+        rotated.close()
+
+
+async def test_a_token_differing_in_one_byte_is_not_answered_from_memory(
+    issuer: tuple[LocalIssuer, JwksServer],
+) -> None:
+    local, served = issuer
+    verifier = _verifier(served, local.issuer)
+    token = local.mint(BROKER)
+    await verifier.verify(token)
+    header, payload, signature = token.split(".")
+    flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+    assert await _reason(verifier, f"{header}.{payload}.{flipped}") == "TOKEN_INVALID"
+
+
+async def test_at_most_verified_tokens_max_are_remembered(
+    issuer: tuple[LocalIssuer, JwksServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    local, served = issuer
+    monkeypatch.setattr(auth, "VERIFIED_TOKENS_MAX", 3)
+    verifier = _verifier(served, local.issuer)
+    tokens = [local.mint(Actor(f"broker-{n}", BROKER.role, ("QNQ",))) for n in range(5)]
+    for token in tokens:
+        await verifier.verify(token)
+    assert list(verifier._verified) == tokens[2:]  # the oldest forgotten first

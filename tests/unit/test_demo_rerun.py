@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from onebudget.demo.rerun import DemoMismatch, DemoRecord, demo_day, every_nth, in_seeded_order
+from onebudget.demo.rerun import (
+    DemoMismatch,
+    DemoRecord,
+    EndedBudget,
+    demo_day,
+    ended_notes,
+    every_nth,
+    in_seeded_order,
+)
 from onebudget.demo.run import load_and_report, read_record, write_record
 
 TODAY = date(2026, 11, 29)
@@ -70,3 +78,31 @@ def test_up_with_another_size_stops_with_one_line_before_loading(tmp_path: Path)
     assert said.startswith("onebudget up: the demo in ")
     assert "loaded with 60 people on 2026-11-29; run with --fresh to load 200" in said
     assert read_record(tmp_path / "demo.json") == DemoRecord(people=60, today=TODAY)
+
+
+def test_a_rerun_says_each_budget_ended_since_and_why() -> None:
+    """A rerun is a retry of every request, so a budget ended by a death since is refused
+    nothing: without these notes the rerun said nothing of it (issue 16)."""
+    ended = [
+        EndedBudget("b-died", "2026-11-20", "PERSON_DIED"),
+        EndedBudget("b-consent", "2026-11-21", "CONSENT_WITHDRAWN"),
+        EndedBudget("b-asked", "", "UNSPECIFIED"),
+    ]
+    notes = ended_notes(ended, ["  budget b-noted: stopped since the demo loaded it"])
+    assert notes == [
+        "  budget b-died: ended by the person's death on 2026-11-20 since the demo loaded it;"
+        " it is left as it is (nothing more is paid from it)",
+        "  budget b-consent: ended: the person withdrew consent on 2026-11-21 since the demo"
+        " loaded it; it is left as it is (nothing more is paid from it)",
+        "  budget b-asked: ended since the demo loaded it; it is left as it is (nothing more is"
+        " paid from it)",
+    ]
+    # A budget a note already names (a refusal met on the rerun) is not said twice.
+    assert (
+        ended_notes(
+            [EndedBudget("b-noted", "2026-11-22", "REQUESTED")],
+            [*notes, "  budget b-noted: ended since the demo loaded it"],
+        )
+        == []
+    )
+    assert ended_notes([], []) == []

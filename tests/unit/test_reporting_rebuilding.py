@@ -4,7 +4,7 @@ over its streams, and when it is done."""
 from __future__ import annotations
 
 from onebudget.reporting.domain.rebuilding import StreamReplay, rebuild_progress
-from onebudget.reporting.entrypoints.cli import progress_line
+from onebudget.shared.progress import progress_line
 
 
 def replay(first: int, target: int, applied: int, idle: bool) -> StreamReplay:
@@ -38,7 +38,9 @@ def test_empty_streams_are_done_at_once() -> None:
 
 
 def test_the_progress_line_has_a_rate_and_an_estimate() -> None:
-    assert progress_line(1_200, 5_400, 1.5) == (
-        "replayed 1,200 of 5,400 events (22%), 800 events/s, about 5 s left"
+    assert progress_line("replaying", 1_200, 5_400, 1.5, "events") == (
+        "replaying: 1,200 of 5,400 events (22%), 800 events/s, about 5 s left"
     )
-    assert progress_line(0, 5_400, 0.5) == "replayed 0 of 5,400 events (0%)"
+    assert progress_line("replaying", 0, 5_400, 0.5, "events") == (
+        "replaying: 0 of 5,400 events (0%)"
+    )

@@ -251,7 +251,7 @@ def test_a_fault_is_one_line_not_a_traceback(
                 "--amount-pence",
                 "99999999999999999999999",
             ],
-            "argument --amount-pence: 99999999999999999999999 is not whole pence from 0 to",
+            "argument --amount-pence: 99999999999999999999999 is not whole pence from 1 to",
         ),
         (
             ["report", "summary", "--commissioner", "QNQ", "--year", "99999999999"],

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from onebudget.bench.__main__ import machine
 from onebudget.chaos.run import run_chaos
+from onebudget.shared.client import seconds, whole_number
 from onebudget.shared.clock import SYSTEM_CLOCK
 
 RESULTS = Path("docs/reliability.md")
@@ -46,10 +47,18 @@ def with_last_run(old: str, run: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/chaos", description=__doc__)
-    parser.add_argument("--people", type=int, default=60, help="synthetic people (60)")
-    parser.add_argument("--in-flight", type=int, default=8, help="brokers paying at once (8)")
-    parser.add_argument("--phase-s", type=float, default=10.0, help="load between faults (10 s)")
-    parser.add_argument("--down-s", type=float, default=3.0, help="how long a part is down (3 s)")
+    parser.add_argument(
+        "--people", type=whole_number(1, 100_000), default=60, help="synthetic people (60)"
+    )
+    parser.add_argument(
+        "--in-flight", type=whole_number(1, 1_000), default=8, help="brokers paying at once (8)"
+    )
+    parser.add_argument(
+        "--phase-s", type=seconds(0.1, 3_600), default=10.0, help="load between faults (10 s)"
+    )
+    parser.add_argument(
+        "--down-s", type=seconds(0.1, 600), default=3.0, help="how long a part is down (3 s)"
+    )
     parser.add_argument("--no-write", action="store_true", help=f"do not write {RESULTS}")
     args = parser.parse_args(argv)
     report = asyncio.run(

@@ -15,7 +15,6 @@ meet another demo's data (REQUEST_ID_REUSED) stop the load with DemoMismatch, sa
 from __future__ import annotations
 
 import asyncio
-import sys
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,7 +26,13 @@ import grpc
 from onebudget.allocation.v1 import allocation_service_pb2 as alloc
 from onebudget.allocation.v1 import allocation_service_pb2_grpc as alloc_grpc
 from onebudget.demo import synthetic
-from onebudget.demo.rerun import DemoMismatch, every_nth, in_seeded_order
+from onebudget.demo.rerun import (
+    DemoMismatch,
+    EndedBudget,
+    ended_notes,
+    every_nth,
+    in_seeded_order,
+)
 from onebudget.demo.synthetic import PersonSpec
 from onebudget.entitlement.v1 import entitlement_service_pb2 as ent
 from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as ent_grpc
@@ -36,6 +41,7 @@ from onebudget.payment.v1 import payment_service_pb2 as pay
 from onebudget.payment.v1 import payment_service_pb2_grpc as pay_grpc
 from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.client import RETRYING_CHANNEL_OPTIONS, error_reason
+from onebudget.shared.progress import Progress
 
 T = TypeVar("T")
 CONCURRENCY_MAX = 24
@@ -65,26 +71,6 @@ REUSED = "REQUEST_ID_REUSED"
 def request_id(*parts: object) -> str:
     """Deterministic request ids: a rerun of the demo is a retry, not a second year."""
     return str(uuid.uuid5(NAMESPACE, "/".join(str(p) for p in parts)))
-
-
-class Progress:
-    """A one-line progress bar on stderr."""
-
-    def __init__(self, label: str, total: int) -> None:
-        self.label, self.total, self.done = label, max(total, 1), 0
-        self._draw()
-
-    def step(self, count: int = 1) -> None:
-        self.done += count
-        self._draw()
-
-    def _draw(self) -> None:
-        width = 30
-        filled = width * self.done // self.total
-        bar = "#" * filled + "-" * (width - filled)
-        end = "\n" if self.done >= self.total else ""
-        sys.stderr.write(f"\r  {self.label:<28} [{bar}] {self.done}/{self.total}{end}")
-        sys.stderr.flush()
 
 
 @dataclass
@@ -125,16 +111,19 @@ async def _retry(call: Callable[[], Awaitable[T]], retry_reasons: tuple[str, ...
     return await call()
 
 
-async def _bounded(items: list[Any], work: Callable[[Any], Awaitable[None]], label: str) -> None:
-    progress = Progress(label, len(items))
+async def _bounded(
+    items: list[Any], work: Callable[[Any], Awaitable[None]], label: str, unit: str
+) -> None:
+    """`work` on every item, CONCURRENCY_MAX at a time, with its progress (shared/progress)."""
     gate = asyncio.Semaphore(CONCURRENCY_MAX)
+    with Progress(f"  {label}", len(items), unit=unit) as progress:
 
-    async def one(item: Any) -> None:
-        async with gate:
-            await work(item)
-        progress.step()
+        async def one(item: Any) -> None:
+            async with gate:
+                await work(item)
+            progress.advance()
 
-    await asyncio.gather(*(one(item) for item in items))
+        await asyncio.gather(*(one(item) for item in items))
 
 
 def _cohort(category: str) -> str:
@@ -506,6 +495,33 @@ async def _pay_or_note(
     await pay_budget(stubs, index, budget, loaded, today)
 
 
+async def _ended_budgets(stubs: Stubs, year: int) -> list[EndedBudget]:
+    """The commissioner's budgets of `year` that have ended (ListBudgets, every page)."""
+    found: list[EndedBudget] = []
+    token = ""
+    while True:
+        page = await stubs.allocation.ListBudgets(
+            alloc.ListBudgetsRequest(
+                page_size=200,
+                page_token=token,
+                commissioner_ods_code=synthetic.COMMISSIONER[0],
+                status=alloc.BUDGET_STATUS_ENDED,
+                financial_year=year,
+            )
+        )
+        found += [
+            EndedBudget(
+                b.budget_id,
+                b.ended_on,
+                alloc.EndReason.Name(b.end_reason).removeprefix("END_REASON_"),
+            )
+            for b in page.budgets
+        ]
+        token = page.next_page_token
+        if not token:
+            return found
+
+
 def _changed_note(budget: alloc.Budget, why: str) -> str:
     return (
         f"  budget {budget.budget_id}: {why} since the demo loaded it;"
@@ -552,7 +568,7 @@ async def _load(addresses: Mapping[str, str], *, people_count: int, today: date)
             loaded.budgets[budget.budget_id] = budget
             order[budget.budget_id] = index
 
-        await _bounded(list(enumerate(people)), enrol_one, "people and budgets")
+        await _bounded(list(enumerate(people)), enrol_one, "people and budgets", "people")
         for index in range(8):
             provider = await stubs.payment.RegisterPayee(
                 pay.RegisterPayeeRequest(
@@ -569,8 +585,12 @@ async def _load(addresses: Mapping[str, str], *, people_count: int, today: date)
             await _pay_or_note(stubs, order[budget.budget_id], budget, loaded, today)
 
         budgets = sorted(loaded.budgets.values(), key=lambda b: order[b.budget_id])
-        await _bounded(budgets, pay_one, "payments and schedules")
+        await _bounded(budgets, pay_one, "payments and schedules", "budgets")
         await money_back(stubs, loaded, today)
+        ended = await _ended_budgets(stubs, year)
+        ended.sort(key=lambda e: order.get(e.budget_id, len(order)))
+        mine = [e for e in ended if e.budget_id in loaded.budgets]
+        loaded.notes += ended_notes(mine, loaded.notes)
         return loaded
     finally:
         for channel in channels.values():

@@ -11,7 +11,7 @@ load is made as of, from what the stack's last load recorded; `in_seeded_order` 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
@@ -59,3 +59,39 @@ def every_nth(items: Sequence[T], wanted: int = RETURNS_WANTED) -> list[T]:
     if wanted <= 0:
         return []
     return list(items[:: max(1, len(items) // wanted)])
+
+
+# Why a budget ended (allocation's EndReason, without its prefix), as a rerun's note says it.
+_ENDED_BECAUSE = {
+    "PERSON_DIED": "ended by the person's death",
+    "CONSENT_WITHDRAWN": "ended: the person withdrew consent",
+    "REQUESTED": "ended on request",
+}
+
+
+@dataclass(frozen=True)
+class EndedBudget:
+    """A demo budget found ended when the demo ran (again): its id, the day it ended (England,
+    YYYY-MM-DD, "" when unknown) and allocation's end reason (PERSON_DIED, CONSENT_WITHDRAWN,
+    REQUESTED, or "" / UNSPECIFIED)."""
+
+    budget_id: str
+    ended_on: str
+    reason: str
+
+
+def ended_notes(ended: Sequence[EndedBudget], noted: Collection[str]) -> list[str]:
+    """One line per ended budget not already in a note (`noted`: the notes so far), in the
+    order given: a rerun answers every request as the first time, so a budget ended since (by
+    a death, withdrawn consent or on request) is refused nothing and would pass unsaid."""
+    lines = []
+    for budget in ended:
+        if any(budget.budget_id in note for note in noted):
+            continue
+        why = _ENDED_BECAUSE.get(budget.reason, "ended")
+        on = f" on {budget.ended_on}" if budget.ended_on else ""
+        lines.append(
+            f"  budget {budget.budget_id}: {why}{on} since the demo loaded it;"
+            " it is left as it is (nothing more is paid from it)"
+        )
+    return lines

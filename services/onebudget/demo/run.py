@@ -74,6 +74,8 @@ def load_and_report(
         raise SystemExit(f"onebudget up: {mismatch}") from None
     except grpc.aio.AioRpcError as error:
         raise SystemExit(f"the demo load was refused:\n{explain(error)}") from None
+    if loaded.notes:  # a rerun after someone changed the demo's world: each change, one line
+        print("Changed since the demo was first loaded, left as it is:", flush=True)
     for note in loaded.notes:
         print(note, flush=True)
     print(

@@ -16,6 +16,8 @@ ledger time is still there with the anchored hash, which no re-hash can keep.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import asyncpg
 
 from onebudget.ledger.anchor import Anchor
@@ -111,27 +113,46 @@ async def _anchor_problems(conn: asyncpg.Connection, anchor: Anchor | None) -> l
     return []
 
 
+VERIFY_CHECKS = 7  # the checks verify() makes, each reported to its `checked` callback
+
+
+def _nothing() -> None:
+    pass
+
+
 async def verify(
-    conn: asyncpg.Connection, *, anchor: Anchor | None = None, anchored: bool = False
+    conn: asyncpg.Connection,
+    *,
+    anchor: Anchor | None = None,
+    anchored: bool = False,
+    checked: Callable[[], None] = _nothing,
 ) -> list[str]:
     """Every mismatch found (an empty list means the ledger is consistent). With `anchored`
     (or an `anchor`), the chain is also checked against `anchor`, the latest one published
     (read it before calling, so everything it names is in this snapshot): a ledger with
-    transfers and no anchor is a mismatch too."""
+    transfers and no anchor is a mismatch too. `checked` is called after each of the
+    VERIFY_CHECKS checks (a long verification's progress)."""
     problems: list[str] = []
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         if anchored or anchor is not None:
             problems.extend(await _anchor_problems(conn, anchor))
+        checked()
         for row in await conn.fetch(_CHAIN, GENESIS_HASH, _REPORT_ROWS_MAX):
             problems.append(f"hash chain broken at transfer {row['id']} (ts {row['ts']})")
+        checked()
         if not await conn.fetchval(_HEAD, GENESIS_HASH):
             problems.append("chain head does not match the last transfer")
+        checked()
         for row in await conn.fetch(_BALANCES, _REPORT_ROWS_MAX):
             problems.append(f"account {row['id']} balances differ from the sums of its transfers")
+        checked()
         if await conn.fetchval(_TOTALS) is False:
             problems.append("total debits differ from total credits")
+        checked()
         for row in await conn.fetch(_COLOUR, _REPORT_ROWS_MAX):
             problems.append(f"transfer {row['id']} changes the colour of money off a route")
+        checked()
         for row in await conn.fetch(_RESOLUTIONS, _REPORT_ROWS_MAX):
             problems.append(f"transfer {row['id']} does not match its pending transfer")
+        checked()
     return problems

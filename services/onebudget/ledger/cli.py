@@ -23,13 +23,14 @@ from onebudget.ledger.anchor import (
     ledger_id,
     publish_anchor,
 )
-from onebudget.ledger.audit import verify
+from onebudget.ledger.audit import VERIFY_CHECKS, verify
 from onebudget.shared.bus import (
     OPERATOR_USER,
     PASSWORD_FILE_VARIABLE,
     USER_VARIABLE,
     auth_options,
 )
+from onebudget.shared.progress import Progress
 from onebudget.shared.runtime.stack_state import read_state
 
 CONNECT_TIMEOUT_S = 10.0
@@ -101,15 +102,19 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
 async def _verify(url: str, nats_url: str) -> list[str]:
     conn = await _connect_db(url)
     try:
-        if not nats_url:
-            return await verify(conn)
-        nc = await _connect_nats(nats_url)
-        try:
-            # The anchor first: everything it names was committed before this snapshot.
-            anchor = await latest_anchor(nc.jetstream(), await ledger_id(conn))
-        finally:
-            await nc.close()
-        return await verify(conn, anchor=anchor, anchored=True)
+        anchor = None
+        if nats_url:
+            nc = await _connect_nats(nats_url)
+            try:
+                # The anchor first: everything it names was committed before this snapshot.
+                anchor = await latest_anchor(nc.jetstream(), await ledger_id(conn))
+            finally:
+                await nc.close()
+        # Each check reads every transfer or entry: its progress (shared/progress) on stderr.
+        with Progress("ledger verify", VERIFY_CHECKS, unit="checks") as progress:
+            return await verify(
+                conn, anchor=anchor, anchored=bool(nats_url), checked=progress.advance
+            )
     finally:
         await conn.close()
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +42,7 @@ AUDIENCE_PREFIX = "onebudget-"
 LEEWAY_S = 30  # clock skew allowed on exp / nbf, seconds
 REFETCH_INTERVAL_S = 10.0  # at most one JWKS fetch for unknown kids per this many seconds
 KEYS_TTL_S = 900.0  # a cached key is checked against the JWKS again after this long
+VERIFIED_TOKENS_MAX = 10_000  # tokens whose verification is remembered (about 10 MB at most)
 ORGANISATIONS_MAX = 200
 SCOPE_LENGTH_MAX = 4_000
 AUTHORIZATION = "authorization"
@@ -124,13 +125,31 @@ def actor_from_claims(claims: Mapping[str, Any]) -> Actor:
 class TokenVerifier:
     """Verifies bearer tokens for one service (its audience) against one issuer's JWKS.
 
-    Per call: one header parse, one dictionary look-up and one signature check; the JWKS is
-    fetched (in a thread, never blocking the event loop) only for a `kid` not seen yet or a
-    cached key older than KEYS_TTL_S."""
+    A token seen for the first time costs a header parse, a key look-up and a signature check
+    (about 270 µs on the 2-core bench machine, docs/benchmarks.md); the JWKS is fetched (in a
+    thread, never blocking the event loop) only for a `kid` not seen yet or a cached key older
+    than KEYS_TTL_S. A client sends the same token on every call until it expires, so the
+    verified result is remembered, keyed by the whole token (signature included: a changed byte
+    is another token), and a repeat costs one dictionary look-up and the expiry check. A
+    remembered token is verified in full again once its key's cache entry is older than
+    KEYS_TTL_S (a key withdrawn from the JWKS stops being accepted within that time, as for the
+    keys themselves) and is refused TOKEN_EXPIRED once `exp` + LEEWAY_S has passed. At most
+    VERIFIED_TOKENS_MAX are remembered (the oldest forgotten first).
 
-    def __init__(self, settings: OidcSettings, audience: str) -> None:
+    `wall_clock` (seconds since the epoch) is injectable for tests; PyJWT uses the real clock
+    for the first verification."""
+
+    def __init__(
+        self,
+        settings: OidcSettings,
+        audience: str,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         self.settings = settings
         self.audience = audience
+        self._wall_clock = wall_clock
+        # token -> (its Actor, its exp in seconds since the epoch, its key's kid)
+        self._verified: dict[str, tuple[Actor, float, str]] = {}
         self._client = jwt.PyJWKClient(settings.jwks_url, cache_keys=False, lifespan=60, timeout=5)
         self._keys: dict[str, tuple[jwt.PyJWK, float]] = {}
         self._last_fetch = -REFETCH_INTERVAL_S
@@ -139,6 +158,16 @@ class TokenVerifier:
     async def verify(self, token: str) -> Actor:
         """The token's Actor; raises Unauthenticated (reasons in the module docstring), or
         Unavailable (ISSUER_UNAVAILABLE) when the JWKS cannot be fetched."""
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            actor, expires, kid = remembered
+            if self._wall_clock() > expires + LEEWAY_S:
+                del self._verified[token]
+                raise _refuse("TOKEN_EXPIRED", "the bearer token has expired")
+            signing_key = self._keys.get(kid)
+            if signing_key is not None and time.monotonic() - signing_key[1] < KEYS_TTL_S:
+                return actor
+            del self._verified[token]  # its key is due a check against the JWKS: in full
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
@@ -170,7 +199,14 @@ class TokenVerifier:
             raise _refuse("TOKEN_ISSUER", "the bearer token is from another issuer") from None
         except jwt.InvalidTokenError:
             raise _refuse("TOKEN_INVALID", "the bearer token does not verify") from None
-        return actor_from_claims(claims)
+        actor = actor_from_claims(claims)
+        self._remember(token, actor, float(claims["exp"]), str(header.get("kid", "")))
+        return actor
+
+    def _remember(self, token: str, actor: Actor, expires: float, kid: str) -> None:
+        if len(self._verified) >= VERIFIED_TOKENS_MAX:
+            del self._verified[next(iter(self._verified))]  # the oldest remembered
+        self._verified[token] = (actor, expires, kid)
 
     async def _key(self, kid: str) -> jwt.PyJWK:
         cached = self._keys.get(kid)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable, Collection, Sequence
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -14,10 +16,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
 from onebudget.shared.channels import open_channel
-from onebudget.shared.money import BASIS_POINTS_WHOLE, PENCE_MAX
+from onebudget.shared.errors import Violations
+from onebudget.shared.money import BASIS_POINTS_WHOLE, PENCE_MAX, PENCE_MIN
 
 # Where a service listens: one decision, with the stack `onebudget up` started (its state file).
 from onebudget.shared.runtime.stack_state import DEFAULT_ADDRESSES, service_address
+from onebudget.shared.validation import DATE_MAX, DATE_MIN, check_pence, parse_date
 
 __all__ = [
     "BASIS_POINTS",
@@ -25,12 +29,16 @@ __all__ = [
     "PENCE",
     "RETRYING_CHANNEL_OPTIONS",
     "YEAR",
+    "calendar_date",
     "error_details",
     "error_reason",
     "explain",
+    "output_path",
+    "seconds",
     "service_address",
     "table",
     "whole_number",
+    "write_output",
 ]
 
 # gRPC's own retries (the channel's service config, gRFC A6) of a call the service could not
@@ -78,10 +86,105 @@ def whole_number(low: int, high: int, what: str = "a whole number") -> Callable[
     return parse
 
 
+def seconds(low: float, high: float) -> Callable[[str], float]:
+    """An argparse `type` for a duration in seconds from `low` to `high` (a decimal number);
+    anything else is one line naming the argument and the range."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+        if not low <= value <= high:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"{text} is not seconds from {low:g} to {high:g}")
+        return value
+
+    return parse
+
+
+STDOUT = "-"  # an output path of "-" is standard output (the Unix convention)
+
+
+def output_path(text: str) -> str:
+    """An argparse `type` for a file the command writes: "-" is standard output; otherwise a
+    file in a directory that exists (argparse.ArgumentTypeError, one line naming the argument,
+    when the directory is missing or the path is a directory), never a FileNotFoundError
+    when the command has already called the service."""
+    if text == STDOUT:
+        return text
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path (use - for standard output)")
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a directory, not a file")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: no directory {path.parent}")
+    return text
+
+
+class OutputFailed(Exception):
+    """A command's output file could not be written (one line naming the argument)."""
+
+
+def write_output(target: str, data: bytes, option: str = "--out") -> str:
+    """Write `data` to `target` ("-": standard output, unbuffered bytes) and say where: the
+    path, or "standard output". A file that cannot be written (the directory went, no
+    permission, a full disk) raises OutputFailed naming `option`, never a traceback."""
+    if target == STDOUT:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return "standard output"
+    try:
+        Path(target).write_bytes(data)
+    except OSError as error:
+        raise OutputFailed(
+            f"argument {option}: cannot write {target}: {error.strerror or error}"
+        ) from None
+    return target
+
+
+def pence(low: int = PENCE_MIN) -> Callable[[str], int]:
+    """An argparse `type` for an amount in whole pence, judged by the services' own rule
+    (shared/validation.check_pence, from `low`, PENCE_MIN = 1p by default, to PENCE_MAX):
+    what the command takes is what the API takes, so 0p is refused here as the service
+    refuses it, in one line naming the option."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.replace("_", "").replace(",", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not whole pence") from None
+        violations = Violations()
+        check_pence(value, "amount", violations, low=low)
+        if violations:
+            raise argparse.ArgumentTypeError(
+                f"{text} is not whole pence from {low:,} to {PENCE_MAX:,}"
+            )
+        return value
+
+    return parse
+
+
+def calendar_date(text: str) -> str:
+    """An argparse `type` for an England calendar date YYYY-MM-DD, judged by the services' own
+    rule (shared/validation.parse_date: DATE_MIN to DATE_MAX); the text as the API takes it, or
+    one line naming the option. "" (the options' default: none given) is kept as it is."""
+    if not text:
+        return text
+    violations = Violations()
+    if parse_date(text, "date", violations, required=True) is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date YYYY-MM-DD from {DATE_MIN.isoformat()} to"
+            f" {DATE_MAX.isoformat()}"
+        )
+    return text
+
+
 # The CLIs' number arguments, bounded where the API's fields are (the service then judges the
 # value itself: a year it does not know, an amount a line cannot pay).
 YEAR = whole_number(0, 9_999, "a year")
-PENCE = whole_number(0, PENCE_MAX, "whole pence")
+PENCE = pence()
 BASIS_POINTS = whole_number(0, BASIS_POINTS_WHOLE, "basis points")
 
 

@@ -14,6 +14,10 @@ BASIS_POINTS_WHOLE = 10_000
 # The largest amount any API field or ledger transfer may carry: £10bn, so a million of them
 # still fit a bigint balance (the ledger's AMOUNT_MAX is this bound).
 PENCE_MAX = 1_000_000_000_000
+# The smallest amount an API's amount field takes (a payment, a reservation, a return, an
+# allocation): 1p. The few fields where nothing is a fact (a stream's share of a budget, an
+# unused balance) pass low=0 to the check themselves.
+PENCE_MIN = 1
 
 
 class MoneyError(ValueError):
@@ -27,7 +31,7 @@ def require_pence(amount: object, *, name: str = "amount") -> int:
     return amount
 
 
-def pence_in_bounds(value: int, *, low: int = 1, high: int = PENCE_MAX) -> bool:
+def pence_in_bounds(value: int, *, low: int = PENCE_MIN, high: int = PENCE_MAX) -> bool:
     """Whether `value` is whole pence in [low, high]; low is 0 or 1, high at most PENCE_MAX."""
     assert low in (0, 1)
     assert 0 < high <= PENCE_MAX

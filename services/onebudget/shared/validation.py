@@ -8,7 +8,7 @@ import uuid
 from datetime import date
 
 from onebudget.shared.errors import Violations
-from onebudget.shared.money import PENCE_MAX, pence_in_bounds
+from onebudget.shared.money import PENCE_MAX, PENCE_MIN, pence_in_bounds
 
 NIL_UUID = uuid.UUID(int=0)
 
@@ -70,7 +70,7 @@ def parse_date(
 
 
 def check_pence(
-    value: int, field: str, violations: Violations, *, low: int = 1, high: int = PENCE_MAX
+    value: int, field: str, violations: Violations, *, low: int = PENCE_MIN, high: int = PENCE_MAX
 ) -> None:
     """The one check of every amount field of every API: whole pence from `low` (0 or 1) to
     `high` (at most PENCE_MAX, £10bn, the ledger's AMOUNT_MAX), else a BadRequest violation

@@ -167,9 +167,16 @@ async def _close_year(stub: pb_grpc.AllocationServiceStub, args: argparse.Namesp
     return allocation_table(result)
 
 
+def ended(budget: pb.Budget) -> bool:
+    """Whether the budget has ended: nothing may be paid from it any more, and what was left
+    went back to its funders (its streams' returned figures)."""
+    return budget.status == pb.BUDGET_STATUS_ENDED
+
+
 def budgets_table(budgets: Sequence[pb.Budget]) -> str:
     """One row per budget with its full id (to copy into `broker pay --budget`); money in
-    pounds, right-aligned."""
+    pounds, right-aligned. An ended budget's "available" is "ended": nothing may be paid
+    from it."""
     rows = [
         (
             b.budget_id,
@@ -182,7 +189,7 @@ def budgets_table(budgets: Sequence[pb.Budget]) -> str:
             format_pence(b.agreed_pence),
             format_pence(b.spent_pence),
             format_pence(b.reserved_pence),
-            format_pence(b.available_pence),
+            "ended" if ended(b) else format_pence(b.available_pence),
         )
         for b in budgets
     ]
@@ -206,17 +213,34 @@ def _option(line: pb.PlanLine) -> str:
     return pb.ManagementOption.Name(line.management_option).removeprefix("MANAGEMENT_OPTION_")
 
 
-def _payee_rule(line: pb.PlanLine) -> str:
-    kind = pb.PayeeKind.Name(line.allowed_payee_kind).removeprefix("PAYEE_KIND_")
+# Who a line that names a kind of payee (and no payee) may pay, in words: the person and a
+# nominee are paid into a direct-payment account (payment/domain/model.py PLAN_PAYEE_KINDS),
+# not "any PERSON".
+_PAYEE_KIND_WORDS = {
+    pb.PAYEE_KIND_UNSPECIFIED: "any payee",
+    pb.PAYEE_KIND_PROVIDER: "any provider",
+    pb.PAYEE_KIND_PERSONAL_ASSISTANT: "any personal assistant",
+    pb.PAYEE_KIND_FAMILY_MEMBER: "a family member (as a personal assistant)",
+    pb.PAYEE_KIND_THIRD_PARTY_ORGANISATION: "any third-party organisation",
+    pb.PAYEE_KIND_PERSON: "the person's direct-payment account",
+    pb.PAYEE_KIND_NOMINEE: "a nominee's direct-payment account",
+}
+
+
+def payee_rule(line: pb.PlanLine) -> str:
+    """Who the line may pay: the payee it names (its id), else its kind in words."""
     if line.allowed_payee_id:
         return line.allowed_payee_id
-    return "any" if kind == "UNSPECIFIED" else f"any {kind}"
+    return _PAYEE_KIND_WORDS.get(line.allowed_payee_kind, "any payee")
 
 
 def budget_detail(budget: pb.Budget) -> str:
     """A budget as a broker reads it: its ids, dates and state, each stream's money, and each
     plan line with its full id, how it is held, who it may pay, and what is left on it (cost -
-    spent - reserved; pence shown in pounds, right-aligned)."""
+    spent - reserved; pence shown in pounds, right-aligned). An ended budget says when and why
+    it ended and that nothing may be paid from it: no stream is "available" (what was left is
+    "returned" to its funders) and each line shows what was unspent at the end, not what is
+    left to pay."""
     status = pb.BudgetStatus.Name(budget.status).removeprefix("BUDGET_STATUS_")
     cohort = pb.Cohort.Name(budget.cohort).removeprefix("COHORT_")
     head = [
@@ -224,15 +248,30 @@ def budget_detail(budget: pb.Budget) -> str:
         f"  person {budget.person_id}, commissioner {budget.commissioner_ods_code},"
         f" council {budget.council_gss_code or '-'}, {budget.start_date} to {budget.end_date}",
     ]
+    over = ended(budget)
+    if over:
+        why = pb.EndReason.Name(budget.end_reason).removeprefix("END_REASON_")
+        because = "" if why == "UNSPECIFIED" else f" ({why.lower().replace('_', ' ')})"
+        head.append(
+            f"  ENDED on {budget.ended_on or '?'}{because}: nothing may be paid from it;"
+            " what was left went back to its funders (returned)"
+        )
     streams = table(
-        ("stream", "agreed (£)", "spent (£)", "reserved (£)", "available (£)", "returned (£)"),
+        (
+            "stream",
+            "agreed (£)",
+            "spent (£)",
+            "reserved (£)",
+            "payable (£)" if over else "available (£)",
+            "returned (£)",
+        ),
         [
             (
                 pb.FundingStream.Name(s.funding_stream).removeprefix("FUNDING_STREAM_"),
                 format_pence(s.agreed_pence),
                 format_pence(s.spent_pence),
                 format_pence(s.reserved_pence),
-                format_pence(s.available_pence),
+                "none (ended)" if over else format_pence(s.available_pence),
                 format_pence(s.returned_pence),
             )
             for s in budget.streams
@@ -249,7 +288,7 @@ def budget_detail(budget: pb.Budget) -> str:
             "cost (£)",
             "spent (£)",
             "reserved (£)",
-            "left (£)",
+            "unspent at end (£)" if over else "left (£)",
         ),
         [
             (
@@ -257,7 +296,7 @@ def budget_detail(budget: pb.Budget) -> str:
                 line.description,
                 line.category,
                 _option(line),
-                _payee_rule(line),
+                payee_rule(line),
                 format_pence(line.cost_pence),
                 format_pence(line.spent_pence),
                 format_pence(line.reserved_pence),

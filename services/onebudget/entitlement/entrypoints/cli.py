@@ -17,6 +17,7 @@ from onebudget.entitlement.v1 import entitlement_service_pb2 as api
 from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as api_grpc
 from onebudget.shared.channels import open_channel
 from onebudget.shared.client import explain, service_address, table, whole_number
+from onebudget.shared.paging import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 
 CALL_TIMEOUT_S = 10.0
 CATEGORIES = [c.value for c in Category]
@@ -45,7 +46,12 @@ def _add_people(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     listing = verbs.add_parser("list", help="list people")
     listing.add_argument("--commissioner", default="")
     listing.add_argument("--council", default="")
-    listing.add_argument("--page-size", type=whole_number(0, 1_000), default=50)
+    listing.add_argument(
+        "--page-size",
+        type=whole_number(1, PAGE_SIZE_MAX),
+        default=PAGE_SIZE_DEFAULT,
+        help=f"people per page, 1 to {PAGE_SIZE_MAX} (default {PAGE_SIZE_DEFAULT})",
+    )
     listing.add_argument("--all", action="store_true", help="follow every page")
     listing.set_defaults(func=_call(_people_list))
 

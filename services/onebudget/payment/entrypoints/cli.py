@@ -20,7 +20,14 @@ from google.protobuf import json_format
 from onebudget.payment.v1 import payment_service_pb2 as api
 from onebudget.payment.v1 import payment_service_pb2_grpc as api_grpc
 from onebudget.shared.channels import open_aio_channel
-from onebudget.shared.client import PENCE, explain, service_address, table, whole_number
+from onebudget.shared.client import (
+    PENCE,
+    calendar_date,
+    explain,
+    service_address,
+    table,
+    whole_number,
+)
 from onebudget.shared.money import format_pence
 
 CALL_TIMEOUT_S = 30.0
@@ -55,35 +62,46 @@ def _run(call: Call) -> Callable[[argparse.Namespace], int]:
     return lambda args: asyncio.run(_call(call, args))
 
 
-_STATE_WORDS = {
-    api.PAYMENT_STATE_RELEASED: "Paid",
-    api.PAYMENT_STATE_RESERVED: "Reserved",
-    api.PAYMENT_STATE_CONFIRMED: "Paid",
-    api.PAYMENT_STATE_CANCELLED: "Cancelled",
-    api.PAYMENT_STATE_EXPIRED: "Expired",
+# What each state of a payment says, and what its split per funder is: a reservation holds
+# money (nothing is paid until it is confirmed); a cancelled or expired one paid nothing and
+# gave its hold back to the budget.
+_STATE_WORDS: dict[int, tuple[str, str]] = {
+    api.PAYMENT_STATE_RELEASED: ("Paid", "paid (£)"),
+    api.PAYMENT_STATE_RESERVED: ("Held", "held (£)"),
+    api.PAYMENT_STATE_CONFIRMED: ("Paid", "paid (£)"),
+    api.PAYMENT_STATE_CANCELLED: ("Cancelled: nothing paid; released", "was held (£)"),
+    api.PAYMENT_STATE_EXPIRED: ("Expired: nothing paid; released", "was held (£)"),
 }
+_NOT_PAID = (api.PAYMENT_STATE_RESERVED, api.PAYMENT_STATE_CANCELLED, api.PAYMENT_STATE_EXPIRED)
 
 
 def format_payment(payment: api.Payment, line_left: tuple[int, int] | None = None) -> str:
-    """A payment as a person reads it: what happened in pounds, to whom, the payment id, the
-    split per funder (pence shown in pounds, right-aligned), and, when known, what is left on
-    the plan line (`line_left`: (left, cost) in pence)."""
-    word = _STATE_WORDS.get(payment.state, "Payment")
-    amount = payment.reserved_pence if payment.state == api.PAYMENT_STATE_RESERVED else 0
+    """A payment as a person reads it: what happened in pounds (paid; held by a reservation;
+    released by a cancelled or expired one), for whom, the payment id, the split per funder
+    (pence shown in pounds, right-aligned, labelled paid, held or was held), and, when known,
+    what is left on the plan line (`line_left`: (left, cost) in pence)."""
+    word, column = _STATE_WORDS.get(payment.state, ("Payment", "amount (£)"))
+    amount = payment.reserved_pence if payment.state in _NOT_PAID else 0
     amount = amount or payment.amount_pence
+    whom = "for payee" if payment.state in _NOT_PAID else "to payee"
     lines = [
-        f"{word} {format_pence(amount)} to payee {payment.payee_id}",
+        f"{word} {format_pence(amount)} {whom} {payment.payee_id}",
         f"  payment    {payment.payment_id}",
         f"  budget     {payment.budget_id}",
         f"  plan line  {payment.plan_line_id}",
     ]
+    if payment.state == api.PAYMENT_STATE_RESERVED and payment.HasField("expire_time"):
+        lines.append(
+            f"  held until {payment.expire_time.ToDatetime():%Y-%m-%d %H:%M:%S} UTC"
+            " (broker confirm pays it, broker cancel releases it)"
+        )
     rows = [
         ("NHS", format_pence(payment.streams.nhs_pence)),
         ("council", format_pence(payment.streams.council_pence)),
         ("client", format_pence(payment.streams.client_pence)),
         ("total", format_pence(sum_streams(payment.streams))),
     ]
-    lines += ["  " + row for row in table(("funder", "paid (£)"), rows, right=(1,)).splitlines()]
+    lines += ["  " + row for row in table(("funder", column), rows, right=(1,)).splitlines()]
     if line_left is not None:
         left, cost = line_left
         lines.append(f"Left on the plan line: {format_pence(left)} of {format_pence(cost)}")
@@ -231,11 +249,41 @@ def _payment_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--amount-pence", type=PENCE, required=True, help="whole pence, 10001 = £100.01"
     )
-    parser.add_argument("--period-start", default="", help="YYYY-MM-DD")
-    parser.add_argument("--period-end", default="", help="YYYY-MM-DD")
+    # The service takes a payment without a service period (none of its rules needs one); when
+    # given, each day must lie in the budget's dates (SERVICE_PERIOD_OUTSIDE_BUDGET).
+    parser.add_argument(
+        "--period-start",
+        type=calendar_date,
+        default="",
+        metavar="YYYY-MM-DD",
+        help="first day of the care paid for (optional; within the budget's dates)",
+    )
+    parser.add_argument(
+        "--period-end",
+        type=calendar_date,
+        default="",
+        metavar="YYYY-MM-DD",
+        help="last day of the care paid for (optional; not before --period-start)",
+    )
     parser.add_argument("--reference", default="", help="the broker's reference")
     parser.add_argument("--request-id", default="", help="reuse to retry safely")
     parser.add_argument("--json", action="store_true", help="print the API's answer as JSON")
+    parser.set_defaults(check=_period_check(parser))
+
+
+def _period_check(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], None]:
+    """A service period that ends before it starts is a usage error naming the options typed
+    (the service would name its field `service_period_end`); run by `onebudget.cli.main`."""
+
+    def check(args: argparse.Namespace) -> None:
+        # Both are YYYY-MM-DD (calendar_date), so their text orders as their dates do.
+        if args.period_start and args.period_end and args.period_end < args.period_start:
+            parser.error(
+                f"argument --period-end: {args.period_end} is before --period-start"
+                f" {args.period_start}"
+            )
+
+    return check
 
 
 def add_commands(

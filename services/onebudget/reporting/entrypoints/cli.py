@@ -10,7 +10,6 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import grpc
 
@@ -18,8 +17,18 @@ from onebudget.reporting.service_layer.mapping import cohort_label
 from onebudget.reporting.v1 import reporting_service_pb2 as api
 from onebudget.reporting.v1 import reporting_service_pb2_grpc as api_grpc
 from onebudget.shared.channels import open_channel
-from onebudget.shared.client import YEAR, explain, service_address, table, whole_number
+from onebudget.shared.client import (
+    STDOUT,
+    YEAR,
+    explain,
+    output_path,
+    service_address,
+    table,
+    whole_number,
+    write_output,
+)
 from onebudget.shared.money import format_pence
+from onebudget.shared.progress import Progress
 
 CALL_TIMEOUT_S = 30.0
 
@@ -46,7 +55,13 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         help="1-4, the quarter of the return (Q1 Apr-Jun .. Q4 Jan-Mar); a quarter not yet"
         " ended is written as a provisional preview, named *-provisional.csv",
     )
-    quarterly.add_argument("--out", default="", help="file (default: the suggested file name)")
+    quarterly.add_argument(
+        "--out",
+        type=output_path,
+        default=None,
+        metavar="FILE",
+        help="the CSV file to write, - for standard output (default: the suggested file name)",
+    )
     quarterly.set_defaults(func=_call(_quarterly))
     rebuild = verbs.add_parser("rebuild", help="wipe the read model and replay the streams")
     rebuild.add_argument("--request-id", default="", help="reuse to retry safely")
@@ -90,7 +105,8 @@ def _call(
                 print(explain(error), file=sys.stderr)
                 return 1
         printed = out if isinstance(out, Printed) else Printed(out)
-        print(printed.text)
+        if printed.text:  # nothing more on stdout after a CSV written to it
+            print(printed.text)
         return printed.exit_status
 
     return run
@@ -238,10 +254,13 @@ def _quarterly(stub: Stub, args: argparse.Namespace) -> str:
             " preview of figures to date, not the quarter's national return",
             file=sys.stderr,
         )
-    path = Path(args.out or name)
-    path.write_bytes(r.csv)
+    where = write_output(args.out or name, r.csv)
     kind = "a PROVISIONAL preview" if r.provisional else "the return"
-    return f"wrote {path} ({kind}, {len(r.columns)} columns)"
+    said = f"wrote {where} ({kind}, {len(r.columns)} columns)"
+    if args.out == STDOUT:  # the CSV alone on stdout, so it can be piped
+        print(said, file=sys.stderr)
+        return ""
+    return said
 
 
 def _reconcile(stub: Stub, args: argparse.Namespace) -> Printed:
@@ -270,19 +289,6 @@ def _reconcile(stub: Stub, args: argparse.Namespace) -> Printed:
 
 
 REBUILD_POLL_S = 0.5
-PLAIN_PROGRESS_EVERY_S = 5.0  # a progress line this often when stderr is not a terminal
-
-
-def progress_line(applied: int, total: int, elapsed_s: float) -> str:
-    """`replayed 1,200 of 5,400 events (22%), 800 events/s, about 6 s left`: the replay's
-    progress with its rate and an estimate of the time left (none until a rate is known)."""
-    percent = applied * 100 // total if total else 100
-    line = f"replayed {applied:,} of {total:,} events ({percent}%)"
-    if elapsed_s <= 0 or applied <= 0:
-        return line
-    rate = applied / elapsed_s
-    left = (total - applied) / rate
-    return f"{line}, {rate:,.0f} events/s, about {left:,.0f} s left"
 
 
 def _rebuild(stub: Stub, args: argparse.Namespace) -> str:
@@ -294,26 +300,20 @@ def _rebuild(stub: Stub, args: argparse.Namespace) -> str:
     print("read model wiped; replaying: " + ", ".join(r.consumers_reset), file=sys.stderr)
     if args.no_wait:
         return "rebuilding: the reports answer READ_MODEL_REBUILDING until the replay is done"
-    terminal = sys.stderr.isatty()
-    said = 0.0
     total = 0
-    while True:
-        status: api.ReadModelStatus = stub.GetReadModelStatus(
-            api.GetReadModelStatusRequest(), timeout=CALL_TIMEOUT_S
-        )
-        if not status.rebuilding:
-            break
-        total = status.total_events
-        elapsed = time.monotonic() - started
-        line = progress_line(status.applied_events, status.total_events, elapsed)
-        if terminal:
-            print(f"\r{line}\033[K", end="", file=sys.stderr, flush=True)
-        elif elapsed - said >= PLAIN_PROGRESS_EVERY_S:
-            said = elapsed
-            print(line, file=sys.stderr, flush=True)
-        time.sleep(REBUILD_POLL_S)
-    if terminal:
-        print(file=sys.stderr)
+    # The replay's progress with its rate and an estimate (shared/progress: a bar on a
+    # terminal, plain lines otherwise), until the service says the read model is current.
+    with Progress("replaying", 0, unit="events") as progress:
+        while True:
+            status: api.ReadModelStatus = stub.GetReadModelStatus(
+                api.GetReadModelStatusRequest(), timeout=CALL_TIMEOUT_S
+            )
+            if not status.rebuilding:
+                break
+            total = status.total_events
+            progress.update(status.applied_events, status.total_events)
+            time.sleep(REBUILD_POLL_S)
+        progress.update(total, total)
     took = time.monotonic() - started
     counted = f"{total:,} events " if total else ""
     return f"rebuilt: {counted}replayed in {took:.1f} s; the reports are current"
