@@ -422,7 +422,7 @@ async def test_the_whole_journey(journey: Journey) -> None:
     assert year_to_date, "the return has year-to-date columns"
     assert "1" in year_to_date.values()
 
-    # And the ledger itself: hash chain intact, every balance equal to the sum of its entries.
+    # And the ledger itself: hash chain intact, every balance equal to the sums of its transfers.
     runtime = j.hosts["allocation"].runtime
     assert runtime is not None
     async with runtime.pool.acquire() as conn:

@@ -133,8 +133,57 @@ async def test_forged_rows_make_verify_fail(conn: asyncpg.Connection) -> None:
     problems = await ledger.verify(conn)
     assert any("hash chain" in p for p in problems)
     assert any("chain head" in p for p in problems)
-    assert any("entry of account" in p for p in problems)
+    # The forged transfer debits NHS_BUDGET without its balance moving: invariant 2 (balances
+    # equal the sums of the account's transfers) no longer holds there.
+    assert any(str(NHS_BUDGET) in p and "balances" in p for p in problems)
     assert any(str(PROVIDER) in p and "balances" in p for p in problems)
+
+
+async def test_a_transfer_removed_without_its_effect_is_seen_in_the_balances(
+    conn: asyncpg.Connection,
+) -> None:
+    """No entry rows are stored (migration 0170): a transfer deleted with triggers off, the
+    chain head put back to its predecessor, leaves balances that its remaining transfers do not
+    sum to, and verify names both accounts."""
+    first, second = t(NHS_ALLOCATION, NHS_BUDGET, 500), t(NHS_BUDGET, PROVIDER, 200)
+    assert await ledger.create_transfers(conn, [first, second]) == [R.OK] * 2
+    assert await ledger.verify(conn) == []
+    last = await conn.fetchrow(
+        "SELECT id, prev_hash, ts FROM ledger.transfers ORDER BY ts DESC LIMIT 1"
+    )
+    assert last is not None
+    assert last["id"] == second.id
+    await conn.execute("SET session_replication_role = replica")
+    await conn.execute("DELETE FROM ledger.transfers WHERE id = $1", second.id)
+    await conn.execute("UPDATE ledger.chain_head SET last_hash = $1", last["prev_hash"])
+    await conn.execute("SET session_replication_role = origin")
+    problems = await ledger.verify(conn)
+    assert sorted(problems) == sorted(
+        f"account {account} balances differ from the sums of its transfers"
+        for account in (NHS_BUDGET, PROVIDER)
+    )
+
+
+async def test_an_edited_balance_is_seen_whichever_column(conn: asyncpg.Connection) -> None:
+    """Each of the four balance columns is checked against the account's transfers."""
+    pending = t(NHS_BUDGET, PROVIDER, 40, pending=True, timeout_s=60)
+    transfers = [t(NHS_ALLOCATION, NHS_BUDGET, 500), pending]
+    assert await ledger.create_transfers(conn, transfers) == [R.OK] * 2
+    assert await ledger.verify(conn) == []
+    for column in ("debits_posted", "credits_posted", "debits_pending", "credits_pending"):
+        await conn.execute("SET session_replication_role = replica")
+        await conn.execute(
+            f"UPDATE ledger.accounts SET {column} = {column} + 1 WHERE id = $1", PROVIDER
+        )
+        await conn.execute("SET session_replication_role = origin")
+        problems = await ledger.verify(conn)
+        assert f"account {PROVIDER} balances differ from the sums of its transfers" in problems
+        await conn.execute("SET session_replication_role = replica")
+        await conn.execute(
+            f"UPDATE ledger.accounts SET {column} = {column} - 1 WHERE id = $1", PROVIDER
+        )
+        await conn.execute("SET session_replication_role = origin")
+        assert await ledger.verify(conn) == []
 
 
 async def test_edited_transfer_breaks_the_chain(conn: asyncpg.Connection) -> None:

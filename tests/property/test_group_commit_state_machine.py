@@ -1,7 +1,8 @@
 """The ledger model of test_ledger_state_machine, with the writes going through the optimistic
 group committer, and every third write going straight to the database behind its back (as
 another process would): every result still equals the model's, whichever path decided it,
-and after every step the balances, entries and hash chain agree with the model."""
+and after every step the balances (the sums of each account's transfers) and hash chain agree
+with the model."""
 
 from __future__ import annotations
 

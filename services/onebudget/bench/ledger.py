@@ -88,10 +88,13 @@ def _transfer(workload: str, ids: list[uuid.UUID]) -> Transfer:
 
 
 async def _drive(
-    callers: int, submit: Callable[[Transfer], Awaitable[R]], make: Callable[[], Transfer]
+    callers: int,
+    submit: Callable[[Transfer], Awaitable[R]],
+    make: Callable[[], Transfer],
+    duration_s: float = DURATION_S,
 ) -> tuple[int, float, list[float]]:
     latencies: list[float] = []
-    stop_at = time.perf_counter() + DURATION_S
+    stop_at = time.perf_counter() + duration_s
 
     async def caller() -> None:
         while time.perf_counter() < stop_at:
@@ -111,7 +114,10 @@ async def _cell(
     workload: str,
     mode: str,
     callers: int,
+    duration_s: float = DURATION_S,
 ) -> Cell:
+    """One row of the table: `callers` callers for `duration_s` seconds (scale_ledger reuses it
+    on a ledger it has grown)."""
     group = mode != "off"
     config = ledger.GroupCommitConfig(optimistic=mode == "optimistic")
     pool_size = 4 if group else callers
@@ -127,14 +133,14 @@ async def _cell(
                 async def submit(t: Transfer) -> R:
                     return (await committer.create_transfers([t]))[0]
 
-                count, seconds, lat = await _drive(callers, submit, make)
+                count, seconds, lat = await _drive(callers, submit, make, duration_s)
         else:
 
             async def submit(t: Transfer) -> R:
                 async with pool.acquire() as conn:
                     return (await ledger.create_transfers(conn, [t]))[0]
 
-            count, seconds, lat = await _drive(callers, submit, make)
+            count, seconds, lat = await _drive(callers, submit, make, duration_s)
     finally:
         await pool.close()
     return Cell(

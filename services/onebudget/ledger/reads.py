@@ -5,9 +5,11 @@ proves it); services call these functions, inside their own transaction when the
 Each takes an asyncpg connection and returns typed values, never rows. All amounts are pence.
 Plain SELECTs only: nothing here takes a lock or writes.
 
-The queries are the ones the services used before they moved here (issue 12), unchanged:
-reporting's reconcile (invariant 9) and allocation's budget views rely on them, and on the
-indexes of migration 0004.
+The queries are the ones the services used before they moved here (issue 12): reporting's
+reconcile (invariant 9) and allocation's budget views rely on them. Per-account figures read
+`ledger.entries`, since migration 0170 (ADR 22) a view that derives each transfer's two legs from
+the transfer row, served by the transfers' (debit_account_id, ts) and (credit_account_id, ts)
+indexes; no entry rows are stored.
 """
 
 from __future__ import annotations
@@ -24,12 +26,12 @@ import asyncpg
 # Spending is every non-funding movement out of (or back into) the budget's accounts that names
 # the plan line; entries already net pending reservations that were posted, voided or expired.
 _PLAN_LINE_USE = """
-SELECT t.plan_line_ref AS ref,
+SELECT e.plan_line_ref AS ref,
        coalesce(sum(e.debits_posted - e.credits_posted), 0)::bigint AS spent,
        coalesce(sum(e.debits_pending), 0)::bigint AS reserved
-FROM ledger.entries e JOIN ledger.transfers t ON t.id = e.transfer_id
-WHERE e.account_id = ANY($1::uuid[]) AND t.plan_line_ref = ANY($2::text[]) AND NOT t.funding
-GROUP BY t.plan_line_ref
+FROM ledger.entries e
+WHERE e.account_id = ANY($1::uuid[]) AND e.plan_line_ref = ANY($2::text[]) AND NOT e.funding
+GROUP BY e.plan_line_ref
 """
 
 # What each account paid out net of what came back, outside the funding routes: payments less
@@ -38,23 +40,25 @@ GROUP BY t.plan_line_ref
 _SPENT_BY_ACCOUNT = """
 SELECT e.account_id AS account_id,
        coalesce(sum(e.debits_posted - e.credits_posted), 0)::bigint AS spent
-FROM ledger.entries e JOIN ledger.transfers t ON t.id = e.transfer_id
-WHERE e.account_id = ANY($1::uuid[]) AND NOT t.funding
+FROM ledger.entries e
+WHERE e.account_id = ANY($1::uuid[]) AND NOT e.funding
 GROUP BY e.account_id
 """
 
+# Posted single-phase transfers out of the ring-fence (into a budget: funded; into the
+# allocation: returned) and into it (from a budget: a reclaim), each side read by its index.
 _RING_FENCE_FLOWS = """
-SELECT coalesce(sum(CASE WHEN t.debit_account_id = $1 AND c.kind = 'budget'
-                         THEN t.amount ELSE 0 END), 0)::bigint
-     - coalesce(sum(CASE WHEN t.credit_account_id = $1 AND d.kind = 'budget'
-                         THEN t.amount ELSE 0 END), 0)::bigint AS funded,
-       coalesce(sum(CASE WHEN t.debit_account_id = $1 AND c.kind = 'allocation'
-                         THEN t.amount ELSE 0 END), 0)::bigint AS returned
-FROM ledger.transfers t
-JOIN ledger.accounts d ON d.id = t.debit_account_id
-JOIN ledger.accounts c ON c.id = t.credit_account_id
-WHERE (t.debit_account_id = $1 OR t.credit_account_id = $1)
-  AND NOT t.pending AND t.pending_id IS NULL
+SELECT coalesce(sum(CASE WHEN m.outgoing AND k.kind = 'budget' THEN m.amount ELSE 0 END), 0)::bigint
+     - coalesce(sum(CASE WHEN NOT m.outgoing AND k.kind = 'budget' THEN m.amount ELSE 0 END),
+                0)::bigint AS funded,
+       coalesce(sum(CASE WHEN m.outgoing AND k.kind = 'allocation' THEN m.amount ELSE 0 END),
+                0)::bigint AS returned
+FROM (SELECT true AS outgoing, t.credit_account_id AS other, t.amount FROM ledger.transfers t
+      WHERE t.debit_account_id = $1 AND NOT t.pending AND t.pending_id IS NULL
+      UNION ALL
+      SELECT false, t.debit_account_id, t.amount FROM ledger.transfers t
+      WHERE t.credit_account_id = $1 AND NOT t.pending AND t.pending_id IS NULL) m
+JOIN ledger.accounts k ON k.id = m.other
 """
 
 
@@ -126,23 +130,18 @@ class RingFenceAccount:
 
 
 _FLOWS = """
-SELECT e.account_id,
-    CASE WHEN t.debit_account_id = e.account_id THEN t.credit_account_id
-         ELSE t.debit_account_id END AS counterparty_id,
-    CASE WHEN t.debit_account_id = e.account_id THEN ca.kind ELSE da.kind END AS counterparty_kind,
+SELECT e.account_id, e.counterparty_id, c.kind AS counterparty_kind,
     sum(e.debits_posted)::bigint AS out_pence,
     sum(e.credits_posted)::bigint AS in_pence
 FROM ledger.entries e
-JOIN ledger.transfers t ON t.id = e.transfer_id
-JOIN ledger.accounts da ON da.id = t.debit_account_id
-JOIN ledger.accounts ca ON ca.id = t.credit_account_id
+JOIN ledger.accounts c ON c.id = e.counterparty_id
 WHERE e.account_id = ANY($1::uuid[])
 GROUP BY 1, 2, 3
 """
 
 
 async def flows(conn: asyncpg.Connection, account_ids: Sequence[uuid.UUID]) -> list[Flow]:
-    """Posted flows of each of `account_ids`, per counterparty, from the entries."""
+    """Posted flows of each of `account_ids`, per counterparty, from its transfers' legs."""
     rows = await conn.fetch(_FLOWS, list(account_ids))
     return [
         Flow(
@@ -221,13 +220,11 @@ async def swept_by_budget_end(
     if not account_ids:
         return set()
     rows = await conn.fetch(
-        "SELECT DISTINCT e.account_id FROM ledger.entries e"
-        " JOIN ledger.transfers t ON t.id = e.transfer_id"
-        " WHERE e.account_id = ANY($1::uuid[]) AND t.reason = 'budget_ended'"
-        " AND t.debit_account_id = e.account_id",
+        "SELECT DISTINCT debit_account_id FROM ledger.transfers"
+        " WHERE debit_account_id = ANY($1::uuid[]) AND reason = 'budget_ended'",
         list(account_ids),
     )
-    return {row["account_id"] for row in rows}
+    return {row["debit_account_id"] for row in rows}
 
 
 # -- who funded a budget (payment: repayments go back to their funders) ---------------------------
@@ -252,10 +249,8 @@ SELECT e.account_id AS budget_account_id, f.id AS funder_id, f.kind, f.owner, f.
        f.financial_year,
        sum(e.credits_posted)::bigint AS funded, sum(e.debits_posted)::bigint AS returned
 FROM ledger.entries e
-JOIN ledger.transfers t ON t.id = e.transfer_id
-JOIN ledger.accounts f ON f.id = CASE WHEN t.debit_account_id = e.account_id
-                                      THEN t.credit_account_id ELSE t.debit_account_id END
-WHERE e.account_id = ANY($1::uuid[]) AND t.funding
+JOIN ledger.accounts f ON f.id = e.counterparty_id
+WHERE e.account_id = ANY($1::uuid[]) AND e.funding
 GROUP BY 1, 2, 3, 4, 5, 6
 """
 

@@ -1,0 +1,194 @@
+"""Ledger growth: the hot account's throughput, empty and with N transfers in the ledger, and
+how long `ledger verify` takes as the ledger grows (issue 17, "Growth"; ADR 22).
+
+The ledger is grown in large set-based statements through the ledger's own insert path
+(`ledger.growth.seed_transfers`): each statement appends `SEED_BATCH` transfers, every row
+stamped and hash-chained by the row trigger, every statement validated by the statement trigger,
+which moves the balances, as any hand-written insert would (as the database superuser, the
+bench's role). The seeded transfers move 1p between the bench's 1,000 payees, one in ten to the hot
+account, so the hot account's own history grows too. After seeding, `VACUUM (ANALYZE)` does
+what autovacuum would do on a ledger that grew over months.
+
+The hot cell is bench/ledger.py's own (`_cell`: 128 callers, one transfer each, group commit
+in its default optimistic mode), run `REPEATS` times at each size; the target compares the
+medians: with N transfers in the ledger it is within 10% of the empty ledger's. `verify` runs
+at a few sizes; its rate (transfers checked per second) says whether its time grows linearly.
+
+    scripts/bench scale_ledger                      # N = 10,000,000 (ONEBUDGET_BENCH_TRANSFERS)
+    python -m onebudget.bench.scale_ledger --transfers 20000 --duration 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import time
+import uuid
+
+import asyncpg
+
+from onebudget import ledger
+from onebudget.bench.ledger import CONCURRENCY, HOT, Cell, _cell, _setup
+from onebudget.bench.ledger import DURATION_S as CELL_DURATION_S
+from onebudget.ledger import growth
+from onebudget.shared import db
+
+TRANSFERS_DEFAULT = 10_000_000
+TRANSFERS_ENV = "ONEBUDGET_BENCH_TRANSFERS"
+DURATION_ENV = "ONEBUDGET_BENCH_DURATION_S"
+SEED_BATCH = 50_000
+REPEATS = 3
+TARGET_DIFFERENCE = 0.10  # at most 10% between the empty ledger and the grown one
+VERIFY_LINEAR_RATIO = 0.75  # verify's rate at the largest size at least this of the smallest
+
+
+def _log(message: str) -> None:
+    print(f"scale_ledger: {message}", file=sys.stderr, flush=True)
+
+
+async def _seed(url: str, payees: list[uuid.UUID], upto: int, have: int) -> float:
+    """Grow the ledger from `have` to `upto` transfers; the seconds it took."""
+    conn = await asyncpg.connect(url)
+    started = time.perf_counter()
+    try:
+        while have < upto:
+            batch = min(SEED_BATCH, upto - have)
+            await growth.seed_transfers(conn, batch, payees, HOT, have)
+            have += batch
+            elapsed = time.perf_counter() - started
+            _log(f"seeded {have:,} transfers ({elapsed:,.0f} s)")
+        _log("vacuum (analyze) of the transfers and the accounts")
+        await growth.vacuum_analyze(conn)
+    finally:
+        await conn.close()
+    return time.perf_counter() - started
+
+
+async def _verify(url: str) -> tuple[int, float, list[str]]:
+    """(transfers in the ledger, seconds `verify` took, what it found)."""
+    conn = await asyncpg.connect(url)
+    try:
+        count = await growth.transfer_count(conn)
+        started = time.perf_counter()
+        problems = await ledger.verify(conn)
+        return count, time.perf_counter() - started, problems
+    finally:
+        await conn.close()
+
+
+async def _hot(url: str, ids: list[uuid.UUID], duration_s: float, size: int) -> list[Cell]:
+    cells = []
+    for repeat in range(REPEATS):
+        cell = await _cell(url, ids, "hot", "optimistic", CONCURRENCY[-1], duration_s)
+        _log(f"hot at {size:,}: run {repeat + 1}, {cell.per_second:,.0f} transfers/s")
+        cells.append(cell)
+    return cells
+
+
+def _sizes(transfers: int) -> list[int]:
+    """Where verify is timed: a hundredth, a tenth and all of N (distinct, non-zero)."""
+    return sorted({s for s in (transfers // 100, transfers // 10, transfers) if s > 0})
+
+
+def _render(
+    transfers: int,
+    duration_s: float,
+    hot: dict[str, list[Cell]],
+    verifies: list[tuple[int, float, list[str]]],
+    seed_s: float,
+) -> str:
+    empty = statistics.median(c.per_second for c in hot["empty"])
+    grown = statistics.median(c.per_second for c in hot["grown"])
+    difference = abs(grown - empty) / empty if empty else float("inf")
+    lines = [
+        f"The hot account (every transfer credits it), {CONCURRENCY[-1]} callers, group commit"
+        f" (optimistic), {duration_s:g} s per run, {REPEATS} runs at each size (bench/ledger.py's"
+        f" cell); the ledger grown by {transfers:,} transfers in set-based statements of"
+        f" {SEED_BATCH:,} through the ledger's insert path ({seed_s:,.0f} s,"
+        f" {transfers / seed_s if seed_s else 0:,.0f} transfers/s, vacuum included).",
+        "",
+        "| transfers in the ledger | hot transfers/s, each run | median | p99 ms (worst run) |",
+        "|---:|---|---:|---:|",
+    ]
+    for label, size in (("empty", 0), ("grown", verifies[-1][0] if verifies else transfers)):
+        cells = hot[label]
+        lines.append(
+            f"| {size:,} | {', '.join(f'{c.per_second:,.0f}' for c in cells)} |"
+            f" {statistics.median(c.per_second for c in cells):,.0f} |"
+            f" {max(c.p99_ms for c in cells):.2f} |"
+        )
+    met = "met" if difference <= TARGET_DIFFERENCE else "NOT met"
+    lines += [
+        "",
+        f"Target: the medians empty and grown by {transfers:,} differ by at most"
+        f" {TARGET_DIFFERENCE:.0%}: they differ by {difference:.1%}, {met}.",
+        "",
+        "| transfers | `ledger verify` s | transfers/s | found |",
+        "|---:|---:|---:|---|",
+    ]
+    for count, seconds, problems in verifies:
+        found = "nothing" if not problems else "; ".join(problems[:2])
+        lines.append(f"| {count:,} | {seconds:.2f} | {count / seconds:,.0f} | {found} |")
+    rates = [count / seconds for count, seconds, _ in verifies if count and seconds]
+    if len(rates) >= 2:
+        linear = "met" if rates[-1] >= VERIFY_LINEAR_RATIO * rates[0] else "NOT met"
+        lines += [
+            "",
+            f"`verify` grows linearly (its rate at the largest size at least"
+            f" {VERIFY_LINEAR_RATIO:.0%} of the smallest's): {rates[-1]:,.0f} against"
+            f" {rates[0]:,.0f} transfers/s, {linear}.",
+        ]
+    lines.append("")
+    return "\n".join(lines)
+
+
+async def section(database_url: str, transfers: int, *, duration_s: float = CELL_DURATION_S) -> str:
+    """Grow a fresh ledger (a scratch database next to `database_url`) to `transfers`
+    transfers, timing the hot account empty and grown and `verify` along the way; a markdown
+    section with each figure's target and met / not met."""
+    async with db.scratch_database(database_url, "bench_scale_ledger") as url:
+        ids = await _setup(url)
+        hot = {"empty": await _hot(url, ids, duration_s, 0)}
+        verifies = []
+        seed_s = 0.0
+        # The hot runs added transfers of their own: N are seeded on top of those, and verify
+        # timed on the way at a hundredth and a tenth of N.
+        base, _, _ = await _verify(url)
+        for size in _sizes(transfers):
+            have, _, _ = await _verify(url)
+            seed_s += await _seed(url, list(ids), base + size, have)
+            verifies.append(await _verify(url))
+            _log(f"verify at {verifies[-1][0]:,}: {verifies[-1][1]:.2f} s")
+        hot["grown"] = await _hot(url, ids, duration_s, transfers)
+    return _render(transfers, duration_s, hot, verifies, seed_s)
+
+
+def _transfers_from_env() -> int:
+    return int(os.environ.get(TRANSFERS_ENV, TRANSFERS_DEFAULT))
+
+
+def _duration_from_env() -> float:
+    return float(os.environ.get(DURATION_ENV, CELL_DURATION_S))
+
+
+async def run(database_url: str) -> str:
+    """`scripts/bench scale_ledger`: N from ONEBUDGET_BENCH_TRANSFERS (default 10,000,000),
+    seconds per hot run from ONEBUDGET_BENCH_DURATION_S (default bench/ledger.py's)."""
+    return await section(database_url, _transfers_from_env(), duration_s=_duration_from_env())
+
+
+if __name__ == "__main__":
+    from onebudget.shared.runtime.infra import LocalInfra
+
+    parser = argparse.ArgumentParser(prog="python -m onebudget.bench.scale_ledger")
+    parser.add_argument("--transfers", type=int, default=_transfers_from_env())
+    parser.add_argument("--duration", type=float, default=_duration_from_env())
+    args = parser.parse_args()
+    infra = LocalInfra("bench", fresh=True).start()
+    try:
+        print(asyncio.run(section(infra.database_url, args.transfers, duration_s=args.duration)))
+    finally:
+        infra.stop()
