@@ -211,3 +211,15 @@ def test_the_example_file_in_the_docs_is_all_good() -> None:
         checked = rows.read(text, policy=POLICY, today=TODAY)
     assert checked.refusals == []
     assert len(checked.people) >= 3
+
+
+def test_the_scale_benchs_synthetic_people_are_all_good_rows() -> None:
+    from onebudget.bench.scale_people import people_csv
+    from onebudget.demo import synthetic
+
+    people = synthetic.people(300, today=TODAY)
+    text = people_csv(people, synthetic.financial_year_of(TODAY))
+    checked = rows.read(text.splitlines(keepends=True), policy=POLICY, today=TODAY)
+    assert checked.refusals == []
+    assert len(checked.people) == 300
+    assert checked.rows == sum(len(p.plan) for p in people)

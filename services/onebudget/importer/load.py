@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -31,8 +32,9 @@ from onebudget.shared.client import RETRYING_CHANNEL_OPTIONS, error_details
 
 T = TypeVar("T")
 CONCURRENCY_MAX = 32  # people in flight at once
-SETTLE_ATTEMPTS_MAX = 120  # waits for entitlement's events to reach allocation
-SETTLE_WAIT_S = 0.25
+SETTLE_TIMEOUT_S = 120.0  # how long a CreateBudget waits for entitlement's events
+SETTLE_WAIT_S = 0.1
+SETTLE_WAIT_MAX_S = 2.0
 CALL_TIMEOUT_S = 30.0
 # allocation has not yet learnt the person's decisions from entitlement's events.
 NOT_YET_KNOWN = ("NO_ELIGIBILITY", "NO_PHB_GRANTED", "PERSON_NOT_FOUND")
@@ -132,18 +134,37 @@ async def send(
         outcome = Outcome()
         progress = Progress(len(people), quiet=quiet)
         gate = asyncio.Semaphore(concurrency_max)
+        person_ids: dict[str, str] = {}
 
-        async def one(person: PersonBudget) -> None:
+        async def entitle(person: PersonBudget) -> None:
             async with gate:
                 try:
-                    outcome.budgets[person.nhs_number] = await _import_person(stubs, person)
+                    person_ids[person.nhs_number] = await _entitle(stubs, person)
+                except _Refused as refused:
+                    outcome.refusals.append(refused.refusal)
+                    progress.step(refused=True)
+
+        async def fund(person: PersonBudget) -> None:
+            async with gate:
+                try:
+                    budget = await _budget(stubs, person, person_ids[person.nhs_number])
                 except _Refused as refused:
                     outcome.refusals.append(refused.refusal)
                     progress.step(refused=True)
                     return
+                outcome.budgets[person.nhs_number] = budget
             progress.step(refused=False)
 
-        await asyncio.gather(*(one(person) for person in people))
+        # Phase 1, entitlement: every person's decisions. allocation learns them from the
+        # events meanwhile, so phase 2 seldom waits for them (a CreateBudget still does).
+        await asyncio.gather(*(entitle(person) for person in people))
+        # Phase 2, allocation: each entitled person's budget, its lines, its agreement. The
+        # person entitled last goes first, alone: once allocation has learnt their decisions
+        # it has learnt nearly everyone's (one stream, in order), and the rest seldom wait.
+        entitled = [p for p in people if p.nhs_number in person_ids]
+        if entitled:
+            await fund(entitled[-1])
+        await asyncio.gather(*(fund(p) for p in entitled[:-1]))
         outcome.refusals.sort(key=lambda r: (r.row, r.column))
         return outcome
     finally:
@@ -194,19 +215,25 @@ async def _right_to_have(stubs: _Stubs, ods: str, row: int) -> frozenset[ent_mod
 
 
 async def _settled(call: Callable[[], Awaitable[T]]) -> T:
-    """The call, repeated while allocation has not yet learnt entitlement's decisions."""
-    for _ in range(SETTLE_ATTEMPTS_MAX):
+    """The call, repeated while allocation has not yet learnt entitlement's decisions: waits
+    double from SETTLE_WAIT_S to SETTLE_WAIT_MAX_S (each refused try costs the service a
+    transaction), for SETTLE_TIMEOUT_S in all; then the last try's answer is the answer."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    wait = SETTLE_WAIT_S
+    while time.monotonic() < deadline:
         try:
             return await call()
         except grpc.aio.AioRpcError as error:
             info, _bad = error_details(error)
             if info is None or info.reason not in NOT_YET_KNOWN:
                 raise
-        await asyncio.sleep(SETTLE_WAIT_S)
+        await asyncio.sleep(wait)
+        wait = min(wait * 2, SETTLE_WAIT_MAX_S)
     return await call()
 
 
-async def _import_person(stubs: _Stubs, person: PersonBudget) -> alloc.Budget:
+async def _entitle(stubs: _Stubs, person: PersonBudget) -> str:
+    """Register the person, record the granted eligibility and the granted PHB; the person_id."""
     row = person.rows[0]
     ods = person.commissioner_ods_code
     category = f"ELIGIBILITY_CATEGORY_{person.category.value}"
@@ -260,10 +287,16 @@ async def _import_person(stubs: _Stubs, person: PersonBudget) -> alloc.Budget:
             timeout=CALL_TIMEOUT_S,
         ),
     )
+    return str(registered.person_id)
+
+
+async def _budget(stubs: _Stubs, person: PersonBudget, person_id: str) -> alloc.Budget:
+    """Create the person's budget, add its plan lines and agree it."""
+    row = person.rows[0]
     create = alloc.CreateBudgetRequest(
         request_id=person.request_id("budget"),
-        person_id=registered.person_id,
-        commissioner_ods_code=ods,
+        person_id=person_id,
+        commissioner_ods_code=person.commissioner_ods_code,
         council_gss_code="" if person.nhs_only else person.council_gss_code,
         nhs_only=person.nhs_only,
         cohort=f"COHORT_{person.category.value}",
