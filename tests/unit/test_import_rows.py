@@ -223,3 +223,11 @@ def test_the_scale_benchs_synthetic_people_are_all_good_rows() -> None:
     assert checked.refusals == []
     assert len(checked.people) == 300
     assert checked.rows == sum(len(p.plan) for p in people)
+
+
+def test_a_dry_run_needs_no_login_an_import_does() -> None:
+    from onebudget.cli import build_parser, needs_login
+
+    parser = build_parser()
+    assert not needs_login(parser.parse_args(["import", "phbs.csv", "--dry-run"]))
+    assert needs_login(parser.parse_args(["import", "phbs.csv"]))

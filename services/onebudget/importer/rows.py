@@ -234,6 +234,7 @@ def read(
         if refused is not None:
             refusals.append(refused)
             refused_people.setdefault(nhs, refused.row)
+    reported = {r.row for r in refusals}
     for nhs, first in refused_people.items():
         person = people.pop(nhs) if nhs in people else None
         if person is None:
@@ -241,7 +242,7 @@ def read(
         refusals.extend(
             Refusal(row, "", f"PERSON_REFUSED: row {first} of the same person is refused")
             for row in person.rows
-            if not any(r.row == row for r in refusals)
+            if row not in reported
         )
     refusals.sort(key=lambda r: (r.row, r.column))
     return Checked(list(people.values()), refusals, rows)
