@@ -15,6 +15,7 @@ from types import FrameType
 from onebudget.allocation.entrypoints.cli import add_commands as add_finance_commands
 from onebudget.audit_cli import add_commands as add_audit_commands
 from onebudget.entitlement.entrypoints.cli import add_commands as add_entitlement_commands
+from onebudget.importer.cli import add_commands as add_import_commands
 from onebudget.ledger.cli import add_commands as add_ledger_commands
 from onebudget.payment.entrypoints.cli import add_commands as add_broker_commands
 from onebudget.reporting.entrypoints.cli import add_commands as add_report_commands
@@ -169,6 +170,8 @@ NO_LOGIN = frozenset({"up", "status", "login", "ledger", "audit verify"})
 def needs_login(args: argparse.Namespace) -> bool:
     """Whether the command calls a service and so needs the login's bearer token."""
     command = f"{args.command} {getattr(args, 'audit_command', '')}".strip()
+    if getattr(args, "dry_run", False):
+        return False  # a dry run (`import --dry-run`) checks locally and calls no service
     return args.command not in NO_LOGIN and command not in NO_LOGIN
 
 
@@ -251,6 +254,7 @@ def _command_adders() -> Sequence[CommandAdder]:
         add_finance_commands,
         _add_broker,
         add_report_commands,
+        add_import_commands,
     ]
 
 

@@ -1,0 +1,233 @@
+"""The import file's row checks (issue 17; importer/rows.py): each bad kind of row is refused
+with its row number, column and the rule's stable reason, by the rule the RPCs use; the good
+rows become people with their budgets; a pounds column refuses the whole file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from onebudget.demo.synthetic import synthetic_nhs_number
+from onebudget.importer import rows
+from onebudget.shared.policy import CategoryPolicy
+
+TODAY = date(2026, 9, 1)
+EXAMPLE_FILE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "phb-import.csv"
+POLICY = CategoryPolicy()
+
+
+def nhs_numbers(count: int, seed: int = 17) -> list[str]:
+    rng = random.Random(seed)
+    found: list[str] = []
+    while len(found) < count:
+        number = synthetic_nhs_number(rng)
+        if number not in found:
+            found.append(number)
+    return found
+
+
+def good_row(nhs: str, **changes: str) -> dict[str, str]:
+    """A joint-package adult with one council-and-NHS line of personal care."""
+    row = {
+        "nhs_number": nhs,
+        "given_name": "Alex",
+        "family_name": "Oak",
+        "date_of_birth": "1960-05-01",
+        "commissioner_ods_code": "QNQ",
+        "council_gss_code": "E06000036",
+        "nhs_only": "no",
+        "eligibility_category": "JOINT_PACKAGE",
+        "eligibility_decided_on": "2026-04-20",
+        "financial_year": "2026",
+        "budget_start_date": "2026-05-01",
+        "client_contribution_pence": "100000",
+        "line_description": "Personal assistant support",
+        "line_category": "personal_care",
+        "line_cost_per_occurrence_pence": "16500",
+        "line_frequency": "WEEKLY",
+        "line_occurrences": "40",
+        "line_nhs_basis_points": "6000",
+        "line_council_basis_points": "3500",
+        "line_client_basis_points": "500",
+        "line_management_option": "NOTIONAL",
+    }
+    row.update(changes)
+    return row
+
+
+def text_of(data: list[dict[str, str]], header: list[str] | None = None) -> list[str]:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=header or list(rows.COLUMNS))
+    writer.writeheader()
+    writer.writerows(data)
+    return out.getvalue().splitlines(keepends=True)
+
+
+def check(data: list[dict[str, str]]) -> rows.Checked:
+    return rows.read(text_of(data), policy=POLICY, today=TODAY)
+
+
+def test_good_rows_make_people_with_their_lines() -> None:
+    a, b = nhs_numbers(2)
+    checked = check(
+        [
+            good_row(a),
+            good_row(a, line_description="Respite care", line_category="respite"),
+            good_row(
+                b,
+                eligibility_category="CHC",
+                nhs_only="yes",
+                client_contribution_pence="0",
+                line_nhs_basis_points="10000",
+                line_council_basis_points="0",
+                line_client_basis_points="0",
+                line_management_option="DIRECT_PAYMENT",
+            ),
+        ]
+    )
+    assert checked.refusals == []
+    assert checked.rows == 3
+    by_nhs = {p.nhs_number: p for p in checked.people}
+    assert by_nhs[a].rows == [2, 3]
+    assert by_nhs[b].nhs_only
+    assert by_nhs[b].lines[0].plan_line.allowed_payee_kind == 3  # PAYEE_KIND_PERSON
+
+
+# (change to a good row, the column refused, the reason's stable code)
+BAD_KINDS = [
+    ({"nhs_number": "9434765918"}, "nhs_number", "INVALID_VALUE"),  # check digit is 9
+    ({"line_cost_per_occurrence_pence": "165.00"}, "line_cost_per_occurrence_pence", "INVALID_"),
+    ({"client_contribution_pence": "£200"}, "client_contribution_pence", "INVALID_VALUE"),
+    ({"line_category": "alcohol"}, "line_category", "CATEGORY_EXCLUDED"),
+    ({"line_nhs_basis_points": "7000"}, "line_nhs_basis_points", "INVALID_VALUE"),
+    ({"eligibility_category": "CHC_PLUS"}, "eligibility_category", "INVALID_VALUE"),
+    ({"date_of_birth": "1960-02-30"}, "date_of_birth", "INVALID_VALUE"),
+    ({"budget_start_date": "2027-04-01"}, "budget_start_date", "DATE_OUTSIDE_FINANCIAL_YEAR"),
+    ({"financial_year": "1999"}, "financial_year", "INVALID_VALUE"),
+    ({"line_frequency": "FORTNIGHTLY"}, "line_frequency", "INVALID_VALUE"),
+    ({"council_gss_code": "E07000001"}, "council_gss_code", "INVALID_VALUE"),  # a district
+    (
+        {"eligibility_category": "CHILDRENS_CC"},  # born 1960: not a child
+        "eligibility_decided_on",
+        "AGE_OUTSIDE_CATEGORY_RULE",
+    ),
+    (
+        {"eligibility_category": "CHC", "nhs_only": "yes", "client_contribution_pence": "0"},
+        "line_nhs_basis_points",
+        "COHORT_NHS_ONLY",
+    ),
+    ({"client_contribution_pence": "100"}, "client_contribution_pence", "CLIENT_CONTRIBUTION"),
+]
+
+
+@pytest.mark.parametrize(("change", "column", "reason"), BAD_KINDS)
+def test_each_bad_kind_is_refused_by_row_and_column(
+    change: dict[str, str], column: str, reason: str
+) -> None:
+    good, bad = nhs_numbers(2)
+    checked = check([good_row(good), good_row(bad, **change)])
+    assert [p.nhs_number for p in checked.people] == [good]
+    assert [(r.row, r.column) for r in checked.refusals] == [(3, column)]
+    assert checked.refusals[0].reason.startswith(reason), checked.refusals[0].reason
+
+
+def test_a_person_with_a_refused_row_is_refused_whole() -> None:
+    a, b = nhs_numbers(2)
+    checked = check([good_row(a), good_row(a, line_category="gambling"), good_row(b), good_row(a)])
+    assert [p.nhs_number for p in checked.people] == [b]
+    assert [(r.row, r.column, r.reason.split(":")[0]) for r in checked.refusals] == [
+        (2, "", "PERSON_REFUSED"),
+        (3, "line_category", "CATEGORY_EXCLUDED"),
+        (5, "", "PERSON_REFUSED"),
+    ]
+
+
+def test_rows_of_one_person_that_disagree_are_refused() -> None:
+    (a,) = nhs_numbers(1)
+    checked = check([good_row(a), good_row(a, budget_start_date="2026-06-01")])
+    assert checked.people == []
+    assert [(r.row, r.column, r.reason.split(":")[0]) for r in checked.refusals] == [
+        (2, "", "PERSON_REFUSED"),
+        (3, "budget_start_date", "PERSON_ROWS_DIFFER"),
+    ]
+
+
+def test_a_row_of_the_wrong_width_is_refused_alone() -> None:
+    a, b = nhs_numbers(2)
+    lines = text_of([good_row(a), good_row(b)])
+    lines[2] = lines[2].rstrip("\r\n") + ",extra\r\n"
+    checked = rows.read(lines, policy=POLICY, today=TODAY)
+    assert [p.nhs_number for p in checked.people] == [a]
+    assert [(r.row, r.reason.split(":")[0]) for r in checked.refusals] == [(3, "ROW_WIDTH")]
+
+
+@pytest.mark.parametrize(
+    ("header", "says"),
+    [
+        (
+            ["line_cost_per_occurrence_pounds" if c.endswith("pence") else c for c in rows.COLUMNS],
+            "pounds",
+        ),
+        ([c for c in rows.COLUMNS if c != "nhs_only"], "lacks"),
+        ([*rows.COLUMNS, "notes"], "unknown"),
+    ],
+)
+def test_a_file_with_a_bad_header_is_refused_whole(header: list[str], says: str) -> None:
+    with pytest.raises(rows.FileRefused, match=says):
+        rows.read([",".join(header) + "\n"], policy=POLICY, today=TODAY)
+
+
+def test_an_empty_file_is_refused() -> None:
+    with pytest.raises(rows.FileRefused, match="empty"):
+        rows.read([], policy=POLICY, today=TODAY)
+
+
+def test_the_deployments_excluded_categories_are_the_ones_refused() -> None:
+    (a,) = nhs_numbers(1)
+    data = [good_row(a, line_category="personal_care")]
+    strict = CategoryPolicy(frozenset({"personal_care"}))
+    refused = rows.read(text_of(data), policy=strict, today=TODAY)
+    assert [r.reason.split(":")[0] for r in refused.refusals] == ["CATEGORY_EXCLUDED"]
+    assert check(data).refusals == []
+
+
+def test_request_ids_are_the_rows_stable_keys() -> None:
+    a, b = nhs_numbers(2)
+    first = check([good_row(a), good_row(b)]).people
+    again = check([good_row(b), good_row(a)]).people  # another order, the same ids
+    ids = {p.nhs_number: p.request_id("budget") for p in first}
+    assert {p.nhs_number: p.request_id("budget") for p in again} == ids
+    assert ids[a] != ids[b]
+    assert first[0].request_id("line", 0) != first[0].request_id("line", 1)
+
+
+def test_the_example_file_in_the_docs_is_all_good() -> None:
+    with EXAMPLE_FILE.open(newline="", encoding="utf-8") as text:
+        checked = rows.read(text, policy=POLICY, today=TODAY)
+    assert checked.refusals == []
+    assert len(checked.people) >= 3
+
+
+def test_the_scale_benchs_synthetic_people_are_all_good_rows() -> None:
+    from onebudget.bench.scale_people import people_csv
+    from onebudget.demo import synthetic
+
+    people = synthetic.people(300, today=TODAY)
+    text = people_csv(people, synthetic.financial_year_of(TODAY))
+    checked = rows.read(text.splitlines(keepends=True), policy=POLICY, today=TODAY)
+    assert checked.refusals == []
+    assert len(checked.people) == 300
+    assert checked.rows == sum(len(p.plan) for p in people)
+
+
+def test_a_dry_run_needs_no_login_an_import_does() -> None:
+    from onebudget.cli import build_parser, needs_login
+
+    parser = build_parser()
+    assert not needs_login(parser.parse_args(["import", "phbs.csv", "--dry-run"]))
+    assert needs_login(parser.parse_args(["import", "phbs.csv"]))
