@@ -13,7 +13,7 @@ people go on.
 from __future__ import annotations
 
 import asyncio
-import sys
+import io
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +29,7 @@ from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as ent_grpc
 from onebudget.importer.rows import PersonBudget, Refusal
 from onebudget.shared.channels import TokenSource, open_aio_channel
 from onebudget.shared.client import RETRYING_CHANNEL_OPTIONS, error_details
+from onebudget.shared.progress import Progress
 
 T = TypeVar("T")
 CONCURRENCY_MAX = 32  # people in flight at once
@@ -73,28 +74,6 @@ class Outcome:
     refusals: list[Refusal] = field(default_factory=list)
 
 
-class Progress:
-    """A one-line progress count on stderr (people done of all, refused so far)."""
-
-    def __init__(self, total: int, *, quiet: bool = False) -> None:
-        self.total, self.done, self.refused, self.quiet = total, 0, 0, quiet
-        self._drawn = -1
-
-    def step(self, *, refused: bool) -> None:
-        self.done += 1
-        self.refused += refused
-        # Redrawn at most every 1% (a 200,000-person file would otherwise write 200,000 times).
-        percent = 100 * self.done // max(self.total, 1)
-        if not self.quiet and (percent != self._drawn or self.done == self.total):
-            self._drawn = percent
-            end = "\n" if self.done == self.total else ""
-            sys.stderr.write(
-                f"\r  imported {self.done - self.refused}/{self.total} people"
-                f" ({self.refused} refused){end}"
-            )
-            sys.stderr.flush()
-
-
 class _Refused(Exception):
     def __init__(self, refusal: Refusal) -> None:
         super().__init__(refusal.reason)
@@ -126,13 +105,17 @@ async def send(
         open_aio_channel(addresses[name], options=RETRYING_CHANNEL_OPTIONS, token=token)
         for name in ("entitlement", "allocation")
     ]
+    # One progress helper for long work (shared/progress.py): a bar on a terminal, plain lines
+    # otherwise; `quiet` (the bench, the tests) writes it nowhere.
+    progress = Progress(
+        "importing", len(people), unit="people", stream=io.StringIO() if quiet else None
+    )
     try:
         stubs = _Stubs(
             ent_grpc.EntitlementServiceStub(channels[0]),  # type: ignore[no-untyped-call]
             alloc_grpc.AllocationServiceStub(channels[1]),  # type: ignore[no-untyped-call]
         )
         outcome = Outcome()
-        progress = Progress(len(people), quiet=quiet)
         gate = asyncio.Semaphore(concurrency_max)
         person_ids: dict[str, str] = {}
 
@@ -142,7 +125,7 @@ async def send(
                     person_ids[person.nhs_number] = await _entitle(stubs, person)
                 except _Refused as refused:
                     outcome.refusals.append(refused.refusal)
-                    progress.step(refused=True)
+                    progress.advance()
 
         async def fund(person: PersonBudget) -> None:
             async with gate:
@@ -150,10 +133,10 @@ async def send(
                     budget = await _budget(stubs, person, person_ids[person.nhs_number])
                 except _Refused as refused:
                     outcome.refusals.append(refused.refusal)
-                    progress.step(refused=True)
+                    progress.advance()
                     return
                 outcome.budgets[person.nhs_number] = budget
-            progress.step(refused=False)
+            progress.advance()
 
         # Phase 1, entitlement: every person's decisions. allocation learns them from the
         # events meanwhile, so phase 2 seldom waits for them (a CreateBudget still does).
@@ -165,9 +148,11 @@ async def send(
         if entitled:
             await fund(entitled[-1])
         await asyncio.gather(*(fund(p) for p in entitled[:-1]))
+        progress.close()
         outcome.refusals.sort(key=lambda r: (r.row, r.column))
         return outcome
     finally:
+        progress.close(finished=False)  # a no-op once closed above
         for channel in channels:
             await channel.close()
 
