@@ -28,7 +28,7 @@ from onebudget.shared import bus, db
 from onebudget.shared.aio import cancel_and_wait
 from onebudget.shared.outbox import OutgoingEvent, add_to_outbox, new_event
 from onebudget.shared.plumbing import outbox_backlog_sql, plumbing_migrations
-from onebudget.shared.relay import OutboxRelay, RelaySettings
+from onebudget.shared.relay import OutboxRelay, RelaySettings, read_mark
 from onebudget.shared.runtime.nats import LocalNats
 from tests.conftest import FreshDatabase
 
@@ -360,3 +360,36 @@ async def test_the_outbox_refuses_update_and_the_mark_only_moves_forward(
     with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="forward"):
         await pool.execute(f"DELETE FROM {SCHEMA}.outbox_mark")
     assert await pool.fetchval(outbox_backlog_sql(SCHEMA)) == 1
+
+
+@pytest.mark.parametrize(("sent", "mark_seq"), [((1, 2, 4), 2), ((1, 2, 3), 3)])
+async def test_the_upgrade_keeps_every_unsent_row_above_the_mark(
+    fresh_database: FreshDatabase, nats_url: str, sent: tuple[int, ...], mark_seq: int
+) -> None:
+    """Rows stamped `sent_at` before plumbing migration 0160: the mark starts just below the
+    first row never sent (a sent row above it is published again and dropped by JetStream as a
+    duplicate), so no unsent row is skipped; with none unsent, after the last row."""
+    url = await fresh_database()
+    pool = await db.create_pool(url, max_size=3)
+    try:
+        before = [m for m in plumbing_migrations(SCHEMA) if m.version < 160]
+        await db.apply_migration_list(pool, "plumbing", before)
+        tag = uuid.uuid4().hex
+        ids = await commit_events(pool, tag, 4)
+        await pool.execute(
+            f"UPDATE {SCHEMA}.outbox SET sent_at = now() WHERE seq = ANY($1::bigint[])", sent
+        )
+        await db.apply_migration_list(pool, "plumbing", plumbing_migrations(SCHEMA))
+        assert await read_mark(pool, SCHEMA) == (0, mark_seq)
+        assert await pool.fetchval(outbox_backlog_sql(SCHEMA)) == 4 - mark_seq
+        async with bare_relay(pool, nats_url) as relay:
+            assert await relay.publish_pending() == 4 - mark_seq
+        assert await pool.fetchval(outbox_backlog_sql(SCHEMA)) == 0
+        assert await received_event_ids(nats_url, tag, 4 - mark_seq) == ids[mark_seq:]
+        # New rows come after the old ones, with their transaction's id.
+        later = await commit_events(pool, tag, 1)
+        async with bare_relay(pool, nats_url) as relay:
+            assert await relay.publish_pending() == 1
+        assert await received_event_ids(nats_url, tag, 5 - mark_seq) == ids[mark_seq:] + later
+    finally:
+        await pool.close()
