@@ -245,11 +245,15 @@ def database(pg_url: str) -> Iterator[Database]:
 
 def test_outbox_relay_state_machine(database: Database) -> None:
     DATABASE[:] = [database]
+    profile = settings.default
+    assert profile is not None
     run_state_machine_as_test(
         RelayMachine,
+        # At least 100 examples of 40 steps (the CI profile's 25 of 20 seldom reach the 4-step
+        # late commit); the deep profile's more.
         settings=settings(
-            max_examples=100,
-            stateful_step_count=40,
+            max_examples=max(100, profile.max_examples),
+            stateful_step_count=max(40, profile.stateful_step_count),
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
         ),
