@@ -26,6 +26,7 @@ from onebudget.ledger.domain import Account, FundingStream, Transfer
 from onebudget.shared import bus
 from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.outbox import new_event
+from onebudget.shared.plumbing import outbox_backlog_sql
 from onebudget.shared.server import ServiceHost
 from tests.conftest import StartService
 
@@ -310,10 +311,10 @@ async def test_every_change_publishes_one_event(
         "onebudget.allocation.budget.agreed.v1",
     ]
     for _ in range(100):
-        if not await pool.fetchval("SELECT count(*) FROM allocation.outbox WHERE sent_at IS NULL"):
+        if not await pool.fetchval(outbox_backlog_sql("allocation")):
             break
         await asyncio.sleep(0.05)
-    assert await pool.fetchval("SELECT count(*) FROM allocation.outbox WHERE sent_at IS NULL") == 0
+    assert await pool.fetchval(outbox_backlog_sql("allocation")) == 0
 
 
 async def test_retry_returns_first_answer_and_moves_nothing_twice(

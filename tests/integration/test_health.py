@@ -24,6 +24,7 @@ from onebudget.payment.entrypoints.app import SPEC
 from onebudget.shared import aio
 from onebudget.shared.aio import Supervision, report_ok, report_trouble, supervise
 from onebudget.shared.client import health_of
+from onebudget.shared.plumbing import outbox_backlog_sql
 from onebudget.shared.runtime.infra import LocalInfra
 from onebudget.shared.runtime.nats import LocalNats
 from onebudget.shared.server import ServiceHost
@@ -89,7 +90,7 @@ async def test_health_names_the_failing_part_and_recovers(own_infra: LocalInfra)
         # NATS back: the relay drains and health is SERVING again, naming nothing.
         await asyncio.to_thread(nats.start)
         assert await _until(host, "SERVING") == []
-        unsent = "SELECT count(*) FROM payment.outbox WHERE sent_at IS NULL"
+        unsent = outbox_backlog_sql("payment")
         assert await host.runtime.pool.fetchval(unsent) == 0
 
         # PostgreSQL stopped (immediate): the relay's connection dies and every restart fails

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from onebudget.payment.entrypoints.app import SPEC
+from onebudget.shared.plumbing import outbox_backlog_sql
 from onebudget.shared.runtime.infra import LocalInfra
 from onebudget.shared.runtime.nats import LocalNatsCluster
 from onebudget.shared.server import ServiceHost
@@ -80,9 +81,7 @@ async def test_payments_go_on_while_a_jetstream_node_is_killed(clustered: LocalI
         deadline = time.monotonic() + WAIT_S_MAX
         unsent = total
         while time.monotonic() < deadline:
-            unsent = await pool.fetchval(
-                "SELECT count(*) FROM payment.outbox WHERE sent_at IS NULL"
-            )
+            unsent = await pool.fetchval(outbox_backlog_sql("payment"))
             if unsent == 0:
                 break
             await asyncio.sleep(0.2)

@@ -17,6 +17,7 @@ import grpc
 import pytest
 
 from onebudget.payment.entrypoints.app import SPEC
+from onebudget.shared.plumbing import outbox_backlog_sql
 from onebudget.shared.runtime.infra import LocalInfra
 from onebudget.shared.server import ServiceHost
 from tests.conftest import service_config
@@ -93,9 +94,7 @@ async def test_payments_and_relay_resume_after_a_postgres_restart(
         # The relay came back too: every committed event reaches JetStream.
         deadline = time.monotonic() + RESUME_WAIT_S_MAX
         while time.monotonic() < deadline:
-            unsent = await pool.fetchval(
-                "SELECT count(*) FROM payment.outbox WHERE sent_at IS NULL"
-            )
+            unsent = await pool.fetchval(outbox_backlog_sql("payment"))
             if unsent == 0:
                 break
             await asyncio.sleep(0.2)

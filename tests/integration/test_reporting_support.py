@@ -32,6 +32,7 @@ from onebudget.reporting.v1 import reporting_service_pb2 as api
 from onebudget.reporting.v1 import reporting_service_pb2_grpc as api_grpc
 from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.outbox import new_event
+from onebudget.shared.plumbing import outbox_backlog_sql
 from onebudget.shared.server import ServiceHost
 from tests.conftest import StartService
 
@@ -105,7 +106,7 @@ async def start_stack(start_service: StartService, *, payment: bool = True) -> S
 
 
 async def _outbox_empty(pool: asyncpg.Pool, schema: str) -> bool:
-    unsent = await pool.fetchval(f"SELECT count(*) FROM {schema}.outbox WHERE sent_at IS NULL")
+    unsent = await pool.fetchval(outbox_backlog_sql(schema))
     return int(unsent) == 0
 
 

@@ -62,15 +62,22 @@ async def _request_row(pool: asyncpg.Pool, name: str, age_days: float, answered:
     )
 
 
-async def _outbox_row(pool: asyncpg.Pool, name: str, age_days: float, sent: bool) -> None:
-    at = NOW - timedelta(days=age_days)
+async def _outbox_row(pool: asyncpg.Pool, name: str, age_days: float) -> None:
     await pool.execute(
-        f"INSERT INTO {SCHEMA}.outbox (event_id, subject, envelope, created_at, sent_at)"
-        " VALUES ($1, $2, '\\x00', $3, $4)",
+        f"INSERT INTO {SCHEMA}.outbox (event_id, subject, envelope, created_at)"
+        " VALUES ($1, $2, '\\x00', $3)",
         uuid.uuid5(uuid.NAMESPACE_URL, name),
         name,
-        at,
-        at + timedelta(seconds=1) if sent else None,
+        NOW - timedelta(days=age_days),
+    )
+
+
+async def _published_so_far(pool: asyncpg.Pool) -> None:
+    """Move the relay's high-water mark past every row written so far (as the relay does once
+    JetStream acknowledged them)."""
+    await pool.execute(
+        f"UPDATE {SCHEMA}.outbox_mark m SET (xid, seq) = (o.xid, o.seq)"
+        f" FROM (SELECT xid, seq FROM {SCHEMA}.outbox ORDER BY xid DESC, seq DESC LIMIT 1) o"
     )
 
 
@@ -85,9 +92,10 @@ async def test_prune_removes_only_old_answered_and_sent_rows(pool: asyncpg.Pool)
     await _request_row(pool, "old-answered", 41, answered=True)
     await _request_row(pool, "old-in-flight", 41, answered=False)
     await _request_row(pool, "young-answered", 39, answered=True)
-    await _outbox_row(pool, "old-sent", 8, sent=True)
-    await _outbox_row(pool, "old-unsent", 8, sent=False)
-    await _outbox_row(pool, "young-sent", 6, sent=True)
+    await _outbox_row(pool, "old-sent", 8)
+    await _outbox_row(pool, "young-sent", 6)
+    await _published_so_far(pool)
+    await _outbox_row(pool, "old-unsent", 8)  # above the mark: never pruned
 
     pruned = await prune(pool, SCHEMA, policy, NOW, batch_max=1)  # several rounds
 
@@ -103,8 +111,9 @@ async def test_prune_removes_only_old_answered_and_sent_rows(pool: asyncpg.Pool)
 
 
 async def test_the_database_refuses_to_delete_an_unsent_event(pool: asyncpg.Pool) -> None:
-    await _outbox_row(pool, "unsent", 90, sent=False)
-    await _outbox_row(pool, "sent", 90, sent=True)
+    await _outbox_row(pool, "sent", 90)
+    await _published_so_far(pool)
+    await _outbox_row(pool, "unsent", 90)
     with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="unsent"):
         await pool.execute(f"DELETE FROM {SCHEMA}.outbox WHERE subject = 'unsent'")
     await pool.execute(f"DELETE FROM {SCHEMA}.outbox WHERE subject = 'sent'")

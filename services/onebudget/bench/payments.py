@@ -31,6 +31,7 @@ import asyncpg
 
 from onebudget.shared import db
 from onebudget.shared.channels import open_aio_channel, use_token
+from onebudget.shared.plumbing import outbox_backlog_sql
 
 BUDGETS = 1_000
 DURATION_S = float(os.environ.get("ONEBUDGET_BENCH_DURATION_S", "10"))
@@ -309,7 +310,9 @@ async def _postmaster(admin_url: str) -> int:
 
 
 async def _unsent(conn: asyncpg.Connection) -> int:
-    return int(await conn.fetchval("SELECT count(*) FROM payment.outbox WHERE sent_at IS NULL"))
+    """Payment's events not yet acknowledged by JetStream: the rows above the relay's
+    high-water mark (ADR 21)."""
+    return int(await conn.fetchval(outbox_backlog_sql("payment")))
 
 
 async def _cell(

@@ -40,6 +40,7 @@ from onebudget.reporting.v1 import reporting_service_pb2_grpc as rpt_grpc
 from onebudget.shared import bus
 from onebudget.shared.channels import default_token, open_aio_channel, use_token
 from onebudget.shared.clock import SYSTEM_CLOCK
+from onebudget.shared.plumbing import outbox_backlog_sql
 from onebudget.shared.runtime.infra import project_state_dir
 from onebudget.shared.runtime.issuer import RoleTokens
 from onebudget.shared.stack import Stack, wait_serving
@@ -227,8 +228,7 @@ async def _settle_and_count(stack: Stack, load: _Load) -> None:
         deadline = time.monotonic() + SETTLE_TIMEOUT_S
         while time.monotonic() < deadline:
             unsent = [
-                await pool.fetchval(f"SELECT count(*) FROM {schema}.outbox WHERE sent_at IS NULL")
-                for schema in SCHEMAS.values()
+                await pool.fetchval(outbox_backlog_sql(schema)) for schema in SCHEMAS.values()
             ]
             if not any(unsent):
                 break

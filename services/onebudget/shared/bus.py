@@ -36,8 +36,8 @@ from onebudget.shared.tls import client_ca_file
 _log = get_logger("onebudget.bus")
 
 # One stream per publishing service (design.md). The duplicate window is how long JetStream
-# remembers a Nats-Msg-Id: a relay that crashed between publish and mark-sent re-publishes within
-# seconds, well inside it; consumers dedupe by event_id as a second line anyway.
+# remembers a Nats-Msg-Id: a relay that crashed between publish and moving its mark re-publishes
+# within seconds, well inside it; consumers dedupe by event_id as a second line anyway.
 STREAMS: dict[str, str] = {
     "ENTITLEMENT": "onebudget.entitlement.>",
     "ALLOCATION": "onebudget.allocation.>",

@@ -9,7 +9,8 @@ default outside `onebudget up`, serves nothing); `onebudget up` gives each a fre
   (OK, INVALID_ARGUMENT, FAILED_PRECONDITION ...), counted at the edge (shared/grpc_edge.py);
 - `onebudget_rpc_duration_seconds{service, method}`: its latency (histogram, seconds);
 - `onebudget_outbox_backlog_events{service}` and `onebudget_outbox_oldest_age_seconds{service}`:
-  events committed and not yet published by the relay, and how long the oldest has waited;
+  events committed and not yet acknowledged (the outbox rows above the relay's high-water mark,
+  ADR 21), and how long the oldest has waited;
 - `onebudget_db_pool_connections{service, state}`: the pool's size, its idle connections and
   its maximum (in use = size - idle);
 - `onebudget_background_task_restarts{service, task}` and `onebudget_background_task_running`:
@@ -285,7 +286,7 @@ async def sample_database(service: str, schema: str, pool: asyncpg.Pool) -> None
     query = (
         "SELECT count(*)::bigint AS backlog,"
         " COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS oldest_s"
-        f" FROM {schema}.outbox WHERE sent_at IS NULL"
+        f" FROM {schema}.outbox_pending"  # above the relay's high-water mark (ADR 21)
     )
     while True:
         row = await pool.fetchrow(query)

@@ -1,8 +1,11 @@
 """The tables every service schema has, written once: outbox, idempotency and applied events.
 
-- `outbox`: events written in the same transaction as the state change they describe; the relay
-  publishes them in `seq` order and stamps `sent_at`. Rows are kept after sending (audit,
-  re-publishing) for the outbox window of shared/retention.py, then pruned.
+- `outbox`: events written in the same transaction as the state change they describe, append-only
+  (never updated). Each row carries its transaction's id (`xid`, xid8); the relay publishes rows
+  in (xid, seq) order once their transaction is older than every running one, and records its
+  progress once a batch in `outbox_mark` (ADR 21). Rows at or below the mark are kept (audit,
+  re-publishing) for the outbox window of shared/retention.py, then pruned. `outbox_pending` is
+  the view of the rows above the mark: the backlog every reader counts.
 - `idempotency`: one row per client `request_id`, with the response, written in the same
   transaction as the effect (AIP-155): a retry returns the first answer and moves nothing twice;
   kept for the request-id window of shared/retention.py.
@@ -35,6 +38,13 @@ def _check_schema(schema: str) -> str:
 
 def outbox_channel(schema: str) -> str:
     return f"{_check_schema(schema)}_outbox"
+
+
+def outbox_backlog_sql(schema: str) -> str:
+    """SQL counting `schema`'s events not yet acknowledged by JetStream (the rows above the
+    relay's high-water mark, ADR 21): the one backlog query of settling, the bench, chaos and
+    the tests."""
+    return f"SELECT count(*) FROM {_check_schema(schema)}.outbox_pending"
 
 
 def plumbing_migrations(schema: str) -> list[Migration]:
@@ -188,7 +198,79 @@ CREATE TRIGGER idempotency_answer_kept BEFORE UPDATE ON {s}.idempotency
         Migration(80, "0080_service_role_grants.sql", service_schema_grants(s)),
         Migration(90, "0090_audit_trail.sql", _audit_trail(s)),
         Migration(130, "0130_request_id_callers.sql", v130),
+        Migration(160, "0160_outbox_high_water_mark.sql", _outbox_high_water_mark(s)),
     ]
+
+
+def _outbox_high_water_mark(s: str) -> str:
+    """The append-only outbox and the relay's high-water mark (issue 17, ADR 21).
+
+    Each outbox row records the id of the transaction that wrote it (`xid`, the 64-bit xid8:
+    no wraparound). The relay reads only rows whose transaction is older than the oldest one
+    still running (`xid < pg_snapshot_xmin(pg_current_snapshot())`: every such transaction has
+    ended, so no row can still appear below that bound), in (xid, seq) order after its mark,
+    and moves the mark (`outbox_mark`, one row) once per acknowledged batch. A sequence value is
+    taken before commit, so a mark on `seq` alone would step over a row whose transaction
+    commits late; a transaction id below the snapshot's xmin cannot. A long-running writing
+    transaction holds xmin back and so delays publication (of every schema), never skips.
+
+    Rows written before this migration get xid 0 (older than any transaction) and the mark
+    starts just below the first row never sent, so nothing unsent is skipped; rows sent but
+    above it are published again, and JetStream drops the duplicates (Nats-Msg-Id). `sent_at`
+    goes: the relay no longer writes to a row it published (one row write fewer per event).
+    """
+    return f"""
+ALTER TABLE {s}.outbox ADD COLUMN xid xid8 NOT NULL DEFAULT '0'::xid8;
+ALTER TABLE {s}.outbox ALTER COLUMN xid SET DEFAULT pg_current_xact_id();
+-- The relay's read: after the mark, in (xid, seq) order.
+CREATE INDEX outbox_order ON {s}.outbox (xid, seq);
+
+-- One row: the last (xid, seq) JetStream acknowledged; moved forward only, once a batch.
+CREATE TABLE {s}.outbox_mark (
+    id        smallint    PRIMARY KEY CHECK (id = 1),
+    xid       xid8        NOT NULL,
+    seq       bigint      NOT NULL,
+    moved_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+INSERT INTO {s}.outbox_mark (id, xid, seq)
+SELECT 1, '0'::xid8, coalesce((SELECT min(seq) - 1 FROM {s}.outbox WHERE sent_at IS NULL),
+                              (SELECT max(seq) FROM {s}.outbox), 0);
+
+CREATE FUNCTION {s}.outbox_mark_forward() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'UPDATE' OR NEW.id <> OLD.id OR (NEW.xid, NEW.seq) < (OLD.xid, OLD.seq) THEN
+        RAISE EXCEPTION 'the outbox mark only moves forward (% refused)', TG_OP
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER outbox_mark_forward BEFORE INSERT OR UPDATE OR DELETE ON {s}.outbox_mark
+    FOR EACH ROW EXECUTE FUNCTION {s}.outbox_mark_forward();
+
+-- Append-only: an event is never updated; only a row at or below the mark (published) may be
+-- deleted (retention).
+CREATE OR REPLACE FUNCTION {s}.outbox_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        IF NOT EXISTS (SELECT 1 FROM {s}.outbox_mark m
+                       WHERE (OLD.xid, OLD.seq) <= (m.xid, m.seq)) THEN
+            RAISE EXCEPTION 'unsent outbox rows (above the relay''s mark) are not deleted'
+                USING ERRCODE = 'integrity_constraint_violation';
+        END IF;
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'outbox events are immutable: the outbox is append-only'
+        USING ERRCODE = 'integrity_constraint_violation';
+END $$;
+
+ALTER TABLE {s}.outbox DROP COLUMN sent_at;
+
+-- The backlog: rows committed (or in flight) above the mark, not yet acknowledged.
+CREATE VIEW {s}.outbox_pending AS
+SELECT o.seq, o.xid, o.event_id, o.subject, o.created_at
+FROM {s}.outbox o, {s}.outbox_mark m
+WHERE (o.xid, o.seq) > (m.xid, m.seq);
+"""
 
 
 def _audit_trail(s: str) -> str:

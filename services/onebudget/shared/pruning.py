@@ -34,11 +34,13 @@ async def prune(
     batch_max: int = PRUNE_BATCH_MAX,
 ) -> Pruned:
     """Delete `schema`'s answered idempotency rows older than the request-id window and its
-    outbox rows sent before the outbox window, `batch_max` rows per transaction. A row still in
-    flight (no answer) or not yet sent is never deleted."""
+    outbox rows created before the outbox window and published (at or below the relay's
+    high-water mark, ADR 21), `batch_max` rows per transaction. A row still in flight (no
+    answer) or above the mark is never deleted (the database refuses too, plumbing migration
+    0160)."""
     done = Pruned()
     ids_before = cutoff(now, policy.request_id_days)
-    sent_before = cutoff(now, policy.outbox_days)
+    created_before = cutoff(now, policy.outbox_days)
     while True:
         n = _count(
             await pool.execute(
@@ -53,14 +55,14 @@ async def prune(
         if n < batch_max:
             break
     while True:
-        # created_at <= sent_at, so the created_at bound (BRIN-indexed) only narrows the scan.
+        # The created_at bound is BRIN-indexed; the mark bound keeps every unpublished row.
         n = _count(
             await pool.execute(
                 f"DELETE FROM {schema}.outbox WHERE seq IN ("
-                f" SELECT seq FROM {schema}.outbox"
-                "  WHERE created_at < $1 AND sent_at IS NOT NULL AND sent_at < $1"
-                "  ORDER BY seq LIMIT $2)",
-                sent_before,
+                f" SELECT o.seq FROM {schema}.outbox o, {schema}.outbox_mark m"
+                "  WHERE o.created_at < $1 AND (o.xid, o.seq) <= (m.xid, m.seq)"
+                "  ORDER BY o.seq LIMIT $2)",
+                created_before,
                 batch_max,
             )
         )

@@ -1,10 +1,22 @@
 """The outbox relay: publishes a service's committed events to JetStream, in order, at least once.
 
-Crash safety comes from the order of steps: read unsent rows -> publish each with
-`Nats-Msg-Id = event_id` -> wait for every ack -> stamp `sent_at`. A crash after publishing but
-before stamping re-publishes on restart, and JetStream drops the duplicate inside its window.
+The outbox is append-only; the relay's progress is one high-water mark row per schema
+(`<schema>.outbox_mark`, plumbing migration 0160, ADR 21), moved once per batch. Crash safety
+comes from the order of steps: read the rows after the mark -> publish each with
+`Nats-Msg-Id = event_id` -> wait for every ack -> move the mark to the batch's last row. A crash
+after publishing but before moving the mark re-publishes on restart, and JetStream drops the
+duplicate inside its window.
+
+Which rows, in which order: only rows whose transaction id (`xid`, xid8) is below the xmin of
+the read's own snapshot, i.e. whose transaction ended before every transaction still running
+began writing, in (xid, seq) order after the mark (xid, seq). A `seq` is taken before commit, so
+a mark on `seq` alone would step over a row whose transaction commits after a later `seq` was
+read; no row can appear below the snapshot's xmin. The cost: a long-running writing transaction
+holds xmin back, which delays publication (never skips it). Each writer's events leave in its
+own order (its later transaction has a larger xid); concurrent writers' events may interleave,
+and consumers order an aggregate's events by `aggregate_version` as before.
 One relay per schema is active at a time (a session advisory lock): with two replicas running,
-the second waits, so events leave in commit order.
+the second waits.
 """
 
 from __future__ import annotations
@@ -61,6 +73,8 @@ class OutboxRelay:
         # While running: the leader's own connection (it holds the lock and the LISTEN), used
         # for the reads and stamps too, so a cycle costs no pool acquire and reset round trips.
         self._conn: asyncpg.Connection | None = None
+        # The high-water mark (xid, seq) as this leader last read or moved it; None: read it.
+        self._mark: tuple[int, int] | None = None
         self.published_total = 0
 
     def _lock_key(self) -> int:
@@ -70,6 +84,7 @@ class OutboxRelay:
         """Run until cancelled."""
         async with self._pool.acquire() as conn:
             await self._hold_leadership(conn)
+            self._mark = None  # a previous leader may have moved it: read it afresh
             await conn.add_listener(outbox_channel(self._schema), self._on_notify)
             self._conn = conn
             try:
@@ -117,23 +132,32 @@ class OutboxRelay:
         return isinstance(exc, asyncpg.PostgresConnectionError | asyncpg.InterfaceError)
 
     async def publish_pending(self) -> int:
-        """Publish one batch of unsent events; return how many were sent and stamped."""
+        """Publish one batch of the events after the mark whose transactions have ended; return
+        how many were published (and the mark moved past)."""
         db = self._conn or self._pool
+        if self._mark is None:
+            self._mark = await read_mark(db, self._schema)
         rows = await db.fetch(
-            f"SELECT seq, event_id::text, subject, envelope,"
+            f"SELECT seq, xid::text AS xid, event_id::text, subject, envelope,"
             " EXTRACT(EPOCH FROM clock_timestamp() - created_at)::float8 AS waited_s"
-            f" FROM {self._schema}.outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1",
+            f" FROM {self._schema}.outbox"
+            " WHERE (xid, seq) > ($1::text::xid8, $2::bigint)"
+            "  AND xid < pg_snapshot_xmin(pg_current_snapshot())"
+            " ORDER BY xid, seq LIMIT $3",
+            str(self._mark[0]),
+            self._mark[1],
             self._settings.batch_size_max,
         )
         if not rows:
             return 0
         read_at = time.perf_counter()
-        # Pipelined: every message goes out in seq order on one connection, then we await the
-        # acks. If any ack fails, nothing is stamped and the whole batch is re-sent; JetStream
+        # Pipelined: every message goes out in (xid, seq) order on one connection, then we await
+        # the acks. If any ack fails, the mark stays and the whole batch is re-sent; JetStream
         # drops the ones it already holds (Nats-Msg-Id), so order is kept for new messages.
         await self._publish([(r["subject"], r["envelope"], r["event_id"]) for r in rows])
         acked_s = time.perf_counter() - read_at
-        await self._mark_sent([row["seq"] for row in rows])
+        last = rows[-1]
+        await self._move_mark((int(last["xid"]), last["seq"]))
         self.published_total += len(rows)
         observe_batch(self._service, "outbox_relay", len(rows))
         observe_relay(self._service, [row["waited_s"] + acked_s for row in rows])
@@ -168,12 +192,24 @@ class OutboxRelay:
             return  # late, for a batch that already timed out (it is re-sent whole)
         acks.take(int(index), msg)
 
-    async def _mark_sent(self, seqs: list[int]) -> None:
+    async def _move_mark(self, mark: tuple[int, int]) -> None:
+        """Record that every event up to `mark` (xid, seq) is acknowledged: one row write per
+        batch (the database refuses a mark that moves back)."""
         await (self._conn or self._pool).execute(
-            f"UPDATE {self._schema}.outbox SET sent_at = clock_timestamp()"
-            " WHERE seq = ANY($1::bigint[])",
-            seqs,
+            f"UPDATE {self._schema}.outbox_mark"
+            " SET xid = $1::text::xid8, seq = $2, moved_at = clock_timestamp() WHERE id = 1",
+            str(mark[0]),
+            mark[1],
         )
+        self._mark = mark
+
+
+async def read_mark(db: asyncpg.Pool | asyncpg.Connection, schema: str) -> tuple[int, int]:
+    """The schema's high-water mark (xid, seq): every event at or below it was acknowledged by
+    JetStream."""
+    row = await db.fetchrow(f"SELECT xid::text AS xid, seq FROM {schema}.outbox_mark WHERE id = 1")
+    assert row is not None, f"{schema}.outbox_mark has no row (plumbing migration 0160)"
+    return int(row["xid"]), int(row["seq"])
 
 
 class PublishRefused(Exception):

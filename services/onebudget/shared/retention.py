@@ -13,8 +13,9 @@ Three things grow with every command and are pruned here, each by one window in 
   0060). 400 days is a financial year and a month: a retry at any point of a year's close is
   still answered from the stored row.
 - **outbox rows** (`<schema>.outbox`, `ONEBUDGET_RETENTION_OUTBOX_DAYS`, default 30): a row is
-  deleted once it was *sent* longer ago than the window; an unsent row is never deleted (the
-  database refuses, plumbing migration 0060). The window is how long an event can be
+  deleted once it is older than the window and *published* (at or below the relay's high-water
+  mark, ADR 21); a row above the mark is never deleted (the database refuses, plumbing
+  migration 0160). The window is how long an event can be
   re-published from PostgreSQL (say, into a stream restored from an older backup).
 - **stream messages** (JetStream `max_age`, `ONEBUDGET_RETENTION_STREAM_DAYS`, default 2,557 =
   7 years; 0 keeps them for ever): the NHS Records Management Code of Practice keeps financial

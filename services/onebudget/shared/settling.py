@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from onebudget.shared.bus import STREAMS, connect
+from onebudget.shared.plumbing import outbox_backlog_sql
 
 OUTBOX_SCHEMAS = ("entitlement", "allocation", "payment")  # the services that publish
 
@@ -27,7 +28,8 @@ OUTBOX_SCHEMAS = ("entitlement", "allocation", "payment")  # the services that p
 class Motion:
     """One look at the work still in flight.
 
-    - `outbox_unsent`: per service schema, events committed and not yet published;
+    - `outbox_unsent`: per service schema, events committed and not yet acknowledged by
+      JetStream (the outbox rows above the relay's high-water mark, ADR 21);
     - `consumers_behind`: per durable consumer (`STREAM/name`), events published to its stream
       and not yet applied and acknowledged (JetStream's num_pending + num_ack_pending: its
       applied position is behind the stream's published position by that many);
@@ -70,9 +72,7 @@ async def observe(
     conn = await asyncpg.connect(database_url)
     try:
         unsent = {
-            schema: int(
-                await conn.fetchval(f"SELECT count(*) FROM {schema}.outbox WHERE sent_at IS NULL")
-            )
+            schema: int(await conn.fetchval(outbox_backlog_sql(schema)))
             for schema in OUTBOX_SCHEMAS
         }
         behind = await schedules_behind(conn) if schedules_behind is not None else 0
