@@ -21,6 +21,21 @@ Conn: TypeAlias = asyncpg.Connection
 # -- idempotency for batches ---------------------------------------------------------------------
 
 
+# The batch's claim ($1 request ids, $2 methods, $3 digests, $4 callers' subjects): planned with
+# index lookups only inside a batch (release.INDEX_LOOKUPS_ONLY), so the look-up of kept payments
+# stays one probe of `payments_request` per id however many payments there are.
+CLAIM_REQUESTS = (
+    "WITH paid AS (SELECT DISTINCT p.request_id FROM payment.payments p"
+    "  WHERE p.request_id = ANY($1::text[])),"
+    " claimed AS (INSERT INTO payment.idempotency (request_id, method, request_hash, actor)"
+    "  SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[]) AS u(r, m, h, a)"
+    "  WHERE u.r NOT IN (SELECT request_id FROM paid) ORDER BY r"
+    "  ON CONFLICT (request_id) DO NOTHING RETURNING request_id)"
+    " SELECT request_id, true AS claimed FROM claimed"
+    " UNION ALL SELECT request_id, false FROM paid"
+)
+
+
 async def claim_requests(
     conn: Conn,
     request_ids: Sequence[str],
@@ -34,14 +49,7 @@ async def claim_requests(
     `actors`: each request's caller's subject (shared/request_keys.py, one caller per id).
     One round trip, as before."""
     rows = await conn.fetch(
-        "WITH paid AS (SELECT DISTINCT p.request_id FROM payment.payments p"
-        "  WHERE p.request_id = ANY($1::text[])),"
-        " claimed AS (INSERT INTO payment.idempotency (request_id, method, request_hash, actor)"
-        "  SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[]) AS u(r, m, h, a)"
-        "  WHERE u.r NOT IN (SELECT request_id FROM paid) ORDER BY r"
-        "  ON CONFLICT (request_id) DO NOTHING RETURNING request_id)"
-        " SELECT request_id, true AS claimed FROM claimed"
-        " UNION ALL SELECT request_id, false FROM paid",
+        CLAIM_REQUESTS,
         list(request_ids),
         list(methods),
         list(digests),
