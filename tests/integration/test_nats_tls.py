@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import ssl
 import urllib.request
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 import nats
 import nats.errors
 import pytest
+from structlog.testing import capture_logs
 
 from onebudget.shared import bus
 from onebudget.shared.runtime.certs import LocalCA
@@ -137,3 +139,34 @@ async def test_a_client_that_does_not_trust_the_ca_is_refused(
     assert isinstance(refused.value, (nats.errors.NoServersError, ssl.SSLError)) or (
         "certificate" in seen.lower()
     ), seen
+
+
+async def test_closing_a_tls_connection_says_nothing_a_user_would_read_as_a_fault(
+    embedded: LocalNats,
+) -> None:
+    # The tester's finding: every `ledger verify`, `audit verify` and settling poll printed
+    # asyncio's "returning true from eof_received() has no effect when using ssl" and a
+    # "nats_disconnected" warning for a connection the program closed itself.
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    keep = Keep(logging.WARNING)
+    logging.getLogger("asyncio").addHandler(keep)
+    user = bus.nats_user("reporting")
+    try:
+        with capture_logs() as logs:
+            for _ in range(3):
+                nc = await bus.connect(embedded.url, name="test-tls-close", user=user,
+                                       password_file=str(nats_password_file(user)))  # fmt: skip
+                await nc.flush(timeout=5)
+                await nc.close()
+            await asyncio.sleep(0.2)  # asyncio's SSL shutdown ends after close() returns
+        logging.getLogger("asyncio").warning("another asyncio warning is kept")
+    finally:
+        logging.getLogger("asyncio").removeHandler(keep)
+    assert [r.getMessage() for r in seen] == ["another asyncio warning is kept"]
+    assert [e["event"] for e in logs if e["log_level"] == "warning"] == []
+    assert "nats_closed" in [e["event"] for e in logs]

@@ -16,6 +16,7 @@ verifies the server the same way. A client that does not trust the CA is refused
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import ssl
 import time
@@ -34,6 +35,21 @@ from onebudget.shared.logging import get_logger
 from onebudget.shared.tls import client_ca_file
 
 _log = get_logger("onebudget.bus")
+
+# NATS sends its INFO in the clear and then upgrades the connection to TLS (asyncio's
+# start_tls); asyncio then warns, on every connection's end, that the stream protocol's
+# eof_received() "returning true ... has no effect when using ssl". It is true and harmless
+# (the connection is closing either way), but it reached users' terminals as a bare line that
+# read like a fault. Only that one message of asyncio's logger is dropped.
+START_TLS_EOF_NOTICE = "returning true from eof_received() has no effect when using ssl"
+
+
+class _StartTlsEofNotice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == "asyncio" and record.getMessage() == START_TLS_EOF_NOTICE)
+
+
+logging.getLogger("asyncio").addFilter(_StartTlsEofNotice())
 
 # One stream per publishing service (design.md). The duplicate window is how long JetStream
 # remembers a Nats-Msg-Id: a relay that crashed between publish and moving its mark re-publishes
@@ -136,8 +152,15 @@ async def connect(url: str, *, name: str, user: str = "", password_file: str = "
     async def on_error(exc: Exception) -> None:
         _log.warning("nats_error", error=str(exc))
 
+    client: list[NatsClient] = []
+
     async def on_disconnect() -> None:
-        _log.warning("nats_disconnected")
+        # nats-py calls this on our own close() too: that is no fault, and saying "warning"
+        # there filled a user's terminal while `up` waited for the stack to settle.
+        if client and client[0].is_closed:
+            _log.info("nats_closed")
+        else:
+            _log.warning("nats_disconnected")
 
     async def on_reconnect() -> None:
         _log.info("nats_reconnected")
@@ -149,7 +172,7 @@ async def connect(url: str, *, name: str, user: str = "", password_file: str = "
     }
     # A cluster is named by all its nodes, comma-separated: the client fails over among them.
     servers = [u.strip() for u in url.split(",") if u.strip()]
-    return await nats.connect(
+    nc = await nats.connect(
         servers,
         name=name,
         max_reconnect_attempts=-1,
@@ -157,6 +180,8 @@ async def connect(url: str, *, name: str, user: str = "", password_file: str = "
         **auth_options(user, password_file),  # the user, and TLS verified with the CA
         **callbacks,
     )
+    client.append(nc)
+    return nc
 
 
 STREAM_SETUP_S_MAX = 60.0  # a cluster still electing its leaders answers stream requests late
