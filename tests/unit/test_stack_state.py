@@ -196,6 +196,14 @@ def _a_stack_runs_here() -> None:
         (["--role", "care_broker", "--org", "QNQ,ZZZ"], "--org 'QNQ,ZZZ' is not an ODS or GSS"),
         (["--role", "care_broker", "--org", "QNQ", "--scope", "payment.ReleasePayment"],
          "--scope is for --role integration_partner only"),
+        (["--role", "platform_operator", "--org", "QNQ"],
+         "--org is not for --role platform_operator: it acts for no organisation"),
+        (["--role", "auditor", "--org", "QNQ"],
+         "--org is not for --role auditor: it acts for no organisation"),
+        (["--role", "integration_partner", "--org", "QNQ", "--scope", "payment.Foo"],
+         "--scope 'payment.Foo' names no RPC an integration partner may be registered for"),
+        (["--role", "integration_partner", "--org", "QNQ", "--scope", "payment.ApproveFamilyPayee"],
+         "--scope 'payment.ApproveFamilyPayee' names no RPC an integration partner may be"),
     ],
 )  # fmt: skip
 def test_login_refuses_what_no_service_would_accept(

@@ -19,6 +19,7 @@ import jwt
 from onebudget.shared.clock import SYSTEM_CLOCK
 from onebudget.shared.identifiers import is_organisation_code
 from onebudget.shared.identity import Actor, Role
+from onebudget.shared.permissions import SCOPED_ROLES, partner_scopes
 from onebudget.shared.runtime.issuer import TOKEN_TTL_S, LocalIssuer, issuer_dir, token_path
 from onebudget.shared.runtime.stack_state import read_state
 
@@ -35,8 +36,9 @@ def login(
     """Mint and store the CLI's token; the line to print. `scopes` are the RPCs an
     integration partner's client is registered for ("payment.ReleasePayment", shared/auth.py
     scope_name). Raises NotLoggedIn when no local stack runs here (its issuer is the one the
-    services trust), an organisation is not an ODS / GSS code, or scopes are given to a role
-    other than integration_partner."""
+    services trust), an organisation is not an ODS / GSS code or is given to a role that acts
+    for none (auditor, platform operator, budget holder), or scopes are given to a role other
+    than integration_partner or name no RPC a partner may call."""
     state = read_state()
     if state is None or not state.issuer:
         raise NotLoggedIn("no local stack runs here to log in to: start it with `onebudget up`")
@@ -46,8 +48,18 @@ def login(
                 f"--org {code!r} is not an ODS or GSS code (one code per --org; repeat --org"
                 " for several)"
             )
+    if organisations and Role(role) not in SCOPED_ROLES:
+        raise NotLoggedIn(
+            f"--org is not for --role {role}: it acts for no organisation (leave --org out)"
+        )
     if scopes and role != Role.INTEGRATION_PARTNER.value:
         raise NotLoggedIn("--scope is for --role integration_partner only")
+    unknown = sorted(set(scopes) - partner_scopes())
+    if unknown:
+        raise NotLoggedIn(
+            f"--scope {unknown[0]!r} names no RPC an integration partner may be registered for"
+            " (the form is service.Method, e.g. payment.ReleasePayment)"
+        )
     actor = Actor(subject or f"local:{getpass.getuser()}", Role(role), tuple(organisations))
     token = LocalIssuer(issuer_dir(), state.issuer).mint(
         actor, ttl_s=TOKEN_TTL_S, scope=" ".join(scopes)

@@ -137,6 +137,16 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
 SCOPED_ROLES = frozenset({CF, COF, CB, CM, IP})
 
 
+def partner_scopes() -> frozenset[str]:
+    """Every `scope` entry an integration partner's token may name: `<service>.<Method>` of each
+    RPC the table lets an integration partner call (shared/auth.py scope_name)."""
+    return frozenset(
+        scope_name(method.strip("/").split("/")[0].split(".")[1], method.rsplit("/", 1)[-1])
+        for method, roles in PERMISSIONS.items()
+        if IP in roles
+    )
+
+
 def allowed_roles(method: str) -> frozenset[Role]:
     """The roles that may call `method` (`/package.Service/Method`); empty: nobody."""
     return PERMISSIONS.get(method, frozenset())
