@@ -18,7 +18,7 @@ from onebudget.audit.v1 import audit_service_pb2_grpc as pb_grpc
 from onebudget.ledger.cli import _connect_db, _connect_nats, _run, _urls
 from onebudget.shared.audit_anchor import SERVICE_SCHEMAS, verify_trail
 from onebudget.shared.channels import open_channel
-from onebudget.shared.client import explain, service_address, table, whole_number
+from onebudget.shared.client import explain, organisation_code, service_address, table, whole_number
 from onebudget.shared.progress import Progress
 
 
@@ -42,7 +42,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
         "list",
         help="the records of every service's trail (who, what, when, outcome), oldest first",
     )
-    listing.add_argument("--org", default="", help="only actors acting for this ODS / GSS code")
+    listing.add_argument(
+        "--org",
+        type=organisation_code,
+        default="",
+        help="only actors acting for this ODS / GSS code",
+    )
     listing.add_argument("--actor", default="", help="only this actor (the token's subject)")
     listing.add_argument(
         "--resource", default="", help="only this resource, e.g. people/<uuid>, budgets/<uuid>"

@@ -21,7 +21,7 @@ from onebudget.payment.entrypoints.cli import list_payees, payees_table
 from onebudget.payment.v1 import payment_service_pb2 as pay
 from onebudget.payment.v1 import payment_service_pb2_grpc as pay_grpc
 from onebudget.shared.channels import open_aio_channel
-from onebudget.shared.client import explain, service_address
+from onebudget.shared.client import explain, resource_id, service_address
 
 LEFT_TIMEOUT_S = 5.0
 PAYEES_PER_KIND_MAX = 10  # payees shown per kind a line allows; `broker payees` lists them all
@@ -134,5 +134,7 @@ def add_commands(broker_commands: argparse._SubParsersAction) -> None:  # type: 
         "budget",
         help="a budget's plan lines, what is left on each, and the payees they may pay",
     )
-    budget.add_argument("--budget", required=True, help="the budget's id (finance budgets)")
+    budget.add_argument(
+        "--budget", type=resource_id, required=True, help="the budget's id (finance budgets)"
+    )
     budget.set_defaults(func=_budget_command)

@@ -59,7 +59,8 @@ def test_a_file_that_cannot_be_written_names_the_option(tmp_path: Path) -> None:
         assert str(failed.value).startswith(f"argument --out: cannot write {target}:")
 
 
-PAY = ["broker", "pay", "--budget", "b", "--plan-line", "l", "--payee", "p"]
+A_ID = "0b6d1f0e-7d2a-4c55-9a11-2f1e7b9a0c01"
+PAY = ["broker", "pay", "--budget", A_ID, "--plan-line", A_ID, "--payee", A_ID]
 
 
 @pytest.mark.parametrize(
@@ -73,9 +74,9 @@ PAY = ["broker", "pay", "--budget", "b", "--plan-line", "l", "--payee", "p"]
         (["broker", "payees", "--limit", "-1"], "--limit"),
         (["up", "--people", "0"], "--people"),
         (["up", "--nats-cluster", "2"], "--nats-cluster"),
-        (["report", "summary", "--commissioner", "Q", "--year", "-1"], "--year"),
+        (["report", "summary", "--commissioner", "QNQ", "--year", "-1"], "--year"),
         ([*PAY, "--amount-pence", "-100"], "--amount-pence"),
-        (["broker", "confirm", "--payment", "x", "--amount-pence", "1e3"], "--amount-pence"),
+        (["broker", "confirm", "--payment", A_ID, "--amount-pence", "1e3"], "--amount-pence"),
     ],
 )
 def test_every_numeric_option_is_bounded_by_argparse(
@@ -130,7 +131,7 @@ def test_the_cli_takes_the_amounts_the_services_take() -> None:
     [
         ([*PAY, "--amount-pence", "0"], "--amount-pence"),
         (["broker", "reserve", *PAY[2:], "--amount-pence", "0"], "--amount-pence"),
-        (["broker", "confirm", "--payment", "x", "--amount-pence", "0"], "--amount-pence"),
+        (["broker", "confirm", "--payment", A_ID, "--amount-pence", "0"], "--amount-pence"),
         (
             [
                 "finance",
@@ -153,3 +154,31 @@ def test_zero_pence_is_refused_by_the_command(
 ) -> None:
     line = _usage_error(argv, capsys)
     assert f"error: argument {option}: 0 is not whole pence from 1 to" in line
+
+
+@pytest.mark.parametrize(
+    ("argv", "option", "says"),
+    [
+        (["report", "summary", "--commissioner", "qnq", "--year", "2026"], "--commissioner",
+         "is not an ODS or GSS code"),
+        (["finance", "budgets", "--council", "E1"], "--council", "is not an ODS or GSS code"),
+        (["audit", "list", "--org", "qnq"], "--org", "is not an ODS or GSS code"),
+        (["broker", "payees", "--organisation", "nope"], "--organisation",
+         "is not an ODS or GSS code"),
+        (["finance", "budgets", "--person", "notauuid"], "--person", "is not an id"),
+        (["broker", "budget", "--budget", "12345678"], "--budget", "is not an id"),
+        (["broker", "cancel", "--payment", "x"], "--payment", "is not an id"),
+        ([*PAY[:6], "--payee", "p", "--amount-pence", "100"], "--payee", "is not an id"),
+        (["broker", "cancel", "--payment", A_ID, "--request-id", "notauuid"], "--request-id",
+         "is not a request id"),
+    ],
+)  # fmt: skip
+def test_codes_and_ids_are_checked_before_any_call(
+    argv: list[str], option: str, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The tester's finding: `--commissioner qnq`, `--person notauuid`, `--request-id notauuid`
+    # and `audit list --org qnq` were sent to the services and came back refused, exit 1,
+    # though the README says every option is checked before any call (exit 2).
+    line = _usage_error(argv, capsys)
+    assert f"error: argument {option}:" in line, line
+    assert says in line, line

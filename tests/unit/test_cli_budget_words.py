@@ -97,7 +97,11 @@ def test_the_payees_hint_names_the_direct_payment_accounts() -> None:
     assert "--organisation E06000036" in hint
 
 
-PAY = ["broker", "pay", "--budget", "b", "--plan-line", "l", "--payee", "p", "--amount-pence", "5"]
+A_ID = "0b6d1f0e-7d2a-4c55-9a11-2f1e7b9a0c01"
+PAY = [
+    *("broker", "pay", "--budget", A_ID, "--plan-line", A_ID),
+    *("--payee", A_ID, "--amount-pence", "5"),
+]
 
 
 @pytest.mark.parametrize(

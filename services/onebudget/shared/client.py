@@ -17,7 +17,9 @@ from grpc_status import rpc_status
 
 from onebudget.shared.channels import open_channel
 from onebudget.shared.errors import Violations
+from onebudget.shared.identifiers import is_organisation_code
 from onebudget.shared.money import BASIS_POINTS_WHOLE, PENCE_MAX, PENCE_MIN
+from onebudget.shared.request_keys import canonical_request_id
 
 # Where a service listens: one decision, with the stack `onebudget up` started (its state file).
 from onebudget.shared.runtime.stack_state import DEFAULT_ADDRESSES, service_address
@@ -183,6 +185,35 @@ def calendar_date(text: str) -> str:
 
 # The CLIs' number arguments, bounded where the API's fields are (the service then judges the
 # value itself: a year it does not know, an amount a line cannot pay).
+def organisation_code(text: str) -> str:
+    """An argparse `type` for an ODS (commissioner) or GSS (council) code, judged by the
+    services' own rule (shared/identifiers.is_organisation_code); one line naming the option
+    otherwise. "" (an optional filter left out) is kept."""
+    if text and not is_organisation_code(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ODS or GSS code (e.g. QNQ, 00L, E10000015; capital letters)"
+        )
+    return text
+
+
+def resource_id(text: str) -> str:
+    """An argparse `type` for a resource's id (a person, a budget, a payment...): a UUID, in
+    the spellings the API accepts (shared/request_keys.canonical_request_id); "" is kept."""
+    if text and canonical_request_id(text) is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an id (a UUID, as the API gives it)")
+    return text
+
+
+def request_id(text: str) -> str:
+    """An argparse `type` for `--request-id`: a UUID the services accept (AIP-155,
+    shared/request_keys.py), or "" for a new one."""
+    if text and canonical_request_id(text) is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a request id (a UUID, e.g. one printed by an earlier call)"
+        )
+    return text
+
+
 YEAR = whole_number(0, 9_999, "a year")
 PENCE = pence()
 BASIS_POINTS = whole_number(0, BASIS_POINTS_WHOLE, "basis points")

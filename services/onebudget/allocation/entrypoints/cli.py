@@ -23,7 +23,16 @@ import grpc
 from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.allocation.v1 import allocation_service_pb2_grpc as pb_grpc
 from onebudget.shared.channels import open_aio_channel
-from onebudget.shared.client import BASIS_POINTS, PENCE, YEAR, explain, service_address, table
+from onebudget.shared.client import (
+    BASIS_POINTS,
+    PENCE,
+    YEAR,
+    explain,
+    organisation_code,
+    resource_id,
+    service_address,
+    table,
+)
 from onebudget.shared.money import BASIS_POINTS_WHOLE, format_pence
 
 CALL_TIMEOUT_S = 30.0
@@ -34,7 +43,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     finance = subparsers.add_parser("finance", help="commissioner allocations and budgets")
     commands = finance.add_subparsers(dest="finance_command", required=True, metavar="COMMAND")
     allocate = commands.add_parser("allocate", help="set a commissioner's allocation")
-    allocate.add_argument("--commissioner", required=True, help="ODS code, e.g. 00L")
+    allocate.add_argument(
+        "--commissioner", type=organisation_code, required=True, help="ODS code, e.g. 00L"
+    )
     allocate.add_argument("--year", type=YEAR, required=True, help="2026 = 2026-04-01..")
     allocate.add_argument("--allocation-pence", type=PENCE, required=True)
     allocate.add_argument(
@@ -51,9 +62,13 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     )
     allocate.set_defaults(func=_run(_allocate))
     budgets = commands.add_parser("budgets", help="list budgets")
-    budgets.add_argument("--commissioner", default="", help="ODS code, e.g. QNQ")
-    budgets.add_argument("--council", default="", help="GSS code, e.g. E06000036")
-    budgets.add_argument("--person", default="", help="the person's id")
+    budgets.add_argument(
+        "--commissioner", type=organisation_code, default="", help="ODS code, e.g. QNQ"
+    )
+    budgets.add_argument(
+        "--council", type=organisation_code, default="", help="GSS code, e.g. E06000036"
+    )
+    budgets.add_argument("--person", type=resource_id, default="", help="the person's id")
     budgets.add_argument(
         "--status", default="", choices=["", "DRAFT", "AGREED", "ENDED"], help="one status only"
     )
@@ -62,10 +77,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     budget = commands.add_parser(
         "budget", help="one budget: its streams, plan lines and what is left on each line"
     )
-    budget.add_argument("--budget", required=True, help="the budget's id (finance budgets)")
+    budget.add_argument(
+        "--budget", type=resource_id, required=True, help="the budget's id (finance budgets)"
+    )
     budget.set_defaults(func=_run(_budget))
     close = commands.add_parser("close-year", help="close a financial year (after 31 March)")
-    close.add_argument("--commissioner", required=True)
+    close.add_argument("--commissioner", type=organisation_code, required=True)
     close.add_argument("--year", type=YEAR, required=True)
     close.set_defaults(func=_run(_close_year))
 

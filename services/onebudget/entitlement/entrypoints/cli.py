@@ -16,7 +16,14 @@ from onebudget.entitlement.domain.model import Category
 from onebudget.entitlement.v1 import entitlement_service_pb2 as api
 from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as api_grpc
 from onebudget.shared.channels import open_channel
-from onebudget.shared.client import explain, service_address, table, whole_number
+from onebudget.shared.client import (
+    explain,
+    organisation_code,
+    request_id,
+    service_address,
+    table,
+    whole_number,
+)
 from onebudget.shared.paging import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 
 CALL_TIMEOUT_S = 10.0
@@ -36,16 +43,20 @@ def _add_people(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     register.add_argument("--given-name", required=True)
     register.add_argument("--family-name", required=True)
     register.add_argument("--date-of-birth", required=True, help="YYYY-MM-DD")
-    register.add_argument("--commissioner", required=True, help="ODS code, e.g. QNQ")
-    register.add_argument("--council", required=True, help="GSS code, e.g. E10000014")
-    register.add_argument("--request-id", default="", help="reuse to retry safely")
+    register.add_argument(
+        "--commissioner", type=organisation_code, required=True, help="ODS code, e.g. QNQ"
+    )
+    register.add_argument(
+        "--council", type=organisation_code, required=True, help="GSS code, e.g. E10000014"
+    )
+    register.add_argument("--request-id", type=request_id, default="", help="reuse to retry safely")
     register.set_defaults(func=_call(_people_register))
     show = verbs.add_parser("show", help="show one person")
     show.add_argument("person_id")
     show.set_defaults(func=_call(_people_show))
     listing = verbs.add_parser("list", help="list people")
-    listing.add_argument("--commissioner", default="")
-    listing.add_argument("--council", default="")
+    listing.add_argument("--commissioner", type=organisation_code, default="")
+    listing.add_argument("--council", type=organisation_code, default="")
     listing.add_argument(
         "--page-size",
         type=whole_number(1, PAGE_SIZE_MAX),
@@ -66,7 +77,7 @@ def _add_eligibility(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     record.add_argument("--reason", action="append", default=[], help="repeat for several")
     record.add_argument("--decided-on", required=True, help="YYYY-MM-DD")
     record.add_argument("--deciding-body", required=True)
-    record.add_argument("--request-id", default="")
+    record.add_argument("--request-id", type=request_id, default="")
     record.set_defaults(func=_call(_eligibility_record))
     listing = verbs.add_parser("list", help="a person's decisions, newest first")
     listing.add_argument("person_id")

@@ -24,6 +24,9 @@ from onebudget.shared.client import (
     PENCE,
     calendar_date,
     explain,
+    organisation_code,
+    request_id,
+    resource_id,
     service_address,
     table,
     whole_number,
@@ -241,11 +244,18 @@ def payees_table(payees: list[api.Payee]) -> str:
 
 
 def _payment_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--budget", required=True, help="the budget's id (finance budgets)")
     parser.add_argument(
-        "--plan-line", required=True, help="the plan line's id (broker budget --budget ID)"
+        "--budget", type=resource_id, required=True, help="the budget's id (finance budgets)"
     )
-    parser.add_argument("--payee", required=True, help="the payee's id (broker payees)")
+    parser.add_argument(
+        "--plan-line",
+        type=resource_id,
+        required=True,
+        help="the plan line's id (broker budget --budget ID)",
+    )
+    parser.add_argument(
+        "--payee", type=resource_id, required=True, help="the payee's id (broker payees)"
+    )
     parser.add_argument(
         "--amount-pence", type=PENCE, required=True, help="whole pence, 10001 = £100.01"
     )
@@ -266,7 +276,7 @@ def _payment_arguments(parser: argparse.ArgumentParser) -> None:
         help="last day of the care paid for (optional; not before --period-start)",
     )
     parser.add_argument("--reference", default="", help="the broker's reference")
-    parser.add_argument("--request-id", default="", help="reuse to retry safely")
+    parser.add_argument("--request-id", type=request_id, default="", help="reuse to retry safely")
     parser.add_argument("--json", action="store_true", help="print the API's answer as JSON")
     parser.set_defaults(check=_period_check(parser))
 
@@ -305,29 +315,38 @@ def add_commands(
     _payment_arguments(reserve)
     reserve.set_defaults(func=_run(_reserve))
     confirm = commands.add_parser("confirm", help="pay a reservation's actual amount")
-    confirm.add_argument("--payment", required=True, help="the reservation's payment id")
+    confirm.add_argument(
+        "--payment", type=resource_id, required=True, help="the reservation's payment id"
+    )
     confirm.add_argument(
         "--amount-pence", type=PENCE, required=True, help="whole pence, at most the reservation"
     )
-    confirm.add_argument("--request-id", default="", help="reuse to retry safely")
+    confirm.add_argument("--request-id", type=request_id, default="", help="reuse to retry safely")
     confirm.add_argument("--json", action="store_true", help="print the API's answer as JSON")
     confirm.set_defaults(func=_run(_confirm))
     cancel = commands.add_parser("cancel", help="cancel a reservation")
-    cancel.add_argument("--payment", required=True, help="the reservation's payment id")
+    cancel.add_argument(
+        "--payment", type=resource_id, required=True, help="the reservation's payment id"
+    )
     cancel.add_argument("--reason", default="", help="why, for the record")
-    cancel.add_argument("--request-id", default="", help="reuse to retry safely")
+    cancel.add_argument("--request-id", type=request_id, default="", help="reuse to retry safely")
     cancel.add_argument("--json", action="store_true", help="print the API's answer as JSON")
     cancel.set_defaults(func=_run(_cancel))
     statement = commands.add_parser("statement", help="a budget's movements and balances")
-    statement.add_argument("--budget", required=True, help="the budget's id")
+    statement.add_argument("--budget", type=resource_id, required=True, help="the budget's id")
     statement.set_defaults(func=_run(_statement))
     payees = commands.add_parser(
         "payees", help="payees to pay, with their full ids (by organisation, holder, kind)"
     )
     payees.add_argument(
-        "--organisation", default="", help="ODS or GSS code the payees were registered with"
+        "--organisation",
+        type=organisation_code,
+        default="",
+        help="ODS or GSS code the payees were registered with",
     )
-    payees.add_argument("--person", default="", help="direct-payment accounts this person holds")
+    payees.add_argument(
+        "--person", type=resource_id, default="", help="direct-payment accounts this person holds"
+    )
     payees.add_argument("--kind", default="", choices=["", *_PAYEE_KINDS], help="one kind only")
     payees.add_argument(
         "--limit", type=whole_number(0, 1_000_000), default=0, help="at most this many (0: all)"

@@ -21,7 +21,9 @@ from onebudget.shared.client import (
     STDOUT,
     YEAR,
     explain,
+    organisation_code,
     output_path,
+    request_id,
     service_address,
     table,
     whole_number,
@@ -64,7 +66,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     quarterly.set_defaults(func=_call(_quarterly))
     rebuild = verbs.add_parser("rebuild", help="wipe the read model and replay the streams")
-    rebuild.add_argument("--request-id", default="", help="reuse to retry safely")
+    rebuild.add_argument("--request-id", type=request_id, default="", help="reuse to retry safely")
     rebuild.add_argument(
         "--no-wait", action="store_true", help="return at once instead of showing the progress"
     )
@@ -72,7 +74,9 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def _commissioner_args(parser: argparse.ArgumentParser, *, quarter: bool) -> None:
-    parser.add_argument("--commissioner", required=True, help="ODS code, e.g. 00L")
+    parser.add_argument(
+        "--commissioner", type=organisation_code, required=True, help="ODS code, e.g. 00L"
+    )
     parser.add_argument("--year", type=YEAR, required=True, help="financial year, e.g. 2026")
     if quarter:
         parser.add_argument(
