@@ -136,6 +136,33 @@ def test_each_bad_kind_is_refused_by_row_and_column(
     assert checked.refusals[0].reason.startswith(reason), checked.refusals[0].reason
 
 
+HUGE = "99999999999999999999999"  # beyond int64: the proto field would raise ValueError
+
+
+@pytest.mark.parametrize("column", rows.WHOLE_COLUMNS)
+@pytest.mark.parametrize("figure", [HUGE, "-" + HUGE, "99999999999999999999"])
+def test_a_huge_figure_in_any_numeric_column_is_refused_by_row_and_column(
+    column: str, figure: str
+) -> None:
+    good, bad = nhs_numbers(2)
+    checked = check([good_row(good), good_row(bad, **{column: figure})])
+    assert [p.nhs_number for p in checked.people] == [good]
+    # (a huge basis point also breaks the split's sum: that is the row's other refusal)
+    assert {r.row for r in checked.refusals} == {3}
+    (named,) = [r for r in checked.refusals if r.column == column]
+    assert named.reason.startswith("INVALID_VALUE"), named.reason
+
+
+def test_money_columns_use_the_one_pence_rule() -> None:
+    from onebudget.shared.money import PENCE_MAX
+
+    good, bad = nhs_numbers(2)
+    checked = check([good_row(good), good_row(bad, client_contribution_pence=str(PENCE_MAX + 1))])
+    assert [r.reason for r in checked.refusals] == [
+        f"INVALID_VALUE: whole pence from 0 to {PENCE_MAX}"
+    ]
+
+
 def test_a_person_with_a_refused_row_is_refused_whole() -> None:
     a, b = nhs_numbers(2)
     checked = check([good_row(a), good_row(a, line_category="gambling"), good_row(b), good_row(a)])
