@@ -258,3 +258,17 @@ def test_a_dry_run_needs_no_login_an_import_does() -> None:
     parser = build_parser()
     assert not needs_login(parser.parse_args(["import", "phbs.csv", "--dry-run"]))
     assert needs_login(parser.parse_args(["import", "phbs.csv"]))
+
+
+def test_a_report_path_in_no_directory_is_refused_before_anything_is_sent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from onebudget.cli import build_parser
+
+    missing = tmp_path / "no-such-dir" / "r.csv"
+    with pytest.raises(SystemExit) as stopped:
+        build_parser().parse_args(["import", str(EXAMPLE_FILE), "--report", str(missing)])
+    assert stopped.value.code == 2
+    said = capsys.readouterr().err.strip().splitlines()
+    assert said[-1].startswith("onebudget import: error: argument --report:"), said
+    assert "no directory" in said[-1]

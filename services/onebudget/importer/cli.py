@@ -7,13 +7,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import io
 import os
 import sys
 import time
 from pathlib import Path
 
 from onebudget.importer import load, rows
-from onebudget.shared.client import service_address
+from onebudget.shared.client import STDOUT, output_path, service_address
 from onebudget.shared.clock import SYSTEM_CLOCK
 from onebudget.shared.policy import CategoryPolicy
 
@@ -31,7 +32,10 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "--dry-run", action="store_true", help="check every row and report; send nothing"
     )
     command.add_argument(
-        "--report", type=Path, default=None, help="also write the refused rows to this CSV file"
+        "--report",
+        type=output_path,  # checked before anything is sent: exit 2, one usage line
+        default=None,
+        help="also write the refused rows to this CSV file (- for standard output)",
     )
     command.set_defaults(func=run)
 
@@ -44,11 +48,16 @@ def report_lines(refusals: list[rows.Refusal]) -> list[str]:
     ]
 
 
-def write_report(path: Path, refusals: list[rows.Refusal]) -> None:
-    with path.open("w", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(["row", "column", "reason"])
-        writer.writerows([r.row, r.column, r.reason] for r in refusals)
+def write_report(target: str, refusals: list[rows.Refusal]) -> None:
+    """The refused rows as CSV (`row,column,reason`) to the file `target`, "-": stdout."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["row", "column", "reason"])
+    writer.writerows([r.row, r.column, r.reason] for r in refusals)
+    if target == STDOUT:
+        sys.stdout.write(out.getvalue())
+        return
+    Path(target).write_text(out.getvalue(), newline="")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,7 +86,11 @@ def run(args: argparse.Namespace) -> int:
     for line in report_lines(refusals):
         print(line)
     if args.report is not None:
-        write_report(args.report, refusals)
+        try:
+            write_report(args.report, refusals)
+        except OSError as unwritable:
+            print(f"onebudget import: --report {args.report}: {unwritable}", file=sys.stderr)
+            return 2
     took = time.monotonic() - started
     verb = "would import" if args.dry_run else "imported"
     print(
