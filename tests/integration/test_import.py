@@ -27,6 +27,7 @@ from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as en_grpc
 from onebudget.importer import load, rows
 from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.clock import SYSTEM_CLOCK
+from onebudget.shared.identity import Actor, Role
 from onebudget.shared.policy import CategoryPolicy
 from onebudget.shared.runtime.issuer import RoleTokens
 from tests.conftest import TEST_ISSUER, StartService
@@ -234,5 +235,26 @@ async def test_a_caller_for_another_organisation_imports_nobody(services: Servic
     assert outcome.budgets == {}
     assert [(r.row, r.column, r.reason.split(":")[0]) for r in outcome.refusals] == [
         (2, "nhs_number", "PERMISSION_DENIED_ORGANISATION")
+    ]
+    assert await _people(s) == []
+
+
+async def test_a_role_that_may_not_import_is_refused_on_every_row_of_every_person(
+    services: Services,
+) -> None:
+    """A care broker of the right organisations: every call is refused for the role, and each
+    row of a person with two lines is in the report (not just the person's first)."""
+    s = services
+    a, b = nhs_numbers(2, seed=hash(s.ods + "role") % 10**6)
+    data = [_row(s, a), _row(s, a, line_description="Respite care"), _row(s, b)]
+    checked = rows.read(text_of(data), policy=CategoryPolicy(), today=SYSTEM_CLOCK.today())
+    broker = Actor("import-broker", Role.CARE_BROKER, (s.ods, s.gss))
+    token = TEST_ISSUER.mint(broker, ["onebudget-entitlement", "onebudget-allocation"], 600)
+    outcome = await load.send(s.addresses, checked.people, quiet=True, token=token)
+    assert outcome.budgets == {}
+    assert [(r.row, r.reason.split(":")[0]) for r in outcome.refusals] == [
+        (2, "PERMISSION_DENIED_ROLE"),
+        (3, "PERSON_REFUSED"),
+        (4, "PERMISSION_DENIED_ROLE"),
     ]
     assert await _people(s) == []

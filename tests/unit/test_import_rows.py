@@ -272,3 +272,53 @@ def test_a_report_path_in_no_directory_is_refused_before_anything_is_sent(
     said = capsys.readouterr().err.strip().splitlines()
     assert said[-1].startswith("onebudget import: error: argument --report:"), said
     assert "no directory" in said[-1]
+
+
+def test_the_totals_count_refused_rows_not_reasons() -> None:
+    from onebudget.importer.cli import EXIT_REFUSED_ROWS, summary
+
+    good, bad = nhs_numbers(2)
+    checked = check([good_row(good), good_row(bad, nhs_number="123", line_frequency="FORTNIGHTLY")])
+    assert [r.row for r in checked.refusals] == [3, 3]  # two faults of one row
+    lines, code = summary(checked.rows, checked.refusals, 1, dry_run=True, took=0.0)
+    assert lines[:2] == [
+        "row 3, column line_frequency: INVALID_VALUE: one of " + ", ".join(rows.FREQUENCIES),
+        "row 3, column nhs_number: INVALID_VALUE: 10 digits with a valid check digit",
+    ]
+    assert "; 1 rows refused" in lines[-1] or "; 1 row refused" in lines[-1], lines[-1]
+    assert code == EXIT_REFUSED_ROWS
+
+
+def test_nothing_imported_has_its_own_exit_code() -> None:
+    from onebudget.importer.cli import EXIT_NOTHING_IMPORTED, summary
+
+    (bad,) = nhs_numbers(1)
+    checked = check([good_row(bad, line_category="gambling")])
+    _lines, code = summary(checked.rows, checked.refusals, 0, dry_run=False, took=0.0)
+    assert code == EXIT_NOTHING_IMPORTED
+
+
+def test_a_role_that_may_not_import_is_one_line_naming_the_role_that_may() -> None:
+    from onebudget.importer.cli import EXIT_NOTHING_IMPORTED, summary
+
+    denied = [
+        rows.Refusal(
+            2,
+            "nhs_number",
+            "PERMISSION_DENIED_ROLE: the role care_broker may not call RegisterPerson"
+            " (RegisterPerson)",
+        ),
+        rows.Refusal(3, "", "PERSON_REFUSED: row 2 of the same person is refused"),
+        rows.Refusal(
+            4,
+            "nhs_number",
+            "PERMISSION_DENIED_ROLE: the role care_broker may not call RegisterPerson"
+            " (RegisterPerson)",
+        ),
+    ]
+    lines, code = summary(3, denied, 0, dry_run=False, took=0.0)
+    assert code == EXIT_NOTHING_IMPORTED
+    assert len(lines) == 1
+    assert "care_broker may not import" in lines[0]
+    assert "log in as care_manager" in lines[0]
+    assert "3 of 3 rows refused" in lines[0]

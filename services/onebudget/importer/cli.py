@@ -19,6 +19,8 @@ from onebudget.shared.clock import SYSTEM_CLOCK
 from onebudget.shared.policy import CategoryPolicy
 
 EXIT_REFUSED_ROWS = 3  # the good rows were imported; some were refused (see the report)
+EXIT_NOTHING_IMPORTED = 4  # rows were refused and none imported (or, --dry-run, would be)
+ROLE_REFUSED = "PERMISSION_DENIED_ROLE"
 
 
 def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -62,7 +64,8 @@ def write_report(target: str, refusals: list[rows.Refusal]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0: every row imported (or, with --dry-run, would be sent); 3: some rows refused,
-    the rest imported; 2: the file cannot be read at all (one line says why)."""
+    the rest imported; 4: rows refused and nothing imported (the caller's role may not import
+    is one line); 2: the file cannot be read at all (one line says why)."""
     started = time.monotonic()
     try:
         with args.file.open(newline="", encoding="utf-8-sig") as text:
@@ -83,18 +86,50 @@ def run(args: argparse.Namespace) -> int:
         refusals += outcome.refusals
         imported = len(outcome.budgets)
         refusals.sort(key=lambda r: (r.row, r.column))
-    for line in report_lines(refusals):
-        print(line)
     if args.report is not None:
         try:
             write_report(args.report, refusals)
         except OSError as unwritable:
             print(f"onebudget import: --report {args.report}: {unwritable}", file=sys.stderr)
             return 2
-    took = time.monotonic() - started
-    verb = "would import" if args.dry_run else "imported"
-    print(
-        f"{checked.rows} rows: {verb} {imported} people with their agreed budgets;"
-        f" {len(refusals)} rows refused ({took:.1f} s)"
+    lines, code = summary(
+        checked.rows, refusals, imported, dry_run=args.dry_run, took=time.monotonic() - started
     )
-    return EXIT_REFUSED_ROWS if refusals else 0
+    for line in lines:
+        print(line)
+    return code
+
+
+def role_refused(refusals: list[rows.Refusal], imported: int) -> str | None:
+    """The caller's role, when nothing was imported because the services refused every call
+    for it (PERMISSION_DENIED_ROLE); else None."""
+    denied = [r for r in refusals if r.reason.startswith(ROLE_REFUSED)]
+    if imported or not denied:
+        return None
+    said = denied[0].reason.split("the role ", 1)
+    return said[1].split(" ", 1)[0] if len(said) == 2 else "you are logged in as"
+
+
+def summary(
+    file_rows: int, refusals: list[rows.Refusal], imported: int, *, dry_run: bool, took: float
+) -> tuple[list[str], int]:
+    """What the command prints after the import, and its exit code: a line per refused row
+    (several for a row with several faults) and one line of totals, counting rows; or, when
+    the caller's role may not import at all, one line saying so."""
+    refused_rows = len({r.row for r in refusals})  # a row with two faults is one row
+    role = role_refused(refusals, imported)
+    if role is not None and not dry_run:
+        may = " or ".join(load.importing_roles()) or "no role"
+        return [
+            f"onebudget import: the role {role} may not import (the calls are a {may}'s):"
+            f" log in as {may}; nothing was imported ({refused_rows} of {file_rows} rows refused)"
+        ], EXIT_NOTHING_IMPORTED
+    verb = "would import" if dry_run else "imported"
+    lines = report_lines(refusals)
+    lines.append(
+        f"{file_rows} rows: {verb} {imported} people with their agreed budgets;"
+        f" {refused_rows} rows refused ({took:.1f} s)"
+    )
+    if not refusals:
+        return lines, 0
+    return lines, EXIT_REFUSED_ROWS if imported else EXIT_NOTHING_IMPORTED

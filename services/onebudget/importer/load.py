@@ -29,6 +29,7 @@ from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as ent_grpc
 from onebudget.importer.rows import PersonBudget, Refusal
 from onebudget.shared.channels import TokenSource, open_aio_channel
 from onebudget.shared.client import RETRYING_CHANNEL_OPTIONS, error_details
+from onebudget.shared.permissions import allowed_roles
 from onebudget.shared.progress import Progress
 
 T = TypeVar("T")
@@ -40,6 +41,31 @@ CALL_TIMEOUT_S = 30.0
 # allocation has not yet learnt the person's decisions from entitlement's events.
 NOT_YET_KNOWN = ("NO_ELIGIBILITY", "NO_PHB_GRANTED", "PERSON_NOT_FOUND")
 IMPORTED_REASON = "imported: an existing PHB the commissioner had agreed"
+_SERVICES = {
+    "entitlement": ent.DESCRIPTOR.services_by_name["EntitlementService"].full_name,
+    "allocation": alloc.DESCRIPTOR.services_by_name["AllocationService"].full_name,
+}
+# The calls an import makes, as `/package.Service/Method` (shared/permissions.py's keys).
+IMPORT_METHODS = (
+    *(
+        f"/{_SERVICES['entitlement']}/{m}"
+        for m in (
+            "RegisterPerson",
+            "RecordEligibilityDecision",
+            "GetCommissionerPolicy",
+            "RequestPersonalHealthBudget",
+        )
+    ),
+    *(f"/{_SERVICES['allocation']}/{m}" for m in ("CreateBudget", "AddPlanLine", "AgreeBudget")),
+)
+
+
+def importing_roles() -> list[str]:
+    """The roles that may make every call of an import (shared/permissions.py decides)."""
+    roles = frozenset.intersection(*(allowed_roles(m) for m in IMPORT_METHODS))
+    return sorted(r.value for r in roles)
+
+
 # Which column a refusal of each call is about, when the refusal names no field of the file.
 _STEP_COLUMNS = {
     "RegisterPerson": "nhs_number",
@@ -72,6 +98,16 @@ class Outcome:
 
     budgets: dict[str, alloc.Budget] = field(default_factory=dict)
     refusals: list[Refusal] = field(default_factory=list)
+
+
+def _person_refused(person: PersonBudget, refusal: Refusal) -> list[Refusal]:
+    """A service's refusal of a person, and each other row of theirs (every refused row is in
+    the report, as the file's own checks do it)."""
+    return [refusal] + [
+        Refusal(row, "", f"PERSON_REFUSED: row {refusal.row} of the same person is refused")
+        for row in person.rows
+        if row != refusal.row
+    ]
 
 
 class _Refused(Exception):
@@ -124,7 +160,7 @@ async def send(
                 try:
                     person_ids[person.nhs_number] = await _entitle(stubs, person)
                 except _Refused as refused:
-                    outcome.refusals.append(refused.refusal)
+                    outcome.refusals += _person_refused(person, refused.refusal)
                     progress.advance()
 
         async def fund(person: PersonBudget) -> None:
@@ -132,7 +168,7 @@ async def send(
                 try:
                     budget = await _budget(stubs, person, person_ids[person.nhs_number])
                 except _Refused as refused:
-                    outcome.refusals.append(refused.refusal)
+                    outcome.refusals += _person_refused(person, refused.refusal)
                     progress.advance()
                     return
                 outcome.budgets[person.nhs_number] = budget
