@@ -285,7 +285,9 @@ def test_the_totals_count_refused_rows_not_reasons() -> None:
         "row 3, column line_frequency: INVALID_VALUE: one of " + ", ".join(rows.FREQUENCIES),
         "row 3, column nhs_number: INVALID_VALUE: 10 digits with a valid check digit",
     ]
-    assert "; 1 rows refused" in lines[-1] or "; 1 row refused" in lines[-1], lines[-1]
+    assert lines[-1] == (
+        "2 rows: would import 1 person, with their agreed budgets; 1 row refused (0.0 s)"
+    )
     assert code == EXIT_REFUSED_ROWS
 
 
@@ -322,3 +324,14 @@ def test_a_role_that_may_not_import_is_one_line_naming_the_role_that_may() -> No
     assert "care_broker may not import" in lines[0]
     assert "log in as care_manager" in lines[0]
     assert "3 of 3 rows refused" in lines[0]
+
+
+def test_an_import_says_imported_or_already_present() -> None:
+    from onebudget.importer.cli import summary
+
+    lines, code = summary(5, [], 4, dry_run=False, took=1.25)
+    assert lines == [
+        "5 rows: 4 people imported or already present, with their agreed budgets;"
+        " 0 rows refused (1.2 s)"
+    ]
+    assert code == 0

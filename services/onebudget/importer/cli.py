@@ -110,6 +110,10 @@ def role_refused(refusals: list[rows.Refusal], imported: int) -> str | None:
     return said[1].split(" ", 1)[0] if len(said) == 2 else "you are logged in as"
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
+
+
 def summary(
     file_rows: int, refusals: list[rows.Refusal], imported: int, *, dry_run: bool, took: float
 ) -> tuple[list[str], int]:
@@ -124,11 +128,17 @@ def summary(
             f"onebudget import: the role {role} may not import (the calls are a {may}'s):"
             f" log in as {may}; nothing was imported ({refused_rows} of {file_rows} rows refused)"
         ], EXIT_NOTHING_IMPORTED
-    verb = "would import" if dry_run else "imported"
     lines = report_lines(refusals)
+    # The services answer a re-run's calls as the first time (the same answer, nothing done
+    # twice) and do not say which they were: an import cannot tell imported from present.
+    done = (
+        f"would import {_count(imported, 'person', 'people')}"
+        if dry_run
+        else f"{_count(imported, 'person', 'people')} imported or already present"
+    )
     lines.append(
-        f"{file_rows} rows: {verb} {imported} people with their agreed budgets;"
-        f" {refused_rows} rows refused ({took:.1f} s)"
+        f"{_count(file_rows, 'row', 'rows')}: {done}, with their agreed budgets;"
+        f" {_count(refused_rows, 'row', 'rows')} refused ({took:.1f} s)"
     )
     if not refusals:
         return lines, 0

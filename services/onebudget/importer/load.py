@@ -144,7 +144,11 @@ async def send(
     # One progress helper for long work (shared/progress.py): a bar on a terminal, plain lines
     # otherwise; `quiet` (the bench, the tests) writes it nowhere.
     progress = Progress(
-        "importing", len(people), unit="people", stream=io.StringIO() if quiet else None
+        # each person counts once done with, imported or refused: "processing", not "importing"
+        "processing",
+        len(people),
+        unit="people",
+        stream=io.StringIO() if quiet else None,
     )
     try:
         stubs = _Stubs(
