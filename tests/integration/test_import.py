@@ -258,3 +258,35 @@ async def test_a_role_that_may_not_import_is_refused_on_every_row_of_every_perso
         (4, "PERMISSION_DENIED_ROLE"),
     ]
     assert await _people(s) == []
+
+
+async def test_a_person_refused_part_way_has_what_was_left_behind_in_the_report(
+    services: Services,
+) -> None:
+    """AgreeBudget refuses a budget beyond the commissioner's money: the person, their
+    eligibility and PHB and a DRAFT budget with its lines stay (no RPC undoes them), and the
+    report says so, with the ids, as partial."""
+    s = services
+    (nhs,) = nhs_numbers(1, seed=hash(s.ods + "partial") % 10**6)
+    big = {
+        "eligibility_category": "CHC",
+        **NHS_ONLY,
+        "line_cost_per_occurrence_pence": "100000000",
+        "line_occurrences": "10000",
+    }
+    data = [_row(s, nhs, **big), _row(s, nhs, **big, line_description="Respite care")]
+    outcome, checked = await _import(s, data)
+    assert checked.refusals == []
+    assert outcome.budgets == {}
+    first, second = outcome.refusals
+    assert first.row == 2
+    assert "(AgreeBudget); left behind, partial: person " in first.reason, first.reason
+    (person,) = await _people(s)
+    assert f"person {person.person_id}, its granted eligibility, its granted PHB" in first.reason
+    listed = await s.alloc.ListBudgets(
+        al.ListBudgetsRequest(commissioner_ods_code=s.ods, page_size=100)
+    )
+    (budget,) = listed.budgets
+    assert budget.status == al.BUDGET_STATUS_DRAFT
+    assert f"DRAFT budget {budget.budget_id} with 2 of 2 lines" in first.reason
+    assert (second.row, second.reason.split(":")[0]) == (3, "PERSON_REFUSED")

@@ -117,6 +117,38 @@ class _Refused(Exception):
 
 
 @dataclass
+class _Left:
+    """What a person's calls had done before one was refused: the import does not undo it (no
+    RPC deletes a person or a draft budget), so the report names it."""
+
+    person_id: str = ""
+    eligibility: bool = False
+    phb: bool = False
+    budget_id: str = ""
+    lines: int = 0
+    lines_total: int = 0
+
+    def words(self) -> str:
+        if not self.person_id:
+            return ""
+        done = [f"person {self.person_id}"]
+        if self.eligibility:
+            done.append("its granted eligibility")
+        if self.phb:
+            done.append("its granted PHB")
+        if self.budget_id:
+            done.append(
+                f"DRAFT budget {self.budget_id} with {self.lines} of {self.lines_total} lines"
+            )
+        return "; left behind, partial: " + ", ".join(done)
+
+
+def _with_left(refused: _Refused, left: _Left) -> Refusal:
+    r = refused.refusal
+    return Refusal(r.row, r.column, r.reason + left.words())
+
+
+@dataclass
 class _Stubs:
     entitlement: ent_grpc.EntitlementServiceStub
     allocation: alloc_grpc.AllocationServiceStub
@@ -158,21 +190,24 @@ async def send(
         outcome = Outcome()
         gate = asyncio.Semaphore(concurrency_max)
         person_ids: dict[str, str] = {}
+        left: dict[str, _Left] = {}
 
         async def entitle(person: PersonBudget) -> None:
             async with gate:
+                done = left.setdefault(person.nhs_number, _Left())
                 try:
-                    person_ids[person.nhs_number] = await _entitle(stubs, person)
+                    person_ids[person.nhs_number] = await _entitle(stubs, person, done)
                 except _Refused as refused:
-                    outcome.refusals += _person_refused(person, refused.refusal)
+                    outcome.refusals += _person_refused(person, _with_left(refused, done))
                     progress.advance()
 
         async def fund(person: PersonBudget) -> None:
             async with gate:
+                done = left[person.nhs_number]
                 try:
-                    budget = await _budget(stubs, person, person_ids[person.nhs_number])
+                    budget = await _budget(stubs, person, person_ids[person.nhs_number], done)
                 except _Refused as refused:
-                    outcome.refusals += _person_refused(person, refused.refusal)
+                    outcome.refusals += _person_refused(person, _with_left(refused, done))
                     progress.advance()
                     return
                 outcome.budgets[person.nhs_number] = budget
@@ -257,7 +292,7 @@ async def _settled(call: Callable[[], Awaitable[T]]) -> T:
     return await call()
 
 
-async def _entitle(stubs: _Stubs, person: PersonBudget) -> str:
+async def _entitle(stubs: _Stubs, person: PersonBudget, left: _Left) -> str:
     """Register the person, record the granted eligibility and the granted PHB; the person_id."""
     row = person.rows[0]
     ods = person.commissioner_ods_code
@@ -278,6 +313,7 @@ async def _entitle(stubs: _Stubs, person: PersonBudget) -> str:
             timeout=CALL_TIMEOUT_S,
         ),
     )
+    left.person_id = str(registered.person_id)
     await _call(
         "RecordEligibilityDecision",
         row,
@@ -294,6 +330,7 @@ async def _entitle(stubs: _Stubs, person: PersonBudget) -> str:
             timeout=CALL_TIMEOUT_S,
         ),
     )
+    left.eligibility = True
     # Where a right to have applies the grant is the rule's (no discretion may be given);
     # elsewhere the commissioner granted it at its discretion (entitlement decide_phb_request).
     right = person.category in await _right_to_have(stubs, ods, row)
@@ -312,10 +349,11 @@ async def _entitle(stubs: _Stubs, person: PersonBudget) -> str:
             timeout=CALL_TIMEOUT_S,
         ),
     )
+    left.phb = True
     return str(registered.person_id)
 
 
-async def _budget(stubs: _Stubs, person: PersonBudget, person_id: str) -> alloc.Budget:
+async def _budget(stubs: _Stubs, person: PersonBudget, person_id: str, left: _Left) -> alloc.Budget:
     """Create the person's budget, add its plan lines and agree it."""
     row = person.rows[0]
     create = alloc.CreateBudgetRequest(
@@ -334,6 +372,8 @@ async def _budget(stubs: _Stubs, person: PersonBudget, person_id: str) -> alloc.
         row,
         _settled(lambda: stubs.allocation.CreateBudget(create, timeout=CALL_TIMEOUT_S)),
     )
+    left.budget_id = str(budget.budget_id)
+    left.lines_total = len(person.lines)
     for index, line in enumerate(person.lines):
         await _call(
             "AddPlanLine",
@@ -347,6 +387,7 @@ async def _budget(stubs: _Stubs, person: PersonBudget, person_id: str) -> alloc.
                 timeout=CALL_TIMEOUT_S,
             ),
         )
+        left.lines += 1
     agreed: alloc.Budget = await _call(
         "AgreeBudget",
         row,
