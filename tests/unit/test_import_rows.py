@@ -335,3 +335,24 @@ def test_an_import_says_imported_or_already_present() -> None:
         " 0 rows refused (1.2 s)"
     ]
     assert code == 0
+
+
+def test_a_semicolon_separated_file_is_said_to_be_not_comma_separated() -> None:
+    with pytest.raises(rows.FileRefused, match=r"not comma-separated.*semicolons"):
+        rows.read([";".join(rows.COLUMNS) + "\n"], policy=POLICY, today=TODAY)
+
+
+def test_a_file_not_in_utf8_is_one_line_naming_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from onebudget.cli import main
+
+    (a,) = nhs_numbers(1)
+    text = "".join(text_of([good_row(a), good_row(a, family_name="Ó Súilleabháin")]))
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(text.encode("latin-1"))
+    assert main(["import", str(path), "--dry-run"]) == 2
+    said = capsys.readouterr().err.strip().splitlines()
+    assert len(said) == 1, said
+    assert "must be UTF-8: line 3 is not" in said[0], said
+    assert "codec" not in said[0]

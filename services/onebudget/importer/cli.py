@@ -42,6 +42,22 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     command.set_defaults(func=run)
 
 
+def not_utf8(path: Path) -> str:
+    """One line saying the file must be UTF-8, with the first line and byte that is not."""
+    offset = 0
+    with path.open("rb") as data:
+        for number, raw in enumerate(data, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                return (
+                    f"the file must be UTF-8: line {number} is not (byte {offset + bad.start + 1}"
+                    f" of the file, 0x{raw[bad.start]:02x}); save it as 'CSV UTF-8'"
+                )
+            offset += len(raw)
+    return "the file must be UTF-8; save it as 'CSV UTF-8'"
+
+
 def report_lines(refusals: list[rows.Refusal]) -> list[str]:
     """One line per refused row: `row N, column C: REASON: words`."""
     return [
@@ -75,7 +91,10 @@ def run(args: argparse.Namespace) -> int:
     except OSError as unreadable:
         print(f"onebudget import: {unreadable.strerror}: {args.file}", file=sys.stderr)
         return 2
-    except (rows.FileRefused, UnicodeDecodeError) as refused:
+    except UnicodeDecodeError:
+        print(f"onebudget import: {args.file}: {not_utf8(args.file)}", file=sys.stderr)
+        return 2
+    except rows.FileRefused as refused:
         print(f"onebudget import: {args.file}: {refused}", file=sys.stderr)
         return 2
     refusals = list(checked.refusals)

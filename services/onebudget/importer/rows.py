@@ -180,6 +180,13 @@ class Checked:
 def check_header(header: Sequence[str]) -> None:
     """Raise FileRefused unless the header names every column once, none in pounds."""
     names = [h.strip() for h in header]
+    if len(names) == 1:
+        for mark, called in ((";", "semicolons"), ("\t", "tabs")):
+            if mark in names[0]:
+                raise FileRefused(
+                    f"the file is not comma-separated: its header is separated by {called};"
+                    " save it as CSV with commas (docs/import.md)"
+                )
     pounds = [n for n in names if "pound" in n.lower() or n.lower().endswith("_gbp")]
     if pounds:
         raise FileRefused(
