@@ -27,6 +27,7 @@ from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as en_grpc
 from onebudget.importer import load, rows
 from onebudget.shared.channels import open_aio_channel
 from onebudget.shared.clock import SYSTEM_CLOCK
+from onebudget.shared.identity import Actor, Role
 from onebudget.shared.policy import CategoryPolicy
 from onebudget.shared.runtime.issuer import RoleTokens
 from tests.conftest import TEST_ISSUER, StartService
@@ -236,3 +237,56 @@ async def test_a_caller_for_another_organisation_imports_nobody(services: Servic
         (2, "nhs_number", "PERMISSION_DENIED_ORGANISATION")
     ]
     assert await _people(s) == []
+
+
+async def test_a_role_that_may_not_import_is_refused_on_every_row_of_every_person(
+    services: Services,
+) -> None:
+    """A care broker of the right organisations: every call is refused for the role, and each
+    row of a person with two lines is in the report (not just the person's first)."""
+    s = services
+    a, b = nhs_numbers(2, seed=hash(s.ods + "role") % 10**6)
+    data = [_row(s, a), _row(s, a, line_description="Respite care"), _row(s, b)]
+    checked = rows.read(text_of(data), policy=CategoryPolicy(), today=SYSTEM_CLOCK.today())
+    broker = Actor("import-broker", Role.CARE_BROKER, (s.ods, s.gss))
+    token = TEST_ISSUER.mint(broker, ["onebudget-entitlement", "onebudget-allocation"], 600)
+    outcome = await load.send(s.addresses, checked.people, quiet=True, token=token)
+    assert outcome.budgets == {}
+    assert [(r.row, r.reason.split(":")[0]) for r in outcome.refusals] == [
+        (2, "PERMISSION_DENIED_ROLE"),
+        (3, "PERSON_REFUSED"),
+        (4, "PERMISSION_DENIED_ROLE"),
+    ]
+    assert await _people(s) == []
+
+
+async def test_a_person_refused_part_way_has_what_was_left_behind_in_the_report(
+    services: Services,
+) -> None:
+    """AgreeBudget refuses a budget beyond the commissioner's money: the person, their
+    eligibility and PHB and a DRAFT budget with its lines stay (no RPC undoes them), and the
+    report says so, with the ids, as partial."""
+    s = services
+    (nhs,) = nhs_numbers(1, seed=hash(s.ods + "partial") % 10**6)
+    big = {
+        "eligibility_category": "CHC",
+        **NHS_ONLY,
+        "line_cost_per_occurrence_pence": "100000000",
+        "line_occurrences": "10000",
+    }
+    data = [_row(s, nhs, **big), _row(s, nhs, **big, line_description="Respite care")]
+    outcome, checked = await _import(s, data)
+    assert checked.refusals == []
+    assert outcome.budgets == {}
+    first, second = outcome.refusals
+    assert first.row == 2
+    assert "(AgreeBudget); left behind, partial: person " in first.reason, first.reason
+    (person,) = await _people(s)
+    assert f"person {person.person_id}, its granted eligibility, its granted PHB" in first.reason
+    listed = await s.alloc.ListBudgets(
+        al.ListBudgetsRequest(commissioner_ods_code=s.ods, page_size=100)
+    )
+    (budget,) = listed.budgets
+    assert budget.status == al.BUDGET_STATUS_DRAFT
+    assert f"DRAFT budget {budget.budget_id} with 2 of 2 lines" in first.reason
+    assert (second.row, second.reason.split(":")[0]) == (3, "PERSON_REFUSED")

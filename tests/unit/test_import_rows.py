@@ -136,6 +136,33 @@ def test_each_bad_kind_is_refused_by_row_and_column(
     assert checked.refusals[0].reason.startswith(reason), checked.refusals[0].reason
 
 
+HUGE = "99999999999999999999999"  # beyond int64: the proto field would raise ValueError
+
+
+@pytest.mark.parametrize("column", rows.WHOLE_COLUMNS)
+@pytest.mark.parametrize("figure", [HUGE, "-" + HUGE, "99999999999999999999"])
+def test_a_huge_figure_in_any_numeric_column_is_refused_by_row_and_column(
+    column: str, figure: str
+) -> None:
+    good, bad = nhs_numbers(2)
+    checked = check([good_row(good), good_row(bad, **{column: figure})])
+    assert [p.nhs_number for p in checked.people] == [good]
+    # (a huge basis point also breaks the split's sum: that is the row's other refusal)
+    assert {r.row for r in checked.refusals} == {3}
+    (named,) = [r for r in checked.refusals if r.column == column]
+    assert named.reason.startswith("INVALID_VALUE"), named.reason
+
+
+def test_money_columns_use_the_one_pence_rule() -> None:
+    from onebudget.shared.money import PENCE_MAX
+
+    good, bad = nhs_numbers(2)
+    checked = check([good_row(good), good_row(bad, client_contribution_pence=str(PENCE_MAX + 1))])
+    assert [r.reason for r in checked.refusals] == [
+        f"INVALID_VALUE: whole pence from 0 to {PENCE_MAX}"
+    ]
+
+
 def test_a_person_with_a_refused_row_is_refused_whole() -> None:
     a, b = nhs_numbers(2)
     checked = check([good_row(a), good_row(a, line_category="gambling"), good_row(b), good_row(a)])
@@ -231,3 +258,101 @@ def test_a_dry_run_needs_no_login_an_import_does() -> None:
     parser = build_parser()
     assert not needs_login(parser.parse_args(["import", "phbs.csv", "--dry-run"]))
     assert needs_login(parser.parse_args(["import", "phbs.csv"]))
+
+
+def test_a_report_path_in_no_directory_is_refused_before_anything_is_sent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from onebudget.cli import build_parser
+
+    missing = tmp_path / "no-such-dir" / "r.csv"
+    with pytest.raises(SystemExit) as stopped:
+        build_parser().parse_args(["import", str(EXAMPLE_FILE), "--report", str(missing)])
+    assert stopped.value.code == 2
+    said = capsys.readouterr().err.strip().splitlines()
+    assert said[-1].startswith("onebudget import: error: argument --report:"), said
+    assert "no directory" in said[-1]
+
+
+def test_the_totals_count_refused_rows_not_reasons() -> None:
+    from onebudget.importer.cli import EXIT_REFUSED_ROWS, summary
+
+    good, bad = nhs_numbers(2)
+    checked = check([good_row(good), good_row(bad, nhs_number="123", line_frequency="FORTNIGHTLY")])
+    assert [r.row for r in checked.refusals] == [3, 3]  # two faults of one row
+    lines, code = summary(checked.rows, checked.refusals, 1, dry_run=True, took=0.0)
+    assert lines[:2] == [
+        "row 3, column line_frequency: INVALID_VALUE: one of " + ", ".join(rows.FREQUENCIES),
+        "row 3, column nhs_number: INVALID_VALUE: 10 digits with a valid check digit",
+    ]
+    assert lines[-1] == (
+        "2 rows: would import 1 person, with their agreed budgets; 1 row refused (0.0 s)"
+    )
+    assert code == EXIT_REFUSED_ROWS
+
+
+def test_nothing_imported_has_its_own_exit_code() -> None:
+    from onebudget.importer.cli import EXIT_NOTHING_IMPORTED, summary
+
+    (bad,) = nhs_numbers(1)
+    checked = check([good_row(bad, line_category="gambling")])
+    _lines, code = summary(checked.rows, checked.refusals, 0, dry_run=False, took=0.0)
+    assert code == EXIT_NOTHING_IMPORTED
+
+
+def test_a_role_that_may_not_import_is_one_line_naming_the_role_that_may() -> None:
+    from onebudget.importer.cli import EXIT_NOTHING_IMPORTED, summary
+
+    denied = [
+        rows.Refusal(
+            2,
+            "nhs_number",
+            "PERMISSION_DENIED_ROLE: the role care_broker may not call RegisterPerson"
+            " (RegisterPerson)",
+        ),
+        rows.Refusal(3, "", "PERSON_REFUSED: row 2 of the same person is refused"),
+        rows.Refusal(
+            4,
+            "nhs_number",
+            "PERMISSION_DENIED_ROLE: the role care_broker may not call RegisterPerson"
+            " (RegisterPerson)",
+        ),
+    ]
+    lines, code = summary(3, denied, 0, dry_run=False, took=0.0)
+    assert code == EXIT_NOTHING_IMPORTED
+    assert len(lines) == 1
+    assert "care_broker may not import" in lines[0]
+    assert "log in as care_manager" in lines[0]
+    assert "3 of 3 rows refused" in lines[0]
+
+
+def test_an_import_says_imported_or_already_present() -> None:
+    from onebudget.importer.cli import summary
+
+    lines, code = summary(5, [], 4, dry_run=False, took=1.25)
+    assert lines == [
+        "5 rows: 4 people imported or already present, with their agreed budgets;"
+        " 0 rows refused (1.2 s)"
+    ]
+    assert code == 0
+
+
+def test_a_semicolon_separated_file_is_said_to_be_not_comma_separated() -> None:
+    with pytest.raises(rows.FileRefused, match=r"not comma-separated.*semicolons"):
+        rows.read([";".join(rows.COLUMNS) + "\n"], policy=POLICY, today=TODAY)
+
+
+def test_a_file_not_in_utf8_is_one_line_naming_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from onebudget.cli import main
+
+    (a,) = nhs_numbers(1)
+    text = "".join(text_of([good_row(a), good_row(a, family_name="Ó Súilleabháin")]))
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(text.encode("latin-1"))
+    assert main(["import", str(path), "--dry-run"]) == 2
+    said = capsys.readouterr().err.strip().splitlines()
+    assert len(said) == 1, said
+    assert "must be UTF-8: line 3 is not" in said[0], said
+    assert "codec" not in said[0]

@@ -29,6 +29,7 @@ from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as ent_grpc
 from onebudget.importer.rows import PersonBudget, Refusal
 from onebudget.shared.channels import TokenSource, open_aio_channel
 from onebudget.shared.client import RETRYING_CHANNEL_OPTIONS, error_details
+from onebudget.shared.permissions import allowed_roles
 from onebudget.shared.progress import Progress
 
 T = TypeVar("T")
@@ -40,6 +41,31 @@ CALL_TIMEOUT_S = 30.0
 # allocation has not yet learnt the person's decisions from entitlement's events.
 NOT_YET_KNOWN = ("NO_ELIGIBILITY", "NO_PHB_GRANTED", "PERSON_NOT_FOUND")
 IMPORTED_REASON = "imported: an existing PHB the commissioner had agreed"
+_SERVICES = {
+    "entitlement": ent.DESCRIPTOR.services_by_name["EntitlementService"].full_name,
+    "allocation": alloc.DESCRIPTOR.services_by_name["AllocationService"].full_name,
+}
+# The calls an import makes, as `/package.Service/Method` (shared/permissions.py's keys).
+IMPORT_METHODS = (
+    *(
+        f"/{_SERVICES['entitlement']}/{m}"
+        for m in (
+            "RegisterPerson",
+            "RecordEligibilityDecision",
+            "GetCommissionerPolicy",
+            "RequestPersonalHealthBudget",
+        )
+    ),
+    *(f"/{_SERVICES['allocation']}/{m}" for m in ("CreateBudget", "AddPlanLine", "AgreeBudget")),
+)
+
+
+def importing_roles() -> list[str]:
+    """The roles that may make every call of an import (shared/permissions.py decides)."""
+    roles = frozenset.intersection(*(allowed_roles(m) for m in IMPORT_METHODS))
+    return sorted(r.value for r in roles)
+
+
 # Which column a refusal of each call is about, when the refusal names no field of the file.
 _STEP_COLUMNS = {
     "RegisterPerson": "nhs_number",
@@ -74,10 +100,52 @@ class Outcome:
     refusals: list[Refusal] = field(default_factory=list)
 
 
+def _person_refused(person: PersonBudget, refusal: Refusal) -> list[Refusal]:
+    """A service's refusal of a person, and each other row of theirs (every refused row is in
+    the report, as the file's own checks do it)."""
+    return [refusal] + [
+        Refusal(row, "", f"PERSON_REFUSED: row {refusal.row} of the same person is refused")
+        for row in person.rows
+        if row != refusal.row
+    ]
+
+
 class _Refused(Exception):
     def __init__(self, refusal: Refusal) -> None:
         super().__init__(refusal.reason)
         self.refusal = refusal
+
+
+@dataclass
+class _Left:
+    """What a person's calls had done before one was refused: the import does not undo it (no
+    RPC deletes a person or a draft budget), so the report names it."""
+
+    person_id: str = ""
+    eligibility: bool = False
+    phb: bool = False
+    budget_id: str = ""
+    lines: int = 0
+    lines_total: int = 0
+
+    def words(self) -> str:
+        if not self.person_id:
+            return ""
+        done = [f"person {self.person_id}"]
+        if self.eligibility:
+            done.append("its granted eligibility")
+        if self.phb:
+            done.append("its granted PHB")
+        if self.budget_id:
+            done.append(
+                f"DRAFT budget {self.budget_id} with {self.lines} of {self.lines_total} lines"
+            )
+        return "; left behind, partial: " + ", ".join(done)
+
+
+def _with_left(refused: _Refused, left: _Left) -> Refusal:
+    r = refused.refusal
+    return Refusal(r.row, r.column, r.reason + left.words())
 
 
 @dataclass
@@ -108,7 +176,11 @@ async def send(
     # One progress helper for long work (shared/progress.py): a bar on a terminal, plain lines
     # otherwise; `quiet` (the bench, the tests) writes it nowhere.
     progress = Progress(
-        "importing", len(people), unit="people", stream=io.StringIO() if quiet else None
+        # each person counts once done with, imported or refused: "processing", not "importing"
+        "processing",
+        len(people),
+        unit="people",
+        stream=io.StringIO() if quiet else None,
     )
     try:
         stubs = _Stubs(
@@ -118,21 +190,24 @@ async def send(
         outcome = Outcome()
         gate = asyncio.Semaphore(concurrency_max)
         person_ids: dict[str, str] = {}
+        left: dict[str, _Left] = {}
 
         async def entitle(person: PersonBudget) -> None:
             async with gate:
+                done = left.setdefault(person.nhs_number, _Left())
                 try:
-                    person_ids[person.nhs_number] = await _entitle(stubs, person)
+                    person_ids[person.nhs_number] = await _entitle(stubs, person, done)
                 except _Refused as refused:
-                    outcome.refusals.append(refused.refusal)
+                    outcome.refusals += _person_refused(person, _with_left(refused, done))
                     progress.advance()
 
         async def fund(person: PersonBudget) -> None:
             async with gate:
+                done = left[person.nhs_number]
                 try:
-                    budget = await _budget(stubs, person, person_ids[person.nhs_number])
+                    budget = await _budget(stubs, person, person_ids[person.nhs_number], done)
                 except _Refused as refused:
-                    outcome.refusals.append(refused.refusal)
+                    outcome.refusals += _person_refused(person, _with_left(refused, done))
                     progress.advance()
                     return
                 outcome.budgets[person.nhs_number] = budget
@@ -217,7 +292,7 @@ async def _settled(call: Callable[[], Awaitable[T]]) -> T:
     return await call()
 
 
-async def _entitle(stubs: _Stubs, person: PersonBudget) -> str:
+async def _entitle(stubs: _Stubs, person: PersonBudget, left: _Left) -> str:
     """Register the person, record the granted eligibility and the granted PHB; the person_id."""
     row = person.rows[0]
     ods = person.commissioner_ods_code
@@ -238,6 +313,7 @@ async def _entitle(stubs: _Stubs, person: PersonBudget) -> str:
             timeout=CALL_TIMEOUT_S,
         ),
     )
+    left.person_id = str(registered.person_id)
     await _call(
         "RecordEligibilityDecision",
         row,
@@ -254,6 +330,7 @@ async def _entitle(stubs: _Stubs, person: PersonBudget) -> str:
             timeout=CALL_TIMEOUT_S,
         ),
     )
+    left.eligibility = True
     # Where a right to have applies the grant is the rule's (no discretion may be given);
     # elsewhere the commissioner granted it at its discretion (entitlement decide_phb_request).
     right = person.category in await _right_to_have(stubs, ods, row)
@@ -272,10 +349,11 @@ async def _entitle(stubs: _Stubs, person: PersonBudget) -> str:
             timeout=CALL_TIMEOUT_S,
         ),
     )
+    left.phb = True
     return str(registered.person_id)
 
 
-async def _budget(stubs: _Stubs, person: PersonBudget, person_id: str) -> alloc.Budget:
+async def _budget(stubs: _Stubs, person: PersonBudget, person_id: str, left: _Left) -> alloc.Budget:
     """Create the person's budget, add its plan lines and agree it."""
     row = person.rows[0]
     create = alloc.CreateBudgetRequest(
@@ -294,6 +372,8 @@ async def _budget(stubs: _Stubs, person: PersonBudget, person_id: str) -> alloc.
         row,
         _settled(lambda: stubs.allocation.CreateBudget(create, timeout=CALL_TIMEOUT_S)),
     )
+    left.budget_id = str(budget.budget_id)
+    left.lines_total = len(person.lines)
     for index, line in enumerate(person.lines):
         await _call(
             "AddPlanLine",
@@ -307,6 +387,7 @@ async def _budget(stubs: _Stubs, person: PersonBudget, person_id: str) -> alloc.
                 timeout=CALL_TIMEOUT_S,
             ),
         )
+        left.lines += 1
     agreed: alloc.Budget = await _call(
         "AgreeBudget",
         row,

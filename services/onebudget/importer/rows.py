@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import csv
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -69,13 +69,27 @@ LINE_COLUMNS = (
 )
 COLUMNS = PERSON_COLUMNS + LINE_COLUMNS
 PENCE_COLUMNS = ("client_contribution_pence", "line_cost_per_occurrence_pence")
-WHOLE_COLUMNS = (
-    "financial_year",
-    "line_occurrences",
-    "line_nhs_basis_points",
-    "line_council_basis_points",
-    "line_client_basis_points",
-)
+
+
+def _pence_from(low: int) -> Callable[[int, str, Violations], None]:
+    def bound(value: int, name: str, v: Violations) -> None:
+        check_pence(value, name, v, low=low)
+
+    return bound
+
+
+# Every numeric column and the API's own bound on it (the one function the RPC calls): a
+# figure outside it is refused by row and column before it goes near an int64 field.
+BOUNDS: dict[str, Callable[[int, str, Violations], None]] = {
+    "client_contribution_pence": _pence_from(0),
+    "line_cost_per_occurrence_pence": _pence_from(1),
+    "financial_year": alloc_validation.check_year,
+    "line_occurrences": alloc_validation.check_occurrences,
+    "line_nhs_basis_points": alloc_validation.check_basis_points,
+    "line_council_basis_points": alloc_validation.check_basis_points,
+    "line_client_basis_points": alloc_validation.check_basis_points,
+}
+WHOLE_COLUMNS = tuple(BOUNDS)
 FIRST_DATA_ROW = 2  # row 1 is the header, as a spreadsheet numbers them
 ROWS_MAX = 2_000_000  # the file's data rows (England has about 200,000 PHBs)
 FREQUENCIES = tuple(n.removeprefix("FREQUENCY_") for n in alloc.Frequency.keys()[1:])
@@ -166,6 +180,13 @@ class Checked:
 def check_header(header: Sequence[str]) -> None:
     """Raise FileRefused unless the header names every column once, none in pounds."""
     names = [h.strip() for h in header]
+    if len(names) == 1:
+        for mark, called in ((";", "semicolons"), ("\t", "tabs")):
+            if mark in names[0]:
+                raise FileRefused(
+                    f"the file is not comma-separated: its header is separated by {called};"
+                    " save it as CSV with commas (docs/import.md)"
+                )
     pounds = [n for n in names if "pound" in n.lower() or n.lower().endswith("_gbp")]
     if pounds:
         raise FileRefused(
@@ -254,10 +275,16 @@ def _whole(cells: dict[str, str], name: str, v: Violations) -> int:
         v.add(name, "whole pence, not pounds (12550 for £125.50)")
         return 0
     try:
-        return int(text) if text else 0
+        value = int(text) if text else 0
     except ValueError:
         v.add(name, "a whole number")
         return 0
+    own = Violations()
+    BOUNDS[name](value, name, own)
+    if own:
+        BOUNDS[name](value, name, v)  # the rule's own words, on the file's column
+        return 0
+    return value
 
 
 def _check_row(
@@ -284,10 +311,8 @@ def _check_row(
     if decided is not None and decided > today:
         v.add("eligibility_decided_on", "must not be in the future")
     year = _whole(cells, "financial_year", v)
-    alloc_validation.check_year(year, "financial_year", v)
     start = parse_date(cells["budget_start_date"], "budget_start_date", v, required=True)
     contribution = _whole(cells, "client_contribution_pence", v)
-    check_pence(contribution, "client_contribution_pence", v, low=0)
     line = _plan_line(cells, v)
     terms = _line_terms(line, v)
     faults = _faults(number, v)

@@ -42,6 +42,11 @@ def check_basis_points(value: int, field: str, v: Violations) -> None:
     v.check(0 <= value <= BASIS_POINTS_WHOLE, field, "basis points between 0 and 10,000")
 
 
+def check_occurrences(value: int, field: str, v: Violations) -> None:
+    """A plan line's occurrences in the budget's period: 1..OCCURRENCES_MAX."""
+    v.check(0 < value <= model.OCCURRENCES_MAX, field, f"between 1 and {model.OCCURRENCES_MAX}")
+
+
 def cohort_name(value: int) -> str:
     """COHORT_UNSPECIFIED -> "" (general); COHORT_CHC -> "CHC"."""
     return "" if value == 0 else pb.Cohort.Name(value).removeprefix("COHORT_")
@@ -70,11 +75,7 @@ def plan_line(line: pb.PlanLineInput, field: str, v: Violations) -> model.PlanLi
         v,
         high=model.COST_PER_OCCURRENCE_PENCE_MAX,
     )
-    v.check(
-        0 < line.occurrences <= model.OCCURRENCES_MAX,
-        f"{field}.occurrences",
-        f"between 1 and {model.OCCURRENCES_MAX}",
-    )
+    check_occurrences(line.occurrences, f"{field}.occurrences", v)
     split = model.Split(
         line.split.nhs_basis_points,
         line.split.council_basis_points,
