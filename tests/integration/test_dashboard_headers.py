@@ -76,3 +76,20 @@ def test_credentials_that_are_not_a_bearer_token_are_refused(
     status, headers, _ = _get(dashboard_url + path, authorization)
     assert status == 401
     assert headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.parametrize("path", ["/", "/healthz", "/dashboard.css", "/no-such-page"])
+def test_head_answers_what_get_would_without_the_body(dashboard_url: str, path: str) -> None:
+    # The tester's `curl -I` got 501 Unsupported method ('HEAD').
+    get_status, get_headers, get_body = _get(dashboard_url + path)
+    request = urllib.request.Request(dashboard_url + path, method="HEAD")  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:  # noqa: S310 (loopback)
+            status, headers, body = reply.status, dict(reply.headers.items()), reply.read()
+    except urllib.error.HTTPError as error:
+        status, headers, body = error.code, dict(error.headers.items()), error.read()
+    assert status == get_status
+    assert body == b""
+    assert headers["Content-Length"] == str(len(get_body))
+    assert headers["Content-Type"] == get_headers["Content-Type"]
+    assert headers["Content-Security-Policy"] == get_headers["Content-Security-Policy"]

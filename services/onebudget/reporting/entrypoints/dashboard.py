@@ -256,6 +256,14 @@ def _handler(dashboard: Dashboard, defaults: tuple[str, int]) -> type[BaseHTTPRe
                 return  # not even an empty one
             super().send_header(keyword, value)
 
+        # HEAD (RFC 9110 9.3.2): what GET would answer, status and headers, without the body;
+        # monitors and `curl -I` use it (it answered 501 Unsupported method).
+        _head_only = False
+
+        def do_HEAD(self) -> None:
+            self._head_only = True
+            self.do_GET()
+
         def do_GET(self) -> None:
             url = urlsplit(self.path)
             if url.path == "/healthz":
@@ -349,7 +357,8 @@ def _handler(dashboard: Dashboard, defaults: tuple[str, int]) -> type[BaseHTTPRe
             for name, value in {**SECURITY_HEADERS, **(headers or {})}.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(body)
+            if not self._head_only:
+                self.wfile.write(body)
 
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the reporting service logs every RPC the page causes."""
