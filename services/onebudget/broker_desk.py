@@ -14,7 +14,7 @@ import sys
 
 import grpc
 
-from onebudget.allocation.entrypoints.cli import budget_detail, get_budget
+from onebudget.allocation.entrypoints.cli import budget_detail, ended, get_budget
 from onebudget.allocation.v1 import allocation_service_pb2 as al
 from onebudget.allocation.v1 import allocation_service_pb2_grpc as al_grpc
 from onebudget.payment.entrypoints.cli import list_payees, payees_table
@@ -97,6 +97,14 @@ async def _budget_with_payees(budget_id: str) -> str:
             pay_grpc.PaymentServiceStub(channel),  # type: ignore[no-untyped-call]
             budget,
         )
+    return budget_with_payees(budget, payees)
+
+
+def budget_with_payees(budget: al.Budget, payees: list[pay.Payee]) -> str:
+    """`broker budget`'s text: the budget, then the payees its lines may pay and where to find
+    others; an ENDED budget pays nobody, so it lists no payees (budget_detail says why)."""
+    if ended(budget):
+        return budget_detail(budget)
     return (
         f"{budget_detail(budget)}\n\nPayees these lines may pay\n{payees_table(payees)}"
         f"\n{len(payees)} payee(s)\n{payees_hint(budget)}"

@@ -11,7 +11,7 @@ import pytest
 
 from onebudget.allocation.entrypoints.cli import budget_detail, budgets_table, payee_rule
 from onebudget.allocation.v1 import allocation_service_pb2 as pb
-from onebudget.broker_desk import payees_hint
+from onebudget.broker_desk import budget_with_payees, payees_hint
 from onebudget.cli import main
 
 PERSON = "11111111-1111-1111-1111-111111111111"
@@ -68,6 +68,18 @@ def test_an_ended_budget_shows_nothing_payable() -> None:
         listed = budgets_table([_budget(pb.BUDGET_STATUS_ENDED, reason)])
         assert re.search(r"ended$", listed.splitlines()[2])
         assert "£600.00" not in listed
+
+
+def test_an_ended_budget_lists_no_payees_to_pay() -> None:
+    # The tester's finding: `broker budget` said "nothing may be paid" and then listed the
+    # "Payees these lines may pay".
+    ended = budget_with_payees(_budget(pb.BUDGET_STATUS_ENDED, pb.END_REASON_PERSON_DIED), [])
+    assert "nothing may be paid from it" in ended
+    assert "Payees these lines may pay" not in ended
+    assert "onebudget broker payees" not in ended
+    agreed = budget_with_payees(_budget(pb.BUDGET_STATUS_AGREED), [])
+    assert "Payees these lines may pay" in agreed
+    assert "onebudget broker payees" in agreed
 
 
 def test_an_agreed_budget_shows_what_is_available() -> None:
