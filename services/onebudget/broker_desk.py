@@ -17,7 +17,7 @@ import grpc
 from onebudget.allocation.entrypoints.cli import budget_detail, ended, get_budget
 from onebudget.allocation.v1 import allocation_service_pb2 as al
 from onebudget.allocation.v1 import allocation_service_pb2_grpc as al_grpc
-from onebudget.payment.entrypoints.cli import list_payees, payees_table
+from onebudget.payment.entrypoints.cli import list_payees, payees_table, stopped_words
 from onebudget.payment.v1 import payment_service_pb2 as pay
 from onebudget.payment.v1 import payment_service_pb2_grpc as pay_grpc
 from onebudget.shared.channels import open_aio_channel
@@ -93,20 +93,29 @@ async def _budget_with_payees(budget_id: str) -> str:
         stub = al_grpc.AllocationServiceStub(channel)  # type: ignore[no-untyped-call]
         budget = await get_budget(stub, budget_id)
     async with open_aio_channel(service_address("payment")) as channel:
-        payees = await budget_payees(
-            pay_grpc.PaymentServiceStub(channel),  # type: ignore[no-untyped-call]
-            budget,
+        payment = pay_grpc.PaymentServiceStub(channel)  # type: ignore[no-untyped-call]
+        payees = await budget_payees(payment, budget)
+        statement = await payment.GetBudgetStatement(
+            pay.GetBudgetStatementRequest(budget_id=budget.budget_id), timeout=LEFT_TIMEOUT_S
         )
-    return budget_with_payees(budget, payees)
+    return budget_with_payees(budget, payees, statement)
 
 
-def budget_with_payees(budget: al.Budget, payees: list[pay.Payee]) -> str:
+def budget_with_payees(
+    budget: al.Budget, payees: list[pay.Payee], statement: pay.BudgetStatement | None = None
+) -> str:
     """`broker budget`'s text: the budget, then the payees its lines may pay and where to find
-    others; an ENDED budget pays nobody, so it lists no payees (budget_detail says why)."""
+    others; an ENDED budget pays nobody, so it lists no payees (budget_detail says why).
+    `statement`: payment's statement of the budget; when it says the budget's payments are
+    stopped, that comes before the figures, which are not payable until they are resumed."""
     if ended(budget):
         return budget_detail(budget)
+    detail = budget_detail(budget)
+    if statement is not None and statement.payments_stopped:
+        first, _, rest = detail.partition("\n")
+        detail = f"{first}\n{stopped_words(statement.stop_grounds)}\n{rest}"
     return (
-        f"{budget_detail(budget)}\n\nPayees these lines may pay\n{payees_table(payees)}"
+        f"{detail}\n\nPayees these lines may pay\n{payees_table(payees)}"
         f"\n{len(payees)} payee(s)\n{payees_hint(budget)}"
     )
 

@@ -143,6 +143,15 @@ async def test_stop_and_resume_payments_for_misuse_or_fraud(start_service: Start
         _, reason, _ = await _refused(s.ConfirmPayment(confirm))  # a hold made before
         assert reason == "PAYMENTS_STOPPED"
         await s.ReleasePayment(release(other, provider, 100))  # its own budget only
+        # The statement says so too (the tester saw a stopped budget shown as payable).
+        statement = await s.GetBudgetStatement(
+            api.GetBudgetStatementRequest(budget_id=str(b.budget_id))
+        )
+        assert (statement.payments_stopped, statement.stop_grounds) == (True, "MISUSE")
+        other_statement = await s.GetBudgetStatement(
+            api.GetBudgetStatementRequest(budget_id=str(other.budget_id))
+        )
+        assert (other_statement.payments_stopped, other_statement.stop_grounds) == (False, "")
         _, reason, metadata = await _refused(s.StopPayments(_stop(b, api.STOP_GROUNDS_FRAUD)))
         assert (reason, metadata["grounds"]) == ("PAYMENTS_ALREADY_STOPPED", "MISUSE")
         _, reason, _ = await _refused(
@@ -155,6 +164,10 @@ async def test_stop_and_resume_payments_for_misuse_or_fraud(start_service: Start
         assert (await s.ResumePayments(resume)).resumed_on == resumed.resumed_on
         paid = await s.ReleasePayment(release(b, provider, 100))
         assert paid.amount_pence == 100
+        statement = await s.GetBudgetStatement(
+            api.GetBudgetStatementRequest(budget_id=str(b.budget_id))
+        )
+        assert (statement.payments_stopped, statement.stop_grounds) == (False, "")
         confirm.request_id = _rid()
         assert (await s.ConfirmPayment(confirm)).state == api.PAYMENT_STATE_CONFIRMED
         _, reason, _ = await _refused(s.ResumePayments(_resume(b)))

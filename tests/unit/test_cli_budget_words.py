@@ -82,6 +82,20 @@ def test_an_ended_budget_lists_no_payees_to_pay() -> None:
     assert "onebudget broker payees" in agreed
 
 
+def test_a_stopped_budget_says_so_before_its_figures() -> None:
+    from onebudget.payment.entrypoints.cli import format_statement
+    from onebudget.payment.v1 import payment_service_pb2 as pay
+
+    stopped = pay.BudgetStatement(budget_id="b", payments_stopped=True, stop_grounds="MISUSE")
+    text = budget_with_payees(_budget(pb.BUDGET_STATUS_AGREED), [], stopped)
+    says = "payments STOPPED (misuse): nothing may be paid from this budget until they are resumed"
+    assert says in text.splitlines()[1]
+    assert says in format_statement(stopped)
+    paying = pay.BudgetStatement(budget_id="b")
+    assert "STOPPED" not in budget_with_payees(_budget(pb.BUDGET_STATUS_AGREED), [], paying)
+    assert "STOPPED" not in format_statement(paying)
+
+
 def test_an_agreed_budget_shows_what_is_available() -> None:
     text = budget_detail(_budget(pb.BUDGET_STATUS_AGREED))
     assert "available (£)" in text

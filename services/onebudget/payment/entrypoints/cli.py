@@ -161,9 +161,18 @@ async def _statement(stub: api_grpc.PaymentServiceStub, args: argparse.Namespace
     return format_statement(statement)
 
 
+def stopped_words(grounds: str) -> str:
+    """What a broker reads about a budget whose payments are stopped (reg 17)."""
+    why = f" ({grounds.lower().replace('_', ' ')})" if grounds else ""
+    return f"  payments STOPPED{why}: nothing may be paid from this budget until they are resumed"
+
+
 def format_statement(statement: api.BudgetStatement) -> str:
-    """One line per movement, then the closing balances per stream."""
+    """One line per movement, then the closing balances per stream; a stopped budget says so
+    first (its balances are not payable until its payments are resumed)."""
     rows = [f"Budget {statement.budget_id}"]
+    if statement.payments_stopped:
+        rows.append(stopped_words(statement.stop_grounds))
     for line in statement.lines:
         stream = api.FundingStream.Name(line.stream).removeprefix("FUNDING_STREAM_")
         rows.append(

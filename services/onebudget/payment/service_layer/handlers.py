@@ -528,7 +528,12 @@ class PaymentHandlers:
             if budget_id not in found:
                 raise _not_found(errors.BUDGET_NOT_FOUND, "budget", "budget_id", budget_id)
             await self._check_scope(budget_id)
-            return await budget_statement(conn, found[budget_id].budget)
+            statement = await budget_statement(conn, found[budget_id].budget)
+        # Stopped or not is the same decision the batch refuses a payment with (repo.budgets:
+        # stops.stop_grounds), so the statement never shows a stopped budget as payable.
+        statement.payments_stopped = found[budget_id].stopped
+        statement.stop_grounds = found[budget_id].stop_grounds
+        return statement
 
     # -- returns and repayments ------------------------------------------------------------------
 

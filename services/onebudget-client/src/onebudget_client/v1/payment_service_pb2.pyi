@@ -405,16 +405,20 @@ class StatementLine(_message.Message):
     def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., transfer_id: _Optional[str] = ..., stream: _Optional[_Union[FundingStream, str]] = ..., reason: _Optional[str] = ..., payment_id: _Optional[str] = ..., plan_line_id: _Optional[str] = ..., posted_change_pence: _Optional[int] = ..., reserved_change_pence: _Optional[int] = ..., posted_balance_pence: _Optional[int] = ..., available_balance_pence: _Optional[int] = ...) -> None: ...
 
 class BudgetStatement(_message.Message):
-    __slots__ = ("budget_id", "lines", "posted_balance", "available_balance")
+    __slots__ = ("budget_id", "lines", "posted_balance", "available_balance", "payments_stopped", "stop_grounds")
     BUDGET_ID_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
     POSTED_BALANCE_FIELD_NUMBER: _ClassVar[int]
     AVAILABLE_BALANCE_FIELD_NUMBER: _ClassVar[int]
+    PAYMENTS_STOPPED_FIELD_NUMBER: _ClassVar[int]
+    STOP_GROUNDS_FIELD_NUMBER: _ClassVar[int]
     budget_id: str
     lines: _containers.RepeatedCompositeFieldContainer[StatementLine]
     posted_balance: StreamPence
     available_balance: StreamPence
-    def __init__(self, budget_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[StatementLine, _Mapping]]] = ..., posted_balance: _Optional[_Union[StreamPence, _Mapping]] = ..., available_balance: _Optional[_Union[StreamPence, _Mapping]] = ...) -> None: ...
+    payments_stopped: bool
+    stop_grounds: str
+    def __init__(self, budget_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[StatementLine, _Mapping]]] = ..., posted_balance: _Optional[_Union[StreamPence, _Mapping]] = ..., available_balance: _Optional[_Union[StreamPence, _Mapping]] = ..., payments_stopped: _Optional[bool] = ..., stop_grounds: _Optional[str] = ...) -> None: ...
 
 class Schedule(_message.Message):
     __slots__ = ("schedule_id", "budget_id", "plan_line_id", "payee_id", "instalment_pence", "every_weeks", "start_date", "end_date", "state", "next_instalment_no", "next_due_date", "offset_outstanding_pence", "instalments_paid", "stop_reason", "backdated_held")
