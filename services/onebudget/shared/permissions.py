@@ -137,14 +137,17 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
 SCOPED_ROLES = frozenset({CF, COF, CB, CM, IP})
 
 
+def scope_of(method: str) -> str:
+    """`/onebudget.payment.v1.PaymentService/ReleasePayment` -> `payment.ReleasePayment`: how
+    an RPC is named in a partner's `scope` and in docs/security.md (shared/auth.py scope_name)."""
+    service, name = method.strip("/").split("/")
+    return scope_name(service.split(".")[1], name)
+
+
 def partner_scopes() -> frozenset[str]:
     """Every `scope` entry an integration partner's token may name: `<service>.<Method>` of each
-    RPC the table lets an integration partner call (shared/auth.py scope_name)."""
-    return frozenset(
-        scope_name(method.strip("/").split("/")[0].split(".")[1], method.rsplit("/", 1)[-1])
-        for method, roles in PERMISSIONS.items()
-        if IP in roles
-    )
+    RPC the table lets an integration partner call."""
+    return frozenset(scope_of(method) for method, roles in PERMISSIONS.items() if IP in roles)
 
 
 def allowed_roles(method: str) -> frozenset[Role]:
@@ -164,12 +167,11 @@ def check_permission(actor: Actor, method: str) -> None:
             metadata={"role": actor.role.value},
         )
     if actor.role is IP:
-        service, name = method.strip("/").split("/")
         registered = actor.extra.get("scope", "").split()
-        if scope_name(service.split(".")[1], name) not in registered:
+        if scope_of(method) not in registered:
             raise PermissionDenied(
                 reason="PERMISSION_DENIED_CLIENT",
-                message=f"this client is not registered for {name}",
+                message=f"this client is not registered for {method.rsplit('/', 1)[-1]}",
                 metadata={"client_id": actor.client_id},
             )
 

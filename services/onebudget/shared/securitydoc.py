@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from onebudget.shared.codegen import PROJECT_ROOT
 from onebudget.shared.identity import Role
-from onebudget.shared.permissions import PERMISSIONS
+from onebudget.shared.permissions import PERMISSIONS, scope_of
 
 SECURITY_DOC = PROJECT_ROOT / "docs" / "security.md"
 BEGIN = (
@@ -38,11 +38,7 @@ def render_roles() -> str:
     for role in Role:
         if role is Role.SYSTEM:
             continue
-        methods = sorted(
-            "`{}.{}`".format(m.split(".")[1], m.rsplit("/", 1)[1])
-            for m, roles in PERMISSIONS.items()
-            if role in roles
-        )
+        methods = sorted(f"`{scope_of(m)}`" for m, roles in PERMISSIONS.items() if role in roles)
         scope = SCOPES[role]
         rows.append(f"| `{role.value}` | {scope} | {', '.join(methods)} |")
     rows += ["", END]
