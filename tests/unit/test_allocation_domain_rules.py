@@ -24,6 +24,7 @@ from onebudget.allocation.domain.model import (
     plan_totals,
     ring_fence_targets,
     uses_council_money,
+    within_financial_year,
 )
 from onebudget.ledger.domain import FundingStream
 from onebudget.shared.errors import AlreadyExists, FailedPrecondition
@@ -239,3 +240,10 @@ def test_one_open_budget_per_person_and_year() -> None:
         check_one_budget_per_year(2026, ["b-1"])
     assert exists.value.reason == "BUDGET_EXISTS_FOR_YEAR"
     assert exists.value.metadata["budget_id"] == "b-1"
+
+
+def test_a_day_is_within_a_financial_year_from_1_april_to_31_march() -> None:
+    assert within_financial_year(2026, date(2026, 4, 1))
+    assert within_financial_year(2026, date(2027, 3, 31))
+    assert not within_financial_year(2026, date(2026, 3, 31))
+    assert not within_financial_year(2026, date(2027, 4, 1))

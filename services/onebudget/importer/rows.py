@@ -429,7 +429,7 @@ def _start_refusal(person: PersonBudget) -> DomainError | None:
     """A budget starts (and was agreed) within its financial year (CreateBudget's start_date
     rule on allocation.domain.model.financial_year_bounds, then budget_date_refusal)."""
     first, last = alloc_model.financial_year_bounds(person.financial_year)
-    if not first <= person.start_date <= last:
+    if not alloc_model.within_financial_year(person.financial_year, person.start_date):
         return InvalidArgument(
             reason="DATE_OUTSIDE_FINANCIAL_YEAR",
             message=f"must lie within the financial year {first.isoformat()}..{last.isoformat()}",

@@ -75,6 +75,13 @@ def financial_year_bounds(year: int) -> tuple[date, date]:
     return date(year, 4, 1), date(year + 1, 3, 31)
 
 
+def within_financial_year(year: int, day: date) -> bool:
+    """Whether `day` (England's calendar) lies in financial year `year` (1 April to 31 March):
+    where a budget's start and end dates must lie (CreateBudget, and the import's rows)."""
+    first, last = financial_year_bounds(year)
+    return first <= day <= last
+
+
 def financial_year_of(day: date) -> int:
     return day.year if day.month >= 4 else day.year - 1
 

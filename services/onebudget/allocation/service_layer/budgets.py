@@ -48,8 +48,9 @@ def _period(request: pb.CreateBudgetRequest, v: Violations) -> tuple[date, date]
         return date.min, date.min
     first, last = model.financial_year_bounds(request.financial_year)
     start, end = start or first, end or last
-    v.check(first <= start <= last, "start_date", "must lie within the financial year")
-    v.check(first <= end <= last, "end_date", "must lie within the financial year")
+    for name, day in (("start_date", start), ("end_date", end)):
+        within = model.within_financial_year(request.financial_year, day)
+        v.check(within, name, "must lie within the financial year")
     v.check(start <= end, "end_date", "must not be before start_date")
     return start, end
 
