@@ -43,6 +43,7 @@ from onebudget.shared.runtime.stack_state import (
     DEFAULT_ADDRESSES,
     StackState,
     remove_state,
+    service_url,
     write_state,
 )
 from onebudget.shared.sealing import KEY_FILE_VARIABLE
@@ -290,6 +291,7 @@ class Stack:
                 nats_password_file=(
                     str(nats_password_file(OPERATOR_USER)) if self.infra.nats else ""
                 ),
+                nats_health=self.infra.nats.health_urls if self.infra.nats else [],
             ),
             self.name,
         )
@@ -395,7 +397,10 @@ class Stack:
 
     def describe(self) -> str:
         assert self.infra is not None
-        rows = [f"  {service:<12} grpc://{address}" for service, address in self.addresses.items()]
+        rows = [
+            f"  {service:<12} {service_url(address, tls=bool(self.tls_ca))}"
+            for service, address in self.addresses.items()
+        ]
         return "\n".join(
             [
                 "OneBudget is running:",
