@@ -337,6 +337,11 @@ class Stack:
             child.kill()
         child.wait()
 
+    def pid_of(self, name: str) -> int | None:
+        """The process id of child `name` (a service or `dashboard`), None when it is not running."""
+        child = self._children.get(name)
+        return child.pid if child is not None and child.poll() is None else None
+
     def respawn(self, name: str) -> None:
         """Start a child again as it was first started (same module, port and log file)."""
         module, extra_env, logs = self._how[name]
