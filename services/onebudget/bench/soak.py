@@ -229,7 +229,8 @@ def _render(seconds: float, load: Load, samples: Samples) -> str:
             " median of the last minute.",
             "",
             f"Payments accepted {load.accepted:,}, refused {load.refused:,} ({errors}); p99"
-            f" {p99:.1f} ms; reads {load.reads:,}.",
+            f" {p99:.1f} ms; reads {load.reads:,}. Load average (1 min) at the end:"
+            f" {os.getloadavg()[0]:.1f} (2 cores: above 2 the machine was shared).",
             "",
             "| process | RSS at start MiB | after warm-up MiB | end MiB | peak MiB | growth |",
             "|---|---:|---:|---:|---:|---|",
