@@ -293,7 +293,9 @@ def commissioner_figures(
     draws: Sequence[NhsDraw] | None = None,
 ) -> CommissionerFigures:
     """`budgets` are the commissioner's for the year; movements are those budgets'; `draws` say
-    which account each NHS commitment came from (None: each budget's own ring-fence)."""
+    which account each NHS commitment came from (None: each budget's own ring-fence).
+    `payments` are only ever totalled, over every budget, up to one of `periods.cutoffs` or in
+    full, so they may come summed per period (read_model.payments_by_period)."""
     if draws is None:
         draws = draws_from_commitments(commitments)
     year = allocation.year
@@ -357,7 +359,8 @@ def council_figures(
     payments: Sequence[Movement],
     quarter: int,
 ) -> CouncilFigures:
-    """`budgets` are those naming the council, for the year; movements are those budgets'."""
+    """`budgets` are those naming the council, for the year; movements are those budgets'.
+    `payments` may come summed per period, as for `commissioner_figures`."""
     until = _until(pot.year, quarter)
     period_end = periods.quarter_end(pot.year, quarter)
     council_funded = funded_by(commitments, [Stream.COUNCIL, Stream.CLIENT])
