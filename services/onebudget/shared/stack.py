@@ -338,7 +338,7 @@ class Stack:
         child.wait()
 
     def pid_of(self, name: str) -> int | None:
-        """The process id of child `name` (a service or `dashboard`), None when it is not running."""
+        """The process id of child `name` (a service or `dashboard`), None when not running."""
         child = self._children.get(name)
         return child.pid if child is not None and child.poll() is None else None
 
