@@ -14,6 +14,12 @@ under its locks (`ledger.apply_batch`); a batch whose premises no longer hold (a
 wrote, an id already exists) writes nothing and is decided again on the locked path. Batches the
 view cannot decide (resolutions, reversals, unknown accounts) take the locked path directly.
 
+An optimistic batch commits without waiting for the disk, so its locks (the chain head, its
+accounts) are free for the next batch at once, and its callers are answered only after
+`optimistic.wait_durable` has seen the WAL flushed past its commit (ADR 26): a result told is a
+result on disk. If that wait fails, the batch may or may not have committed; the locked path
+then decides it again (`exists` for what did).
+
 Refused transfers are results, not errors: they fail only themselves (or their linked chain).
 An exception (the database gone, or `LedgerInvariantViolation`) fails the whole batch, and every
 caller in it sees it; nothing of that batch is committed.
