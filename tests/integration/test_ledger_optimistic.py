@@ -98,8 +98,9 @@ async def test_a_batch_committed_without_waiting_is_on_disk_once_waited_for(
     pool: asyncpg.Pool,
 ) -> None:
     """ADR 26: the group committer's batch commits without waiting for the disk (its locks go
-    at once), and its results are told only after `wait_durable`, whose own synchronous commit
-    flushes the WAL past the batch's commit record. The setting stays the batch's own."""
+    at once), and its results are told only after `wait_durable`, whose own commit (with WAL of
+    its own, so flushed) flushes the WAL past the batch's commit record. The setting stays the
+    batch's own. (A wait that only took a transaction id failed here: no WAL, no flush.)"""
     async with pool.acquire() as conn, pool.acquire() as other:
         batch = [pay(100), pay(200, credit=OTHER_SINK)]
         view = await viewed(conn, batch)

@@ -63,9 +63,12 @@ _APPLY = (
 _APPLY_FLUSH_LATER = _APPLY.replace(
     "SELECT CASE", "SELECT set_config('synchronous_commit', 'off', true) IS NOT NULL AND CASE", 1
 )
-# A transaction with an id, committed synchronously: its commit record follows every commit
-# before it in the WAL, so when it returns all of those are on disk too.
-_WAIT_DURABLE = "SELECT set_config('synchronous_commit', 'on', true), pg_current_xact_id()"
+# A transaction with an id and one WAL record of its own (a transactional logical-decoding
+# message, which nothing decodes), committed as this session commits (synchronous_commit, the
+# server's default: on, or a synchronous standby's level): its commit record follows every
+# commit before it in the WAL, flushed in order. (A transaction that only takes an id writes no
+# WAL, and PostgreSQL commits it without a flush: not a way to wait.)
+_WAIT_DURABLE = "SELECT pg_logical_emit_message(true, 'onebudget.ledger.durable', ''::text)"
 
 
 def _now_us() -> int:
@@ -228,10 +231,12 @@ async def apply_plan(conn: asyncpg.Connection, plan: Plan, *, flush_later: bool 
 
 
 async def wait_durable(conn: asyncpg.Connection) -> None:
-    """Return once every transaction committed before this call is on disk: one tiny
-    transaction committed synchronously (its commit record comes after theirs in the WAL, and
-    PostgreSQL flushes the WAL in order; concurrent waiters share one flush). Raises what
-    asyncpg raises if the database is gone: the earlier commits' fate is then unknown."""
+    """Return once every transaction committed before this call is as durable as the
+    session's own commits are (synchronous_commit; on by default: on disk): one tiny
+    transaction that writes a WAL record and so commits with a flush (and a synchronous
+    standby's wait, if one is configured); its commit record comes after theirs and the WAL is
+    flushed in order; concurrent waiters share one flush. Raises what asyncpg raises if the
+    database is gone: the earlier commits' fate is then unknown."""
     await conn.fetchrow(_WAIT_DURABLE)
 
 
