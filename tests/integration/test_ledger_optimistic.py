@@ -20,7 +20,6 @@ from onebudget.ledger.optimistic import (
     apply_plan,
     create_transfer_groups_viewed,
     plan_batch,
-    wait_durable,
 )
 from tests.conftest import FreshDatabase
 
@@ -92,44 +91,6 @@ async def test_a_plan_whose_premises_hold_is_written(pool: asyncpg.Pool) -> None
         assert again.results == [[R.EXCEEDS_AVAILABLE_BALANCE]]
         assert await apply_plan(conn, again)
         assert await ledger.verify(conn) == []
-
-
-async def test_a_batch_committed_without_waiting_is_on_disk_once_waited_for(
-    pool: asyncpg.Pool,
-) -> None:
-    """ADR 26: the group committer's batch commits without waiting for the disk (its locks go
-    at once), and its results are told only after `wait_durable`, whose own commit (with WAL of
-    its own, so flushed) flushes the WAL past the batch's commit record. The setting stays the
-    batch's own. (A wait that only took a transaction id failed here: no WAL, no flush.)"""
-    async with pool.acquire() as conn, pool.acquire() as other:
-        batch = [pay(100), pay(200, credit=OTHER_SINK)]
-        view = await viewed(conn, batch)
-        plan = plan_batch(view, [batch])
-        assert plan is not None
-        await conn.execute("SET synchronous_commit = on")  # the tests' server runs with it off
-        assert await apply_plan(conn, plan, flush_later=True)
-        committed_at = await conn.fetchval("SELECT pg_current_wal_insert_lsn()")
-        assert await conn.fetchval("SHOW synchronous_commit") == "on"
-        # Visible (and its locks free) before the wait: another writer moves the same wallet.
-        assert await ledger.create_transfers(other, [pay(1)]) == [R.OK]
-        for _ in range(2):  # a second input: a wait with nothing new to flush
-            await wait_durable(conn)
-            flushed = await conn.fetchval("SELECT pg_current_wal_flush_lsn()")
-            assert flushed >= committed_at
-        assert await balance(conn, WALLET) == Balance(debits_posted=301, credits_posted=1_000)
-        assert await ledger.verify(conn) == []
-
-
-async def test_flush_later_is_refused_inside_a_callers_transaction(pool: asyncpg.Pool) -> None:
-    """A caller's own transaction keeps its commit: flush_later would make it asynchronous."""
-    async with pool.acquire() as conn:
-        batch = [pay(100)]
-        plan = plan_batch(await viewed(conn, batch), [batch])
-        assert plan is not None
-        async with conn.transaction():
-            with pytest.raises(AssertionError, match="flush_later"):
-                await apply_plan(conn, plan, flush_later=True)
-        assert await balance(conn, WALLET) == Balance(credits_posted=1_000)
 
 
 async def test_a_balance_moved_elsewhere_refuses_the_plan(pool: asyncpg.Pool) -> None:

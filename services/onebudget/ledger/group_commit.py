@@ -14,12 +14,6 @@ under its locks (`ledger.apply_batch`); a batch whose premises no longer hold (a
 wrote, an id already exists) writes nothing and is decided again on the locked path. Batches the
 view cannot decide (resolutions, reversals, unknown accounts) take the locked path directly.
 
-An optimistic batch commits without waiting for the disk, so its locks (the chain head, its
-accounts) are free for the next batch at once, and its callers are answered only after
-`optimistic.wait_durable` has seen the WAL flushed past its commit (ADR 26): a result told is a
-result on disk. If that wait fails, the batch may or may not have committed; the locked path
-then decides it again (`exists` for what did).
-
 Refused transfers are results, not errors: they fail only themselves (or their linked chain).
 An exception (the database gone, or `LedgerInvariantViolation`) fails the whole batch, and every
 caller in it sees it; nothing of that batch is committed.
@@ -38,7 +32,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from onebudget.ledger.domain import CreateTransferResult, Transfer
-from onebudget.ledger.optimistic import LedgerView, Plan, apply_plan, plan_batch, wait_durable
+from onebudget.ledger.optimistic import LedgerView, Plan, apply_plan, plan_batch
 from onebudget.ledger.store import create_transfer_groups
 from onebudget.shared.aio import cancel_and_wait
 
@@ -182,17 +176,12 @@ class GroupCommitter:
         try:
             async with self._pool.acquire() as conn:
                 applied = await asyncio.wait_for(
-                    apply_plan(conn, plan, flush_later=True), self._config.transaction_timeout_s
+                    apply_plan(conn, plan), self._config.transaction_timeout_s
                 )
-                if applied:
-                    # The locks went at commit; nobody learns a result before it is on disk.
-                    await asyncio.wait_for(wait_durable(conn), self._config.transaction_timeout_s)
         except Exception:
-            # The locked path decides again, and reports a lasting failure. After a timeout, or
-            # a failed wait for the disk, the batch may have committed after all: then the
-            # locked path finds the ids and answers `exists` (its own commit, which locks the
-            # head and so has a transaction id, is flushed, and every commit before it), and
-            # nothing moves twice.
+            # The locked path decides again, and reports a lasting failure. After a timeout the
+            # statement may have committed after all (its commit is the statement's end): then
+            # the locked path finds the ids and answers `exists`, and nothing moves twice.
             applied = False
         if not applied:
             self._view.forget(plan)

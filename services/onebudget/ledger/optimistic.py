@@ -58,19 +58,6 @@ _APPLY = (
 )
 
 
-# The same, committed without waiting for the disk: the caller then waits with `wait_durable`
-# before anyone learns a result (ADR 26: the locks go at commit, the answer after the flush).
-_APPLY_FLUSH_LATER = _APPLY.replace(
-    "SELECT CASE", "SELECT set_config('synchronous_commit', 'off', true) IS NOT NULL AND CASE", 1
-)
-# A transaction with an id and one WAL record of its own (a transactional logical-decoding
-# message, which nothing decodes), committed as this session commits (synchronous_commit, the
-# server's default: on, or a synchronous standby's level): its commit record follows every
-# commit before it in the WAL, flushed in order. (A transaction that only takes an id writes no
-# WAL, and PostgreSQL commits it without a flush: not a way to wait.)
-_WAIT_DURABLE = "SELECT pg_logical_emit_message(true, 'onebudget.ledger.durable', ''::text)"
-
-
 def _now_us() -> int:
     return time.time_ns() // 1000
 
@@ -188,21 +175,14 @@ def plan_batch(view: LedgerView, groups: Sequence[Sequence[Transfer]]) -> Plan |
     return Plan(results, accepted, hashes, head[1], base, before, actors)
 
 
-async def apply_plan(conn: asyncpg.Connection, plan: Plan, *, flush_later: bool = False) -> bool:
+async def apply_plan(conn: asyncpg.Connection, plan: Plan) -> bool:
     """Write the plan if its premises hold (True); else write nothing (False). In the caller's
-    transaction if it has one, else in one of its own.
-
-    `flush_later` (only outside a transaction): the commit does not wait for the disk, so the
-    chain-head and account locks are free for the next batch while this one's WAL is flushed;
-    the caller must `await wait_durable(conn)` before it tells anyone the results (ADR 26). Until
-    then the rows are visible but not yet durable: a crash loses them, and every later commit
-    with them (the WAL is one sequence)."""
+    transaction if it has one, else in one of its own."""
     accepted, hashes, before = plan.accepted, plan.hashes, plan.balances_before
-    assert not (flush_later and conn.is_in_transaction()), "flush_later is for its own commit"
     # Timestamps (consecutive from base: `decide` asserts it), expiries and prev_hash follow
     # from base and the hashes: the database derives them, and its trigger checks the hashes.
     applied = await conn.fetchval(
-        _APPLY_FLUSH_LATER if flush_later else _APPLY,
+        _APPLY,
         plan.expected_head,
         plan.base,
         list(before),
@@ -228,16 +208,6 @@ async def apply_plan(conn: asyncpg.Connection, plan: Plan, *, flush_later: bool 
     if applied:
         note_ledger_transfers(len(accepted))  # counted if and when the caller commits
     return bool(applied)
-
-
-async def wait_durable(conn: asyncpg.Connection) -> None:
-    """Return once every transaction committed before this call is as durable as the
-    session's own commits are (synchronous_commit; on by default: on disk): one tiny
-    transaction that writes a WAL record and so commits with a flush (and a synchronous
-    standby's wait, if one is configured); its commit record comes after theirs and the WAL is
-    flushed in order; concurrent waiters share one flush. Raises what asyncpg raises if the
-    database is gone: the earlier commits' fate is then unknown."""
-    await conn.fetchrow(_WAIT_DURABLE)
 
 
 async def create_transfer_groups_viewed(
