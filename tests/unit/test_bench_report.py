@@ -80,3 +80,20 @@ def test_growth_target_compares_the_medians_empty_and_grown() -> None:
     assert "50,000 against 100,000 transfers/s, NOT met." in beyond
     assert _sizes(10_000_000) == [100_000, 1_000_000, 10_000_000]
     assert _sizes(50) == [5, 50]
+
+
+def test_ledger_rows_give_cpu_per_transfer_and_the_load() -> None:
+    """On a shared machine the rate alone says little (issue 17): each row of the ledger bench
+    gives the CPU per transfer of the client and of PostgreSQL and the load average, or '-'
+    where the server's processes cannot be read (a server on another host)."""
+    from onebudget.bench.ledger import Cell
+    from onebudget.bench.ledger import _render as render_ledger
+
+    cells = [
+        Cell(w, m, 128, 30_000, 3.0, 10.0, 20.0, 101.4, 117.6, 4.25)
+        for w, m in (("hot", "optimistic"), ("hot", "locked"))
+    ]
+    cells.append(Cell("hot", "off", 128, 300, 3.0, 10.0, 20.0))
+    text = render_ledger(cells, [])
+    assert "| hot | optimistic | 128 | 10,000 | 10.00 | 20.00 | 101 / 118 | 4.25 |" in text
+    assert "| hot | off | 128 | 100 | 10.00 | 20.00 | - / - | - |" in text
