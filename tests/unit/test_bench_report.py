@@ -48,7 +48,7 @@ def test_payment_targets_are_judged_on_rate_and_p99() -> None:
 
 def test_growth_target_compares_the_medians_empty_and_grown() -> None:
     from onebudget.bench.ledger import Cell
-    from onebudget.bench.scale_ledger import _render, _sizes
+    from onebudget.bench.scale_ledger import Growth, _render, _sizes
 
     def runs(*per_s: int) -> list[Cell]:
         return [Cell("hot", "optimistic", 128, n * 3, 3.0, 1.0, 5.0) for n in per_s]
@@ -61,20 +61,29 @@ def test_growth_target_compares_the_medians_empty_and_grown() -> None:
     within = _render(
         10_000_000,
         3.0,
-        {"empty": runs(12_000, 11_000, 2_000), "grown": runs(10_500, 10_200, 30_000)},
-        verifies,
-        600.0,
+        Growth(
+            [
+                (0, runs(12_000, 11_000, 2_000)),
+                (1_000_000, runs(1, 1, 1)),  # a step between: on the curve, not judged
+                (10_000_000, runs(10_500, 10_200, 30_000)),
+            ],
+            verifies,
+            600.0,
+        ),
     )
     # Medians 11,000 and 10,500: 4.5% apart. The outliers (2,000; 30,000) do not decide it.
     assert "differ by 4.5%, met." in within
+    assert "| 1,000,000 | 1, 1, 1 | 1 |" in within  # each step's row, in order
     assert "| 10,000,000 | 110.00 | 90,909 | nothing |" in within
     assert "90,909 against 100,000 transfers/s, met." in within
     beyond = _render(
         10_000_000,
         3.0,
-        {"empty": runs(12_000, 12_000, 12_000), "grown": runs(10_000, 10_000, 10_000)},
-        [(100_000, 1.0, []), (10_000_000, 200.0, ["x"])],
-        600.0,
+        Growth(
+            [(0, runs(12_000, 12_000, 12_000)), (10_000_000, runs(10_000, 10_000, 10_000))],
+            [(100_000, 1.0, []), (10_000_000, 200.0, ["x"])],
+            600.0,
+        ),
     )
     assert "differ by 16.7%, NOT met." in beyond
     assert "50,000 against 100,000 transfers/s, NOT met." in beyond
