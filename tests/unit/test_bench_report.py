@@ -17,6 +17,8 @@ def test_new_section_is_appended_and_rerun_replaces_it() -> None:
 
 
 def test_payment_targets_are_judged_on_rate_and_p99() -> None:
+    """Issue 17: unary at 256 in flight >= 0.5x the bare call of the same run with p99 <= 150
+    ms; bulk x1000 >= 10,000 payments/s."""
     from onebudget.bench.payments import _verdict
 
     def cell(mode: str, in_flight: int, per_s: int, p99_ms: float) -> dict[str, object]:
@@ -31,19 +33,31 @@ def test_payment_targets_are_judged_on_rate_and_p99() -> None:
             pg_cpu_us_per_payment=200,
         )
 
+    bare = cell("bare", 256, 3_000, 90)
     judged = _verdict(
         [
             cell("unary", 64, 9_000, 10),  # not the target's row: left out
-            cell("unary", 256, 3_500, 120),  # fast enough, but p99 over 100 ms
-            cell("bulk", 4, 16_000, 900),
+            cell("unary", 256, 1_600, 160),  # fast enough (0.53x), but p99 over 150 ms
+            cell("bulk", 4, 10_500, 900),
         ],
+        bare,
         cores=2,
     )
-    assert len(judged) == 2
-    assert "**NOT met**" in judged[0]
-    assert "600 µs" in judged[0]
-    assert "allows at most 667 µs" in judged[0]
-    assert "**met**" in judged[1]
+    assert len(judged) == 3
+    assert "3,000/s" in judged[0]  # the baseline, printed first
+    assert "0.5x the bare call (1,500/s)" in judged[1]
+    assert "**NOT met**" in judged[1]
+    assert "600 µs" in judged[1]
+    assert "allows at most 1,333 µs" in judged[1]
+    assert "at least 10,000 payments/s" in judged[2]
+    assert "**met**" in judged[2]
+    # Under half the bare call's rate, with p99 fine: not met; at half or more: met.
+    slow = _verdict([cell("unary", 256, 1_499, 100)], bare, cores=2)
+    assert "**NOT met**" in slow[1]
+    fast = _verdict([cell("unary", 256, 1_500, 150)], bare, cores=2)
+    assert "**met**" in fast[1]
+    # Bulk under 10,000/s: not met.
+    assert "**NOT met**" in _verdict([cell("bulk", 4, 9_999, 10)], bare, cores=2)[1]
 
 
 def test_growth_target_compares_the_medians_empty_and_grown() -> None:
