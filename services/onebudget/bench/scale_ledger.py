@@ -60,7 +60,7 @@ async def _count(url: str) -> int:
     """Transfers in the ledger."""
     conn = await asyncpg.connect(url)
     try:
-        return int(await conn.fetchval("SELECT count(*) FROM ledger.transfers"))
+        return await growth.transfer_count(conn)
     finally:
         await conn.close()
 
