@@ -63,6 +63,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
             "RecordReviewCompleted": (CM,),
             "RecordDeath": (CM, IP),
             "RecordConsentWithdrawn": (CM,),
+            # Each item is RegisterPerson, RecordEligibilityDecision and
+            # RequestPersonalHealthBudget: the role must be allowed all three (checked per item).
+            "ImportPeople": (CM,),
         },
     ),
     **_rules(
