@@ -17,7 +17,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 import asyncpg
 
@@ -41,31 +40,19 @@ from onebudget.entitlement.service_layer.handlers import (
 )
 from onebudget.entitlement.service_layer.outgoing import person_events
 from onebudget.entitlement.v1 import entitlement_service_pb2 as api
-from onebudget.shared import audit
-from onebudget.shared.audit_log import append as append_audit
+from onebudget.shared import audit, bulk
 from onebudget.shared.clock import Clock
 from onebudget.shared.errors import DomainError, Violations
-from onebudget.shared.grpc_edge import status_code_for
 from onebudget.shared.idempotency import (
     answer_many,
-    check_request_id,
-    claim_many,
     drop_many,
-    stored_many,
 )
 from onebudget.shared.identity import Actor, current_actor
 from onebudget.shared.outbox import OutgoingEvent, add_to_outbox
 from onebudget.shared.permissions import check_permission, check_scope
-from onebudget.shared.request_keys import (
-    IdempotencyKey,
-    RequestInFlight,
-    canonical_request_id,
-    replay,
-    same_request,
-)
+from onebudget.shared.request_keys import IdempotencyKey
 
 METHOD = "ImportPeople"
-ITEMS_MAX = 1_000
 _SERVICE = "/onebudget.entitlement.v1.EntitlementService/"
 # An item is these three calls: the caller must be allowed each (shared/permissions.py).
 UNARY_METHODS = tuple(
@@ -121,20 +108,16 @@ def decide_new_person(
 
 
 def item_error(error: DomainError) -> api.ItemError:
-    """A refusal as the item's result carries it (what a unary call's status would)."""
-    violations = getattr(error, "violations", ())
+    """A refusal as the item's result carries it (shared/bulk.error_fields)."""
+    fields = bulk.error_fields(error)
+    violations = fields.pop("field_violations")
     return api.ItemError(
-        code=status_code_for(error).value[0],
-        reason=error.reason,
-        message=error.message,
-        metadata=dict(error.metadata),
-        field_violations=[
-            api.ItemFieldViolation(field=fv.field, description=fv.description) for fv in violations
-        ],
+        **fields,
+        field_violations=[api.ItemFieldViolation(field=f, description=d) for f, d in violations],
     )
 
 
-_Outcome = api.ImportedPerson | DomainError
+_Outcome = bulk.Outcome
 
 
 class PeopleImport:
@@ -147,33 +130,37 @@ class PeopleImport:
         """Import each item (module docstring). Raises InvalidArgument INVALID_REQUEST for the
         call itself (its request_id, no items or more than ITEMS_MAX); every other refusal is
         the item's result."""
-        v = Violations()
-        outer_id = check_request_id(request.request_id, v)
-        v.check(len(request.items) > 0, "items", "at least one item")
-        v.check(len(request.items) <= ITEMS_MAX, "items", f"at most {ITEMS_MAX} items")
-        v.raise_if_any()
-        outer = uuid.UUID(outer_id)
+        bulk.check_call(request.request_id, request.items)
         actor = current_actor()
         today = self._today()
         outcomes: list[_Outcome | None] = [None] * len(request.items)
-        checked: list[Checked] = []
+        checked: dict[int, Checked] = {}
         for i, item in enumerate(request.items):
-            if not item.request_id:
-                item.request_id = str(uuid.uuid5(outer, str(i)))
             try:
-                checked.append(_check(i, item, actor, today))
+                checked[i] = _check(i, item, actor, today)
             except DomainError as refused:
                 outcomes[i] = refused
         async with self._pool.acquire() as conn, conn.transaction():
-            batch = _Batch(conn, actor, checked, outcomes)
-            await batch.run()
-            await _audit(conn, actor, request, outcomes, batch.replayed)
+            keys = {i: c.key for i, c in checked.items()}
+            claims = await bulk.claim(conn, SCHEMA, keys, actor, api.ImportedPerson)
+            if claims.fresh:
+                await _Batch(conn, outcomes).run([checked[i] for i in claims.fresh])
+            claims.finish(outcomes)
+            resources = [
+                f"people/{o.person.person_id}"
+                if isinstance(o, api.ImportedPerson)
+                else audit.resource_name(item.person)
+                for item, o in zip(request.items, outcomes, strict=True)
+            ]
+            await bulk.audit_items(
+                conn, SCHEMA, actor, METHOD, request.items, outcomes, resources, claims.replayed
+            )
         results = []
         for outcome in outcomes:
             if isinstance(outcome, api.ImportedPerson):
                 results.append(api.ImportPersonResult(imported=outcome))
             else:
-                assert outcome is not None
+                assert isinstance(outcome, DomainError)
                 results.append(api.ImportPersonResult(error=item_error(outcome)))
         return api.ImportPeopleResponse(results=results)
 
@@ -183,9 +170,7 @@ def _check(i: int, item: api.ImportPersonItem, actor: Actor, today: date) -> Che
     transaction: fields, permission of each unary call, organisation scope."""
     prefix = f"items[{i}]."
     v = Violations()
-    id_check = Violations()
-    check_request_id(item.request_id, id_check)
-    v.check(not id_check, prefix + "request_id", "must be a UUID")
+    bulk.check_item_id(item.request_id, prefix + "request_id", v)
     for part in ("person", "eligibility", "phb"):
         v.check(
             not getattr(item, part).request_id,
@@ -212,49 +197,13 @@ def _check(i: int, item: api.ImportPersonItem, actor: Actor, today: date) -> Che
 
 
 class _Batch:
-    """One call's items in one transaction."""
+    """The fresh items of one call, decided and written in its transaction."""
 
-    def __init__(
-        self,
-        conn: asyncpg.Connection,
-        actor: Actor,
-        checked: list[Checked],
-        outcomes: list[_Outcome | None],
-    ) -> None:
+    def __init__(self, conn: asyncpg.Connection, outcomes: list[_Outcome | None]) -> None:
         self.conn = conn
-        self.actor = actor
-        self.checked = checked
         self.outcomes = outcomes
-        self.replayed: set[int] = set()  # items answered with a stored (or first) answer
 
-    async def run(self) -> None:
-        first: dict[str, Checked] = {}
-        for c in self.checked:
-            first.setdefault(c.key.request_id, c)
-        claimed = await claim_many(
-            self.conn, SCHEMA, [c.key for c in first.values()], self.actor.subject
-        )
-        stored = await stored_many(self.conn, SCHEMA, [r for r in first if r not in claimed])
-        fresh: list[Checked] = []
-        for c in first.values():
-            if c.key.request_id in claimed:
-                fresh.append(c)
-            else:  # an earlier call's: its answer, or a refusal (reused, another caller)
-                self.outcomes[c.index] = _replayed(stored.get(c.key.request_id), c, self.actor)
-                self.replayed.add(c.index)
-        if fresh:
-            await self._import(fresh)
-        for c in self.checked:  # a second item with an id met earlier in this call
-            f = first[c.key.request_id]
-            if f is not c:
-                try:
-                    same_request(f.key, c.key)
-                    self.outcomes[c.index] = self.outcomes[f.index]
-                    self.replayed.add(c.index)
-                except DomainError as refused:
-                    self.outcomes[c.index] = refused
-
-    async def _import(self, fresh: list[Checked]) -> None:
+    async def run(self, fresh: list[Checked]) -> None:
         extended = await repo.extended_categories_of(
             self.conn, sorted({c.item.person.commissioner_ods_code for c in fresh})
         )
@@ -352,38 +301,3 @@ class _Batch:
         await drop_many(
             self.conn, SCHEMA, [c.key.request_id for c in fresh if c.index not in answered]
         )
-
-
-def _replayed(stored: Any, c: Checked, actor: Actor) -> _Outcome:
-    if stored is None:  # its row went between the claim and the read: retry
-        return RequestInFlight(c.key.request_id)
-    try:
-        return api.ImportedPerson.FromString(replay(stored, c.key, actor.subject))
-    except DomainError as refused:
-        return refused
-
-
-async def _audit(
-    conn: asyncpg.Connection,
-    actor: Actor,
-    request: api.ImportPeopleRequest,
-    outcomes: list[_Outcome | None],
-    replayed: set[int],
-) -> None:
-    """One record per item, accepted (REPLAYED when it was a retry) or refused, in one
-    statement, the transaction's last (ADR 17)."""
-    entries = []
-    for i, (item, outcome) in enumerate(zip(request.items, outcomes, strict=True)):
-        request_id = canonical_request_id(item.request_id) or ""
-        if isinstance(outcome, api.ImportedPerson):
-            resource = f"people/{outcome.person.person_id}"
-            reason = audit.REPLAYED if i in replayed else ""
-            entries.append(audit.actor_entry(actor, METHOD, request_id, resource, audit.OK, reason))
-        else:
-            assert outcome is not None
-            resource = audit.resource_name(item.person)
-            code = status_code_for(outcome).name
-            entries.append(
-                audit.actor_entry(actor, METHOD, request_id, resource, code, outcome.reason)
-            )
-    await append_audit(conn, SCHEMA, entries)
