@@ -85,6 +85,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
             "AgreeBudget": (CM, CF, COF),
             "ReviseBudget": (CM,),
             "EndBudget": (CM,),
+            # Each item is CreateBudget, AddPlanLine per line and AgreeBudget: the role must be
+            # allowed all three (checked per item).
+            "ImportBudgets": (CM,),
         },
     ),
     **_rules(
