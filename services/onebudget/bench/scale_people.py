@@ -470,7 +470,7 @@ async def section(
         f"{people:,} synthetic people ({checked.rows:,} rows, one per plan line) imported with"
         " `onebudget import`'s path (importer/rows.py checks, importer/load.py sends through"
         f" the bulk ImportPeople and ImportBudgets, batches of {load.BATCH_MAX:,}) into"
-        " entitlement, allocation and reporting in one process, over TLS.",
+        " entitlement, allocation, payment and reporting in one process, over TLS.",
         "",
         "| step | result |",
         "|---|---|",
