@@ -213,8 +213,8 @@ async def test_scope_is_checked_per_item(stub: Stub, host: ServiceHost) -> None:
     # not act for this one.
     foreign = await eligible_person(pool, ent.ELIGIBILITY_CATEGORY_CHC)
     await pool.execute(
-        "UPDATE allocation.people SET commissioner_ods_code = 'Z9Z9Z', council_gss_code = 'E06999999'"
-        " WHERE person_id = $1",
+        "UPDATE allocation.people SET commissioner_ods_code = 'Z9Z9Z',"
+        " council_gss_code = 'E06999999' WHERE person_id = $1",
         foreign,
     )
     await pool.execute(
