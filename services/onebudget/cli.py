@@ -112,9 +112,11 @@ def _cmd_up(args: argparse.Namespace) -> int:
 
 def _cmd_status(_args: argparse.Namespace) -> int:
     """Each component of the stack `up` started here: address, health, restarts, and the parts
-    of a service that are failing. Exit 0 when
-    every service is SERVING, 1 when one is not, 3 when no stack runs here."""
+    of a service that are failing. Health is the services' gRPC health check, the dashboard's
+    and NATS's `/healthz`, and a query to PostgreSQL (shared/runtime/probes.py). Exit 0 when
+    every component is SERVING, 1 when one is not, 3 when no stack runs here."""
     from onebudget.shared.client import health_of
+    from onebudget.shared.runtime.probes import all_http_health, http_health, postgres_health
     from onebudget.shared.runtime.stack_state import read_state, state_path
 
     state = read_state()
@@ -126,28 +128,38 @@ def _cmd_status(_args: argparse.Namespace) -> int:
         )
         return 3
     rows: list[tuple[str, str, str, int | str, str, str]] = []
-    healthy = True
     for service, address in state.services.items():
         # The parts a service names NOT_SERVING (its relay, consumers, batch workers,
         # scheduler, `nats`: shared/server.py), so the line says which part failed.
         health, failing = health_of(address)
-        healthy &= health == "SERVING"
         rows.append(
             (
                 service,
-                f"grpc://{address}",
+                state.service_url(service),
                 health,
                 state.restarts.get(service, 0),
                 state.metrics.get(service, ""),
                 ", ".join(failing),
             )
         )
-    rows.append(("dashboard", state.dashboard, "", state.restarts.get("dashboard", 0), "", ""))
-    rows.append(("postgresql", state.postgresql, "", "", "", ""))
-    rows.append(("nats", state.nats, "", "", "", ""))
+    dashboard = http_health(f"{state.dashboard}healthz") if state.dashboard else "UNREACHABLE"
+    rows.append(
+        ("dashboard", state.dashboard, dashboard, state.restarts.get("dashboard", 0), "", "")
+    )
+    rows.append(
+        (
+            "postgresql",
+            state.postgresql,
+            postgres_health(state.postgresql, state.pgpass),
+            "",
+            "",
+            "",
+        )
+    )
+    rows.append(("nats", state.nats, all_http_health(state.nats_health), "", "", ""))
     print(table(("component", "address", "health", "restarts", "metrics", "failing parts"), rows))
     print(f"logs: {state.logs}")
-    return 0 if healthy else 1
+    return 0 if all(row[2] == "SERVING" for row in rows) else 1
 
 
 def _cmd_login(args: argparse.Namespace) -> int:

@@ -96,7 +96,7 @@ def test_up_serves_and_stops_cleanly(
     child = _start(tmp_path)
     try:
         banner = _read_until_ready(child)
-        addresses = dict(re.findall(r"^\s+(\w+)\s+grpc://(\S+)$", banner, re.MULTILINE))
+        addresses = dict(re.findall(r"^\s+(\w+)\s+grpcs://(\S+)$", banner, re.MULTILINE))
         assert set(addresses) == set(SERVICES)
         # The services serve TLS with certificates of that stack's own CA (ADR 16).
         monkeypatch.setenv(CA_FILE_VARIABLE, str(tmp_path / "tls" / "ca.pem"))
@@ -165,11 +165,17 @@ def test_up_supervises_its_children_and_the_cli_finds_it_among_two(
     child = _start(tmp_path)
     try:
         banner = _read_until_ready(child)
-        addresses = dict(re.findall(r"^\s+(\w+)\s+grpc://(\S+)$", banner, re.MULTILINE))
+        addresses = dict(re.findall(r"^\s+(\w+)\s+grpcs://(\S+)$", banner, re.MULTILINE))
         assert all(addresses[s] != f"127.0.0.1:{p}" for s, p in SERVICES.items())
         status = _status(tmp_path)
         for service, address in addresses.items():
-            assert status[service][:3] == [f"grpc://{address}", "SERVING", "0"], status
+            # TLS only (ADR 16), so the URL says grpcs.
+            assert status[service][:3] == [f"grpcs://{address}", "SERVING", "0"], status
+        # Every component's health, not only the services' (issue 16): the dashboard's and
+        # NATS's /healthz, and a query to PostgreSQL.
+        for component in ("dashboard", "postgresql", "nats"):
+            assert status[component][1] == "SERVING", status
+        assert _onebudget(tmp_path, "status").returncode == 0
         # Each service's Prometheus metrics, where status says.
         with urllib.request.urlopen(status["payment"][3], timeout=10) as reply:  # noqa: S310
             assert b'onebudget_background_task_running{service="payment"' in reply.read()
@@ -209,7 +215,7 @@ def test_up_supervises_its_children_and_the_cli_finds_it_among_two(
         assert int(pid_file.read_text()) != first
         assert not Path(f"/proc/{first}").exists(), "the killed child was left a zombie"
         assert _status(tmp_path)["payment"][:3] == [
-            f"grpc://{addresses['payment']}",
+            f"grpcs://{addresses['payment']}",
             "SERVING",
             "1",
         ]

@@ -323,3 +323,42 @@ async def test_background_work_acts_as_the_service(start_service: StartService) 
             break
         await asyncio.sleep(0.05)
     assert seen == [system_actor("payment")]
+
+
+async def test_a_batch_append_hashes_what_audit_content_and_verify_say(
+    fresh_database: FreshDatabase,
+) -> None:
+    """Issue 17: `audit_append` builds each record's content in its own statement (plumbing
+    migration 0190) instead of calling `audit_content` per record. The bytes must stay those
+    of the reference function and of shared/audit.content (what `audit verify` recomputes):
+    no, one and several organisations, empty fields, non-ASCII text, in one batch and two."""
+    url = await fresh_database()
+    pool = await db.create_pool(url, max_size=2)
+    try:
+        await db.apply_migration_list(pool, "plumbing", plumbing_migrations("payment"))
+        entries = [
+            audit.AuditEntry("s", "care_broker", (), "", "ReleasePayment", "", "budgets/1"),
+            audit.AuditEntry("b-1", "nhs_commissioner", ("QNQ",), "app", "M", "r", "x", "OK"),
+            audit.AuditEntry(
+                "é€x", "auditor", ("QNQ", "E10000015", "Z"), "c", "N", "q", "ü", "NOT_FOUND", "R_1"
+            ),
+        ]
+        async with pool.acquire() as conn:
+            for batch in (entries, entries[::-1] * 3):
+                async with conn.transaction():
+                    await audit_log.append(conn, "payment", batch)
+            rows = await trail(conn)
+            assert len(rows) == 12
+            assert await whole(conn) == []  # the Python side (audit verify) agrees
+            # ... and so does the reference definition, record by record.
+            reference = await conn.fetch(
+                "SELECT seq, sha256(prev_hash || int8send(seq) || sha256(payment.audit_content("
+                " at, subject, role, organisations, client_id, method, request_id, resource,"
+                " outcome, reason))) = hash AS same FROM payment.audit_log ORDER BY seq"
+            )
+            assert [r["same"] for r in reference] == [True] * 12
+            assert [tuple(r["organisations"]) for r in rows[:3]] == [
+                e.organisations for e in entries
+            ]
+    finally:
+        await pool.close()

@@ -30,6 +30,7 @@ from onebudget.reporting.domain.model import (
     Option,
     RingFence,
     Stream,
+    category_of,
 )
 
 D = date.fromisoformat
@@ -370,3 +371,11 @@ def test_reporting_years_run_from_2013_to_2099(year: int, valid: bool) -> None:
 def test_each_month_falls_in_its_quarter() -> None:
     quarters = [periods.quarter_of(date(2026, month, 15)) for month in range(1, 13)]
     assert quarters == [4, 4, 4, 1, 1, 1, 2, 2, 2, 3, 3, 3]
+
+
+def test_a_budget_is_counted_under_its_cohort_or_other() -> None:
+    for category in Category:
+        assert category_of(category.value) is category
+    assert category_of("") is Category.OTHER  # the general ring-fence's budgets
+    assert category_of("mental_health") is Category.OTHER  # cohorts are exact codes
+    assert category_of("SOMETHING_NEW") is Category.OTHER

@@ -17,7 +17,12 @@ from onebudget.shared import channels
 from onebudget.shared.config import ConfigError
 from onebudget.shared.identity import Actor, Role
 from onebudget.shared.runtime import stack_state
-from onebudget.shared.runtime.stack_state import StackState, read_state, service_address
+from onebudget.shared.runtime.stack_state import (
+    StackState,
+    read_state,
+    service_address,
+    service_url,
+)
 from onebudget.shared.stack import describe_exit
 from tests.conftest import TEST_ISSUER
 
@@ -69,6 +74,8 @@ def test_the_state_file_round_trips_and_is_removed(state_dir: Path) -> None:
         services={"payment": "127.0.0.1:1"},
         dashboard="http://127.0.0.1:2/",
         restarts={"payment": 2},
+        tls_ca="/x/ca.pem",
+        nats_health=["http://127.0.0.1:3/healthz?js-enabled-only=true"],
     )
     path = stack_state.write_state(state)
     assert path == state_dir / "run" / "stack.json"
@@ -278,3 +285,14 @@ def test_a_number_out_of_range_is_named_not_a_python_error(
     err = capsys.readouterr().err
     assert says in err
     assert "ValueError" not in err
+
+
+def test_a_tls_service_is_shown_as_grpcs() -> None:
+    # Issue 16: `status` showed grpc:// for services that speak only TLS.
+    assert service_url("127.0.0.1:50053", tls=True) == "grpcs://127.0.0.1:50053"
+    assert service_url("127.0.0.1:50053", tls=False) == "grpc://127.0.0.1:50053"
+    state = StackState(pid=1, services={"payment": "127.0.0.1:5"}, tls_ca="/x/ca.pem")
+    assert state.service_url("payment") == "grpcs://127.0.0.1:5"
+    assert StackState(pid=1, services={"payment": "127.0.0.1:5"}).service_url("payment") == (
+        "grpc://127.0.0.1:5"
+    )

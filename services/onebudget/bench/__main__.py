@@ -44,6 +44,25 @@ def machine() -> str:
     )
 
 
+def commit() -> str:
+    """The code measured: HEAD's short id, marked `+changes` when the tree differs from it."""
+    import subprocess
+
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown code"
+    return f"{head}+changes" if dirty else head
+
+
 def replace_section(document: str, name: str, section: str) -> str:
     """Put `## name` ... in place of the old section of that name, or append it."""
     pattern = re.compile(rf"^## {re.escape(name)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
@@ -70,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             body = asyncio.run(_run_one(name, infra.database_url))
         finally:
             infra.stop()
-        stamp = f"Run {SYSTEM_CLOCK.now():%Y-%m-%d %H:%M} UTC on {machine()}."
+        stamp = f"Run {SYSTEM_CLOCK.now():%Y-%m-%d %H:%M} UTC at {commit()} on {machine()}."
         document = replace_section(document, name, f"{stamp}\n\n{body}")
         print(body)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

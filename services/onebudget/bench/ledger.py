@@ -54,10 +54,34 @@ class Cell:
     seconds: float
     p50_ms: float
     p99_ms: float
+    # CPU per transfer (µs) of this process and of the database server's processes (None when
+    # they cannot be read: a server on another host), and the 1-minute load average at the end:
+    # on a shared machine the rate alone says little.
+    client_cpu_us: float | None = None
+    server_cpu_us: float | None = None
+    load: float | None = None
 
     @property
     def per_second(self) -> float:
         return self.transfers / self.seconds
+
+
+def _process_cpu_s(pid: int) -> float | None:
+    """utime + stime of a local process (seconds), or None if it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _server_cpu_s(pool: asyncpg.Pool) -> dict[int, float]:
+    """CPU so far of every process of the database server that pg_stat_activity names (its
+    backends and background workers), where this machine can read it."""
+    pids = [r[0] for r in await pool.fetch("SELECT pid FROM pg_stat_activity")]
+    found = {pid: _process_cpu_s(pid) for pid in pids}
+    return {pid: cpu for pid, cpu in found.items() if cpu is not None}
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:
@@ -122,6 +146,8 @@ async def _cell(
     config = ledger.GroupCommitConfig(optimistic=mode == "optimistic")
     pool_size = 4 if group else callers
     pool = await asyncpg.create_pool(url, min_size=pool_size, max_size=pool_size)
+    server_before = await _server_cpu_s(pool)
+    client_before = time.process_time()
     try:
 
         def make() -> Transfer:
@@ -141,8 +167,12 @@ async def _cell(
                     return (await ledger.create_transfers(conn, [t]))[0]
 
             count, seconds, lat = await _drive(callers, submit, make, duration_s)
+        client_s = time.process_time() - client_before
+        server_after = await _server_cpu_s(pool)
     finally:
         await pool.close()
+    both = server_before.keys() & server_after.keys()
+    server_s = sum(server_after[p] - server_before[p] for p in both) if both else None
     return Cell(
         workload,
         mode,
@@ -151,6 +181,9 @@ async def _cell(
         seconds,
         _percentile(lat, 0.50) * 1000,
         _percentile(lat, 0.99) * 1000,
+        client_s * 1e6 / count,
+        None if server_s is None else server_s * 1e6 / count,
+        os.getloadavg()[0],
     )
 
 
@@ -160,13 +193,23 @@ def _render(cells: list[Cell], verified: list[str]) -> str:
         f" {os.cpu_count()} cores, Python {platform.python_version()}, client and PostgreSQL on"
         " the same machine, synchronous_commit on. hot = every transfer credits one account.",
         "",
-        "| workload | group commit | callers | transfers/s | p50 ms | p99 ms |",
-        "|---|---|---:|---:|---:|---:|",
+        "CPU µs per transfer: of the bench's process (its callers included) and of every"
+        " PostgreSQL process; load: the 1-minute load average at the row's end.",
+        "",
+        "| workload | group commit | callers | transfers/s | p50 ms | p99 ms |"
+        " CPU µs/transfer: client / PostgreSQL | load |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
+
+    def figure(value: float | None, spec: str) -> str:
+        return "-" if value is None else format(value, spec)
+
     for c in cells:
         lines.append(
             f"| {c.workload} | {c.group_commit} | {c.callers} |"
             f" {c.per_second:,.0f} | {c.p50_ms:.2f} | {c.p99_ms:.2f} |"
+            f" {figure(c.client_cpu_us, ',.0f')} / {figure(c.server_cpu_us, ',.0f')} |"
+            f" {figure(c.load, '.2f')} |"
         )
     best = {
         mode: max(c.per_second for c in cells if c.workload == "hot" and c.group_commit == mode)

@@ -30,7 +30,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from onebudget.demo import synthetic
@@ -303,28 +303,38 @@ async def _plans(url: str, year: int) -> list[str]:
     import asyncpg
 
     from onebudget.reporting.adapters import read_model
+    from onebudget.reporting.domain import periods
 
-    ids = (
-        "ARRAY(SELECT budget_id FROM reporting.budgets"
-        " WHERE commissioner_ods_code = $1 AND financial_year = $2)"
-    )
-    # read_model.budget_facts' statements, the budget ids as the subquery it passes as $1.
-    queries = [
-        ("budgets", read_model._BUDGETS.replace("OWNER_COLUMN", "commissioner_ods_code")),
-        *(
-            (
-                table,
-                "SELECT budget_id, on_date, nhs_pence, council_pence, client_pence"
-                f" FROM reporting.{table} WHERE budget_id = ANY({ids}) AND $1 <> '' AND $2 > 0",
-            )
-            for table in ("commitments", "funder_returns", "payment_moves")
-        ),
-    ]
+    owner = synthetic.COMMISSIONER[0]
+    # read_model.budget_facts' and payments_by_period's statements, with the arguments they pass.
     conn = await asyncpg.connect(url)
     found = []
     try:
-        for name, sql in queries:
-            args = (synthetic.COMMISSIONER[0], year)
+        ids = [
+            r["budget_id"]
+            for r in await conn.fetch(
+                "SELECT budget_id FROM reporting.budgets"
+                " WHERE commissioner_ods_code = $1 AND financial_year = $2",
+                owner,
+                year,
+            )
+        ]
+        thresholds = [cutoff + timedelta(days=1) for cutoff in periods.cutoffs(year)]
+        movements = (
+            "SELECT budget_id, on_date, nhs_pence, council_pence, client_pence"
+            " FROM reporting.{} WHERE budget_id = ANY($1::uuid[])"
+        )
+        queries: list[tuple[str, str, tuple[Any, ...]]] = [
+            (
+                "budgets",
+                read_model._BUDGETS.replace("OWNER_COLUMN", "commissioner_ods_code"),
+                (owner, year),
+            ),
+            ("commitments", movements.format("commitments"), (ids,)),
+            ("funder_returns", movements.format("funder_returns"), (ids,)),
+            ("payments by period", read_model._PAYMENTS_BY_PERIOD, (ids, thresholds)),
+        ]
+        for name, sql, args in queries:
             plan = await conn.fetchval(f"EXPLAIN (FORMAT JSON, ANALYZE) {sql}", *args)
             found.append(f"{name}: {_plan_summary(plan)}")
     finally:

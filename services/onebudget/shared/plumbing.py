@@ -199,6 +199,7 @@ CREATE TRIGGER idempotency_answer_kept BEFORE UPDATE ON {s}.idempotency
         Migration(90, "0090_audit_trail.sql", _audit_trail(s)),
         Migration(130, "0130_request_id_callers.sql", v130),
         Migration(160, "0160_outbox_high_water_mark.sql", _outbox_high_water_mark(s)),
+        Migration(190, "0190_audit_append_inline.sql", _audit_append_inline(s)),
     ]
 
 
@@ -270,6 +271,75 @@ CREATE VIEW {s}.outbox_pending AS
 SELECT o.seq, o.xid, o.event_id, o.subject, o.created_at
 FROM {s}.outbox o, {s}.outbox_mark m
 WHERE (o.xid, o.seq) > (m.xid, m.seq);
+"""
+
+
+def _audit_field_sql(value: str) -> str:
+    """`audit_field(value)` spelled out: the text's UTF-8 length as 4 bytes, then its bytes."""
+    return f"(int4send(octet_length(convert_to({value}, 'UTF8'))) || convert_to({value}, 'UTF8'))"
+
+
+def _audit_append_inline(s: str) -> str:
+    """`audit_append` with each record's content built in the statement itself (issue 17).
+
+    The function of migration 0090 hashed `audit_content(...)` per record: a SQL function with
+    a sub-query, so never inlined, and run by the SQL-function executor once per record (about
+    200 µs a record on this machine: a payment batch of 500 spent 100 ms of PostgreSQL's time
+    in it, as much as its ledger writes). The same bytes are now built in the one query that
+    digests the batch (the organisations from a lateral unnest, each field length-prefixed as
+    `audit_field` does), so the chain, the hashes and `audit verify` are unchanged;
+    `audit_content` stays as the reference definition (tests compare the two)."""
+    f = _audit_field_sql
+    return f"""
+CREATE OR REPLACE FUNCTION {s}.audit_append(
+    subjects text[], roles text[], organisations text[], client_ids text[], methods text[],
+    request_ids text[], resources text[], outcomes text[], reasons text[]
+) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    n integer := coalesce(cardinality(methods), 0);
+    now_at timestamptz := clock_timestamp();
+    base bigint;
+    h bytea;
+    digests bytea[];
+    prevs bytea[] := '{{}}';
+    hashes bytea[] := '{{}}';
+BEGIN
+    IF n = 0 THEN
+        RETURN NULL;
+    END IF;
+    SELECT last_seq, last_hash INTO base, h FROM {s}.audit_head WHERE id = 1 FOR UPDATE;
+    -- What audit_content(now_at, ...) gives for each record, spelled out (see above).
+    SELECT array_agg(sha256(
+               int8send((extract(epoch FROM now_at) * 1000000)::bigint)
+               || {f("u.subject")} || {f("u.role")} || int4send(cardinality(o.list))
+               || coalesce((SELECT string_agg({f("x.o")}, ''::bytea ORDER BY x.j)
+                            FROM unnest(o.list) WITH ORDINALITY AS x(o, j)), ''::bytea)
+               || {f("u.client_id")} || {f("u.method")} || {f("u.request_id")}
+               || {f("u.resource")} || {f("u.outcome")} || {f("u.reason")}) ORDER BY u.k)
+      INTO digests
+      FROM unnest(subjects, roles, organisations, client_ids, methods, request_ids, resources,
+                  outcomes, reasons)
+           WITH ORDINALITY AS u(subject, role, orgs, client_id, method, request_id, resource,
+                                outcome, reason, k)
+      CROSS JOIN LATERAL (SELECT coalesce(string_to_array(nullif(u.orgs, ''), ','),
+                                          '{{}}'::text[]) AS list) o;
+    FOR i IN 1..n LOOP
+        prevs[i] := h;
+        h := sha256(h || int8send(base + i) || digests[i]);
+        hashes[i] := h;
+    END LOOP;
+    INSERT INTO {s}.audit_log (seq, at, subject, role, organisations, client_id, method,
+                               request_id, resource, outcome, reason, prev_hash, hash)
+    SELECT base + u.k, now_at, u.subject, u.role,
+           coalesce(string_to_array(nullif(u.orgs, ''), ','), '{{}}'::text[]), u.client_id,
+           u.method, u.request_id, u.resource, u.outcome, u.reason, prevs[u.k], hashes[u.k]
+      FROM unnest(subjects, roles, organisations, client_ids, methods, request_ids, resources,
+                  outcomes, reasons)
+           WITH ORDINALITY AS u(subject, role, orgs, client_id, method, request_id, resource,
+                                outcome, reason, k);
+    UPDATE {s}.audit_head SET last_seq = base + n, last_hash = h WHERE id = 1;
+    RETURN base + n;
+END $$;
 """
 
 

@@ -43,6 +43,7 @@ from onebudget.shared.runtime.stack_state import (
     DEFAULT_ADDRESSES,
     StackState,
     remove_state,
+    service_url,
     write_state,
 )
 from onebudget.shared.sealing import KEY_FILE_VARIABLE
@@ -290,6 +291,7 @@ class Stack:
                 nats_password_file=(
                     str(nats_password_file(OPERATOR_USER)) if self.infra.nats else ""
                 ),
+                nats_health=self.infra.nats.health_urls if self.infra.nats else [],
             ),
             self.name,
         )
@@ -334,6 +336,11 @@ class Stack:
         if child.poll() is None:
             child.kill()
         child.wait()
+
+    def pid_of(self, name: str) -> int | None:
+        """The process id of child `name` (a service or `dashboard`), None when not running."""
+        child = self._children.get(name)
+        return child.pid if child is not None and child.poll() is None else None
 
     def respawn(self, name: str) -> None:
         """Start a child again as it was first started (same module, port and log file)."""
@@ -395,7 +402,10 @@ class Stack:
 
     def describe(self) -> str:
         assert self.infra is not None
-        rows = [f"  {service:<12} grpc://{address}" for service, address in self.addresses.items()]
+        rows = [
+            f"  {service:<12} {service_url(address, tls=bool(self.tls_ca))}"
+            for service, address in self.addresses.items()
+        ]
         return "\n".join(
             [
                 "OneBudget is running:",

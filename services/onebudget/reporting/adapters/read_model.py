@@ -7,10 +7,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import asyncpg
 
+from onebudget.reporting.domain import periods
 from onebudget.reporting.domain.model import (
     Allocation,
     Budget,
@@ -429,7 +430,6 @@ def _budget(row: asyncpg.Record) -> Budget:
 class BudgetFacts:
     budgets: list[Budget]
     commitments: list[Movement]
-    payments: list[Movement]
     nhs_draws: list[NhsDraw]
 
 
@@ -472,7 +472,8 @@ async def _movements(conn: asyncpg.Connection, table: str, ids: list[uuid.UUID])
 async def budget_facts(
     conn: asyncpg.Connection, *, year: int, commissioner: str = "", council: str = ""
 ) -> BudgetFacts:
-    """The commissioner's (or council's) budgets for the year, with their movements."""
+    """The commissioner's (or council's) budgets for the year, with their commitments and NHS
+    draws (payments: `payments_by_period`)."""
     assert bool(commissioner) != bool(council)
     owner = "commissioner_ods_code" if commissioner else "council_gss_code"
     rows = await conn.fetch(_BUDGETS.replace("OWNER_COLUMN", owner), commissioner or council, year)
@@ -481,9 +482,36 @@ async def budget_facts(
     # What a repayment sent back to the funders leaves the budget as an end's return does.
     commitments = await _movements(conn, "commitments", ids)
     commitments += await _movements(conn, "funder_returns", ids)
-    return BudgetFacts(
-        budgets,
-        commitments,
-        await _movements(conn, "payment_moves", ids),
-        await _nhs_draws(conn, ids),
+    return BudgetFacts(budgets, commitments, await _nhs_draws(conn, ids))
+
+
+# Payments summed per period in PostgreSQL: the thresholds are the day after each cutoff, so
+# width_bucket puts a day in bucket k when it lies after k cutoffs (0: up to Q1's end, ..., 4:
+# after the year's end). Each sum is dated by its latest day, which lies after the same
+# cutoffs as every day it sums.
+_PAYMENTS_BY_PERIOD = """
+SELECT max(on_date) AS on_date, sum(nhs_pence)::bigint AS nhs_pence,
+    sum(council_pence)::bigint AS council_pence, sum(client_pence)::bigint AS client_pence
+FROM reporting.payment_moves
+WHERE budget_id = ANY($1::uuid[])
+GROUP BY width_bucket(on_date, $2::date[])
+ORDER BY 1
+"""
+
+
+async def payments_by_period(
+    conn: asyncpg.Connection, budgets: Sequence[Budget], year: int
+) -> list[Movement]:
+    """Money paid out of `budgets` (+) and back (-), in pence per stream, summed over the
+    budgets per period between two of `periods.cutoffs(year)`: at most five movements, each
+    dated by the latest day it sums and naming no budget (budget_id ""). Every total a figure
+    takes of them up to a cutoff, or of all of them, is the total of the payments themselves;
+    a report reads five rows, not every payment of the year (issue 17: 2 million)."""
+    thresholds = [cutoff + timedelta(days=1) for cutoff in periods.cutoffs(year)]
+    rows = await conn.fetch(
+        _PAYMENTS_BY_PERIOD, [uuid.UUID(b.budget_id) for b in budgets], thresholds
     )
+    return [
+        Movement("", r["on_date"], r["nhs_pence"], r["council_pence"], r["client_pence"])
+        for r in rows
+    ]

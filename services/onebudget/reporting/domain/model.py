@@ -40,11 +40,12 @@ class Category(enum.StrEnum):
     OTHER = "OTHER"
 
 
+_CATEGORIES = {category.value: category for category in Category}
+
+
 def category_of(cohort: str) -> Category:
-    try:
-        return Category(cohort)
-    except ValueError:
-        return Category.OTHER
+    """The category a budget of `cohort` is counted under (OTHER for a cohort not listed)."""
+    return _CATEGORIES.get(cohort, Category.OTHER)
 
 
 @dataclass(frozen=True)

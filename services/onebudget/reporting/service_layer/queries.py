@@ -45,8 +45,9 @@ class ReportQueries:
     ) -> figures.CommissionerFigures:
         allocation = await _allocation(conn, ods, year)
         facts = await read_model.budget_facts(conn, year=year, commissioner=ods)
+        paid = await read_model.payments_by_period(conn, facts.budgets, year)
         return figures.commissioner_figures(
-            allocation, facts.budgets, facts.commitments, facts.payments, quarter, facts.nhs_draws
+            allocation, facts.budgets, facts.commitments, paid, quarter, facts.nhs_draws
         )
 
     async def get_commissioner_summary(
@@ -83,10 +84,9 @@ class ReportQueries:
             if pot is None:
                 raise errors.council_not_found(gss, year)
             facts = await read_model.budget_facts(conn, year=year, council=gss)
+            paid = await read_model.payments_by_period(conn, facts.budgets, year)
         answer = mapping.council_summary(
-            figures.council_figures(
-                pot, facts.budgets, facts.commitments, facts.payments, request.quarter
-            )
+            figures.council_figures(pot, facts.budgets, facts.commitments, paid, request.quarter)
         )
         answer.provisional = self._provisional(year, request.quarter)
         return answer

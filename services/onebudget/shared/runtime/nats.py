@@ -88,6 +88,11 @@ class LocalNats:
     def pid_file(self) -> Path:
         return self.base_dir / "nats-server.pid"
 
+    @property
+    def health_urls(self) -> list[str]:
+        """NATS's own readiness check, JetStream included (its monitoring port's `/healthz`)."""
+        return [f"http://127.0.0.1:{self.monitor_port}/healthz?js-enabled-only=true"]
+
     def stop_leftover(self) -> None:
         """Stop a server that an earlier, killed run left behind (found by its pid file)."""
         if not self.pid_file.exists():
@@ -171,14 +176,14 @@ class LocalNats:
         log.close()
 
     def _wait_ready(self) -> None:
-        url = f"http://127.0.0.1:{self.monitor_port}/healthz?js-enabled-only=true"
+        [url] = self.health_urls
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self._process is not None and self._process.poll() is not None:
                 raise RuntimeError(f"nats-server exited early; see {self.base_dir}/nats-server.log")
             with (
                 contextlib.suppress(OSError),
-                urllib.request.urlopen(url, timeout=1) as resp,
+                urllib.request.urlopen(url, timeout=1) as resp,  # noqa: S310 (loopback)
             ):
                 if resp.status == 200:
                     return
@@ -230,6 +235,11 @@ class LocalNatsCluster:
     @property
     def url(self) -> str:
         return ",".join(node.url for node in self.nodes)
+
+    @property
+    def health_urls(self) -> list[str]:
+        """Each node's readiness check (LocalNats.health_urls)."""
+        return [url for node in self.nodes for url in node.health_urls]
 
     def start(self, *, fresh: bool = False) -> None:
         assert self.size >= 3, "a JetStream cluster needs at least three nodes for a quorum"

@@ -52,6 +52,18 @@ class StackState:
     pgpass: str = ""  # the embedded PostgreSQL's password file (0600; ADR 16), "" for none
     tls_ca: str = ""  # the CA (PEM) the services' certificates are verified with (ADR 16)
     nats_password_file: str = ""  # the NATS operator's password file (0600; ADR 16)
+    # NATS's readiness checks (each node's monitoring `/healthz`), "" for a NATS not started here
+    nats_health: list[str] = field(default_factory=list)
+
+    def service_url(self, service: str) -> str:
+        """Where `service` answers, as a URL (`service_url`)."""
+        return service_url(self.services[service], tls=bool(self.tls_ca))
+
+
+def service_url(address: str, *, tls: bool) -> str:
+    """A gRPC service's address (host:port) as a URL: `grpcs://` for a service that speaks only
+    TLS (every service `up` starts, ADR 16), `grpc://` for plain text."""
+    return f"{'grpcs' if tls else 'grpc'}://{address}"
 
 
 def state_path(stack: str = STACK_NAME) -> Path:
@@ -91,6 +103,7 @@ def read_state(stack: str = STACK_NAME) -> StackState | None:
             pgpass=str(raw.get("pgpass", "")),
             tls_ca=str(raw.get("tls_ca", "")),
             nats_password_file=str(raw.get("nats_password_file", "")),
+            nats_health=[str(url) for url in raw.get("nats_health", [])],
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
