@@ -183,7 +183,9 @@ async def test_good_rows_are_imported_bad_rows_reported_and_a_rerun_changes_noth
         assert budget.status == al.BUDGET_STATUS_AGREED
         assert len(budget.plan_lines) == lines
         assert budget.financial_year == s.year
-    chc = outcome.budgets[who["chc"]]
+    chc = await s.alloc.GetBudget(
+        al.GetBudgetRequest(budget_id=outcome.budgets[who["chc"]].budget_id)
+    )
     assert chc.council_gss_code == ""  # NHS-only: no council
     assert chc.cohort == al.COHORT_CHC
     people = await _people(s)
@@ -234,7 +236,7 @@ async def test_a_caller_for_another_organisation_imports_nobody(services: Servic
     outcome = await load.send(s.addresses, checked.people, quiet=True, token=elsewhere)
     assert outcome.budgets == {}
     assert [(r.row, r.column, r.reason.split(":")[0]) for r in outcome.refusals] == [
-        (2, "nhs_number", "PERMISSION_DENIED_ORGANISATION")
+        (2, "commissioner_ods_code", "PERMISSION_DENIED_ORGANISATION")
     ]
     assert await _people(s) == []
 
@@ -263,9 +265,9 @@ async def test_a_role_that_may_not_import_is_refused_on_every_row_of_every_perso
 async def test_a_person_refused_part_way_has_what_was_left_behind_in_the_report(
     services: Services,
 ) -> None:
-    """AgreeBudget refuses a budget beyond the commissioner's money: the person, their
-    eligibility and PHB and a DRAFT budget with its lines stay (no RPC undoes them), and the
-    report says so, with the ids, as partial."""
+    """ImportBudgets refuses a budget beyond the commissioner's money: the person, their
+    eligibility and PHB stay (imported before; no RPC undoes them), no budget at all (a refused
+    item writes nothing), and the report says so, with the person's id, as partial."""
     s = services
     (nhs,) = nhs_numbers(1, seed=hash(s.ods + "partial") % 10**6)
     big = {
@@ -280,13 +282,12 @@ async def test_a_person_refused_part_way_has_what_was_left_behind_in_the_report(
     assert outcome.budgets == {}
     first, second = outcome.refusals
     assert first.row == 2
-    assert "(AgreeBudget); left behind, partial: person " in first.reason, first.reason
+    assert first.reason.startswith("NHS_ALLOCATION_EXHAUSTED"), first.reason
+    assert "(ImportBudgets); left behind, partial: person " in first.reason, first.reason
     (person,) = await _people(s)
     assert f"person {person.person_id}, its granted eligibility, its granted PHB" in first.reason
     listed = await s.alloc.ListBudgets(
         al.ListBudgetsRequest(commissioner_ods_code=s.ods, page_size=100)
     )
-    (budget,) = listed.budgets
-    assert budget.status == al.BUDGET_STATUS_DRAFT
-    assert f"DRAFT budget {budget.budget_id} with 2 of 2 lines" in first.reason
+    assert list(listed.budgets) == []
     assert (second.row, second.reason.split(":")[0]) == (3, "PERSON_REFUSED")

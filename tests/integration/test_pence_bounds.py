@@ -59,7 +59,9 @@ class PenceField:
         for f in self.path[:-1]:
             inner = getattr(inner, f.name).add() if f.is_repeated else getattr(inner, f.name)
         setattr(inner, self.path[-1].name, value)
-        if self.method.name == "ReleasePayments":  # the call is well formed; its item is not
+        if self.path[0].is_repeated and "request_id" in request.DESCRIPTOR.fields_by_name:
+            # A bulk call (ReleasePayments, ImportBudgets): the call is well formed; its item
+            # is not.
             request.request_id = "1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed"
         result: Message = request
         return result

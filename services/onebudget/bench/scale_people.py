@@ -2,15 +2,20 @@
 (issue 17: "Bulk seeding for scale runs"; the reports' target: under 200 ms p99 at 200,000
 people).
 
-`section(database_url, people)` starts entitlement, allocation and reporting in this process
-(over TLS, with the bench's own token issuer and NATS, on a scratch database), writes `people`
-synthetic people (the demo's generator: one ICB, one council, NHS numbers from the never-issued
-999 range) as the import file of docs/import.md, imports it with the importer a commissioner
-would use (importer/rows.py, importer/load.py) and times it (people/s). Once reporting has
-counted every budget, it times the commissioner summary, the target status and the quarterly
-return (`REPORT_CALLS` calls each, one at a time; p50 and p99).
+`section(database_url, people, payments)` starts entitlement, allocation, payment and reporting
+in this process (over TLS, with the bench's own token issuer and NATS, on a scratch database),
+writes `people` synthetic people (the demo's generator: one ICB, one council, NHS numbers from
+the never-issued 999 range) as the import file of docs/import.md, imports it with the importer a
+commissioner would use (importer/rows.py, importer/load.py: the bulk ImportPeople and
+ImportBudgets) and times it (people/s). Then it pays `payments` payments of £1 from the
+provider-paid plan lines through payment's bulk ReleasePayments (1,000 a call, 4 calls in
+flight, one provider payee), times them (payments/s), waits until the stack is settled
+(shared/settling.py: every outbox sent, every consumer, reporting's among them, caught up),
+times the commissioner summary, the target status and the quarterly return (`REPORT_CALLS`
+calls each, one at a time; p50 and p99), and shows the plans of reporting's queries at that
+size (EXPLAIN), so an index missed shows as a sequential scan.
 
-    python -m onebudget.bench.scale_people --people 500    # a smoke run
+    python -m onebudget.bench.scale_people --people 2000 --payments 20000    # a smoke run
 """
 
 from __future__ import annotations
@@ -20,10 +25,12 @@ import asyncio
 import csv
 import io
 import os
+import sys
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from onebudget.demo import synthetic
@@ -35,6 +42,10 @@ from onebudget.shared.clock import SYSTEM_CLOCK
 from onebudget.shared.policy import CategoryPolicy
 
 PEOPLE = 200_000  # England's PHB holders, about (NHS Long Term Plan: up to 200,000 by 2023/24)
+PAYMENTS = 2_000_000  # issue 17: 2 million payments with the 200,000 people
+PAYMENT_PENCE = 100
+PAYMENTS_PER_CALL = 1_000
+PAYMENT_CALLS_IN_FLIGHT = 4
 REPORT_CALLS = 200
 REPORT_TARGET_MS = 200.0
 CATCH_UP_TIMEOUT_S = 600.0
@@ -94,6 +105,8 @@ async def _start(url: str, nats_url: str, jwks: list[Any]) -> _Stack:
     from onebudget.allocation.v1 import allocation_service_pb2_grpc as alloc_grpc
     from onebudget.entitlement.entrypoints.app import SPEC as ENTITLEMENT
     from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as ent_grpc
+    from onebudget.payment.entrypoints.app import SPEC as PAYMENT
+    from onebudget.payment.v1 import payment_service_pb2_grpc as pay_grpc
     from onebudget.reporting.entrypoints.app import SPEC as REPORTING
     from onebudget.reporting.v1 import reporting_service_pb2_grpc as rpt_grpc
     from onebudget.shared.auth import OidcSettings
@@ -113,7 +126,7 @@ async def _start(url: str, nats_url: str, jwks: list[Any]) -> _Stack:
     os.environ[CA_FILE_VARIABLE] = str(certificate.ca_file)
     configure_logging("warning")  # the per-RPC line at info would make the terminal the limit
     hosts: dict[str, Any] = {}
-    for spec in (ENTITLEMENT, ALLOCATION, REPORTING):
+    for spec in (ENTITLEMENT, ALLOCATION, PAYMENT, REPORTING):
         config = ServiceConfig(
             service=spec.name,
             database_url=url,
@@ -134,7 +147,8 @@ async def _start(url: str, nats_url: str, jwks: list[Any]) -> _Stack:
     stubs = {
         "entitlement": ent_grpc.EntitlementServiceStub(channels[0]),  # type: ignore[no-untyped-call]
         "allocation": alloc_grpc.AllocationServiceStub(channels[1]),  # type: ignore[no-untyped-call]
-        "reporting": rpt_grpc.ReportingServiceStub(channels[2]),  # type: ignore[no-untyped-call]
+        "payment": pay_grpc.PaymentServiceStub(channels[2]),  # type: ignore[no-untyped-call]
+        "reporting": rpt_grpc.ReportingServiceStub(channels[3]),  # type: ignore[no-untyped-call]
     }
     return _Stack(hosts, channels, stubs)
 
@@ -199,6 +213,151 @@ async def _counted(stack: _Stack, year: int, budgets: int) -> bool:
     return False
 
 
+def payment_targets(
+    people: Iterable[rows.PersonBudget], budgets: dict[str, Any]
+) -> list[tuple[str, str, str]]:
+    """(budget id, plan line id, the budget's first day) of every imported plan line paid to
+    providers (a direct payment's line pays only the person's own account)."""
+    from onebudget.allocation.v1 import allocation_service_pb2 as alloc
+
+    targets = []
+    for person in people:
+        budget = budgets.get(person.nhs_number)
+        if budget is None:
+            continue
+        for line, line_id in zip(person.lines, budget.plan_line_ids, strict=True):
+            if line.plan_line.allowed_payee_kind == alloc.PAYEE_KIND_PROVIDER:
+                targets.append((budget.budget_id, line_id, person.start_date.isoformat()))
+    return targets
+
+
+async def _pay(stack: _Stack, targets: list[tuple[str, str, str]], count: int) -> tuple[int, int]:
+    """`count` payments of PAYMENT_PENCE to one provider, round the `targets`, through bulk
+    ReleasePayments; (paid, refused)."""
+    from onebudget.demo.loader import request_id
+    from onebudget.payment.v1 import payment_service_pb2 as pay
+
+    p = stack.stubs["payment"]
+    payee = await p.RegisterPayee(
+        pay.RegisterPayeeRequest(
+            request_id=request_id("scale-payee", count),
+            kind=pay.PAYEE_KIND_PROVIDER,
+            name="Scale Care Ltd",
+            organisation_code=synthetic.COMMISSIONER[0],
+        )
+    )
+    paid = refused = 0
+    calls = [
+        range(i, min(i + PAYMENTS_PER_CALL, count)) for i in range(0, count, PAYMENTS_PER_CALL)
+    ]
+    gate = asyncio.Semaphore(PAYMENT_CALLS_IN_FLIGHT)
+
+    async def call(numbers: range) -> None:
+        nonlocal paid, refused
+        items = []
+        for n in numbers:
+            budget_id, line_id, day = targets[n % len(targets)]
+            items.append(
+                pay.ReleasePaymentRequest(
+                    request_id=request_id("scale-payment", n),
+                    budget_id=budget_id,
+                    plan_line_id=line_id,
+                    payee_id=payee.payee_id,
+                    amount_pence=PAYMENT_PENCE,
+                    service_period_start=day,
+                    service_period_end=day,
+                    broker_reference=f"SCALE-{n}",
+                )
+            )
+        async with gate:
+            response = await p.ReleasePayments(
+                pay.ReleasePaymentsRequest(
+                    request_id=request_id("scale-payments", numbers.start), payments=items
+                ),
+                timeout=600,
+            )
+        for result in response.results:
+            if result.WhichOneof("outcome") == "payment":
+                paid += 1
+            else:
+                refused += 1
+                if refused <= 3:
+                    print(f"payment refused: {result.error.reason}: {result.error.message}")
+
+    await asyncio.gather(*(call(numbers) for numbers in calls))
+    return paid, refused
+
+
+async def _settled(url: str, nats_url: str) -> list[str]:
+    """Wait until nothing moves (shared/settling.py); what still moved at the timeout."""
+    from onebudget.shared import settling
+
+    return await settling.wait_settled(
+        lambda: settling.observe(url, nats_url), timeout_s=CATCH_UP_TIMEOUT_S
+    )
+
+
+async def _plans(url: str, year: int) -> list[str]:
+    """EXPLAIN of the read model's queries behind the three reports, for the commissioner at
+    this size: each plan's node types (a Seq Scan on a big table would be an index missed)."""
+    import asyncpg
+
+    from onebudget.reporting.adapters import read_model
+    from onebudget.reporting.domain import periods
+
+    owner = synthetic.COMMISSIONER[0]
+    # read_model.budget_facts' and payments_by_period's statements, with the arguments they pass.
+    conn = await asyncpg.connect(url)
+    found = []
+    try:
+        ids = [
+            r["budget_id"]
+            for r in await conn.fetch(
+                "SELECT budget_id FROM reporting.budgets"
+                " WHERE commissioner_ods_code = $1 AND financial_year = $2",
+                owner,
+                year,
+            )
+        ]
+        thresholds = [cutoff + timedelta(days=1) for cutoff in periods.cutoffs(year)]
+        movements = (
+            "SELECT budget_id, on_date, nhs_pence, council_pence, client_pence"
+            " FROM reporting.{} WHERE budget_id = ANY($1::uuid[])"
+        )
+        queries: list[tuple[str, str, tuple[Any, ...]]] = [
+            (
+                "budgets",
+                read_model._BUDGETS.replace("OWNER_COLUMN", "commissioner_ods_code"),
+                (owner, year),
+            ),
+            ("commitments", movements.format("commitments"), (ids,)),
+            ("funder_returns", movements.format("funder_returns"), (ids,)),
+            ("payments by period", read_model._PAYMENTS_BY_PERIOD, (ids, thresholds)),
+        ]
+        for name, sql, args in queries:
+            plan = await conn.fetchval(f"EXPLAIN (FORMAT JSON, ANALYZE) {sql}", *args)
+            found.append(f"{name}: {_plan_summary(plan)}")
+    finally:
+        await conn.close()
+    return found
+
+
+def _plan_summary(plan: Any) -> str:
+    import json
+
+    root = (json.loads(plan) if isinstance(plan, str) else plan)[0]
+    nodes: list[str] = []
+
+    def walk(node: dict[str, Any]) -> None:
+        relation = node.get("Relation Name") or node.get("Index Name") or ""
+        nodes.append(f"{node['Node Type']}{' ' + relation if relation else ''}")
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(root["Plan"])
+    return f"{root['Execution Time']:.1f} ms; " + ", ".join(dict.fromkeys(nodes))
+
+
 def percentile(samples: list[float], fraction: float) -> float:
     """The nearest-rank percentile of `samples` (ms): fraction 0.99 is p99."""
     ordered = sorted(samples)
@@ -217,7 +376,9 @@ async def _timed(call: Callable[[], Awaitable[Any]], count: int) -> list[float]:
     return samples
 
 
-async def _reports(stack: _Stack, year: int, quarter: int) -> list[tuple[str, list[float]]]:
+async def _reports(
+    stack: _Stack, year: int, quarter: int, calls_each: int
+) -> list[tuple[str, list[float]]]:
     from onebudget.reporting.v1 import reporting_service_pb2 as rpt
 
     ods = synthetic.COMMISSIONER[0]
@@ -244,16 +405,26 @@ async def _reports(stack: _Stack, year: int, quarter: int) -> list[tuple[str, li
             ),
         ),
     ]
-    return [(name, await _timed(call, REPORT_CALLS)) for name, call in calls]
+    return [(name, await _timed(call, calls_each)) for name, call in calls]
 
 
 def _quarter_of(day: date) -> int:
     return (day.month - 4) % 12 // 3 + 1
 
 
-async def section(database_url: str, people: int = PEOPLE) -> str:
-    """Import `people` synthetic people into a fresh stack on `database_url`'s server and time
-    the import and the commissioner's reports; a markdown section for docs/benchmarks.md."""
+def _say(text: str) -> None:
+    print(f"scale_people: {text}", file=sys.stderr, flush=True)
+
+
+async def section(
+    database_url: str,
+    people: int = PEOPLE,
+    payments: int = PAYMENTS,
+    report_calls: int = REPORT_CALLS,
+) -> str:
+    """Import `people` synthetic people and pay `payments` payments into a fresh stack on
+    `database_url`'s server and time them and the commissioner's reports; a markdown section for
+    docs/benchmarks.md."""
     from onebudget.shared.runtime.infra import project_state_dir
     from onebudget.shared.runtime.nats import LocalNats
 
@@ -275,11 +446,24 @@ async def section(database_url: str, people: int = PEOPLE) -> str:
                 with path.open(newline="", encoding="utf-8") as text:
                     checked = rows.read(text, policy=CategoryPolicy(), today=today)
                 checked_s = time.perf_counter() - started
+                _say(f"{checked.rows:,} rows checked in {checked_s:.1f} s; importing")
                 outcome = await load.send(stack.addresses, checked.people, quiet=True)
                 import_s = time.perf_counter() - started
+                _say(f"{len(outcome.budgets):,} imported in {import_s:.1f} s")
                 counted = await _counted(stack, year, len(outcome.budgets))
                 settled_s = time.perf_counter() - started
-                reports = await _reports(stack, year, _quarter_of(today))
+                moving = await _settled(url, nats.url)  # payment has learnt every budget
+                targets = payment_targets(checked.people, outcome.budgets)
+                _say(f"settled at {time.perf_counter() - started:.1f} s; paying")
+                paying = time.perf_counter()
+                paid, unpaid = await _pay(stack, targets, payments) if targets else (0, 0)
+                pay_s = time.perf_counter() - paying
+                _say(f"{paid:,} paid in {pay_s:.1f} s; waiting for reporting")
+                moving += await _settled(url, nats.url)
+                caught_up_s = time.perf_counter() - paying
+                _say(f"settled {caught_up_s:.1f} s after the payments began; timing reports")
+                reports = await _reports(stack, year, _quarter_of(today), report_calls)
+                plans = await _plans(url, year)
             finally:
                 for channel in stack.channels:
                     await channel.close()
@@ -290,21 +474,32 @@ async def section(database_url: str, people: int = PEOPLE) -> str:
         for server in jwks:
             server.close()
     refused = len(checked.refusals) + len(outcome.refusals)
+    reasons = Counter(r.reason.split(":")[0] for r in [*checked.refusals, *outcome.refusals])
+    why = ", ".join(f"{n:,} {reason}" for reason, n in reasons.most_common(4))
     lines = [
         f"{people:,} synthetic people ({checked.rows:,} rows, one per plan line) imported with"
-        " `onebudget import`'s path (importer/rows.py checks, importer/load.py sends, 32 people"
-        " in flight, one RPC per step) into entitlement, allocation and reporting in one"
-        " process, over TLS.",
+        " `onebudget import`'s path (importer/rows.py checks, importer/load.py sends through"
+        f" the bulk ImportPeople and ImportBudgets, batches of {load.BATCH_MAX:,}) into"
+        " entitlement, allocation, payment and reporting in one process, over TLS.",
         "",
         "| step | result |",
         "|---|---|",
         f"| rows checked | {checked_s:.1f} s ({checked.rows / max(checked_s, 1e-9):,.0f} rows/s) |",
         f"| people imported (agreed budgets) | {len(outcome.budgets):,};"
-        f" {refused:,} rows refused |",
+        f" {refused:,} rows refused{' (' + why + ')' if why else ''} |",
         f"| import | {import_s:.1f} s: **{len(outcome.budgets) / import_s:,.1f} people/s** |",
+        f"| of which ImportPeople | {outcome.people_s:.1f} s"
+        f" ({people / max(outcome.people_s, 1e-9):,.0f} people/s) |",
+        f"| of which ImportBudgets, with its waits for allocation to learn entitlement's events"
+        f" | {outcome.budgets_s:.1f} s ({outcome.resent:,} items sent again) |",
         f"| reporting counted every budget | {'yes' if counted else 'NO'}, at {settled_s:.1f} s |",
+        f"| payments (bulk ReleasePayments x{PAYMENTS_PER_CALL:,}, {PAYMENT_CALLS_IN_FLIGHT} in"
+        f" flight, {len(targets):,} provider lines) | {paid:,} paid, {unpaid:,} refused in"
+        f" {pay_s:.1f} s: **{paid / max(pay_s, 1e-9):,.0f} payments/s** |",
+        f"| stack settled after the payments (reporting caught up) |"
+        f" {'yes' if not moving else 'NO: ' + '; '.join(moving)}, at {caught_up_s:.1f} s |",
         "",
-        f"The commissioner's reports at this size ({REPORT_CALLS} calls each, one at a time,"
+        f"The commissioner's reports at this size ({report_calls} calls each, one at a time,"
         f" after one warm-up call; target p99 under {REPORT_TARGET_MS:.0f} ms):",
         "",
         "| report | p50 ms | p99 ms | target |",
@@ -317,12 +512,19 @@ async def section(database_url: str, people: int = PEOPLE) -> str:
             f"| {name} | {percentile(samples, 0.5):.1f} | {p99:.1f} | < {REPORT_TARGET_MS:.0f}"
             f" ms: {met} |"
         )
+    lines += ["", "Plans of reporting's queries at this size (EXPLAIN ANALYZE; node types):", ""]
+    lines += [f"- {plan}" for plan in plans]
     return "\n".join(lines)
 
 
 async def run(database_url: str) -> str:
     """`scripts/bench scale_people`: the full size, PEOPLE (or ONEBUDGET_BENCH_SCALE_PEOPLE)."""
-    return await section(database_url, int(os.environ.get("ONEBUDGET_BENCH_SCALE_PEOPLE", PEOPLE)))
+    env = os.environ
+    return await section(
+        database_url,
+        int(env.get("ONEBUDGET_BENCH_SCALE_PEOPLE", PEOPLE)),
+        int(env.get("ONEBUDGET_BENCH_SCALE_PAYMENTS", PAYMENTS)),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -330,10 +532,13 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m onebudget.bench.scale_people")
     parser.add_argument("--people", type=int, default=PEOPLE)
+    parser.add_argument("--payments", type=int, default=PAYMENTS)
+    parser.add_argument("--report-calls", type=int, default=REPORT_CALLS)
     args = parser.parse_args(argv)
     infra = LocalInfra("bench", fresh=True).start()
     try:
-        print(asyncio.run(section(infra.database_url, args.people)))
+        section_text = section(infra.database_url, args.people, args.payments, args.report_calls)
+        print(asyncio.run(section_text))
     finally:
         infra.stop()
     return 0

@@ -1,23 +1,25 @@
-"""Send the checked people of an import file to the services (docs/import.md).
+"""Send the checked people of an import file to the services (docs/import.md, ADR 23).
 
-Each person is the calls a commissioner's staff would make (RegisterPerson,
-RecordEligibilityDecision, RequestPersonalHealthBudget, CreateBudget, AddPlanLine per line,
-AgreeBudget), each with a request_id derived from the row's stable key (importer/rows.py), so a
-re-run sends the same ids and every service answers as the first time: nothing is imported twice.
-allocation learns eligibility and PHB decisions from entitlement's events, so a CreateBudget that
-meets NO_ELIGIBILITY / NO_PHB_GRANTED / PERSON_NOT_FOUND waits for them (bounded) before it is
-reported refused. A refusal of a person's call is that person's Refusal in the report; the other
-people go on.
+The people go in batches of up to BATCH_MAX through the set-based bulk RPCs: entitlement's
+ImportPeople (each person registered, their eligibility decided and their PHB requested and
+decided, by the unary calls' rules) and then allocation's ImportBudgets (each budget created with
+its lines and agreed). Every item's request_id is derived from the row's stable key
+(importer/rows.py), so a re-run sends the same ids and every service answers as the first time:
+nothing is imported twice. allocation learns eligibility and PHB decisions from entitlement's
+events, so the budgets of a batch whose people it has not learnt yet (NO_ELIGIBILITY /
+NO_PHB_GRANTED / PERSON_NOT_FOUND) are sent again after a wait (bounded), those items only, per
+batch not per person. A refusal of a person's item is that person's Refusal in the report; the
+other people go on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
+import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 import grpc
 
@@ -32,12 +34,18 @@ from onebudget.shared.client import RETRYING_CHANNEL_OPTIONS, error_details
 from onebudget.shared.permissions import allowed_roles
 from onebudget.shared.progress import Progress
 
-T = TypeVar("T")
-CONCURRENCY_MAX = 32  # people in flight at once
-SETTLE_TIMEOUT_S = 120.0  # how long a CreateBudget waits for entitlement's events
-SETTLE_WAIT_S = 0.1
+BATCH_MAX = 1_000  # items in one bulk call (the services' limit)
+BATCHES_IN_FLIGHT = 2
+SETTLE_TIMEOUT_S = 120.0  # how long a batch's budgets wait for entitlement's events unlearnt
+# while allocation learns none of them (any learnt starts the wait again: a big import's events
+# take longer than this to be applied, and go on arriving)
+# The first budget (the person entitled last) waits longer: for allocation to learn every
+# person's events, this long more per person (allocation applies some 100 events a second on a
+# busy 2-core machine, four per person).
+PROBE_WAIT_PER_PERSON_S = 0.05
+SETTLE_WAIT_S = 0.2
 SETTLE_WAIT_MAX_S = 2.0
-CALL_TIMEOUT_S = 30.0
+CALL_TIMEOUT_S = 120.0
 # allocation has not yet learnt the person's decisions from entitlement's events.
 NOT_YET_KNOWN = ("NO_ELIGIBILITY", "NO_PHB_GRANTED", "PERSON_NOT_FOUND")
 IMPORTED_REASON = "imported: an existing PHB the commissioner had agreed"
@@ -47,16 +55,8 @@ _SERVICES = {
 }
 # The calls an import makes, as `/package.Service/Method` (shared/permissions.py's keys).
 IMPORT_METHODS = (
-    *(
-        f"/{_SERVICES['entitlement']}/{m}"
-        for m in (
-            "RegisterPerson",
-            "RecordEligibilityDecision",
-            "GetCommissionerPolicy",
-            "RequestPersonalHealthBudget",
-        )
-    ),
-    *(f"/{_SERVICES['allocation']}/{m}" for m in ("CreateBudget", "AddPlanLine", "AgreeBudget")),
+    *(f"/{_SERVICES['entitlement']}/{m}" for m in ("ImportPeople", "GetCommissionerPolicy")),
+    f"/{_SERVICES['allocation']}/ImportBudgets",
 )
 
 
@@ -66,20 +66,29 @@ def importing_roles() -> list[str]:
     return sorted(r.value for r in roles)
 
 
-# Which column a refusal of each call is about, when the refusal names no field of the file.
+# Which column a refusal of each step is about, when the refusal names no field of the file.
 _STEP_COLUMNS = {
-    "RegisterPerson": "nhs_number",
-    "RecordEligibilityDecision": "eligibility_category",
-    "RequestPersonalHealthBudget": "eligibility_category",
-    "CreateBudget": "financial_year",
-    "AddPlanLine": "line_description",
-    "AgreeBudget": "budget_start_date",
+    "ImportPeople": "nhs_number",
+    "GetCommissionerPolicy": "commissioner_ods_code",
+    "ImportBudgets": "financial_year",
 }
-# A refused request's field, as the file's column.
+_REASON_COLUMNS = {  # a stateful refusal, as the column it is about
+    "AGE_OUTSIDE_CATEGORY_RULE": "eligibility_category",
+    "DATE_BEFORE_BIRTH": "eligibility_decided_on",
+    "NO_GRANTED_ELIGIBILITY": "eligibility_category",
+    "RIGHT_TO_HAVE_APPLIES": "eligibility_category",
+    "DISCRETIONARY_DECISION_REQUIRED": "eligibility_category",
+    "CATEGORY_EXCLUDED": "line_category",
+    "CLIENT_CONTRIBUTION_EXCEEDED": "client_contribution_pence",
+    "PLAN_EMPTY": "line_description",
+    "BUDGET_DATE_OUTSIDE_YEAR": "budget_start_date",
+}
+# A refused item's field (after "items[N]." and the part's name), as the file's column.
 _FIELD_COLUMNS = {
     "date_of_birth": "date_of_birth",
     "given_name": "given_name",
     "family_name": "family_name",
+    "nhs_number": "nhs_number",
     "commissioner_ods_code": "commissioner_ods_code",
     "council_gss_code": "council_gss_code",
     "decided_on": "eligibility_decided_on",
@@ -87,17 +96,28 @@ _FIELD_COLUMNS = {
     "start_date": "budget_start_date",
     "agreed_on": "budget_start_date",
     "client_contribution_pence": "client_contribution_pence",
-    "line.category": "line_category",
-    "line.cost_per_occurrence_pence": "line_cost_per_occurrence_pence",
+    "category": "line_category",
+    "cost_per_occurrence_pence": "line_cost_per_occurrence_pence",
+    "occurrences": "line_occurrences",
+    "description": "line_description",
+    "split": "line_nhs_basis_points",
 }
+_ITEM_FIELD = re.compile(
+    r"^items\[\d+\]\.(?:(person|eligibility|phb|budget)\.)?(?:lines\[(\d+)\]\.)?(.*)$"
+)
 
 
 @dataclass
 class Outcome:
     """What an import did: the agreed budgets by NHS number, and the refused rows."""
 
-    budgets: dict[str, alloc.Budget] = field(default_factory=dict)
+    budgets: dict[str, alloc.ImportedBudget] = field(default_factory=dict)
     refusals: list[Refusal] = field(default_factory=list)
+    # Seconds spent: the ImportPeople phase, then the ImportBudgets phase (its calls and its
+    # waits for allocation to learn entitlement's events), and how many items were sent again.
+    people_s: float = 0.0
+    budgets_s: float = 0.0
+    resent: int = 0
 
 
 def _person_refused(person: PersonBudget, refusal: Refusal) -> list[Refusal]:
@@ -110,65 +130,50 @@ def _person_refused(person: PersonBudget, refusal: Refusal) -> list[Refusal]:
     ]
 
 
-class _Refused(Exception):
-    def __init__(self, refusal: Refusal) -> None:
-        super().__init__(refusal.reason)
-        self.refusal = refusal
-
-
-@dataclass
-class _Left:
-    """What a person's calls had done before one was refused: the import does not undo it (no
-    RPC deletes a person or a draft budget), so the report names it."""
-
-    person_id: str = ""
-    eligibility: bool = False
-    phb: bool = False
-    budget_id: str = ""
-    lines: int = 0
-    lines_total: int = 0
-
-    def words(self) -> str:
-        if not self.person_id:
-            return ""
-        done = [f"person {self.person_id}"]
-        if self.eligibility:
-            done.append("its granted eligibility")
-        if self.phb:
-            done.append("its granted PHB")
-        if self.budget_id:
-            done.append(
-                f"DRAFT budget {self.budget_id} with {self.lines} of {self.lines_total} lines"
-            )
-        return "; left behind, partial: " + ", ".join(done)
-
-
-def _with_left(refused: _Refused, left: _Left) -> Refusal:
-    r = refused.refusal
-    return Refusal(r.row, r.column, r.reason + left.words())
+def item_refusal(
+    person: PersonBudget,
+    step: str,
+    reason: str,
+    message: str,
+    violations: Sequence[tuple[str, str]],
+    left: str = "",
+) -> Refusal:
+    """A refused item as the report's row (the person's first, or the plan line's the field
+    names), column (the field's, else the reason's or the step's) and reason."""
+    row, column = person.rows[0], _REASON_COLUMNS.get(reason, _STEP_COLUMNS[step])
+    if violations:
+        name, description = violations[0]
+        matched = _ITEM_FIELD.match(name)
+        if matched is not None:
+            part, line, rest = matched.groups()
+            column = _FIELD_COLUMNS.get(rest.split(".")[0], column)
+            if line is not None and int(line) < len(person.lines):
+                row = person.lines[int(line)].row
+            name = ".".join(x for x in (part, f"lines[{line}]" if line else "", rest) if x)
+        message = f"{name}: {description}"
+    return Refusal(row, column, f"{reason}: {message} ({step}){left}")
 
 
 @dataclass
 class _Stubs:
     entitlement: ent_grpc.EntitlementServiceStub
     allocation: alloc_grpc.AllocationServiceStub
-    policies: dict[str, frozenset[ent_model.Category]] = field(default_factory=dict)
-    policy_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    policies: dict[str, frozenset[ent_model.Category] | Refusal] = field(default_factory=dict)
 
 
 async def send(
     addresses: Mapping[str, str],
     people: list[PersonBudget],
     *,
-    concurrency_max: int = CONCURRENCY_MAX,
+    batch_max: int = BATCH_MAX,
     quiet: bool = False,
     token: TokenSource | str | None = None,
 ) -> Outcome:
     """Import `people` through the entitlement and allocation services at `addresses` (names
     "entitlement" and "allocation"), as the caller `token` names (default: the process's, the
     CLI's login). Never raises for a refused person: it is in the outcome's refusals (the
-    person's first row, the column, the service's reason and message). Every call is the
-    caller's own: the services check its role and its organisations (scope) row by row."""
+    person's row, the column, the service's reason and message). Every item is the caller's
+    own: the services check its role and its organisations (scope) item by item."""
     channels = [
         open_aio_channel(addresses[name], options=RETRYING_CHANNEL_OPTIONS, token=token)
         for name in ("entitlement", "allocation")
@@ -188,41 +193,48 @@ async def send(
             alloc_grpc.AllocationServiceStub(channels[1]),  # type: ignore[no-untyped-call]
         )
         outcome = Outcome()
-        gate = asyncio.Semaphore(concurrency_max)
+        for ods in sorted({p.commissioner_ods_code for p in people}):
+            stubs.policies[ods] = await _right_to_have(stubs, ods)
+        batches = [people[i : i + batch_max] for i in range(0, len(people), batch_max)]
+        gate = asyncio.Semaphore(BATCHES_IN_FLIGHT)
         person_ids: dict[str, str] = {}
-        left: dict[str, _Left] = {}
 
-        async def entitle(person: PersonBudget) -> None:
+        async def entitle(batch: list[PersonBudget]) -> None:
             async with gate:
-                done = left.setdefault(person.nhs_number, _Left())
-                try:
-                    person_ids[person.nhs_number] = await _entitle(stubs, person, done)
-                except _Refused as refused:
-                    outcome.refusals += _person_refused(person, _with_left(refused, done))
-                    progress.advance()
+                for person, answer in zip(batch, await _entitle(stubs, batch), strict=True):
+                    if isinstance(answer, Refusal):
+                        outcome.refusals += _person_refused(person, answer)
+                        progress.advance()
+                    else:
+                        person_ids[person.nhs_number] = answer
 
-        async def fund(person: PersonBudget) -> None:
+        async def fund(batch: list[PersonBudget], settle_s: float = SETTLE_TIMEOUT_S) -> None:
             async with gate:
-                done = left[person.nhs_number]
-                try:
-                    budget = await _budget(stubs, person, person_ids[person.nhs_number], done)
-                except _Refused as refused:
-                    outcome.refusals += _person_refused(person, _with_left(refused, done))
+                answers = await _budgets(stubs, batch, person_ids, outcome, settle_s)
+                for person, answer in zip(batch, answers, strict=True):
+                    if isinstance(answer, Refusal):
+                        outcome.refusals += _person_refused(person, answer)
+                    else:
+                        outcome.budgets[person.nhs_number] = answer
                     progress.advance()
-                    return
-                outcome.budgets[person.nhs_number] = budget
-            progress.advance()
 
         # Phase 1, entitlement: every person's decisions. allocation learns them from the
-        # events meanwhile, so phase 2 seldom waits for them (a CreateBudget still does).
-        await asyncio.gather(*(entitle(person) for person in people))
-        # Phase 2, allocation: each entitled person's budget, its lines, its agreement. The
-        # person entitled last goes first, alone: once allocation has learnt their decisions
-        # it has learnt nearly everyone's (one stream, in order), and the rest seldom wait.
+        # events meanwhile, so phase 2 seldom waits for them (a batch still may).
+        started = time.monotonic()
+        await asyncio.gather(*(entitle(b) for b in batches))
+        outcome.people_s = time.monotonic() - started
         entitled = [p for p in people if p.nhs_number in person_ids]
+        # Phase 2, allocation: the person entitled last goes first, alone (a cheap call, sent
+        # again until allocation has learnt their decisions): allocation learns entitlement's
+        # events in order, so then it has learnt nearly everyone's, and the batches seldom
+        # wait (each still may: its items not learnt yet are sent again).
         if entitled:
-            await fund(entitled[-1])
-        await asyncio.gather(*(fund(p) for p in entitled[:-1]))
+            probe_s = SETTLE_TIMEOUT_S + PROBE_WAIT_PER_PERSON_S * len(entitled)
+            await fund([entitled[-1]], probe_s)
+        rest = entitled[:-1]
+        funded = [rest[i : i + batch_max] for i in range(0, len(rest), batch_max)]
+        await asyncio.gather(*(fund(b) for b in funded))
+        outcome.budgets_s = time.monotonic() - started - outcome.people_s
         progress.close()
         outcome.refusals.sort(key=lambda r: (r.row, r.column))
         return outcome
@@ -232,172 +244,173 @@ async def send(
             await channel.close()
 
 
-async def _call(step: str, row: int, call: Awaitable[T]) -> T:
-    try:
-        return await call
-    except grpc.aio.AioRpcError as error:
-        raise _Refused(_refusal(error, step, row)) from None
-
-
-def _refusal(error: grpc.aio.AioRpcError, step: str, row: int) -> Refusal:
+def _whole_call_refused(
+    error: grpc.aio.AioRpcError, batch: Sequence[PersonBudget], step: str
+) -> list[Refusal]:
     info, bad = error_details(error)
     reason = info.reason if info is not None else error.code().name
-    column = _STEP_COLUMNS[step]
-    message = error.details() or ""
-    if bad is not None and bad.field_violations:
-        first = bad.field_violations[0]
-        column = _FIELD_COLUMNS.get(first.field, column)
-        message = f"{first.field}: {first.description}"
-    return Refusal(row, column, f"{reason}: {message} ({step})")
+    violations = [(v.field, v.description) for v in bad.field_violations] if bad else []
+    return [item_refusal(p, step, reason, error.details() or "", violations) for p in batch]
 
 
-async def _right_to_have(stubs: _Stubs, ods: str, row: int) -> frozenset[ent_model.Category]:
-    """The categories carrying a right to have under the commissioner's policy (asked once)."""
-    async with stubs.policy_lock:
-        held = stubs.policies.get(ods)
-        if held is None:
-            policy: ent.CommissionerPolicy = await _call(
-                "RecordEligibilityDecision",
-                row,
-                stubs.entitlement.GetCommissionerPolicy(
-                    ent.GetCommissionerPolicyRequest(commissioner_ods_code=ods),
-                    timeout=CALL_TIMEOUT_S,
-                ),
-            )
-            held = frozenset(
-                ent_model.Category(
-                    ent.EligibilityCategory.Name(c).removeprefix("ELIGIBILITY_CATEGORY_")
-                )
-                for c in policy.right_to_have_categories
-            )
-            stubs.policies[ods] = held
-        return held
+async def _right_to_have(stubs: _Stubs, ods: str) -> frozenset[ent_model.Category] | Refusal:
+    """The categories carrying a right to have under the commissioner's policy (asked once per
+    commissioner); a refusal is each of its people's."""
+    try:
+        policy: ent.CommissionerPolicy = await stubs.entitlement.GetCommissionerPolicy(
+            ent.GetCommissionerPolicyRequest(commissioner_ods_code=ods), timeout=CALL_TIMEOUT_S
+        )
+    except grpc.aio.AioRpcError as error:
+        info, _bad = error_details(error)
+        reason = info.reason if info is not None else error.code().name
+        return Refusal(
+            0, "commissioner_ods_code", f"{reason}: {error.details()} (GetCommissionerPolicy)"
+        )
+    return frozenset(
+        ent_model.Category(ent.EligibilityCategory.Name(c).removeprefix("ELIGIBILITY_CATEGORY_"))
+        for c in policy.right_to_have_categories
+    )
 
 
-async def _settled(call: Callable[[], Awaitable[T]]) -> T:
-    """The call, repeated while allocation has not yet learnt entitlement's decisions: waits
-    double from SETTLE_WAIT_S to SETTLE_WAIT_MAX_S (each refused try costs the service a
-    transaction), for SETTLE_TIMEOUT_S in all; then the last try's answer is the answer."""
-    deadline = time.monotonic() + SETTLE_TIMEOUT_S
-    wait = SETTLE_WAIT_S
-    while time.monotonic() < deadline:
-        try:
-            return await call()
-        except grpc.aio.AioRpcError as error:
-            info, _bad = error_details(error)
-            if info is None or info.reason not in NOT_YET_KNOWN:
-                raise
-        await asyncio.sleep(wait)
-        wait = min(wait * 2, SETTLE_WAIT_MAX_S)
-    return await call()
-
-
-async def _entitle(stubs: _Stubs, person: PersonBudget, left: _Left) -> str:
-    """Register the person, record the granted eligibility and the granted PHB; the person_id."""
-    row = person.rows[0]
+def _person_item(
+    person: PersonBudget, rights: frozenset[ent_model.Category]
+) -> ent.ImportPersonItem:
+    """The person, their granted eligibility and their granted PHB: where a right to have
+    applies the grant is the rule's (no discretion may be given); elsewhere the commissioner
+    granted it at its discretion (entitlement decide_phb_request)."""
     ods = person.commissioner_ods_code
     category = f"ELIGIBILITY_CATEGORY_{person.category.value}"
-    registered: ent.Person = await _call(
-        "RegisterPerson",
-        row,
-        stubs.entitlement.RegisterPerson(
-            ent.RegisterPersonRequest(
-                request_id=person.request_id("person"),
-                nhs_number=person.nhs_number,
-                given_name=person.given_name,
-                family_name=person.family_name,
-                date_of_birth=person.date_of_birth.isoformat(),
-                commissioner_ods_code=ods,
-                council_gss_code=person.council_gss_code,
-            ),
-            timeout=CALL_TIMEOUT_S,
+    right = person.category in rights
+    return ent.ImportPersonItem(
+        request_id=person.request_id("person-item"),
+        person=ent.RegisterPersonRequest(
+            nhs_number=person.nhs_number,
+            given_name=person.given_name,
+            family_name=person.family_name,
+            date_of_birth=person.date_of_birth.isoformat(),
+            commissioner_ods_code=ods,
+            council_gss_code=person.council_gss_code,
+        ),
+        eligibility=ent.RecordEligibilityDecisionRequest(
+            category=category,
+            outcome=ent.DECISION_OUTCOME_GRANTED,
+            reasons=[IMPORTED_REASON],
+            decided_on=person.decided_on.isoformat(),
+            deciding_body=f"commissioner {ods}",
+        ),
+        phb=ent.RequestPersonalHealthBudgetRequest(
+            category=category,
+            requested_on=person.decided_on.isoformat(),
+            discretionary_outcome=None if right else "DECISION_OUTCOME_GRANTED",
+            discretionary_reasons=[] if right else [IMPORTED_REASON],
         ),
     )
-    left.person_id = str(registered.person_id)
-    await _call(
-        "RecordEligibilityDecision",
-        row,
-        stubs.entitlement.RecordEligibilityDecision(
-            ent.RecordEligibilityDecisionRequest(
-                request_id=person.request_id("eligibility"),
-                person_id=registered.person_id,
-                category=category,
-                outcome=ent.DECISION_OUTCOME_GRANTED,
-                reasons=[IMPORTED_REASON],
-                decided_on=person.decided_on.isoformat(),
-                deciding_body=f"commissioner {ods}",
-            ),
-            timeout=CALL_TIMEOUT_S,
-        ),
-    )
-    left.eligibility = True
-    # Where a right to have applies the grant is the rule's (no discretion may be given);
-    # elsewhere the commissioner granted it at its discretion (entitlement decide_phb_request).
-    right = person.category in await _right_to_have(stubs, ods, row)
-    await _call(
-        "RequestPersonalHealthBudget",
-        row,
-        stubs.entitlement.RequestPersonalHealthBudget(
-            ent.RequestPersonalHealthBudgetRequest(
-                request_id=person.request_id("phb"),
-                person_id=registered.person_id,
-                category=category,
-                requested_on=person.decided_on.isoformat(),
-                discretionary_outcome=None if right else "DECISION_OUTCOME_GRANTED",
-                discretionary_reasons=[] if right else [IMPORTED_REASON],
-            ),
-            timeout=CALL_TIMEOUT_S,
-        ),
-    )
-    left.phb = True
-    return str(registered.person_id)
 
 
-async def _budget(stubs: _Stubs, person: PersonBudget, person_id: str, left: _Left) -> alloc.Budget:
-    """Create the person's budget, add its plan lines and agree it."""
-    row = person.rows[0]
-    create = alloc.CreateBudgetRequest(
-        request_id=person.request_id("budget"),
-        person_id=person_id,
-        commissioner_ods_code=person.commissioner_ods_code,
-        council_gss_code="" if person.nhs_only else person.council_gss_code,
-        nhs_only=person.nhs_only,
-        cohort=f"COHORT_{person.category.value}",
-        financial_year=person.financial_year,
-        start_date=person.start_date.isoformat(),
-        client_contribution_pence=person.client_contribution_pence,
-    )
-    budget: alloc.Budget = await _call(
-        "CreateBudget",
-        row,
-        _settled(lambda: stubs.allocation.CreateBudget(create, timeout=CALL_TIMEOUT_S)),
-    )
-    left.budget_id = str(budget.budget_id)
-    left.lines_total = len(person.lines)
-    for index, line in enumerate(person.lines):
-        await _call(
-            "AddPlanLine",
-            line.row,
-            stubs.allocation.AddPlanLine(
-                alloc.AddPlanLineRequest(
-                    request_id=person.request_id("line", index),
-                    budget_id=budget.budget_id,
-                    line=line.plan_line,
-                ),
-                timeout=CALL_TIMEOUT_S,
-            ),
+async def _entitle(stubs: _Stubs, batch: list[PersonBudget]) -> list[str | Refusal]:
+    """ImportPeople of the batch: each person's person_id, or their refusal."""
+    answers: list[str | Refusal] = []
+    items: list[ent.ImportPersonItem] = []
+    for person in batch:
+        rights = stubs.policies[person.commissioner_ods_code]
+        if isinstance(rights, Refusal):
+            answers.append(Refusal(person.rows[0], rights.column, rights.reason))
+        else:
+            answers.append("")
+            items.append(_person_item(person, rights))
+    sent = [p for p, a in zip(batch, answers, strict=True) if a == ""]
+    if not items:
+        return answers
+    try:
+        response: ent.ImportPeopleResponse = await stubs.entitlement.ImportPeople(
+            ent.ImportPeopleRequest(request_id=batch[0].request_id("people-call"), items=items),
+            timeout=CALL_TIMEOUT_S,
         )
-        left.lines += 1
-    agreed: alloc.Budget = await _call(
-        "AgreeBudget",
-        row,
-        stubs.allocation.AgreeBudget(
-            alloc.AgreeBudgetRequest(
-                request_id=person.request_id("agree"),
-                budget_id=budget.budget_id,
-                agreed_on=person.start_date.isoformat(),
-            ),
-            timeout=CALL_TIMEOUT_S,
+        results: list[str | Refusal] = []
+        for person, result in zip(sent, response.results, strict=True):
+            if result.WhichOneof("outcome") == "imported":
+                results.append(result.imported.person.person_id)
+            else:
+                e = result.error
+                violations = [(v.field, v.description) for v in e.field_violations]
+                results.append(
+                    item_refusal(person, "ImportPeople", e.reason, e.message, violations)
+                )
+    except grpc.aio.AioRpcError as error:
+        results = list(_whole_call_refused(error, sent, "ImportPeople"))
+    got = iter(results)
+    return [next(got) if a == "" else a for a in answers]
+
+
+def _budget_item(person: PersonBudget, person_id: str) -> alloc.ImportBudgetItem:
+    """The person's budget, its plan lines and its agreement on its first day."""
+    return alloc.ImportBudgetItem(
+        request_id=person.request_id("budget-item"),
+        budget=alloc.CreateBudgetRequest(
+            person_id=person_id,
+            commissioner_ods_code=person.commissioner_ods_code,
+            council_gss_code="" if person.nhs_only else person.council_gss_code,
+            nhs_only=person.nhs_only,
+            cohort=f"COHORT_{person.category.value}",
+            financial_year=person.financial_year,
+            start_date=person.start_date.isoformat(),
+            client_contribution_pence=person.client_contribution_pence,
         ),
+        lines=[line.plan_line for line in person.lines],
+        agreed_on=person.start_date.isoformat(),
     )
-    return agreed
+
+
+async def _budgets(
+    stubs: _Stubs,
+    batch: list[PersonBudget],
+    person_ids: Mapping[str, str],
+    outcome: Outcome,
+    settle_s: float,
+) -> list[alloc.ImportedBudget | Refusal]:
+    """ImportBudgets of the batch, its items refused because allocation has not learnt their
+    people's decisions yet sent again (those only) after waits doubling from SETTLE_WAIT_S to
+    SETTLE_WAIT_MAX_S, until `settle_s` pass in which allocation learnt none of them; then the
+    last answer is the answer."""
+    answers: dict[int, alloc.ImportedBudget | Refusal] = {}
+    waiting = list(range(len(batch)))
+    deadline = time.monotonic() + settle_s
+    wait = SETTLE_WAIT_S
+    while waiting:
+        items = [_budget_item(batch[i], person_ids[batch[i].nhs_number]) for i in waiting]
+        call_id = batch[waiting[0]].request_id("budgets-call", len(waiting))
+        try:
+            response: alloc.ImportBudgetsResponse = await stubs.allocation.ImportBudgets(
+                alloc.ImportBudgetsRequest(request_id=call_id, items=items),
+                timeout=CALL_TIMEOUT_S,
+            )
+        except grpc.aio.AioRpcError as error:
+            refused = _whole_call_refused(error, [batch[i] for i in waiting], "ImportBudgets")
+            answers.update(zip(waiting, refused, strict=True))
+            break
+        again: list[int] = []
+        last_try = time.monotonic() >= deadline
+        for i, result in zip(waiting, response.results, strict=True):
+            if result.WhichOneof("outcome") == "imported":
+                answers[i] = result.imported
+                continue
+            e = result.error
+            if e.reason in NOT_YET_KNOWN and not last_try:
+                again.append(i)
+                continue
+            violations = [(v.field, v.description) for v in e.field_violations]
+            left = (
+                f"; left behind, partial: person {person_ids[batch[i].nhs_number]},"
+                " its granted eligibility, its granted PHB (no budget)"
+            )
+            answers[i] = item_refusal(
+                batch[i], "ImportBudgets", e.reason, e.message, violations, left
+            )
+        if len(again) < len(waiting):  # allocation is learning: wait on
+            deadline = time.monotonic() + settle_s
+        waiting = again
+        outcome.resent += len(again)
+        if waiting:
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, SETTLE_WAIT_MAX_S)
+    return [answers[i] for i in range(len(batch))]

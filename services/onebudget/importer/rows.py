@@ -97,8 +97,8 @@ OPTIONS = tuple(n.removeprefix("MANAGEMENT_OPTION_") for n in alloc.ManagementOp
 CATEGORIES = tuple(c.value for c in ent_model.Category)
 YES_NO = {"yes": True, "no": False}
 
-# The request_ids of an import are derived from the row's stable key (commissioner, financial
-# year, NHS number, the line's place among the person's lines) in this namespace: a re-run of
+# The request_ids of an import are derived from the person's stable key (commissioner,
+# financial year, NHS number; importer/load.py adds which item) in this namespace: a re-run of
 # the same file, or of a corrected copy, sends the same ids, so nothing is imported twice.
 NAMESPACE = uuid.UUID("0b6c7c8e-54a1-4a43-9c9e-6f0f3f1d2a17")
 

@@ -19,7 +19,7 @@ another caller is refused PERMISSION_DENIED, PERMISSION_DENIED_REQUEST_ID and to
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 import asyncpg
@@ -114,3 +114,68 @@ async def _run_once(
             response.SerializeToString(),
         )
         return response
+
+
+# -- set-based: one statement for a batch of requests (the bulk RPCs, e.g. ImportPeople) --------
+
+
+async def claim_many(
+    conn: asyncpg.Connection, schema: str, keys: Sequence[IdempotencyKey], actor: str
+) -> set[str]:
+    """Claim each key's request_id in one statement (sorted, so two batches lock them in one
+    order), for the caller whose subject is `actor`; the ids claimed now. An id taken by another
+    transaction still open waits for it to end (as `run_idempotent`'s claim does). Inside the
+    caller's transaction: the claims commit with the effect, or not at all."""
+    if not keys:
+        return set()
+    ordered = sorted(keys, key=lambda k: k.request_id)
+    rows = await conn.fetch(
+        f"INSERT INTO {schema}.idempotency (request_id, method, request_hash, actor)"
+        " SELECT u.r, u.m, u.h, $4 FROM unnest($1::text[], $2::text[], $3::bytea[])"
+        " AS u(r, m, h) ORDER BY u.r ON CONFLICT (request_id) DO NOTHING RETURNING request_id",
+        [k.request_id for k in ordered],
+        [k.method for k in ordered],
+        [k.digest for k in ordered],
+        actor,
+    )
+    return {row["request_id"] for row in rows}
+
+
+async def stored_many(
+    conn: asyncpg.Connection, schema: str, request_ids: Sequence[str]
+) -> dict[str, StoredRequest]:
+    """The stored rows of `request_ids` (those that have one), for `replay`."""
+    if not request_ids:
+        return {}
+    rows = await conn.fetch(
+        f"SELECT request_id, method, request_hash, response, actor FROM {schema}.idempotency"
+        " WHERE request_id = ANY($1::text[])",
+        list(request_ids),
+    )
+    return {
+        r["request_id"]: StoredRequest(r["method"], r["request_hash"], r["response"], r["actor"])
+        for r in rows
+    }
+
+
+async def answer_many(
+    conn: asyncpg.Connection, schema: str, request_ids: Sequence[str], responses: Sequence[bytes]
+) -> None:
+    """Store each claimed request's answer (serialised), in one statement."""
+    if request_ids:
+        await conn.execute(
+            f"UPDATE {schema}.idempotency i SET response = u.resp"
+            " FROM unnest($1::text[], $2::bytea[]) AS u(rid, resp) WHERE i.request_id = u.rid",
+            list(request_ids),
+            list(responses),
+        )
+
+
+async def drop_many(conn: asyncpg.Connection, schema: str, request_ids: Sequence[str]) -> None:
+    """Release claims of requests refused after claiming: a refusal stores nothing, so its
+    retry is decided afresh (as `run_idempotent`'s rollback does)."""
+    if request_ids:
+        await conn.execute(
+            f"DELETE FROM {schema}.idempotency WHERE request_id = ANY($1::text[])",
+            list(request_ids),
+        )

@@ -63,6 +63,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
             "RecordReviewCompleted": (CM,),
             "RecordDeath": (CM, IP),
             "RecordConsentWithdrawn": (CM,),
+            # Each item is RegisterPerson, RecordEligibilityDecision and
+            # RequestPersonalHealthBudget: the role must be allowed all three (checked per item).
+            "ImportPeople": (CM,),
         },
     ),
     **_rules(
@@ -82,6 +85,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
             "AgreeBudget": (CM, CF, COF),
             "ReviseBudget": (CM,),
             "EndBudget": (CM,),
+            # Each item is CreateBudget, AddPlanLine per line and AgreeBudget: the role must be
+            # allowed all three (checked per item).
+            "ImportBudgets": (CM,),
         },
     ),
     **_rules(

@@ -3,6 +3,7 @@ its transaction); rows come back as asyncpg Records."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date
@@ -410,4 +411,155 @@ async def insert_revision(conn: asyncpg.Connection, budget_id: uuid.UUID, **row:
         row["nhs_delta"],
         row["council_delta"],
         row["client_delta"],
+    )
+
+
+# -- set-based reads and writes of ImportBudgets: one statement each for a whole batch ----------
+
+
+def _json_rows(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Rows as a JSON array (uuids and dates as text) for jsonb_populate_recordset."""
+    return json.dumps([dict(r) for r in rows], default=str)
+
+
+async def people_for_update(
+    conn: asyncpg.Connection, person_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Row]:
+    """The people known (from entitlement's events), locked in person_id order: their budget
+    creations run one after the other (as lock_person)."""
+    rows = await conn.fetch(
+        "SELECT * FROM allocation.people WHERE person_id = ANY($1::uuid[])"
+        " ORDER BY person_id FOR UPDATE",
+        list(person_ids),
+    )
+    return {r["person_id"]: r for r in rows}
+
+
+async def standings_of_people(
+    conn: asyncpg.Connection, person_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[Row]]:
+    """`standings` of each person (the same columns), in one statement."""
+    rows = await conn.fetch(
+        "SELECT coalesce(e.person_id, p.person_id) AS person_id,"
+        " coalesce(e.category, p.category) AS category,"
+        " e.granted AS eligibility_granted, e.decided_on AS eligibility_decided_on,"
+        " e.recorded AS eligibility_recorded, coalesce(e.child, false) AS child,"
+        " p.granted AS phb_granted, p.decided_on AS phb_decided_on,"
+        " p.recorded AS phb_recorded"
+        " FROM (SELECT * FROM allocation.eligibility WHERE person_id = ANY($1::uuid[])) e"
+        " FULL JOIN (SELECT * FROM allocation.phb_standing WHERE person_id = ANY($1::uuid[])) p"
+        " ON p.person_id = e.person_id AND p.category = e.category ORDER BY 1, 2",
+        list(person_ids),
+    )
+    found: dict[uuid.UUID, list[Row]] = {}
+    for r in rows:
+        found.setdefault(r["person_id"], []).append(r)
+    return found
+
+
+async def open_budget_ids_of_people(
+    conn: asyncpg.Connection, person_ids: Sequence[uuid.UUID]
+) -> dict[tuple[uuid.UUID, int], list[str]]:
+    """`open_budget_ids_in_year` of each person, by (person, year)."""
+    rows = await conn.fetch(
+        "SELECT person_id, financial_year, budget_id FROM allocation.budgets"
+        " WHERE person_id = ANY($1::uuid[]) AND status <> 'ENDED' ORDER BY created_at",
+        list(person_ids),
+    )
+    found: dict[tuple[uuid.UUID, int], list[str]] = {}
+    for r in rows:
+        found.setdefault((r["person_id"], r["financial_year"]), []).append(str(r["budget_id"]))
+    return found
+
+
+async def known_organisations(
+    conn: asyncpg.Connection, ods_codes: Sequence[str], gss_codes: Sequence[str]
+) -> tuple[set[str], set[str]]:
+    """The registered commissioners and councils among those named."""
+    commissioners = await conn.fetch(
+        "SELECT ods_code FROM allocation.commissioners WHERE ods_code = ANY($1::text[])",
+        list(ods_codes),
+    )
+    councils = await conn.fetch(
+        "SELECT gss_code FROM allocation.councils WHERE gss_code = ANY($1::text[])",
+        list(gss_codes),
+    )
+    return {r["ods_code"] for r in commissioners}, {r["gss_code"] for r in councils}
+
+
+async def allocations_for_update(
+    conn: asyncpg.Connection, keys: Sequence[tuple[str, int]]
+) -> dict[tuple[str, int], Row]:
+    """The commissioners' allocations of (ODS code, year), locked FOR UPDATE in key order (as
+    a budget drawing NHS money locks its own) with their ring-fences: (allocation, fences)."""
+    ordered = sorted(set(keys))
+    rows = await conn.fetch(
+        "SELECT a.* FROM allocation.commissioner_allocations a"
+        " JOIN unnest($1::text[], $2::int[]) AS k(ods, year)"
+        " ON a.commissioner_ods_code = k.ods AND a.financial_year = k.year"
+        " ORDER BY a.commissioner_ods_code, a.financial_year FOR UPDATE OF a",
+        [k[0] for k in ordered],
+        [k[1] for k in ordered],
+    )
+    return {(r["commissioner_ods_code"], r["financial_year"]): r for r in rows}
+
+
+async def ring_fences_of(
+    conn: asyncpg.Connection, keys: Sequence[tuple[str, int]]
+) -> dict[tuple[str, int], list[Row]]:
+    """`get_ring_fences` of each (ODS code, year)."""
+    ordered = sorted(set(keys))
+    rows = await conn.fetch(
+        "SELECT f.* FROM allocation.ring_fences f"
+        " JOIN unnest($1::text[], $2::int[]) AS k(ods, year)"
+        " ON f.commissioner_ods_code = k.ods AND f.financial_year = k.year ORDER BY f.cohort",
+        [k[0] for k in ordered],
+        [k[1] for k in ordered],
+    )
+    found: dict[tuple[str, int], list[Row]] = {}
+    for r in rows:
+        found.setdefault((r["commissioner_ods_code"], r["financial_year"]), []).append(r)
+    return found
+
+
+async def council_allocations_of(
+    conn: asyncpg.Connection, keys: Sequence[tuple[str, int]]
+) -> dict[tuple[str, int], Row]:
+    """`get_council_allocation` of each (GSS code, year)."""
+    ordered = sorted(set(keys))
+    rows = await conn.fetch(
+        "SELECT c.* FROM allocation.council_allocations c"
+        " JOIN unnest($1::text[], $2::int[]) AS k(gss, year)"
+        " ON c.council_gss_code = k.gss AND c.financial_year = k.year",
+        [k[0] for k in ordered],
+        [k[1] for k in ordered],
+    )
+    return {(r["council_gss_code"], r["financial_year"]): r for r in rows}
+
+
+async def insert_budgets(conn: asyncpg.Connection, rows: Sequence[Mapping[str, Any]]) -> list[Row]:
+    """Insert budget rows (all with the same columns) in one statement; the rows inserted."""
+    if not rows:
+        return []
+    columns = ", ".join(rows[0])
+    return list(
+        await conn.fetch(
+            f"INSERT INTO allocation.budgets ({columns}) SELECT {columns}"
+            " FROM jsonb_populate_recordset(NULL::allocation.budgets, $1::jsonb) RETURNING *",
+            _json_rows(rows),
+        )
+    )
+
+
+async def insert_plan_lines(conn: asyncpg.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert plan lines (all with the same columns) in one statement, positioned in the order
+    given."""
+    if not rows:
+        return
+    columns = ", ".join(rows[0])
+    await conn.execute(
+        f"INSERT INTO allocation.plan_lines ({columns}) SELECT {columns}"
+        " FROM jsonb_populate_recordset(NULL::allocation.plan_lines, $1::jsonb)"
+        " WITH ORDINALITY AS r ORDER BY r.ordinality",
+        _json_rows(rows),
     )

@@ -7,6 +7,7 @@ from typing import Any
 import asyncpg
 
 from onebudget.allocation.service_layer import allocations, budgets
+from onebudget.allocation.service_layer.importing import BudgetsImport
 from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.allocation.v1 import allocation_service_pb2_grpc as pb_grpc
 from onebudget.shared.clock import Clock
@@ -22,6 +23,7 @@ class AllocationServicer(pb_grpc.AllocationServiceServicer):
         self._pool = pool
         self._today = clock.today
         self._policy = policy
+        self._import = BudgetsImport(pool, clock.today, policy)
 
     async def RegisterCommissioner(
         self, request: pb.RegisterCommissionerRequest, _context: Context
@@ -80,3 +82,8 @@ class AllocationServicer(pb_grpc.AllocationServiceServicer):
 
     async def EndBudget(self, request: pb.EndBudgetRequest, _context: Context) -> pb.Budget:
         return await budgets.end_budget(self._pool, request, self._today)
+
+    async def ImportBudgets(
+        self, request: pb.ImportBudgetsRequest, _context: Context
+    ) -> pb.ImportBudgetsResponse:
+        return await self._import.import_budgets(request)

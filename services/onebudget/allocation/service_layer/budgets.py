@@ -7,7 +7,7 @@ outbox event and the idempotency row."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -23,7 +23,7 @@ from onebudget.allocation.v1 import allocation_service_pb2 as pb
 from onebudget.events.v1 import allocation_pb2 as ev
 from onebudget.ledger import chart, store
 from onebudget.ledger import reads as ledger_reads
-from onebudget.ledger.domain import FundingStream
+from onebudget.ledger.domain import Account, FundingStream
 from onebudget.shared import paging
 from onebudget.shared.errors import Aborted, DomainError, PermissionDenied, Violations
 from onebudget.shared.idempotency import check_request_id, run_idempotent
@@ -41,36 +41,48 @@ Today = Callable[[], date]
 # -- create -------------------------------------------------------------------------------------
 
 
-def _period(request: pb.CreateBudgetRequest, v: Violations) -> tuple[date, date]:
-    start = parse_date(request.start_date, "start_date", v)
-    end = parse_date(request.end_date, "end_date", v)
+def _period(request: pb.CreateBudgetRequest, v: Violations, prefix: str = "") -> tuple[date, date]:
+    start = parse_date(request.start_date, prefix + "start_date", v)
+    end = parse_date(request.end_date, prefix + "end_date", v)
     if not model.is_financial_year(request.financial_year):
         return date.min, date.min
     first, last = model.financial_year_bounds(request.financial_year)
     start, end = start or first, end or last
     for name, day in (("start_date", start), ("end_date", end)):
         within = model.within_financial_year(request.financial_year, day)
-        v.check(within, name, "must lie within the financial year")
-    v.check(start <= end, "end_date", "must not be before start_date")
+        v.check(within, prefix + name, "must lie within the financial year")
+    v.check(start <= end, prefix + "end_date", "must not be before start_date")
     return start, end
+
+
+def create_fields(
+    request: pb.CreateBudgetRequest, v: Violations, prefix: str = ""
+) -> tuple[uuid.UUID, tuple[date, date]]:
+    """CreateBudget's field checks (all but request_id), violations added to `v` under field
+    names after `prefix`: the person, the codes, the year, the cohort, the pence (0 to the
+    bound of shared/validation.check_pence) and the period (England's dates within the
+    financial year). The person_id and the (start, end) period."""
+    person_id = require_uuid(request.person_id, prefix + "person_id", v)
+    validation.check_ods(
+        request.commissioner_ods_code, prefix + "commissioner_ods_code", v, required=False
+    )
+    validation.check_gss(request.council_gss_code, prefix + "council_gss_code", v, required=False)
+    v.check(
+        not (request.nhs_only and request.council_gss_code),
+        prefix + "council_gss_code",
+        "an NHS-only budget has no council",
+    )
+    validation.check_year(request.financial_year, prefix + "financial_year", v)
+    v.check(request.cohort in pb.Cohort.values(), prefix + "cohort", "not a known cohort")
+    for name in ("indicative_nhs_pence", "indicative_council_pence", "client_contribution_pence"):
+        check_pence(getattr(request, name), prefix + name, v, low=0)
+    return person_id, _period(request, v, prefix)
 
 
 async def create_budget(pool: asyncpg.Pool, request: pb.CreateBudgetRequest) -> pb.Budget:
     v = Violations()
     check_request_id(request.request_id, v)
-    person_id = require_uuid(request.person_id, "person_id", v)
-    validation.check_ods(request.commissioner_ods_code, "commissioner_ods_code", v, required=False)
-    validation.check_gss(request.council_gss_code, "council_gss_code", v, required=False)
-    v.check(
-        not (request.nhs_only and request.council_gss_code),
-        "council_gss_code",
-        "an NHS-only budget has no council",
-    )
-    validation.check_year(request.financial_year, "financial_year", v)
-    v.check(request.cohort in pb.Cohort.values(), "cohort", "not a known cohort")
-    for name in ("indicative_nhs_pence", "indicative_council_pence", "client_contribution_pence"):
-        check_pence(getattr(request, name), name, v, low=0)
-    start, end = _period(request, v)
+    person_id, (start, end) = create_fields(request, v)
     v.raise_if_any()
 
     async def effect(conn: asyncpg.Connection) -> pb.Budget:
@@ -81,6 +93,13 @@ async def create_budget(pool: asyncpg.Pool, request: pb.CreateBudgetRequest) -> 
 
 async def _person_who_may_have_a_budget(conn: asyncpg.Connection, person_id: uuid.UUID) -> Row:
     person = await repo.get_person(conn, person_id)
+    return check_person(person, person_id)
+
+
+def check_person(person: Row | None, person_id: uuid.UUID) -> Row:
+    """The person (as allocation learnt them from entitlement's events) may have a budget:
+    known (NOT_FOUND PERSON_NOT_FOUND), alive (PERSON_DECEASED), consenting
+    (CONSENT_WITHDRAWN)."""
     if person is None:
         raise errors.not_found(errors.PERSON_NOT_FOUND, "person", str(person_id))
     if person["state"] == "DECEASED":
@@ -97,16 +116,20 @@ async def _eligible_cohort(
 ) -> model.Standing:
     """The cohort the budget is for, where a granted eligibility and a granted PHB stand (the
     requested cohort, or the most recently decided): model.budget_cohort decides."""
-    found = [
+    return model.budget_cohort(cohort, standings_of(await repo.standings(conn, person_id)))
+
+
+def standings_of(rows: Sequence[Row]) -> list[model.Standing]:
+    """repo.standings' rows as the domain's standings."""
+    return [
         model.Standing(
             category=r["category"],
             eligibility=_decision(r, "eligibility"),
             phb=_decision(r, "phb"),
             child=bool(r["child"]),
         )
-        for r in await repo.standings(conn, person_id)
+        for r in rows
     ]
-    return model.budget_cohort(cohort, found)
 
 
 def _decision(row: Row, prefix: str) -> Decision | None:
@@ -127,14 +150,67 @@ async def _create(
 ) -> pb.Budget:
     person = await _person_who_may_have_a_budget(conn, person_id)
     await repo.lock_person(conn, person_id)  # one creation at a time per person
-    stands = await _eligible_cohort(conn, person_id, validation.cohort_name(request.cohort))
-    cohort, child = stands.category, stands.child
-    model.check_one_budget_per_year(
-        request.financial_year,
-        await repo.open_budget_ids_in_year(conn, person_id, request.financial_year),
-    )
     ods = request.commissioner_ods_code or person["commissioner_ods_code"]
-    if not ods or not await repo.commissioner_exists(conn, ods):
+    gss_named = request.council_gss_code or person["council_gss_code"]
+    decided = decide_creation(
+        request,
+        person,
+        standings_of(await repo.standings(conn, person_id)),
+        await repo.open_budget_ids_in_year(conn, person_id, request.financial_year),
+        {ods} if ods and await repo.commissioner_exists(conn, ods) else set(),
+        {gss_named} if gss_named and await repo.council_exists(conn, gss_named) else set(),
+    )
+    stands, gss = decided.stands, decided.gss
+    budget_id = uuid.uuid4()
+    opened = stream_accounts_of(budget_id, request.financial_year, council=bool(gss))
+    await funding.open_accounts(conn, opened)
+    budget = await repo.insert_budget(
+        conn,
+        draft_row(
+            budget_id,
+            request,
+            person_id,
+            (decided.ods, gss),
+            stands,
+            person["child"],
+            period,
+            opened,
+        ),
+    )
+    await outgoing.publish_budget(conn, budget, request.request_id, created_event(budget))
+    return await mapping.budget_message(conn, budget)
+
+
+@dataclass(frozen=True)
+class Creation:
+    """What CreateBudget decided: the commissioner, the council (None: NHS-only) and the cohort
+    the budget is for, with the person's standing in it."""
+
+    ods: str
+    gss: str | None
+    stands: model.Standing
+
+
+def decide_creation(
+    request: pb.CreateBudgetRequest,
+    person: Row,
+    standings: Sequence[model.Standing],
+    open_budget_ids: Sequence[str],
+    commissioners: Container[str],
+    councils: Container[str],
+) -> Creation:
+    """CreateBudget's rules on what it read, in its order: the cohort where a granted
+    eligibility and a granted PHB stand (model.budget_cohort: NO_ELIGIBILITY, NO_PHB_GRANTED),
+    one budget per person and year (BUDGET_EXISTS_FOR_YEAR), the commissioner known
+    (COMMISSIONER_NOT_FOUND; `commissioners` the known codes among those named), the caller's
+    scope (PERMISSION_DENIED_ORGANISATION), the cohort's funders (domain/funders.py), an
+    NHS-only cohort without a council stream, the council known (COUNCIL_NOT_FOUND), and no
+    council money without a council (refuse_council_money)."""
+    stands = model.budget_cohort(validation.cohort_name(request.cohort), standings)
+    cohort = stands.category
+    model.check_one_budget_per_year(request.financial_year, open_budget_ids)
+    ods = request.commissioner_ods_code or person["commissioner_ods_code"]
+    if not ods or ods not in commissioners:
         raise errors.not_found(errors.COMMISSIONER_NOT_FOUND, "commissioner", ods)
     check_scope(
         current_actor(), (ods, request.council_gss_code or person["council_gss_code"] or "")
@@ -147,43 +223,63 @@ async def _create(
     # An NHS-only cohort's budget has no council stream, whatever council the person lives in.
     nhs_only = request.nhs_only or funders.is_nhs_only(cohort)
     gss = None if nhs_only else (request.council_gss_code or person["council_gss_code"])
-    if gss and not await repo.council_exists(conn, gss):
+    if gss and gss not in councils:
         raise errors.not_found(errors.COUNCIL_NOT_FOUND, "council", gss)
     if not gss:
-        _refuse_council_money(request.indicative_council_pence, request.client_contribution_pence)
-    budget_id, year = uuid.uuid4(), request.financial_year
+        refuse_council_money(request.indicative_council_pence, request.client_contribution_pence)
+    return Creation(ods, gss, stands)
+
+
+def stream_accounts_of(budget_id: uuid.UUID, year: int, *, council: bool) -> list[Account]:
+    """The ledger accounts a new budget opens: its NHS stream, and with a council its council
+    and client streams and the client's contribution account (ledger/chart.py)."""
     opened = [chart.budget_stream(budget_id, FundingStream.NHS, year)]
-    if gss:
+    if council:
         opened += [
             chart.budget_stream(budget_id, FundingStream.COUNCIL, year),
             chart.budget_stream(budget_id, FundingStream.CLIENT, year),
             chart.contribution(budget_id, year),
         ]
-    await funding.open_accounts(conn, opened)
-    budget = await repo.insert_budget(
-        conn,
-        {
-            "budget_id": budget_id,
-            "person_id": person_id,
-            "commissioner_ods_code": ods,
-            "council_gss_code": gss or None,
-            "cohort": cohort,
-            "financial_year": year,
-            "start_date": period[0],
-            "end_date": period[1],
-            "child": child or person["child"],
-            "status": BudgetStatus.DRAFT,
-            "indicative_nhs_pence": request.indicative_nhs_pence,
-            "indicative_council_pence": request.indicative_council_pence,
-            "client_contribution_pence": request.client_contribution_pence,
-            "nhs_account_id": opened[0].id,
-            "council_account_id": opened[1].id if gss else None,
-            "client_account_id": opened[2].id if gss else None,
-            "contribution_account_id": opened[3].id if gss else None,
-            "version": 1,
-        },
-    )
-    created = ev.BudgetCreated(
+    return opened
+
+
+def draft_row(
+    budget_id: uuid.UUID,
+    request: pb.CreateBudgetRequest,
+    person_id: uuid.UUID,
+    codes: tuple[str, str | None],
+    stands: model.Standing,
+    person_child: bool,
+    period: tuple[date, date],
+    opened: Sequence[Account],
+) -> dict[str, Any]:
+    """A new DRAFT budget's row (version 1): `codes` its commissioner and council (None:
+    NHS-only), `stands` the cohort it is for, `opened` stream_accounts_of."""
+    ods, gss = codes
+    return {
+        "budget_id": budget_id,
+        "person_id": person_id,
+        "commissioner_ods_code": ods,
+        "council_gss_code": gss or None,
+        "cohort": stands.category,
+        "financial_year": request.financial_year,
+        "start_date": period[0],
+        "end_date": period[1],
+        "child": stands.child or person_child,
+        "status": BudgetStatus.DRAFT,
+        "indicative_nhs_pence": request.indicative_nhs_pence,
+        "indicative_council_pence": request.indicative_council_pence,
+        "client_contribution_pence": request.client_contribution_pence,
+        "nhs_account_id": opened[0].id,
+        "council_account_id": opened[1].id if gss else None,
+        "client_account_id": opened[2].id if gss else None,
+        "contribution_account_id": opened[3].id if gss else None,
+        "version": 1,
+    }
+
+
+def created_event(budget: Row) -> ev.BudgetCreated:
+    return ev.BudgetCreated(
         **mapping.budget_context(budget),
         child=budget["child"],
         start_date=mapping.iso(budget["start_date"]),
@@ -193,11 +289,9 @@ async def _create(
         client_contribution_pence=budget["client_contribution_pence"],
         stream_accounts=mapping.stream_account_events(budget),
     )
-    await outgoing.publish_budget(conn, budget, request.request_id, created)
-    return await mapping.budget_message(conn, budget)
 
 
-def _refuse_council_money(council_pence: int, client_pence: int) -> None:
+def refuse_council_money(council_pence: int, client_pence: int) -> None:
     """An NHS-only budget takes no council money and so no client contribution."""
     if client_pence > 0:
         raise errors.precondition(
@@ -253,7 +347,7 @@ def _require_status(budget: Row, wanted: BudgetStatus) -> None:
     raise errors.precondition(errors.BUDGET_NOT_AGREED, "the budget is not agreed yet")
 
 
-def _line_row(budget_id: uuid.UUID, terms: model.PlanLineTerms, revision: int) -> dict[str, Any]:
+def line_row(budget_id: uuid.UUID, terms: model.PlanLineTerms, revision: int) -> dict[str, Any]:
     parts = terms.stream_pence()
     return {
         "plan_line_id": uuid.uuid4(),
@@ -277,11 +371,11 @@ def _line_row(budget_id: uuid.UUID, terms: model.PlanLineTerms, revision: int) -
     }
 
 
-def _check_lines_fit(budget: Row, new: Sequence[model.PlanLineTerms], existing: int) -> None:
+def check_lines_fit(budget: Row, new: Sequence[model.PlanLineTerms], existing: int) -> None:
     for terms in new:
         funders.check_cohort_split(budget["cohort"], terms.split)
         if budget["council_gss_code"] is None:
-            _refuse_council_money(terms.split.council_bp, terms.split.client_bp)
+            refuse_council_money(terms.split.council_bp, terms.split.client_bp)
     if existing + len(new) > model.PLAN_LINES_PER_BUDGET_MAX:
         raise errors.precondition(
             errors.PLAN_LINES_LIMIT,
@@ -295,7 +389,7 @@ def _row_split(line: Mapping[str, Any]) -> model.Split:
     )
 
 
-def _check_plan_funding(budget: Row, lines: Sequence[Mapping[str, Any]]) -> None:
+def check_plan_funding(budget: Row, lines: Sequence[Mapping[str, Any]]) -> None:
     """The whole plan's funding rules (domain/funders.py), checked again at agreement for a
     draft planned before them: each line's split fits the cohort, and the client stream over
     the plan stays within the assessed contribution."""
@@ -306,7 +400,7 @@ def _check_plan_funding(budget: Row, lines: Sequence[Mapping[str, Any]]) -> None
     )
 
 
-def _line_added(budget: Row, line: Mapping[str, Any], revision: int) -> ev.PlanLineAdded:
+def line_added(budget: Row, line: Mapping[str, Any], revision: int) -> ev.PlanLineAdded:
     return ev.PlanLineAdded(
         **mapping.budget_context(budget), line=mapping.line_terms_event(line), revision=revision
     )
@@ -321,7 +415,7 @@ def _line_removed(budget: Row, line: Row, revision: int) -> ev.PlanLineRemoved:
     )
 
 
-def _refuse_excluded(policy: CategoryPolicy, lines: Sequence[tuple[str, str, str]]) -> None:
+def refuse_excluded(policy: CategoryPolicy, lines: Sequence[tuple[str, str, str]]) -> None:
     """CATEGORY_EXCLUDED for the first (key, value, category) whose category the one policy
     excludes (shared/policy.py): a line that could never be paid is never planned or agreed."""
     for key, value, category in lines:
@@ -340,20 +434,18 @@ async def add_plan_line(
     v.raise_if_any()
 
     async def effect(conn: asyncpg.Connection) -> pb.Budget:
-        _refuse_excluded(policy, [("field", "line.category", terms.category)])
+        refuse_excluded(policy, [("field", "line.category", terms.category)])
         budget = await _locked_budget(conn, budget_id)
         _require_status(budget, BudgetStatus.DRAFT)
         existing = await repo.plan_lines(conn, budget_id)
-        _check_lines_fit(budget, [terms], len(existing))
-        line = _line_row(budget_id, terms, 0)
+        check_lines_fit(budget, [terms], len(existing))
+        line = line_row(budget_id, terms, 0)
         funders.check_client_contribution(
             sum(x["client_pence"] for x in [*existing, line]), budget["client_contribution_pence"]
         )
         await repo.insert_plan_line(conn, line)
         budget = await repo.update_budget(conn, budget_id, 1, {})
-        await outgoing.publish_budget(
-            conn, budget, request.request_id, _line_added(budget, line, 0)
-        )
+        await outgoing.publish_budget(conn, budget, request.request_id, line_added(budget, line, 0))
         return await mapping.budget_message(conn, budget)
 
     return await run_idempotent(pool, SCHEMA, "AddPlanLine", request, pb.Budget, effect)
@@ -447,7 +539,7 @@ async def _council_pot_for(conn: asyncpg.Connection, budget: Row) -> uuid.UUID:
     return uuid.UUID(str(row["account_id"]))
 
 
-def _refuse_closed(closed: bool) -> None:
+def refuse_closed(closed: bool) -> None:
     if closed:
         raise errors.precondition(
             errors.YEAR_CLOSED, "the financial year is closed: its ring-fence funds nothing more"
@@ -466,16 +558,37 @@ async def _funding_moves(
     NHS money follows the PHB floor (`funders.draw_nhs`): the cohort's ring-fence, then the
     general ring-fence, then the general allocation, each move naming its source account. The
     allocation row is locked FOR UPDATE first, so the balances read are the ones moved from."""
+    sources: tuple[funders.NhsSource, ...] = ()
+    available: dict[uuid.UUID, int] = {}
+    if amounts.get(FundingStream.NHS, 0) > 0:
+        allocation, sources = await _nhs_sources(conn, budget, lock="UPDATE")
+        refuse_closed(allocation["closed_on"] is not None)
+        records = await store.lookup_accounts(conn, [s.account_id for s in sources])
+        available = {r.account.id: r.balance.available for r in records}
+    pot = None
+    if amounts.get(FundingStream.COUNCIL, 0) > 0:
+        pot = await _council_pot_for(conn, budget)
+    return funding_moves_from(budget, amounts, reason, sources, available, pot)
+
+
+def funding_moves_from(
+    budget: Mapping[str, Any],
+    amounts: Mapping[FundingStream, int],
+    reason: str,
+    sources: Sequence[funders.NhsSource],
+    available: Mapping[uuid.UUID, int],
+    council_pot: uuid.UUID | None,
+) -> tuple[list[Move], dict[str, uuid.UUID], NhsFunding]:
+    """The moves of `_funding_moves` from what it read: the NHS sources in the PHB floor's
+    order with their available pence (`funders.draw_nhs` decides the draw, raising
+    NHS_ALLOCATION_EXHAUSTED) and the council's pot (needed when the council stream is
+    positive)."""
     moves: list[Move] = []
     found: dict[str, uuid.UUID] = {}
     drawn: NhsFunding = []
     bid = str(budget["budget_id"])
     need = amounts.get(FundingStream.NHS, 0)
     if need > 0:
-        allocation, sources = await _nhs_sources(conn, budget, lock="UPDATE")
-        _refuse_closed(allocation["closed_on"] is not None)
-        records = await store.lookup_accounts(conn, [s.account_id for s in sources])
-        available = {r.account.id: r.balance.available for r in records}
         drawn = funders.draw_nhs(need, [(s, available[s.account_id]) for s in sources])
         if sources[0].ring_fenced:
             found["ring_fence_account_id"] = sources[0].account_id
@@ -491,7 +604,8 @@ async def _funding_moves(
                 )
             )
     if amounts.get(FundingStream.COUNCIL, 0) > 0:
-        pot = found["council_pot_account_id"] = await _council_pot_for(conn, budget)
+        assert council_pot is not None
+        pot = found["council_pot_account_id"] = council_pot
         need = amounts[FundingStream.COUNCIL]
         moves.append(
             Move(
@@ -592,7 +706,7 @@ def nhs_funding_events(funding_list: NhsFunding) -> list[ev.NhsFunding]:
 # -- agree --------------------------------------------------------------------------------------
 
 
-def _totals(lines: Sequence[Mapping[str, Any]]) -> dict[FundingStream, int]:
+def plan_totals(lines: Sequence[Mapping[str, Any]]) -> dict[FundingStream, int]:
     return {
         FundingStream.NHS: sum(line["nhs_pence"] for line in lines),
         FundingStream.COUNCIL: sum(line["council_pence"] for line in lines),
@@ -624,19 +738,18 @@ async def _agree(
 ) -> pb.Budget:
     budget = await _locked_budget(conn, budget_id)
     _require_status(budget, BudgetStatus.DRAFT)
-    _check_date(budget, "agreed_on", agreed_on)
+    check_date(budget, "agreed_on", agreed_on)
     await _person_who_may_have_a_budget(conn, budget["person_id"])
     # What the budget rests on may have changed since it was drafted (a later refusal).
     await _eligible_cohort(conn, budget["person_id"], budget["cohort"])
     lines = await repo.plan_lines(conn, budget_id)
-    if not lines:
-        raise errors.precondition(errors.PLAN_EMPTY, "agree a plan with at least one line")
+    check_plan_not_empty(lines)
     # Lines planned under an older policy: none is agreed (its money moved) that cannot be paid.
-    _refuse_excluded(
+    refuse_excluded(
         policy, [("plan_line_id", str(line["plan_line_id"]), line["category"]) for line in lines]
     )
-    _check_plan_funding(budget, lines)
-    totals = _totals(lines)
+    check_plan_funding(budget, lines)
+    totals = plan_totals(lines)
     moves, used, drawn = await _funding_moves(conn, budget, totals, "budget_agreed")
     await funding.move_money(conn, moves)
     budget = await repo.update_budget(
@@ -652,11 +765,17 @@ async def _agree(
             **used,
         },
     )
-    await outgoing.publish_budget(conn, budget, request_id, _agreed_event(budget, lines, drawn))
+    await outgoing.publish_budget(conn, budget, request_id, agreed_event(budget, lines, drawn))
     return await mapping.budget_message(conn, budget)
 
 
-def _agreed_event(budget: Row, lines: Sequence[Row], drawn: NhsFunding) -> ev.BudgetAgreed:
+def check_plan_not_empty(lines: Sequence[Any]) -> None:
+    """A budget is agreed with at least one plan line (FAILED_PRECONDITION PLAN_EMPTY)."""
+    if not lines:
+        raise errors.precondition(errors.PLAN_EMPTY, "agree a plan with at least one line")
+
+
+def agreed_event(budget: Row, lines: Sequence[Row], drawn: NhsFunding) -> ev.BudgetAgreed:
     return ev.BudgetAgreed(
         budget_id=str(budget["budget_id"]),
         person_id=str(budget["person_id"]),
@@ -681,7 +800,7 @@ def _agreed_event(budget: Row, lines: Sequence[Row], drawn: NhsFunding) -> ev.Bu
     )
 
 
-def _check_date(budget: Row, field: str, day: date, start_date: date | None = None) -> None:
+def check_date(budget: Row, field: str, day: date, start_date: date | None = None) -> None:
     """Refuse an agreement, notice or end date outside the budget's window (the domain rule);
     an end also not before `start_date`, the budget's first day."""
     refused = model.budget_date_refusal(
@@ -736,7 +855,7 @@ async def revise_budget(
     assert notice is not None
 
     async def effect(conn: asyncpg.Connection) -> pb.Budget:
-        _refuse_excluded(
+        refuse_excluded(
             policy,
             [("field", f"add_lines[{i}].category", t.category) for i, t in enumerate(added)],
         )
@@ -772,17 +891,17 @@ async def _revise(
 ) -> pb.Budget:
     budget = await _locked_budget(conn, budget_id)
     _require_status(budget, BudgetStatus.AGREED)
-    _check_date(budget, "notice_date", notice)
+    check_date(budget, "notice_date", notice)
     lines = await repo.plan_lines(conn, budget_id)
     removed = await _removable(conn, budget, lines, removed_ids)
-    _check_lines_fit(budget, added, len(lines) - len(removed))
+    check_lines_fit(budget, added, len(lines) - len(removed))
     revision = budget["revision"] + 1
-    new_rows = [_line_row(budget_id, t, revision) for t in added]
+    new_rows = [line_row(budget_id, t, revision) for t in added]
     kept = [line for line in lines if line["plan_line_id"] not in set(removed_ids)]
     funders.check_client_contribution(
         sum(x["client_pence"] for x in [*kept, *new_rows]), budget["client_contribution_pence"]
     )
-    after = _totals([*kept, *new_rows])
+    after = plan_totals([*kept, *new_rows])
     before = {s: budget[f"agreed_{s.lower()}_pence"] for s in model.STREAMS}
     delta = {s: after[s] - before[s] for s in model.STREAMS}
     raises = {s: d for s, d in delta.items() if d > 0}
@@ -829,7 +948,7 @@ async def _revise(
         nhs_funding=nhs_funding_events([*drawn, *given]),
     )
     payloads = [
-        *(_line_added(budget, r, revision) for r in new_rows),
+        *(line_added(budget, r, revision) for r in new_rows),
         *(_line_removed(budget, r, revision) for r in removed),
         revised,
     ]
@@ -861,7 +980,7 @@ async def end_budget(pool: asyncpg.Pool, request: pb.EndBudgetRequest, today: To
         if budget["status"] == BudgetStatus.ENDED:
             raise errors.precondition(errors.BUDGET_ENDED, "the budget has ended already")
         if ended_on is not None:
-            _check_date(budget, "ended_on", ended_on, start_date=budget["start_date"])
+            check_date(budget, "ended_on", ended_on, start_date=budget["start_date"])
         ended = await finish(
             conn,
             budget,

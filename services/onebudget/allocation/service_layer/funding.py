@@ -47,7 +47,14 @@ async def move_money(conn: asyncpg.Connection, moves: Sequence[Move]) -> None:
     real = [m for m in moves if m.amount > 0]
     if not real:
         return
-    transfers = [
+    results = await store.create_transfers(conn, transfers_of(real))
+    raise_for(real, results)
+
+
+def transfers_of(moves: Sequence[Move]) -> list[Transfer]:
+    """The moves (all of positive amount) as one linked chain of transfers."""
+    real = moves
+    return [
         Transfer(
             id=uuid.uuid4(),
             debit_account_id=m.debit,
@@ -60,7 +67,11 @@ async def move_money(conn: asyncpg.Connection, moves: Sequence[Move]) -> None:
         )
         for i, m in enumerate(real)
     ]
-    results = await store.create_transfers(conn, transfers)
+
+
+def raise_for(real: Sequence[Move], results: Sequence[CreateTransferResult]) -> None:
+    """The ledger's results of `transfers_of(real)`: raises the first short move's business
+    error; anything else refused is our bug (asserted)."""
     for move, result in zip(real, results, strict=True):
         if result is CreateTransferResult.EXCEEDS_AVAILABLE_BALANCE and move.shortfall:
             raise move.shortfall

@@ -517,3 +517,84 @@ class EndBudgetRequest(_message.Message):
     reasons: _containers.RepeatedScalarFieldContainer[str]
     notice_date: str
     def __init__(self, request_id: _Optional[str] = ..., budget_id: _Optional[str] = ..., ended_on: _Optional[str] = ..., note: _Optional[str] = ..., reasons: _Optional[_Iterable[str]] = ..., notice_date: _Optional[str] = ...) -> None: ...
+
+class ImportBudgetsRequest(_message.Message):
+    __slots__ = ("request_id", "items")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    items: _containers.RepeatedCompositeFieldContainer[ImportBudgetItem]
+    def __init__(self, request_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[ImportBudgetItem, _Mapping]]] = ...) -> None: ...
+
+class ImportBudgetItem(_message.Message):
+    __slots__ = ("request_id", "budget", "lines", "agreed_on")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    AGREED_ON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    budget: CreateBudgetRequest
+    lines: _containers.RepeatedCompositeFieldContainer[PlanLineInput]
+    agreed_on: str
+    def __init__(self, request_id: _Optional[str] = ..., budget: _Optional[_Union[CreateBudgetRequest, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[PlanLineInput, _Mapping]]] = ..., agreed_on: _Optional[str] = ...) -> None: ...
+
+class ImportedBudget(_message.Message):
+    __slots__ = ("budget_id", "person_id", "plan_line_ids", "agreed_nhs_pence", "agreed_council_pence", "agreed_client_pence", "version")
+    BUDGET_ID_FIELD_NUMBER: _ClassVar[int]
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    PLAN_LINE_IDS_FIELD_NUMBER: _ClassVar[int]
+    AGREED_NHS_PENCE_FIELD_NUMBER: _ClassVar[int]
+    AGREED_COUNCIL_PENCE_FIELD_NUMBER: _ClassVar[int]
+    AGREED_CLIENT_PENCE_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    budget_id: str
+    person_id: str
+    plan_line_ids: _containers.RepeatedScalarFieldContainer[str]
+    agreed_nhs_pence: int
+    agreed_council_pence: int
+    agreed_client_pence: int
+    version: int
+    def __init__(self, budget_id: _Optional[str] = ..., person_id: _Optional[str] = ..., plan_line_ids: _Optional[_Iterable[str]] = ..., agreed_nhs_pence: _Optional[int] = ..., agreed_council_pence: _Optional[int] = ..., agreed_client_pence: _Optional[int] = ..., version: _Optional[int] = ...) -> None: ...
+
+class ItemError(_message.Message):
+    __slots__ = ("code", "reason", "message", "metadata", "field_violations")
+    class MetadataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    FIELD_VIOLATIONS_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    reason: str
+    message: str
+    metadata: _containers.ScalarMap[str, str]
+    field_violations: _containers.RepeatedCompositeFieldContainer[ItemFieldViolation]
+    def __init__(self, code: _Optional[int] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., field_violations: _Optional[_Iterable[_Union[ItemFieldViolation, _Mapping]]] = ...) -> None: ...
+
+class ItemFieldViolation(_message.Message):
+    __slots__ = ("field", "description")
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    field: str
+    description: str
+    def __init__(self, field: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+
+class ImportBudgetResult(_message.Message):
+    __slots__ = ("imported", "error")
+    IMPORTED_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    imported: ImportedBudget
+    error: ItemError
+    def __init__(self, imported: _Optional[_Union[ImportedBudget, _Mapping]] = ..., error: _Optional[_Union[ItemError, _Mapping]] = ...) -> None: ...
+
+class ImportBudgetsResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[ImportBudgetResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[ImportBudgetResult, _Mapping]]] = ...) -> None: ...

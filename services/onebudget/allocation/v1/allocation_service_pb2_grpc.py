@@ -117,6 +117,11 @@ class AllocationServiceStub:
                 request_serializer=onebudget_dot_allocation_dot_v1_dot_allocation__service__pb2.EndBudgetRequest.SerializeToString,
                 response_deserializer=onebudget_dot_allocation_dot_v1_dot_allocation__service__pb2.Budget.FromString,
                 _registered_method=True)
+        self.ImportBudgets = channel.unary_unary(
+                '/onebudget.allocation.v1.AllocationService/ImportBudgets',
+                request_serializer=onebudget_dot_allocation_dot_v1_dot_allocation__service__pb2.ImportBudgetsRequest.SerializeToString,
+                response_deserializer=onebudget_dot_allocation_dot_v1_dot_allocation__service__pb2.ImportBudgetsResponse.FromString,
+                _registered_method=True)
 
 
 class AllocationServiceServicer:
@@ -256,6 +261,27 @@ class AllocationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ImportBudgets(self, request, context):
+        """Import up to 1,000 existing agreed budgets at once (a commissioner migrating its records,
+        the scale runs' seeding; ADR 23): each item creates a budget, adds its plan lines and agrees
+        it, exactly as CreateBudget, AddPlanLine and AgreeBudget would, by the same rules (the
+        person's eligibility and PHB as allocation learnt them from entitlement's events, one
+        budget per person and year, the funders' rules, the category policy, the PHB floor's draw on
+        the ring-fences), moving the money through the ledger and publishing the same events
+        (BudgetCreated, PlanLineAdded per line, BudgetAgreed). Each item is decided on its own: a
+        refused item (its error in its result: any reason of those three RPCs, e.g. NOT_FOUND
+        PERSON_NOT_FOUND, FAILED_PRECONDITION NO_ELIGIBILITY or NO_PHB_GRANTED (allocation has not
+        learnt the decisions yet: retry later), BUDGET_ALREADY_EXISTS_FOR_YEAR, CATEGORY_EXCLUDED,
+        NHS_ALLOCATION_EXHAUSTED, PERMISSION_DENIED PERMISSION_DENIED_ORGANISATION, ALREADY_EXISTS
+        REQUEST_ID_REUSED, INVALID_ARGUMENT INVALID_REQUEST with fields named
+        "items[2].lines[0].category") writes nothing and moves no money. Idempotent per item
+        request_id. The call itself is refused INVALID_ARGUMENT (no items, more than 1,000, a bad
+        request_id) or PERMISSION_DENIED PERMISSION_DENIED_ROLE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AllocationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -328,6 +354,11 @@ def add_AllocationServiceServicer_to_server(servicer, server):
                     servicer.EndBudget,
                     request_deserializer=onebudget_dot_allocation_dot_v1_dot_allocation__service__pb2.EndBudgetRequest.FromString,
                     response_serializer=onebudget_dot_allocation_dot_v1_dot_allocation__service__pb2.Budget.SerializeToString,
+            ),
+            'ImportBudgets': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportBudgets,
+                    request_deserializer=onebudget_dot_allocation_dot_v1_dot_allocation__service__pb2.ImportBudgetsRequest.FromString,
+                    response_serializer=onebudget_dot_allocation_dot_v1_dot_allocation__service__pb2.ImportBudgetsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -721,6 +752,33 @@ class AllocationService:
             '/onebudget.allocation.v1.AllocationService/EndBudget',
             onebudget_dot_allocation_dot_v1_dot_allocation__service__pb2.EndBudgetRequest.SerializeToString,
             onebudget_dot_allocation_dot_v1_dot_allocation__service__pb2.Budget.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportBudgets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onebudget.allocation.v1.AllocationService/ImportBudgets',
+            onebudget_dot_allocation_dot_v1_dot_allocation__service__pb2.ImportBudgetsRequest.SerializeToString,
+            onebudget_dot_allocation_dot_v1_dot_allocation__service__pb2.ImportBudgetsResponse.FromString,
             options,
             channel_credentials,
             insecure,

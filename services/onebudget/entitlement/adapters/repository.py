@@ -3,6 +3,7 @@ caller's transaction); none commits."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import date
@@ -37,11 +38,12 @@ async def insert_person(conn: asyncpg.Connection, person_id: uuid.UUID, **fields
             fields["council_gss_code"],
         )
     except asyncpg.UniqueViolationError:
-        raise _already_registered() from None
+        raise already_registered() from None
     return row
 
 
-def _already_registered() -> AlreadyExists:
+def already_registered() -> AlreadyExists:
+    """ALREADY_EXISTS PERSON_ALREADY_REGISTERED: the NHS number is registered already."""
     return AlreadyExists(
         reason=errors.PERSON_ALREADY_REGISTERED,
         message="a person with this NHS number is already registered",
@@ -107,7 +109,7 @@ async def update_person(
             *changes.values(),
         )
     except asyncpg.UniqueViolationError:
-        raise _already_registered() from None
+        raise already_registered() from None
     return row
 
 
@@ -420,3 +422,105 @@ async def end_budget_reviews(conn: asyncpg.Connection, budget_id: str, ended_on:
         budget_id,
         ended_on,
     )
+
+
+# -- set-based writes of ImportPeople: one statement per table for a whole batch ----------------
+
+
+def _reasons_json(reasons: Sequence[str]) -> str:
+    """A list of reasons as JSON text: one element of a text[] parameter (a ragged text[][]
+    cannot be passed); `_REASONS_SQL` turns it back into the text[]."""
+    return json.dumps(list(reasons))
+
+
+def _reasons_sql(column: str) -> str:
+    return f"ARRAY(SELECT jsonb_array_elements_text({column}::jsonb))"
+
+
+async def insert_new_people(
+    conn: asyncpg.Connection, people: Sequence[dict[str, Any]]
+) -> list[Row]:
+    """Insert people (keys: person_id, nhs_number, given_name, family_name, date_of_birth,
+    commissioner_ods_code, council_gss_code, version) in one statement. A person whose NHS
+    number is registered already (before, or by a transaction committing meanwhile) is skipped:
+    the rows returned are those inserted."""
+    rows: list[Row] = await conn.fetch(
+        "INSERT INTO entitlement.people (person_id, nhs_number, given_name, family_name,"
+        " date_of_birth, commissioner_ods_code, council_gss_code, version)"
+        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::date[],"
+        " $6::text[], $7::text[], $8::bigint[])"
+        f" ON CONFLICT (nhs_number) DO NOTHING RETURNING {_PERSON_COLUMNS}",
+        *(
+            [p[k] for p in people]
+            for k in (
+                "person_id",
+                "nhs_number",
+                "given_name",
+                "family_name",
+                "date_of_birth",
+                "commissioner_ods_code",
+                "council_gss_code",
+                "version",
+            )
+        ),
+    )
+    return rows
+
+
+async def insert_decisions(
+    conn: asyncpg.Connection, decisions: Sequence[dict[str, Any]]
+) -> list[Row]:
+    """Insert eligibility decisions (insert_decision's keys) in one statement, recorded in the
+    order given."""
+    rows: list[Row] = await conn.fetch(
+        "INSERT INTO entitlement.eligibility_decisions (decision_id, person_id, category,"
+        " outcome, reasons, decided_on, deciding_body, age_on_decision)"
+        f" SELECT u.d, u.p, u.c, u.o, {_reasons_sql('u.r')}, u.on_, u.b, u.a"
+        " FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::date[],"
+        " $7::text[], $8::integer[]) WITH ORDINALITY AS u(d, p, c, o, r, on_, b, a, n)"
+        f" ORDER BY u.n RETURNING {_DECISION_COLUMNS}",
+        [d["decision_id"] for d in decisions],
+        [d["person_id"] for d in decisions],
+        [d["category"] for d in decisions],
+        [d["outcome"] for d in decisions],
+        [_reasons_json(d["reasons"]) for d in decisions],
+        [d["decided_on"] for d in decisions],
+        [d["deciding_body"] for d in decisions],
+        [d["age_on_decision"] for d in decisions],
+    )
+    return rows
+
+
+async def insert_phb_requests(
+    conn: asyncpg.Connection, requests: Sequence[dict[str, Any]]
+) -> list[Row]:
+    """Insert decided PHB requests (insert_phb_request's keys) in one statement."""
+    rows: list[Row] = await conn.fetch(
+        "INSERT INTO entitlement.phb_requests (phb_request_id, person_id, category,"
+        " requested_on, right_to_have, state, reasons, decided_on)"
+        f" SELECT u.i, u.p, u.c, u.q, u.r2h, u.s, {_reasons_sql('u.r')}, u.d"
+        " FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::date[], $5::boolean[],"
+        " $6::text[], $7::text[], $8::date[]) AS u(i, p, c, q, r2h, s, r, d)"
+        f" RETURNING {_PHB_COLUMNS}",
+        [r["phb_request_id"] for r in requests],
+        [r["person_id"] for r in requests],
+        [r["category"] for r in requests],
+        [r["requested_on"] for r in requests],
+        [r["right_to_have"] for r in requests],
+        [r["state"] for r in requests],
+        [_reasons_json(r["reasons"]) for r in requests],
+        [r["decided_on"] for r in requests],
+    )
+    return rows
+
+
+async def extended_categories_of(
+    conn: asyncpg.Connection, commissioners: Sequence[str]
+) -> dict[str, list[str]]:
+    """Each named commissioner's extended categories (absent: none set)."""
+    rows = await conn.fetch(
+        "SELECT commissioner_ods_code, extended_categories FROM entitlement.commissioner_policies"
+        " WHERE commissioner_ods_code = ANY($1::text[])",
+        list(commissioners),
+    )
+    return {r["commissioner_ods_code"]: list(r["extended_categories"]) for r in rows}

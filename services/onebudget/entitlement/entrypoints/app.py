@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from onebudget.entitlement.entrypoints.consumers import review_consumers
 from onebudget.entitlement.entrypoints.grpc_servicer import SERVICE_NAME, EntitlementServicer
 from onebudget.entitlement.service_layer.handlers import EntitlementHandlers
+from onebudget.entitlement.service_layer.importing import PeopleImport
 from onebudget.entitlement.service_layer.reviews import ReviewHandlers
 from onebudget.entitlement.v1.entitlement_service_pb2_grpc import (
     add_EntitlementServiceServicer_to_server,
@@ -19,6 +20,7 @@ def _servicers(runtime: Runtime) -> Sequence[ServicerBinding]:
     servicer = EntitlementServicer(
         EntitlementHandlers(runtime.pool, runtime.clock),
         ReviewHandlers(runtime.pool, runtime.clock),
+        PeopleImport(runtime.pool, runtime.clock),
     )
     return ((add_EntitlementServiceServicer_to_server, servicer, SERVICE_NAME),)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from onebudget.entitlement.service_layer.handlers import EntitlementHandlers
+from onebudget.entitlement.service_layer.importing import PeopleImport
 from onebudget.entitlement.service_layer.reviews import ReviewHandlers
 from onebudget.entitlement.v1 import entitlement_service_pb2 as api
 from onebudget.entitlement.v1 import entitlement_service_pb2_grpc as api_grpc
@@ -17,9 +18,12 @@ Context = Any  # grpc.aio.ServicerContext
 
 
 class EntitlementServicer(api_grpc.EntitlementServiceServicer):
-    def __init__(self, handlers: EntitlementHandlers, reviews: ReviewHandlers) -> None:
+    def __init__(
+        self, handlers: EntitlementHandlers, reviews: ReviewHandlers, importer: PeopleImport
+    ) -> None:
         self._h = handlers
         self._r = reviews
+        self._i = importer
 
     async def RegisterPerson(self, request: api.RegisterPersonRequest, _: Context) -> api.Person:
         return await self._h.register_person(request)
@@ -89,3 +93,8 @@ class EntitlementServicer(api_grpc.EntitlementServiceServicer):
         self, request: api.RecordConsentWithdrawnRequest, _: Context
     ) -> api.Person:
         return await self._h.record_consent_withdrawn(request)
+
+    async def ImportPeople(
+        self, request: api.ImportPeopleRequest, _: Context
+    ) -> api.ImportPeopleResponse:
+        return await self._i.import_people(request)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeAlias, TypeVar
 
@@ -106,7 +107,9 @@ def _deceased() -> FailedPrecondition:
     )
 
 
-def _before_birth(what: str) -> FailedPrecondition:
+def before_birth(what: str) -> FailedPrecondition:
+    """FAILED_PRECONDITION DATE_BEFORE_BIRTH: `what` (a date of the request) is before the
+    person's date of birth."""
     return FailedPrecondition(
         reason=errors.DATE_BEFORE_BIRTH, message=f"{what} is before the date of birth"
     )
@@ -142,6 +145,132 @@ def _sealed_birth(person_id: str, born: date) -> bytes:
     return sealing.seal(key, format_date(born), person_id) if key is not None else b""
 
 
+def registration_fields(
+    request: api.RegisterPersonRequest, v: Violations, today: date, prefix: str = ""
+) -> tuple[str, date]:
+    """RegisterPerson's field checks (all but request_id), violations added to `v` with field
+    names after `prefix`: the NHS number (normalised, modulus-11), the names, the date of birth
+    (England's date, not after `today`), the ODS and GSS codes."""
+    nhs_number = _check_nhs_number(request.nhs_number, prefix + "nhs_number", v)
+    _check_text(request.given_name, prefix + "given_name", v, NAME_LENGTH_MAX)
+    _check_text(request.family_name, prefix + "family_name", v, NAME_LENGTH_MAX)
+    born = mapping.parse_date(request.date_of_birth, prefix + "date_of_birth", v, today=today)
+    _check_ods(request.commissioner_ods_code, prefix + "commissioner_ods_code", v)
+    _check_gss(request.council_gss_code, prefix + "council_gss_code", v)
+    return nhs_number, born
+
+
+@dataclass(frozen=True)
+class EligibilityAsked:
+    """A RecordEligibilityDecision request's checked fields (decided_on: England's date)."""
+
+    category: Category
+    outcome: Outcome
+    reasons: tuple[str, ...]
+    decided_on: date
+    deciding_body: str
+
+
+def eligibility_fields(
+    request: api.RecordEligibilityDecisionRequest, v: Violations, today: date, prefix: str = ""
+) -> EligibilityAsked | None:
+    """RecordEligibilityDecision's field checks (all but request_id and person_id); None when
+    `v` got a violation."""
+    category = mapping.category_from_api(request.category)
+    v.check(
+        category is not None, prefix + "category", "required: one of the eligibility categories"
+    )
+    outcome = mapping.outcome_from_api(request.outcome)
+    v.check(outcome is not None, prefix + "outcome", "required: GRANTED or REFUSED")
+    reasons = model.clean_reasons(request.reasons)
+    _check_reasons(reasons, prefix + "reasons", v)
+    v.check(
+        outcome is not Outcome.REFUSED or bool(reasons),
+        prefix + "reasons",
+        "a refusal must give its reasons",
+    )
+    decided_on = mapping.parse_date(request.decided_on, prefix + "decided_on", v, today=today)
+    _check_text(request.deciding_body, prefix + "deciding_body", v, NAME_LENGTH_MAX)
+    if category is None or outcome is None:
+        return None
+    return EligibilityAsked(category, outcome, reasons, decided_on, request.deciding_body.strip())
+
+
+@dataclass(frozen=True)
+class PhbAsked:
+    """A RequestPersonalHealthBudget request's checked fields (requested_on: England's date)."""
+
+    category: Category
+    requested_on: date
+    not_appropriate: tuple[str, ...]
+    discretionary: Outcome | None
+    discretionary_reasons: tuple[str, ...]
+
+
+def phb_fields(
+    request: api.RequestPersonalHealthBudgetRequest, v: Violations, today: date, prefix: str = ""
+) -> PhbAsked | None:
+    """RequestPersonalHealthBudget's field checks (all but request_id and person_id); None when
+    the category is missing."""
+    category = mapping.category_from_api(request.category)
+    v.check(
+        category is not None, prefix + "category", "required: one of the eligibility categories"
+    )
+    on = mapping.parse_date(request.requested_on, prefix + "requested_on", v, today=today)
+    not_appropriate = model.clean_reasons(request.not_appropriate_reasons)
+    _check_reasons(not_appropriate, prefix + "not_appropriate_reasons", v)
+    discretionary = mapping.outcome_from_api(request.discretionary_outcome)
+    v.check(
+        discretionary is not None or request.discretionary_outcome == 0,
+        prefix + "discretionary_outcome",
+        "GRANTED, REFUSED or unset",
+    )
+    discretionary_reasons = model.clean_reasons(request.discretionary_reasons)
+    _check_reasons(discretionary_reasons, prefix + "discretionary_reasons", v)
+    if category is None:
+        return None
+    return PhbAsked(category, on, not_appropriate, discretionary, discretionary_reasons)
+
+
+def decide_phb(asked: PhbAsked, policy: frozenset[Category]) -> model.PhbDecision:
+    """The commissioner's decision on the request under `policy` (model.decide_phb_request)."""
+    return model.decide_phb_request(
+        category=asked.category,
+        policy=policy,
+        not_appropriate_reasons=asked.not_appropriate,
+        discretionary_outcome=asked.discretionary,
+        discretionary_reasons=asked.discretionary_reasons,
+    )
+
+
+def registered_event(person: Any) -> ev.PersonRegistered:
+    """PersonRegistered of a person row just inserted."""
+    return ev.PersonRegistered(
+        person_id=str(person["person_id"]),
+        # No NHS number, no date of birth in clear (issue 14): JetStream keeps events
+        # for years, and every service reads them.
+        date_of_birth_sealed=_sealed_birth(str(person["person_id"]), person["date_of_birth"]),
+        commissioner_ods_code=person["commissioner_ods_code"],
+        council_gss_code=person["council_gss_code"],
+    )
+
+
+def eligibility_event(person: Any, decision: Any) -> ev.EligibilityDecided:
+    """EligibilityDecided of a decision row, about the person row after it."""
+    return ev.EligibilityDecided(
+        person_id=str(person["person_id"]),
+        decision_id=str(decision["decision_id"]),
+        category=mapping.category_name(decision["category"]),
+        outcome=mapping.outcome_name(decision["outcome"]),
+        reasons=list(decision["reasons"]),
+        decided_on=format_date(decision["decided_on"]),
+        deciding_body=decision["deciding_body"],
+        commissioner_ods_code=person["commissioner_ods_code"],
+        council_gss_code=person["council_gss_code"],
+        child=decision["age_on_decision"] < model.ADULT_AGE_YEARS,
+    )
+
+
 class EntitlementHandlers:
     def __init__(self, pool: asyncpg.Pool, clock: Clock) -> None:
         """Dates in requests are England's calendar dates; "the future" is judged by
@@ -163,12 +292,7 @@ class EntitlementHandlers:
     async def register_person(self, request: api.RegisterPersonRequest) -> api.Person:
         v = Violations()
         check_request_id(request.request_id, v)
-        nhs_number = _check_nhs_number(request.nhs_number, "nhs_number", v)
-        _check_text(request.given_name, "given_name", v, NAME_LENGTH_MAX)
-        _check_text(request.family_name, "family_name", v, NAME_LENGTH_MAX)
-        born = mapping.parse_date(request.date_of_birth, "date_of_birth", v, today=self._today())
-        _check_ods(request.commissioner_ods_code, "commissioner_ods_code", v)
-        _check_gss(request.council_gss_code, "council_gss_code", v)
+        nhs_number, born = registration_fields(request, v, self._today())
         v.raise_if_any()
         # Only for a commissioner or council the caller works for (issue 14).
         check_scope(current_actor(), [request.commissioner_ods_code, request.council_gss_code])
@@ -184,19 +308,7 @@ class EntitlementHandlers:
                 commissioner_ods_code=request.commissioner_ods_code,
                 council_gss_code=request.council_gss_code,
             )
-            await publish(
-                conn,
-                person,
-                request.request_id,
-                ev.PersonRegistered(
-                    person_id=str(person["person_id"]),
-                    # No NHS number, no date of birth in clear (issue 14): JetStream keeps events
-                    # for years, and every service reads them.
-                    date_of_birth_sealed=_sealed_birth(str(person["person_id"]), born),
-                    commissioner_ods_code=person["commissioner_ods_code"],
-                    council_gss_code=person["council_gss_code"],
-                ),
-            )
+            await publish(conn, person, request.request_id, registered_event(person))
             return mapping.person_to_api(person)
 
         return await self._once("RegisterPerson", request, api.Person, effect)
@@ -264,7 +376,7 @@ class EntitlementHandlers:
             if person["died_on"] is not None and person["died_on"] < changed.get(
                 "date_of_birth", person["date_of_birth"]
             ):
-                raise _before_birth("the recorded death")
+                raise before_birth("the recorded death")
             updated = await repo.update_person(conn, person_id, changed)
             await repo.insert_correction(
                 conn, person_id, sorted(changed), request.reason.strip(), request.request_id
@@ -322,7 +434,7 @@ class EntitlementHandlers:
         async def effect(conn: Conn) -> api.Person:
             person = await _living_person(conn, person_id)
             if died_on < person["date_of_birth"]:
-                raise _before_birth("died_on")
+                raise before_birth("died_on")
             updated = await repo.bump_person(
                 conn, person_id, state=PersonState.DECEASED.value, died_on=died_on
             )
@@ -358,7 +470,7 @@ class EntitlementHandlers:
                     message="consent is already withdrawn",
                 )
             if on < person["date_of_birth"]:
-                raise _before_birth("withdrawn_on")
+                raise before_birth("withdrawn_on")
             updated = await repo.bump_person(
                 conn,
                 person_id,
@@ -388,55 +500,26 @@ class EntitlementHandlers:
         v = Violations()
         check_request_id(request.request_id, v)
         person_id = require_uuid(request.person_id, "person_id", v)
-        category = mapping.category_from_api(request.category)
-        v.check(category is not None, "category", "required: one of the eligibility categories")
-        outcome = mapping.outcome_from_api(request.outcome)
-        v.check(outcome is not None, "outcome", "required: GRANTED or REFUSED")
-        reasons = model.clean_reasons(request.reasons)
-        _check_reasons(reasons, "reasons", v)
-        v.check(
-            outcome is not Outcome.REFUSED or bool(reasons),
-            "reasons",
-            "a refusal must give its reasons",
-        )
-        decided_on = mapping.parse_date(request.decided_on, "decided_on", v, today=self._today())
-        _check_text(request.deciding_body, "deciding_body", v, NAME_LENGTH_MAX)
+        asked = eligibility_fields(request, v, self._today())
         v.raise_if_any()
-        assert category is not None
-        assert outcome is not None
+        assert asked is not None
 
         async def effect(conn: Conn) -> api.EligibilityDecision:
             person = await _living_person(conn, person_id)
-            age = model.check_age_rule(category, person["date_of_birth"], decided_on)
+            age = model.check_age_rule(asked.category, person["date_of_birth"], asked.decided_on)
             decision = await repo.insert_decision(
                 conn,
                 decision_id=uuid.uuid4(),
                 person_id=person_id,
-                category=category.value,
-                outcome=outcome.value,
-                reasons=reasons,
-                decided_on=decided_on,
-                deciding_body=request.deciding_body.strip(),
+                category=asked.category.value,
+                outcome=asked.outcome.value,
+                reasons=asked.reasons,
+                decided_on=asked.decided_on,
+                deciding_body=asked.deciding_body,
                 age_on_decision=age,
             )
             updated = await repo.bump_person(conn, person_id)
-            await publish(
-                conn,
-                updated,
-                request.request_id,
-                ev.EligibilityDecided(
-                    person_id=str(person_id),
-                    decision_id=str(decision["decision_id"]),
-                    category=mapping.category_name(category),
-                    outcome=mapping.outcome_name(outcome),
-                    reasons=reasons,
-                    decided_on=format_date(decided_on),
-                    deciding_body=decision["deciding_body"],
-                    commissioner_ods_code=updated["commissioner_ods_code"],
-                    council_gss_code=updated["council_gss_code"],
-                    child=age < model.ADULT_AGE_YEARS,
-                ),
-            )
+            await publish(conn, updated, request.request_id, eligibility_event(updated, decision))
             return mapping.decision_to_api(decision)
 
         return await self._once(
@@ -505,40 +588,24 @@ class EntitlementHandlers:
         v = Violations()
         check_request_id(request.request_id, v)
         person_id = require_uuid(request.person_id, "person_id", v)
-        category = mapping.category_from_api(request.category)
-        v.check(category is not None, "category", "required: one of the eligibility categories")
-        on = mapping.parse_date(request.requested_on, "requested_on", v, today=self._today())
-        not_appropriate = model.clean_reasons(request.not_appropriate_reasons)
-        _check_reasons(not_appropriate, "not_appropriate_reasons", v)
-        discretionary = mapping.outcome_from_api(request.discretionary_outcome)
-        v.check(
-            discretionary is not None or request.discretionary_outcome == 0,
-            "discretionary_outcome",
-            "GRANTED, REFUSED or unset",
-        )
-        discretionary_reasons = model.clean_reasons(request.discretionary_reasons)
-        _check_reasons(discretionary_reasons, "discretionary_reasons", v)
+        asked = phb_fields(request, v, self._today())
         v.raise_if_any()
-        assert category is not None
+        assert asked is not None
 
         async def effect(conn: Conn) -> api.PersonalHealthBudgetRequest:
             person = await _living_person(conn, person_id)
-            if on < person["date_of_birth"]:
-                raise _before_birth("requested_on")
-            await _require_granted_eligibility(conn, person_id, category, on)
+            if asked.requested_on < person["date_of_birth"]:
+                raise before_birth("requested_on")
+            records = await _eligibility_records(conn, person_id)
+            require_granted(records, asked.category, asked.requested_on)
             policy = await _policy(conn, person["commissioner_ods_code"])
-            decision = model.decide_phb_request(
-                category=category,
-                policy=policy,
-                not_appropriate_reasons=not_appropriate,
-                discretionary_outcome=discretionary,
-                discretionary_reasons=discretionary_reasons,
-            )
+            decision = decide_phb(asked, policy)
+            on = asked.requested_on
             row = await repo.insert_phb_request(
                 conn,
                 phb_request_id=uuid.uuid4(),
                 person_id=person_id,
-                category=category.value,
+                category=asked.category.value,
                 requested_on=on,
                 right_to_have=decision.right_to_have,
                 state=decision.outcome.value,
@@ -657,14 +724,19 @@ async def _policy(conn: Conn, commissioner: str) -> frozenset[Category]:
     return model.right_to_have_categories(extended)
 
 
-async def _require_granted_eligibility(
-    conn: Conn, person_id: uuid.UUID, category: Category, on: date
-) -> None:
+async def _eligibility_records(conn: Conn, person_id: uuid.UUID) -> list[model.EligibilityRecord]:
     rows = await repo.list_decisions(conn, person_id)
-    records = [
+    return [
         model.EligibilityRecord(Category(r["category"]), Outcome(r["outcome"]), r["decided_on"])
         for r in reversed(rows)  # oldest first: recording order breaks same-day ties
     ]
+
+
+def require_granted(records: list[model.EligibilityRecord], category: Category, on: date) -> None:
+    """The person's decisions (recording order) hold `category` granted on `on` (England's
+    date; model.holds_granted), else FAILED_PRECONDITION NO_GRANTED_ELIGIBILITY (a PHB request
+    needs a granted eligibility: NHS (Direct Payments) Regulations 2013, Standing Rules reg
+    32A)."""
     if not model.holds_granted(records, category, on):
         raise FailedPrecondition(
             reason=errors.NO_GRANTED_ELIGIBILITY,
@@ -711,7 +783,14 @@ def _decision_fields(person: Any, phb: Any) -> dict[str, Any]:
 
 async def _publish_request_and_decision(conn: Conn, person: Any, phb: Any, request_id: str) -> None:
     updated = await _bump_for_decision(conn, person, Outcome(phb["state"]), steps=2)
-    decided = _decision_fields(updated, phb)
+    await publish(conn, updated, request_id, *request_and_decision_events(updated, phb))
+
+
+def request_and_decision_events(
+    person: Any, phb: Any
+) -> tuple[ev.PersonalHealthBudgetRequested, ev.PersonalHealthBudgetRequestDecided]:
+    """The two events of a PHB request and its decision, about the person row after both."""
+    decided = _decision_fields(person, phb)
     requested = ev.PersonalHealthBudgetRequested(
         person_id=decided["person_id"],
         phb_request_id=decided["phb_request_id"],
@@ -722,6 +801,4 @@ async def _publish_request_and_decision(conn: Conn, person: Any, phb: Any, reque
         child=decided["child"],
         right_to_have=decided["right_to_have"],
     )
-    await publish(
-        conn, updated, request_id, requested, ev.PersonalHealthBudgetRequestDecided(**decided)
-    )
+    return requested, ev.PersonalHealthBudgetRequestDecided(**decided)

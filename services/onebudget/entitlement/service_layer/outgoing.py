@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 from google.protobuf.message import Message
 
-from onebudget.shared.outbox import add_aggregate_events
+from onebudget.shared.outbox import OutgoingEvent, add_aggregate_events, new_event
 
 SOURCE = "entitlement"
 AGGREGATE = "person"
@@ -29,3 +29,21 @@ async def publish(
         request_id=request_id,
         payloads=payloads,
     )
+
+
+def person_events(person: Any, request_id: str, *payloads: Message) -> list[OutgoingEvent]:
+    """The payloads as `publish` would outbox them, for a batch to write with others in one
+    statement (shared/outbox.add_to_outbox): consecutive versions ending at the row's version."""
+    first = person["version"] - len(payloads) + 1
+    assert first >= 1
+    return [
+        new_event(
+            payload,
+            source=SOURCE,
+            aggregate_type=AGGREGATE,
+            aggregate_id=str(person["person_id"]),
+            aggregate_version=first + i,
+            request_id=request_id,
+        )
+        for i, payload in enumerate(payloads)
+    ]

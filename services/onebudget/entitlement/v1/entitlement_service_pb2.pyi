@@ -399,3 +399,76 @@ class RecordConsentWithdrawnRequest(_message.Message):
     person_id: str
     withdrawn_on: str
     def __init__(self, request_id: _Optional[str] = ..., person_id: _Optional[str] = ..., withdrawn_on: _Optional[str] = ...) -> None: ...
+
+class ImportPeopleRequest(_message.Message):
+    __slots__ = ("request_id", "items")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    items: _containers.RepeatedCompositeFieldContainer[ImportPersonItem]
+    def __init__(self, request_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[ImportPersonItem, _Mapping]]] = ...) -> None: ...
+
+class ImportPersonItem(_message.Message):
+    __slots__ = ("request_id", "person", "eligibility", "phb")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PERSON_FIELD_NUMBER: _ClassVar[int]
+    ELIGIBILITY_FIELD_NUMBER: _ClassVar[int]
+    PHB_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    person: RegisterPersonRequest
+    eligibility: RecordEligibilityDecisionRequest
+    phb: RequestPersonalHealthBudgetRequest
+    def __init__(self, request_id: _Optional[str] = ..., person: _Optional[_Union[RegisterPersonRequest, _Mapping]] = ..., eligibility: _Optional[_Union[RecordEligibilityDecisionRequest, _Mapping]] = ..., phb: _Optional[_Union[RequestPersonalHealthBudgetRequest, _Mapping]] = ...) -> None: ...
+
+class ImportedPerson(_message.Message):
+    __slots__ = ("person", "eligibility", "phb")
+    PERSON_FIELD_NUMBER: _ClassVar[int]
+    ELIGIBILITY_FIELD_NUMBER: _ClassVar[int]
+    PHB_FIELD_NUMBER: _ClassVar[int]
+    person: Person
+    eligibility: EligibilityDecision
+    phb: PersonalHealthBudgetRequest
+    def __init__(self, person: _Optional[_Union[Person, _Mapping]] = ..., eligibility: _Optional[_Union[EligibilityDecision, _Mapping]] = ..., phb: _Optional[_Union[PersonalHealthBudgetRequest, _Mapping]] = ...) -> None: ...
+
+class ItemError(_message.Message):
+    __slots__ = ("code", "reason", "message", "metadata", "field_violations")
+    class MetadataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    FIELD_VIOLATIONS_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    reason: str
+    message: str
+    metadata: _containers.ScalarMap[str, str]
+    field_violations: _containers.RepeatedCompositeFieldContainer[ItemFieldViolation]
+    def __init__(self, code: _Optional[int] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., field_violations: _Optional[_Iterable[_Union[ItemFieldViolation, _Mapping]]] = ...) -> None: ...
+
+class ItemFieldViolation(_message.Message):
+    __slots__ = ("field", "description")
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    field: str
+    description: str
+    def __init__(self, field: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+
+class ImportPersonResult(_message.Message):
+    __slots__ = ("imported", "error")
+    IMPORTED_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    imported: ImportedPerson
+    error: ItemError
+    def __init__(self, imported: _Optional[_Union[ImportedPerson, _Mapping]] = ..., error: _Optional[_Union[ItemError, _Mapping]] = ...) -> None: ...
+
+class ImportPeopleResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[ImportPersonResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[ImportPersonResult, _Mapping]]] = ...) -> None: ...

@@ -118,6 +118,11 @@ class EntitlementServiceStub:
                 request_serializer=onebudget_dot_entitlement_dot_v1_dot_entitlement__service__pb2.RecordConsentWithdrawnRequest.SerializeToString,
                 response_deserializer=onebudget_dot_entitlement_dot_v1_dot_entitlement__service__pb2.Person.FromString,
                 _registered_method=True)
+        self.ImportPeople = channel.unary_unary(
+                '/onebudget.entitlement.v1.EntitlementService/ImportPeople',
+                request_serializer=onebudget_dot_entitlement_dot_v1_dot_entitlement__service__pb2.ImportPeopleRequest.SerializeToString,
+                response_deserializer=onebudget_dot_entitlement_dot_v1_dot_entitlement__service__pb2.ImportPeopleResponse.FromString,
+                _registered_method=True)
 
 
 class EntitlementServiceServicer:
@@ -243,6 +248,24 @@ class EntitlementServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ImportPeople(self, request, context):
+        """Import up to 1,000 existing PHB holders at once (a commissioner migrating its records, the
+        scale runs' seeding; ADR 23): each item registers a person, records their eligibility
+        decision and their PHB request with its decision, exactly as RegisterPerson,
+        RecordEligibilityDecision and RequestPersonalHealthBudget would, by the same rules, and
+        publishes the same four events. Each item is decided on its own: a refused item (its error
+        in its result: any reason of those three RPCs, e.g. INVALID_ARGUMENT INVALID_REQUEST with
+        fields named "items[3].person.nhs_number", ALREADY_EXISTS PERSON_ALREADY_REGISTERED or
+        REQUEST_ID_REUSED, FAILED_PRECONDITION AGE_OUTSIDE_CATEGORY_RULE, DATE_BEFORE_BIRTH,
+        RIGHT_TO_HAVE_APPLIES, DISCRETIONARY_DECISION_REQUIRED, NO_GRANTED_ELIGIBILITY,
+        PERMISSION_DENIED PERMISSION_DENIED_ORGANISATION) writes nothing and does not stop the others.
+        Idempotent per item request_id. The call itself is refused INVALID_ARGUMENT (no items, more
+        than 1,000, a bad request_id) or PERMISSION_DENIED PERMISSION_DENIED_ROLE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EntitlementServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -320,6 +343,11 @@ def add_EntitlementServiceServicer_to_server(servicer, server):
                     servicer.RecordConsentWithdrawn,
                     request_deserializer=onebudget_dot_entitlement_dot_v1_dot_entitlement__service__pb2.RecordConsentWithdrawnRequest.FromString,
                     response_serializer=onebudget_dot_entitlement_dot_v1_dot_entitlement__service__pb2.Person.SerializeToString,
+            ),
+            'ImportPeople': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportPeople,
+                    request_deserializer=onebudget_dot_entitlement_dot_v1_dot_entitlement__service__pb2.ImportPeopleRequest.FromString,
+                    response_serializer=onebudget_dot_entitlement_dot_v1_dot_entitlement__service__pb2.ImportPeopleResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -736,6 +764,33 @@ class EntitlementService:
             '/onebudget.entitlement.v1.EntitlementService/RecordConsentWithdrawn',
             onebudget_dot_entitlement_dot_v1_dot_entitlement__service__pb2.RecordConsentWithdrawnRequest.SerializeToString,
             onebudget_dot_entitlement_dot_v1_dot_entitlement__service__pb2.Person.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportPeople(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onebudget.entitlement.v1.EntitlementService/ImportPeople',
+            onebudget_dot_entitlement_dot_v1_dot_entitlement__service__pb2.ImportPeopleRequest.SerializeToString,
+            onebudget_dot_entitlement_dot_v1_dot_entitlement__service__pb2.ImportPeopleResponse.FromString,
             options,
             channel_credentials,
             insecure,
