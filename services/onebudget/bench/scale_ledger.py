@@ -183,7 +183,7 @@ async def measure(
         await _cell(url, ids, "hot", "optimistic", CONCURRENCY[-1], WARM_UP_S)
         found.hot.append((0, await _hot(url, ids, duration_s, 0)))
         # The hot runs add transfers of their own: N are seeded on top of those.
-        have, _, _ = await _verify(url)
+        have = await _count(url)
         base = have
         for size in _sizes(transfers):
             found.seed_s += await _seed(url, list(ids), base + size, have)
